@@ -1,0 +1,73 @@
+// protocol.js: the hotwasm wire protocol, version 1, as seen from a page (docs/PROTOCOL.md).
+// Mirrors `ClientMsg` / `ServerMsg` in server/src/protocol.rs: one builder per client message,
+// one list of the server message types this client understands.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Client → server messages (text frames holding one JSON object). */
+export const ClientMsg = {
+  /** First message on every connection. */
+  hello: (journalEpoch, journalSeq, role = 'page') => ({
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    role,
+    journal_epoch: journalEpoch ?? null,
+    journal_seq: journalSeq ?? 0,
+  }),
+  /** Compile `source` and deliver it to every page. */
+  eval: (id, lang, source, name) => {
+    const msg = { type: 'eval', id, lang, source };
+    if (name) msg.name = name;
+    return msg;
+  },
+  /** The answer to a `patch` or `rollback`. */
+  ack: (seq, ok, applyMs, error = null, output = '') => ({
+    type: 'ack',
+    seq,
+    ok,
+    apply_ms: applyMs,
+    error: error ?? null,
+    output: output ?? '',
+  }),
+  /** Roll one var back on every page (journaled). */
+  rollback: (varName) => ({ type: 'rollback', var: varName }),
+  /** This page caught a trap in a patched function and rolled `var` back itself. */
+  trap: (seq, varName, message) => ({ type: 'trap', seq, var: varName, message }),
+  journalReset: () => ({ type: 'journal_reset' }),
+  ping: () => ({ type: 'ping' }),
+};
+
+/** Server → client message types (the `type` field of `ServerMsg`). */
+export const SERVER_TYPES = new Set([
+  'welcome',
+  'patch',
+  'rollback',
+  'eval_result',
+  'diagnostics',
+  'replay_done',
+  'journal_reset',
+  'pong',
+  'error',
+]);
+
+/** One `var symbol signature` line per manifest entry: the text `hotwasm_apply` parses. */
+export function manifestText(manifest) {
+  return manifest.map((m) => `${m.var} ${m.symbol} ${m.signature}`).join('\n') + '\n';
+}
+
+/** Parses one text frame; throws an Error saying what was wrong. */
+export function parseServerMsg(text) {
+  let msg;
+  try {
+    msg = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`server sent a text frame that is not JSON: ${e.message}`);
+  }
+  if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
+    throw new Error('server sent a JSON value without a "type" field');
+  }
+  if (!SERVER_TYPES.has(msg.type)) {
+    throw new Error(`server sent an unknown message type "${msg.type}" (protocol ${PROTOCOL_VERSION} client)`);
+  }
+  return msg;
+}

@@ -1,0 +1,159 @@
+// registry.js: the hotwasm C ABI of a running Emscripten host (side-modules/include/hotwasm.h),
+// wrapped for JS: write a patch into the virtual FS, apply it, roll a var back, list the vars.
+//
+// Large patches: Chromium refuses synchronous `new WebAssembly.Module()` of more than 8 MB on
+// the main thread, and `hotwasm_apply` dlopens synchronously. So a patch at or above
+// `preloadThreshold` bytes is written with `FS.createPreloadedFile`, which runs Emscripten's
+// wasm preload plugin (libdylink `registerWasmPlugin`, names ending in `.so`): it compiles and
+// instantiates the side module asynchronously and keeps its exports in `preloadedWasm[path]`.
+// The synchronous `dlopen` inside `hotwasm_apply` then finds them there and compiles nothing.
+
+export const HOTWASM_STATUS = {
+  0: 'ok',
+  [-1]: 'invalid argument',
+  [-2]: 'unknown var',
+  [-3]: 'signature mismatch',
+  [-4]: 'load failed',
+  [-5]: 'symbol missing',
+  [-6]: 'malformed manifest',
+  [-7]: 'nothing to roll back to',
+  [-8]: 'unknown patch',
+  [-9]: 'patch types contradict its manifest',
+};
+
+/** Default size from which patches are compiled asynchronously before `dlopen`. */
+export const DEFAULT_PRELOAD_THRESHOLD = 1 << 20;
+
+const now = () => globalThis.performance.now();
+
+export class HostRegistry {
+  /**
+   * @param {object} Module the Emscripten module object (after its runtime initialised)
+   * @param {{preloadThreshold?: number}} [options]
+   */
+  constructor(Module, { preloadThreshold = DEFAULT_PRELOAD_THRESHOLD } = {}) {
+    this.Module = Module;
+    this.preloadThreshold = preloadThreshold;
+  }
+
+  /** Whether this host was built with HOT_RELOAD=1 (exports the registry C ABI). */
+  get hotReload() {
+    return typeof this.Module._hotwasm_apply === 'function';
+  }
+
+  /** Calls `fn(ptr)` with `text` as a temporary C string. */
+  withCString(text, fn) {
+    const M = this.Module;
+    const ptr = M.stringToNewUTF8(text);
+    try {
+      return fn(ptr);
+    } finally {
+      if (typeof M._free === 'function') M._free(ptr);
+    }
+  }
+
+  withCStrings(texts, fn) {
+    const M = this.Module;
+    const ptrs = texts.map((t) => M.stringToNewUTF8(t));
+    try {
+      return fn(...ptrs);
+    } finally {
+      if (typeof M._free === 'function') ptrs.forEach((p) => M._free(p));
+    }
+  }
+
+  lastError() {
+    const M = this.Module;
+    if (typeof M._hotwasm_last_error !== 'function') return '';
+    return M.UTF8ToString(M._hotwasm_last_error());
+  }
+
+  /** A readable message for a negative status, with the host's own words when it gave some. */
+  statusMessage(status) {
+    const detail = this.lastError();
+    const kind = HOTWASM_STATUS[status] ?? `status ${status}`;
+    return detail ? `${kind}: ${detail}` : kind;
+  }
+
+  /**
+   * Writes the patch bytes to `path`; for big patches also compiles them asynchronously so
+   * the synchronous `dlopen` finds them ready. Resolves to `{ms, preloaded}`.
+   */
+  async writePatch(path, bytes) {
+    const FS = this.Module.FS;
+    const t0 = now();
+    const slash = path.lastIndexOf('/');
+    const dir = slash > 0 ? path.slice(0, slash) : '/';
+    const base = path.slice(slash + 1);
+    FS.mkdirTree(dir);
+    const preload =
+      bytes.length >= this.preloadThreshold && path.endsWith('.so') && typeof FS.createPreloadedFile === 'function';
+    if (!preload) {
+      FS.writeFile(path, bytes);
+      return { ms: now() - t0, preloaded: false };
+    }
+    try {
+      FS.unlink(path); // createDataFile refuses to overwrite
+    } catch {
+      /* not there: fine */
+    }
+    await new Promise((resolve, reject) => {
+      FS.createPreloadedFile(dir, base, bytes, true, false, resolve, () =>
+        reject(new Error(`the browser could not compile the patch ${path} (see the console for the reason)`)),
+      );
+    });
+    return { ms: now() - t0, preloaded: true };
+  }
+
+  /** `hotwasm_apply`: resolves to `{ok, patchId, error}`. */
+  apply(path, manifestText) {
+    const M = this.Module;
+    if (!this.hotReload) {
+      return { ok: false, patchId: 0, error: 'this host was built without HOT_RELOAD=1: rebuild it with `HOT_RELOAD=1 scripts/emscripten-bundle.sh`' };
+    }
+    const status = this.withCStrings([path, manifestText], (p, m) => M._hotwasm_apply(p, m));
+    if (status > 0) return { ok: true, patchId: status, error: null };
+    return { ok: false, patchId: 0, error: this.statusMessage(status) };
+  }
+
+  /** `hotwasm_rollback_var`: `{ok, error}`. */
+  rollbackVar(name) {
+    const M = this.Module;
+    if (!this.hotReload) return { ok: false, error: 'this host was built without HOT_RELOAD=1' };
+    const status = this.withCString(name, (p) => M._hotwasm_rollback_var(p));
+    if (status >= 0) return { ok: true, error: null };
+    return { ok: false, error: this.statusMessage(status) };
+  }
+
+  /** `hotwasm_list_json` parsed: `[{name, signature, version, history:[{patch, symbol}]}]`. */
+  list() {
+    const M = this.Module;
+    if (typeof M._hotwasm_list_json !== 'function') return [];
+    return JSON.parse(M.UTF8ToString(M._hotwasm_list_json()));
+  }
+
+  /**
+   * Calls `void symbol(void)` from the patch at `path` (patch id `patchId`) once.
+   * Uses the host's `hotwasm_run(patch_id, symbol)` when it exports one; otherwise
+   * `dlopen` (returns the loaded handle: the path is already open) + `dlsym` + the table.
+   */
+  run(patchId, path, symbol) {
+    const M = this.Module;
+    if (typeof M._hotwasm_run === 'function') {
+      const status = this.withCString(symbol, (s) => M._hotwasm_run(patchId, s));
+      if (status < 0) throw new Error(`running ${symbol}: ${this.statusMessage(status)}`);
+      return;
+    }
+    const table = M.wasmTable;
+    if (typeof M._dlopen !== 'function' || typeof M._dlsym !== 'function' || !table) {
+      throw new Error(
+        `this host cannot run ${symbol}: it exports neither hotwasm_run nor dlopen/dlsym/wasmTable to JS`,
+      );
+    }
+    const handle = this.withCString(path, (p) => M._dlopen(p, 2 /* RTLD_NOW */));
+    if (!handle) throw new Error(`dlopen(${path}) failed while looking for ${symbol}`);
+    const fnIndex = this.withCString(symbol, (s) => M._dlsym(handle, s));
+    if (!fnIndex) throw new Error(`the patch does not export ${symbol}`);
+    table.get(fnIndex)();
+  }
+}

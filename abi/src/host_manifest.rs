@@ -11,7 +11,10 @@ pub struct HostVar {
     /// Its name, which patches use to replace it.
     pub name: String,
     /// Its signature in Emscripten letters.
-    #[cfg_attr(feature = "serde", serde(with = "crate::patch_manifest::serde_signature"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(with = "crate::patch_manifest::serde_signature")
+    )]
     pub signature: Signature,
 }
 

@@ -114,19 +114,32 @@ impl PatchManifest {
                 continue;
             }
             if entries.len() == MAX_ENTRIES {
-                return Err(ManifestError::TooLarge { entries: text.lines().filter(|l| !l.trim().is_empty()).count() });
+                return Err(ManifestError::TooLarge {
+                    entries: text.lines().filter(|l| !l.trim().is_empty()).count(),
+                });
             }
             let fields: Vec<&str> = trimmed.split_whitespace().collect();
             let [var, symbol, sig] = fields[..] else {
-                return Err(ManifestError::MalformedLine { line, text: raw.to_string() });
+                return Err(ManifestError::MalformedLine {
+                    line,
+                    text: raw.to_string(),
+                });
             };
             for name in [var, symbol] {
                 if !is_c_identifier(name) {
-                    return Err(ManifestError::BadName { line, name: name.to_string() });
+                    return Err(ManifestError::BadName {
+                        line,
+                        name: name.to_string(),
+                    });
                 }
             }
-            let signature = Signature::parse(sig).map_err(|error| ManifestError::BadSignature { line, error })?;
-            entries.push(PatchEntry { var: var.to_string(), symbol: symbol.to_string(), signature });
+            let signature = Signature::parse(sig)
+                .map_err(|error| ManifestError::BadSignature { line, error })?;
+            entries.push(PatchEntry {
+                var: var.to_string(),
+                symbol: symbol.to_string(),
+                signature,
+            });
         }
         let manifest = PatchManifest { entries };
         manifest.validate()?;
@@ -139,20 +152,29 @@ impl PatchManifest {
             return Err(ManifestError::Empty);
         }
         if self.entries.len() > MAX_ENTRIES {
-            return Err(ManifestError::TooLarge { entries: self.entries.len() });
+            return Err(ManifestError::TooLarge {
+                entries: self.entries.len(),
+            });
         }
         let mut seen = std::collections::HashSet::new();
         for e in &self.entries {
             for (line, name) in [(0, &e.var), (0, &e.symbol)] {
                 if !is_c_identifier(name) {
-                    return Err(ManifestError::BadName { line, name: name.clone() });
+                    return Err(ManifestError::BadName {
+                        line,
+                        name: name.clone(),
+                    });
                 }
             }
             if !seen.insert(("var", e.var.as_str())) {
-                return Err(ManifestError::Duplicate { name: e.var.clone() });
+                return Err(ManifestError::Duplicate {
+                    name: e.var.clone(),
+                });
             }
             if !seen.insert(("symbol", e.symbol.as_str())) {
-                return Err(ManifestError::Duplicate { name: e.symbol.clone() });
+                return Err(ManifestError::Duplicate {
+                    name: e.symbol.clone(),
+                });
             }
         }
         Ok(())
@@ -160,7 +182,10 @@ impl PatchManifest {
 
     /// The line format `parse` reads.
     pub fn to_text(&self) -> String {
-        self.entries.iter().map(|e| format!("{} {} {}\n", e.var, e.symbol, e.signature)).collect()
+        self.entries
+            .iter()
+            .map(|e| format!("{} {} {}\n", e.var, e.symbol, e.signature))
+            .collect()
     }
 }
 
@@ -203,18 +228,41 @@ mod tests {
 
     #[test]
     fn refuses_malformed_input_naming_the_line() {
-        assert!(matches!(PatchManifest::parse("a b"), Err(ManifestError::MalformedLine { line: 1, .. })));
-        assert!(matches!(PatchManifest::parse("a b ii\nc d e f"), Err(ManifestError::MalformedLine { line: 2, .. })));
-        assert!(matches!(PatchManifest::parse("a-b c ii"), Err(ManifestError::BadName { line: 1, .. })));
-        assert!(matches!(PatchManifest::parse("a b iq"), Err(ManifestError::BadSignature { line: 1, .. })));
+        assert!(matches!(
+            PatchManifest::parse("a b"),
+            Err(ManifestError::MalformedLine { line: 1, .. })
+        ));
+        assert!(matches!(
+            PatchManifest::parse("a b ii\nc d e f"),
+            Err(ManifestError::MalformedLine { line: 2, .. })
+        ));
+        assert!(matches!(
+            PatchManifest::parse("a-b c ii"),
+            Err(ManifestError::BadName { line: 1, .. })
+        ));
+        assert!(matches!(
+            PatchManifest::parse("a b iq"),
+            Err(ManifestError::BadSignature { line: 1, .. })
+        ));
         assert_eq!(PatchManifest::parse("  \n"), Err(ManifestError::Empty));
-        assert_eq!(PatchManifest::parse("a x ii\na y ii"), Err(ManifestError::Duplicate { name: "a".into() }));
-        assert_eq!(PatchManifest::parse("a x ii\nb x ii"), Err(ManifestError::Duplicate { name: "x".into() }));
+        assert_eq!(
+            PatchManifest::parse("a x ii\na y ii"),
+            Err(ManifestError::Duplicate { name: "a".into() })
+        );
+        assert_eq!(
+            PatchManifest::parse("a x ii\nb x ii"),
+            Err(ManifestError::Duplicate { name: "x".into() })
+        );
     }
 
     #[test]
     fn refuses_huge_manifests() {
-        let text: String = (0..MAX_ENTRIES + 1).map(|i| format!("v{i} s{i} v\n")).collect();
-        assert!(matches!(PatchManifest::parse(&text), Err(ManifestError::TooLarge { .. })));
+        let text: String = (0..MAX_ENTRIES + 1)
+            .map(|i| format!("v{i} s{i} v\n"))
+            .collect();
+        assert!(matches!(
+            PatchManifest::parse(&text),
+            Err(ManifestError::TooLarge { .. })
+        ));
     }
 }

@@ -107,22 +107,31 @@ impl Signature {
     pub fn parse(letters: &str) -> Result<Signature, SignatureError> {
         let mut chars = letters.chars();
         let first = chars.next().ok_or(SignatureError::Empty)?;
-        let ret = match first {
-            'v' => None,
-            other => Some(ValType::from_letter(other).ok_or_else(|| {
-                SignatureError::UnknownLetter { signature: letters.to_string(), letter: other, position: 0 }
-            })?),
-        };
+        let ret =
+            match first {
+                'v' => None,
+                other => Some(ValType::from_letter(other).ok_or_else(|| {
+                    SignatureError::UnknownLetter {
+                        signature: letters.to_string(),
+                        letter: other,
+                        position: 0,
+                    }
+                })?),
+            };
         let mut params = Vec::new();
         for (i, c) in chars.enumerate() {
             if c == 'v' {
-                return Err(SignatureError::VoidParameter { signature: letters.to_string() });
+                return Err(SignatureError::VoidParameter {
+                    signature: letters.to_string(),
+                });
             }
-            params.push(ValType::from_letter(c).ok_or_else(|| SignatureError::UnknownLetter {
-                signature: letters.to_string(),
-                letter: c,
-                position: i + 1,
-            })?);
+            params.push(
+                ValType::from_letter(c).ok_or_else(|| SignatureError::UnknownLetter {
+                    signature: letters.to_string(),
+                    letter: c,
+                    position: i + 1,
+                })?,
+            );
         }
         Ok(Signature { ret, params })
     }
@@ -132,7 +141,11 @@ impl Signature {
     pub fn same_in_wasm32(&self, other: &Signature) -> bool {
         self.ret.map(ValType::in_wasm32) == other.ret.map(ValType::in_wasm32)
             && self.params.len() == other.params.len()
-            && self.params.iter().zip(&other.params).all(|(a, b)| a.in_wasm32() == b.in_wasm32())
+            && self
+                .params
+                .iter()
+                .zip(&other.params)
+                .all(|(a, b)| a.in_wasm32() == b.in_wasm32())
     }
 
     /// The same signature with pointers written as `i`, as read back from a wasm type.
@@ -183,10 +196,20 @@ mod tests {
     #[test]
     fn rejects_bad_letters_with_position() {
         let err = Signature::parse("iix").unwrap_err();
-        assert_eq!(err, SignatureError::UnknownLetter { signature: "iix".into(), letter: 'x', position: 2 });
+        assert_eq!(
+            err,
+            SignatureError::UnknownLetter {
+                signature: "iix".into(),
+                letter: 'x',
+                position: 2
+            }
+        );
         assert!(err.to_string().contains("Emscripten letters"));
         assert_eq!(Signature::parse(""), Err(SignatureError::Empty));
-        assert!(matches!(Signature::parse("iv"), Err(SignatureError::VoidParameter { .. })));
+        assert!(matches!(
+            Signature::parse("iv"),
+            Err(SignatureError::VoidParameter { .. })
+        ));
     }
 
     #[test]

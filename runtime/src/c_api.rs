@@ -1,0 +1,162 @@
+//! The C ABI of `side-modules/include/hotwasm.h`, for the JS client, patches and C/C++ hosts.
+//! Every function returns a status and leaves its message for `hotwasm_last_error`.
+
+use crate::error::HotError;
+use crate::registry;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString};
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    static LIST_JSON: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn to_cstring(s: String) -> CString {
+    CString::new(s.replace('\0', "\\0")).expect("NUL bytes were replaced")
+}
+
+fn fail(e: HotError) -> i32 {
+    let status = e.status();
+    LAST_ERROR.with(|cell| *cell.borrow_mut() = to_cstring(e.to_string()));
+    status
+}
+
+fn ok() {
+    LAST_ERROR.with(|cell| *cell.borrow_mut() = CString::default());
+}
+
+/// # Safety
+/// `ptr` must be null or point to a NUL-terminated string valid for the call.
+unsafe fn arg<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, HotError> {
+    if ptr.is_null() {
+        return Err(HotError::InvalidArgument(format!("{what} is NULL")));
+    }
+    // SAFETY: non-null and NUL-terminated per this function's contract.
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| HotError::InvalidArgument(format!("{what} is not valid UTF-8")))
+}
+
+fn status_of<T>(result: Result<T, HotError>, value: impl FnOnce(T) -> i32) -> i32 {
+    match result {
+        Ok(v) => {
+            ok();
+            value(v)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// The ABI version (`HOTWASM_ABI_VERSION`).
+#[no_mangle]
+pub extern "C" fn hotwasm_abi_version() -> i32 {
+    hotwasm_abi::ABI_VERSION as i32
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `name` and `signature` must be NUL-terminated strings; `f` must be a function of that
+/// signature that stays loaded for the rest of the program.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_define(
+    name: *const c_char,
+    signature: *const c_char,
+    f: *mut c_void,
+) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    let result = unsafe { arg(name, "name").and_then(|n| Ok((n, arg(signature, "signature")?))) }
+        .and_then(|(n, s)| {
+            if f.is_null() {
+                return Err(HotError::InvalidArgument(format!(
+                    "the function given for `{n}` is NULL"
+                )));
+            }
+            registry::define(n, s, f as usize)
+        });
+    status_of(result, |()| 0)
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `name` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_lookup(name: *const c_char) -> *mut c_void {
+    // SAFETY: forwarded from this function's contract.
+    match unsafe { arg(name, "name") } {
+        Ok(n) => registry::lookup(n).map_or(std::ptr::null_mut(), |a| a as *mut c_void),
+        Err(_) => std::ptr::null_mut(),
+    }
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `path` and `manifest` must be NUL-terminated strings; the module at `path` must be a patch
+/// built for this host (its constructors run).
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_apply(path: *const c_char, manifest: *const c_char) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    let result = unsafe { arg(path, "path").and_then(|p| Ok((p, arg(manifest, "manifest")?))) }
+        .and_then(|(p, m)| crate::loader::apply(p, m));
+    status_of(result, |id| id as i32)
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `name` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_rollback_var(name: *const c_char) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    let result = unsafe { arg(name, "name") }.and_then(registry::rollback_var);
+    status_of(result, |()| 0)
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_rollback_patch(patch_id: i32) -> i32 {
+    let result = u32::try_from(patch_id)
+        .map_err(|_| HotError::UnknownPatch {
+            patch: patch_id.into(),
+        })
+        .and_then(registry::rollback_patch);
+    status_of(result, |n| n as i32)
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_list_json() -> *const c_char {
+    let json = crate::registry::list_json();
+    LIST_JSON.with(|cell| {
+        *cell.borrow_mut() = to_cstring(json);
+        cell.borrow().as_ptr()
+    })
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_last_error() -> *const c_char {
+    LAST_ERROR.with(|cell| cell.borrow().as_ptr())
+}
+
+/// Each export has exactly the type bindgen generated from `hotwasm.h`: a drift in the header
+/// or here fails the build.
+const _: () = {
+    use crate::bindings as h;
+    let _: [unsafe extern "C" fn() -> i32; 2] = [h::hotwasm_abi_version, hotwasm_abi_version];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_char, *mut c_void) -> i32; 2] =
+        [h::hotwasm_define, hotwasm_define];
+    let _: [unsafe extern "C" fn(*const c_char) -> *mut c_void; 2] =
+        [h::hotwasm_lookup, hotwasm_lookup];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_char) -> i32; 2] =
+        [h::hotwasm_apply, hotwasm_apply];
+    let _: [unsafe extern "C" fn(*const c_char) -> i32; 2] =
+        [h::hotwasm_rollback_var, hotwasm_rollback_var];
+    let _: [unsafe extern "C" fn(i32) -> i32; 2] =
+        [h::hotwasm_rollback_patch, hotwasm_rollback_patch];
+    let _: [unsafe extern "C" fn() -> *const c_char; 2] = [h::hotwasm_list_json, hotwasm_list_json];
+    let _: [unsafe extern "C" fn() -> *const c_char; 2] =
+        [h::hotwasm_last_error, hotwasm_last_error];
+};

@@ -1,0 +1,194 @@
+//! The registry against a simple model: random define / patch / rollback sequences must leave
+//! every var pointing at exactly what the model says, and failed operations change nothing.
+
+use hotwasm_abi::Signature;
+use hotwasm_runtime::{HotError, Offer, Registry};
+use proptest::prelude::*;
+use std::collections::HashMap;
+
+const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Define {
+        var: usize,
+        sig: bool,
+        addr: usize,
+    },
+    Patch {
+        vars: Vec<(usize, bool)>,
+        addr: usize,
+    },
+    RollbackVar {
+        var: usize,
+    },
+    RollbackPatch {
+        back: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0..4usize, any::<bool>(), 1..1_000usize).prop_map(|(var, sig, addr)| Op::Define {
+            var,
+            sig,
+            addr
+        }),
+        (
+            prop::collection::vec((0..4usize, any::<bool>()), 0..4),
+            1..1_000usize
+        )
+            .prop_map(|(vars, addr)| Op::Patch { vars, addr }),
+        (0..4usize).prop_map(|var| Op::RollbackVar { var }),
+        (0..6usize).prop_map(|back| Op::RollbackPatch { back }),
+    ]
+}
+
+fn sig(alt: bool) -> Signature {
+    Signature::parse(if alt { "ddd" } else { "ii" }).unwrap()
+}
+
+/// A var's history in the model: (patch, address), oldest first.
+type History = Vec<(Option<u32>, usize)>;
+
+/// The model: per var whether it has the alternative signature, and its history.
+#[derive(Default, Debug)]
+struct Model {
+    vars: HashMap<&'static str, (bool, History)>,
+    patches: Vec<(u32, Vec<&'static str>)>,
+    last: u32,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #[test]
+    fn registry_matches_the_model(ops in prop::collection::vec(op(), 1..40)) {
+        let mut reg = Registry::new();
+        let mut model = Model::default();
+        for op in ops {
+            match op {
+                Op::Define { var, sig: alt, addr } => {
+                    let name = NAMES[var];
+                    let result = reg.define(name, sig(alt), addr);
+                    match model.vars.get_mut(name) {
+                        Some((s, _)) if *s != alt => prop_assert!(matches!(result, Err(HotError::SignatureMismatch { .. })), "{result:?}"),
+                        Some((_, hist)) => { prop_assert!(result.is_ok()); hist.push((None, addr)); }
+                        None => { prop_assert!(result.is_ok()); model.vars.insert(name, (alt, vec![(None, addr)])); }
+                    }
+                }
+                Op::Patch { vars, addr } => {
+                    let offers: Vec<Offer> = vars.iter().enumerate().map(|(i, &(v, alt))| Offer {
+                        var: NAMES[v].to_string(), signature: sig(alt), symbol: format!("{}__hw{}", NAMES[v], addr), addr: addr + i,
+                    }).collect();
+                    let mut seen = std::collections::HashSet::new();
+                    let valid = !vars.is_empty()
+                        && vars.iter().all(|&(v, _)| seen.insert(v))
+                        && vars.iter().all(|&(v, alt)| model.vars.get(NAMES[v]).is_none_or(|(s, _)| *s == alt));
+                    let result = reg.install(offers);
+                    prop_assert_eq!(result.is_ok(), valid, "{:?}", result);
+                    if let Ok(id) = result {
+                        model.last += 1;
+                        prop_assert_eq!(id, model.last);
+                        for (i, &(v, alt)) in vars.iter().enumerate() {
+                            model.vars.entry(NAMES[v]).or_insert((alt, vec![])).1.push((Some(id), addr + i));
+                        }
+                        model.patches.push((id, vars.iter().map(|&(v, _)| NAMES[v]).collect()));
+                    }
+                }
+                Op::RollbackVar { var } => {
+                    let name = NAMES[var];
+                    let result = reg.rollback_var(name);
+                    match model.vars.get_mut(name) {
+                        None => prop_assert!(matches!(result, Err(HotError::UnknownVar { .. })), "unexpected result"),
+                        Some((_, hist)) if hist.len() < 2 => prop_assert!(matches!(result, Err(HotError::NoHistory { .. })), "unexpected result"),
+                        Some((_, hist)) => { prop_assert!(result.is_ok()); hist.pop(); }
+                    }
+                }
+                Op::RollbackPatch { back } => {
+                    let Some(&(id, ref names)) = model.patches.len().checked_sub(back + 1).map(|i| &model.patches[i]) else {
+                        prop_assert!(matches!(reg.rollback_patch(10_000), Err(HotError::UnknownPatch { .. })), "unexpected result");
+                        continue;
+                    };
+                    let names = names.clone();
+                    reg.rollback_patch(id).unwrap();
+                    model.patches.retain(|(p, _)| *p != id);
+                    for name in names {
+                        let hist = &mut model.vars.get_mut(name).unwrap().1;
+                        if hist.len() > 1 {
+                            if let Some(at) = hist.iter().position(|(p, _)| *p == Some(id)) { hist.remove(at); }
+                        }
+                    }
+                    prop_assert!(matches!(reg.rollback_patch(id), Err(HotError::UnknownPatch { .. })), "unexpected result");
+                }
+            }
+            for (name, (_, hist)) in &model.vars {
+                prop_assert_eq!(reg.lookup(name), Some(hist.last().unwrap().1), "var {}", name);
+            }
+            let listed = reg.list();
+            prop_assert_eq!(listed.len(), model.vars.len());
+            for v in listed {
+                let patches: Vec<Option<u32>> = v.history.iter().map(|h| h.patch).collect();
+                let expected: Vec<Option<u32>> = model.vars[v.name.as_str()].1.iter().map(|h| h.0).collect();
+                prop_assert_eq!(patches, expected);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_patch_with_one_bad_entry_changes_no_var() {
+    let mut reg = Registry::new();
+    reg.define("a", sig(false), 1).unwrap();
+    reg.define("b", sig(false), 2).unwrap();
+    let offers = vec![
+        Offer {
+            var: "a".into(),
+            signature: sig(false),
+            symbol: "a__hw1".into(),
+            addr: 10,
+        },
+        Offer {
+            var: "b".into(),
+            signature: sig(true),
+            symbol: "b__hw1".into(),
+            addr: 20,
+        },
+    ];
+    let err = reg.install(offers).unwrap_err();
+    assert_eq!(err.to_string(), "`b` has signature `ii` but the patch gives it `ddd`: keep the parameter and return types of the host's declaration, or give the new function another name");
+    assert_eq!((reg.lookup("a"), reg.lookup("b")), (Some(1), Some(2)));
+}
+
+#[test]
+fn names_must_be_c_identifiers_and_appear_once() {
+    let mut reg = Registry::new();
+    let offer = |var: &str| Offer {
+        var: var.into(),
+        signature: sig(false),
+        symbol: "s".into(),
+        addr: 1,
+    };
+    assert!(matches!(
+        reg.install(vec![offer("not an ident")]),
+        Err(HotError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        reg.install(vec![offer("x"), offer("x")]),
+        Err(HotError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        reg.install(vec![]),
+        Err(HotError::InvalidArgument(_))
+    ));
+    assert!(reg.list().is_empty());
+}
+
+#[test]
+fn pointers_and_i32_are_the_same_type_in_wasm32() {
+    let mut reg = Registry::new();
+    reg.define("p", Signature::parse("vpp").unwrap(), 1)
+        .unwrap();
+    reg.define("p", Signature::parse("vii").unwrap(), 2)
+        .unwrap();
+    assert_eq!(reg.lookup("p"), Some(2));
+}

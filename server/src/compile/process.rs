@@ -1,0 +1,125 @@
+//! Runs one compiler process under limits: a wall-clock timeout that kills its whole process
+//! group, an address-space cap (so a preprocessor bomb cannot take the machine down) and a cap
+//! on how much of its stderr is kept.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Most bytes of a child's stderr kept; the rest is read and dropped.
+pub const MAX_STDERR: usize = 1 << 20;
+
+/// What a finished process left behind.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Its stderr (at most [`MAX_STDERR`] bytes, lossily UTF-8).
+    pub stderr: String,
+}
+
+/// Why a process did not finish by itself.
+#[derive(Debug)]
+pub enum RunError {
+    /// It could not be started.
+    Spawn(std::io::Error),
+    /// It ran past the deadline and its process group was killed.
+    TimedOut,
+}
+
+/// Limits for one child.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Address-space limit in bytes (`RLIMIT_AS`), if any. Node (emcc's wasm-opt) reserves
+    /// far more address space than it uses, so emcc's link step runs without one.
+    pub address_space: Option<u64>,
+}
+
+/// Runs `cmd` to completion or until `limits.timeout`, in its own process group.
+pub fn run(mut cmd: Command, limits: Limits) -> Result<Finished, RunError> {
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.process_group(0);
+    if let Some(bytes) = limits.address_space {
+        // SAFETY: the closure runs in the forked child before exec; it only calls
+        // async-signal-safe `setrlimit` on stack data and allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                let cap = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0 || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let reader = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = MAX_STDERR.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+            }
+        }
+        kept
+    });
+    let deadline = Instant::now() + limits.timeout;
+    let pgid = child.id() as libc::pid_t;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() >= deadline => break None,
+            Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+            Err(_) => break None,
+        }
+    };
+    // Grandchildren (clang under emcc) may outlive the child; end the whole group either way.
+    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the process
+    // group this child leads (created by `process_group(0)` above), never our own group.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let status = match status {
+        Some(s) => s,
+        None => {
+            let _ = child.wait();
+            let _ = reader.join();
+            return Err(RunError::TimedOut);
+        }
+    };
+    let stderr = reader.join().unwrap_or_default();
+    Ok(Finished { status, stderr: String::from_utf8_lossy(&stderr).into_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_past_its_deadline_is_killed_with_its_children() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 30 & sleep 30"]);
+        let started = Instant::now();
+        let r = run(cmd, Limits { timeout: Duration::from_millis(200), address_space: None });
+        assert!(matches!(r, Err(RunError::TimedOut)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_address_space_cap_applies_to_the_child() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "ulimit -v >&2"]);
+        let r = run(cmd, Limits { timeout: Duration::from_secs(5), address_space: Some(256 << 20) }).unwrap();
+        assert!(r.status.success());
+        assert_eq!(r.stderr.trim(), "262144");
+    }
+}

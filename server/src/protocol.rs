@@ -1,0 +1,486 @@
+//! The wire protocol of `docs/PROTOCOL.md`, version 1: JSON text frames in both directions
+//! (`ClientMsg`, `ServerMsg`), patch bytes in a binary frame right after a `patch` header.
+//! `web/hot-reload-client.js` mirrors this file.
+
+use hotwasm_abi::{HostVar, PatchEntry};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version spoken here.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Which kind of client said `hello`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A running app: receives patches and acks them.
+    Page,
+    /// A terminal or editor client: sends evals, receives results.
+    Repl,
+}
+
+/// The language of an eval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    /// C, compiled by clang through Emscripten.
+    C,
+    /// Rust (not compiled by this server yet: answered with a `check` failure).
+    Rust,
+}
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// First message: who the client is and which journal entries a page already applied.
+    Hello {
+        /// Must be [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// Page or terminal client.
+        role: Role,
+        /// The journal epoch the page's `journal_seq` belongs to, if any.
+        journal_epoch: Option<String>,
+        /// The last journal entry the page applied (0 if none).
+        #[serde(default)]
+        journal_seq: u64,
+    },
+    /// Compile `source` and deliver it to every page.
+    Eval {
+        /// Chosen by the client, echoed in `eval_result`.
+        id: String,
+        /// Source language.
+        lang: Lang,
+        /// One or more function definitions, optionally `void hotwasm_main(void)`.
+        source: String,
+        /// File name used in diagnostics (default `eval.c` / `eval.rs`).
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// A page's answer to a `patch` or `rollback`.
+    Ack {
+        /// The journal entry acknowledged.
+        seq: u64,
+        /// Whether it applied.
+        ok: bool,
+        /// How long applying took on the page.
+        #[serde(default)]
+        apply_ms: f64,
+        /// Why it did not apply.
+        #[serde(default)]
+        error: Option<String>,
+        /// What `hotwasm_main` printed.
+        #[serde(default)]
+        output: String,
+    },
+    /// Roll one var back one version on every page.
+    Rollback {
+        /// The var to roll back.
+        var: String,
+    },
+    /// A page caught a trap in a patched function and rolled `var` back itself.
+    Trap {
+        /// The patch that trapped.
+        seq: u64,
+        /// The var rolled back.
+        var: String,
+        /// The trap message.
+        message: String,
+    },
+    /// Forget every journal entry.
+    JournalReset,
+    /// Liveness check.
+    Ping,
+}
+
+/// One compiler diagnostic, parsed from clang's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based line in the user's source.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// `error`, `warning`, `note` or `fatal error`.
+    pub severity: String,
+    /// The message, without the location prefix.
+    pub message: String,
+}
+
+/// Where the time of an eval went, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Server-side compile.
+    pub compile_ms: f64,
+    /// Reading the patch and checking it against the host manifest.
+    pub check_ms: f64,
+    /// Sending to the last ack, minus the slowest page's apply.
+    pub transfer_ms: f64,
+    /// The slowest page's apply.
+    pub apply_ms: f64,
+    /// From receiving `eval` to sending `eval_result`.
+    pub total_ms: f64,
+}
+
+/// One page's outcome for a patch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageOutcome {
+    /// The server's id of the page connection.
+    pub page: u64,
+    /// Whether it applied.
+    pub ok: bool,
+    /// Its apply time.
+    pub apply_ms: f64,
+    /// Why it failed (or timed out).
+    pub error: Option<String>,
+    /// What `hotwasm_main` printed there.
+    pub output: String,
+}
+
+/// How far an eval got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Failed compiling.
+    Compile,
+    /// Failed the manifest/host check.
+    Check,
+    /// Failed delivering (a page refused it or timed out).
+    Deliver,
+    /// Delivered and acked by every page.
+    Done,
+}
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    /// Answer to `hello`.
+    Welcome {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// This server's crate version.
+        server_version: String,
+        /// The current journal epoch.
+        journal_epoch: String,
+        /// Entries in the journal.
+        journal_len: u64,
+        /// The host's hot vars.
+        #[serde(with = "abi_serde::host_vars")]
+        host_vars: Vec<HostVar>,
+    },
+    /// A patch; the next frame on the socket is its binary of `size` bytes.
+    Patch {
+        /// Journal sequence number.
+        seq: u64,
+        /// The eval that produced it (null for file-watch and replay).
+        eval_id: Option<String>,
+        /// Which var each exported symbol implements.
+        #[serde(with = "abi_serde::entries")]
+        manifest: Vec<PatchEntry>,
+        /// Bytes in the following binary frame.
+        size: u64,
+        /// Unique virtual-FS path to write the patch to.
+        path: String,
+        /// Symbol to call once after apply (`hotwasm_main` renamed), if any.
+        run: Option<String>,
+        /// Whether this is a journal replay.
+        replay: bool,
+    },
+    /// Roll `var` back one version.
+    Rollback {
+        /// Journal sequence number.
+        seq: u64,
+        /// The var.
+        var: String,
+        /// Whether this is a journal replay.
+        replay: bool,
+    },
+    /// Answer to `eval`.
+    EvalResult {
+        /// The eval's id.
+        id: String,
+        /// Whether every page applied the patch.
+        ok: bool,
+        /// How far it got.
+        stage: Stage,
+        /// Parsed compiler diagnostics.
+        diagnostics: Vec<Diagnostic>,
+        /// Compiler stderr word for word.
+        raw_output: String,
+        /// What went wrong, in words.
+        error: Option<String>,
+        /// Where the time went.
+        timings: Timings,
+        /// Each page's outcome.
+        pages: Vec<PageOutcome>,
+        /// The journal entry, if the patch was delivered.
+        seq: Option<u64>,
+    },
+    /// A file-watch compile failed.
+    Diagnostics {
+        /// The file (relative to the project root).
+        name: String,
+        /// Parsed diagnostics.
+        diagnostics: Vec<Diagnostic>,
+        /// Compiler stderr word for word.
+        raw_output: String,
+    },
+    /// Every journal entry after the page's `journal_seq` was sent.
+    ReplayDone {
+        /// How many.
+        count: u64,
+    },
+    /// The journal was cleared.
+    JournalReset {
+        /// The new epoch.
+        journal_epoch: String,
+    },
+    /// Answer to `ping`.
+    Pong,
+    /// A message was refused.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// What to do about it.
+        message: String,
+    },
+}
+
+/// Why a message was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or not a valid message of a known type.
+    BadJson,
+    /// A `type` this server does not know.
+    UnknownType,
+    /// Over a size limit.
+    TooLarge,
+    /// Clients may not send binary frames.
+    BinaryFromClient,
+    /// `hello` with another protocol version.
+    ProtocolVersion,
+    /// Too many compiles running or queued.
+    Busy,
+    /// Well-formed but not acceptable (e.g. a bad var name).
+    BadRequest,
+}
+
+impl ServerMsg {
+    /// The JSON text of this message.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server messages always serialize")
+    }
+}
+
+/// Decodes a client text frame, telling `bad_json` from `unknown_type`.
+pub fn decode_client(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(msg) => Ok(msg),
+        Err(e) => {
+            let ty = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+            const KNOWN: [&str; 7] =
+                ["hello", "eval", "ack", "rollback", "trap", "journal_reset", "ping"];
+            match ty {
+                Some(t) if !KNOWN.contains(&t.as_str()) => Err((
+                    ErrorCode::UnknownType,
+                    format!(
+                        "unknown message type `{}`: this server speaks protocol {PROTOCOL_VERSION} (see docs/PROTOCOL.md)",
+                        t.escape_debug()
+                    ),
+                )),
+                _ => Err((
+                    ErrorCode::BadJson,
+                    format!("not a valid protocol message ({e}): send one JSON object with a `type` field, as in docs/PROTOCOL.md"),
+                )),
+            }
+        }
+    }
+}
+
+/// Serde adapters for the `hotwasm-abi` types.
+///
+/// `hotwasm-abi`'s own `serde` feature does not compile at the moment (a private module is
+/// re-exported in `abi/src/patch_manifest.rs`), so these remote definitions stand in. They are
+/// checked by the compiler against the real structs, so they cannot drift silently.
+mod abi_serde {
+    use hotwasm_abi::{HostVar, PatchEntry, Signature};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    mod letters {
+        use super::*;
+        pub fn serialize<S: Serializer>(sig: &Signature, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(sig)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
+            Signature::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "PatchEntry")]
+    struct EntryDef {
+        var: String,
+        symbol: String,
+        #[serde(with = "letters")]
+        signature: Signature,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(remote = "HostVar")]
+    struct VarDef {
+        name: String,
+        #[serde(with = "letters")]
+        signature: Signature,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry(#[serde(with = "EntryDef")] PatchEntry);
+
+    #[derive(Serialize, Deserialize)]
+    struct Var(#[serde(with = "VarDef")] HostVar);
+
+    pub mod entries {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &[PatchEntry], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|e| Entry(e.clone())))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PatchEntry>, D::Error> {
+            Ok(Vec::<Entry>::deserialize(d)?.into_iter().map(|e| e.0).collect())
+        }
+    }
+
+    pub mod host_vars {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &[HostVar], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|e| Var(e.clone())))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HostVar>, D::Error> {
+            Ok(Vec::<Var>::deserialize(d)?.into_iter().map(|e| e.0).collect())
+        }
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotwasm_abi::Signature;
+
+    fn round_trip_server(msg: ServerMsg) {
+        let text = msg.to_json();
+        let back: ServerMsg = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, msg, "{text}");
+    }
+
+    fn round_trip_client(msg: ClientMsg) {
+        let text = serde_json::to_string(&msg).unwrap();
+        assert_eq!(decode_client(&text).unwrap(), msg, "{text}");
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let sig = Signature::parse("vppf").unwrap();
+        round_trip_client(ClientMsg::Hello {
+            protocol: 1,
+            role: Role::Page,
+            journal_epoch: Some("e1".into()),
+            journal_seq: 3,
+        });
+        round_trip_client(ClientMsg::Eval {
+            id: "1".into(),
+            lang: Lang::C,
+            source: "int f(void){return 1;}".into(),
+            name: None,
+        });
+        round_trip_client(ClientMsg::Ack {
+            seq: 2,
+            ok: false,
+            apply_ms: 1.5,
+            error: Some("x".into()),
+            output: "hi".into(),
+        });
+        round_trip_client(ClientMsg::Rollback { var: "f".into() });
+        round_trip_client(ClientMsg::Trap { seq: 1, var: "f".into(), message: "oob".into() });
+        round_trip_client(ClientMsg::JournalReset);
+        round_trip_client(ClientMsg::Ping);
+        round_trip_server(ServerMsg::Welcome {
+            protocol: 1,
+            server_version: "0.1.0".into(),
+            journal_epoch: "e".into(),
+            journal_len: 2,
+            host_vars: vec![HostVar { name: "step".into(), signature: sig.clone() }],
+        });
+        round_trip_server(ServerMsg::Patch {
+            seq: 4,
+            eval_id: None,
+            manifest: vec![PatchEntry { var: "step".into(), symbol: "step__hw4".into(), signature: sig }],
+            size: 10,
+            path: "/hotwasm/patch-4.so".into(),
+            run: Some("hotwasm_main__hw4".into()),
+            replay: true,
+        });
+        round_trip_server(ServerMsg::Rollback { seq: 5, var: "step".into(), replay: false });
+        round_trip_server(ServerMsg::EvalResult {
+            id: "1".into(),
+            ok: true,
+            stage: Stage::Done,
+            diagnostics: vec![Diagnostic {
+                file: "eval.c".into(),
+                line: 1,
+                column: 2,
+                severity: "warning".into(),
+                message: "m".into(),
+            }],
+            raw_output: String::new(),
+            error: None,
+            timings: Timings { compile_ms: 1.0, ..Timings::default() },
+            pages: vec![PageOutcome { page: 1, ok: true, apply_ms: 0.5, error: None, output: String::new() }],
+            seq: Some(4),
+        });
+        round_trip_server(ServerMsg::Diagnostics { name: "a.c".into(), diagnostics: vec![], raw_output: "e".into() });
+        round_trip_server(ServerMsg::ReplayDone { count: 3 });
+        round_trip_server(ServerMsg::JournalReset { journal_epoch: "e2".into() });
+        round_trip_server(ServerMsg::Pong);
+        round_trip_server(ServerMsg::Error { code: ErrorCode::Busy, message: "m".into() });
+    }
+
+    #[test]
+    fn wire_shape_matches_the_protocol_document() {
+        let v: serde_json::Value = serde_json::from_str(&ServerMsg::Pong.to_json()).unwrap();
+        assert_eq!(v, serde_json::json!({"type": "pong"}));
+        let hello = r#"{"type":"hello","protocol":1,"role":"page","journal_epoch":null,"journal_seq":0}"#;
+        assert!(matches!(decode_client(hello), Ok(ClientMsg::Hello { role: Role::Page, .. })));
+        let reset = r#"{"type":"journal_reset"}"#;
+        assert_eq!(decode_client(reset), Ok(ClientMsg::JournalReset));
+        let patch: serde_json::Value = serde_json::from_str(
+            &ServerMsg::Patch {
+                seq: 1,
+                eval_id: None,
+                manifest: vec![PatchEntry {
+                    var: "f".into(),
+                    symbol: "f__hw1".into(),
+                    signature: Signature::parse("ii").unwrap(),
+                }],
+                size: 1,
+                path: "/p".into(),
+                run: None,
+                replay: false,
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(patch["manifest"][0], serde_json::json!({"var":"f","symbol":"f__hw1","signature":"ii"}));
+    }
+
+    #[test]
+    fn tells_bad_json_from_unknown_types() {
+        assert_eq!(decode_client("{").unwrap_err().0, ErrorCode::BadJson);
+        assert_eq!(decode_client(r#"{"type":"launch_missiles"}"#).unwrap_err().0, ErrorCode::UnknownType);
+        assert_eq!(decode_client(r#"{"type":"eval"}"#).unwrap_err().0, ErrorCode::BadJson);
+        assert_eq!(decode_client("[1,2]").unwrap_err().0, ErrorCode::BadJson);
+    }
+}

@@ -544,18 +544,29 @@ export class HotReloadClient {
     return info;
   }
 
-  /** The patched vars whose current symbol appears in the stack, innermost first. */
+  /**
+   * The patched var whose code trapped, from the innermost matching stack frame. A frame names
+   * a var by its versioned symbol, or — patches keep their original function names in the name
+   * section while only exports are versioned — by the var's own name in a frame that is not in
+   * the host's module (the outermost wasm frame is always the host's `demo_frame`).
+   */
   blameFromStack(stack, patched) {
-    const current = new Map(); // symbol → var info
-    for (const v of patched) current.set(v.history[v.history.length - 1].symbol, v);
-    const found = [];
-    for (const line of stack.split('\n')) {
-      const words = new Set(line.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);
-      for (const [symbol, v] of current) {
-        if (words.has(symbol) && !found.includes(v)) found.push(v);
-      }
-      if (found.length) break; // innermost patched frame only
+    const frames = stack.split('\n').filter((l) => l.includes('wasm://') || l.includes('wasm-function['));
+    const moduleOf = (l) => l.match(/wasm:\/\/wasm\/([^:)\s]+)/)?.[1] ?? null;
+    const hostModule = frames.length ? moduleOf(frames[frames.length - 1]) : null;
+    const bySymbol = new Map();
+    const byName = new Map();
+    for (const v of patched) {
+      bySymbol.set(v.history[v.history.length - 1].symbol, v);
+      byName.set(v.name, v);
     }
-    return found;
+    for (const line of frames) {
+      const words = line.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
+      for (const w of words) if (bySymbol.has(w)) return [bySymbol.get(w)];
+      if (moduleOf(line) !== hostModule) {
+        for (const w of words) if (byName.has(w)) return [byName.get(w)];
+      }
+    }
+    return [];
   }
 }

@@ -1,0 +1,131 @@
+// Benchmark: eval→live latency measured in headless Chromium, split into compile / transfer /
+// apply, with the server's fast path and with `--plain-emcc`; then the demo's frame rate and
+// per-frame cost with and without HOT_RELOAD.
+//
+//   node tests/browser/bench-latency.mjs [--evals 50] [--skip-plain-emcc] [--skip-fps]
+//
+// Needs the HOT_RELOAD bundle (built if missing) and, for the fps comparison, the plain bundle.
+
+import { parseArgs } from 'node:util';
+import { ensureBundle, launchBrowser, openDemo, startServer, sleep } from './helpers.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    evals: { type: 'string', default: '50' },
+    'skip-plain-emcc': { type: 'boolean', default: false },
+    'skip-fps': { type: 'boolean', default: false },
+    'fps-seconds': { type: 'string', default: '5' },
+  },
+});
+const N = Number(opts.evals);
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+const fmt = (x) => (x == null || Number.isNaN(x) ? '   –  ' : x.toFixed(1).padStart(6));
+
+function report(label, rows) {
+  const cols = [
+    ['compile', (r) => r.timings.compile_ms],
+    ['check', (r) => r.timings.check_ms],
+    ['transfer', (r) => r.timings.transfer_ms],
+    ['apply', (r) => r.timings.apply_ms],
+    ['server total', (r) => r.timings.total_ms],
+    ['eval→live (page)', (r) => r.liveMs],
+    ['eval→result (page)', (r) => r.clientMs],
+  ];
+  console.log(`\n${label}: ${rows.length} evals`);
+  console.log(`  ${'ms'.padEnd(20)}   p50     p95     max`);
+  for (const [name, get] of cols) {
+    const xs = rows.map(get).filter((x) => typeof x === 'number');
+    if (!xs.length) continue;
+    console.log(`  ${name.padEnd(20)} ${fmt(pct(xs, 50))}  ${fmt(pct(xs, 95))}  ${fmt(Math.max(...xs))}`);
+  }
+}
+
+/** Runs `n` distinct evals of background_color in the page; returns eval_result rows. */
+async function evalLoop(page, n) {
+  return page.evaluate(async (count) => {
+    const client = globalThis.hotwasm.client;
+    const rows = [];
+    for (let i = 0; i < count; i++) {
+      const colour = (0xff000000 | ((i * 2654435761) & 0xffffff)) >>> 0;
+      const source = `#include "hotwasm.h"\nuint32_t background_color(const World *w) { (void)w; return 0x${colour.toString(16)}u; }\n`;
+      let liveAt = null;
+      const t0 = performance.now();
+      const off = client.on('patch', (p) => {
+        if (liveAt == null) liveAt = performance.now();
+      });
+      const r = await client.eval({ lang: 'c', source, name: 'background_color.c' });
+      off();
+      if (!r.ok) throw new Error(`eval ${i} failed: ${r.error}\n${r.raw_output}`);
+      rows.push({ timings: r.timings, clientMs: r.clientMs, liveMs: liveAt != null ? liveAt - t0 : null });
+    }
+    return rows;
+  }, n);
+}
+
+async function latency(browser, label, args) {
+  const server = await startServer({ args });
+  try {
+    const page = await openDemo(browser, server.url);
+    await evalLoop(page, 3); // warm-up: caches, first compile
+    const rows = await evalLoop(page, N);
+    report(label, rows);
+    await page.close();
+    return rows;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** rAF frames per second over `seconds`, and the cost of one demo_frame call in a tight loop. */
+async function frameRate(browser, server, hostUrl, seconds) {
+  const url = new URL(server.url);
+  url.searchParams.set('host', hostUrl);
+  const page = await openDemo(browser, url.toString(), { connected: false });
+  await sleep(500);
+  const result = await page.evaluate(async (secs) => {
+    const h = globalThis.hotwasm;
+    const f0 = h.stats().frame;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, secs * 1000));
+    const fps = ((h.stats().frame - f0) * 1000) / (performance.now() - t0);
+    // Cost of one simulated + rendered frame, excluding the page's own work.
+    h.state.paused = true;
+    const host = h.host;
+    const n = 300;
+    const t1 = performance.now();
+    for (let i = 0; i < n; i++) host.frame(1 / 60);
+    const frameMs = (performance.now() - t1) / n;
+    h.state.paused = false;
+    return { fps, frameMs, particles: h.stats().particles, hot: host.hotReload };
+  }, seconds);
+  await page.close();
+  return result;
+}
+
+const browser = await launchBrowser();
+try {
+  ensureBundle({ hot: true });
+  await latency(browser, 'fast path (default)', []);
+  if (!opts['skip-plain-emcc']) await latency(browser, 'plain emcc (--plain-emcc)', ['--plain-emcc']);
+  if (!opts['skip-fps']) {
+    ensureBundle({ hot: false });
+    const server = await startServer();
+    try {
+      const secs = Number(opts['fps-seconds']);
+      const hot = await frameRate(browser, server, '/build/hot/hotwasm-demo.js', secs);
+      const plain = await frameRate(browser, server, '/build/plain/hotwasm-demo.js', secs);
+      console.log('\nframe rate (headless Chromium, rAF-capped) and cost of one demo_frame:');
+      for (const [name, r] of [['HOT_RELOAD', hot], ['plain', plain]]) {
+        console.log(`  ${name.padEnd(11)} ${r.fps.toFixed(1).padStart(5)} fps   ${r.frameMs.toFixed(3)} ms/frame   ${r.particles} particles`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+} finally {
+  await browser.close();
+}

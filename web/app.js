@@ -231,7 +231,7 @@ function renderHistory(vars) {
   const byName = new Map(vars.map((v) => [v.name, v]));
   const names = [...new Set([...state.vars.keys(), ...byName.keys()])];
   for (const name of names) {
-    const v = byName.get(name) ?? { name, history: [], version: 0, signature: state.vars.get(name)?.signature };
+    const v = byName.get(name) ?? { name, history: [], patched: false, version: 0, signature: state.vars.get(name)?.signature };
     const box = document.createElement('div');
     box.className = 'hist-var';
     const head = document.createElement('div');
@@ -243,12 +243,12 @@ function renderHistory(vars) {
     title.onclick = () => state.vars.has(name) && selectTab(name);
     const ver = document.createElement('span');
     ver.className = 'ver';
-    ver.textContent = v.history.length ? `v${v.history.length} live` : 'built-in';
+    ver.textContent = v.patched ? `v${v.history.length} live` : 'built-in';
     const rb = document.createElement('button');
     rb.type = 'button';
     rb.className = 'ghost small';
     rb.textContent = 'Roll back';
-    rb.disabled = !v.history.length || !client || client.state !== 'open';
+    rb.disabled = !v.patched || !client || client.state !== 'open';
     rb.title = 'Restore the previous version on every page (journaled)';
     rb.dataset.rollback = name;
     rb.onclick = () => {
@@ -268,13 +268,15 @@ function renderHistory(vars) {
       const li = document.createElement('li');
       li.className = i === 0 ? 'current' : '';
       const when = h.appliedAt ? new Date(h.appliedAt).toLocaleTimeString([], { hour12: false }) : '';
-      li.textContent = `#${h.seq ?? '?'} · ${h.symbol}${when ? ` · ${when}` : ''}`;
+      li.textContent = h.builtin ? 'built-in' : `#${h.seq ?? '?'} · ${h.symbol}${when ? ` · ${when}` : ''}`;
       ol.append(li);
     });
-    const base = document.createElement('li');
-    base.className = v.history.length ? 'base' : 'base current';
-    base.textContent = 'built-in';
-    ol.append(base);
+    if (!entries.length) {
+      const base = document.createElement('li');
+      base.className = 'current';
+      base.textContent = 'built-in';
+      ol.append(base);
+    }
     box.append(ol);
     root.append(box);
   }

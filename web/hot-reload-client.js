@@ -494,10 +494,12 @@ export class HotReloadClient {
     }
     return list.map((v) => ({
       ...v,
+      // The first history entry is the host's built-in code (`patch: null`).
+      patched: (v.history ?? []).length > 0 && v.history[v.history.length - 1].patch != null,
       history: (v.history ?? []).map((h) => {
         const seq = this.patchIdToSeq.get(h.patch) ?? null;
         const p = seq != null ? this.patches.get(seq) : null;
-        return { ...h, seq, evalId: p?.evalId ?? null, appliedAt: p?.appliedAt ?? null };
+        return { ...h, builtin: h.patch == null, seq, evalId: p?.evalId ?? null, appliedAt: p?.appliedAt ?? null };
       }),
     }));
   }
@@ -513,7 +515,7 @@ export class HotReloadClient {
   recoverFromTrap(error) {
     const message = describeTrap(error);
     const vars = this.vars();
-    const patched = vars.filter((v) => (v.history ?? []).length > 0);
+    const patched = vars.filter((v) => v.patched);
     let blamed = this.blameFromStack(error?.stack ?? '', patched);
     let how = 'stack';
     if (!blamed.length) {

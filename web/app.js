@@ -9,11 +9,15 @@ import { VARS, defaultSource, fileName } from './sources.js';
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 
-/** Where the host bundle is: `?host=`, `<meta name="hotwasm-host">`, or the usual build folders. */
+/**
+ * Where the host bundle is: `?host=`, `<meta name="hotwasm-host">`, beside the page (the dev
+ * server serves its bundle folder next to web/), or the repo's build folders (a static server
+ * at the repo root).
+ */
 function hostCandidates() {
   const explicit = params.get('host') ?? document.querySelector('meta[name="hotwasm-host"]')?.content;
   if (explicit) return [explicit];
-  return ['/build/hot/hotwasm-demo.js', '/build/plain/hotwasm-demo.js'];
+  return ['hotwasm-demo.js', '/build/hot/hotwasm-demo.js', '/build/plain/hotwasm-demo.js'];
 }
 
 // ---- log panel --------------------------------------------------------------------------
@@ -390,6 +394,7 @@ async function boot() {
 
 function wireClient(c) {
   c.on('status', showConn);
+  c.on('status', (s) => s.reason && s.retryMs == null && log('error', `not connected: ${s.reason}`));
   c.on('status', () => renderHistory(c.vars()));
   c.on('welcome', (w) => {
     for (const hv of w.host_vars ?? []) {

@@ -30,7 +30,7 @@ const EVAL_TIMEOUT_MS = 120_000;
 export function tokenFromPage(doc = globalThis.document, loc = globalThis.location) {
   const meta = doc?.querySelector?.('meta[name="hotwasm-token"]');
   const fromMeta = meta?.getAttribute('content');
-  if (fromMeta && !fromMeta.startsWith('{{')) return fromMeta;
+  if (fromMeta && !/^(%|\{\{)/.test(fromMeta)) return fromMeta; // not the unreplaced placeholder
   if (loc?.search) {
     const q = new URLSearchParams(loc.search).get('token');
     if (q) return q;

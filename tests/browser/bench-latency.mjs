@@ -81,10 +81,8 @@ async function latency(browser, label, args) {
 }
 
 /** rAF frames per second over `seconds`, and the cost of one demo_frame call in a tight loop. */
-async function frameRate(browser, server, hostUrl, seconds) {
-  const url = new URL(server.url);
-  url.searchParams.set('host', hostUrl);
-  const page = await openDemo(browser, url.toString(), { connected: false });
+async function frameRate(browser, server, seconds) {
+  const page = await openDemo(browser, server.url, { connected: false });
   await sleep(500);
   const result = await page.evaluate(async (secs) => {
     const h = globalThis.hotwasm;
@@ -113,17 +111,23 @@ try {
   if (!opts['skip-plain-emcc']) await latency(browser, 'plain emcc (--plain-emcc)', ['--plain-emcc']);
   if (!opts['skip-fps']) {
     ensureBundle({ hot: false });
-    const server = await startServer();
-    try {
-      const secs = Number(opts['fps-seconds']);
-      const hot = await frameRate(browser, server, '/build/hot/hotwasm-demo.js', secs);
-      const plain = await frameRate(browser, server, '/build/plain/hotwasm-demo.js', secs);
+    const secs = Number(opts['fps-seconds']);
+    const rate = async (args) => {
+      const server = await startServer({ args });
+      try {
+        return await frameRate(browser, server, secs);
+      } finally {
+        await server.stop();
+      }
+    };
+    {
+      const hot = await rate([]);
+      // The same page over the plain bundle (the host manifest still comes from the hot build).
+      const plain = await rate(['--bundle', 'build/plain', '--host-manifest', 'build/hot/hotwasm-host.json']);
       console.log('\nframe rate (headless Chromium, rAF-capped) and cost of one demo_frame:');
       for (const [name, r] of [['HOT_RELOAD', hot], ['plain', plain]]) {
         console.log(`  ${name.padEnd(11)} ${r.fps.toFixed(1).padStart(5)} fps   ${r.frameMs.toFixed(3)} ms/frame   ${r.particles} particles`);
       }
-    } finally {
-      await server.stop();
     }
   }
 } finally {

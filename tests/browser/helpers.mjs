@@ -74,7 +74,7 @@ export async function startServer({ port = 0, args = [], stateDir = null, env = 
   const state = stateDir ?? scratchRoot('state');
   const spawnOnce = (p) =>
     new Promise((resolveStart, reject) => {
-      const argv = ['serve', '--root', ROOT, '--port', String(p), '--state-dir', state, ...args];
+      const argv = ['serve', '--root', ROOT, '--port', String(p), '--journal', join(state, 'journal'), '--no-watch', ...args];
       log('spawn', bin, argv.join(' '));
       const proc = spawn(bin, argv, {
         cwd: ROOT,

@@ -61,6 +61,11 @@ pub enum HotError {
         /// The var.
         var: String,
     },
+    /// A patch was already loaded from this path; the dynamic linker would hand back that one.
+    PathReused {
+        /// The path given.
+        path: String,
+    },
     /// No applied patch with that id.
     UnknownPatch {
         /// The id given.
@@ -81,7 +86,7 @@ impl HotError {
             HotError::PatchTypes { .. } | HotError::MissingImport { .. } => {
                 b::hotwasm_status_HOTWASM_ERR_PATCH_TYPES
             }
-            HotError::Load { .. } => b::hotwasm_status_HOTWASM_ERR_LOAD,
+            HotError::Load { .. } | HotError::PathReused { .. } => b::hotwasm_status_HOTWASM_ERR_LOAD,
             HotError::Symbol { .. } => b::hotwasm_status_HOTWASM_ERR_SYMBOL,
             HotError::Manifest(_) => b::hotwasm_status_HOTWASM_ERR_MANIFEST,
             HotError::NoHistory { .. } => b::hotwasm_status_HOTWASM_ERR_NO_HISTORY,
@@ -133,6 +138,10 @@ impl fmt::Display for HotError {
                 said(dlerror)
             ),
             HotError::Manifest(e) => write!(f, "{e}"),
+            HotError::PathReused { path } => write!(
+                f,
+                "a patch was already loaded from `{path}`: the dynamic linker would return that module again; write every patch to a path of its own"
+            ),
             HotError::NoHistory { var } => write!(
                 f,
                 "`{var}` runs its first version: there is nothing earlier to roll back to"

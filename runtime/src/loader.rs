@@ -4,6 +4,8 @@ use crate::dl;
 use crate::error::HotError;
 use crate::registry::{self, Offer, PatchId};
 use hotwasm_abi::PatchManifest;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 /// Applies the side module at `path` (a path no earlier patch used: the dynamic linker returns
 /// the already-loaded module for a known path) as described by `manifest_text`
@@ -14,7 +16,7 @@ use hotwasm_abi::PatchManifest;
 /// 1. parse the manifest and check every entry against the registry (name, signature);
 /// 2. (wasm) read the module's own types: every manifest symbol must be an exported function
 ///    of exactly the claimed type, and every import must exist in the host;
-/// 3. `dlopen(RTLD_NOW | RTLD_LOCAL)`;
+/// 3. `dlopen(RTLD_NOW | RTLD_LOCAL)` of a path never loaded before;
 /// 4. `dlsym` every symbol in *this* handle only, so no earlier definition can answer;
 /// 5. swap every slot under the registry lock (re-checked there), as one patch.
 pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
@@ -34,6 +36,9 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
     #[cfg(target_os = "emscripten")]
     verify_module(path, &manifest)?;
 
+    if LOADED_PATHS.lock().unwrap_or_else(|p| p.into_inner()).contains(path) {
+        return Err(HotError::PathReused { path: path.to_string() });
+    }
     let library = dl::open(path).map_err(|dlerror| HotError::Load {
         path: path.to_string(),
         dlerror,
@@ -48,9 +53,15 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
             })?;
     }
 
+    // The module is loaded now, whatever happens next: its path can never serve another patch.
+    LOADED_PATHS.lock().unwrap_or_else(|p| p.into_inner()).insert(path.to_string());
+
     // ---- HOST-STATE-MUTATING SECTION: one call, which validates again and then swaps all. ----
     registry::global().install(offers)
 }
+
+/// Paths `dlopen` has loaded: loading one again would silently return the old module.
+static LOADED_PATHS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 /// Step 2: the module's real export types and imports, before any of its code can run.
 #[cfg(target_os = "emscripten")]

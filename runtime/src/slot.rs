@@ -128,6 +128,7 @@ impl HotSlot {
     /// `f` must be the address of a function with exactly this slot's signature that stays
     /// loaded for as long as the slot may point at it; otherwise the next call through the slot
     /// runs code with the wrong arguments or jumps to freed memory.
+    #[cfg(feature = "hot-reload")]
     pub(crate) unsafe fn store(&self, f: *const ()) {
         self.current.store(f as *mut (), Ordering::Release)
     }

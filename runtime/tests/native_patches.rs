@@ -194,3 +194,17 @@ fn two_hundred_patches_in_a_row_the_last_one_wins() {
     }
     assert_eq!(t_gen(), 200);
 }
+
+#[test]
+fn loading_a_second_patch_from_the_same_path_is_refused() {
+    let _g = setup();
+    let path = util::unique_copy(&util::build("add_plus_100", &[]));
+    apply(&path, "t_add t_add__hw1 iii").unwrap();
+    // A new file at the same path (a new inode: the loaded one stays mapped).
+    std::fs::remove_file(&path).unwrap();
+    std::fs::copy(util::build("add_times_2", &[]), &path).unwrap();
+    let err = apply(&path, "t_add t_add__hw2 iii").unwrap_err();
+    assert!(matches!(err, HotError::PathReused { .. }), "{err:?}");
+    assert!(err.to_string().contains("path of its own"), "{err}");
+    assert_eq!(t_add(1, 2), 103, "the first patch keeps running");
+}

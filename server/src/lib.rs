@@ -4,8 +4,23 @@
 //! `docs/PROTOCOL.md` on the WebSocket at `/repl`, compiles C evals and saved files into
 //! SIDE_MODULE patches, checks them against the host manifest, delivers them to every page,
 //! journals them on disk and replays them to pages that (re)connect.
+//!
+//! Flow of one eval: [`ws`] reads it → [`eval`] compiles it ([`compile`]), renames its exports
+//! to versioned symbols ([`compile::rename`]), reads and checks it ([`inspect`]) → [`hub`]
+//! journals it ([`journal`]) and queues it for every page → [`ws`] sends it and routes the acks
+//! back → [`eval`] answers with `eval_result` ([`protocol`]).
 #![warn(missing_docs)]
 
+pub mod cli;
+pub mod client;
 pub mod compile;
+pub mod eval;
+pub mod http;
+pub mod hub;
 pub mod inspect;
+pub mod journal;
 pub mod protocol;
+pub mod security;
+pub mod serve;
+pub mod watch;
+pub mod ws;

@@ -1,0 +1,167 @@
+//! The HTTP side: one thread per connection reads a request head, refuses foreign `Host`s,
+//! serves static files from `web/` and the bundle directory (GET only, no traversal, the page
+//! HTML with the token injected), and hands `/repl` upgrades that carry the token and an
+//! acceptable `Origin` to [`crate::ws`].
+
+use crate::hub::Hub;
+use crate::security::{check_token, MAX_FRAME, MAX_REQUEST_HEAD};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::WebSocket;
+
+/// The placeholder in `.html` files replaced by the token.
+pub const TOKEN_PLACEHOLDER: &str = "%HOTWASM_TOKEN%";
+
+/// Static file roots, searched in order.
+#[derive(Debug, Clone)]
+pub struct Roots(pub Vec<PathBuf>);
+
+/// Accepts connections forever.
+pub fn accept_loop(listener: TcpListener, hub: Arc<Hub>, roots: Arc<Roots>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let (hub, roots) = (hub.clone(), roots.clone());
+        std::thread::spawn(move || handle(stream, &hub, &roots));
+    }
+}
+
+fn handle(mut stream: TcpStream, hub: &Arc<Hub>, roots: &Roots) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 2048];
+    let head_len = loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        if buf.len() > MAX_REQUEST_HEAD {
+            return respond(&mut stream, 431, "text/plain", b"request head too large\n");
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    if !matches!(req.parse(&buf[..head_len]), Ok(httparse::Status::Complete(_))) {
+        return respond(&mut stream, 400, "text/plain", b"malformed request\n");
+    }
+    let header = |name: &str| {
+        req.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .and_then(|h| std::str::from_utf8(h.value).ok())
+    };
+    if let Err(refusal) = hub.names.check_host(header("host")) {
+        return respond(&mut stream, 403, "text/plain", format!("{refusal}\n").as_bytes());
+    }
+    let path = req.path.unwrap_or("/").to_string();
+    if req.method != Some("GET") {
+        return respond(&mut stream, 405, "text/plain", b"only GET is served\n");
+    }
+    let route = path.split('?').next().unwrap_or("/");
+    if route == "/repl" {
+        let checks = check_token(&path, &hub.token).and_then(|_| hub.names.check_origin(header("origin")));
+        if let Err(refusal) = checks {
+            return respond(&mut stream, 403, "text/plain", format!("{refusal}\n").as_bytes());
+        }
+        let Some(key) = header("sec-websocket-key").filter(|_| {
+            header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+        }) else {
+            return respond(&mut stream, 400, "text/plain", b"expected a WebSocket upgrade\n");
+        };
+        let accept = derive_accept_key(key.as_bytes());
+        let response = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        if stream.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+        let mut config = WebSocketConfig::default();
+        config.max_message_size = Some(MAX_FRAME);
+        config.max_frame_size = Some(MAX_FRAME);
+        let rest = buf[head_len..].to_vec();
+        let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
+        return crate::ws::serve(hub.clone(), ws);
+    }
+    serve_file(&mut stream, route, hub, roots);
+}
+
+fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &Roots) {
+    let rel = if route == "/" { "/index.html" } else { route };
+    let rel = percent_decode(rel);
+    let safe = rel.as_deref().is_some_and(|r| {
+        r.starts_with('/') && r[1..].split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
+    });
+    let Some(rel) = rel.filter(|_| safe) else {
+        return respond(stream, 404, "text/plain", b"not found\n");
+    };
+    for root in &roots.0 {
+        let Ok(root) = std::fs::canonicalize(root) else { continue };
+        let Ok(file) = std::fs::canonicalize(root.join(&rel[1..])) else { continue };
+        if !file.starts_with(&root) || !file.is_file() {
+            continue;
+        }
+        let Ok(mut body) = std::fs::read(&file) else { continue };
+        let ty = content_type(&file);
+        if ty.starts_with("text/html") {
+            body = String::from_utf8_lossy(&body).replace(TOKEN_PLACEHOLDER, &hub.token).into_bytes();
+        }
+        return respond(stream, 200, ty, &body);
+    }
+    respond(stream, 404, "text/plain", b"not found\n")
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok().filter(|s| !s.contains('\0'))
+}
+
+/// The content type for a file name.
+pub fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "png" => "image/png",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "txt" | "c" | "h" | "rs" | "md" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: u16, ty: &str, body: &[u8]) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Request Header Fields Too Large",
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body));
+}

@@ -1,0 +1,338 @@
+//! The server's shared state: connected clients and their outgoing queues, the journal, the
+//! acks pages send back, and the compile slots. Journal appends and page registration happen
+//! under one lock, so a page that connects while a patch is delivered gets it exactly once
+//! (live or replayed), and in sequence order.
+
+use crate::compile::Compiler;
+use crate::journal::{Entry, EntryKind, Journal, JournalError};
+use crate::protocol::{ErrorCode, ServerMsg, PROTOCOL_VERSION};
+use crate::security::{Names, ACK_TIMEOUT, MAX_COMPILES, MAX_QUEUED};
+use hotwasm_abi::{HostManifest, HostVar, Signature};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Something queued for one client's socket.
+#[derive(Debug, Clone)]
+pub enum Out {
+    /// A JSON text frame.
+    Text(String),
+    /// A `patch` header and its binary frame, sent back to back.
+    Patch(String, Arc<Vec<u8>>),
+    /// Close the connection with this code.
+    Close(u16),
+}
+
+/// A page's answer to one journal entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckInfo {
+    /// Whether it applied.
+    pub ok: bool,
+    /// Apply time on the page.
+    pub apply_ms: f64,
+    /// Why not.
+    pub error: Option<String>,
+    /// What `hotwasm_main` printed.
+    pub output: String,
+    /// When the server received it.
+    pub at: Instant,
+}
+
+struct Client {
+    tx: Sender<Out>,
+    page: bool,
+}
+
+/// The locked part of the state.
+pub struct State {
+    /// The journal.
+    pub journal: Journal,
+    clients: HashMap<u64, Client>,
+}
+
+/// Everything the connection threads share.
+pub struct Hub {
+    /// The per-run token.
+    pub token: String,
+    /// The names this server answers to.
+    pub names: Names,
+    /// The project root.
+    pub root: PathBuf,
+    /// Where the host manifest is read from (on every eval, so a rebuilt bundle is seen).
+    pub host_manifest: PathBuf,
+    /// The compiler, or why there is none.
+    pub compiler: Result<Compiler, String>,
+    state: Mutex<State>,
+    acks: Mutex<HashMap<u64, HashMap<u64, AckInfo>>>,
+    acked: Condvar,
+    slots: Mutex<(usize, usize)>,
+    slot_free: Condvar,
+    next_client: AtomicU64,
+}
+
+/// A held compile slot; dropping it frees the slot.
+pub struct Slot<'a>(&'a Hub);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.slots.lock().expect("slots lock").0 -= 1;
+        self.0.slot_free.notify_one();
+    }
+}
+
+/// A place in the compile queue; [`Ticket::wait`] turns it into a [`Slot`].
+pub struct Ticket(Arc<Hub>);
+
+impl Ticket {
+    /// Waits for a compile slot.
+    pub fn wait(&self) -> Slot<'_> {
+        let hub = &self.0;
+        let mut s = hub.slots.lock().expect("slots lock");
+        while s.0 >= MAX_COMPILES {
+            s = hub.slot_free.wait(s).expect("slots lock");
+        }
+        s.0 += 1;
+        s.1 -= 1;
+        Slot(hub)
+    }
+}
+
+impl Hub {
+    /// A hub over `journal`.
+    pub fn new(
+        token: String,
+        names: Names,
+        root: PathBuf,
+        host_manifest: PathBuf,
+        compiler: Result<Compiler, String>,
+        journal: Journal,
+    ) -> Hub {
+        Hub {
+            token,
+            names,
+            root,
+            host_manifest,
+            compiler,
+            state: Mutex::new(State { journal, clients: HashMap::new() }),
+            acks: Mutex::new(HashMap::new()),
+            acked: Condvar::new(),
+            slots: Mutex::new((0, 0)),
+            slot_free: Condvar::new(),
+            next_client: AtomicU64::new(1),
+        }
+    }
+
+    /// Locks the state (the journal and the clients).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Enters the compile queue, or `None` if it is full (answer `busy`).
+    pub fn try_queue(self: &Arc<Self>) -> Option<Ticket> {
+        let mut s = self.slots.lock().expect("slots lock");
+        if s.1 >= MAX_QUEUED {
+            return None;
+        }
+        s.1 += 1;
+        Some(Ticket(self.clone()))
+    }
+
+    /// Registers a new client connection and returns its id.
+    pub fn connect(&self, tx: Sender<Out>) -> u64 {
+        let id = self.next_client.fetch_add(1, Ordering::Relaxed);
+        self.lock().clients.insert(id, Client { tx, page: false });
+        id
+    }
+
+    /// Forgets a client; evals waiting for its acks stop waiting.
+    pub fn disconnect(&self, id: u64) {
+        self.lock().clients.remove(&id);
+        let mut acks = self.acks.lock().expect("acks lock");
+        for waiting in acks.values_mut() {
+            waiting.entry(id).or_insert_with(|| AckInfo {
+                ok: false,
+                apply_ms: 0.0,
+                error: Some("the page disconnected before acking".into()),
+                output: String::new(),
+                at: Instant::now(),
+            });
+        }
+        self.acked.notify_all();
+    }
+
+    /// Queues `out` for client `id`.
+    pub fn send(&self, id: u64, out: Out) {
+        if let Some(c) = self.lock().clients.get(&id) {
+            let _ = c.tx.send(out);
+        }
+    }
+
+    /// The host manifest as it is on disk now (empty if there is none yet).
+    pub fn host(&self) -> HostManifest {
+        read_host_manifest(&self.host_manifest).unwrap_or_default()
+    }
+
+    /// Answers `hello`: sends `welcome`, and to a page every journal entry it lacks and
+    /// `replay_done`, then (for a page) starts delivering live patches to it.
+    pub fn hello(&self, id: u64, page: bool, epoch: Option<&str>, seq: u64) {
+        let host_vars: Vec<HostVar> = self.host().vars;
+        let mut state = self.lock();
+        let State { journal, clients } = &mut *state;
+        let Some(client) = clients.get_mut(&id) else { return };
+        let welcome = ServerMsg::Welcome {
+            protocol: PROTOCOL_VERSION,
+            server_version: env!("CARGO_PKG_VERSION").to_string(),
+            journal_epoch: journal.epoch().to_string(),
+            journal_len: journal.len() as u64,
+            host_vars,
+        };
+        let _ = client.tx.send(Out::Text(welcome.to_json()));
+        if page {
+            let entries = journal.after(epoch, seq);
+            for entry in &entries {
+                let _ = client.tx.send(entry_out(journal.epoch(), entry, None, true));
+            }
+            let _ = client.tx.send(Out::Text(ServerMsg::ReplayDone { count: entries.len() as u64 }.to_json()));
+            client.page = true;
+        }
+    }
+
+    /// Appends `kind` to the journal and sends it to every page except `except`; returns the
+    /// entry and the pages it went to (whose acks are then collected under its seq).
+    pub fn deliver(
+        &self,
+        state: &mut State,
+        kind: EntryKind,
+        eval_id: Option<String>,
+        except: Option<u64>,
+    ) -> Result<(Entry, Vec<u64>), JournalError> {
+        let entry = state.journal.append(kind)?;
+        let out = entry_out(state.journal.epoch(), &entry, eval_id, false);
+        let mut pages = Vec::new();
+        self.acks.lock().expect("acks lock").insert(entry.seq, HashMap::new());
+        for (id, c) in &state.clients {
+            if c.page && Some(*id) != except && c.tx.send(out.clone()).is_ok() {
+                pages.push(*id);
+            }
+        }
+        Ok((entry, pages))
+    }
+
+    /// Records a page's ack.
+    pub fn ack(&self, page: u64, seq: u64, info: AckInfo) {
+        if let Some(waiting) = self.acks.lock().expect("acks lock").get_mut(&seq) {
+            waiting.insert(page, info);
+            self.acked.notify_all();
+        }
+    }
+
+    /// Waits (at most [`ACK_TIMEOUT`]) for every page in `pages` to ack `seq`.
+    pub fn collect_acks(&self, seq: u64, pages: &[u64]) -> HashMap<u64, AckInfo> {
+        let deadline = Instant::now() + ACK_TIMEOUT;
+        let mut acks = self.acks.lock().expect("acks lock");
+        loop {
+            let done = acks.get(&seq).is_none_or(|w| pages.iter().all(|p| w.contains_key(p)));
+            let now = Instant::now();
+            if done || now >= deadline {
+                return acks.remove(&seq).unwrap_or_default();
+            }
+            acks = self.acked.wait_timeout(acks, deadline - now).expect("acks lock").0;
+        }
+    }
+
+    /// Journals a rollback of `var` and sends it to every page but `except`.
+    pub fn rollback(&self, var: &str, except: Option<u64>) -> Result<u64, JournalError> {
+        let mut state = self.lock();
+        let (entry, _) = self.deliver(&mut state, EntryKind::Rollback { var: var.to_string() }, None, except)?;
+        self.acks.lock().expect("acks lock").remove(&entry.seq);
+        Ok(entry.seq)
+    }
+
+    /// Clears the journal and tells every client.
+    pub fn reset_journal(&self) -> Result<(), JournalError> {
+        let mut state = self.lock();
+        state.journal.reset()?;
+        let msg = ServerMsg::JournalReset { journal_epoch: state.journal.epoch().to_string() }.to_json();
+        for c in state.clients.values() {
+            let _ = c.tx.send(Out::Text(msg.clone()));
+        }
+        Ok(())
+    }
+
+    /// Sends `msg` to every client that said hello (pages and terminals).
+    pub fn broadcast(&self, msg: &ServerMsg) {
+        let text = msg.to_json();
+        for c in self.lock().clients.values() {
+            let _ = c.tx.send(Out::Text(text.clone()));
+        }
+    }
+
+    /// Vars defined by journaled patches, with their signatures.
+    pub fn journal_vars(state: &State) -> HashMap<String, Signature> {
+        let mut vars = HashMap::new();
+        for e in state.journal.entries() {
+            if let EntryKind::Patch { manifest, .. } = &e.kind {
+                for p in &manifest.entries {
+                    vars.insert(p.var.clone(), p.signature.clone());
+                }
+            }
+        }
+        vars
+    }
+
+    /// An error message for a client.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Out {
+        Out::Text(ServerMsg::Error { code, message: message.into() }.to_json())
+    }
+}
+
+/// The virtual-FS path a page writes patch `seq` to.
+pub fn patch_path(epoch: &str, seq: u64) -> String {
+    format!("/hotwasm/patch-{epoch}-{seq}.so")
+}
+
+fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) -> Out {
+    match &entry.kind {
+        EntryKind::Patch { manifest, run, wasm, .. } => {
+            let msg = ServerMsg::Patch {
+                seq: entry.seq,
+                eval_id,
+                manifest: manifest.entries.clone(),
+                size: wasm.len() as u64,
+                path: patch_path(epoch, entry.seq),
+                run: run.clone(),
+                replay,
+            };
+            Out::Patch(msg.to_json(), wasm.clone())
+        }
+        EntryKind::Rollback { var } => {
+            Out::Text(ServerMsg::Rollback { seq: entry.seq, var: var.clone(), replay }.to_json())
+        }
+    }
+}
+
+/// Reads a host manifest JSON (`{version, vars:[{name,signature}], exports:[...]}`).
+pub fn read_host_manifest(path: &std::path::Path) -> Option<HostManifest> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let vars = v
+        .get("vars")?
+        .as_array()?
+        .iter()
+        .map(|var| {
+            Some(HostVar {
+                name: var.get("name")?.as_str()?.to_string(),
+                signature: Signature::parse(var.get("signature")?.as_str()?).ok()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let exports = v
+        .get("exports")
+        .and_then(|e| e.as_array())
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let version = v.get("version").and_then(|n| n.as_u64()).unwrap_or(1) as u32;
+    Some(HostManifest { version, vars, exports })
+}

@@ -1,0 +1,336 @@
+//! The journal on disk: every delivered patch (its wasm, manifest, source) and every rollback,
+//! one file per entry, each written atomically (temp file, fsync, rename, fsync the directory),
+//! so a crash at any point leaves either the whole entry or none. Torn temp files and entries
+//! that do not parse are moved to `quarantine/` on open; replay never sees them.
+//!
+//! Sequence numbers never repeat in one journal directory, even across resets, so the
+//! virtual-FS path of a patch (`/hotwasm/patch-<epoch>-<seq>.so`) is unique for a page's life.
+
+use crate::protocol::Lang;
+use hotwasm_abi::PatchManifest;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const MAGIC: &str = "HOTWASM-JOURNAL 1";
+
+/// Why the journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// A filesystem operation failed.
+    #[error("journal {path}: {error}; check the directory's permissions and free space, or start with another --journal")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        error: std::io::Error,
+    },
+}
+
+/// What an entry records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryKind {
+    /// A delivered patch.
+    Patch {
+        /// Its manifest.
+        manifest: PatchManifest,
+        /// The symbol to run once, if any.
+        run: Option<String>,
+        /// The source it was compiled from.
+        source: String,
+        /// Its language.
+        lang: Lang,
+        /// The file name it was compiled as.
+        name: String,
+        /// The SIDE_MODULE.
+        wasm: Arc<Vec<u8>>,
+    },
+    /// A rollback of one var.
+    Rollback {
+        /// The var.
+        var: String,
+    },
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Sequence number, unique in this journal directory.
+    pub seq: u64,
+    /// What it records.
+    pub kind: EntryKind,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    seq: u64,
+    epoch: String,
+    kind: String,
+    #[serde(default)]
+    var: Option<String>,
+    #[serde(default)]
+    manifest: Option<String>,
+    #[serde(default)]
+    run: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    lang: Option<Lang>,
+    #[serde(default)]
+    name: Option<String>,
+    size: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    epoch: String,
+    last_seq: u64,
+}
+
+/// The journal of one project.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    epoch: String,
+    last_seq: u64,
+    entries: Vec<Entry>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |error| JournalError::Io { path: path.to_path_buf(), error }
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal in `dir`, quarantining torn or corrupt files.
+    pub fn open(dir: &Path) -> Result<Journal, JournalError> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let meta_path = dir.join("meta.json");
+        let meta: Option<Meta> = fs::read(&meta_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let mut journal = Journal {
+            dir: dir.to_path_buf(),
+            epoch: meta.as_ref().map_or_else(|| crate::security::random_hex(8), |m| m.epoch.clone()),
+            last_seq: meta.as_ref().map_or(0, |m| m.last_seq),
+            entries: Vec::new(),
+        };
+        if meta.is_none() {
+            journal.write_meta()?;
+        }
+        for item in fs::read_dir(dir).map_err(io(dir))? {
+            let path = item.map_err(io(dir))?.path();
+            let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            if file.starts_with(".tmp") {
+                journal.quarantine(&path)?;
+            } else if file.ends_with(".entry") {
+                match read_entry(&path) {
+                    Some((epoch, _)) if epoch != journal.epoch => {
+                        // Left over from a reset that was interrupted: it belongs to no epoch.
+                        fs::remove_file(&path).map_err(io(&path))?;
+                    }
+                    Some((_, entry)) => journal.entries.push(entry),
+                    None => journal.quarantine(&path)?,
+                }
+            }
+        }
+        journal.entries.sort_by_key(|e| e.seq);
+        journal.last_seq = journal.last_seq.max(journal.entries.last().map_or(0, |e| e.seq));
+        Ok(journal)
+    }
+
+    fn quarantine(&self, path: &Path) -> Result<(), JournalError> {
+        let q = self.dir.join("quarantine");
+        fs::create_dir_all(&q).map_err(io(&q))?;
+        let to = q.join(path.file_name().unwrap_or_default());
+        fs::rename(path, &to).map_err(io(path))
+    }
+
+    /// The current epoch (changes on reset).
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Entries in the current epoch.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the current epoch has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The sequence number the next entry will get.
+    pub fn next_seq(&self) -> u64 {
+        self.last_seq + 1
+    }
+
+    /// Every entry, in order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Entries a page must replay: after `seq` if `epoch` is this journal's, else all.
+    pub fn after(&self, epoch: Option<&str>, seq: u64) -> Vec<Entry> {
+        let from = if epoch == Some(self.epoch.as_str()) { seq } else { 0 };
+        self.entries.iter().filter(|e| e.seq > from).cloned().collect()
+    }
+
+    /// Records `kind` durably under the next sequence number and returns the entry.
+    pub fn append(&mut self, kind: EntryKind) -> Result<Entry, JournalError> {
+        let entry = Entry { seq: self.next_seq(), kind };
+        let (header, wasm): (Header, &[u8]) = match &entry.kind {
+            EntryKind::Patch { manifest, run, source, lang, name, wasm } => (
+                Header {
+                    seq: entry.seq,
+                    epoch: self.epoch.clone(),
+                    kind: "patch".into(),
+                    var: None,
+                    manifest: Some(manifest.to_text()),
+                    run: run.clone(),
+                    source: Some(source.clone()),
+                    lang: Some(*lang),
+                    name: Some(name.clone()),
+                    size: wasm.len() as u64,
+                },
+                wasm,
+            ),
+            EntryKind::Rollback { var } => (
+                Header {
+                    seq: entry.seq,
+                    epoch: self.epoch.clone(),
+                    kind: "rollback".into(),
+                    var: Some(var.clone()),
+                    manifest: None,
+                    run: None,
+                    source: None,
+                    lang: None,
+                    name: None,
+                    size: 0,
+                },
+                &[],
+            ),
+        };
+        let mut bytes = format!("{MAGIC}\n{}\n", serde_json::to_string(&header).expect("header serializes")).into_bytes();
+        bytes.extend_from_slice(wasm);
+        self.write_atomically(&format!("{:016}.entry", entry.seq), &bytes)?;
+        self.last_seq = entry.seq;
+        self.entries.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// Forgets every entry and starts a new epoch; sequence numbers keep counting.
+    pub fn reset(&mut self) -> Result<(), JournalError> {
+        self.epoch = crate::security::random_hex(8);
+        self.write_meta()?;
+        for entry in self.entries.drain(..) {
+            let path = self.dir.join(format!("{:016}.entry", entry.seq));
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn write_meta(&self) -> Result<(), JournalError> {
+        let meta = Meta { epoch: self.epoch.clone(), last_seq: self.last_seq };
+        self.write_atomically("meta.json", serde_json::to_string(&meta).expect("meta serializes").as_bytes())
+    }
+
+    fn write_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
+        let tmp = self.dir.join(format!(".tmp-{}-{}", std::process::id(), name));
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        drop(f);
+        let to = self.dir.join(name);
+        fs::rename(&tmp, &to).map_err(io(&to))?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io(&self.dir))
+    }
+}
+
+/// Reads one entry file; `None` if it is torn or corrupt.
+fn read_entry(path: &Path) -> Option<(String, Entry)> {
+    let bytes = fs::read(path).ok()?;
+    let rest = bytes.strip_prefix(format!("{MAGIC}\n").as_bytes())?;
+    let nl = rest.iter().position(|&b| b == b'\n')?;
+    let header: Header = serde_json::from_slice(&rest[..nl]).ok()?;
+    let wasm = &rest[nl + 1..];
+    if wasm.len() as u64 != header.size {
+        return None;
+    }
+    let kind = match header.kind.as_str() {
+        "patch" => EntryKind::Patch {
+            manifest: PatchManifest::parse(header.manifest.as_deref()?).ok()?,
+            run: header.run,
+            source: header.source.unwrap_or_default(),
+            lang: header.lang.unwrap_or(Lang::C),
+            name: header.name.unwrap_or_default(),
+            wasm: Arc::new(wasm.to_vec()),
+        },
+        "rollback" => EntryKind::Rollback { var: header.var? },
+        _ => return None,
+    };
+    Some((header.epoch, Entry { seq: header.seq, kind }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(n: u8) -> EntryKind {
+        EntryKind::Patch {
+            manifest: PatchManifest::parse("f f__hw1 ii").unwrap(),
+            run: None,
+            source: "int f(int x){return x;}".into(),
+            lang: Lang::C,
+            name: "eval.c".into(),
+            wasm: Arc::new(vec![n; 10]),
+        }
+    }
+
+    #[test]
+    fn entries_survive_reopening_and_torn_files_are_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let epoch = j.epoch().to_string();
+        j.append(patch(1)).unwrap();
+        j.append(EntryKind::Rollback { var: "f".into() }).unwrap();
+        fs::write(dir.path().join(".tmp-1-0000000000000003.entry"), b"HOTWASM-JOURNAL 1\n{\"seq\":3").unwrap();
+        fs::write(dir.path().join("0000000000000004.entry"), b"HOTWASM-JOURNAL 1\n{}\n").unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.epoch(), epoch);
+        assert_eq!(j.len(), 2);
+        assert_eq!(j.entries()[0].kind, patch(1));
+        assert_eq!(j.next_seq(), 3);
+        assert_eq!(fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn replay_starts_after_the_pages_seq_in_the_same_epoch_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        for n in 0..3 {
+            j.append(patch(n)).unwrap();
+        }
+        let epoch = j.epoch().to_string();
+        assert_eq!(j.after(Some(&epoch), 2).len(), 1);
+        assert_eq!(j.after(Some("other"), 2).len(), 3);
+        assert_eq!(j.after(None, 0).len(), 3);
+    }
+
+    #[test]
+    fn reset_changes_the_epoch_and_keeps_counting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        j.append(patch(1)).unwrap();
+        let old = j.epoch().to_string();
+        j.reset().unwrap();
+        assert_ne!(j.epoch(), old);
+        assert!(j.is_empty());
+        let j = Journal::open(dir.path()).unwrap();
+        assert!(j.is_empty());
+        assert_eq!(j.next_seq(), 2);
+    }
+}

@@ -1,0 +1,168 @@
+//! One WebSocket connection at `/repl`: a thread that alternates between sending what the hub
+//! queued for this client and reading (with a short timeout) what the client sent, and that
+//! answers every malformed, unknown, binary or oversized frame with an `error`.
+
+use crate::eval::{self, Input};
+use crate::hub::{AckInfo, Hub, Out};
+use crate::protocol::{decode_client, ClientMsg, ErrorCode, Lang, Role, PROTOCOL_VERSION};
+use crate::security::MAX_SOURCE;
+use hotwasm_abi::is_c_identifier;
+use std::net::TcpStream;
+use std::sync::mpsc::{channel, Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::CloseFrame;
+use tungstenite::{Error as WsError, Message, WebSocket};
+
+/// How long a read waits before the thread checks its outgoing queue again.
+const POLL: Duration = Duration::from_millis(2);
+
+/// Serves one upgraded connection until it closes.
+pub fn serve(hub: Arc<Hub>, mut ws: WebSocket<TcpStream>) {
+    let (tx, rx) = channel();
+    let id = hub.connect(tx);
+    let _ = ws.get_ref().set_read_timeout(Some(POLL));
+    let _ = ws.get_ref().set_write_timeout(Some(Duration::from_secs(10)));
+    let _ = ws.get_ref().set_nodelay(true);
+    let _ = run(&hub, id, &mut ws, &rx);
+    hub.disconnect(id);
+}
+
+fn run(hub: &Arc<Hub>, id: u64, ws: &mut WebSocket<TcpStream>, rx: &Receiver<Out>) -> Result<(), WsError> {
+    loop {
+        loop {
+            match rx.try_recv() {
+                Ok(Out::Text(t)) => ws.write(Message::Text(t))?,
+                Ok(Out::Patch(header, bytes)) => {
+                    ws.write(Message::Text(header))?;
+                    ws.write(Message::Binary(bytes.to_vec()))?;
+                }
+                Ok(Out::Close(code)) => {
+                    ws.flush()?;
+                    return close(ws, code);
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return Ok(()),
+            }
+        }
+        ws.flush()?;
+        match ws.read() {
+            Ok(Message::Text(text)) => handle(hub, id, &text),
+            Ok(Message::Binary(_)) => hub.send(
+                id,
+                Hub::error(ErrorCode::BinaryFromClient, "clients may not send binary frames: only the server sends patches"),
+            ),
+            Ok(Message::Close(_)) => return Ok(()),
+            Ok(_) => {}
+            Err(WsError::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(WsError::Capacity(e)) => {
+                let msg = format!("frame refused ({e}): messages are limited to 1 MiB and eval sources to 256 KiB");
+                if let Out::Text(t) = Hub::error(ErrorCode::TooLarge, msg) {
+                    let _ = ws.write(Message::Text(t));
+                }
+                return close(ws, 1009);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn close(ws: &mut WebSocket<TcpStream>, code: u16) -> Result<(), WsError> {
+    let _ = ws.close(Some(CloseFrame { code: CloseCode::from(code), reason: "".into() }));
+    // Give the close frame a moment to leave; the client may already be gone.
+    let until = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < until {
+        match ws.read() {
+            Err(WsError::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
+    let msg = match decode_client(text) {
+        Ok(m) => m,
+        Err((code, message)) => return hub.send(id, Hub::error(code, message)),
+    };
+    match msg {
+        ClientMsg::Hello { protocol, role, journal_epoch, journal_seq } => {
+            if protocol != PROTOCOL_VERSION {
+                hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::ProtocolVersion,
+                        format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: update the client"),
+                    ),
+                );
+                return hub.send(id, Out::Close(1002));
+            }
+            hub.hello(id, role == Role::Page, journal_epoch.as_deref(), journal_seq);
+        }
+        ClientMsg::Eval { id: eval_id, lang, source, name } => {
+            if source.len() > MAX_SOURCE {
+                hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::TooLarge,
+                        format!("source is {} bytes, over the 256 KiB limit: send one function at a time", source.len()),
+                    ),
+                );
+                return hub.send(id, Out::Close(1009));
+            }
+            let name = match name {
+                None => if lang == Lang::Rust { "eval.rs" } else { "eval.c" }.to_string(),
+                Some(n) if is_safe_file_name(&n) => n,
+                Some(n) => {
+                    return hub.send(
+                        id,
+                        Hub::error(
+                            ErrorCode::BadRequest,
+                            format!("file name `{}` refused: use a plain name like `step.c` (letters, digits, `.`, `_`, `-`)", n.escape_debug()),
+                        ),
+                    )
+                }
+            };
+            let Some(ticket) = hub.try_queue() else {
+                return hub.send(id, Hub::error(ErrorCode::Busy, "too many compiles running or queued: retry in a moment"));
+            };
+            let hub = hub.clone();
+            std::thread::spawn(move || {
+                let outcome = eval::run(&hub, ticket, lang, Input::Text { source, name }, Some(eval_id.clone()));
+                hub.send(id, Out::Text(outcome.into_result(eval_id).to_json()));
+            });
+        }
+        ClientMsg::Ack { seq, ok, apply_ms, error, output } => {
+            hub.ack(id, seq, AckInfo { ok, apply_ms, error, output, at: Instant::now() });
+        }
+        ClientMsg::Rollback { var } | ClientMsg::Trap { var, .. } if !is_c_identifier(&var) => {
+            hub.send(id, Hub::error(ErrorCode::BadRequest, format!("`{}` is not a var name", var.escape_debug())));
+        }
+        ClientMsg::Rollback { var } => {
+            if let Err(e) = hub.rollback(&var, None) {
+                hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
+            }
+        }
+        ClientMsg::Trap { seq, var, message } => {
+            eprintln!("hotwasm: page {id} trapped in `{var}` (patch {seq}): {message}; rolled back");
+            if let Err(e) = hub.rollback(&var, Some(id)) {
+                hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
+            }
+        }
+        ClientMsg::JournalReset => {
+            if let Err(e) = hub.reset_journal() {
+                hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
+            }
+        }
+        ClientMsg::Ping => hub.send(id, Out::Text(crate::protocol::ServerMsg::Pong.to_json())),
+    }
+}
+
+fn is_safe_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}

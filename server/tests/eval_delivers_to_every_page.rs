@@ -1,0 +1,79 @@
+//! An eval compiles, is checked, reaches every connected page as a header + binary frame, and
+//! the sender gets `eval_result` with timings and each page's output.
+mod util;
+use util::*;
+
+const STEP: &str = "#include \"hotwasm.h\"\n\
+void step_particle(World *w, Particle *p, float dt) { p->x += p->vx * dt * demo_random(w); }\n\
+void hotwasm_main(void) {}\n";
+
+#[test]
+fn two_pages_both_receive_and_ack_the_patch() {
+    watchdog(120);
+    let server = Server::start();
+    let (a, b) = (Page::connect(&server, None, 0), Page::connect(&server, None, 0));
+    assert_eq!(a.wait_replay(), 0);
+    assert_eq!(b.wait_replay(), 0);
+    let mut repl = repl(&server);
+    let r = eval(&mut repl, "e1", STEP);
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["stage"], "done");
+    assert_eq!(r["pages"].as_array().unwrap().len(), 2);
+    assert_eq!(r["pages"][0]["output"], "applied\n");
+    for t in ["compile_ms", "check_ms", "transfer_ms", "apply_ms", "total_ms"] {
+        assert!(r["timings"][t].as_f64().is_some(), "{t} in {r}");
+    }
+    assert!(r["timings"]["compile_ms"].as_f64().unwrap() > 0.0);
+    let seq = r["seq"].as_u64().unwrap();
+    for page in [&a, &b] {
+        let p = page.patches();
+        assert_eq!(p.len(), 1);
+        let h = &p[0].header;
+        assert_eq!(h["seq"], seq);
+        assert_eq!(h["eval_id"], "e1");
+        assert_eq!(h["replay"], false);
+        assert!(h["path"].as_str().unwrap().starts_with("/hotwasm/") && h["path"].as_str().unwrap().ends_with(".so"));
+        assert_eq!(h["manifest"][0]["var"], "step_particle");
+        assert_eq!(h["manifest"][0]["signature"], "vppf", "the host's letters are kept");
+        let symbol = h["manifest"][0]["symbol"].as_str().unwrap();
+        assert_eq!(symbol, hotwasm_abi::versioned_symbol("step_particle", seq));
+        assert_eq!(h["run"], hotwasm_abi::versioned_symbol("hotwasm_main", seq));
+        let names: Vec<String> = exports(&p[0].wasm).into_iter().map(|e| e.0).collect();
+        assert!(names.contains(&symbol.to_string()), "{names:?}");
+        assert!(!names.contains(&"step_particle".to_string()), "plain names must not be exported: {names:?}");
+    }
+}
+
+#[test]
+fn the_same_function_evaluated_three_times_gets_three_symbols() {
+    watchdog(120);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut repl = repl(&server);
+    let mut symbols = Vec::new();
+    for i in 0..3 {
+        let src = format!("int answer(void) {{ return {i}; }}\nint (*answer_ptr(void))(void) {{ return answer; }}\nint g = {i};\n");
+        let r = eval(&mut repl, &format!("e{i}"), &src);
+        assert_eq!(r["ok"], true, "{r}");
+        let p = page.patches();
+        let m = &p[i].header["manifest"];
+        let entry = m.as_array().unwrap().iter().find(|e| e["var"] == "answer").unwrap();
+        symbols.push(entry["symbol"].as_str().unwrap().to_string());
+        // `g` is not exported (hidden), so two patches' globals cannot alias.
+        assert!(!exports(&p[i].wasm).iter().any(|(n, _)| n == "g"));
+    }
+    symbols.sort();
+    symbols.dedup();
+    assert_eq!(symbols.len(), 3, "{symbols:?}");
+}
+
+#[test]
+fn an_eval_with_no_page_connected_still_answers() {
+    watchdog(60);
+    let server = Server::start();
+    let mut repl = repl(&server);
+    let r = eval(&mut repl, "x", "int lonely(int a) { return a + 1; }\n");
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["pages"].as_array().unwrap().len(), 0);
+}

@@ -38,6 +38,18 @@ export function tokenFromPage(doc = globalThis.document, loc = globalThis.locati
   return null;
 }
 
+/**
+ * The token in a fresh copy of this page from the server (a restarted server has a new one).
+ * Same-origin only: other sites cannot read the response, and the server checks `Host`.
+ */
+export async function tokenFromServedPage(loc = globalThis.location) {
+  if (!loc || typeof fetch !== 'function') return null;
+  const res = await fetch(loc.pathname || '/', { cache: 'no-store' });
+  if (!res.ok) return null;
+  const m = (await res.text()).match(/<meta\s+name="hotwasm-token"\s+content="([^"]*)"/);
+  return m && !/^(%|\{\{)/.test(m[1]) ? m[1] : null;
+}
+
 /** `ws://<page host>/repl?token=…` for a page served by the dev server. */
 export function replUrlForPage(token, loc = globalThis.location) {
   const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -111,6 +123,8 @@ export class HotReloadClient {
     this.url = options.url ?? (this.token ? replUrlForPage(this.token) : null);
     this.backoffMin = options.backoffMinMs ?? BACKOFF_MIN_MS;
     this.backoffMax = options.backoffMaxMs ?? BACKOFF_MAX_MS;
+    /** Async () => the server's current token; called before each reconnect attempt. */
+    this.refreshToken = options.refreshToken ?? (options.url ? null : tokenFromServedPage);
 
     this.journalEpoch = null;
     this.journalSeq = 0;
@@ -200,10 +214,26 @@ export class HotReloadClient {
     this.setStatus('stopped');
   }
 
-  connect() {
+  async connect() {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.setStatus('connecting', { attempt: this.attempt });
+    if (this.attempt > 0 && this.refreshToken) {
+      // A restarted server has a new per-run token: ask for it before trying again.
+      try {
+        const token = await this.refreshToken();
+        if (token && token !== this.token) {
+          this.token = token;
+          const u = new URL(this.url);
+          u.searchParams.set('token', token);
+          this.url = u.toString();
+          this.log('info', 'the server has a new token (it restarted); using it');
+        }
+      } catch {
+        /* server still down: the WebSocket attempt below fails and backs off */
+      }
+      if (this.stopped || this.state !== 'connecting') return;
+    }
     let ws;
     try {
       ws = new this.WebSocket(this.url);
@@ -248,7 +278,6 @@ export class HotReloadClient {
   /** Reconnects now instead of waiting for the backoff timer. */
   reconnectNow() {
     if (this.stopped || this.state === 'open' || this.state === 'connecting') return;
-    this.attempt = 0;
     this.connect();
   }
 

@@ -47,6 +47,19 @@ async function backgroundPixel(page) {
   });
 }
 
+/** Waits until the background shows `abgr` (rendering is asynchronous to the eval's answer). */
+async function waitBackground(page, abgr, timeout = 5000) {
+  const want = rgbOf(abgr);
+  const t0 = Date.now();
+  let got;
+  while (Date.now() - t0 < timeout) {
+    got = await backgroundPixel(page);
+    if (near(got, want)) return got;
+    await sleep(50);
+  }
+  assert.fail(`background is ${got}, expected ${want}`);
+}
+
 async function framesAdvance(page, ms = 400) {
   const a = (await stats(page)).frame;
   await sleep(ms);
@@ -84,14 +97,14 @@ describe('demo page in headless Chromium', { timeout: 600_000 }, () => {
     const s1 = await stats(page);
     assert.ok(s1.frame > s0.frame, 'frame counter kept counting (not reset)');
     assert.ok(s1.bounces >= s0.bounces, 'bounces kept (not reset)');
-    assert.ok(near(await backgroundPixel(page), rgbOf(color)), `background is the patched colour: ${await backgroundPixel(page)}`);
+    await waitBackground(page, color);
     const p1 = await page.evaluate(() => globalThis.hotwasm.host.particles(4));
     // Same particles, moved on from where they were: ages only grow.
     for (let i = 0; i < Math.min(p0.length, p1.length); i++) {
       assert.ok(p1[i].age >= p0[i].age || p1[i].age < 0.5, `particle ${i} was not reset`);
     }
     const timing = await page.textContent('#timing');
-    assert.match(timing, /compile .* transfer .* apply/s);
+    assert.match(timing, /compile.*transfer.*apply/s);
     await screenshot(page, '02-after-background-edit');
 
     // Gravity upside down through step_particle: particles rise (exported state: mean vy < 0).
@@ -159,7 +172,7 @@ uint32_t background_color(const World *world) {
     const good = await typeAndEval(page, 'background_color', BG('0xff103010u'));
     assert.equal(good.ok, true, `the next good eval works: ${good.error}`);
     assert.equal(await page.isHidden('#diag-overlay'), true, 'overlay gone after a good eval');
-    assert.ok(near(await backgroundPixel(page), rgbOf(0xff103010)));
+    await waitBackground(page, 0xff103010);
     await page.close();
   });
 
@@ -198,7 +211,7 @@ uint32_t particle_color(const World *world, const Particle *p) {
     const color = 0xff204080;
     const r = await evalIn(page, BG('0xff204080u'), 'c', 'background_color.c');
     assert.equal(r.ok, true, r.error);
-    assert.ok(near(await backgroundPixel(page), rgbOf(color)));
+    await waitBackground(page, color);
     await page.reload();
     await page.waitForFunction(() => globalThis.hotwasm?.host && globalThis.hotwasm.stats().frame > 5);
     await waitConnected(page);
@@ -224,9 +237,8 @@ uint32_t particle_color(const World *world, const Particle *p) {
     const r = await evalIn(a, BG('0xff606020u'), 'c', 'background_color.c');
     assert.equal(r.ok, true, r.error);
     assert.ok(r.pages.length >= 2, `two pages acked: ${JSON.stringify(r.pages)}`);
-    await sleep(200);
-    assert.ok(near(await backgroundPixel(a), rgbOf(color)), 'page A shows the patch');
-    assert.ok(near(await backgroundPixel(b), rgbOf(color)), 'page B shows the patch');
+    await waitBackground(a, color); // page A shows the patch
+    await waitBackground(b, color); // page B shows the patch
     await screenshot(b, '07-second-page-patched');
     await a.close();
     await b.close();

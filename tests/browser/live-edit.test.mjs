@@ -215,15 +215,7 @@ uint32_t particle_color(const World *world, const Particle *p) {
     await page.reload();
     await page.waitForFunction(() => globalThis.hotwasm?.host && globalThis.hotwasm.stats().frame > 5);
     await waitConnected(page);
-    await page.waitForFunction(
-      ([rgb]) => {
-        const c = document.getElementById('screen');
-        const d = c.getContext('2d').getImageData(c.width - 2, 1, 1, 1).data;
-        return Math.abs(d[0] - rgb[0]) < 4 && Math.abs(d[1] - rgb[1]) < 4 && Math.abs(d[2] - rgb[2]) < 4;
-      },
-      [rgbOf(color)],
-      { timeout: 15_000 },
-    );
+    await waitBackground(page, color, 15_000);
     const vars = await page.evaluate(() => globalThis.hotwasm.client.vars());
     assert.ok(vars.find((v) => v.name === 'background_color').patched, 'background_color patched after reload');
     await screenshot(page, '06-after-reload-replay');

@@ -377,6 +377,16 @@ export class HotReloadClient {
 
   // ---- patches --------------------------------------------------------------------------
 
+  /**
+   * The server journals a trap's rollback and sends it to every page but the one that trapped
+   * (which already rolled back). So a gap in the seqs this page is sent, while connected, is
+   * exactly its own trap rollbacks: consume that many pending local rollbacks.
+   */
+  skipGap(seq) {
+    const gap = seq - this.journalSeq - 1;
+    if (gap > 0 && this.journalSeq > 0) this.localRollbacks.splice(0, gap);
+  }
+
   async handlePatch(header, bytes, ws) {
     const seq = header.seq;
     const base = {
@@ -392,6 +402,7 @@ export class HotReloadClient {
       this.send(ClientMsg.ack(seq, true, 0, null, ''), ws);
       return;
     }
+    this.skipGap(seq);
     const t0 = now();
     let ok = false;
     let error = null;
@@ -455,9 +466,10 @@ export class HotReloadClient {
       this.send(ClientMsg.ack(msg.seq, true, 0, null, ''), ws);
       return;
     }
+    const local = this.localRollbacks.indexOf(msg.var);
+    if (local < 0) this.skipGap(msg.seq);
     const t0 = now();
     let result;
-    const local = this.localRollbacks.indexOf(msg.var);
     if (local >= 0) {
       // This page already rolled the var back when it trapped; this is the journaled echo.
       this.localRollbacks.splice(local, 1);

@@ -150,4 +150,21 @@ describe('hot-reload client under Node', { timeout: 300_000 }, () => {
     assert.equal(ws.sent.at(-1).ok, true);
     seq += 1;
   });
+
+  test('a trap rollback the server did not echo is skipped over, later rollbacks still apply', async () => {
+    const { client, ws, host } = await freshClient();
+    await deliver(client, ws, { var: 'background_color', symbol: 'background_color__hw900', signature: 'ip', bytes: bg });
+    await deliver(client, ws, { var: 'step_particle', symbol: 'step_particle__hw901', signature: 'vppf', bytes: trap });
+    client.recoverFromTrap(host.frame(1 / 60));
+    assert.deepEqual(client.localRollbacks, ['step_particle']);
+    seq += 1; // the server journaled the trap's rollback as `seq` and sent it to the other pages only
+    await deliver(client, ws, { var: 'step_particle', symbol: 'step_particle__hw901', signature: 'vppf', bytes: trap });
+    assert.deepEqual(client.localRollbacks, [], 'the gap consumed the local rollback');
+    seq += 1;
+    client.receive(JSON.stringify({ type: 'rollback', seq, var: 'step_particle', replay: false }));
+    await client.chain;
+    const v = client.vars().find((x) => x.name === 'step_particle');
+    assert.equal(v.patched, false, 'the later rollback really rolled back');
+    assert.equal(host.frame(1 / 60), null);
+  });
 });

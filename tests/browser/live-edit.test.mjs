@@ -206,6 +206,37 @@ uint32_t particle_color(const World *world, const Particle *p) {
     await page.close();
   });
 
+  test('hotwasm_main runs once on the page and its output comes back', async (t) => {
+    const page = await openDemo(browser, server.url);
+    const canRun = await page.evaluate(() => {
+      const M = globalThis.hotwasm.Module;
+      return typeof M._hotwasm_run === 'function' || (typeof M._dlopen === 'function' && typeof M._dlsym === 'function');
+    });
+    if (!canRun) {
+      t.skip('the host exports neither hotwasm_run nor dlopen/dlsym to JS (asked of the host build)');
+      await page.close();
+      return;
+    }
+    const r = await evalIn(
+      page,
+      `#include <stdio.h>
+#include "hotwasm.h"
+
+uint32_t background_color(const World *world) { (void)world; return 0xff181818u; }
+
+void hotwasm_main(void) {
+    printf("particles: %u\\n", demo_world()->count);
+}
+`,
+      'c',
+      'main.c',
+    );
+    assert.equal(r.ok, true, r.error);
+    const out = r.pages.map((p) => p.output).join('\n');
+    assert.match(out, /particles: \d+/);
+    await page.close();
+  });
+
   test('a reload replays the journal: the patched behaviour is back', async () => {
     const page = await openDemo(browser, server.url);
     const color = 0xff204080;

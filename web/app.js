@@ -404,7 +404,8 @@ function wireClient(c) {
     log('info', `connected to hotwasm ${w.server_version ?? ''} · journal ${w.journal_len ?? 0} entries`);
   });
   c.on('patch', (p) => {
-    if (p.evalId && !evalSentAt.has(p.evalId)) evalSentAt.set(p.evalId, performance.now());
+    // When this page's own eval went live here (the server answers only after every page acked).
+    if (p.evalId && c.pendingEvals.has(p.evalId)) evalSentAt.set(p.evalId, performance.now());
     const names = p.manifest.map((m) => m.var).join(', ');
     if (p.ok) {
       if (!p.evalId || p.replay) log(p.replay ? 'replay' : 'ok', `${p.replay ? 'replayed' : 'applied'} patch #${p.seq} (${names}) in ${ms(p.applyMs)} ms`);

@@ -94,6 +94,7 @@ function showDiagnostics({ title, diagnostics = [], raw = '', error = null, forT
     li.textContent = error;
     list.append(li);
   }
+  $('diag-hint').hidden = !diagnostics.length;
   $('diag-title').textContent = title;
   $('diag-raw').textContent = raw || '(no compiler output)';
   $('diag-overlay').hidden = false;

@@ -69,17 +69,19 @@ pub(crate) fn random(world: *mut World) -> f32 {
 
 /// Every hot function's slot, in declaration order.
 pub(crate) fn slots() -> [&'static hotwasm_runtime::HotSlot; 4] {
-    [&step_particle::SLOT, &particle_color::SLOT, &spawn_particle::SLOT, &background_color::SLOT]
+    [
+        &step_particle::SLOT,
+        &particle_color::SLOT,
+        &spawn_particle::SLOT,
+        &background_color::SLOT,
+    ]
 }
 
 pub(crate) fn register_all() {
     for slot in slots() {
-        #[cfg_attr(not(feature = "hot-reload"), allow(clippy::unit_arg))]
-        let result = hotwasm_runtime::register(slot);
-        #[cfg(feature = "hot-reload")]
-        result.expect("hot function names are unique");
-        #[cfg(not(feature = "hot-reload"))]
-        let () = result;
+        if let Err(e) = hotwasm_runtime::register(slot) {
+            panic!("registering hot function {}: {e}", slot.name());
+        }
     }
 }
 
@@ -87,7 +89,13 @@ pub(crate) fn register_all() {
 pub(crate) fn vars_json() -> String {
     let vars: Vec<String> = slots()
         .iter()
-        .map(|s| format!(r#"{{"name":"{}","signature":"{}"}}"#, s.name(), s.signature()))
+        .map(|s| {
+            format!(
+                r#"{{"name":"{}","signature":"{}"}}"#,
+                s.name(),
+                s.signature()
+            )
+        })
         .collect();
     format!("[{}]", vars.join(","))
 }

@@ -28,7 +28,9 @@ pub(crate) fn state() -> *mut State {
     unsafe {
         match &mut *STATE.0.get() {
             Some(s) => s,
-            None => panic!("demo_frame called before main(): wait for the module's onRuntimeInitialized"),
+            None => panic!(
+                "demo_frame called before main(): wait for the module's onRuntimeInitialized"
+            ),
         }
     }
 }
@@ -46,12 +48,25 @@ pub(crate) fn init(width: u32, height: u32, count: u32) {
         bounces: 0,
         seed: 0x2545_f491,
     };
-    let zero = Particle { x: 0.0, y: 0.0, vx: 0.0, vy: 0.0, age: 0.0, rgba: 0 };
+    let zero = Particle {
+        x: 0.0,
+        y: 0.0,
+        vx: 0.0,
+        vy: 0.0,
+        age: 0.0,
+        rgba: 0,
+    };
     let mut particles = vec![zero; count as usize];
     world.particles = particles.as_mut_ptr();
     let pixels = vec![0; (width * height * 4) as usize];
     // SAFETY: single-threaded; no reference into the old state survives this call.
-    unsafe { *STATE.0.get() = Some(State { world, _particles: particles, pixels }) };
+    unsafe {
+        *STATE.0.get() = Some(State {
+            world,
+            _particles: particles,
+            pixels,
+        })
+    };
     let s = state();
     // SAFETY: `s` was just initialised; particles and world live in it.
     unsafe {

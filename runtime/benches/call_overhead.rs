@@ -49,7 +49,11 @@ fn time(label: &str, iterations: u32, mut f: impl FnMut(u32) -> u32) -> f64 {
 }
 
 fn main() {
-    let target = if cfg!(target_arch = "wasm32") { "wasm32 (Node)" } else { "native" };
+    let target = if cfg!(target_arch = "wasm32") {
+        "wasm32 (Node)"
+    } else {
+        "native"
+    };
     let n = 20_000_000;
     println!("call overhead, {target}, best of 5 runs of {n} calls");
     let direct = time("direct call", n, |x| mix_direct(x));
@@ -60,7 +64,12 @@ fn main() {
     }
     fns.insert("mix".to_string(), mix::default_impl);
     let registry = LookupRegistry { fns };
-    let lookup = time("name lookup per call (HashMap)", n / 4, |x| registry.call(black_box("mix"), x));
-    println!("ratio slot/direct   {:.2}x  (target <= 1.5x)", slot / direct);
+    let lookup = time("name lookup per call (HashMap)", n / 4, |x| {
+        registry.call(black_box("mix"), x)
+    });
+    println!(
+        "ratio slot/direct   {:.2}x  (target <= 1.5x)",
+        slot / direct
+    );
     println!("ratio lookup/slot   {:.1}x  (target >= 10x)", lookup / slot);
 }

@@ -86,7 +86,9 @@ impl HotError {
             HotError::PatchTypes { .. } | HotError::MissingImport { .. } => {
                 b::hotwasm_status_HOTWASM_ERR_PATCH_TYPES
             }
-            HotError::Load { .. } | HotError::PathReused { .. } => b::hotwasm_status_HOTWASM_ERR_LOAD,
+            HotError::Load { .. } | HotError::PathReused { .. } => {
+                b::hotwasm_status_HOTWASM_ERR_LOAD
+            }
             HotError::Symbol { .. } => b::hotwasm_status_HOTWASM_ERR_SYMBOL,
             HotError::Manifest(_) => b::hotwasm_status_HOTWASM_ERR_MANIFEST,
             HotError::NoHistory { .. } => b::hotwasm_status_HOTWASM_ERR_NO_HISTORY,

@@ -42,6 +42,8 @@ pub use registry::{
 /// Whether this build can load patches.
 pub const HOT_RELOAD: bool = cfg!(feature = "hot-reload");
 
-/// Registers host-declared slots; without `hot-reload` it does nothing.
+/// Registers a host-declared slot; without `hot-reload` there is no registry and it does nothing.
 #[cfg(not(feature = "hot-reload"))]
-pub fn register(_slot: &'static HotSlot) {}
+pub fn register(_slot: &'static HotSlot) -> Result<(), std::convert::Infallible> {
+    Ok(())
+}

@@ -36,8 +36,14 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
     #[cfg(target_os = "emscripten")]
     verify_module(path, &manifest)?;
 
-    if LOADED_PATHS.lock().unwrap_or_else(|p| p.into_inner()).contains(path) {
-        return Err(HotError::PathReused { path: path.to_string() });
+    if LOADED_PATHS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(path)
+    {
+        return Err(HotError::PathReused {
+            path: path.to_string(),
+        });
     }
     let library = dl::open(path).map_err(|dlerror| HotError::Load {
         path: path.to_string(),
@@ -54,7 +60,10 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
     }
 
     // The module is loaded now, whatever happens next: its path can never serve another patch.
-    LOADED_PATHS.lock().unwrap_or_else(|p| p.into_inner()).insert(path.to_string());
+    LOADED_PATHS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(path.to_string());
 
     // ---- HOST-STATE-MUTATING SECTION: one call, which validates again and then swaps all. ----
     registry::global().install(offers)

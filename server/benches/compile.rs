@@ -12,7 +12,10 @@ void step_particle(World *w, Particle *p, float dt) {\n\
   p->vy += w->gravity * dt;\n  p->x += p->vx * dt;\n  p->y += p->vy * dt;\n}\n";
 
 fn measure(label: &str, plain_emcc: bool, opt: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let compiler = Compiler::new(CompilerConfig {
         root: root.clone(),
         include_dirs: vec![root.join("side-modules/include")],
@@ -27,14 +30,20 @@ fn measure(label: &str, plain_emcc: bool, opt: &str) {
     for i in 0..RUNS + 2 {
         let work = tempfile::tempdir().unwrap();
         std::fs::write(work.path().join("eval.c"), SOURCE).unwrap();
-        let c = compiler.compile(work.path(), "eval.c", work.path()).expect("compiles");
+        let c = compiler
+            .compile(work.path(), "eval.c", work.path())
+            .expect("compiles");
         if i >= 2 {
             times.push(c.elapsed.as_secs_f64() * 1000.0);
         }
     }
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
-    println!("{label:<16} n={RUNS}  p50 {:7.1} ms  p95 {:7.1} ms", pct(0.5), pct(0.95));
+    println!(
+        "{label:<16} n={RUNS}  p50 {:7.1} ms  p95 {:7.1} ms",
+        pct(0.5),
+        pct(0.95)
+    );
 }
 
 fn main() {

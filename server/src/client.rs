@@ -18,11 +18,13 @@ pub enum ClientError {
     #[error("cannot read {0} ({1}): start `hotwasm serve` in the project first, or pass --root")]
     Token(String, std::io::Error),
     /// Could not connect.
-    #[error("cannot connect to {0}: {1}; is `hotwasm serve` running? (the URL is in .hotwasm/url)")]
-    Connect(String, tungstenite::Error),
+    #[error(
+        "cannot connect to {0}: {1}; is `hotwasm serve` running? (the URL is in .hotwasm/url)"
+    )]
+    Connect(String, Box<tungstenite::Error>),
     /// The connection broke.
     #[error("connection to the server lost: {0}")]
-    Lost(#[from] tungstenite::Error),
+    Lost(Box<tungstenite::Error>),
     /// The file could not be read.
     #[error("cannot read {0}: {1}")]
     Read(String, std::io::Error),
@@ -31,33 +33,72 @@ pub enum ClientError {
     Refused(String),
 }
 
+impl From<tungstenite::Error> for ClientError {
+    fn from(e: tungstenite::Error) -> Self {
+        ClientError::Lost(Box::new(e))
+    }
+}
+
 /// Connects and says hello as a terminal client.
 pub fn connect(conn: &ConnArgs) -> Result<Socket, ClientError> {
     let token_path = conn.root.join(".hotwasm/token");
-    let token = std::fs::read_to_string(&token_path).map_err(|e| ClientError::Token(token_path.display().to_string(), e))?;
+    let token = std::fs::read_to_string(&token_path)
+        .map_err(|e| ClientError::Token(token_path.display().to_string(), e))?;
     let url = conn.url.clone().unwrap_or_else(|| {
         std::fs::read_to_string(conn.root.join(".hotwasm/url"))
             .map(|u| u.trim().to_string())
             .unwrap_or_else(|_| "ws://127.0.0.1:7888/repl".into())
     });
     let full = format!("{url}?token={}", token.trim());
-    let (mut ws, _) = tungstenite::connect(&full).map_err(|e| ClientError::Connect(url.clone(), e))?;
-    let hello = ClientMsg::Hello { protocol: PROTOCOL_VERSION, role: Role::Repl, journal_epoch: None, journal_seq: 0 };
-    ws.send(Message::Text(serde_json::to_string(&hello).expect("serializes")))?;
+    let (mut ws, _) =
+        tungstenite::connect(&full).map_err(|e| ClientError::Connect(url.clone(), Box::new(e)))?;
+    let hello = ClientMsg::Hello {
+        protocol: PROTOCOL_VERSION,
+        role: Role::Repl,
+        journal_epoch: None,
+        journal_seq: 0,
+    };
+    ws.send(Message::Text(
+        serde_json::to_string(&hello).expect("serializes"),
+    ))?;
     Ok(ws)
 }
 
 /// Sends one eval and prints everything until its result; returns whether it applied.
 pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<bool, ClientError> {
-    let msg = ClientMsg::Eval { id: id.into(), lang: Lang::C, source, name: Some(name.into()) };
-    ws.send(Message::Text(serde_json::to_string(&msg).expect("serializes")))?;
+    let msg = ClientMsg::Eval {
+        id: id.into(),
+        lang: Lang::C,
+        source,
+        name: Some(name.into()),
+    };
+    ws.send(Message::Text(
+        serde_json::to_string(&msg).expect("serializes"),
+    ))?;
     loop {
-        let Message::Text(text) = ws.read()? else { continue };
-        let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) else { continue };
+        let Message::Text(text) = ws.read()? else {
+            continue;
+        };
+        let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) else {
+            continue;
+        };
         match msg {
-            ServerMsg::EvalResult { id: got, ok, diagnostics, raw_output, error, timings, pages, seq, .. } if got == id => {
+            ServerMsg::EvalResult {
+                id: got,
+                ok,
+                diagnostics,
+                raw_output,
+                error,
+                timings,
+                pages,
+                seq,
+                ..
+            } if got == id => {
                 for d in &diagnostics {
-                    println!("{}:{}:{}: {}: {}", d.file, d.line, d.column, d.severity, d.message);
+                    println!(
+                        "{}:{}:{}: {}: {}",
+                        d.file, d.line, d.column, d.severity, d.message
+                    );
                 }
                 if diagnostics.is_empty() && !ok && !raw_output.is_empty() {
                     print!("{raw_output}");
@@ -71,7 +112,9 @@ pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<boo
                     }
                 }
                 match (ok, seq) {
-                    (true, Some(seq)) => println!("ok: patch {seq} applied on {} page(s)", pages.len()),
+                    (true, Some(seq)) => {
+                        println!("ok: patch {seq} applied on {} page(s)", pages.len())
+                    }
                     _ => println!("error: {}", error.unwrap_or_else(|| "failed".into())),
                 }
                 println!(
@@ -80,13 +123,20 @@ pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<boo
                 );
                 return Ok(ok);
             }
-            ServerMsg::Diagnostics { name, diagnostics, .. } => {
+            ServerMsg::Diagnostics {
+                name, diagnostics, ..
+            } => {
                 println!("(watch) {name}:");
                 for d in diagnostics {
-                    println!("{}:{}:{}: {}: {}", d.file, d.line, d.column, d.severity, d.message);
+                    println!(
+                        "{}:{}:{}: {}: {}",
+                        d.file, d.line, d.column, d.severity, d.message
+                    );
                 }
             }
-            ServerMsg::Error { code, message } => return Err(ClientError::Refused(format!("{code:?}: {message}"))),
+            ServerMsg::Error { code, message } => {
+                return Err(ClientError::Refused(format!("{code:?}: {message}")))
+            }
             _ => {}
         }
     }
@@ -94,8 +144,11 @@ pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<boo
 
 /// `hotwasm eval FILE`.
 pub fn eval_file(conn: &ConnArgs, file: &std::path::Path) -> Result<bool, ClientError> {
-    let source = std::fs::read_to_string(file).map_err(|e| ClientError::Read(file.display().to_string(), e))?;
-    let name = file.file_name().map_or("eval.c".into(), |n| n.to_string_lossy().into_owned());
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| ClientError::Read(file.display().to_string(), e))?;
+    let name = file
+        .file_name()
+        .map_or("eval.c".into(), |n| n.to_string_lossy().into_owned());
     let mut ws = connect(conn)?;
     eval(&mut ws, "1", &name, source)
 }
@@ -119,7 +172,12 @@ pub fn repl(conn: &ConnArgs) -> Result<(), ClientError> {
             continue;
         }
         n += 1;
-        eval(&mut ws, &n.to_string(), "repl.c", std::mem::take(&mut entry))?;
+        eval(
+            &mut ws,
+            &n.to_string(),
+            "repl.c",
+            std::mem::take(&mut entry),
+        )?;
     }
     if !entry.trim().is_empty() {
         eval(&mut ws, "last", "repl.c", entry)?;
@@ -130,7 +188,9 @@ pub fn repl(conn: &ConnArgs) -> Result<(), ClientError> {
 /// Asks a running server to reset its journal.
 pub fn reset(conn: &ConnArgs) -> Result<String, ClientError> {
     let mut ws = connect(conn)?;
-    ws.send(Message::Text(serde_json::to_string(&ClientMsg::JournalReset).expect("serializes")))?;
+    ws.send(Message::Text(
+        serde_json::to_string(&ClientMsg::JournalReset).expect("serializes"),
+    ))?;
     loop {
         if let Message::Text(text) = ws.read()? {
             if let Ok(ServerMsg::JournalReset { journal_epoch }) = serde_json::from_str(&text) {

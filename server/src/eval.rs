@@ -49,7 +49,11 @@ pub struct Outcome {
 
 impl Outcome {
     fn failed(stage: Stage, error: String) -> Outcome {
-        Outcome { stage: Some(stage), error: Some(error), ..Outcome::default() }
+        Outcome {
+            stage: Some(stage),
+            error: Some(error),
+            ..Outcome::default()
+        }
     }
 
     /// As the `eval_result` answering eval `id`.
@@ -73,14 +77,26 @@ fn ms(since: Instant) -> f64 {
 }
 
 /// Runs one eval to the end. `ticket` is its place in the compile queue.
-pub fn run(hub: &Arc<Hub>, ticket: Ticket, lang: Lang, input: Input, eval_id: Option<String>) -> Outcome {
+pub fn run(
+    hub: &Arc<Hub>,
+    ticket: Ticket,
+    lang: Lang,
+    input: Input,
+    eval_id: Option<String>,
+) -> Outcome {
     let started = Instant::now();
     let mut out = compile_and_deliver(hub, ticket, lang, input, eval_id);
     out.timings.total_ms = ms(started);
     out
 }
 
-fn compile_and_deliver(hub: &Arc<Hub>, ticket: Ticket, lang: Lang, input: Input, eval_id: Option<String>) -> Outcome {
+fn compile_and_deliver(
+    hub: &Arc<Hub>,
+    ticket: Ticket,
+    lang: Lang,
+    input: Input,
+    eval_id: Option<String>,
+) -> Outcome {
     if lang == Lang::Rust {
         return Outcome::failed(
             Stage::Check,
@@ -117,7 +133,11 @@ fn compile_and_deliver(hub: &Arc<Hub>, ticket: Ticket, lang: Lang, input: Input,
         Ok(c) => c,
         Err(e) => {
             let mut o = Outcome::failed(Stage::Compile, e.to_string());
-            if let CompileError::Failed { diagnostics, stderr } = e {
+            if let CompileError::Failed {
+                diagnostics,
+                stderr,
+            } = e
+            {
                 o.diagnostics = diagnostics;
                 o.raw_output = stderr;
             }
@@ -130,22 +150,35 @@ fn compile_and_deliver(hub: &Arc<Hub>, ticket: Ticket, lang: Lang, input: Input,
     let host = hub.host();
     let mut state = hub.lock();
     let seq = state.journal.next_seq();
-    let renames: HashMap<String, String> =
-        compiled.defined.iter().map(|n| (n.clone(), versioned_symbol(n, seq))).collect();
+    let renames: HashMap<String, String> = compiled
+        .defined
+        .iter()
+        .map(|n| (n.clone(), versioned_symbol(n, seq)))
+        .collect();
     let checked = rename_exports(&compiled.wasm, &renames)
         .map_err(|e| e.to_string())
         .and_then(|wasm| {
             let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
             let known = Hub::journal_vars(&state);
-            let checked = inspect::check(&shape, &compiled.defined, |n| versioned_symbol(n, seq), &host, &known)
-                .map_err(|e| e.to_string())?;
+            let checked = inspect::check(
+                &shape,
+                &compiled.defined,
+                |n| versioned_symbol(n, seq),
+                &host,
+                &known,
+            )
+            .map_err(|e| e.to_string())?;
             Ok((wasm, checked))
         });
     let check_ms = ms(check_started);
     let mut base = Outcome {
         diagnostics: compiled.diagnostics,
         raw_output: compiled.stderr,
-        timings: Timings { compile_ms, check_ms, ..Timings::default() },
+        timings: Timings {
+            compile_ms,
+            check_ms,
+            ..Timings::default()
+        },
         ..Outcome::default()
     };
     let (wasm, checked) = match checked {
@@ -157,7 +190,9 @@ fn compile_and_deliver(hub: &Arc<Hub>, ticket: Ticket, lang: Lang, input: Input,
         }
     };
     let kind = EntryKind::Patch {
-        manifest: PatchManifest { entries: checked.entries },
+        manifest: PatchManifest {
+            entries: checked.entries,
+        },
         run: checked.run,
         source,
         lang,
@@ -182,7 +217,13 @@ fn compile_and_deliver(hub: &Arc<Hub>, ticket: Ticket, lang: Lang, input: Input,
         let outcome = match acks.get(page) {
             Some(a) => {
                 last_ack = last_ack.max(a.at);
-                PageOutcome { page: *page, ok: a.ok, apply_ms: a.apply_ms, error: a.error.clone(), output: a.output.clone() }
+                PageOutcome {
+                    page: *page,
+                    ok: a.ok,
+                    apply_ms: a.apply_ms,
+                    error: a.error.clone(),
+                    output: a.output.clone(),
+                }
             }
             None => PageOutcome {
                 page: *page,
@@ -204,9 +245,18 @@ fn compile_and_deliver(hub: &Arc<Hub>, ticket: Ticket, lang: Lang, input: Input,
             .pages
             .iter()
             .filter(|p| !p.ok)
-            .map(|p| format!("page {}: {}", p.page, p.error.as_deref().unwrap_or("failed")))
+            .map(|p| {
+                format!(
+                    "page {}: {}",
+                    p.page,
+                    p.error.as_deref().unwrap_or("failed")
+                )
+            })
             .collect();
-        base.error = Some(format!("not applied everywhere ({}); the old code keeps running there", failed.join("; ")));
+        base.error = Some(format!(
+            "not applied everywhere ({}); the old code keeps running there",
+            failed.join("; ")
+        ));
     }
     base
 }

@@ -48,7 +48,10 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, roots: &Roots) {
     };
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut headers);
-    if !matches!(req.parse(&buf[..head_len]), Ok(httparse::Status::Complete(_))) {
+    if !matches!(
+        req.parse(&buf[..head_len]),
+        Ok(httparse::Status::Complete(_))
+    ) {
         return respond(&mut stream, 400, "text/plain", b"malformed request\n");
     }
     let header = |name: &str| {
@@ -58,7 +61,12 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, roots: &Roots) {
             .and_then(|h| std::str::from_utf8(h.value).ok())
     };
     if let Err(refusal) = hub.names.check_host(header("host")) {
-        return respond(&mut stream, 403, "text/plain", format!("{refusal}\n").as_bytes());
+        return respond(
+            &mut stream,
+            403,
+            "text/plain",
+            format!("{refusal}\n").as_bytes(),
+        );
     }
     let path = req.path.unwrap_or("/").to_string();
     if req.method != Some("GET") {
@@ -66,14 +74,25 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, roots: &Roots) {
     }
     let route = path.split('?').next().unwrap_or("/");
     if route == "/repl" {
-        let checks = check_token(&path, &hub.token).and_then(|_| hub.names.check_origin(header("origin")));
+        let checks =
+            check_token(&path, &hub.token).and_then(|_| hub.names.check_origin(header("origin")));
         if let Err(refusal) = checks {
-            return respond(&mut stream, 403, "text/plain", format!("{refusal}\n").as_bytes());
+            return respond(
+                &mut stream,
+                403,
+                "text/plain",
+                format!("{refusal}\n").as_bytes(),
+            );
         }
-        let Some(key) = header("sec-websocket-key").filter(|_| {
-            header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
-        }) else {
-            return respond(&mut stream, 400, "text/plain", b"expected a WebSocket upgrade\n");
+        let Some(key) = header("sec-websocket-key")
+            .filter(|_| header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")))
+        else {
+            return respond(
+                &mut stream,
+                400,
+                "text/plain",
+                b"expected a WebSocket upgrade\n",
+            );
         };
         let accept = derive_accept_key(key.as_bytes());
         let response = format!(
@@ -82,9 +101,11 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, roots: &Roots) {
         if stream.write_all(response.as_bytes()).is_err() {
             return;
         }
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(MAX_FRAME);
-        config.max_frame_size = Some(MAX_FRAME);
+        let config = WebSocketConfig {
+            max_message_size: Some(MAX_FRAME),
+            max_frame_size: Some(MAX_FRAME),
+            ..WebSocketConfig::default()
+        };
         let rest = buf[head_len..].to_vec();
         let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
         return crate::ws::serve(hub.clone(), ws);
@@ -96,21 +117,32 @@ fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &Roots) {
     let rel = if route == "/" { "/index.html" } else { route };
     let rel = percent_decode(rel);
     let safe = rel.as_deref().is_some_and(|r| {
-        r.starts_with('/') && r[1..].split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
+        r.starts_with('/')
+            && r[1..]
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
     });
     let Some(rel) = rel.filter(|_| safe) else {
         return respond(stream, 404, "text/plain", b"not found\n");
     };
     for root in &roots.0 {
-        let Ok(root) = std::fs::canonicalize(root) else { continue };
-        let Ok(file) = std::fs::canonicalize(root.join(&rel[1..])) else { continue };
+        let Ok(root) = std::fs::canonicalize(root) else {
+            continue;
+        };
+        let Ok(file) = std::fs::canonicalize(root.join(&rel[1..])) else {
+            continue;
+        };
         if !file.starts_with(&root) || !file.is_file() {
             continue;
         }
-        let Ok(mut body) = std::fs::read(&file) else { continue };
+        let Ok(mut body) = std::fs::read(&file) else {
+            continue;
+        };
         let ty = content_type(&file);
         if ty.starts_with("text/html") {
-            body = String::from_utf8_lossy(&body).replace(TOKEN_PLACEHOLDER, &hub.token).into_bytes();
+            body = String::from_utf8_lossy(&body)
+                .replace(TOKEN_PLACEHOLDER, &hub.token)
+                .into_bytes();
         }
         return respond(stream, 200, ty, &body);
     }
@@ -163,5 +195,7 @@ fn respond(stream: &mut TcpStream, status: u16, ty: &str, body: &[u8]) {
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body));
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|_| stream.write_all(body));
 }

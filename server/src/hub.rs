@@ -116,7 +116,10 @@ impl Hub {
             root,
             host_manifest,
             compiler,
-            state: Mutex::new(State { journal, clients: HashMap::new() }),
+            state: Mutex::new(State {
+                journal,
+                clients: HashMap::new(),
+            }),
             acks: Mutex::new(HashMap::new()),
             acked: Condvar::new(),
             slots: Mutex::new((0, 0)),
@@ -181,7 +184,9 @@ impl Hub {
         let host_vars: Vec<HostVar> = self.host().vars;
         let mut state = self.lock();
         let State { journal, clients } = &mut *state;
-        let Some(client) = clients.get_mut(&id) else { return };
+        let Some(client) = clients.get_mut(&id) else {
+            return;
+        };
         let welcome = ServerMsg::Welcome {
             protocol: PROTOCOL_VERSION,
             server_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -193,9 +198,16 @@ impl Hub {
         if page {
             let entries = journal.after(epoch, seq);
             for entry in &entries {
-                let _ = client.tx.send(entry_out(journal.epoch(), entry, None, true));
+                let _ = client
+                    .tx
+                    .send(entry_out(journal.epoch(), entry, None, true));
             }
-            let _ = client.tx.send(Out::Text(ServerMsg::ReplayDone { count: entries.len() as u64 }.to_json()));
+            let _ = client.tx.send(Out::Text(
+                ServerMsg::ReplayDone {
+                    count: entries.len() as u64,
+                }
+                .to_json(),
+            ));
             client.page = true;
         }
     }
@@ -212,7 +224,10 @@ impl Hub {
         let entry = state.journal.append(kind)?;
         let out = entry_out(state.journal.epoch(), &entry, eval_id, false);
         let mut pages = Vec::new();
-        self.acks.lock().expect("acks lock").insert(entry.seq, HashMap::new());
+        self.acks
+            .lock()
+            .expect("acks lock")
+            .insert(entry.seq, HashMap::new());
         for (id, c) in &state.clients {
             if c.page && Some(*id) != except && c.tx.send(out.clone()).is_ok() {
                 pages.push(*id);
@@ -234,19 +249,32 @@ impl Hub {
         let deadline = Instant::now() + ACK_TIMEOUT;
         let mut acks = self.acks.lock().expect("acks lock");
         loop {
-            let done = acks.get(&seq).is_none_or(|w| pages.iter().all(|p| w.contains_key(p)));
+            let done = acks
+                .get(&seq)
+                .is_none_or(|w| pages.iter().all(|p| w.contains_key(p)));
             let now = Instant::now();
             if done || now >= deadline {
                 return acks.remove(&seq).unwrap_or_default();
             }
-            acks = self.acked.wait_timeout(acks, deadline - now).expect("acks lock").0;
+            acks = self
+                .acked
+                .wait_timeout(acks, deadline - now)
+                .expect("acks lock")
+                .0;
         }
     }
 
     /// Journals a rollback of `var` and sends it to every page but `except`.
     pub fn rollback(&self, var: &str, except: Option<u64>) -> Result<u64, JournalError> {
         let mut state = self.lock();
-        let (entry, _) = self.deliver(&mut state, EntryKind::Rollback { var: var.to_string() }, None, except)?;
+        let (entry, _) = self.deliver(
+            &mut state,
+            EntryKind::Rollback {
+                var: var.to_string(),
+            },
+            None,
+            except,
+        )?;
         self.acks.lock().expect("acks lock").remove(&entry.seq);
         Ok(entry.seq)
     }
@@ -255,7 +283,10 @@ impl Hub {
     pub fn reset_journal(&self) -> Result<(), JournalError> {
         let mut state = self.lock();
         state.journal.reset()?;
-        let msg = ServerMsg::JournalReset { journal_epoch: state.journal.epoch().to_string() }.to_json();
+        let msg = ServerMsg::JournalReset {
+            journal_epoch: state.journal.epoch().to_string(),
+        }
+        .to_json();
         for c in state.clients.values() {
             let _ = c.tx.send(Out::Text(msg.clone()));
         }
@@ -285,7 +316,13 @@ impl Hub {
 
     /// An error message for a client.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Out {
-        Out::Text(ServerMsg::Error { code, message: message.into() }.to_json())
+        Out::Text(
+            ServerMsg::Error {
+                code,
+                message: message.into(),
+            }
+            .to_json(),
+        )
     }
 }
 
@@ -296,7 +333,12 @@ pub fn patch_path(epoch: &str, seq: u64) -> String {
 
 fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) -> Out {
     match &entry.kind {
-        EntryKind::Patch { manifest, run, wasm, .. } => {
+        EntryKind::Patch {
+            manifest,
+            run,
+            wasm,
+            ..
+        } => {
             let msg = ServerMsg::Patch {
                 seq: entry.seq,
                 eval_id,
@@ -308,9 +350,14 @@ fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) 
             };
             Out::Patch(msg.to_json(), wasm.clone())
         }
-        EntryKind::Rollback { var } => {
-            Out::Text(ServerMsg::Rollback { seq: entry.seq, var: var.clone(), replay }.to_json())
-        }
+        EntryKind::Rollback { var } => Out::Text(
+            ServerMsg::Rollback {
+                seq: entry.seq,
+                var: var.clone(),
+                replay,
+            }
+            .to_json(),
+        ),
     }
 }
 
@@ -331,8 +378,16 @@ pub fn read_host_manifest(path: &std::path::Path) -> Option<HostManifest> {
     let exports = v
         .get("exports")
         .and_then(|e| e.as_array())
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let version = v.get("version").and_then(|n| n.as_u64()).unwrap_or(1) as u32;
-    Some(HostManifest { version, vars, exports })
+    Some(HostManifest {
+        version,
+        vars,
+        exports,
+    })
 }

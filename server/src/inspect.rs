@@ -5,16 +5,21 @@
 use hotwasm_abi::{HostManifest, PatchEntry, Signature, ValType};
 use std::collections::HashMap;
 use wasmparser::{
-    KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo, TypeRef,
-    ValType as WasmType,
+    KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo, TypeRef, ValType as WasmType,
 };
 
 /// The function a patch may define to run statements once per page after it applies.
 pub const RUN_ONCE: &str = "hotwasm_main";
 
 /// Imports every side module may have, satisfied by the dynamic linker itself.
-const LINKER_IMPORTS: [&str; 6] =
-    ["memory", "__indirect_function_table", "__memory_base", "__table_base", "__stack_pointer", "__heap_base"];
+const LINKER_IMPORTS: [&str; 6] = [
+    "memory",
+    "__indirect_function_table",
+    "__memory_base",
+    "__table_base",
+    "__stack_pointer",
+    "__heap_base",
+];
 
 /// Why a wasm file or a patch was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -28,7 +33,11 @@ pub enum InspectError {
     Unsupported { name: String, ty: String },
     /// A redefined var with another signature.
     #[error("`{var}` is declared with signature `{expected}` but the patch defines it as `{found}`: keep the declared parameter and return types (letters: i i32, j i64, f f32, d f64, p pointer, v void; return first)")]
-    SignatureMismatch { var: String, expected: Signature, found: Signature },
+    SignatureMismatch {
+        var: String,
+        expected: Signature,
+        found: Signature,
+    },
     /// An import the host does not export.
     #[error("the patch uses `{symbol}`{module}, which the host does not export: define it in the patch (as `static` if it is a helper), or export it from the host and rebuild the bundle with scripts/emscripten-bundle.sh")]
     UnknownImport { symbol: String, module: String },
@@ -48,12 +57,23 @@ fn invalid(e: impl std::fmt::Display) -> InspectError {
 pub fn defined_functions(object: &[u8]) -> Result<Vec<String>, InspectError> {
     let mut names = Vec::new();
     for payload in Parser::new(0).parse_all(object) {
-        let Payload::CustomSection(custom) = payload.map_err(invalid)? else { continue };
-        let KnownCustom::Linking(linking) = custom.as_known() else { continue };
+        let Payload::CustomSection(custom) = payload.map_err(invalid)? else {
+            continue;
+        };
+        let KnownCustom::Linking(linking) = custom.as_known() else {
+            continue;
+        };
         for sub in linking.subsections() {
-            let Linking::SymbolTable(symbols) = sub.map_err(invalid)? else { continue };
+            let Linking::SymbolTable(symbols) = sub.map_err(invalid)? else {
+                continue;
+            };
             for symbol in symbols {
-                if let SymbolInfo::Func { flags, name: Some(name), .. } = symbol.map_err(invalid)? {
+                if let SymbolInfo::Func {
+                    flags,
+                    name: Some(name),
+                    ..
+                } = symbol.map_err(invalid)?
+                {
                     let local = flags.contains(SymbolFlags::BINDING_LOCAL);
                     let undefined = flags.contains(SymbolFlags::UNDEFINED);
                     if !local && !undefined && !names.iter().any(|n| n == name) {
@@ -79,7 +99,9 @@ pub struct PatchShape {
 
 /// Validates a linked patch and reads its shape.
 pub fn read_patch(wasm: &[u8]) -> Result<PatchShape, InspectError> {
-    wasmparser::Validator::new().validate_all(wasm).map_err(invalid)?;
+    wasmparser::Validator::new()
+        .validate_all(wasm)
+        .map_err(invalid)?;
     let mut types = Vec::new();
     let mut funcs: Vec<u32> = Vec::new();
     let mut shape = PatchShape::default();
@@ -96,7 +118,9 @@ pub fn read_patch(wasm: &[u8]) -> Result<PatchShape, InspectError> {
                     if let TypeRef::Func(t) = import.ty {
                         funcs.push(t);
                     }
-                    shape.imports.push((import.module.to_string(), import.name.to_string()));
+                    shape
+                        .imports
+                        .push((import.module.to_string(), import.name.to_string()));
                 }
             }
             Payload::FunctionSection(r) => {
@@ -110,14 +134,19 @@ pub fn read_patch(wasm: &[u8]) -> Result<PatchShape, InspectError> {
                     if export.kind != wasmparser::ExternalKind::Func {
                         continue;
                     }
-                    let ty = funcs.get(export.index as usize).and_then(|t| types.get(*t as usize));
-                    let ty = ty.ok_or_else(|| invalid(format!("export `{}` has no type", export.name)))?;
+                    let ty = funcs
+                        .get(export.index as usize)
+                        .and_then(|t| types.get(*t as usize));
+                    let ty =
+                        ty.ok_or_else(|| invalid(format!("export `{}` has no type", export.name)))?;
                     match signature_of(ty) {
                         Some(sig) => {
                             shape.exports.insert(export.name.to_string(), sig);
                         }
                         None => {
-                            shape.unsupported.insert(export.name.to_string(), format!("{ty:?}"));
+                            shape
+                                .unsupported
+                                .insert(export.name.to_string(), format!("{ty:?}"));
                         }
                     }
                 }
@@ -171,8 +200,15 @@ pub fn check(
         let found = match shape.exports.get(&symbol) {
             Some(sig) => sig.clone(),
             None => {
-                let ty = shape.unsupported.get(&symbol).cloned().unwrap_or_else(|| "not exported".into());
-                return Err(InspectError::Unsupported { name: var.clone(), ty });
+                let ty = shape
+                    .unsupported
+                    .get(&symbol)
+                    .cloned()
+                    .unwrap_or_else(|| "not exported".into());
+                return Err(InspectError::Unsupported {
+                    name: var.clone(),
+                    ty,
+                });
             }
         };
         if var == RUN_ONCE {
@@ -182,15 +218,26 @@ pub fn check(
             run = Some(symbol);
             continue;
         }
-        let declared = host.var(var).map(|v| &v.signature).or_else(|| known.get(var));
+        let declared = host
+            .var(var)
+            .map(|v| &v.signature)
+            .or_else(|| known.get(var));
         let signature = match declared {
             Some(expected) if !expected.same_in_wasm32(&found) => {
-                return Err(InspectError::SignatureMismatch { var: var.clone(), expected: expected.clone(), found });
+                return Err(InspectError::SignatureMismatch {
+                    var: var.clone(),
+                    expected: expected.clone(),
+                    found,
+                });
             }
             Some(expected) => expected.clone(),
             None => found,
         };
-        entries.push(PatchEntry { var: var.clone(), symbol, signature });
+        entries.push(PatchEntry {
+            var: var.clone(),
+            symbol,
+            signature,
+        });
     }
     if entries.is_empty() && run.is_none() {
         return Err(InspectError::Empty);
@@ -198,7 +245,9 @@ pub fn check(
     for (module, name) in &shape.imports {
         let ok = match module.as_str() {
             "env" => {
-                LINKER_IMPORTS.contains(&name.as_str()) || host.exports_symbol(name) || host.var(name).is_some()
+                LINKER_IMPORTS.contains(&name.as_str())
+                    || host.exports_symbol(name)
+                    || host.var(name).is_some()
             }
             "GOT.mem" | "GOT.func" => {
                 defined.contains(name) || host.exports_symbol(name) || host.var(name).is_some()
@@ -206,8 +255,15 @@ pub fn check(
             _ => false,
         };
         if !ok {
-            let module = if module == "env" { String::new() } else { format!(" (from `{module}`)") };
-            return Err(InspectError::UnknownImport { symbol: name.clone(), module });
+            let module = if module == "env" {
+                String::new()
+            } else {
+                format!(" (from `{module}`)")
+            };
+            return Err(InspectError::UnknownImport {
+                symbol: name.clone(),
+                module,
+            });
         }
     }
     Ok(Checked { entries, run })
@@ -225,16 +281,25 @@ mod tests {
     fn host() -> HostManifest {
         HostManifest {
             version: 1,
-            vars: vec![HostVar { name: "step".into(), signature: sig("vppf") }],
+            vars: vec![HostVar {
+                name: "step".into(),
+                signature: sig("vppf"),
+            }],
             exports: vec!["demo_random".into(), "step".into()],
         }
     }
 
     fn shape(exports: &[(&str, &str)], imports: &[(&str, &str)]) -> PatchShape {
         PatchShape {
-            exports: exports.iter().map(|(n, s)| (n.to_string(), sig(s))).collect(),
+            exports: exports
+                .iter()
+                .map(|(n, s)| (n.to_string(), sig(s)))
+                .collect(),
             unsupported: HashMap::new(),
-            imports: imports.iter().map(|(m, n)| (m.to_string(), n.to_string())).collect(),
+            imports: imports
+                .iter()
+                .map(|(m, n)| (m.to_string(), n.to_string()))
+                .collect(),
         }
     }
 
@@ -244,11 +309,19 @@ mod tests {
 
     #[test]
     fn host_vars_keep_their_declared_letters_and_new_vars_are_allowed() {
-        let s = shape(&[("step__hw3", "viif"), ("helper__hw3", "ii"), ("hotwasm_main__hw3", "v")], &[
-            ("env", "memory"),
-            ("env", "demo_random"),
-        ]);
-        let defined = vec!["step".to_string(), "helper".to_string(), "hotwasm_main".to_string()];
+        let s = shape(
+            &[
+                ("step__hw3", "viif"),
+                ("helper__hw3", "ii"),
+                ("hotwasm_main__hw3", "v"),
+            ],
+            &[("env", "memory"), ("env", "demo_random")],
+        );
+        let defined = vec![
+            "step".to_string(),
+            "helper".to_string(),
+            "hotwasm_main".to_string(),
+        ];
         let c = check(&s, &defined, ver, &host(), &HashMap::new()).unwrap();
         assert_eq!(c.entries[0].signature, sig("vppf"));
         assert_eq!(c.entries[1].symbol, "helper__hw3");
@@ -267,7 +340,13 @@ mod tests {
     fn an_unknown_import_is_named() {
         let s = shape(&[("f__hw3", "i")], &[("env", "secret_fn")]);
         let e = check(&s, &["f".into()], ver, &host(), &HashMap::new()).unwrap_err();
-        assert_eq!(e, InspectError::UnknownImport { symbol: "secret_fn".into(), module: String::new() });
+        assert_eq!(
+            e,
+            InspectError::UnknownImport {
+                symbol: "secret_fn".into(),
+                module: String::new()
+            }
+        );
         assert!(e.to_string().contains("`secret_fn`"));
     }
 
@@ -280,7 +359,10 @@ mod tests {
 
     #[test]
     fn garbage_is_not_wasm() {
-        assert!(matches!(read_patch(b"\0asm garbage"), Err(InspectError::Invalid(_))));
+        assert!(matches!(
+            read_patch(b"\0asm garbage"),
+            Err(InspectError::Invalid(_))
+        ));
         assert!(defined_functions(b"nope").is_err());
     }
 }

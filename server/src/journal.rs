@@ -99,7 +99,10 @@ pub struct Journal {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
-    move |error| JournalError::Io { path: path.to_path_buf(), error }
+    move |error| JournalError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
 }
 
 impl Journal {
@@ -107,10 +110,14 @@ impl Journal {
     pub fn open(dir: &Path) -> Result<Journal, JournalError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
         let meta_path = dir.join("meta.json");
-        let meta: Option<Meta> = fs::read(&meta_path).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let meta: Option<Meta> = fs::read(&meta_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
         let mut journal = Journal {
             dir: dir.to_path_buf(),
-            epoch: meta.as_ref().map_or_else(|| crate::security::random_hex(8), |m| m.epoch.clone()),
+            epoch: meta
+                .as_ref()
+                .map_or_else(|| crate::security::random_hex(8), |m| m.epoch.clone()),
             last_seq: meta.as_ref().map_or(0, |m| m.last_seq),
             entries: Vec::new(),
         };
@@ -119,7 +126,11 @@ impl Journal {
         }
         for item in fs::read_dir(dir).map_err(io(dir))? {
             let path = item.map_err(io(dir))?.path();
-            let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let file = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             if file.starts_with(".tmp") {
                 journal.quarantine(&path)?;
             } else if file.ends_with(".entry") {
@@ -134,7 +145,9 @@ impl Journal {
             }
         }
         journal.entries.sort_by_key(|e| e.seq);
-        journal.last_seq = journal.last_seq.max(journal.entries.last().map_or(0, |e| e.seq));
+        journal.last_seq = journal
+            .last_seq
+            .max(journal.entries.last().map_or(0, |e| e.seq));
         Ok(journal)
     }
 
@@ -172,15 +185,33 @@ impl Journal {
 
     /// Entries a page must replay: after `seq` if `epoch` is this journal's, else all.
     pub fn after(&self, epoch: Option<&str>, seq: u64) -> Vec<Entry> {
-        let from = if epoch == Some(self.epoch.as_str()) { seq } else { 0 };
-        self.entries.iter().filter(|e| e.seq > from).cloned().collect()
+        let from = if epoch == Some(self.epoch.as_str()) {
+            seq
+        } else {
+            0
+        };
+        self.entries
+            .iter()
+            .filter(|e| e.seq > from)
+            .cloned()
+            .collect()
     }
 
     /// Records `kind` durably under the next sequence number and returns the entry.
     pub fn append(&mut self, kind: EntryKind) -> Result<Entry, JournalError> {
-        let entry = Entry { seq: self.next_seq(), kind };
+        let entry = Entry {
+            seq: self.next_seq(),
+            kind,
+        };
         let (header, wasm): (Header, &[u8]) = match &entry.kind {
-            EntryKind::Patch { manifest, run, source, lang, name, wasm } => (
+            EntryKind::Patch {
+                manifest,
+                run,
+                source,
+                lang,
+                name,
+                wasm,
+            } => (
                 Header {
                     seq: entry.seq,
                     epoch: self.epoch.clone(),
@@ -211,7 +242,11 @@ impl Journal {
                 &[],
             ),
         };
-        let mut bytes = format!("{MAGIC}\n{}\n", serde_json::to_string(&header).expect("header serializes")).into_bytes();
+        let mut bytes = format!(
+            "{MAGIC}\n{}\n",
+            serde_json::to_string(&header).expect("header serializes")
+        )
+        .into_bytes();
         bytes.extend_from_slice(wasm);
         self.write_atomically(&format!("{:016}.entry", entry.seq), &bytes)?;
         self.last_seq = entry.seq;
@@ -234,19 +269,31 @@ impl Journal {
     }
 
     fn write_meta(&self) -> Result<(), JournalError> {
-        let meta = Meta { epoch: self.epoch.clone(), last_seq: self.last_seq };
-        self.write_atomically("meta.json", serde_json::to_string(&meta).expect("meta serializes").as_bytes())
+        let meta = Meta {
+            epoch: self.epoch.clone(),
+            last_seq: self.last_seq,
+        };
+        self.write_atomically(
+            "meta.json",
+            serde_json::to_string(&meta)
+                .expect("meta serializes")
+                .as_bytes(),
+        )
     }
 
     fn write_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
-        let tmp = self.dir.join(format!(".tmp-{}-{}", std::process::id(), name));
+        let tmp = self
+            .dir
+            .join(format!(".tmp-{}-{}", std::process::id(), name));
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         drop(f);
         let to = self.dir.join(name);
         fs::rename(&tmp, &to).map_err(io(&to))?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io(&self.dir))
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&self.dir))
     }
 }
 
@@ -272,7 +319,13 @@ fn read_entry(path: &Path) -> Option<(String, Entry)> {
         "rollback" => EntryKind::Rollback { var: header.var? },
         _ => return None,
     };
-    Some((header.epoch, Entry { seq: header.seq, kind }))
+    Some((
+        header.epoch,
+        Entry {
+            seq: header.seq,
+            kind,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -297,14 +350,25 @@ mod tests {
         let epoch = j.epoch().to_string();
         j.append(patch(1)).unwrap();
         j.append(EntryKind::Rollback { var: "f".into() }).unwrap();
-        fs::write(dir.path().join(".tmp-1-0000000000000003.entry"), b"HOTWASM-JOURNAL 1\n{\"seq\":3").unwrap();
-        fs::write(dir.path().join("0000000000000004.entry"), b"HOTWASM-JOURNAL 1\n{}\n").unwrap();
+        fs::write(
+            dir.path().join(".tmp-1-0000000000000003.entry"),
+            b"HOTWASM-JOURNAL 1\n{\"seq\":3",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("0000000000000004.entry"),
+            b"HOTWASM-JOURNAL 1\n{}\n",
+        )
+        .unwrap();
         let j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.epoch(), epoch);
         assert_eq!(j.len(), 2);
         assert_eq!(j.entries()[0].kind, patch(1));
         assert_eq!(j.next_seq(), 3);
-        assert_eq!(fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 2);
+        assert_eq!(
+            fs::read_dir(dir.path().join("quarantine")).unwrap().count(),
+            2
+        );
     }
 
     #[test]

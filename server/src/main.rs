@@ -15,16 +15,26 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::Repl { conn } => client::repl(&conn)?,
-        Command::Journal { action: JournalAction::Reset { journal, url, root } } => match url {
+        Command::Journal {
+            action: JournalAction::Reset { journal, url, root },
+        } => match url {
             Some(url) => {
-                let epoch = client::reset(&ConnArgs { url: Some(url), root })?;
+                let epoch = client::reset(&ConnArgs {
+                    url: Some(url),
+                    root,
+                })?;
                 println!("journal reset by the server; new epoch {epoch}");
             }
             None => {
                 let dir = root.join(journal);
-                let mut j = journal::Journal::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
+                let mut j = journal::Journal::open(&dir)
+                    .with_context(|| format!("opening {}", dir.display()))?;
                 j.reset()?;
-                println!("journal {} reset; new epoch {} (restart a running server, or use --url)", dir.display(), j.epoch());
+                println!(
+                    "journal {} reset; new epoch {} (restart a running server, or use --url)",
+                    dir.display(),
+                    j.epoch()
+                );
             }
         },
     }

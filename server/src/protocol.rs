@@ -282,8 +282,15 @@ pub fn decode_client(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
             let ty = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
-            const KNOWN: [&str; 7] =
-                ["hello", "eval", "ack", "rollback", "trap", "journal_reset", "ping"];
+            const KNOWN: [&str; 7] = [
+                "hello",
+                "eval",
+                "ack",
+                "rollback",
+                "trap",
+                "journal_reset",
+                "ping",
+            ];
             match ty {
                 Some(t) if !KNOWN.contains(&t.as_str()) => Err((
                     ErrorCode::UnknownType,
@@ -349,7 +356,10 @@ mod abi_serde {
             s.collect_seq(v.iter().map(|e| Entry(e.clone())))
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PatchEntry>, D::Error> {
-            Ok(Vec::<Entry>::deserialize(d)?.into_iter().map(|e| e.0).collect())
+            Ok(Vec::<Entry>::deserialize(d)?
+                .into_iter()
+                .map(|e| e.0)
+                .collect())
         }
     }
 
@@ -359,11 +369,13 @@ mod abi_serde {
             s.collect_seq(v.iter().map(|e| Var(e.clone())))
         }
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HostVar>, D::Error> {
-            Ok(Vec::<Var>::deserialize(d)?.into_iter().map(|e| e.0).collect())
+            Ok(Vec::<Var>::deserialize(d)?
+                .into_iter()
+                .map(|e| e.0)
+                .collect())
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -404,7 +416,11 @@ mod tests {
             output: "hi".into(),
         });
         round_trip_client(ClientMsg::Rollback { var: "f".into() });
-        round_trip_client(ClientMsg::Trap { seq: 1, var: "f".into(), message: "oob".into() });
+        round_trip_client(ClientMsg::Trap {
+            seq: 1,
+            var: "f".into(),
+            message: "oob".into(),
+        });
         round_trip_client(ClientMsg::JournalReset);
         round_trip_client(ClientMsg::Ping);
         round_trip_server(ServerMsg::Welcome {
@@ -412,18 +428,29 @@ mod tests {
             server_version: "0.1.0".into(),
             journal_epoch: "e".into(),
             journal_len: 2,
-            host_vars: vec![HostVar { name: "step".into(), signature: sig.clone() }],
+            host_vars: vec![HostVar {
+                name: "step".into(),
+                signature: sig.clone(),
+            }],
         });
         round_trip_server(ServerMsg::Patch {
             seq: 4,
             eval_id: None,
-            manifest: vec![PatchEntry { var: "step".into(), symbol: "step__hw4".into(), signature: sig }],
+            manifest: vec![PatchEntry {
+                var: "step".into(),
+                symbol: "step__hw4".into(),
+                signature: sig,
+            }],
             size: 10,
             path: "/hotwasm/patch-4.so".into(),
             run: Some("hotwasm_main__hw4".into()),
             replay: true,
         });
-        round_trip_server(ServerMsg::Rollback { seq: 5, var: "step".into(), replay: false });
+        round_trip_server(ServerMsg::Rollback {
+            seq: 5,
+            var: "step".into(),
+            replay: false,
+        });
         round_trip_server(ServerMsg::EvalResult {
             id: "1".into(),
             ok: true,
@@ -437,23 +464,48 @@ mod tests {
             }],
             raw_output: String::new(),
             error: None,
-            timings: Timings { compile_ms: 1.0, ..Timings::default() },
-            pages: vec![PageOutcome { page: 1, ok: true, apply_ms: 0.5, error: None, output: String::new() }],
+            timings: Timings {
+                compile_ms: 1.0,
+                ..Timings::default()
+            },
+            pages: vec![PageOutcome {
+                page: 1,
+                ok: true,
+                apply_ms: 0.5,
+                error: None,
+                output: String::new(),
+            }],
             seq: Some(4),
         });
-        round_trip_server(ServerMsg::Diagnostics { name: "a.c".into(), diagnostics: vec![], raw_output: "e".into() });
+        round_trip_server(ServerMsg::Diagnostics {
+            name: "a.c".into(),
+            diagnostics: vec![],
+            raw_output: "e".into(),
+        });
         round_trip_server(ServerMsg::ReplayDone { count: 3 });
-        round_trip_server(ServerMsg::JournalReset { journal_epoch: "e2".into() });
+        round_trip_server(ServerMsg::JournalReset {
+            journal_epoch: "e2".into(),
+        });
         round_trip_server(ServerMsg::Pong);
-        round_trip_server(ServerMsg::Error { code: ErrorCode::Busy, message: "m".into() });
+        round_trip_server(ServerMsg::Error {
+            code: ErrorCode::Busy,
+            message: "m".into(),
+        });
     }
 
     #[test]
     fn wire_shape_matches_the_protocol_document() {
         let v: serde_json::Value = serde_json::from_str(&ServerMsg::Pong.to_json()).unwrap();
         assert_eq!(v, serde_json::json!({"type": "pong"}));
-        let hello = r#"{"type":"hello","protocol":1,"role":"page","journal_epoch":null,"journal_seq":0}"#;
-        assert!(matches!(decode_client(hello), Ok(ClientMsg::Hello { role: Role::Page, .. })));
+        let hello =
+            r#"{"type":"hello","protocol":1,"role":"page","journal_epoch":null,"journal_seq":0}"#;
+        assert!(matches!(
+            decode_client(hello),
+            Ok(ClientMsg::Hello {
+                role: Role::Page,
+                ..
+            })
+        ));
         let reset = r#"{"type":"journal_reset"}"#;
         assert_eq!(decode_client(reset), Ok(ClientMsg::JournalReset));
         let patch: serde_json::Value = serde_json::from_str(
@@ -473,14 +525,25 @@ mod tests {
             .to_json(),
         )
         .unwrap();
-        assert_eq!(patch["manifest"][0], serde_json::json!({"var":"f","symbol":"f__hw1","signature":"ii"}));
+        assert_eq!(
+            patch["manifest"][0],
+            serde_json::json!({"var":"f","symbol":"f__hw1","signature":"ii"})
+        );
     }
 
     #[test]
     fn tells_bad_json_from_unknown_types() {
         assert_eq!(decode_client("{").unwrap_err().0, ErrorCode::BadJson);
-        assert_eq!(decode_client(r#"{"type":"launch_missiles"}"#).unwrap_err().0, ErrorCode::UnknownType);
-        assert_eq!(decode_client(r#"{"type":"eval"}"#).unwrap_err().0, ErrorCode::BadJson);
+        assert_eq!(
+            decode_client(r#"{"type":"launch_missiles"}"#)
+                .unwrap_err()
+                .0,
+            ErrorCode::UnknownType
+        );
+        assert_eq!(
+            decode_client(r#"{"type":"eval"}"#).unwrap_err().0,
+            ErrorCode::BadJson
+        );
         assert_eq!(decode_client("[1,2]").unwrap_err().0, ErrorCode::BadJson);
     }
 }

@@ -40,7 +40,11 @@ pub fn write_token(path: &Path, token: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(token.as_bytes())
 }
 
@@ -68,8 +72,16 @@ pub struct Names {
 impl Names {
     /// The loopback names plus the bind address (unless it is a wildcard).
     pub fn new(bind: &str, port: u16) -> Names {
-        let mut hosts = vec!["127.0.0.1".to_string(), "localhost".to_string(), "[::1]".to_string()];
-        let bind = if bind.contains(':') && !bind.starts_with('[') { format!("[{bind}]") } else { bind.to_string() };
+        let mut hosts = vec![
+            "127.0.0.1".to_string(),
+            "localhost".to_string(),
+            "[::1]".to_string(),
+        ];
+        let bind = if bind.contains(':') && !bind.starts_with('[') {
+            format!("[{bind}]")
+        } else {
+            bind.to_string()
+        };
         if !matches!(bind.as_str(), "0.0.0.0" | "[::]") && !hosts.contains(&bind) {
             hosts.push(bind);
         }
@@ -79,7 +91,10 @@ impl Names {
     /// Checks the `Host` header.
     pub fn check_host(&self, host: Option<&str>) -> Result<(), Refusal> {
         let host = host.unwrap_or("");
-        let ok = self.hosts.iter().any(|h| host.eq_ignore_ascii_case(&format!("{h}:{}", self.port)));
+        let ok = self
+            .hosts
+            .iter()
+            .any(|h| host.eq_ignore_ascii_case(&format!("{h}:{}", self.port)));
         if ok {
             Ok(())
         } else {
@@ -90,7 +105,10 @@ impl Names {
     /// Checks the `Origin` header, if present.
     pub fn check_origin(&self, origin: Option<&str>) -> Result<(), Refusal> {
         let Some(origin) = origin else { return Ok(()) };
-        let ok = self.hosts.iter().any(|h| origin.eq_ignore_ascii_case(&format!("http://{h}:{}", self.port)));
+        let ok = self
+            .hosts
+            .iter()
+            .any(|h| origin.eq_ignore_ascii_case(&format!("http://{h}:{}", self.port)));
         if ok {
             Ok(())
         } else {
@@ -102,8 +120,16 @@ impl Names {
 /// Compares the `token` query parameter of `path` with `token` in constant time.
 pub fn check_token(path: &str, token: &str) -> Result<(), Refusal> {
     let query = path.split_once('?').map_or("", |(_, q)| q);
-    let given = query.split('&').find_map(|kv| kv.strip_prefix("token=")).unwrap_or("");
-    let same = given.len() == token.len() && given.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+    let given = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .unwrap_or("");
+    let same = given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
     if same {
         Ok(())
     } else {
@@ -147,6 +173,9 @@ mod tests {
         write_token(&p, "t").unwrap();
         write_token(&p, "t2").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "t2");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -31,9 +31,13 @@ pub enum ServeError {
 
 /// Runs the server until the process is killed.
 pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
-    let root = std::fs::canonicalize(&args.root).map_err(|e| ServeError::Root(args.root.display().to_string(), e))?;
+    let root = std::fs::canonicalize(&args.root)
+        .map_err(|e| ServeError::Root(args.root.display().to_string(), e))?;
     let bundle = root.join(&args.bundle);
-    let host_manifest = args.host_manifest.clone().map_or_else(|| bundle.join("hotwasm-host.json"), |p| root.join(p));
+    let host_manifest = args
+        .host_manifest
+        .clone()
+        .map_or_else(|| bundle.join("hotwasm-host.json"), |p| root.join(p));
     let journal = Journal::open(&root.join(&args.journal))?;
     let config = CompilerConfig {
         root: root.clone(),
@@ -54,17 +58,34 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
         );
     }
     let addr = format!("{}:{}", args.bind, args.port);
-    let listener = TcpListener::bind((args.bind.as_str(), args.port)).map_err(|e| ServeError::Bind(addr.clone(), e))?;
-    let port = listener.local_addr().map_err(|e| ServeError::Bind(addr, e))?.port();
+    let listener = TcpListener::bind((args.bind.as_str(), args.port))
+        .map_err(|e| ServeError::Bind(addr.clone(), e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| ServeError::Bind(addr, e))?
+        .port();
     let token = security::random_hex(16);
     let dot = root.join(".hotwasm");
     let token_path = dot.join("token");
-    security::write_token(&token_path, &token).map_err(|e| ServeError::Token(token_path.display().to_string(), e))?;
-    let host = if matches!(args.bind.as_str(), "0.0.0.0" | "::" | "127.0.0.1") { "127.0.0.1".to_string() } else { args.bind.clone() };
+    security::write_token(&token_path, &token)
+        .map_err(|e| ServeError::Token(token_path.display().to_string(), e))?;
+    let host = if matches!(args.bind.as_str(), "0.0.0.0" | "::" | "127.0.0.1") {
+        "127.0.0.1".to_string()
+    } else {
+        args.bind.clone()
+    };
     let url_path = dot.join("url");
-    std::fs::write(&url_path, format!("ws://{host}:{port}/repl\n")).map_err(|e| ServeError::Token(url_path.display().to_string(), e))?;
+    std::fs::write(&url_path, format!("ws://{host}:{port}/repl\n"))
+        .map_err(|e| ServeError::Token(url_path.display().to_string(), e))?;
 
-    let hub = Arc::new(Hub::new(token.clone(), Names::new(&args.bind, port), root.clone(), host_manifest, compiler, journal));
+    let hub = Arc::new(Hub::new(
+        token.clone(),
+        Names::new(&args.bind, port),
+        root.clone(),
+        host_manifest,
+        compiler,
+        journal,
+    ));
     if let Ok(c) = &hub.compiler {
         if !c.plain_emcc() {
             let hub = hub.clone();

@@ -23,7 +23,10 @@ pub fn start(hub: Arc<Hub>) -> notify::Result<()> {
     let (tx, rx) = channel();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if let Ok(ev) = ev {
-            if matches!(ev.kind, notify::EventKind::Create(_) | notify::EventKind::Modify(_)) {
+            if matches!(
+                ev.kind,
+                notify::EventKind::Create(_) | notify::EventKind::Modify(_)
+            ) {
                 for p in ev.paths {
                     let _ = tx.send(p);
                 }
@@ -53,7 +56,9 @@ pub fn start(hub: Arc<Hub>) -> notify::Result<()> {
 fn watched(root: &Path, dir: &Path, path: &Path) -> Option<String> {
     let inside = path.strip_prefix(dir).ok()?;
     let is_c = path.extension().is_some_and(|e| e == "c");
-    let hidden = inside.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+    let hidden = inside
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
     if !is_c || hidden || inside.starts_with("include") || !path.is_file() {
         return None;
     }
@@ -79,7 +84,11 @@ fn compile(hub: &Arc<Hub>, rel: String) {
                 });
             }
             eprintln!("hotwasm: {rel}: {}", outcome.error.unwrap_or_default());
-            hub.broadcast(&ServerMsg::Diagnostics { name: rel, diagnostics, raw_output: outcome.raw_output });
+            hub.broadcast(&ServerMsg::Diagnostics {
+                name: rel,
+                diagnostics,
+                raw_output: outcome.raw_output,
+            });
         }
         _ => eprintln!(
             "hotwasm: {rel} delivered as patch {} in {:.0} ms",

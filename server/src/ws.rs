@@ -23,13 +23,22 @@ pub fn serve(hub: Arc<Hub>, mut ws: WebSocket<TcpStream>) {
     let (tx, rx) = channel();
     let id = hub.connect(tx);
     let _ = ws.get_ref().set_read_timeout(Some(POLL));
-    let _ = ws.get_ref().set_write_timeout(Some(Duration::from_secs(10)));
+    let _ = ws
+        .get_ref()
+        .set_write_timeout(Some(Duration::from_secs(10)));
     let _ = ws.get_ref().set_nodelay(true);
     let _ = run(&hub, id, &mut ws, &rx);
     hub.disconnect(id);
 }
 
-fn run(hub: &Arc<Hub>, id: u64, ws: &mut WebSocket<TcpStream>, rx: &Receiver<Out>) -> Result<(), WsError> {
+// The error is dropped right away by `serve`; boxing it would only add noise.
+#[allow(clippy::result_large_err)]
+fn run(
+    hub: &Arc<Hub>,
+    id: u64,
+    ws: &mut WebSocket<TcpStream>,
+    rx: &Receiver<Out>,
+) -> Result<(), WsError> {
     loop {
         loop {
             match rx.try_recv() {
@@ -51,11 +60,18 @@ fn run(hub: &Arc<Hub>, id: u64, ws: &mut WebSocket<TcpStream>, rx: &Receiver<Out
             Ok(Message::Text(text)) => handle(hub, id, &text),
             Ok(Message::Binary(_)) => hub.send(
                 id,
-                Hub::error(ErrorCode::BinaryFromClient, "clients may not send binary frames: only the server sends patches"),
+                Hub::error(
+                    ErrorCode::BinaryFromClient,
+                    "clients may not send binary frames: only the server sends patches",
+                ),
             ),
             Ok(Message::Close(_)) => return Ok(()),
             Ok(_) => {}
-            Err(WsError::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(WsError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(WsError::Capacity(e)) => {
                 let msg = format!("frame refused ({e}): messages are limited to 1 MiB and eval sources to 256 KiB");
                 if let Out::Text(t) = Hub::error(ErrorCode::TooLarge, msg) {
@@ -68,13 +84,21 @@ fn run(hub: &Arc<Hub>, id: u64, ws: &mut WebSocket<TcpStream>, rx: &Receiver<Out
     }
 }
 
+#[allow(clippy::result_large_err)] // As for `run`.
 fn close(ws: &mut WebSocket<TcpStream>, code: u16) -> Result<(), WsError> {
-    let _ = ws.close(Some(CloseFrame { code: CloseCode::from(code), reason: "".into() }));
+    let _ = ws.close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: "".into(),
+    }));
     // Give the close frame a moment to leave; the client may already be gone.
     let until = Instant::now() + Duration::from_millis(200);
     while Instant::now() < until {
         match ws.read() {
-            Err(WsError::Io(e)) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(WsError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(_) => break,
             Ok(_) => {}
         }
@@ -88,7 +112,12 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
         Err((code, message)) => return hub.send(id, Hub::error(code, message)),
     };
     match msg {
-        ClientMsg::Hello { protocol, role, journal_epoch, journal_seq } => {
+        ClientMsg::Hello {
+            protocol,
+            role,
+            journal_epoch,
+            journal_seq,
+        } => {
             if protocol != PROTOCOL_VERSION {
                 hub.send(
                     id,
@@ -99,9 +128,19 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
                 );
                 return hub.send(id, Out::Close(1002));
             }
-            hub.hello(id, role == Role::Page, journal_epoch.as_deref(), journal_seq);
+            hub.hello(
+                id,
+                role == Role::Page,
+                journal_epoch.as_deref(),
+                journal_seq,
+            );
         }
-        ClientMsg::Eval { id: eval_id, lang, source, name } => {
+        ClientMsg::Eval {
+            id: eval_id,
+            lang,
+            source,
+            name,
+        } => {
             if source.len() > MAX_SOURCE {
                 hub.send(
                     id,
@@ -126,19 +165,53 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
                 }
             };
             let Some(ticket) = hub.try_queue() else {
-                return hub.send(id, Hub::error(ErrorCode::Busy, "too many compiles running or queued: retry in a moment"));
+                return hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::Busy,
+                        "too many compiles running or queued: retry in a moment",
+                    ),
+                );
             };
             let hub = hub.clone();
             std::thread::spawn(move || {
-                let outcome = eval::run(&hub, ticket, lang, Input::Text { source, name }, Some(eval_id.clone()));
+                let outcome = eval::run(
+                    &hub,
+                    ticket,
+                    lang,
+                    Input::Text { source, name },
+                    Some(eval_id.clone()),
+                );
                 hub.send(id, Out::Text(outcome.into_result(eval_id).to_json()));
             });
         }
-        ClientMsg::Ack { seq, ok, apply_ms, error, output } => {
-            hub.ack(id, seq, AckInfo { ok, apply_ms, error, output, at: Instant::now() });
+        ClientMsg::Ack {
+            seq,
+            ok,
+            apply_ms,
+            error,
+            output,
+        } => {
+            hub.ack(
+                id,
+                seq,
+                AckInfo {
+                    ok,
+                    apply_ms,
+                    error,
+                    output,
+                    at: Instant::now(),
+                },
+            );
         }
         ClientMsg::Rollback { var } | ClientMsg::Trap { var, .. } if !is_c_identifier(&var) => {
-            hub.send(id, Hub::error(ErrorCode::BadRequest, format!("`{}` is not a var name", var.escape_debug())));
+            hub.send(
+                id,
+                Hub::error(
+                    ErrorCode::BadRequest,
+                    format!("`{}` is not a var name", var.escape_debug()),
+                ),
+            );
         }
         ClientMsg::Rollback { var } => {
             if let Err(e) = hub.rollback(&var, None) {
@@ -146,7 +219,9 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             }
         }
         ClientMsg::Trap { seq, var, message } => {
-            eprintln!("hotwasm: page {id} trapped in `{var}` (patch {seq}): {message}; rolled back");
+            eprintln!(
+                "hotwasm: page {id} trapped in `{var}` (patch {seq}): {message}; rolled back"
+            );
             if let Err(e) = hub.rollback(&var, Some(id)) {
                 hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
             }
@@ -164,5 +239,7 @@ fn is_safe_file_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && !name.starts_with('.')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }

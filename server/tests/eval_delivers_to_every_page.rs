@@ -11,7 +11,10 @@ void hotwasm_main(void) {}\n";
 fn two_pages_both_receive_and_ack_the_patch() {
     watchdog(120);
     let server = Server::start();
-    let (a, b) = (Page::connect(&server, None, 0), Page::connect(&server, None, 0));
+    let (a, b) = (
+        Page::connect(&server, None, 0),
+        Page::connect(&server, None, 0),
+    );
     assert_eq!(a.wait_replay(), 0);
     assert_eq!(b.wait_replay(), 0);
     let mut repl = repl(&server);
@@ -20,7 +23,13 @@ fn two_pages_both_receive_and_ack_the_patch() {
     assert_eq!(r["stage"], "done");
     assert_eq!(r["pages"].as_array().unwrap().len(), 2);
     assert_eq!(r["pages"][0]["output"], "applied\n");
-    for t in ["compile_ms", "check_ms", "transfer_ms", "apply_ms", "total_ms"] {
+    for t in [
+        "compile_ms",
+        "check_ms",
+        "transfer_ms",
+        "apply_ms",
+        "total_ms",
+    ] {
         assert!(r["timings"][t].as_f64().is_some(), "{t} in {r}");
     }
     assert!(r["timings"]["compile_ms"].as_f64().unwrap() > 0.0);
@@ -32,15 +41,24 @@ fn two_pages_both_receive_and_ack_the_patch() {
         assert_eq!(h["seq"], seq);
         assert_eq!(h["eval_id"], "e1");
         assert_eq!(h["replay"], false);
-        assert!(h["path"].as_str().unwrap().starts_with("/hotwasm/") && h["path"].as_str().unwrap().ends_with(".so"));
+        assert!(
+            h["path"].as_str().unwrap().starts_with("/hotwasm/")
+                && h["path"].as_str().unwrap().ends_with(".so")
+        );
         assert_eq!(h["manifest"][0]["var"], "step_particle");
-        assert_eq!(h["manifest"][0]["signature"], "vppf", "the host's letters are kept");
+        assert_eq!(
+            h["manifest"][0]["signature"], "vppf",
+            "the host's letters are kept"
+        );
         let symbol = h["manifest"][0]["symbol"].as_str().unwrap();
         assert_eq!(symbol, hotwasm_abi::versioned_symbol("step_particle", seq));
         assert_eq!(h["run"], hotwasm_abi::versioned_symbol("hotwasm_main", seq));
         let names: Vec<String> = exports(&p[0].wasm).into_iter().map(|e| e.0).collect();
         assert!(names.contains(&symbol.to_string()), "{names:?}");
-        assert!(!names.contains(&"step_particle".to_string()), "plain names must not be exported: {names:?}");
+        assert!(
+            !names.contains(&"step_particle".to_string()),
+            "plain names must not be exported: {names:?}"
+        );
     }
 }
 
@@ -58,7 +76,12 @@ fn the_same_function_evaluated_three_times_gets_three_symbols() {
         assert_eq!(r["ok"], true, "{r}");
         let p = page.patches();
         let m = &p[i].header["manifest"];
-        let entry = m.as_array().unwrap().iter().find(|e| e["var"] == "answer").unwrap();
+        let entry = m
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["var"] == "answer")
+            .unwrap();
         symbols.push(entry["symbol"].as_str().unwrap().to_string());
         // `g` is not exported (hidden), so two patches' globals cannot alias.
         assert!(!exports(&p[i].wasm).iter().any(|(n, _)| n == "g"));

@@ -8,7 +8,11 @@ fn a_compile_error_reports_line_and_column() {
     watchdog(60);
     let server = Server::start();
     let mut repl = repl(&server);
-    let r = eval(&mut repl, "bad", "int f(int x) {\n  return x +\n    undefined_name;\n}\n");
+    let r = eval(
+        &mut repl,
+        "bad",
+        "int f(int x) {\n  return x +\n    undefined_name;\n}\n",
+    );
     assert_eq!(r["ok"], false);
     assert_eq!(r["stage"], "compile");
     let d = &r["diagnostics"][0];
@@ -16,8 +20,17 @@ fn a_compile_error_reports_line_and_column() {
     assert_eq!(d["line"], 3);
     assert_eq!(d["column"], 5);
     assert_eq!(d["severity"], "error");
-    assert!(d["message"].as_str().unwrap().contains("undefined_name"), "{d}");
-    assert!(r["raw_output"].as_str().unwrap().contains("eval.c:3:5: error:"), "{r}");
+    assert!(
+        d["message"].as_str().unwrap().contains("undefined_name"),
+        "{d}"
+    );
+    assert!(
+        r["raw_output"]
+            .as_str()
+            .unwrap()
+            .contains("eval.c:3:5: error:"),
+        "{r}"
+    );
 }
 
 #[test]
@@ -39,10 +52,17 @@ fn an_unknown_import_is_refused_naming_the_symbol() {
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
     let mut repl = repl(&server);
-    let r = eval(&mut repl, "imp", "int not_in_host(int);\nint f(int x) { return not_in_host(x); }\n");
+    let r = eval(
+        &mut repl,
+        "imp",
+        "int not_in_host(int);\nint f(int x) { return not_in_host(x); }\n",
+    );
     assert_eq!(r["ok"], false);
     assert_eq!(r["stage"], "check");
-    assert!(r["error"].as_str().unwrap().contains("`not_in_host`"), "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("`not_in_host`"),
+        "{r}"
+    );
     assert!(page.patches().is_empty(), "a refused patch is never sent");
 }
 
@@ -51,7 +71,8 @@ fn functions_of_one_patch_may_call_host_vars_by_name() {
     watchdog(60);
     let server = Server::start();
     let mut repl = repl(&server);
-    let src = "#include \"hotwasm.h\"\nuint32_t particle_color(const World *w, const Particle *p);\n\
+    let src =
+        "#include \"hotwasm.h\"\nuint32_t particle_color(const World *w, const Particle *p);\n\
                uint32_t background_color(const World *w) { return particle_color(w, 0); }\n";
     let r = eval(&mut repl, "ok", src);
     assert_eq!(r["ok"], true, "{r}");

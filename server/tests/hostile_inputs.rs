@@ -24,13 +24,20 @@ fn malformed_messages_get_errors_and_the_connection_stays_open() {
     assert_eq!(recv_type(&mut ws, "error")["code"], "unknown_type");
     send(&mut ws, json!({"type":"eval","id":1}));
     assert_eq!(recv_type(&mut ws, "error")["code"], "bad_json");
-    ws.send(Message::Binary(vec![0xde, 0xad, 0xbe, 0xef, 0, 1, 2])).unwrap();
+    ws.send(Message::Binary(vec![0xde, 0xad, 0xbe, 0xef, 0, 1, 2]))
+        .unwrap();
     assert_eq!(recv_type(&mut ws, "error")["code"], "binary_from_client");
     send(&mut ws, json!({"type":"rollback","var":"a b; rm -rf"}));
     assert_eq!(recv_type(&mut ws, "error")["code"], "bad_request");
-    send(&mut ws, json!({"type":"eval","id":"n","lang":"c","source":"int f(void){return 0;}","name":"../../x.c"}));
+    send(
+        &mut ws,
+        json!({"type":"eval","id":"n","lang":"c","source":"int f(void){return 0;}","name":"../../x.c"}),
+    );
     assert_eq!(recv_type(&mut ws, "error")["code"], "bad_request");
-    send(&mut ws, json!({"type":"hello","protocol":99,"role":"page","journal_epoch":null,"journal_seq":0}));
+    send(
+        &mut ws,
+        json!({"type":"hello","protocol":99,"role":"page","journal_epoch":null,"journal_seq":0}),
+    );
     assert_eq!(recv_type(&mut ws, "error")["code"], "protocol_version");
     still_serves(&server);
 }
@@ -49,10 +56,15 @@ fn oversized_frames_and_sources_are_refused_and_closed() {
             break;
         }
     }
-    assert!(saw.is_empty() || saw.contains("too_large") || saw.contains("1009"), "{saw}");
+    assert!(
+        saw.is_empty() || saw.contains("too_large") || saw.contains("1009"),
+        "{saw}"
+    );
     // 10 MB source in an eval: same.
     let mut ws = repl(&server);
-    let _ = ws.send(Message::Text(json!({"type":"eval","id":"big","lang":"c","source":"a".repeat(10 << 20)}).to_string()));
+    let _ = ws.send(Message::Text(
+        json!({"type":"eval","id":"big","lang":"c","source":"a".repeat(10 << 20)}).to_string(),
+    ));
     while let Ok(m) = ws.read() {
         if m.is_close() {
             break;
@@ -60,7 +72,10 @@ fn oversized_frames_and_sources_are_refused_and_closed() {
     }
     // 300 KiB source: under the frame cap, over the source cap.
     let mut ws = repl(&server);
-    send(&mut ws, json!({"type":"eval","id":"mid","lang":"c","source":"/*".to_string() + &"a".repeat(300 << 10) + "*/"}));
+    send(
+        &mut ws,
+        json!({"type":"eval","id":"mid","lang":"c","source":"/*".to_string() + &"a".repeat(300 << 10) + "*/"}),
+    );
     let e = recv_type(&mut ws, "error");
     assert_eq!(e["code"], "too_large");
     still_serves(&server);
@@ -84,7 +99,10 @@ fn including_a_file_outside_the_project_is_refused_without_its_contents() {
         assert_eq!(r["ok"], false, "{r}");
         let text = r.to_string();
         assert!(!text.contains("root:x:0"), "contents leaked: {text}");
-        assert!(r["error"].as_str().unwrap().contains("outside the project"), "{r}");
+        assert!(
+            r["error"].as_str().unwrap().contains("outside the project"),
+            "{r}"
+        );
     }
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
     assert!(passwd.contains("root:"));
@@ -105,8 +123,15 @@ fn a_preprocessor_bomb_hits_the_time_or_memory_cap() {
     assert_eq!(r["ok"], false);
     assert_eq!(r["stage"], "compile");
     let e = r["error"].as_str().unwrap();
-    assert!(e.contains("killed") || e.contains("memory") || e.contains("longer than"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        e.contains("killed") || e.contains("memory") || e.contains("longer than"),
+        "{e}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
     still_serves(&server);
 }
 
@@ -122,7 +147,10 @@ fn too_many_concurrent_compiles_get_busy() {
     }
     src.push_str("int f(void) { A40; return 0; }\n");
     for i in 0..8 {
-        send(&mut ws, json!({"type":"eval","id":format!("b{i}"),"lang":"c","source":src}));
+        send(
+            &mut ws,
+            json!({"type":"eval","id":format!("b{i}"),"lang":"c","source":src}),
+        );
     }
     let e = recv_type(&mut ws, "error");
     assert_eq!(e["code"], "busy");
@@ -163,8 +191,12 @@ fn fifty_clients_churning_during_evals_leave_the_server_and_journal_intact() {
     let mut ws = repl(&server);
     let mut seqs = Vec::new();
     for i in 0..8 {
-        let r = eval(&mut ws, &format!("c{i}"), &format!("int churn{i}(void) {{ return {i}; }}\n"));
-        assert_eq!(r["stage"] != "compile" && r["stage"] != "check", true, "{r}");
+        let r = eval(
+            &mut ws,
+            &format!("c{i}"),
+            &format!("int churn{i}(void) {{ return {i}; }}\n"),
+        );
+        assert!(r["stage"] != "compile" && r["stage"] != "check", "{r}");
         seqs.push(r["seq"].as_u64().unwrap());
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -173,11 +205,20 @@ fn fifty_clients_churning_during_evals_leave_the_server_and_journal_intact() {
     }
     let mut server = server;
     assert!(server.alive());
-    wait_until("the steady page got every patch", 20, || steady.patches().len() == 8);
+    wait_until("the steady page got every patch", 20, || {
+        steady.patches().len() == 8
+    });
     let server = server.restart();
     let page = Page::connect(&server, None, 0);
     assert_eq!(page.wait_replay(), 8);
-    let got: Vec<u64> = page.patches().iter().map(|p| p.header["seq"].as_u64().unwrap()).collect();
+    let got: Vec<u64> = page
+        .patches()
+        .iter()
+        .map(|p| p.header["seq"].as_u64().unwrap())
+        .collect();
     assert_eq!(got, seqs);
-    assert!(page.patches().iter().all(|p| wasmparser::Validator::new().validate_all(&p.wasm).is_ok()));
+    assert!(page
+        .patches()
+        .iter()
+        .all(|p| wasmparser::Validator::new().validate_all(&p.wasm).is_ok()));
 }

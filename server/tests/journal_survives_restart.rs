@@ -10,7 +10,11 @@ fn replay_on_connect_restart_and_reset() {
     let server = Server::start();
     let mut r = repl(&server);
     for i in 0..3 {
-        let res = eval(&mut r, &format!("e{i}"), &format!("int v{i}(void) {{ return {i}; }}\n"));
+        let res = eval(
+            &mut r,
+            &format!("e{i}"),
+            &format!("int v{i}(void) {{ return {i}; }}\n"),
+        );
         assert_eq!(res["ok"], true, "{res}");
     }
     send(&mut r, json!({"type":"rollback","var":"v0"}));
@@ -19,14 +23,27 @@ fn replay_on_connect_restart_and_reset() {
     let page = Page::connect(&server, None, 0);
     assert_eq!(page.wait_replay(), 4);
     let msgs = page.messages.lock().unwrap().clone();
-    let welcome = msgs.iter().find(|m| m["type"] == "welcome").unwrap().clone();
+    let welcome = msgs
+        .iter()
+        .find(|m| m["type"] == "welcome")
+        .unwrap()
+        .clone();
     let epoch = welcome["journal_epoch"].as_str().unwrap().to_string();
     assert_eq!(welcome["journal_len"], 4);
     assert_eq!(welcome["host_vars"][0]["name"], "step_particle");
-    let seqs: Vec<u64> = msgs.iter().filter(|m| m["seq"].is_u64()).map(|m| m["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = msgs
+        .iter()
+        .filter(|m| m["seq"].is_u64())
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    assert!(msgs.iter().filter(|m| m["type"] == "patch").all(|m| m["replay"] == true));
-    assert!(msgs.iter().any(|m| m["type"] == "rollback" && m["var"] == "v0"));
+    assert!(msgs
+        .iter()
+        .filter(|m| m["type"] == "patch")
+        .all(|m| m["replay"] == true));
+    assert!(msgs
+        .iter()
+        .any(|m| m["type"] == "rollback" && m["var"] == "v0"));
     let second = seqs[1];
 
     // A page that already applied the first two gets the rest only.
@@ -41,7 +58,9 @@ fn replay_on_connect_restart_and_reset() {
     assert_eq!(up_to_date.wait_replay(), 0);
     let p = after.patches();
     assert_eq!(p[0].header["manifest"][0]["var"], "v0");
-    assert!(wasmparser::Validator::new().validate_all(&p[0].wasm).is_ok());
+    assert!(wasmparser::Validator::new()
+        .validate_all(&p[0].wasm)
+        .is_ok());
 
     // New evals after the restart never reuse a sequence number.
     let mut r = repl(&server);
@@ -71,7 +90,11 @@ fn the_journal_reset_command_clears_a_stopped_servers_journal() {
         .arg(&root)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let server = server.restart();
     let page = Page::connect(&server, None, 0);
     assert_eq!(page.wait_replay(), 0);

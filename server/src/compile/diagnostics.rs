@@ -12,7 +12,9 @@ pub fn parse(stderr: &str) -> Vec<Diagnostic> {
 fn parse_line(line: &str) -> Option<Diagnostic> {
     for severity in ["fatal error", "error", "warning", "note", "remark"] {
         let marker = format!(": {severity}: ");
-        let Some(at) = line.find(&marker) else { continue };
+        let Some(at) = line.find(&marker) else {
+            continue;
+        };
         let location = &line[..at];
         let message = line[at + marker.len()..].to_string();
         let mut parts = location.rsplitn(3, ':');
@@ -22,7 +24,13 @@ fn parse_line(line: &str) -> Option<Diagnostic> {
         if file.is_empty() {
             return None;
         }
-        return Some(Diagnostic { file, line: line_no, column, severity: severity.to_string(), message });
+        return Some(Diagnostic {
+            file,
+            line: line_no,
+            column,
+            severity: severity.to_string(),
+            message,
+        });
     }
     None
 }
@@ -40,7 +48,10 @@ mod tests {
                    1 error generated.\n";
         let d = parse(err);
         assert_eq!(d.len(), 3);
-        assert_eq!((d[0].file.as_str(), d[0].line, d[0].column), ("eval.c", 3, 12));
+        assert_eq!(
+            (d[0].file.as_str(), d[0].line, d[0].column),
+            ("eval.c", 3, 12)
+        );
         assert_eq!(d[0].severity, "error");
         assert_eq!(d[0].message, "use of undeclared identifier 'y'");
         assert_eq!(d[1].severity, "warning");

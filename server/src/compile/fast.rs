@@ -19,38 +19,80 @@ pub struct Learnt {
 
 impl Learnt {
     /// Runs emcc verbosely on a probe source and keeps its clang and (last) wasm-ld commands.
-    pub fn learn(emcc_path: &Path, compile_flags: &[String], link_flags: &[String]) -> Result<Learnt, CompileError> {
-        let dir = tempfile::Builder::new().prefix("hotwasm-learn").tempdir().map_err(CompileError::Io)?;
+    pub fn learn(
+        emcc_path: &Path,
+        compile_flags: &[String],
+        link_flags: &[String],
+    ) -> Result<Learnt, CompileError> {
+        let dir = tempfile::Builder::new()
+            .prefix("hotwasm-learn")
+            .tempdir()
+            .map_err(CompileError::Io)?;
         let probe_dir = std::fs::canonicalize(dir.path()).map_err(CompileError::Io)?;
         let src = format!("{PROBE}.c");
-        std::fs::write(probe_dir.join(&src), "int hotwasm_probe(void) { return 1; }\n").map_err(CompileError::Io)?;
+        std::fs::write(
+            probe_dir.join(&src),
+            "int hotwasm_probe(void) { return 1; }\n",
+        )
+        .map_err(CompileError::Io)?;
         let obj = probe_dir.join(format!("{PROBE}.o"));
-        let limits = process::Limits { timeout: std::time::Duration::from_secs(120), address_space: None };
+        let limits = process::Limits {
+            timeout: std::time::Duration::from_secs(120),
+            address_space: None,
+        };
 
-        let mut cmd = emcc::compile_command(emcc_path, compile_flags, &src, &obj, &probe_dir.join(format!("{PROBE}.d")));
+        let mut cmd = emcc::compile_command(
+            emcc_path,
+            compile_flags,
+            &src,
+            &obj,
+            &probe_dir.join(format!("{PROBE}.d")),
+        );
         cmd.arg("-v").current_dir(&probe_dir);
         let out = run_learning(cmd, limits)?;
         let compile = out
             .lines()
             .find(|l| l.contains(" -cc1 "))
             .map(split_command_line)
-            .ok_or_else(|| CompileError::Learn(format!("`emcc -v -c` printed no `-cc1` line:\n{out}")))?;
+            .ok_or_else(|| {
+                CompileError::Learn(format!("`emcc -v -c` printed no `-cc1` line:\n{out}"))
+            })?;
 
-        let mut cmd = emcc::link_command(emcc_path, link_flags, &obj, &probe_dir.join(format!("{PROBE}.so")), &[]);
+        let mut cmd = emcc::link_command(
+            emcc_path,
+            link_flags,
+            &obj,
+            &probe_dir.join(format!("{PROBE}.so")),
+            &[],
+        );
         cmd.arg("-v").current_dir(&probe_dir);
         let out = run_learning(cmd, limits)?;
         let link = out
             .lines()
             .map(split_command_line)
-            .filter(|argv| argv.first().is_some_and(|p| file_name(p).starts_with("wasm-ld")))
-            .last()
-            .ok_or_else(|| CompileError::Learn(format!("`emcc -v` printed no wasm-ld line:\n{out}")))?;
-        if link.iter().chain(&compile).any(|a| a.contains("emscripten_temp")) {
-            return Err(CompileError::Learn("emcc used temporary files the fast path cannot reproduce".into()));
+            .rfind(|argv| {
+                argv.first()
+                    .is_some_and(|p| file_name(p).starts_with("wasm-ld"))
+            })
+            .ok_or_else(|| {
+                CompileError::Learn(format!("`emcc -v` printed no wasm-ld line:\n{out}"))
+            })?;
+        if link
+            .iter()
+            .chain(&compile)
+            .any(|a| a.contains("emscripten_temp"))
+        {
+            return Err(CompileError::Learn(
+                "emcc used temporary files the fast path cannot reproduce".into(),
+            ));
         }
         let probe_dir = probe_dir.to_string_lossy().into_owned();
         let compile = compile.into_iter().filter(|a| a != "-v").collect();
-        Ok(Learnt { compile, link, probe_dir })
+        Ok(Learnt {
+            compile,
+            link,
+            probe_dir,
+        })
     }
 
     /// The `clang -cc1` command compiling `input` (relative to `cwd`) into `work/patch.o`, with
@@ -75,7 +117,13 @@ impl Learnt {
 
     /// The `wasm-ld` command linking `work/patch.o` into `work/patch.so`, exporting `exports`.
     pub fn link_command(&self, work: &Path, exports: &[String]) -> Command {
-        let mut cmd = command(&self.link.iter().map(|a| self.swap_paths(a, work, work)).collect::<Vec<_>>());
+        let mut cmd = command(
+            &self
+                .link
+                .iter()
+                .map(|a| self.swap_paths(a, work, work))
+                .collect::<Vec<_>>(),
+        );
         for name in exports {
             cmd.arg(format!("--export={name}"));
         }
@@ -90,7 +138,10 @@ impl Learnt {
             if next_is_dir && arg.starts_with('/') {
                 roots.push(PathBuf::from(arg));
             }
-            next_is_dir = matches!(arg.as_str(), "-isysroot" | "-resource-dir" | "-internal-isystem" | "-isystem");
+            next_is_dir = matches!(
+                arg.as_str(),
+                "-isysroot" | "-resource-dir" | "-internal-isystem" | "-isystem"
+            );
         }
         roots
     }
@@ -118,9 +169,17 @@ fn file_name(path: &str) -> &str {
 fn run_learning(cmd: Command, limits: process::Limits) -> Result<String, CompileError> {
     match process::run(cmd, limits) {
         Ok(f) if f.status.success() => Ok(f.stderr),
-        Ok(f) => Err(CompileError::Learn(format!("emcc failed on the probe ({}):\n{}", f.status, f.stderr))),
-        Err(process::RunError::TimedOut) => Err(CompileError::Learn("emcc took over 120 s on the probe".into())),
-        Err(process::RunError::Spawn(e)) => Err(CompileError::Spawn { program: "emcc".into(), error: e }),
+        Ok(f) => Err(CompileError::Learn(format!(
+            "emcc failed on the probe ({}):\n{}",
+            f.status, f.stderr
+        ))),
+        Err(process::RunError::TimedOut) => Err(CompileError::Learn(
+            "emcc took over 120 s on the probe".into(),
+        )),
+        Err(process::RunError::Spawn(e)) => Err(CompileError::Spawn {
+            program: "emcc".into(),
+            error: e,
+        }),
     }
 }
 
@@ -180,42 +239,66 @@ mod tests {
 
     #[test]
     fn splits_clang_and_shlex_quoting() {
-        assert_eq!(split_command_line(r#" "/usr/bin/clang" -cc1 -o "a b.o" x\ y"#), vec![
-            "/usr/bin/clang",
-            "-cc1",
-            "-o",
-            "a b.o",
-            "x y"
-        ]);
-        assert_eq!(split_command_line("wasm-ld-19 'it'\"'\"'s' ''"), vec!["wasm-ld-19", "it's", ""]);
+        assert_eq!(
+            split_command_line(r#" "/usr/bin/clang" -cc1 -o "a b.o" x\ y"#),
+            vec!["/usr/bin/clang", "-cc1", "-o", "a b.o", "x y"]
+        );
+        assert_eq!(
+            split_command_line("wasm-ld-19 'it'\"'\"'s' ''"),
+            vec!["wasm-ld-19", "it's", ""]
+        );
     }
 
     #[test]
     fn swaps_probe_paths_for_the_patch() {
         let learnt = Learnt {
-            compile: ["clang", "-cc1", "-main-file-name", "hotwasm_probe.c", "-fdebug-compilation-dir=/p", "-o", "/p/hotwasm_probe.o", "-isysroot", "/sys", "-x", "c", "hotwasm_probe.c"]
+            compile: [
+                "clang",
+                "-cc1",
+                "-main-file-name",
+                "hotwasm_probe.c",
+                "-fdebug-compilation-dir=/p",
+                "-o",
+                "/p/hotwasm_probe.o",
+                "-isysroot",
+                "/sys",
+                "-x",
+                "c",
+                "hotwasm_probe.c",
+            ]
+            .map(String::from)
+            .to_vec(),
+            link: ["wasm-ld", "-o", "/p/hotwasm_probe.so", "/p/hotwasm_probe.o"]
                 .map(String::from)
                 .to_vec(),
-            link: ["wasm-ld", "-o", "/p/hotwasm_probe.so", "/p/hotwasm_probe.o"].map(String::from).to_vec(),
             probe_dir: "/p".into(),
         };
         let c = learnt.compile_command("side-modules/a.c", Path::new("/root"), Path::new("/w"));
-        let args: Vec<_> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert_eq!(args, vec![
-            "-cc1",
-            "-main-file-name",
-            "a.c",
-            "-fdebug-compilation-dir=/root",
-            "-o",
-            "/w/patch.o",
-            "-isysroot",
-            "/sys",
-            "-x",
-            "c",
-            "side-modules/a.c"
-        ]);
+        let args: Vec<_> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            vec![
+                "-cc1",
+                "-main-file-name",
+                "a.c",
+                "-fdebug-compilation-dir=/root",
+                "-o",
+                "/w/patch.o",
+                "-isysroot",
+                "/sys",
+                "-x",
+                "c",
+                "side-modules/a.c"
+            ]
+        );
         let l = learnt.link_command(Path::new("/w"), &["f".into()]);
-        let args: Vec<_> = l.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<_> = l
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(args, vec!["-o", "/w/patch.so", "/w/patch.o", "--export=f"]);
         assert_eq!(learnt.header_roots(), vec![PathBuf::from("/sys")]);
     }

@@ -62,7 +62,10 @@ mod tests {
     #[test]
     fn parses_continuations_and_escaped_spaces() {
         let d = "/w/patch.o: eval.c /usr/a\\ b.h \\\n  /etc/passwd\n";
-        assert_eq!(parse_depfile(d), vec!["eval.c", "/usr/a b.h", "/etc/passwd"]);
+        assert_eq!(
+            parse_depfile(d),
+            vec!["eval.c", "/usr/a b.h", "/etc/passwd"]
+        );
     }
 
     #[test]
@@ -70,8 +73,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(dir.path()).unwrap();
         std::fs::write(root.join("ok.h"), "").unwrap();
-        let deps = vec!["ok.h".to_string(), "../../../../../../../etc/passwd".to_string()];
-        assert_eq!(first_outside(&deps[..1], &root, std::slice::from_ref(&root)), None);
+        let deps = vec![
+            "ok.h".to_string(),
+            "../../../../../../../etc/passwd".to_string(),
+        ];
+        assert_eq!(
+            first_outside(&deps[..1], &root, std::slice::from_ref(&root)),
+            None
+        );
         assert_eq!(
             first_outside(&deps, &root, std::slice::from_ref(&root)).as_deref(),
             Some("../../../../../../../etc/passwd")

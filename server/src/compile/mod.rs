@@ -29,14 +29,22 @@ pub enum CompileError {
     #[error("could not learn emcc's command lines for the fast path (start with --plain-emcc to skip it): {0}")]
     Learn(String),
     /// A compiler could not be started.
-    #[error("could not start {program}: {error}; check the toolchain with `bash scripts/setup.sh`")]
-    Spawn { program: String, error: std::io::Error },
+    #[error(
+        "could not start {program}: {error}; check the toolchain with `bash scripts/setup.sh`"
+    )]
+    Spawn {
+        program: String,
+        error: std::io::Error,
+    },
     /// The work directory could not be used.
     #[error("could not use the compile's temporary directory: {0}; check free space in $TMPDIR")]
     Io(std::io::Error),
     /// The source has errors (the usual case).
     #[error("the source does not compile ({} diagnostics): fix the first error and eval again", diagnostics.len())]
-    Failed { diagnostics: Vec<Diagnostic>, stderr: String },
+    Failed {
+        diagnostics: Vec<Diagnostic>,
+        stderr: String,
+    },
     /// The compiler ran past the wall-clock limit.
     #[error("the compiler ran longer than {0:?} and was killed: look for runaway macro or template recursion")]
     TimedOut(Duration),
@@ -94,7 +102,11 @@ pub struct Compiler {
 impl Compiler {
     /// Finds emcc; the fast path is learnt on first use (or by [`Compiler::warm_up`]).
     pub fn new(config: CompilerConfig) -> Result<Compiler, CompileError> {
-        Ok(Compiler { emcc: emcc::find()?, config, learnt: OnceLock::new() })
+        Ok(Compiler {
+            emcc: emcc::find()?,
+            config,
+            learnt: OnceLock::new(),
+        })
     }
 
     /// Learns the fast path now rather than on the first eval.
@@ -121,7 +133,11 @@ impl Compiler {
     pub fn compile(&self, cwd: &Path, input: &str, work: &Path) -> Result<Compiled, CompileError> {
         let started = Instant::now();
         let learnt = self.learnt()?;
-        let (obj, dep, so) = (work.join("patch.o"), work.join("patch.d"), work.join("patch.so"));
+        let (obj, dep, so) = (
+            work.join("patch.o"),
+            work.join("patch.d"),
+            work.join("patch.so"),
+        );
         let mut cmd = if self.config.plain_emcc {
             let flags = emcc::compile_flags(&self.config.opt, &self.config.include_dirs);
             emcc::compile_command(&self.emcc, &flags, input, &obj, &dep)
@@ -129,17 +145,26 @@ impl Compiler {
             learnt.compile_command(input, cwd, work)
         };
         cmd.current_dir(cwd);
-        let limits = process::Limits { timeout: self.config.timeout, address_space: Some(self.config.memory_bytes) };
+        let limits = process::Limits {
+            timeout: self.config.timeout,
+            address_space: Some(self.config.memory_bytes),
+        };
         let finished = self.run(cmd, limits, "the compiler")?;
 
-        let mut allowed = vec![canonical(&self.config.root), canonical(work), canonical(cwd)];
+        let mut allowed = vec![
+            canonical(&self.config.root),
+            canonical(work),
+            canonical(cwd),
+        ];
         allowed.extend(learnt.header_roots().iter().map(|p| canonical(p)));
         allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
         let deps = match std::fs::read_to_string(&dep) {
             Ok(text) => includes::parse_depfile(&text),
             Err(_) => {
                 let how = match finished.status.code() {
-                    Some(code) => format!("failed (exit status {code}) without listing what it read"),
+                    Some(code) => {
+                        format!("failed (exit status {code}) without listing what it read")
+                    }
                     None => format!("was killed ({})", finished.status),
                 };
                 return Err(CompileError::Crashed(how, self.config.memory_bytes >> 20));
@@ -150,35 +175,65 @@ impl Compiler {
         }
         let diagnostics = diagnostics::parse(&finished.stderr);
         if !finished.status.success() {
-            return Err(CompileError::Failed { diagnostics, stderr: finished.stderr });
+            return Err(CompileError::Failed {
+                diagnostics,
+                stderr: finished.stderr,
+            });
         }
         let object = std::fs::read(&obj).map_err(CompileError::Io)?;
-        let defined = crate::inspect::defined_functions(&object)
-            .map_err(|e| CompileError::Link { stderr: e.to_string() })?;
+        let defined =
+            crate::inspect::defined_functions(&object).map_err(|e| CompileError::Link {
+                stderr: e.to_string(),
+            })?;
 
         let cmd = if self.config.plain_emcc {
-            emcc::link_command(&self.emcc, &emcc::link_flags(&self.config.opt), &obj, &so, &defined)
+            emcc::link_command(
+                &self.emcc,
+                &emcc::link_flags(&self.config.opt),
+                &obj,
+                &so,
+                &defined,
+            )
         } else {
             learnt.link_command(work, &defined)
         };
         // Node (wasm-opt under emcc) reserves more address space than any cap allows; the link
         // reads only our own object, so time is its only limit.
-        let limits = process::Limits { timeout: self.config.timeout, address_space: None };
+        let limits = process::Limits {
+            timeout: self.config.timeout,
+            address_space: None,
+        };
         let mut cmd = cmd;
         cmd.current_dir(work);
         let linked = self.run(cmd, limits, "the linker")?;
         if !linked.status.success() {
-            return Err(CompileError::Link { stderr: linked.stderr });
+            return Err(CompileError::Link {
+                stderr: linked.stderr,
+            });
         }
         let wasm = std::fs::read(&so).map_err(CompileError::Io)?;
-        Ok(Compiled { wasm, defined, diagnostics, stderr: finished.stderr, elapsed: started.elapsed() })
+        Ok(Compiled {
+            wasm,
+            defined,
+            diagnostics,
+            stderr: finished.stderr,
+            elapsed: started.elapsed(),
+        })
     }
 
-    fn run(&self, cmd: Command, limits: process::Limits, what: &str) -> Result<process::Finished, CompileError> {
+    fn run(
+        &self,
+        cmd: Command,
+        limits: process::Limits,
+        what: &str,
+    ) -> Result<process::Finished, CompileError> {
         let program = cmd.get_program().to_string_lossy().into_owned();
         process::run(cmd, limits).map_err(|e| match e {
             process::RunError::TimedOut => CompileError::TimedOut(limits.timeout),
-            process::RunError::Spawn(error) => CompileError::Spawn { program: format!("{what} ({program})"), error },
+            process::RunError::Spawn(error) => CompileError::Spawn {
+                program: format!("{what} ({program})"),
+                error,
+            },
         })
     }
 

@@ -40,16 +40,26 @@ pub struct Limits {
 
 /// Runs `cmd` to completion or until `limits.timeout`, in its own process group.
 pub fn run(mut cmd: Command, limits: Limits) -> Result<Finished, RunError> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     cmd.process_group(0);
     if let Some(bytes) = limits.address_space {
         // SAFETY: the closure runs in the forked child before exec; it only calls
         // async-signal-safe `setrlimit` on stack data and allocates nothing.
         unsafe {
             cmd.pre_exec(move || {
-                let cap = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
-                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-                if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0 || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0 {
+                let cap = libc::rlimit {
+                    rlim_cur: bytes as libc::rlim_t,
+                    rlim_max: bytes as libc::rlim_t,
+                };
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0
+                    || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0
+                {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
@@ -97,7 +107,10 @@ pub fn run(mut cmd: Command, limits: Limits) -> Result<Finished, RunError> {
         }
     };
     let stderr = reader.join().unwrap_or_default();
-    Ok(Finished { status, stderr: String::from_utf8_lossy(&stderr).into_owned() })
+    Ok(Finished {
+        status,
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -109,7 +122,13 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "sleep 30 & sleep 30"]);
         let started = Instant::now();
-        let r = run(cmd, Limits { timeout: Duration::from_millis(200), address_space: None });
+        let r = run(
+            cmd,
+            Limits {
+                timeout: Duration::from_millis(200),
+                address_space: None,
+            },
+        );
         assert!(matches!(r, Err(RunError::TimedOut)));
         assert!(started.elapsed() < Duration::from_secs(5));
     }
@@ -118,7 +137,14 @@ mod tests {
     fn the_address_space_cap_applies_to_the_child() {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "ulimit -v >&2"]);
-        let r = run(cmd, Limits { timeout: Duration::from_secs(5), address_space: Some(256 << 20) }).unwrap();
+        let r = run(
+            cmd,
+            Limits {
+                timeout: Duration::from_secs(5),
+                address_space: Some(256 << 20),
+            },
+        )
+        .unwrap();
         assert!(r.status.success());
         assert_eq!(r.stderr.trim(), "262144");
     }

@@ -16,12 +16,17 @@ pub enum RenameError {
     #[error("the linked patch is not valid wasm ({0}); this is a toolchain bug, retry with --plain-emcc")]
     Parse(#[from] wasmparser::BinaryReaderError),
     /// A name to rename is not exported.
-    #[error("the linked patch does not export `{0}`; this is a toolchain bug, retry with --plain-emcc")]
+    #[error(
+        "the linked patch does not export `{0}`; this is a toolchain bug, retry with --plain-emcc"
+    )]
     Missing(String),
 }
 
 /// Returns `wasm` with every export named by a key of `renames` renamed to its value.
-pub fn rename_exports(wasm: &[u8], renames: &HashMap<String, String>) -> Result<Vec<u8>, RenameError> {
+pub fn rename_exports(
+    wasm: &[u8],
+    renames: &HashMap<String, String>,
+) -> Result<Vec<u8>, RenameError> {
     let mut out = Vec::with_capacity(wasm.len() + 16 * renames.len());
     let mut done = 0;
     let mut copied_to = 0;
@@ -55,7 +60,11 @@ pub fn rename_exports(wasm: &[u8], renames: &HashMap<String, String>) -> Result<
     }
     out.extend_from_slice(&wasm[copied_to..]);
     if done != renames.len() {
-        let missing = renames.keys().find(|k| !exports_name(wasm, k)).cloned().unwrap_or_default();
+        let missing = renames
+            .keys()
+            .find(|k| !exports_name(wasm, k))
+            .cloned()
+            .unwrap_or_default();
         return Err(RenameError::Missing(missing));
     }
     Ok(out)
@@ -143,6 +152,8 @@ mod tests {
     #[test]
     fn a_missing_export_is_an_error() {
         let renames = HashMap::from([("g".to_string(), "g__hw1".to_string())]);
-        assert!(matches!(rename_exports(&module(), &renames), Err(RenameError::Missing(n)) if n == "g"));
+        assert!(
+            matches!(rename_exports(&module(), &renames), Err(RenameError::Missing(n)) if n == "g")
+        );
     }
 }

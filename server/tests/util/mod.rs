@@ -28,12 +28,19 @@ pub fn watchdog(secs: u64) {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The toolchain environment printed by `scripts/setup.sh --print-env`.
 pub fn toolchain_env() -> Vec<(String, String)> {
-    let out = Command::new("bash").arg(repo_root().join("scripts/setup.sh")).arg("--print-env").output().unwrap();
+    let out = Command::new("bash")
+        .arg(repo_root().join("scripts/setup.sh"))
+        .arg("--print-env")
+        .output()
+        .unwrap();
     let path = std::env::var("PATH").unwrap_or_default();
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -68,8 +75,16 @@ impl Server {
         std::fs::create_dir_all(r.join("side-modules/include")).unwrap();
         std::fs::create_dir_all(r.join("web")).unwrap();
         std::fs::create_dir_all(r.join("build/hot")).unwrap();
-        std::fs::copy(repo_root().join("side-modules/include/hotwasm.h"), r.join("side-modules/include/hotwasm.h")).unwrap();
-        std::fs::write(r.join("web/index.html"), "<meta name=\"hotwasm-token\" content=\"%HOTWASM_TOKEN%\">\n").unwrap();
+        std::fs::copy(
+            repo_root().join("side-modules/include/hotwasm.h"),
+            r.join("side-modules/include/hotwasm.h"),
+        )
+        .unwrap();
+        std::fs::write(
+            r.join("web/index.html"),
+            "<meta name=\"hotwasm-token\" content=\"%HOTWASM_TOKEN%\">\n",
+        )
+        .unwrap();
         std::fs::write(r.join("build/hot/hotwasm-host.json"), HOST_MANIFEST).unwrap();
         let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         Self::spawn(root, args)
@@ -77,20 +92,40 @@ impl Server {
 
     fn spawn(root: tempfile::TempDir, args: Vec<String>) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotwasm"));
-        cmd.arg("serve").arg("--port").arg("0").arg("--root").arg(root.path()).args(&args);
-        cmd.envs(toolchain_env()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        cmd.arg("serve")
+            .arg("--port")
+            .arg("0")
+            .arg("--root")
+            .arg(root.path())
+            .args(&args);
+        cmd.envs(toolchain_env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
                 let _ = tx.send(line);
             }
         });
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("server printed its URL");
-        let url = line.strip_prefix("hotwasm: open http://127.0.0.1:").expect(&line);
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("server printed its URL");
+        let url = line
+            .strip_prefix("hotwasm: open http://127.0.0.1:")
+            .expect(&line);
         let (port, token) = url.split_once("/?token=").unwrap();
-        Server { child, root, port: port.parse().unwrap(), token: token.to_string(), args }
+        Server {
+            child,
+            root,
+            port: port.parse().unwrap(),
+            token: token.to_string(),
+            args,
+        }
     }
 
     /// Kills the server (like kill -9) and starts another on the same project.
@@ -120,7 +155,9 @@ impl Drop for Server {
 
 pub fn connect_raw(url: &str) -> Socket {
     let (ws, _) = tungstenite::connect(url).unwrap();
-    ws.get_ref_tcp().set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    ws.get_ref_tcp()
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     ws
 }
 
@@ -164,14 +201,20 @@ pub fn recv_type(ws: &mut Socket, ty: &str) -> Value {
 /// A terminal client that said hello.
 pub fn repl(server: &Server) -> Socket {
     let mut ws = connect_raw(&server.url());
-    send(&mut ws, json!({"type":"hello","protocol":1,"role":"repl","journal_epoch":null,"journal_seq":0}));
+    send(
+        &mut ws,
+        json!({"type":"hello","protocol":1,"role":"repl","journal_epoch":null,"journal_seq":0}),
+    );
     recv_type(&mut ws, "welcome");
     ws
 }
 
 /// Sends an eval and waits for its result.
 pub fn eval(ws: &mut Socket, id: &str, source: &str) -> Value {
-    send(ws, json!({"type":"eval","id":id,"lang":"c","source":source}));
+    send(
+        ws,
+        json!({"type":"eval","id":id,"lang":"c","source":source}),
+    );
     loop {
         let v = recv(ws);
         if v["type"] == "eval_result" && v["id"] == id {
@@ -198,13 +241,20 @@ pub struct Page {
 impl Page {
     pub fn connect(server: &Server, epoch: Option<&str>, seq: u64) -> Page {
         let mut ws = connect_raw(&server.url());
-        send(&mut ws, json!({"type":"hello","protocol":1,"role":"page","journal_epoch":epoch,"journal_seq":seq}));
+        send(
+            &mut ws,
+            json!({"type":"hello","protocol":1,"role":"page","journal_epoch":epoch,"journal_seq":seq}),
+        );
         let page = Page {
             received: Arc::default(),
             replay_done: Arc::default(),
             messages: Arc::default(),
         };
-        let (received, done, messages) = (page.received.clone(), page.replay_done.clone(), page.messages.clone());
+        let (received, done, messages) = (
+            page.received.clone(),
+            page.replay_done.clone(),
+            page.messages.clone(),
+        );
         std::thread::spawn(move || loop {
             let msg = match ws.read() {
                 Ok(Message::Text(t)) => serde_json::from_str::<Value>(&t).unwrap(),
@@ -214,11 +264,16 @@ impl Page {
             messages.lock().unwrap().push(msg.clone());
             match msg["type"].as_str().unwrap() {
                 "patch" => {
-                    let Ok(Message::Binary(wasm)) = ws.read() else { panic!("patch header without binary frame") };
+                    let Ok(Message::Binary(wasm)) = ws.read() else {
+                        panic!("patch header without binary frame")
+                    };
                     assert_eq!(wasm.len() as u64, msg["size"].as_u64().unwrap());
                     let ok = wasmparser::Validator::new().validate_all(&wasm).is_ok();
                     let seq = msg["seq"].clone();
-                    received.lock().unwrap().push(Received { header: msg, wasm });
+                    received
+                        .lock()
+                        .unwrap()
+                        .push(Received { header: msg, wasm });
                     let ack = json!({"type":"ack","seq":seq,"ok":ok,"apply_ms":0.25,"error":null,"output":"applied\n"});
                     if ws.send(Message::Text(ack.to_string())).is_err() {
                         return;
@@ -258,7 +313,10 @@ pub fn exports(wasm: &[u8]) -> Vec<(String, String)> {
     let (mut types, mut funcs, mut out) = (Vec::new(), Vec::new(), Vec::new());
     for p in Parser::new(0).parse_all(wasm) {
         match p.unwrap() {
-            Payload::TypeSection(r) => types.extend(r.into_iter_err_on_gc_types().map(|t| format!("{:?}", t.unwrap()))),
+            Payload::TypeSection(r) => types.extend(
+                r.into_iter_err_on_gc_types()
+                    .map(|t| format!("{:?}", t.unwrap())),
+            ),
             Payload::ImportSection(r) => {
                 for i in r {
                     if let TypeRef::Func(t) = i.unwrap().ty {
@@ -271,7 +329,10 @@ pub fn exports(wasm: &[u8]) -> Vec<(String, String)> {
                 for e in r {
                     let e = e.unwrap();
                     if e.kind == wasmparser::ExternalKind::Func {
-                        out.push((e.name.to_string(), types[funcs[e.index as usize] as usize].clone()));
+                        out.push((
+                            e.name.to_string(),
+                            types[funcs[e.index as usize] as usize].clone(),
+                        ));
                     }
                 }
             }

@@ -190,7 +190,7 @@ impl PatchManifest {
 }
 
 #[cfg(feature = "serde")]
-mod signature_letters {
+pub(crate) mod signature_letters {
     use crate::Signature;
     use serde::{Deserialize, Deserializer, Serializer};
 

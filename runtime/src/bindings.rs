@@ -42,6 +42,9 @@ unsafe extern "C" {
     ) -> i32;
 }
 unsafe extern "C" {
+    pub fn hotwasm_run(patch_id: i32, symbol: *const ::std::os::raw::c_char) -> i32;
+}
+unsafe extern "C" {
     pub fn hotwasm_rollback_var(name: *const ::std::os::raw::c_char) -> i32;
 }
 unsafe extern "C" {

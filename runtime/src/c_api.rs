@@ -106,6 +106,22 @@ pub unsafe extern "C" fn hotwasm_apply(path: *const c_char, manifest: *const c_c
 /// See `hotwasm.h`.
 ///
 /// # Safety
+/// `symbol` must be a NUL-terminated string naming a `void(void)` function of the patch.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_run(patch_id: i32, symbol: *const c_char) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    let result = unsafe { arg(symbol, "symbol") }.and_then(|s| {
+        let patch = u32::try_from(patch_id).map_err(|_| HotError::UnknownPatch {
+            patch: patch_id.into(),
+        })?;
+        crate::loader::run(patch, s)
+    });
+    status_of(result, |()| 0)
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
 /// `name` must be a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn hotwasm_rollback_var(name: *const c_char) -> i32 {

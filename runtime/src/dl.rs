@@ -10,6 +10,10 @@ pub(crate) struct Library {
     handle: *mut c_void,
 }
 
+// SAFETY: a dl handle is an opaque token the C library accepts from any thread; this type only
+// passes it to dlsym, which is thread-safe.
+unsafe impl Send for Library {}
+
 /// What `dlerror()` says now: `Some(text)` verbatim, `None` when it says nothing.
 fn take_dlerror() -> Option<String> {
     // SAFETY: dlerror returns null or a NUL-terminated string owned by the C library that stays

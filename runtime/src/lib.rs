@@ -32,7 +32,7 @@ pub use slot::{AbiType, HotSlot, SigLetters};
 #[cfg(feature = "hot-reload")]
 pub use error::HotError;
 #[cfg(feature = "hot-reload")]
-pub use loader::apply;
+pub use loader::{apply, run};
 #[cfg(feature = "hot-reload")]
 pub use registry::{
     define, list, list_json, lookup, register, rollback_patch, rollback_var, swap, Offer, PatchId,

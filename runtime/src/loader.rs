@@ -4,7 +4,7 @@ use crate::dl;
 use crate::error::HotError;
 use crate::registry::{self, Offer, PatchId};
 use hotwasm_abi::PatchManifest;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 /// Applies the side module at `path` (a path no earlier patch used: the dynamic linker returns
@@ -49,6 +49,11 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
         path: path.to_string(),
         dlerror,
     })?;
+    // The module is loaded now, whatever happens next: its path can never serve another patch.
+    LOADED_PATHS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(path.to_string());
     for offer in &mut offers {
         offer.addr = library
             .symbol(&offer.symbol)
@@ -59,14 +64,73 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
             })?;
     }
 
-    // The module is loaded now, whatever happens next: its path can never serve another patch.
-    LOADED_PATHS
+    // ---- HOST-STATE-MUTATING SECTION: one call, which validates again and then swaps all. ----
+    let patch = registry::global().install(offers)?;
+    LIBRARIES
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(path.to_string());
+        .insert(patch, library);
+    #[cfg(target_os = "emscripten")]
+    LOADED_PATHS_BY_PATCH
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(patch, path.to_string());
+    Ok(patch)
+}
 
-    // ---- HOST-STATE-MUTATING SECTION: one call, which validates again and then swaps all. ----
-    registry::global().install(offers)
+/// Each applied patch's path, to read the type of a function to run once.
+#[cfg(target_os = "emscripten")]
+static LOADED_PATHS_BY_PATCH: Mutex<BTreeMap<PatchId, String>> = Mutex::new(BTreeMap::new());
+
+/// Each applied patch's library, to run its one-shot functions.
+static LIBRARIES: Mutex<BTreeMap<PatchId, dl::Library>> = Mutex::new(BTreeMap::new());
+
+/// Calls `symbol`, a `void(void)` function of applied patch `patch`, looked up in that patch
+/// only, then flushes stdout so what it printed reaches the page.
+pub fn run(patch: PatchId, symbol: &str) -> Result<(), HotError> {
+    let addr = {
+        let libraries = LIBRARIES.lock().unwrap_or_else(|p| p.into_inner());
+        let library = libraries.get(&patch).ok_or(HotError::UnknownPatch {
+            patch: patch.into(),
+        })?;
+        library.symbol(symbol).map_err(|dlerror| HotError::Symbol {
+            var: "(run once)".to_string(),
+            symbol: symbol.to_string(),
+            dlerror,
+        })?
+    };
+    #[cfg(target_os = "emscripten")]
+    {
+        let bytes = std::fs::read(
+            LOADED_PATHS_BY_PATCH
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())[&patch]
+                .clone(),
+        );
+        let sig = bytes
+            .ok()
+            .and_then(|b| crate::wasm_types::read("", &b).ok())
+            .and_then(|t| t.exports.get(symbol).cloned());
+        if sig.as_ref().map(|s| s.to_string()) != Some("v".to_string()) {
+            return Err(HotError::InvalidArgument(format!(
+                "`{symbol}` must be a `void {symbol}(void)` function to run once"
+            )));
+        }
+    }
+    // SAFETY: the symbol comes from a loaded patch that is never unloaded; under wasm its type
+    // was just checked to be void(void); natively the server only names `hotwasm_main`, which
+    // it requires to be `void hotwasm_main(void)`.
+    let f: extern "C" fn() = unsafe { std::mem::transmute::<usize, extern "C" fn()>(addr) };
+    f();
+    // SAFETY: fflush(NULL) flushes every open output stream; always valid.
+    unsafe { libc::fflush(std::ptr::null_mut()) };
+    // Emscripten's TTY holds a line without its newline until the stream is synced.
+    #[cfg(target_os = "emscripten")]
+    // SAFETY: fsync on the standard output descriptor; an error only means nothing to flush.
+    unsafe {
+        libc::fsync(1)
+    };
+    Ok(())
 }
 
 /// Paths `dlopen` has loaded: loading one again would silently return the old module.

@@ -1,6 +1,7 @@
 //! The real loader against real shared objects built from `side-modules/fixtures/`:
 //! redefine, add a var, signature mismatch, missing symbol, not a library, rollback,
 //! patches reaching host state, and many patches in a row.
+#![cfg(feature = "hot-reload")]
 
 mod util;
 
@@ -174,6 +175,7 @@ fn rollback_restores_the_previous_version_then_runs_out() {
 fn a_patch_reads_and_writes_host_state_and_calls_the_host() {
     let _g = setup();
     t_host_counter.store(5, Ordering::SeqCst);
+    // (run_once also writes t_host_counter; both tests hold the same lock.)
     load("host_state", "t_state t_state__hw5 ii").unwrap();
     // counter 5 → +1000 by the patch → +7 by t_host_bump (returns 1012) → + counter 1012.
     assert_eq!(t_state(7), 2024);
@@ -207,4 +209,18 @@ fn loading_a_second_patch_from_the_same_path_is_refused() {
     assert!(matches!(err, HotError::PathReused { .. }), "{err:?}");
     assert!(err.to_string().contains("path of its own"), "{err}");
     assert_eq!(t_add(1, 2), 103, "the first patch keeps running");
+}
+
+#[test]
+fn a_patch_runs_its_hotwasm_main_once_on_request() {
+    let _g = setup();
+    let patch = load("run_once", "t_run t_run__hw8 i").unwrap();
+    hotwasm_runtime::run(patch, "hotwasm_main").unwrap();
+    assert_eq!(t_host_counter.load(Ordering::SeqCst), 4242);
+    let err = hotwasm_runtime::run(patch, "no_such_fn").unwrap_err();
+    assert!(matches!(err, HotError::Symbol { .. }), "{err:?}");
+    assert!(matches!(
+        hotwasm_runtime::run(9_999, "hotwasm_main"),
+        Err(HotError::UnknownPatch { .. })
+    ));
 }

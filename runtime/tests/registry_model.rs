@@ -1,5 +1,6 @@
 //! The registry against a simple model: random define / patch / rollback sequences must leave
 //! every var pointing at exactly what the model says, and failed operations change nothing.
+#![cfg(feature = "hot-reload")]
 
 use hotwasm_abi::Signature;
 use hotwasm_runtime::{HotError, Offer, Registry};

@@ -58,6 +58,10 @@ void *hotwasm_lookup(const char *name);
  * on failure no var changes. */
 int32_t hotwasm_apply(const char *path, const char *manifest);
 
+/* Calls `symbol`, a void(void) function of applied patch `patch_id` (looked up in
+ * that patch only), once, then flushes stdout: how an eval's `hotwasm_main` runs. */
+int32_t hotwasm_run(int32_t patch_id, const char *symbol);
+
 /* Restores the previous implementation of one var. */
 int32_t hotwasm_rollback_var(const char *name);
 

@@ -105,3 +105,13 @@ test('200 patches in a row to one var: the last one wins; growth per patch is me
   console.log(`growth per patch over 200 patches: ${perPatch.memoryBytes} bytes of linear memory, ${perPatch.tableSlots} table slots`);
   assert.ok(perPatch.tableSlots <= 4, `table grows ${perPatch.tableSlots} slots per one-function patch`);
 });
+
+test('hotwasm_run calls a patch\'s hotwasm_main once and flushes what it printed', async () => {
+  const r = host.apply(await sideModule('run_once'), 't_run t_run__hw8 i');
+  assert.ok(r.id > 0, r.error);
+  const before = host.output.length;
+  assert.equal(host.Module.ccall('hotwasm_run', 'number', ['number', 'string'], [r.id, 'hotwasm_main']), 0);
+  assert.deepEqual(host.output.slice(before), ['hello from hotwasm_main: 8']);
+  assert.equal(host.Module.ccall('hotwasm_run', 'number', ['number', 'string'], [r.id, 't_run__hw8']), -1);
+  assert.match(host.Module.UTF8ToString(host.Module._hotwasm_last_error()), /must be a `void t_run__hw8\(void\)`/);
+});

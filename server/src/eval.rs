@@ -147,7 +147,16 @@ fn compile_and_deliver(
     };
 
     let check_started = Instant::now();
-    let host = hub.host();
+    let host = match hub.host() {
+        Ok(h) => h,
+        Err(e) => {
+            let mut o = Outcome::failed(Stage::Check, e);
+            o.timings.compile_ms = compile_ms;
+            o.diagnostics = compiled.diagnostics;
+            o.raw_output = compiled.stderr;
+            return o;
+        }
+    };
     let mut state = hub.lock();
     let seq = state.journal.next_seq();
     let renames: HashMap<String, String> = compiled

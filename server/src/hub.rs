@@ -173,15 +173,16 @@ impl Hub {
         }
     }
 
-    /// The host manifest as it is on disk now (empty if there is none yet).
-    pub fn host(&self) -> HostManifest {
-        read_host_manifest(&self.host_manifest).unwrap_or_default()
+    /// The host manifest as it is on disk now (empty if there is none yet), or why it cannot
+    /// be read.
+    pub fn host(&self) -> Result<HostManifest, String> {
+        read_host_manifest(&self.host_manifest).map(Option::unwrap_or_default)
     }
 
     /// Answers `hello`: sends `welcome`, and to a page every journal entry it lacks and
     /// `replay_done`, then (for a page) starts delivering live patches to it.
     pub fn hello(&self, id: u64, page: bool, epoch: Option<&str>, seq: u64) {
-        let host_vars: Vec<HostVar> = self.host().vars;
+        let host_vars: Vec<HostVar> = self.host().map(|h| h.vars).unwrap_or_default();
         let mut state = self.lock();
         let State { journal, clients } = &mut *state;
         let Some(client) = clients.get_mut(&id) else {
@@ -361,33 +362,69 @@ fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) 
     }
 }
 
-/// Reads a host manifest JSON (`{version, vars:[{name,signature}], exports:[...]}`).
-pub fn read_host_manifest(path: &std::path::Path) -> Option<HostManifest> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    let vars = v
-        .get("vars")?
-        .as_array()?
-        .iter()
-        .map(|var| {
-            Some(HostVar {
-                name: var.get("name")?.as_str()?.to_string(),
-                signature: Signature::parse(var.get("signature")?.as_str()?).ok()?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    let exports = v
-        .get("exports")
-        .and_then(|e| e.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let version = v.get("version").and_then(|n| n.as_u64()).unwrap_or(1) as u32;
-    Some(HostManifest {
-        version,
-        vars,
-        exports,
-    })
+/// Reads the host manifest the HOT_RELOAD bundle writes (`hotwasm-host.json`).
+///
+/// `Ok(None)` if there is no such file yet; an error naming the file and the fix if it is
+/// there but not a host manifest of this format version.
+pub fn read_host_manifest(path: &std::path::Path) -> Result<Option<HostManifest>, String> {
+    const FIX: &str = "rebuild with HOT_RELOAD=1 scripts/emscripten-bundle.sh";
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot read the host manifest {}: {e}",
+                path.display()
+            ))
+        }
+    };
+    let manifest = serde_json::from_str::<HostManifest>(&text).map_err(|e| {
+        format!(
+            "the host manifest {} is not valid ({e}): {FIX}",
+            path.display()
+        )
+    })?;
+    if manifest.version != HostManifest::VERSION {
+        return Err(format!(
+            "the host manifest {} has format version {}, this server reads version {}: {FIX}",
+            path.display(),
+            manifest.version,
+            HostManifest::VERSION
+        ));
+    }
+    Ok(Some(manifest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_manifest_reads_and_explains_bad_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hotwasm-host.json");
+        assert_eq!(read_host_manifest(&path), Ok(None));
+        std::fs::write(
+            &path,
+            r#"{"version":1,"vars":[{"name":"step","signature":"vppf"}],"exports":["printf"]}"#,
+        )
+        .unwrap();
+        let m = read_host_manifest(&path).unwrap().unwrap();
+        assert_eq!(m.var("step").unwrap().signature.to_string(), "vppf");
+        assert!(m.exports_symbol("printf"));
+        for bad in [
+            r#"{"version":1,"vars":[{"name":"step","signature":"q"}],"exports":[]}"#,
+            r#"{"vars":[]}"#,
+            r#"{"version":2,"vars":[],"exports":[]}"#,
+            "not json",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = read_host_manifest(&path).unwrap_err();
+            assert!(e.contains(&path.display().to_string()), "{e}");
+            assert!(
+                e.contains("rebuild with HOT_RELOAD=1 scripts/emscripten-bundle.sh"),
+                "{e}"
+            );
+        }
+    }
 }

@@ -166,7 +166,6 @@ pub enum ServerMsg {
         /// Entries in the journal.
         journal_len: u64,
         /// The host's hot vars.
-        #[serde(with = "abi_serde::host_vars")]
         host_vars: Vec<HostVar>,
     },
     /// A patch; the next frame on the socket is its binary of `size` bytes.
@@ -176,7 +175,6 @@ pub enum ServerMsg {
         /// The eval that produced it (null for file-watch and replay).
         eval_id: Option<String>,
         /// Which var each exported symbol implements.
-        #[serde(with = "abi_serde::entries")]
         manifest: Vec<PatchEntry>,
         /// Bytes in the following binary frame.
         size: u64,
@@ -304,75 +302,6 @@ pub fn decode_client(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
                     format!("not a valid protocol message ({e}): send one JSON object with a `type` field, as in docs/PROTOCOL.md"),
                 )),
             }
-        }
-    }
-}
-
-/// Serde adapters for the `hotwasm-abi` types.
-///
-/// `hotwasm-abi`'s own `serde` feature does not compile at the moment (a private module is
-/// re-exported in `abi/src/patch_manifest.rs`), so these remote definitions stand in. They are
-/// checked by the compiler against the real structs, so they cannot drift silently.
-mod abi_serde {
-    use hotwasm_abi::{HostVar, PatchEntry, Signature};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    mod letters {
-        use super::*;
-        pub fn serialize<S: Serializer>(sig: &Signature, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_str(sig)
-        }
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Signature, D::Error> {
-            Signature::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
-        }
-    }
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(remote = "PatchEntry")]
-    struct EntryDef {
-        var: String,
-        symbol: String,
-        #[serde(with = "letters")]
-        signature: Signature,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(remote = "HostVar")]
-    struct VarDef {
-        name: String,
-        #[serde(with = "letters")]
-        signature: Signature,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    struct Entry(#[serde(with = "EntryDef")] PatchEntry);
-
-    #[derive(Serialize, Deserialize)]
-    struct Var(#[serde(with = "VarDef")] HostVar);
-
-    pub mod entries {
-        use super::*;
-        pub fn serialize<S: Serializer>(v: &[PatchEntry], s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(v.iter().map(|e| Entry(e.clone())))
-        }
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PatchEntry>, D::Error> {
-            Ok(Vec::<Entry>::deserialize(d)?
-                .into_iter()
-                .map(|e| e.0)
-                .collect())
-        }
-    }
-
-    pub mod host_vars {
-        use super::*;
-        pub fn serialize<S: Serializer>(v: &[HostVar], s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(v.iter().map(|e| Var(e.clone())))
-        }
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HostVar>, D::Error> {
-            Ok(Vec::<Var>::deserialize(d)?
-                .into_iter()
-                .map(|e| e.0)
-                .collect())
         }
     }
 }

@@ -51,11 +51,13 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if let Err(e) = &compiler {
         eprintln!("hotwasm: warning: {e}");
     }
-    if crate::hub::read_host_manifest(&host_manifest).is_none() {
-        eprintln!(
-            "hotwasm: warning: no host manifest at {} yet: patches may only import what the linker provides until the bundle is built (scripts/emscripten-bundle.sh)",
+    match crate::hub::read_host_manifest(&host_manifest) {
+        Ok(Some(_)) => {}
+        Ok(None) => eprintln!(
+            "hotwasm: warning: no host manifest at {} yet: patches may only import what the linker provides until the bundle is built (HOT_RELOAD=1 scripts/emscripten-bundle.sh)",
             host_manifest.display()
-        );
+        ),
+        Err(e) => eprintln!("hotwasm: warning: {e}"),
     }
     let addr = format!("{}:{}", args.bind, args.port);
     let listener = TcpListener::bind((args.bind.as_str(), args.port))

@@ -32,5 +32,3 @@ node --experimental-websocket --test tests/node/ tests/node-client/
 step "headless Chromium tests (real page, real server)"
 node --test --test-concurrency=1 tests/browser/
 
-echo
-echo "all checks passed"

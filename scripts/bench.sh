@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# One command for every hotwasm benchmark: builds what is needed, runs each bench (a failing one
+# is recorded as a failed row with its error, the others still run), keeps raw outputs under
+# build/bench/, rewrites BENCHMARKS.md, and exits non-zero at the end if anything failed.
+#
+#   bash scripts/bench.sh
+# Knobs (environment): FUZZ_SECONDS (60), LATENCY_EVALS (50), SOAK_PATCHES (1000),
+#   FANOUT_CLIENTS (50), MEMORY_EVALS (200), BENCH_SKIP (space-separated step names to skip).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=build/bench
+mkdir -p "$OUT"
+rm -f "$OUT"/*.log "$OUT"/*.json "$OUT"/status.tsv
+: "${FUZZ_SECONDS:=60}" "${LATENCY_EVALS:=50}" "${SOAK_PATCHES:=1000}" "${FANOUT_CLIENTS:=50}" "${MEMORY_EVALS:=200}" "${BENCH_SKIP:=}"
+export FUZZ_SECONDS LATENCY_EVALS SOAK_PATCHES FANOUT_CLIENTS MEMORY_EVALS
+
+if ! env_text=$(bash scripts/setup.sh --print-env 2>"$OUT/setup.err"); then
+  echo "bench: scripts/setup.sh --print-env failed; run bash scripts/setup.sh first" >&2
+  cat "$OUT/setup.err" >&2
+fi
+eval "$env_text"
+
+date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/started"
+failed=0
+# step NAME TIMEOUT_S COMMAND... : runs COMMAND with output in $OUT/NAME.log; one status row.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  if [[ " $BENCH_SKIP " == *" $name "* ]]; then
+    printf '%s\tskipped\t0\t%s\n' "$name" "$*" >>"$OUT/status.tsv"
+    return 0
+  fi
+  echo "== $name: $*" >&2
+  local t0 rc
+  t0=$(date +%s.%N)
+  timeout --kill-after=10 "$limit" "$@" >"$OUT/$name.log" 2>&1
+  rc=$?
+  local dt
+  dt=$(echo "$(date +%s.%N) - $t0" | bc)
+  if [ $rc -eq 0 ]; then
+    printf '%s\tok\t%.1f\t%s\n' "$name" "$dt" "$*" >>"$OUT/status.tsv"
+  else
+    [ $rc -eq 124 ] && echo "bench.sh: timed out after ${limit} s" >>"$OUT/$name.log"
+    printf '%s\tfailed(%d)\t%.1f\t%s\n' "$name" "$rc" "$dt" "$*" >>"$OUT/status.tsv"
+    failed=1
+    echo "   FAILED ($rc): see $OUT/$name.log" >&2
+    tail -5 "$OUT/$name.log" >&2
+  fi
+}
+
+# --- builds
+step build-server 900 cargo build -p hotwasm-server
+step bundle-hot 900 env HOT_RELOAD=1 bash scripts/emscripten-bundle.sh
+step bundle-plain 900 bash scripts/emscripten-bundle.sh
+step sizes 60 bash -c 'for f in build/plain/hotwasm_demo.wasm build/plain/hotwasm-demo.js build/hot/hotwasm_demo.wasm build/hot/hotwasm-demo.js; do printf "%s\t%s\t%s\n" "$f" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)"; done'
+
+# --- existing benchmarks
+step call-overhead-native 900 cargo bench -p hotwasm-runtime --bench call_overhead
+step call-overhead-wasm 900 cargo bench -p hotwasm-runtime --bench call_overhead --target wasm32-unknown-emscripten
+step apply 900 node tests/node/bench-apply.mjs
+step compile 1800 cargo bench -p hotwasm-server --bench compile
+step latency 1800 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS"
+
+# --- new measurements (benches/)
+step soak 1800 node benches/soak.mjs --patches "$SOAK_PATCHES" --json "$OUT/soak.json"
+step fanout 600 node --experimental-websocket benches/fanout.mjs --clients "$FANOUT_CLIENTS" --json "$OUT/fanout.json"
+step server-memory 1200 node --experimental-websocket benches/server-memory.mjs --evals "$MEMORY_EVALS" --json "$OUT/server-memory.json"
+
+# --- fuzzing (stable Rust; cargo-fuzz needs nightly)
+step fuzz-build 900 cargo build --release --manifest-path fuzz/Cargo.toml
+step fuzz $((FUZZ_SECONDS + 120)) fuzz/target/release/hotwasm-fuzz --seconds "$FUZZ_SECONDS" --corpus build/fixtures
+
+date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/finished"
+if ! node benches/report.mjs "$OUT" >BENCHMARKS.md.tmp 2>"$OUT/report.err"; then
+  echo "bench: the report generator failed:" >&2
+  cat "$OUT/report.err" >&2
+  failed=1
+fi
+[ -s BENCHMARKS.md.tmp ] && mv BENCHMARKS.md.tmp BENCHMARKS.md
+rm -f BENCHMARKS.md.tmp
+echo "bench: wrote BENCHMARKS.md (raw outputs in $OUT/)" >&2
+column -t -s $'\t' "$OUT/status.tsv" | cut -c1-140 >&2
+exit $failed

@@ -2,7 +2,9 @@
 //! patch, p50/p95 over 50 compiles, for the fast path, plain emcc -O2 and plain emcc -O1.
 //! Needs the toolchain environment: `eval "$(bash scripts/setup.sh --print-env)"` first.
 
+use hotwasm_server::compile::rename::rename_exports;
 use hotwasm_server::compile::{Compiler, CompilerConfig};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,27 +29,77 @@ fn measure(label: &str, plain_emcc: bool, opt: &str) {
     .expect("emcc on PATH: eval \"$(bash scripts/setup.sh --print-env)\"");
     compiler.warm_up().expect("fast path learnt");
     let mut times = Vec::with_capacity(RUNS);
+    let mut parts: [Vec<f64>; 5] = Default::default();
     for i in 0..RUNS + 2 {
         let work = tempfile::tempdir().unwrap();
         std::fs::write(work.path().join("eval.c"), SOURCE).unwrap();
         let c = compiler
             .compile(work.path(), "eval.c", work.path())
             .expect("compiles");
+        // The rename the server does next (not part of the compile time).
+        let renames: HashMap<String, String> = c
+            .defined
+            .iter()
+            .map(|n| (n.clone(), format!("{n}__hw{i}")))
+            .collect();
+        let renamed = std::time::Instant::now();
+        rename_exports(&c.wasm, &renames).expect("renames");
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         if i >= 2 {
-            times.push(c.elapsed.as_secs_f64() * 1000.0);
+            let total = ms(c.elapsed);
+            times.push(total);
+            let p = c.phases;
+            let other = total - ms(p.compile) - ms(p.symbols) - ms(p.link);
+            for (v, x) in parts.iter_mut().zip([
+                ms(p.compile),
+                ms(p.symbols),
+                ms(p.link),
+                other,
+                ms(renamed.elapsed()),
+            ]) {
+                v.push(x);
+            }
         }
     }
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    };
     println!(
         "{label:<16} n={RUNS}  p50 {:7.1} ms  p95 {:7.1} ms",
-        pct(0.5),
-        pct(0.95)
+        pct(&mut times, 0.5),
+        pct(&mut times, 0.95)
     );
+    let names = [
+        "compiler",
+        "object symbols",
+        "linker",
+        "other",
+        "rename (after)",
+    ];
+    for (name, v) in names.iter().zip(parts.iter_mut()) {
+        println!(
+            "    {name:<15} p50 {:7.2} ms  p95 {:7.2} ms",
+            pct(v, 0.5),
+            pct(v, 0.95)
+        );
+    }
 }
 
 fn main() {
-    measure("fast path -O2", false, "-O2");
-    measure("emcc -O2", true, "-O2");
-    measure("emcc -O1", true, "-O1");
+    // `cargo bench -p hotwasm-server --bench compile -- fast` measures only the paths whose
+    // label contains `fast` (cargo passes `--bench` too; it is ignored).
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    for (label, plain, opt) in [
+        ("fast path -O2", false, "-O2"),
+        ("emcc -O2", true, "-O2"),
+        ("emcc -O1", true, "-O1"),
+    ] {
+        if filters.is_empty() || filters.iter().any(|f| label.contains(f.as_str())) {
+            measure(label, plain, opt);
+        }
+    }
 }

@@ -89,6 +89,19 @@ pub struct Compiled {
     pub stderr: String,
     /// Wall time of compile + link.
     pub elapsed: Duration,
+    /// Where that time went.
+    pub phases: Phases,
+}
+
+/// The parts of [`Compiled::elapsed`] (the rest is temp files and include checks).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Phases {
+    /// The compiler process (clang -cc1, or emcc -c), start to exit.
+    pub compile: Duration,
+    /// Reading the object's defined functions.
+    pub symbols: Duration,
+    /// The linker process (wasm-ld, or emcc), start to exit.
+    pub link: Duration,
 }
 
 /// Compiles patches; cheap to share between threads.
@@ -149,7 +162,10 @@ impl Compiler {
             timeout: self.config.timeout,
             address_space: Some(self.config.memory_bytes),
         };
+        let mut phases = Phases::default();
+        let phase = Instant::now();
         let finished = self.run(cmd, limits, "the compiler")?;
+        phases.compile = phase.elapsed();
 
         let mut allowed = vec![
             canonical(&self.config.root),
@@ -180,11 +196,13 @@ impl Compiler {
                 stderr: finished.stderr,
             });
         }
+        let phase = Instant::now();
         let object = std::fs::read(&obj).map_err(CompileError::Io)?;
         let defined =
             crate::inspect::defined_functions(&object).map_err(|e| CompileError::Link {
                 stderr: e.to_string(),
             })?;
+        phases.symbols = phase.elapsed();
 
         let cmd = if self.config.plain_emcc {
             emcc::link_command(
@@ -205,7 +223,9 @@ impl Compiler {
         };
         let mut cmd = cmd;
         cmd.current_dir(work);
+        let phase = Instant::now();
         let linked = self.run(cmd, limits, "the linker")?;
+        phases.link = phase.elapsed();
         if !linked.status.success() {
             return Err(CompileError::Link {
                 stderr: linked.stderr,
@@ -218,6 +238,7 @@ impl Compiler {
             diagnostics,
             stderr: finished.stderr,
             elapsed: started.elapsed(),
+            phases,
         })
     }
 

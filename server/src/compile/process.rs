@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Most bytes of a child's stderr kept; the rest is read and dropped.
 pub const MAX_STDERR: usize = 1 << 20;
@@ -82,26 +82,49 @@ pub fn run(mut cmd: Command, limits: Limits) -> Result<Finished, RunError> {
         }
         kept
     });
-    let deadline = Instant::now() + limits.timeout;
-    let pgid = child.id() as libc::pid_t;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() >= deadline => break None,
-            Ok(None) => std::thread::sleep(Duration::from_millis(1)),
-            Err(_) => break None,
-        }
-    };
+    // Block until the child exits (or the deadline passes) instead of polling: a waiter thread
+    // waits with `WNOWAIT`, which leaves the child a zombie, so its pid and process group stay
+    // reserved until the `kill` below and the reaping `wait` after it.
+    let pid = child.id();
+    let (exited_tx, exited) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let r = loop {
+            // SAFETY: `siginfo_t` is plain old data, valid when all zero.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: `waitid` writes only into the `siginfo_t` it is given; `WNOWAIT` does not
+            // reap, so `child.wait()` below still owns reaping this pid.
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT,
+                )
+            };
+            if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                break r;
+            }
+        };
+        let _ = exited_tx.send(r);
+    });
+    let timed_out = matches!(
+        exited.recv_timeout(limits.timeout),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+    );
+    let pgid = pid as libc::pid_t;
     // Grandchildren (clang under emcc) may outlive the child; end the whole group either way.
     // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the process
-    // group this child leads (created by `process_group(0)` above), never our own group.
+    // group this child leads (created by `process_group(0)` above), never our own group, and
+    // the unreaped leader keeps that group id from being reused.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
+    let status = child.wait().ok();
+    let _ = waiter.join();
+    let status = if timed_out { None } else { status };
     let status = match status {
         Some(s) => s,
         None => {
-            let _ = child.wait();
             let _ = reader.join();
             return Err(RunError::TimedOut);
         }
@@ -116,6 +139,7 @@ pub fn run(mut cmd: Command, limits: Limits) -> Result<Finished, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn a_process_past_its_deadline_is_killed_with_its_children() {

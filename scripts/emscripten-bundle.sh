@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the demo host for the browser.
 #   HOT_RELOAD=1 scripts/emscripten-bundle.sh   → build/hot/:   MAIN_MODULE=2 host that can dlopen
-#                                                 patches, plus hotwasm-host.json (the host manifest)
+#                                                 patches, plus hotwasm-host.json (the host manifest);
+#                                                 it exports Rust's std for Rust patches unless
+#                                                 HOTWASM_RUST_PATCHES=0 (C patches only, smaller)
 #   scripts/emscripten-bundle.sh                → build/plain/: optimized build, no dynamic linking,
 #                                                 hot functions are direct calls
 # Prints what it built and the sizes. A missing tool is named with the command that installs it.
@@ -27,8 +29,8 @@ rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-emscripten \
 HOT_RELOAD="${HOT_RELOAD:-0}"
 TARGET=wasm32-unknown-emscripten
 if [[ "$HOT_RELOAD" == 1 ]]; then MODE=hot; else MODE=plain; fi
-OUT="$ROOT/build/$MODE"
-TARGET_DIR="$ROOT/target/emscripten-$MODE"
+OUT="$ROOT/build/${HOTWASM_OUT_NAME:-$MODE}"
+TARGET_DIR="$ROOT/target/emscripten-${HOTWASM_OUT_NAME:-$MODE}"
 mkdir -p "$OUT"
 
 # The export list: the demo's own functions (+ with HOT_RELOAD the runtime's C ABI, every hot
@@ -39,6 +41,20 @@ if [[ "$MODE" == hot ]]; then
   abi=$(grep -o 'hotwasm_[a-z_]*(' side-modules/include/hotwasm.h | tr -d '(' | sort -u)
   hot=$(grep -o '^\s*pub fn [a-z_0-9]*' demo-host/src/hot.rs | awk '{print $3}')
   names=$(printf '%s\n' "$names" "$abi" "$hot" "$(list_names demo-host/patch-imports.txt)")
+  if [[ "${HOTWASM_RUST_PATCHES:-1}" == 1 ]]; then
+    # Rust patches import the std functions they use from the host (they carry no std of their
+    # own). Export every externally visible standard-library symbol the host links, and the
+    # allocator shim: computed from this toolchain's rlibs, handed to wasm-ld as
+    # --export-if-defined (std code the host never links is not pulled in: see the README).
+    command -v llvm-nm-19 >/dev/null 2>&1 || fail "llvm-nm-19 is missing: run bash scripts/setup.sh (apt-get install llvm-19)"
+    rustlib="$(rustc --print sysroot)/lib/rustlib/$TARGET/lib"
+    std_rlibs=$(ls "$rustlib"/lib{std,core,alloc,hashbrown,rustc_demangle,panic_unwind}-*.rlib)
+    {
+      for rlib in $std_rlibs; do llvm-nm-19 --defined-only --extern-only -j "$rlib" 2>/dev/null; done
+      for rlib in $std_rlibs; do llvm-nm-19 --undefined-only -j "$rlib" 2>/dev/null; done | grep '7___rustc'
+    } | grep -v -e ':$' -e '^$' | sort -u | sed 's/^/--export-if-defined=/' >"$OUT/rust-std-exports.rsp"
+    rust_exports_rsp="$OUT/rust-std-exports.rsp"
+  fi
 fi
 exports_json="$OUT/exported-functions.json"
 printf '%s\n' "$names" | sort -u | awk 'BEGIN{printf "["} NR>1{printf ","} {printf "\"_%s\"", $0} END{print "]"}' >"$exports_json"
@@ -52,14 +68,17 @@ link=(
 )
 features=()
 if [[ "$MODE" == hot ]]; then
-  link+=(-sMAIN_MODULE=2 -sALLOW_TABLE_GROWTH=1)
+  # HOTWASM_EXPORT_ALL=1: MAIN_MODULE=1, every symbol exported (measured alternative; large).
+  if [[ "${HOTWASM_EXPORT_ALL:-0}" == 1 ]]; then link+=(-sMAIN_MODULE=1); else link+=(-sMAIN_MODULE=2); fi
+  link+=(-sALLOW_TABLE_GROWTH=1)
+  [[ -n "${rust_exports_rsp:-}" ]] && link+=("-Wl,@$rust_exports_rsp")
   features=(--features hot-reload)
 fi
 rustflags=""
 for flag in "${link[@]}"; do rustflags+=" -C link-arg=$flag"; done
 
 start=$(date +%s.%N)
-RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$TARGET_DIR" \
+HOTWASM_EXPORT_LIST="$exports_json ${rust_exports_rsp:-}" RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$TARGET_DIR" \
   cargo build --release -q -p hotwasm-demo --target "$TARGET" "${features[@]}"
 built="$TARGET_DIR/$TARGET/release"
 cp "$built/hotwasm-demo.js" "$OUT/hotwasm-demo.js"

@@ -19,7 +19,11 @@ await create({
 const vars = JSON.parse(printed.trim().split('\n').pop());
 
 const exported = WebAssembly.Module.exports(wasm).map((e) => e.name);
-const fromJs = WebAssembly.Module.imports(wasm).filter((i) => i.module === 'env' && i.kind === 'function').map((i) => i.name);
+// JS library functions and exception tags the host imports: the dynamic linker resolves a
+// side module's imports of these names from the same place.
+const fromJs = WebAssembly.Module.imports(wasm)
+  .filter((i) => i.module === 'env' && (i.kind === 'function' || i.kind === 'tag'))
+  .map((i) => i.name);
 const internal = new Set(['memory', '__indirect_function_table', '__stack_pointer', '__memory_base', '__table_base']);
 const exports = [...new Set([...exported, ...fromJs])].filter((n) => !internal.has(n)).sort();
 

@@ -75,10 +75,14 @@ pub(crate) fn read(path: &str, bytes: &[u8]) -> Result<PatchTypes, HotError> {
                     if let TypeRef::Func(t) = import.ty {
                         funcs.push(t);
                     }
-                    let wanted = match import.module {
-                        "env" => !LINKER_PROVIDED.contains(&import.name),
-                        m => m.starts_with("GOT."),
-                    };
+                    // Exception tags (`__cpp_exception`, `__c_longjmp`) come from the JS runtime,
+                    // which the dynamic linker consults itself.
+                    let is_tag = matches!(import.ty, TypeRef::Tag(_));
+                    let wanted = !is_tag
+                        && match import.module {
+                            "env" => !LINKER_PROVIDED.contains(&import.name),
+                            m => m.starts_with("GOT."),
+                        };
                     if wanted {
                         out.imports.push(import.name.to_string());
                     }

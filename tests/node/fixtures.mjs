@@ -71,3 +71,26 @@ export async function loadHost() {
   };
   return host;
 }
+
+/** Compiles side-modules/fixtures/rust/<name>.rs into a SIDE_MODULE as the server does for
+ *  Rust: rustc --emit obj for wasm32-unknown-emscripten against the hotwasm_patch prelude
+ *  crate, then linked by emcc; std comes from the host. Returns the .wasm bytes. */
+export async function rustSideModule(name) {
+  mkdirSync(out, { recursive: true });
+  const prelude = path.join(root, 'side-modules/rust/hotwasm_patch.rs');
+  const rlib = path.join(out, 'libhotwasm_patch.rlib');
+  const common = ['--edition', '2021', '--target', 'wasm32-unknown-emscripten', '-C', 'opt-level=2', '-C', 'relocation-model=pic'];
+  const fail = (what) => (e) => { throw new Error(`${what} failed: ${e.stderr || e.message}`); };
+  if (!existsSync(rlib) || statSync(rlib).mtimeMs < statSync(prelude).mtimeMs) {
+    await run('rustc', [...common, '--crate-type', 'rlib', '--crate-name', 'hotwasm_patch', prelude, '-o', rlib]).catch(fail('rustc (prelude)'));
+  }
+  const src = path.join(root, 'side-modules/fixtures/rust', `${name}.rs`);
+  const obj = path.join(out, `rust-${name}.o`);
+  const dst = path.join(out, `rust-${name}.wasm`);
+  if (!existsSync(dst) || statSync(dst).mtimeMs < statSync(src).mtimeMs) {
+    await run('rustc', [...common, '--crate-type', 'lib', '--emit', 'obj', '-C', 'codegen-units=1',
+      '--extern', `hotwasm_patch=${rlib}`, src, '-o', obj]).catch(fail(`rustc ${name}`));
+    await run('emcc', ['-sSIDE_MODULE=1', '-sWASM_BIGINT', '-fwasm-exceptions', '-Wno-version-check', obj, '-o', dst]).catch(fail(`emcc link ${name}`));
+  }
+  return readFileSync(dst);
+}

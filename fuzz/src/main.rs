@@ -131,8 +131,28 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>, dict: &[&[u8]], other: Option<&[u8]
 
 // ---------------------------------------------------------------- targets
 
-/// A finding is a panic message; Ok(()) means the input was handled.
-type Outcome = Result<(), String>;
+/// A finding is a property violation; Ok(signal) means the input was handled, and `signal`
+/// names the class of outcome it reached (accepted shape or error kind), a crude coverage
+/// proxy: inputs reaching a new class are kept in the pool for further mutation.
+type Outcome = Result<String, String>;
+
+/// An error message with its numbers blanked, so `at offset 17` and `at offset 90` are one class.
+fn class(prefix: &str, msg: &str) -> String {
+    let mut out = String::from(prefix);
+    let mut last_digit = false;
+    for ch in msg.chars().take(48) {
+        if ch.is_ascii_digit() {
+            if !last_digit {
+                out.push('#');
+            }
+            last_digit = true;
+        } else {
+            out.push(ch);
+            last_digit = false;
+        }
+    }
+    out
+}
 
 fn is_c_identifier(s: &str) -> bool {
     let mut c = s.chars();
@@ -142,7 +162,11 @@ fn is_c_identifier(s: &str) -> bool {
 
 fn check_manifest(bytes: &[u8]) -> Outcome {
     let text = String::from_utf8_lossy(bytes);
-    if let Ok(m) = PatchManifest::parse(&text) {
+    let parsed = PatchManifest::parse(&text);
+    if let Err(e) = &parsed {
+        return Ok(class("err:", &format!("{:?}", std::mem::discriminant(e))));
+    }
+    if let Ok(m) = parsed {
         if m.entries.is_empty() {
             return Err("accepted an empty manifest".into());
         }
@@ -168,13 +192,18 @@ fn check_manifest(bytes: &[u8]) -> Outcome {
             Ok(again) if again == m => {}
             other => return Err(format!("re-parse of the printed manifest differs: {other:?}")),
         }
+        return Ok(format!("ok:{}", m.entries.len().min(8)));
     }
-    Ok(())
+    Ok(String::new())
 }
 
 fn check_signature(bytes: &[u8]) -> Outcome {
     let text = String::from_utf8_lossy(bytes);
-    if let Ok(sig) = Signature::parse(&text) {
+    let parsed = Signature::parse(&text);
+    if let Err(e) = &parsed {
+        return Ok(class("err:", &format!("{:?}", std::mem::discriminant(e))));
+    }
+    if let Ok(sig) = parsed {
         let printed = sig.to_string();
         match Signature::parse(&printed) {
             Ok(again) if again == sig => {}
@@ -183,20 +212,26 @@ fn check_signature(bytes: &[u8]) -> Outcome {
         if !sig.same_in_wasm32(&sig) {
             return Err(format!("`{text}` is not the same as itself in wasm32"));
         }
+        return Ok(format!("ok:{}", sig.params.len().min(8)));
     }
-    Ok(())
+    Ok(String::new())
 }
 
 fn check_protocol(bytes: &[u8]) -> Outcome {
     let text = String::from_utf8_lossy(bytes);
-    if let Ok(msg) = hotwasm_server::protocol::decode_client(&text) {
+    let decoded = hotwasm_server::protocol::decode_client(&text);
+    if let Err((code, msg)) = &decoded {
+        return Ok(class(&format!("err:{code:?}:"), msg.split(" at line").next().unwrap_or("")));
+    }
+    if let Ok(msg) = decoded {
         let json = serde_json::to_string(&msg).map_err(|e| format!("re-encode failed: {e}"))?;
         match hotwasm_server::protocol::decode_client(&json) {
             Ok(again) if again == msg => {}
             other => return Err(format!("decode(encode(msg)) differs: {other:?}")),
         }
+        return Ok(format!("ok:{}", json.split('"').nth(3).unwrap_or("")));
     }
-    Ok(())
+    Ok(String::new())
 }
 
 // A copy of runtime/src/wasm_types.rs::read (that module is crate-private and the runtime crate
@@ -282,8 +317,10 @@ fn read_side_module(bytes: &[u8]) -> Result<PatchTypes, String> {
 }
 
 fn check_wasm(bytes: &[u8]) -> Outcome {
-    let _ = read_side_module(bytes);
-    Ok(())
+    Ok(match read_side_module(bytes) {
+        Ok(t) => format!("ok:{}:{}", t.exports.len().min(16), t.imports.len().min(16)),
+        Err(e) => class("err:", &e),
+    })
 }
 
 // ---------------------------------------------------------------- seeds
@@ -374,12 +411,12 @@ struct Target {
     dict: &'static [&'static [u8]],
 }
 
-fn run_one(check: fn(&[u8]) -> Outcome, input: &[u8]) -> Result<Duration, String> {
+fn run_one(check: fn(&[u8]) -> Outcome, input: &[u8]) -> Result<(Duration, String), String> {
     let t0 = Instant::now();
     let r = catch_unwind(AssertUnwindSafe(|| check(input)));
     let dt = t0.elapsed();
     match r {
-        Ok(Ok(())) => Ok(dt),
+        Ok(Ok(signal)) => Ok((dt, signal)),
         Ok(Err(prop)) => Err(format!("property violated: {prop}")),
         Err(p) => {
             let msg = p
@@ -423,7 +460,7 @@ fn main() {
         let t = targets.iter().find(|t| t.name == name).expect("unknown target");
         let input = std::fs::read(&file).expect("read replay file");
         match run_one(t.check, &input) {
-            Ok(dt) => println!("{name}: {file} handled in {dt:?}"),
+            Ok((dt, signal)) => println!("{name}: {file} handled in {dt:?} ({signal})"),
             Err(e) => {
                 println!("{name}: {file}: {e}");
                 std::process::exit(1);
@@ -438,11 +475,11 @@ fn main() {
     let share = Duration::from_secs_f64(seconds / targets.len().max(1) as f64);
     let mut findings = 0usize;
     println!("hotwasm-fuzz: seed {seed}, {seconds} s over {} targets, hang limit {hang:?}", targets.len());
-    println!("| target | inputs | inputs/s | seeds | corpus kept | findings | slowest input |");
+    println!("| target | inputs | inputs/s | seeds | outcome classes kept | findings | slowest input |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for t in &targets {
         let mut pool = t.seeds.clone();
-        let mut seen_len: HashSet<(usize, u8)> = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let start = Instant::now();
         let mut n = 0u64;
         let mut found = 0usize;
@@ -453,22 +490,22 @@ fn main() {
             let input = if let Some(s) = queue.pop() {
                 s
             } else {
-                let mut x = rng.pick(&pool).clone();
+                // Half the time start from a real seed, so mutations stay near valid inputs.
+                let mut x = if rng.chance(2) { rng.pick(&t.seeds).clone() } else { rng.pick(&pool).clone() };
                 let other = if rng.chance(4) { Some(rng.pick(&pool).clone()) } else { None };
                 mutate(&mut rng, &mut x, t.dict, other.as_deref());
                 x
             };
             n += 1;
             match run_one(t.check, &input) {
-                Ok(dt) => {
+                Ok((dt, signal)) => {
                     slowest = slowest.max(dt);
                     if dt > hang {
                         found += 1;
                         save(&crashes, t.name, found, &input, &format!("slow input: {dt:?}"));
                     }
-                    // Crude coverage proxy: keep inputs of new (length bucket, first byte) shapes.
-                    let key = (input.len() / 16, input.first().copied().unwrap_or(0));
-                    if pool.len() < 4096 && seen_len.insert(key) && input.len() <= 4 << 20 {
+                    // Crude coverage proxy: keep inputs reaching a new outcome class.
+                    if pool.len() < 4096 && seen.insert(signal) && input.len() <= 4 << 20 {
                         pool.push(input);
                     }
                 }

@@ -91,6 +91,9 @@ const verdict = (b) => (b == null ? '–' : b ? 'met' : '**missed**');
 const slotN = callN.ratios['ratio slot/direct'];
 const slotW = callW.ratios['ratio slot/direct'];
 p(`| hot call, slot vs direct (native / wasm) | ≤ 1.5× | ${f(slotN, 2)}× / ${f(slotW, 2)}× | ${verdict(slotN == null && slotW == null ? null : (slotN ?? 0) <= 1.5 && (slotW ?? 0) <= 1.5)} |`);
+const lkN = callN.ratios['ratio lookup/slot'];
+const lkW = callW.ratios['ratio lookup/slot'];
+p(`| name lookup per call vs slot (native / wasm) | ≥ 10× | ${f(lkN, 1)}× / ${f(lkW, 1)}× | ${verdict(lkN == null && lkW == null ? null : (lkN ?? 99) >= 10 && (lkW ?? 99) >= 10)} |`);
 const fast = latency.find((l) => /fast/i.test(l.label));
 const live = fast?.rows['eval→live (page)'];
 p(`| eval→live, C fast path, p50 / p95 (Chromium) | – | ${f(live?.[0])} / ${f(live?.[1])} ms | – |`);
@@ -98,7 +101,7 @@ const mb = apply.find((a) => a.label.startsWith('1 MB'));
 p(`| apply of a 1 MB patch, p95 (Node) | – | ${f(mb?.p95, 2)} ms | – |`);
 p(`| soak: apply at patch ${soak ? Object.keys(soak.apply_ms ?? {}).pop() : '1000'} vs at 10 | ≤ 2× | ${f(soak?.ratio_last_vs_10, 2)}× | ${verdict(soak ? soak.within_2x : null)} |`);
 p(`| soak: failed patches | 0 | ${soak?.failures ?? '–'} of ${soak?.patches ?? '–'} | ${verdict(soak ? soak.failures === 0 : null)} |`);
-p(`| fan-out: eval → all ${fan?.clients ?? 50} pages acked, p50 warm / first | – | ${f(fan?.eval_to_all_acked_ms?.p50_warm)} / ${f(fan?.eval_to_all_acked_ms?.first)} ms | ${verdict(fan ? !fan.failures?.length : null)} |`);
+p(`| fan-out: eval → all ${fan?.clients ?? 50} pages acked, p50 warm / first | all acked | ${f(fan?.eval_to_all_acked_ms?.p50_warm)} / ${f(fan?.eval_to_all_acked_ms?.first)} ms | ${verdict(fan ? !fan.failures?.length : null)} |`);
 p(`| server peak RSS (200 evals + compile bomb) | < 200 MiB | ${f(mem?.peak_hwm_mib)} MiB | ${verdict(mem ? mem.under_limit : null)} |`);
 p(`| compile bomb stopped, server up, next eval ok | yes | ${mem ? `${mem.bomb?.ok === false ? 'refused' : 'NOT refused'} in ${f(mem.bomb_ms / 1000)} s; next eval ${mem.eval_after_bomb_ok ? 'ok' : 'FAILED'}` : '–'} | ${verdict(mem ? mem.bomb?.ok === false && mem.eval_after_bomb_ok : null)} |`);
 const fuzzFindings = /FINDINGS: (\d+)/.exec(read('fuzz.log') ?? '')?.[1];
@@ -232,6 +235,9 @@ if (mem?.start_rss_mib != null) {
 
 section(`Fuzzing (stable Rust, ${process.env.FUZZ_SECONDS ?? 60} s)`, 'fuzz', `cargo run --release --manifest-path fuzz/Cargo.toml -- --seconds ${process.env.FUZZ_SECONDS ?? 60}`);
 if (failNote('fuzz-build')) p(failNote('fuzz-build'));
+if (failNote('fuzz-regressions')) p(failNote('fuzz-regressions'));
+const regs = (read('fuzz-regressions.log') ?? '').trim().split('\n').filter(Boolean);
+if (regs.length) { p('Regression inputs replayed (`fuzz/regressions/`):'); p(); for (const l of regs) p(`- ${l}`); p(); }
 if (fuzzTable.length) { for (const l of fuzzTable) p(l); p(); }
 p('Targets: `PatchManifest::parse`, `Signature::parse` (with print/re-parse round-trips), the protocol decoder `decode_client` (with encode/decode round-trip), and the runtime\'s side-module reader (a copy of `runtime/src/wasm_types.rs::read`) over mutated `build/fixtures/*.wasm`. Findings are saved to `fuzz/crashes/`; replay one with `cargo run --release --manifest-path fuzz/Cargo.toml -- --replay FILE --target NAME`.');
 p();

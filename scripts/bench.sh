@@ -69,6 +69,8 @@ step server-memory 1200 node --experimental-websocket benches/server-memory.mjs 
 
 # --- fuzzing (stable Rust; cargo-fuzz needs nightly)
 step fuzz-build 900 cargo build --release --manifest-path fuzz/Cargo.toml
+# Inputs that once were findings (fuzz/regressions/<target>-<what>.*) must stay handled.
+step fuzz-regressions 120 bash -c 'set -e; for f in fuzz/regressions/*; do [ -e "$f" ] || continue; t=$(basename "$f"); fuzz/target/release/hotwasm-fuzz --replay "$f" --target "${t%%-*}"; done'
 step fuzz $((FUZZ_SECONDS + 120)) fuzz/target/release/hotwasm-fuzz --seconds "$FUZZ_SECONDS" --corpus build/fixtures
 
 date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/finished"

@@ -68,7 +68,11 @@ pub fn connect(conn: &ConnArgs) -> Result<Socket, ClientError> {
 pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<bool, ClientError> {
     let msg = ClientMsg::Eval {
         id: id.into(),
-        lang: Lang::C,
+        lang: if name.ends_with(".rs") {
+            Lang::Rust
+        } else {
+            Lang::C
+        },
         source,
         name: Some(name.into()),
     };

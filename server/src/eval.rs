@@ -76,6 +76,22 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
+/// The refusal of a Rust patch importing `raw`, which the host does not export: the symbol
+/// demangled and raw, and how to make the host export it.
+pub fn missing_rust_export(raw: &str) -> String {
+    let demangled = format!("{:#}", rustc_demangle::demangle(raw));
+    let named = if demangled == raw {
+        format!("`{raw}`")
+    } else {
+        format!("`{demangled}` (symbol `{raw}`)")
+    };
+    if crate::compile::rust::is_std_symbol(raw, &demangled) {
+        format!("the patch uses {named}, which the host does not export, so the patch was not sent. It is part of the standard library: use it somewhere in the host (e.g. demo-host/src/hot.rs) so the host links it, then rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`; HOT_RELOAD builds export every std symbol the host links")
+    } else {
+        format!("the patch uses {named}, which the host does not export, so the patch was not sent: define it in the patch, or add it to demo-host/exports.txt and rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`")
+    }
+}
+
 /// Runs one eval to the end. `ticket` is its place in the compile queue.
 pub fn run(
     hub: &Arc<Hub>,
@@ -97,12 +113,6 @@ fn compile_and_deliver(
     input: Input,
     eval_id: Option<String>,
 ) -> Outcome {
-    if lang == Lang::Rust {
-        return Outcome::failed(
-            Stage::Check,
-            "this server compiles C evals only (lang \"c\"); Rust patches are built by the Rust patch tooling".into(),
-        );
-    }
     let compiler = match &hub.compiler {
         Ok(c) => c,
         Err(e) => return Outcome::failed(Stage::Compile, e.clone()),
@@ -112,6 +122,18 @@ fn compile_and_deliver(
         Err(e) => return Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()),
     };
     let (source, name, cwd, input_arg) = match input {
+        Input::Text { source, name } if lang == Lang::Rust => {
+            (source, name.clone(), work.path().to_path_buf(), name)
+        }
+        Input::File(rel) if lang == Lang::Rust => {
+            let source = match std::fs::read_to_string(hub.root.join(&rel)) {
+                Ok(s) => s,
+                Err(e) => {
+                    return Outcome::failed(Stage::Compile, format!("cannot read {rel}: {e}"))
+                }
+            };
+            (source, rel.clone(), work.path().to_path_buf(), rel)
+        }
         Input::Text { source, name } => {
             if let Err(e) = std::fs::write(work.path().join(&name), &source) {
                 return Outcome::failed(Stage::Compile, CompileError::Io(e).to_string());
@@ -126,7 +148,10 @@ fn compile_and_deliver(
     let compile_started = Instant::now();
     let compiled = {
         let _slot = ticket.wait();
-        compiler.compile(&cwd, &input_arg, work.path())
+        match lang {
+            Lang::Rust => compiler.compile_rust(&source, &input_arg, work.path()),
+            Lang::C => compiler.compile(&cwd, &input_arg, work.path()),
+        }
     };
     let compile_ms = ms(compile_started);
     let compiled = match compiled {
@@ -176,7 +201,12 @@ fn compile_and_deliver(
                 &host,
                 &known,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match (lang, e) {
+                (Lang::Rust, inspect::InspectError::UnknownImport { symbol, .. }) => {
+                    missing_rust_export(&symbol)
+                }
+                (_, e) => e.to_string(),
+            })?;
             Ok((wasm, checked))
         });
     let check_ms = ms(check_started);

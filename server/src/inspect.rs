@@ -55,6 +55,24 @@ fn invalid(e: impl std::fmt::Display) -> InspectError {
 
 /// The global (non-`static`) functions an object file defines, in symbol-table order.
 pub fn defined_functions(object: &[u8]) -> Result<Vec<String>, InspectError> {
+    defined_functions_where(object, |_, _| true)
+}
+
+/// The global, visible (not hidden) functions an object defines whose name passes `keep`:
+/// for Rust objects, the user's `#[no_mangle]` functions.
+pub fn visible_functions(
+    object: &[u8],
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, InspectError> {
+    defined_functions_where(object, |name, flags| {
+        !flags.contains(SymbolFlags::VISIBILITY_HIDDEN) && keep(name)
+    })
+}
+
+fn defined_functions_where(
+    object: &[u8],
+    keep: impl Fn(&str, SymbolFlags) -> bool,
+) -> Result<Vec<String>, InspectError> {
     let mut names = Vec::new();
     for payload in Parser::new(0).parse_all(object) {
         let Payload::CustomSection(custom) = payload.map_err(invalid)? else {
@@ -76,7 +94,8 @@ pub fn defined_functions(object: &[u8]) -> Result<Vec<String>, InspectError> {
                 {
                     let local = flags.contains(SymbolFlags::BINDING_LOCAL);
                     let undefined = flags.contains(SymbolFlags::UNDEFINED);
-                    if !local && !undefined && !names.iter().any(|n| n == name) {
+                    if !local && !undefined && keep(name, flags) && !names.iter().any(|n| n == name)
+                    {
                         names.push(name.to_string());
                     }
                 }
@@ -95,13 +114,13 @@ pub struct PatchShape {
     pub unsupported: HashMap<String, String>,
     /// Imports as `(module, name)`.
     pub imports: Vec<(String, String)>,
+    /// Every export's name (functions, globals, ...).
+    pub export_names: std::collections::HashSet<String>,
 }
 
 /// Validates a linked patch and reads its shape.
 pub fn read_patch(wasm: &[u8]) -> Result<PatchShape, InspectError> {
-    wasmparser::Validator::new()
-        .validate_all(wasm)
-        .map_err(invalid)?;
+    validator().validate_all(wasm).map_err(invalid)?;
     let mut types = Vec::new();
     let mut funcs: Vec<u32> = Vec::new();
     let mut shape = PatchShape::default();
@@ -131,6 +150,7 @@ pub fn read_patch(wasm: &[u8]) -> Result<PatchShape, InspectError> {
             Payload::ExportSection(r) => {
                 for export in r {
                     let export = export.map_err(invalid)?;
+                    shape.export_names.insert(export.name.to_string());
                     if export.kind != wasmparser::ExternalKind::Func {
                         continue;
                     }
@@ -155,6 +175,14 @@ pub fn read_patch(wasm: &[u8]) -> Result<PatchShape, InspectError> {
         }
     }
     Ok(shape)
+}
+
+/// A validator for what patches may use: the default features plus the legacy exception
+/// instructions that Rust's panic=unwind target (`-fwasm-exceptions`) emits.
+pub fn validator() -> wasmparser::Validator {
+    wasmparser::Validator::new_with_features(
+        wasmparser::WasmFeatures::default() | wasmparser::WasmFeatures::LEGACY_EXCEPTIONS,
+    )
 }
 
 fn signature_of(ty: &wasmparser::FuncType) -> Option<Signature> {
@@ -250,7 +278,10 @@ pub fn check(
                     || host.var(name).is_some()
             }
             "GOT.mem" | "GOT.func" => {
-                defined.contains(name) || host.exports_symbol(name) || host.var(name).is_some()
+                defined.contains(name)
+                    || shape.export_names.contains(name)
+                    || host.exports_symbol(name)
+                    || host.var(name).is_some()
             }
             _ => false,
         };
@@ -296,6 +327,7 @@ mod tests {
                 .map(|(n, s)| (n.to_string(), sig(s)))
                 .collect(),
             unsupported: HashMap::new(),
+            export_names: Default::default(),
             imports: imports
                 .iter()
                 .map(|(m, n)| (m.to_string(), n.to_string()))

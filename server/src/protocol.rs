@@ -24,7 +24,7 @@ pub enum Role {
 pub enum Lang {
     /// C, compiled by clang through Emscripten.
     C,
-    /// Rust (not compiled by this server yet: answered with a `check` failure).
+    /// Rust: `#[no_mangle] pub extern "C" fn`s compiled against the `hotwasm_patch` prelude.
     Rust,
 }
 

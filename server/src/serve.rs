@@ -96,6 +96,9 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
                     if let Err(e) = c.warm_up() {
                         eprintln!("hotwasm: warning: {e}");
                     }
+                    if let Err(e) = c.warm_up_rust() {
+                        eprintln!("hotwasm: warning: Rust patches are off: {e}");
+                    }
                 }
             });
         }

@@ -1,6 +1,7 @@
-//! File watch: saving a `.c` file under `side-modules/` (but not `side-modules/include/`)
-//! compiles and delivers it like an eval, debounced; failures reach every client as
-//! `diagnostics`.
+//! File watch: saving a `.c` file under `side-modules/` (but not `side-modules/include/`), or
+//! a `.rs` file there (but not the prelude crate in `side-modules/rust/` nor the test fixtures
+//! in `side-modules/fixtures/`), compiles and delivers it like an eval, debounced; failures
+//! reach every client as `diagnostics`.
 
 use crate::eval::{self, Input};
 use crate::hub::Hub;
@@ -43,8 +44,8 @@ pub fn start(hub: Arc<Hub>) -> notify::Result<()> {
                 changed.insert(p);
             }
             for path in changed {
-                if let Some(rel) = watched(&root, &dir, &path) {
-                    compile(&hub, rel);
+                if let Some((rel, lang)) = watched(&root, &dir, &path) {
+                    compile(&hub, rel, lang);
                 }
             }
         }
@@ -52,25 +53,32 @@ pub fn start(hub: Arc<Hub>) -> notify::Result<()> {
     Ok(())
 }
 
-/// The path relative to the root if it is a watched C file.
-fn watched(root: &Path, dir: &Path, path: &Path) -> Option<String> {
+/// The path relative to the root and its language if it is a watched C or Rust file.
+fn watched(root: &Path, dir: &Path, path: &Path) -> Option<(String, Lang)> {
     let inside = path.strip_prefix(dir).ok()?;
-    let is_c = path.extension().is_some_and(|e| e == "c");
+    let lang = match path.extension()?.to_str()? {
+        "c" if !inside.starts_with("include") => Lang::C,
+        "rs" if !inside.starts_with("rust") && !inside.starts_with("fixtures") => Lang::Rust,
+        _ => return None,
+    };
     let hidden = inside
         .components()
         .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-    if !is_c || hidden || inside.starts_with("include") || !path.is_file() {
+    if hidden || !path.is_file() {
         return None;
     }
-    Some(path.strip_prefix(root).ok()?.to_string_lossy().into_owned())
+    Some((
+        path.strip_prefix(root).ok()?.to_string_lossy().into_owned(),
+        lang,
+    ))
 }
 
-fn compile(hub: &Arc<Hub>, rel: String) {
+fn compile(hub: &Arc<Hub>, rel: String, lang: Lang) {
     let Some(ticket) = hub.try_queue() else {
         eprintln!("hotwasm: {rel} changed but the compile queue is full; save it again");
         return;
     };
-    let outcome = eval::run(hub, ticket, Lang::C, Input::File(rel.clone()), None);
+    let outcome = eval::run(hub, ticket, lang, Input::File(rel.clone()), None);
     match outcome.stage {
         Some(Stage::Compile | Stage::Check) => {
             let mut diagnostics = outcome.diagnostics;
@@ -95,5 +103,40 @@ fn compile(hub: &Arc<Hub>, rel: String) {
             outcome.seq.unwrap_or(0),
             outcome.timings.total_ms
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_and_rust_files_are_watched_but_not_headers_prelude_or_fixtures() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("side-modules");
+        for f in [
+            "a.c",
+            "b.rs",
+            "include/h.c",
+            "rust/hotwasm_patch.rs",
+            "fixtures/rust/x.rs",
+            "n.txt",
+        ] {
+            let p = dir.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "").unwrap();
+        }
+        let w =
+            |f: &str| watched(root.path(), &dir, &dir.join(f)).map(|(r, l)| (r, l == Lang::Rust));
+        assert_eq!(w("a.c"), Some(("side-modules/a.c".into(), false)));
+        assert_eq!(w("b.rs"), Some(("side-modules/b.rs".into(), true)));
+        for f in [
+            "include/h.c",
+            "rust/hotwasm_patch.rs",
+            "fixtures/rust/x.rs",
+            "n.txt",
+        ] {
+            assert_eq!(w(f), None, "{f}");
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod fast;
 pub mod includes;
 pub mod process;
 pub mod rename;
+pub mod rust;
 
 use crate::protocol::Diagnostic;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,12 @@ pub enum CompileError {
     /// wasm-ld failed.
     #[error("linking the patch failed: {stderr}")]
     Link { stderr: String },
+    /// No usable rustc for Rust patches.
+    #[error("Rust patches need rustc with the wasm32-unknown-emscripten target, and none was found ({0}): run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
+    RustcNotFound(String),
+    /// The prelude crate did not compile.
+    #[error("the Rust patch prelude (side-modules/rust/hotwasm_patch.rs) does not compile: {0}")]
+    Prelude(String),
 }
 
 /// How compiles run.
@@ -110,6 +117,8 @@ pub struct Compiler {
     config: CompilerConfig,
     emcc: PathBuf,
     learnt: OnceLock<Result<fast::Learnt, String>>,
+    rust: OnceLock<Result<rust::Toolchain, String>>,
+    prelude: rust::PreludeCache,
 }
 
 impl Compiler {
@@ -119,6 +128,8 @@ impl Compiler {
             emcc: emcc::find()?,
             config,
             learnt: OnceLock::new(),
+            rust: OnceLock::new(),
+            prelude: rust::PreludeCache::default(),
         })
     }
 
@@ -237,6 +248,140 @@ impl Compiler {
             defined,
             diagnostics,
             stderr: finished.stderr,
+            elapsed: started.elapsed(),
+            phases,
+        })
+    }
+
+    fn rust_toolchain(&self) -> Result<&rust::Toolchain, CompileError> {
+        self.rust
+            .get_or_init(|| {
+                rust::Toolchain::find(&self.config.root).map_err(|e| match e {
+                    CompileError::RustcNotFound(why) => why,
+                    e => e.to_string(),
+                })
+            })
+            .as_ref()
+            .map_err(|e| CompileError::RustcNotFound(e.clone()))
+    }
+
+    fn rust_opt_level(&self) -> String {
+        let o = self.config.opt.trim_start_matches("-O");
+        if o.is_empty() { "2" } else { o }.to_string()
+    }
+
+    /// Finds rustc and builds the prelude rlib now rather than on the first Rust eval.
+    pub fn warm_up_rust(&self) -> Result<(), CompileError> {
+        let tc = self.rust_toolchain()?;
+        self.prelude
+            .rlib(tc, &self.config.root, &self.rust_opt_level(), self.limits())
+            .map(|_| ())
+    }
+
+    fn limits(&self) -> process::Limits {
+        process::Limits {
+            timeout: self.config.timeout,
+            address_space: Some(self.config.memory_bytes),
+        }
+    }
+
+    /// Compiles Rust `source` as `name` (a path relative to the work dir, shown in diagnostics)
+    /// into `work`: `rustc --emit obj` against the prelude crate, then the same link as C. The
+    /// patch's vars are its visible `#[no_mangle]` functions.
+    pub fn compile_rust(
+        &self,
+        source: &str,
+        name: &str,
+        work: &Path,
+    ) -> Result<Compiled, CompileError> {
+        let started = Instant::now();
+        let tc = self.rust_toolchain()?;
+        let opt = self.rust_opt_level();
+        let rlib = self
+            .prelude
+            .rlib(tc, &self.config.root, &opt, self.limits())?;
+        let input = work.join(name);
+        if let Some(dir) = input.parent() {
+            std::fs::create_dir_all(dir).map_err(CompileError::Io)?;
+        }
+        std::fs::write(&input, rust::with_prelude(source)).map_err(CompileError::Io)?;
+        let (obj, dep, so) = (
+            work.join("patch.o"),
+            work.join("patch.d"),
+            work.join("patch.so"),
+        );
+        let cmd = rust::compile_command(tc, &opt, &rlib, name, work);
+        let mut phases = Phases::default();
+        let phase = Instant::now();
+        let finished = self.run(cmd, self.limits(), "rustc")?;
+        phases.compile = phase.elapsed();
+        let deps = match std::fs::read_to_string(&dep) {
+            Ok(text) => includes::parse_depfile(&text),
+            Err(_) if finished.status.success() => Vec::new(),
+            Err(_) => {
+                let (diagnostics, stderr) = rust::parse_json_diagnostics(&finished.stderr);
+                if diagnostics.is_empty() {
+                    let how = match finished.status.code() {
+                        Some(code) => {
+                            format!("failed (exit status {code}) without listing what it read")
+                        }
+                        None => format!("was killed ({})", finished.status),
+                    };
+                    return Err(CompileError::Crashed(how, self.config.memory_bytes >> 20));
+                }
+                return Err(CompileError::Failed {
+                    diagnostics,
+                    stderr,
+                });
+            }
+        };
+        // include_str!/include_bytes!/#[path] may only read files of the project.
+        let allowed = [canonical(&self.config.root), canonical(work)];
+        if let Some(outside) = includes::first_outside(&deps, work, &allowed) {
+            return Err(CompileError::IncludeOutside(outside));
+        }
+        let (diagnostics, stderr) = rust::parse_json_diagnostics(&finished.stderr);
+        if !finished.status.success() {
+            return Err(CompileError::Failed {
+                diagnostics,
+                stderr,
+            });
+        }
+        let phase = Instant::now();
+        let object = std::fs::read(&obj).map_err(CompileError::Io)?;
+        let defined =
+            crate::inspect::visible_functions(&object, rust::is_user_symbol).map_err(|e| {
+                CompileError::Link {
+                    stderr: e.to_string(),
+                }
+            })?;
+        phases.symbols = phase.elapsed();
+        let mut cmd = if self.config.plain_emcc {
+            let mut flags = emcc::link_flags(&self.config.opt);
+            flags.push("-fwasm-exceptions".into());
+            emcc::link_command(&self.emcc, &flags, &obj, &so, &defined)
+        } else {
+            self.learnt()?.link_command(work, &defined)
+        };
+        cmd.current_dir(work);
+        let limits = process::Limits {
+            timeout: self.config.timeout,
+            address_space: None,
+        };
+        let phase = Instant::now();
+        let linked = self.run(cmd, limits, "the linker")?;
+        phases.link = phase.elapsed();
+        if !linked.status.success() {
+            return Err(CompileError::Link {
+                stderr: linked.stderr,
+            });
+        }
+        let wasm = std::fs::read(&so).map_err(CompileError::Io)?;
+        Ok(Compiled {
+            wasm,
+            defined,
+            diagnostics,
+            stderr,
             elapsed: started.elapsed(),
             phases,
         })

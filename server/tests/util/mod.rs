@@ -71,6 +71,11 @@ impl Server {
 
     /// Starts a server on `root` (a project dir that gets the header, page and manifest).
     pub fn start_with(root: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::start_with_env(root, extra, &[])
+    }
+
+    /// [`Server::start_with`] with extra environment variables for the server.
+    pub fn start_with_env(root: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let r = root.path();
         std::fs::create_dir_all(r.join("side-modules/include")).unwrap();
         std::fs::create_dir_all(r.join("web")).unwrap();
@@ -87,10 +92,18 @@ impl Server {
         .unwrap();
         std::fs::write(r.join("build/hot/hotwasm-host.json"), HOST_MANIFEST).unwrap();
         let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        Self::spawn(root, args)
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::spawn_env(root, args, env)
     }
 
     fn spawn(root: tempfile::TempDir, args: Vec<String>) -> Server {
+        Self::spawn_env(root, args, Vec::new())
+    }
+
+    fn spawn_env(root: tempfile::TempDir, args: Vec<String>, env: Vec<(String, String)>) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotwasm"));
         cmd.arg("serve")
             .arg("--port")
@@ -99,6 +112,7 @@ impl Server {
             .arg(root.path())
             .args(&args);
         cmd.envs(toolchain_env())
+            .envs(env)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().unwrap();
@@ -211,9 +225,14 @@ pub fn repl(server: &Server) -> Socket {
 
 /// Sends an eval and waits for its result.
 pub fn eval(ws: &mut Socket, id: &str, source: &str) -> Value {
+    eval_lang(ws, id, "c", source)
+}
+
+/// Sends an eval in `lang` (`"c"` or `"rust"`) and waits for its result.
+pub fn eval_lang(ws: &mut Socket, id: &str, lang: &str, source: &str) -> Value {
     send(
         ws,
-        json!({"type":"eval","id":id,"lang":"c","source":source}),
+        json!({"type":"eval","id":id,"lang":lang,"source":source}),
     );
     loop {
         let v = recv(ws);
@@ -268,7 +287,12 @@ impl Page {
                         panic!("patch header without binary frame")
                     };
                     assert_eq!(wasm.len() as u64, msg["size"].as_u64().unwrap());
-                    let ok = wasmparser::Validator::new().validate_all(&wasm).is_ok();
+                    let ok = wasmparser::Validator::new_with_features(
+                        wasmparser::WasmFeatures::default()
+                            | wasmparser::WasmFeatures::LEGACY_EXCEPTIONS,
+                    )
+                    .validate_all(&wasm)
+                    .is_ok();
                     let seq = msg["seq"].clone();
                     received
                         .lock()

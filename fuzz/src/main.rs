@@ -6,7 +6,7 @@
 //! - `signature`: `hotwasm_abi::Signature::parse` (accepted ⇒ `Display` round-trips);
 //! - `protocol`: `hotwasm_server::protocol::decode_client` on mutated client JSON frames
 //!   (accepted ⇒ re-encoding and decoding gives the same message);
-//! - `wasm`: the runtime's side-module reader (a copy of `runtime/src/wasm_types.rs::read`, the
+//! - `wasm`: the runtime's own side-module reader (`hotwasm_runtime::wasm_types::read`, the
 //!   wasmparser walk over types/imports/functions/exports/dylink.0) on mutated real side modules
 //!   from `build/fixtures/*.wasm`.
 //!
@@ -51,7 +51,9 @@ impl Rng {
     }
 }
 
-const INTERESTING: &[u8] = &[0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x3f, 0x60, 0x20, b'\n', b' '];
+const INTERESTING: &[u8] = &[
+    0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x3f, 0x60, 0x20, b'\n', b' ',
+];
 
 /// Applies 1..=8 random byte-level mutations; `dict` holds tokens worth splicing in.
 fn mutate(rng: &mut Rng, data: &mut Vec<u8>, dict: &[&[u8]], other: Option<&[u8]>) {
@@ -104,7 +106,11 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>, dict: &[&[u8]], other: Option<&[u8]
                 let i = rng.below(data.len());
                 let n = (1 + rng.below(5)).min(data.len() - i);
                 for (k, b) in data[i..i + n].iter_mut().enumerate() {
-                    *b = if k + 1 == n { rng.next() as u8 & 0x7f } else { 0x80 | rng.next() as u8 };
+                    *b = if k + 1 == n {
+                        rng.next() as u8 & 0x7f
+                    } else {
+                        0x80 | rng.next() as u8
+                    };
                 }
             }
             9 => {
@@ -170,17 +176,25 @@ fn check_manifest(bytes: &[u8]) -> Outcome {
         if m.entries.is_empty() {
             return Err("accepted an empty manifest".into());
         }
-        if m.entries.len() > 4096 /* hotwasm_abi MAX_ENTRIES (not re-exported) */ {
+        if m.entries.len() > 4096
+        /* hotwasm_abi MAX_ENTRIES (not re-exported) */
+        {
             return Err(format!("accepted {} entries", m.entries.len()));
         }
         let mut vars = HashSet::new();
         let mut syms = HashSet::new();
         for e in &m.entries {
             if !is_c_identifier(&e.var) || !is_c_identifier(&e.symbol) {
-                return Err(format!("accepted a non-identifier: {:?} {:?}", e.var, e.symbol));
+                return Err(format!(
+                    "accepted a non-identifier: {:?} {:?}",
+                    e.var, e.symbol
+                ));
             }
             if !vars.insert(e.var.clone()) || !syms.insert(e.symbol.clone()) {
-                return Err(format!("accepted a duplicate: {:?} / {:?}", e.var, e.symbol));
+                return Err(format!(
+                    "accepted a duplicate: {:?} / {:?}",
+                    e.var, e.symbol
+                ));
             }
         }
         let printed: String = m
@@ -190,7 +204,11 @@ fn check_manifest(bytes: &[u8]) -> Outcome {
             .collect();
         match PatchManifest::parse(&printed) {
             Ok(again) if again == m => {}
-            other => return Err(format!("re-parse of the printed manifest differs: {other:?}")),
+            other => {
+                return Err(format!(
+                    "re-parse of the printed manifest differs: {other:?}"
+                ))
+            }
         }
         return Ok(format!("ok:{}", m.entries.len().min(8)));
     }
@@ -207,7 +225,11 @@ fn check_signature(bytes: &[u8]) -> Outcome {
         let printed = sig.to_string();
         match Signature::parse(&printed) {
             Ok(again) if again == sig => {}
-            other => return Err(format!("`{text}` parsed, printed `{printed}`, re-parsed {other:?}")),
+            other => {
+                return Err(format!(
+                    "`{text}` parsed, printed `{printed}`, re-parsed {other:?}"
+                ))
+            }
         }
         if !sig.same_in_wasm32(&sig) {
             return Err(format!("`{text}` is not the same as itself in wasm32"));
@@ -221,7 +243,10 @@ fn check_protocol(bytes: &[u8]) -> Outcome {
     let text = String::from_utf8_lossy(bytes);
     let decoded = hotwasm_server::protocol::decode_client(&text);
     if let Err((code, msg)) = &decoded {
-        return Ok(class(&format!("err:{code:?}:"), msg.split(" at line").next().unwrap_or("")));
+        return Ok(class(
+            &format!("err:{code:?}:"),
+            msg.split(" at line").next().unwrap_or(""),
+        ));
     }
     if let Ok(msg) = decoded {
         let json = serde_json::to_string(&msg).map_err(|e| format!("re-encode failed: {e}"))?;
@@ -243,93 +268,13 @@ fn check_protocol(bytes: &[u8]) -> Outcome {
     Ok(String::new())
 }
 
-// A copy of runtime/src/wasm_types.rs::read (that module is crate-private and the runtime crate
-// is built for the wasm host); keep the two in step.
-#[allow(dead_code)]
-#[derive(Default)]
-struct PatchTypes {
-    exports: HashMap<String, Signature>,
-    imports: Vec<String>,
-}
-const LINKER_PROVIDED: &[&str] =
-    &["memory", "__indirect_function_table", "__stack_pointer", "__memory_base", "__table_base", "__heap_base"];
-fn val_type(t: wasmparser::ValType) -> Option<hotwasm_abi::ValType> {
-    use hotwasm_abi::ValType;
-    Some(match t {
-        wasmparser::ValType::I32 => ValType::I32,
-        wasmparser::ValType::I64 => ValType::I64,
-        wasmparser::ValType::F32 => ValType::F32,
-        wasmparser::ValType::F64 => ValType::F64,
-        _ => return None,
-    })
-}
-fn read_side_module(bytes: &[u8]) -> Result<PatchTypes, String> {
-    use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
-    let mut types: Vec<Option<Signature>> = Vec::new();
-    let mut funcs: Vec<u32> = Vec::new();
-    let mut out = PatchTypes::default();
-    let mut saw_dylink = false;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(|e| e.to_string())? {
-            Payload::CustomSection(c) if c.name() == "dylink.0" => saw_dylink = true,
-            Payload::TypeSection(reader) => {
-                for rec in reader.into_iter_err_on_gc_types() {
-                    let f = rec.map_err(|e| e.to_string())?;
-                    let params: Option<Vec<_>> = f.params().iter().map(|&t| val_type(t)).collect();
-                    let ret = match f.results() {
-                        [] => Some(None),
-                        [one] => val_type(*one).map(Some),
-                        _ => None,
-                    };
-                    types.push(params.zip(ret).map(|(params, ret)| Signature { ret, params }));
-                }
-            }
-            Payload::ImportSection(reader) => {
-                for import in reader {
-                    let import = import.map_err(|e| e.to_string())?;
-                    if let TypeRef::Func(t) = import.ty {
-                        funcs.push(t);
-                    }
-                    let wanted = match import.module {
-                        "env" => !LINKER_PROVIDED.contains(&import.name),
-                        m => m.starts_with("GOT."),
-                    };
-                    if wanted {
-                        out.imports.push(import.name.to_string());
-                    }
-                }
-            }
-            Payload::FunctionSection(reader) => {
-                for f in reader {
-                    funcs.push(f.map_err(|e| e.to_string())?);
-                }
-            }
-            Payload::ExportSection(reader) => {
-                for export in reader {
-                    let export = export.map_err(|e| e.to_string())?;
-                    if export.kind != ExternalKind::Func {
-                        continue;
-                    }
-                    let sig = funcs.get(export.index as usize).and_then(|&t| types.get(t as usize).cloned().flatten());
-                    if let Some(sig) = sig {
-                        out.exports.insert(export.name.to_string(), sig);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if !saw_dylink {
-        return Err("no dylink.0".into());
-    }
-    Ok(out)
-}
-
 fn check_wasm(bytes: &[u8]) -> Outcome {
-    Ok(match read_side_module(bytes) {
-        Ok(t) => format!("ok:{}:{}", t.exports.len().min(16), t.imports.len().min(16)),
-        Err(e) => class("err:", &e),
-    })
+    Ok(
+        match hotwasm_runtime::wasm_types::read("fuzz.wasm", bytes) {
+            Ok(t) => format!("ok:{}:{}", t.exports.len().min(16), t.imports.len().min(16)),
+            Err(e) => class("err:", &e.to_string()),
+        },
+    )
 }
 
 // ---------------------------------------------------------------- seeds
@@ -348,11 +293,31 @@ fn manifest_seeds() -> Vec<Vec<u8>> {
     .collect()
 }
 const MANIFEST_DICT: &[&[u8]] = &[
-    b" ", b"\t", b"\n", b"\r\n", b"v", b"i", b"j", b"f", b"d", b"p", b"_", b"__hw", b"\xc3\xa9", b"\xe2\x80\x83",
-    b"\x0b", b"\x0c", b"\xc2\x85", b"0", b"a a__hw1 i\n",
+    b" ",
+    b"\t",
+    b"\n",
+    b"\r\n",
+    b"v",
+    b"i",
+    b"j",
+    b"f",
+    b"d",
+    b"p",
+    b"_",
+    b"__hw",
+    b"\xc3\xa9",
+    b"\xe2\x80\x83",
+    b"\x0b",
+    b"\x0c",
+    b"\xc2\x85",
+    b"0",
+    b"a a__hw1 i\n",
 ];
 fn signature_seeds() -> Vec<Vec<u8>> {
-    ["v", "i", "vi", "ipjfd", "dddddddd", "", "vv", "iv"].iter().map(|s| s.as_bytes().to_vec()).collect()
+    ["v", "i", "vi", "ipjfd", "dddddddd", "", "vv", "iv"]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect()
 }
 const SIG_DICT: &[&[u8]] = &[b"v", b"i", b"j", b"f", b"d", b"p", b"\xc3\xa9", b"e", b"I"];
 fn protocol_seeds() -> Vec<Vec<u8>> {
@@ -373,9 +338,31 @@ fn protocol_seeds() -> Vec<Vec<u8>> {
     .collect()
 }
 const PROTO_DICT: &[&[u8]] = &[
-    b"\"type\"", b"\"hello\"", b"\"eval\"", b"\"ack\"", b"null", b"true", b"1e999", b"-0", b"18446744073709551616",
-    b"{", b"}", b"[", b"]", b",", b":", b"\\u0000", b"\\ud800", b"\"", b"\"page\"", b"\"repl\"", b"\"rust\"",
-    b"\"seq\"", b"\"protocol\"", b"NaN", b"1.0",
+    b"\"type\"",
+    b"\"hello\"",
+    b"\"eval\"",
+    b"\"ack\"",
+    b"null",
+    b"true",
+    b"1e999",
+    b"-0",
+    b"18446744073709551616",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b"\\u0000",
+    b"\\ud800",
+    b"\"",
+    b"\"page\"",
+    b"\"repl\"",
+    b"\"rust\"",
+    b"\"seq\"",
+    b"\"protocol\"",
+    b"NaN",
+    b"1.0",
 ];
 
 fn wasm_seeds(corpus: &Path) -> Vec<Vec<u8>> {
@@ -389,7 +376,14 @@ fn wasm_seeds(corpus: &Path) -> Vec<Vec<u8>> {
             if p.extension().and_then(|e| e.to_str()) != Some("wasm") {
                 continue;
             }
-            let stem = p.file_stem().unwrap().to_string_lossy().split('-').next().unwrap_or("").to_string();
+            let stem = p
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .unwrap_or("")
+                .to_string();
             let n = per_stem.entry(stem).or_default();
             *n += 1;
             if *n > 3 {
@@ -407,8 +401,16 @@ fn wasm_seeds(corpus: &Path) -> Vec<Vec<u8>> {
     out
 }
 const WASM_DICT: &[&[u8]] = &[
-    b"\0asm\x01\0\0\0", b"\x00\x08dylink.0", b"\x60\x00\x00", b"\x60\x01\x7f\x01\x7f", b"\x03env", b"\x06memory",
-    b"\x07GOT.mem", b"\xff\xff\xff\xff\x0f", b"\x5e\x78\x00", b"\x50\x00",
+    b"\0asm\x01\0\0\0",
+    b"\x00\x08dylink.0",
+    b"\x60\x00\x00",
+    b"\x60\x01\x7f\x01\x7f",
+    b"\x03env",
+    b"\x06memory",
+    b"\x07GOT.mem",
+    b"\xff\xff\xff\xff\x0f",
+    b"\x5e\x78\x00",
+    b"\x50\x00",
 ];
 
 // ---------------------------------------------------------------- driver
@@ -439,16 +441,21 @@ fn run_one(check: fn(&[u8]) -> Outcome, input: &[u8]) -> Result<(Duration, Strin
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let seconds: f64 = arg(&args, "--seconds").map_or(60.0, |s| s.parse().expect("--seconds N"));
     let seed: u64 = arg(&args, "--seed").map_or(0x5eed_1234_abcd, |s| s.parse().expect("--seed N"));
-    let hang = Duration::from_millis(arg(&args, "--hang-ms").map_or(1000, |s| s.parse().expect("--hang-ms N")));
+    let hang = Duration::from_millis(
+        arg(&args, "--hang-ms").map_or(1000, |s| s.parse().expect("--hang-ms N")),
+    );
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = arg(&args, "--corpus").map_or_else(|| here.join("../build/fixtures"), PathBuf::from);
+    let corpus =
+        arg(&args, "--corpus").map_or_else(|| here.join("../build/fixtures"), PathBuf::from);
     let crashes = here.join("crashes");
     let wanted: Vec<String> = arg(&args, "--targets")
         .unwrap_or_else(|| "manifest,signature,protocol,wasm".into())
@@ -457,16 +464,39 @@ fn main() {
         .collect();
 
     let mut targets = vec![
-        Target { name: "manifest", check: check_manifest, seeds: manifest_seeds(), dict: MANIFEST_DICT },
-        Target { name: "signature", check: check_signature, seeds: signature_seeds(), dict: SIG_DICT },
-        Target { name: "protocol", check: check_protocol, seeds: protocol_seeds(), dict: PROTO_DICT },
-        Target { name: "wasm", check: check_wasm, seeds: wasm_seeds(&corpus), dict: WASM_DICT },
+        Target {
+            name: "manifest",
+            check: check_manifest,
+            seeds: manifest_seeds(),
+            dict: MANIFEST_DICT,
+        },
+        Target {
+            name: "signature",
+            check: check_signature,
+            seeds: signature_seeds(),
+            dict: SIG_DICT,
+        },
+        Target {
+            name: "protocol",
+            check: check_protocol,
+            seeds: protocol_seeds(),
+            dict: PROTO_DICT,
+        },
+        Target {
+            name: "wasm",
+            check: check_wasm,
+            seeds: wasm_seeds(&corpus),
+            dict: WASM_DICT,
+        },
     ];
     targets.retain(|t| wanted.iter().any(|w| w == t.name));
 
     if let Some(file) = arg(&args, "--replay") {
         let name = arg(&args, "--target").expect("--replay FILE needs --target NAME");
-        let t = targets.iter().find(|t| t.name == name).expect("unknown target");
+        let t = targets
+            .iter()
+            .find(|t| t.name == name)
+            .expect("unknown target");
         let input = std::fs::read(&file).expect("read replay file");
         match run_one(t.check, &input) {
             Ok((dt, signal)) => println!("{name}: {file} handled in {dt:?} ({signal})"),
@@ -483,8 +513,13 @@ fn main() {
     let mut rng = Rng(seed | 1);
     let share = Duration::from_secs_f64(seconds / targets.len().max(1) as f64);
     let mut findings = 0usize;
-    println!("hotwasm-fuzz: seed {seed}, {seconds} s over {} targets, hang limit {hang:?}", targets.len());
-    println!("| target | inputs | inputs/s | seeds | outcome classes kept | findings | slowest input |");
+    println!(
+        "hotwasm-fuzz: seed {seed}, {seconds} s over {} targets, hang limit {hang:?}",
+        targets.len()
+    );
+    println!(
+        "| target | inputs | inputs/s | seeds | outcome classes kept | findings | slowest input |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for t in &targets {
         let mut pool = t.seeds.clone();
@@ -500,8 +535,16 @@ fn main() {
                 s
             } else {
                 // Half the time start from a real seed, so mutations stay near valid inputs.
-                let mut x = if rng.chance(2) { rng.pick(&t.seeds).clone() } else { rng.pick(&pool).clone() };
-                let other = if rng.chance(4) { Some(rng.pick(&pool).clone()) } else { None };
+                let mut x = if rng.chance(2) {
+                    rng.pick(&t.seeds).clone()
+                } else {
+                    rng.pick(&pool).clone()
+                };
+                let other = if rng.chance(4) {
+                    Some(rng.pick(&pool).clone())
+                } else {
+                    None
+                };
                 mutate(&mut rng, &mut x, t.dict, other.as_deref());
                 x
             };
@@ -511,7 +554,13 @@ fn main() {
                     slowest = slowest.max(dt);
                     if dt > hang {
                         found += 1;
-                        save(&crashes, t.name, found, &input, &format!("slow input: {dt:?}"));
+                        save(
+                            &crashes,
+                            t.name,
+                            found,
+                            &input,
+                            &format!("slow input: {dt:?}"),
+                        );
                     }
                     // Crude coverage proxy: keep inputs reaching a new outcome class.
                     if pool.len() < 4096 && seen.insert(signal) && input.len() <= 4 << 20 {
@@ -541,7 +590,10 @@ fn main() {
         findings += found;
     }
     if findings > 0 {
-        println!("FINDINGS: {findings}; inputs saved under {}", crashes.display());
+        println!(
+            "FINDINGS: {findings}; inputs saved under {}",
+            crashes.display()
+        );
         std::process::exit(1);
     }
     println!("no findings");

@@ -24,8 +24,10 @@ mod error;
 mod loader;
 #[cfg(feature = "hot-reload")]
 mod registry;
-#[cfg(all(feature = "hot-reload", target_os = "emscripten"))]
-mod wasm_types;
+/// Reads a patch's export types and imports (used by the loader in wasm hosts; public so the
+/// fuzz harness exercises this very code).
+#[cfg(feature = "hot-reload")]
+pub mod wasm_types;
 
 pub use hotwasm_abi as abi;
 pub use slot::{AbiType, HotSlot, SigLetters};

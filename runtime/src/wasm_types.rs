@@ -9,7 +9,7 @@ use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
 /// What a side module exports and imports.
 #[derive(Default)]
-pub(crate) struct PatchTypes {
+pub struct PatchTypes {
     /// Exported function name → its signature (pointers read back as `i`).
     pub exports: HashMap<String, Signature>,
     /// Functions and data the module imports from the host (`env` and `GOT.*` names).
@@ -44,7 +44,7 @@ fn malformed(path: &str, why: impl std::fmt::Display) -> HotError {
 }
 
 /// Parses the module at `bytes`.
-pub(crate) fn read(path: &str, bytes: &[u8]) -> Result<PatchTypes, HotError> {
+pub fn read(path: &str, bytes: &[u8]) -> Result<PatchTypes, HotError> {
     let mut types: Vec<Option<Signature>> = Vec::new();
     let mut funcs: Vec<u32> = Vec::new();
     let mut out = PatchTypes::default();

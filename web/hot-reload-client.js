@@ -22,6 +22,11 @@ export { HostRegistry } from './registry.js';
 
 const now = () => globalThis.performance.now();
 
+// Trap attribution reads the patched function's frame from the trap's stack. A Rust panic
+// reaches the trap through a dozen frames of the host's panic machinery (panic → abort), deeper
+// than V8's default of 10 captured frames, so keep more of them.
+if (typeof Error.stackTraceLimit === 'number' && Error.stackTraceLimit < 100) Error.stackTraceLimit = 100;
+
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
 const EVAL_TIMEOUT_MS = 120_000;

@@ -115,3 +115,23 @@ test('hotwasm_run calls a patch\'s hotwasm_main once and flushes what it printed
   assert.equal(host.Module.ccall('hotwasm_run', 'number', ['number', 'string'], [r.id, 't_run__hw8']), -1);
   assert.match(host.Module.UTF8ToString(host.Module._hotwasm_last_error()), /must be a `void t_run__hw8\(void\)`/);
 });
+
+test('a truncated patch and a wasm module that is not a side module are refused; nothing changes', async () => {
+  frames(1);
+  const before = host.pixel(0, 0);
+  const whole = await sideModule('world_state');
+  for (const cut of [8, 40, whole.length >> 1, whole.length - 1]) {
+    const r = host.apply(whole.subarray(0, cut), 'background_color background_color__hw7 ip');
+    assert.equal(r.status, ERR.LOAD, `cut at ${cut}: ${r.error}`);
+    assert.match(r.error, /not a valid wasm side module/);
+  }
+  // A valid wasm module without a dylink.0 section (the plain build of the demo).
+  const { readFileSync } = await import('node:fs');
+  const { root } = await import('./fixtures.mjs');
+  const plain = readFileSync(`${root}/build/plain/hotwasm_demo.wasm`);
+  const r = host.apply(plain, 'background_color main ip');
+  assert.equal(r.status, ERR.LOAD);
+  assert.match(r.error, /no dylink\.0 section; build it with -sSIDE_MODULE=1/);
+  frames(1);
+  assert.equal(host.pixel(0, 0), before, 'the old code keeps running');
+});

@@ -181,12 +181,17 @@ if (sizes.length) {
   p('| file | bytes | gzip -9 |');
   p('|---|---:|---:|');
   for (const s of sizes) p(`| ${s.file} | ${s.bytes.toLocaleString('en')} | ${s.gz.toLocaleString('en')} |`);
-  const tot = (pre) => sizes.filter((s) => s.file.startsWith(pre)).reduce((a, s) => [a[0] + s.bytes, a[1] + s.gz], [0, 0]);
-  const [pl, hot] = [tot('build/plain'), tot('build/hot')];
-  p(`| **plain total** | ${pl[0].toLocaleString('en')} | ${pl[1].toLocaleString('en')} |`);
-  p(`| **HOT_RELOAD total** | ${hot[0].toLocaleString('en')} | ${hot[1].toLocaleString('en')} |`);
-  p();
-  p('Rust-patch-capable bundle: not built yet in this tree.');
+  const tot = (dir) => sizes.filter((s) => s.file.startsWith(`${dir}/`)).reduce((a, s) => [a[0] + s.bytes, a[1] + s.gz], [0, 0]);
+  const builds = [
+    ['build/plain', 'plain (no dynamic linking)'],
+    ['build/hot-c-only', 'HOT_RELOAD, C patches only (`HOTWASM_RUST_PATCHES=0`)'],
+    ['build/hot', 'HOT_RELOAD default, Rust-patch-capable (+ std symbols the host links)'],
+    ['build/hot-export-all', 'HOT_RELOAD, `HOTWASM_EXPORT_ALL=1` (MAIN_MODULE=1, everything exported)'],
+  ];
+  for (const [dir, label] of builds) {
+    const [bytes, gz] = tot(dir);
+    if (bytes) p(`| **${label}** total | ${bytes.toLocaleString('en')} | ${gz.toLocaleString('en')} |`);
+  }
   p();
 }
 
@@ -239,6 +244,6 @@ if (failNote('fuzz-regressions')) p(failNote('fuzz-regressions'));
 const regs = (read('fuzz-regressions.log') ?? '').trim().split('\n').filter(Boolean);
 if (regs.length) { p('Regression inputs replayed (`fuzz/regressions/`):'); p(); for (const l of regs) p(`- ${l}`); p(); }
 if (fuzzTable.length) { for (const l of fuzzTable) p(l); p(); }
-p('Targets: `PatchManifest::parse`, `Signature::parse` (with print/re-parse round-trips), the protocol decoder `decode_client` (with encode/decode round-trip), and the runtime\'s side-module reader (a copy of `runtime/src/wasm_types.rs::read`) over mutated `build/fixtures/*.wasm`. Findings are saved to `fuzz/crashes/`; replay one with `cargo run --release --manifest-path fuzz/Cargo.toml -- --replay FILE --target NAME`.');
+p('Targets: `PatchManifest::parse`, `Signature::parse` (with print/re-parse round-trips), the protocol decoder `decode_client` (with encode/decode round-trip), and the runtime\'s own side-module reader (`hotwasm_runtime::wasm_types::read`) over mutated `build/fixtures/*.wasm`. Findings are saved to `fuzz/crashes/`; replay one with `cargo run --release --manifest-path fuzz/Cargo.toml -- --replay FILE --target NAME`.');
 p();
 process.stdout.write(out.join('\n'));

@@ -53,7 +53,10 @@ step() {
 step build-server 900 cargo build -p hotwasm-server
 step bundle-hot 900 env HOT_RELOAD=1 bash scripts/emscripten-bundle.sh
 step bundle-plain 900 bash scripts/emscripten-bundle.sh
-step sizes 60 bash -c 'for f in build/plain/hotwasm_demo.wasm build/plain/hotwasm-demo.js build/hot/hotwasm_demo.wasm build/hot/hotwasm-demo.js; do printf "%s\t%s\t%s\n" "$f" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)"; done'
+# The two other export strategies of the HOT_RELOAD host, for the size table (README explains).
+step bundle-hot-c-only 900 env HOT_RELOAD=1 HOTWASM_RUST_PATCHES=0 HOTWASM_OUT_NAME=hot-c-only bash scripts/emscripten-bundle.sh
+step bundle-hot-export-all 900 env HOT_RELOAD=1 HOTWASM_EXPORT_ALL=1 HOTWASM_OUT_NAME=hot-export-all bash scripts/emscripten-bundle.sh
+step sizes 60 bash -c 'for f in build/{plain,hot-c-only,hot,hot-export-all}/{hotwasm_demo.wasm,hotwasm-demo.js}; do printf "%s\t%s\t%s\n" "$f" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)"; done'
 
 # --- existing benchmarks
 step call-overhead-native 900 cargo bench -p hotwasm-runtime --bench call_overhead

@@ -1,5 +1,7 @@
 //! `cargo bench -p hotwasm-server --bench compile`: server-side compile of a one-function C
-//! patch, p50/p95 over 50 compiles, for the fast path, plain emcc -O2 and plain emcc -O1.
+//! patch, p50/p95 over 50 compiles, for the fast path, plain emcc -O2 and plain emcc -O1; and
+//! of Rust patches (rustc --emit obj + the fast path's wasm-ld), a plain and a std-heavy one, at
+//! rustc opt-level 2 and 1 (`-- rust` measures only those).
 //! Needs the toolchain environment: `eval "$(bash scripts/setup.sh --print-env)"` first.
 //! Each path also prints where its time went (compiler process, object symbol read, linker
 //! process, the rest, and the rename the server does afterwards).
@@ -19,7 +21,21 @@ const SOURCE: &str = "#include \"hotwasm.h\"\n\
 void step_particle(World *w, Particle *p, float dt) {\n\
   p->vy += w->gravity * dt;\n  p->x += p->vx * dt;\n  p->y += p->vy * dt;\n}\n";
 
-fn measure(label: &str, plain_emcc: bool, opt: &str) {
+const RUST_SOURCE: &str = "#[no_mangle]\n\
+pub extern \"C\" fn step_particle(w: *mut World, p: *mut Particle, dt: f32) {\n\
+    let (w, p) = unsafe { (&mut *w, &mut *p) };\n\
+    p.vy += w.gravity * dt;\n    p.x += p.vx * dt;\n    p.y += p.vy * dt;\n}\n";
+
+const RUST_STD: &str = "use std::collections::HashMap;\n\
+#[no_mangle]\n\
+pub extern \"C\" fn background_color(w: *const World) -> u32 {\n\
+    let frame = unsafe { (*w).frame };\n\
+    let words: Vec<String> = (1..=4).map(|i| format!(\"w{}-{}\", i, frame % 1)).collect();\n\
+    let mut counts: HashMap<&str, u32> = HashMap::new();\n\
+    for w in &words { *counts.entry(w.as_str()).or_insert(0) += 1; }\n\
+    0xff00_0000 | counts.values().sum::<u32>()\n}\n";
+
+fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -35,13 +51,21 @@ fn measure(label: &str, plain_emcc: bool, opt: &str) {
     .expect("emcc on PATH: eval \"$(bash scripts/setup.sh --print-env)\"");
     compiler.warm_up().expect("fast path learnt");
     let mut times = Vec::with_capacity(RUNS);
+    let mut sizes = Vec::new();
     let mut parts: [Vec<f64>; 5] = Default::default();
     for i in 0..RUNS + 2 {
         let work = tempfile::tempdir().unwrap();
-        std::fs::write(work.path().join("eval.c"), SOURCE).unwrap();
-        let c = compiler
-            .compile(work.path(), "eval.c", work.path())
-            .expect("compiles");
+        let c = match rust {
+            Some(src) => compiler.compile_rust(src, "eval.rs", work.path()),
+            None => {
+                std::fs::write(work.path().join("eval.c"), SOURCE).unwrap();
+                compiler.compile(work.path(), "eval.c", work.path())
+            }
+        }
+        .expect("compiles");
+        if i == RUNS + 1 {
+            sizes.push(c.wasm.len());
+        }
         // The rename the server does next (not part of the compile time).
         let renames: HashMap<String, String> = c
             .defined
@@ -72,9 +96,10 @@ fn measure(label: &str, plain_emcc: bool, opt: &str) {
         v[((v.len() as f64 - 1.0) * p).round() as usize]
     };
     println!(
-        "{label:<16} n={RUNS}  p50 {:7.1} ms  p95 {:7.1} ms",
+        "{label:<16} n={RUNS}  p50 {:7.1} ms  p95 {:7.1} ms  patch {} bytes",
         pct(&mut times, 0.5),
-        pct(&mut times, 0.95)
+        pct(&mut times, 0.95),
+        sizes.first().copied().unwrap_or(0)
     );
     let names = [
         "compiler",
@@ -99,13 +124,17 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    for (label, plain, opt) in [
-        ("fast path -O2", false, "-O2"),
-        ("emcc -O2", true, "-O2"),
-        ("emcc -O1", true, "-O1"),
+    for (label, plain, opt, rust) in [
+        ("fast path -O2", false, "-O2", None),
+        ("emcc -O2", true, "-O2", None),
+        ("emcc -O1", true, "-O1", None),
+        ("rust fast -O2", false, "-O2", Some(RUST_SOURCE)),
+        ("rust fast -O1", false, "-O1", Some(RUST_SOURCE)),
+        ("rust std fast -O2", false, "-O2", Some(RUST_STD)),
+        ("rust std fast -O1", false, "-O1", Some(RUST_STD)),
     ] {
         if filters.is_empty() || filters.iter().any(|f| label.contains(f.as_str())) {
-            measure(label, plain, opt);
+            measure(label, plain, opt, rust);
         }
     }
 }

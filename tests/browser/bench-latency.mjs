@@ -3,6 +3,10 @@
 // per-frame cost with and without HOT_RELOAD.
 //
 //   node tests/browser/bench-latency.mjs [--evals 50] [--skip-plain-emcc] [--skip-fps] [--skip-latency]
+//                                        [--lang c|rust|both]
+//
+// `--lang rust` measures Rust evals instead (a plain background_color and a std-heavy one using
+// format!, Vec and HashMap), fast path only, and reports their patch sizes; `both` does C then Rust.
 //
 // Needs the HOT_RELOAD bundle (built if missing) and, for the fps comparison, the plain bundle.
 
@@ -16,6 +20,7 @@ const { values: opts } = parseArgs({
     'skip-fps': { type: 'boolean', default: false },
     'skip-latency': { type: 'boolean', default: false },
     'fps-seconds': { type: 'string', default: '5' },
+    lang: { type: 'string', default: 'c' },
   },
 });
 const N = Number(opts.evals);
@@ -35,6 +40,7 @@ function report(label, rows) {
     ['server total', (r) => r.timings.total_ms],
     ['eval→live (page)', (r) => r.liveMs],
     ['eval→result (page)', (r) => r.clientMs],
+    ['patch bytes', (r) => r.size],
   ];
   console.log(`\n${label}: ${rows.length} evals`);
   console.log(`  ${'ms'.padEnd(20)}   p50     p95     max`);
@@ -45,34 +51,43 @@ function report(label, rows) {
   }
 }
 
-/** Runs `n` distinct evals of background_color in the page; returns eval_result rows. */
-async function evalLoop(page, n) {
-  return page.evaluate(async (count) => {
+/** Runs `n` distinct evals of background_color in the page; returns eval_result rows.
+ *  `kind`: 'c', 'rust' (a constant colour) or 'rust-std' (format!, Vec, HashMap). */
+async function evalLoop(page, n, kind = 'c') {
+  return page.evaluate(async ([count, kind]) => {
     const client = globalThis.hotwasm.client;
     const rows = [];
     for (let i = 0; i < count; i++) {
       const colour = (0xff000000 | ((i * 2654435761) & 0xffffff)) >>> 0;
-      const source = `#include "hotwasm.h"\nuint32_t background_color(const World *w) { (void)w; return 0x${colour.toString(16)}u; }\n`;
+      const hex = `0x${colour.toString(16)}`;
+      const source = {
+        c: `#include "hotwasm.h"\nuint32_t background_color(const World *w) { (void)w; return ${hex}u; }\n`,
+        rust: `#[no_mangle]\npub extern "C" fn background_color(_w: *const World) -> u32 {\n    ${hex}\n}\n`,
+        'rust-std': `use std::collections::HashMap;\n#[no_mangle]\npub extern "C" fn background_color(w: *const World) -> u32 {\n    let frame = unsafe { (*w).frame };\n    let words: Vec<String> = (1..=4).map(|i| format!("w{}-{}", i, frame % 1)).collect();\n    let mut counts: HashMap<&str, u32> = HashMap::new();\n    for w in &words { *counts.entry(w.as_str()).or_insert(0) += 1; }\n    (${hex}u32 & !0xff) | counts.values().sum::<u32>()\n}\n`,
+      }[kind];
+      const lang = kind === 'c' ? 'c' : 'rust';
       let liveAt = null;
+      let size = null;
       const t0 = performance.now();
       const off = client.on('patch', (p) => {
         if (liveAt == null) liveAt = performance.now();
+        size ??= p.size;
       });
-      const r = await client.eval({ lang: 'c', source, name: 'background_color.c' });
+      const r = await client.eval({ lang, source, name: `background_color.${lang === 'c' ? 'c' : 'rs'}` });
       off();
       if (!r.ok) throw new Error(`eval ${i} failed: ${r.error}\n${r.raw_output}`);
-      rows.push({ timings: r.timings, clientMs: r.clientMs, liveMs: liveAt != null ? liveAt - t0 : null });
+      rows.push({ timings: r.timings, clientMs: r.clientMs, liveMs: liveAt != null ? liveAt - t0 : null, size });
     }
     return rows;
-  }, n);
+  }, [n, kind]);
 }
 
-async function latency(browser, label, args) {
+async function latency(browser, label, args, kind = 'c') {
   const server = await startServer({ args });
   try {
     const page = await openDemo(browser, server.url);
-    await evalLoop(page, 3); // warm-up: caches, first compile
-    const rows = await evalLoop(page, N);
+    await evalLoop(page, 3, kind); // warm-up: caches, first compile
+    const rows = await evalLoop(page, N, kind);
     report(label, rows);
     await page.close();
     return rows;
@@ -111,8 +126,14 @@ async function frameRate(browser, server, seconds) {
 const browser = await launchBrowser();
 try {
   ensureBundle({ hot: true });
-  if (!opts['skip-latency']) await latency(browser, 'fast path (default)', []);
-  if (!opts['skip-latency'] && !opts['skip-plain-emcc']) await latency(browser, 'plain emcc (--plain-emcc)', ['--plain-emcc']);
+  const c = opts.lang !== 'rust';
+  const rust = opts.lang === 'rust' || opts.lang === 'both';
+  if (c && !opts['skip-latency']) await latency(browser, 'fast path (default)', []);
+  if (c && !opts['skip-latency'] && !opts['skip-plain-emcc']) await latency(browser, 'plain emcc (--plain-emcc)', ['--plain-emcc']);
+  if (rust && !opts['skip-latency']) {
+    await latency(browser, 'Rust, constant colour (fast path)', [], 'rust');
+    await latency(browser, 'Rust, std-heavy: format!, Vec, HashMap (fast path)', [], 'rust-std');
+  }
   if (!opts['skip-fps']) {
     ensureBundle({ hot: false });
     const secs = Number(opts['fps-seconds']);

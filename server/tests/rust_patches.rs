@@ -7,6 +7,10 @@ use util::*;
 
 /// A server whose project has the prelude crate and the real HOT_RELOAD host manifest.
 fn rust_server(env: &[(&str, &str)]) -> Server {
+    rust_server_with(env, &["--no-watch"])
+}
+
+fn rust_server_with(env: &[(&str, &str)], args: &[&str]) -> Server {
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     let repo = repo_root();
@@ -18,7 +22,7 @@ fn rust_server(env: &[(&str, &str)]) -> Server {
         std::fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
         std::fs::copy(repo.join(f), r.join(f)).unwrap();
     }
-    let server = Server::start_with_env(root, &["--no-watch"], env);
+    let server = Server::start_with_env(root, args, env);
     let manifest = repo.join("build/hot/hotwasm-host.json");
     assert!(
         manifest.is_file(),
@@ -206,4 +210,46 @@ fn without_rustc_a_rust_eval_says_how_to_get_it() {
     // C still works.
     let r = eval(&mut repl, "c", "int f(int x) { return x; }\n");
     assert_eq!(r["ok"], true, "{r}");
+}
+
+#[test]
+fn saving_a_rust_side_module_delivers_it_and_errors_reach_the_page() {
+    watchdog(120);
+    let server = rust_server_with(&[], &[]);
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let file = server.root.path().join("side-modules/bg.rs");
+    std::fs::write(&file, BACKGROUND).unwrap();
+    wait_until("a patch from the saved .rs file", 60, || {
+        !page.patches().is_empty()
+    });
+    let p = &page.patches()[0];
+    assert_eq!(p.header["manifest"][0]["var"], "background_color");
+    std::fs::write(&file, "#[no_mangle]\npub extern \"C\" fn background_color(_w: *const World) -> u32 {\n    nope\n}\n").unwrap();
+    wait_until("diagnostics for the bad save", 60, || {
+        page.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m["type"] == "diagnostics")
+    });
+    let msgs = page.messages.lock().unwrap().clone();
+    let d = msgs.iter().find(|m| m["type"] == "diagnostics").unwrap();
+    assert_eq!(d["name"], "side-modules/bg.rs");
+    assert_eq!(d["diagnostics"][0]["file"], "side-modules/bg.rs");
+    assert_eq!(d["diagnostics"][0]["line"], 3, "{d}");
+    assert_eq!(d["diagnostics"][0]["column"], 5, "{d}");
+    // The prelude crate is not a patch.
+    let prelude = server
+        .root
+        .path()
+        .join("side-modules/rust/hotwasm_patch.rs");
+    let text = std::fs::read_to_string(&prelude).unwrap();
+    std::fs::write(&prelude, text).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(
+        page.patches().len(),
+        1,
+        "saving the prelude delivers nothing"
+    );
 }

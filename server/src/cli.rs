@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// hotwasm: live-edit C inside a running Emscripten WebAssembly app.
+/// hotwasm: live-edit C and Rust inside a running Emscripten WebAssembly app.
 #[derive(Debug, Parser)]
 #[command(name = "hotwasm", version)]
 pub struct Cli {
@@ -17,9 +17,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve the page, the bundle and the WebSocket; compile and deliver patches.
     Serve(ServeArgs),
-    /// Evaluate one C file in every connected page.
+    /// Evaluate one C file, or one Rust file (`.rs`), in every connected page.
     Eval {
-        /// The C file.
+        /// The C or Rust (`.rs`) file.
         file: PathBuf,
         /// Where the server is.
         #[command(flatten)]

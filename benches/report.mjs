@@ -94,9 +94,13 @@ p(`| hot call, slot vs direct (native / wasm) | ≤ 1.5× | ${f(slotN, 2)}× / $
 const lkN = callN.ratios['ratio lookup/slot'];
 const lkW = callW.ratios['ratio lookup/slot'];
 p(`| name lookup per call vs slot (native / wasm) | ≥ 10× | ${f(lkN, 1)}× / ${f(lkW, 1)}× | ${verdict(lkN == null && lkW == null ? null : (lkN ?? 99) >= 10 && (lkW ?? 99) >= 10)} |`);
-const fast = latency.find((l) => /fast/i.test(l.label));
+const fast = latency.find((l) => /fast/i.test(l.label) && !/rust/i.test(l.label));
 const live = fast?.rows['eval→live (page)'];
 p(`| eval→live, C fast path, p50 / p95 (Chromium) | – | ${f(live?.[0])} / ${f(live?.[1])} ms | – |`);
+for (const l of latency.filter((x) => /rust/i.test(x.label))) {
+  const r = l.rows['eval→live (page)'];
+  if (r) p(`| eval→live, ${l.label}, p50 / p95 | p50 ≤ 400 ms | ${f(r[0])} / ${f(r[1])} ms | ${verdict(r[0] <= 400)} |`);
+}
 const mb = apply.find((a) => a.label.startsWith('1 MB'));
 p(`| apply of a 1 MB patch, p95 (Node) | – | ${f(mb?.p95, 2)} ms | – |`);
 p(`| soak: apply at patch ${soak ? Object.keys(soak.apply_ms ?? {}).pop() : '1000'} vs at 10 | ≤ 2× | ${f(soak?.ratio_last_vs_10, 2)}× | ${verdict(soak ? soak.within_2x : null)} |`);
@@ -110,7 +114,7 @@ p();
 // The worst figure: the slowest user-visible latency measured.
 const worst = [];
 if (live) worst.push([`eval→live p95 (fast path, Chromium)`, live[1]]);
-const plain = latency.filter((l) => !/fast/i.test(l.label));
+const plain = latency.filter((l) => !/fast/i.test(l.label) || /rust/i.test(l.label));
 for (const l of plain) if (l.rows['eval→live (page)']) worst.push([`eval→live p95 (${l.label})`, l.rows['eval→live (page)'][1]]);
 if (fan?.eval_to_all_acked_ms) worst.push([`fan-out first eval to ${fan.clients} acks (cold compile)`, fan.eval_to_all_acked_ms.first]);
 for (const c of compile) worst.push([`server compile p95 (${c.label})`, c.p95]);
@@ -140,7 +144,7 @@ if (callRows.length) {
   p();
 }
 
-section('Eval → live latency (headless Chromium, ms)', 'latency', `node tests/browser/bench-latency.mjs --evals ${process.env.LATENCY_EVALS ?? 50}`);
+section('Eval → live latency (headless Chromium, ms)', 'latency', `node tests/browser/bench-latency.mjs --evals ${process.env.LATENCY_EVALS ?? 50} --lang both`);
 for (const l of latency) {
   p(`**${l.label}** (${l.n} evals)`);
   p();
@@ -157,8 +161,6 @@ if (fps.length) {
   for (const r of fps) p(`| ${r.label} | ${f(r.fps)} | ${f(r.ms, 3)} | ${r.particles} |`);
   p();
 }
-p('Rust patches: not measured yet (the Rust eval path has no benchmark in this tree).');
-p();
 
 section('Server compile (ms)', 'compile', 'cargo bench -p hotwasm-server --bench compile');
 if (compile.length) {

@@ -63,7 +63,7 @@ step call-overhead-native 900 cargo bench -p hotwasm-runtime --bench call_overhe
 step call-overhead-wasm 900 cargo bench -p hotwasm-runtime --bench call_overhead --target wasm32-unknown-emscripten
 step apply 900 node tests/node/bench-apply.mjs
 step compile 1800 cargo bench -p hotwasm-server --bench compile
-step latency 1800 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS"
+step latency 2400 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS" --lang both
 
 # --- new measurements (benches/)
 step soak 1800 node benches/soak.mjs --patches "$SOAK_PATCHES" --json "$OUT/soak.json"

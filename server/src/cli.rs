@@ -25,8 +25,12 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
-    /// Read C from the terminal and evaluate it (end an entry with a blank line or `;;`).
+    /// Read C (or Rust, with --rust) from the terminal and evaluate it (end an entry with a
+    /// blank line or `;;`).
     Repl {
+        /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`) instead of C.
+        #[arg(long)]
+        rust: bool,
         /// Where the server is.
         #[command(flatten)]
         conn: ConnArgs,

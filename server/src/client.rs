@@ -158,9 +158,18 @@ pub fn eval_file(conn: &ConnArgs, file: &std::path::Path) -> Result<bool, Client
 }
 
 /// `hotwasm repl`: entries end with a blank line or a line `;;`; EOF quits.
-pub fn repl(conn: &ConnArgs) -> Result<(), ClientError> {
+pub fn repl(conn: &ConnArgs, rust: bool) -> Result<(), ClientError> {
     let mut ws = connect(conn)?;
-    println!("hotwasm repl: enter C definitions; end an entry with a blank line or `;;`. Statements to run once go in `void hotwasm_main(void)`.");
+    let (name, what, main) = if rust {
+        (
+            "repl.rs",
+            "Rust definitions (#[no_mangle] pub extern \"C\" fn ...)",
+            "#[no_mangle] pub extern \"C\" fn hotwasm_main()",
+        )
+    } else {
+        ("repl.c", "C definitions", "void hotwasm_main(void)")
+    };
+    println!("hotwasm repl: enter {what}; end an entry with a blank line or `;;`. Statements to run once go in `{main}`.");
     let stdin = std::io::stdin();
     let mut entry = String::new();
     let mut n = 0;
@@ -176,15 +185,10 @@ pub fn repl(conn: &ConnArgs) -> Result<(), ClientError> {
             continue;
         }
         n += 1;
-        eval(
-            &mut ws,
-            &n.to_string(),
-            "repl.c",
-            std::mem::take(&mut entry),
-        )?;
+        eval(&mut ws, &n.to_string(), name, std::mem::take(&mut entry))?;
     }
     if !entry.trim().is_empty() {
-        eval(&mut ws, "last", "repl.c", entry)?;
+        eval(&mut ws, "last", name, entry)?;
     }
     Ok(())
 }

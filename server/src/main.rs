@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Repl { conn } => client::repl(&conn)?,
+        Command::Repl { rust, conn } => client::repl(&conn, rust)?,
         Command::Journal {
             action: JournalAction::Reset { journal, url, root },
         } => match url {

@@ -5,35 +5,12 @@ mod util;
 use serde_json::Value;
 use util::*;
 
-/// A server whose project has the prelude crate and the real HOT_RELOAD host manifest.
 fn rust_server(env: &[(&str, &str)]) -> Server {
-    rust_server_with(env, &["--no-watch"])
+    Server::start_rust(env, &["--no-watch"])
 }
 
 fn rust_server_with(env: &[(&str, &str)], args: &[&str]) -> Server {
-    let root = tempfile::tempdir().unwrap();
-    let r = root.path();
-    let repo = repo_root();
-    for f in [
-        "side-modules/rust/hotwasm_patch.rs",
-        "runtime/src/bindings.rs",
-        "rust-toolchain.toml",
-    ] {
-        std::fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
-        std::fs::copy(repo.join(f), r.join(f)).unwrap();
-    }
-    let server = Server::start_with_env(root, args, env);
-    let manifest = repo.join("build/hot/hotwasm-host.json");
-    assert!(
-        manifest.is_file(),
-        "build/hot is missing: run HOT_RELOAD=1 bash scripts/emscripten-bundle.sh"
-    );
-    std::fs::copy(
-        manifest,
-        server.root.path().join("build/hot/hotwasm-host.json"),
-    )
-    .unwrap();
-    server
+    Server::start_rust(env, args)
 }
 
 fn imports(wasm: &[u8]) -> Vec<(String, String)> {

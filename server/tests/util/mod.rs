@@ -151,6 +151,34 @@ impl Server {
         Self::spawn(root, args)
     }
 
+    /// A server whose project has the Rust prelude crate and the real HOT_RELOAD host manifest.
+    #[allow(dead_code)] // not every test binary starts one
+    pub fn start_rust(env: &[(&str, &str)], args: &[&str]) -> Server {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let repo = repo_root();
+        for f in [
+            "side-modules/rust/hotwasm_patch.rs",
+            "runtime/src/bindings.rs",
+            "rust-toolchain.toml",
+        ] {
+            std::fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
+            std::fs::copy(repo.join(f), r.join(f)).unwrap();
+        }
+        let server = Self::start_with_env(root, args, env);
+        let manifest = repo.join("build/hot/hotwasm-host.json");
+        assert!(
+            manifest.is_file(),
+            "build/hot is missing: run HOT_RELOAD=1 bash scripts/emscripten-bundle.sh"
+        );
+        std::fs::copy(
+            manifest,
+            server.root.path().join("build/hot/hotwasm-host.json"),
+        )
+        .unwrap();
+        server
+    }
+
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}/repl?token={}", self.port, self.token)
     }

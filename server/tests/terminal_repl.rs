@@ -1,0 +1,65 @@
+//! The terminal client: `hotwasm repl` reads entries from stdin (ended by `;;` or a blank line),
+//! evaluates each in the connected pages and prints the outcome and diagnostics; `--rust` takes
+//! Rust entries.
+
+mod util;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use util::{Page, Server};
+
+fn run_repl(server: &Server, args: &[&str], input: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotwasm"))
+        .arg("repl")
+        .args(args)
+        .args(["--root", server.root.path().to_str().unwrap()])
+        .envs(util::toolchain_env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hotwasm repl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn repl_evaluates_c_entries_and_prints_diagnostics() {
+    util::watchdog(120);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let out = run_repl(
+        &server,
+        &[],
+        "int repl_answer(int x) {\n  return x + 41;\n}\n;;\nint broken(void) {\n  return 1\n}\n;;\n",
+    );
+    assert!(out.contains("ok: patch"), "{out}");
+    assert!(
+        out.contains("repl.c:3:1") || out.contains("repl.c:2:11"),
+        "the second entry's error is located: {out}"
+    );
+    let patches = page.patches();
+    assert_eq!(patches.len(), 1, "only the good entry was delivered");
+}
+
+#[test]
+fn repl_with_rust_flag_evaluates_rust_entries() {
+    util::watchdog(180);
+    let server = Server::start_rust(&[], &["--no-watch"]);
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let out = run_repl(
+        &server,
+        &["--rust"],
+        "#[no_mangle]\npub extern \"C\" fn repl_twice(x: i32) -> i32 {\n    x * 2\n}\n;;\n",
+    );
+    assert!(out.contains("ok: patch"), "{out}");
+    assert_eq!(page.patches().len(), 1);
+}

@@ -157,13 +157,13 @@ fn too_many_concurrent_compiles_get_busy() {
 }
 
 #[test]
-fn fifty_clients_churning_during_evals_leave_the_server_and_journal_intact() {
+fn a_hundred_clients_churning_during_evals_then_kill_9_leave_the_server_and_journal_intact() {
     watchdog(240);
     let server = Server::start();
     let url = server.url();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut churners = Vec::new();
-    for i in 0..50u64 {
+    for i in 0..100u64 {
         let (url, stop) = (url.clone(), stop.clone());
         churners.push(std::thread::spawn(move || {
             let mut n = i;

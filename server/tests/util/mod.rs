@@ -143,6 +143,8 @@ impl Server {
     }
 
     /// Kills the server (like kill -9) and starts another on the same project.
+    /// Kills the server with SIGKILL (`Child::kill`: no clean shutdown) and starts it again on
+    /// the same project.
     pub fn restart(mut self) -> Server {
         self.child.kill().unwrap();
         self.child.wait().unwrap();

@@ -98,6 +98,9 @@ pub struct ServeArgs {
     /// Compile with plain emcc instead of the fast path.
     #[arg(long)]
     pub plain_emcc: bool,
+    /// Optimisation level of patches (C: clang/emcc -O<n>; Rust: opt-level).
+    #[arg(long, default_value = "2", value_parser = ["0", "1", "2", "3", "s", "z"])]
+    pub opt: String,
     /// Do not watch side-modules/.
     #[arg(long)]
     pub no_watch: bool,

@@ -43,7 +43,7 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
         root: root.clone(),
         include_dirs: vec![root.join("side-modules/include")],
         plain_emcc: args.plain_emcc,
-        opt: "-O2".into(),
+        opt: format!("-O{}", args.opt),
         timeout: COMPILE_TIMEOUT,
         memory_bytes: COMPILER_MEMORY,
     };

@@ -130,6 +130,7 @@ try {
   const rust = opts.lang === 'rust' || opts.lang === 'both';
   if (c && !opts['skip-latency']) await latency(browser, 'fast path (default)', []);
   if (c && !opts['skip-latency'] && !opts['skip-plain-emcc']) await latency(browser, 'plain emcc (--plain-emcc)', ['--plain-emcc']);
+  if (c && !opts['skip-latency'] && !opts['skip-plain-emcc']) await latency(browser, 'plain emcc -O1 (--plain-emcc --opt 1)', ['--plain-emcc', '--opt', '1']);
   if (rust && !opts['skip-latency']) {
     await latency(browser, 'Rust, constant colour (fast path)', [], 'rust');
     await latency(browser, 'Rust, std-heavy: format!, Vec, HashMap (fast path)', [], 'rust-std');

@@ -18,6 +18,9 @@ fn replay_on_connect_restart_and_reset() {
         assert_eq!(res["ok"], true, "{res}");
     }
     send(&mut r, json!({"type":"rollback","var":"v0"}));
+    // Messages on one connection are handled in order: the pong means the rollback is journaled.
+    send(&mut r, json!({"type":"ping"}));
+    recv_type(&mut r, "pong");
 
     // A fresh page replays everything, in order.
     let page = Page::connect(&server, None, 0);

@@ -209,4 +209,39 @@ export const pixel = (page, x, y) =>
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** 0xAABBGGRR → [r, g, b] */
+export const rgbOf = (abgr) => [abgr & 0xff, (abgr >>> 8) & 0xff, (abgr >>> 16) & 0xff];
+/** Whether two [r, g, b] colours are within `tol` per channel. */
+export const near = (a, b, tol = 3) => a.every((v, i) => Math.abs(v - b[i]) <= tol);
+
+/** The background colour: the most common colour on a grid over the canvas, as [r, g, b]. */
+export const backgroundPixel = (page) =>
+  page.evaluate(() => {
+    const c = document.getElementById('screen');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const counts = new Map();
+    for (let y = 2; y < c.height; y += 7) {
+      for (let x = 2; x < c.width; x += 7) {
+        const i = (y * c.width + x) * 4;
+        const k = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+    }
+    const [k] = [...counts].sort((a, b) => b[1] - a[1])[0];
+    return [(k >> 16) & 255, (k >> 8) & 255, k & 255];
+  });
+
+/** Waits until the background shows `abgr` (rendering is asynchronous to the eval's answer). */
+export async function waitBackground(page, abgr, timeout = 5000) {
+  const want = rgbOf(abgr);
+  const t0 = Date.now();
+  let got;
+  while (Date.now() - t0 < timeout) {
+    got = await backgroundPixel(page);
+    if (near(got, want)) return got;
+    await sleep(50);
+  }
+  throw new Error(`background is ${got}, expected ${want}`);
+}
+
 export { cpSync };

@@ -5,36 +5,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBundle, evalIn, launchBrowser, openDemo, screenshot, sleep, startServer, stats, typeAndEval } from './helpers.mjs';
-
-/** The background colour: the most common colour on a grid over the canvas, as [r, g, b]. */
-const backgroundPixel = (page) =>
-  page.evaluate(() => {
-    const c = document.getElementById('screen');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const counts = new Map();
-    for (let y = 2; y < c.height; y += 7) {
-      for (let x = 2; x < c.width; x += 7) {
-        const i = (y * c.width + x) * 4;
-        const k = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-    }
-    const [k] = [...counts].sort((a, b) => b[1] - a[1])[0];
-    return [(k >> 16) & 255, (k >> 8) & 255, k & 255];
-  });
-
-async function waitBackground(page, abgr, timeout = 5000) {
-  const want = [abgr & 0xff, (abgr >>> 8) & 0xff, (abgr >>> 16) & 0xff];
-  const t0 = Date.now();
-  let got;
-  while (Date.now() - t0 < timeout) {
-    got = await backgroundPixel(page);
-    if (got.every((v, i) => Math.abs(v - want[i]) <= 3)) return got;
-    await sleep(50);
-  }
-  assert.fail(`background is ${got}, expected ${want}`);
-}
+import { ensureBundle, evalIn, launchBrowser, openDemo, screenshot, sleep, startServer, stats, typeAndEval, waitBackground } from './helpers.mjs';
 
 const STD_HEAVY = `use std::collections::HashMap;
 

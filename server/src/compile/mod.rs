@@ -226,23 +226,7 @@ impl Compiler {
         } else {
             learnt.link_command(work, &defined)
         };
-        // Node (wasm-opt under emcc) reserves more address space than any cap allows; the link
-        // reads only our own object, so time is its only limit.
-        let limits = process::Limits {
-            timeout: self.config.timeout,
-            address_space: None,
-        };
-        let mut cmd = cmd;
-        cmd.current_dir(work);
-        let phase = Instant::now();
-        let linked = self.run(cmd, limits, "the linker")?;
-        phases.link = phase.elapsed();
-        if !linked.status.success() {
-            return Err(CompileError::Link {
-                stderr: linked.stderr,
-            });
-        }
-        let wasm = std::fs::read(&so).map_err(CompileError::Io)?;
+        let wasm = self.link(cmd, work, &so, &mut phases)?;
         Ok(Compiled {
             wasm,
             defined,
@@ -356,13 +340,34 @@ impl Compiler {
                 }
             })?;
         phases.symbols = phase.elapsed();
-        let mut cmd = if self.config.plain_emcc {
+        let cmd = if self.config.plain_emcc {
             let mut flags = emcc::link_flags(&self.config.opt);
             flags.push("-fwasm-exceptions".into());
             emcc::link_command(&self.emcc, &flags, &obj, &so, &defined)
         } else {
             self.learnt()?.link_command(work, &defined)
         };
+        let wasm = self.link(cmd, work, &so, &mut phases)?;
+        Ok(Compiled {
+            wasm,
+            defined,
+            diagnostics,
+            stderr,
+            elapsed: started.elapsed(),
+            phases,
+        })
+    }
+
+    /// Runs a link command in `work` and reads the side module it wrote to `so`. Node (wasm-opt
+    /// under emcc) reserves more address space than any cap allows; the link reads only our own
+    /// object, so time is its only limit.
+    fn link(
+        &self,
+        mut cmd: Command,
+        work: &Path,
+        so: &Path,
+        phases: &mut Phases,
+    ) -> Result<Vec<u8>, CompileError> {
         cmd.current_dir(work);
         let limits = process::Limits {
             timeout: self.config.timeout,
@@ -376,15 +381,7 @@ impl Compiler {
                 stderr: linked.stderr,
             });
         }
-        let wasm = std::fs::read(&so).map_err(CompileError::Io)?;
-        Ok(Compiled {
-            wasm,
-            defined,
-            diagnostics,
-            stderr,
-            elapsed: started.elapsed(),
-            phases,
-        })
+        std::fs::read(so).map_err(CompileError::Io)
     }
 
     fn run(

@@ -1,5 +1,5 @@
 // Soak: 1,000 patches applied in one host session under Node (the real HOT_RELOAD host).
-// Patches are side-modules/fixtures/counter_generation.c built with -DGEN=n (cached in
+// Patches are tests/fixtures/counter_generation.c built with -DGEN=n (cached in
 // build/fixtures/). Reports apply time at patches 10/100/1000 (median of a window of 10 around
 // each), linear memory (HEAPU8.length) and table (wasmTable.length) growth per patch.
 // Exits non-zero if any patch fails, the final value is wrong, or apply@1000 > 2× apply@10.

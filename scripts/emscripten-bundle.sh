@@ -36,11 +36,11 @@ mkdir -p "$OUT"
 # The export list: the demo's own functions (+ with HOT_RELOAD the runtime's C ABI, every hot
 # function's trampoline, and what patches may import from the C library).
 list_names() { grep -v '^\s*#' "$@" | sed '/^\s*$/d'; }
-names=$(list_names demo-host/exports.txt)
+names=$(list_names examples/particles/exports.txt)
 if [[ "$MODE" == hot ]]; then
-  abi=$(grep -o 'hotwasm_[a-z_]*(' side-modules/include/hotwasm.h | tr -d '(' | sort -u)
-  hot=$(grep -o '^\s*pub fn [a-z_0-9]*' demo-host/src/hot.rs | awk '{print $3}')
-  names=$(printf '%s\n' "$names" "$abi" "$hot" "$(list_names demo-host/patch-imports.txt)")
+  abi=$(grep -o 'hotwasm_[a-z_]*(' abi/include/hotwasm.h | tr -d '(' | sort -u)
+  hot=$(grep -o '^\s*pub fn [a-z_0-9]*' examples/particles/src/hot.rs | awk '{print $3}')
+  names=$(printf '%s\n' "$names" "$abi" "$hot" "$(list_names examples/particles/patch-imports.txt)")
   if [[ "${HOTWASM_RUST_PATCHES:-1}" == 1 ]]; then
     # Rust patches import the std functions they use from the host (they carry no std of their
     # own). Export every externally visible standard-library symbol the host links, and the

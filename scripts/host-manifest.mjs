@@ -29,7 +29,7 @@ const exports = [...new Set([...exported, ...fromJs])].filter((n) => !internal.h
 
 const missing = vars.filter((v) => !exports.includes(v.name)).map((v) => v.name);
 if (missing.length) {
-  console.error(`host-manifest: hot functions without an exported trampoline: ${missing.join(', ')}; list them in demo-host/src/hot.rs with hot_fn!`);
+  console.error(`host-manifest: hot functions without an exported trampoline: ${missing.join(', ')}; list them in examples/particles/src/hot.rs with hot_fn!`);
   process.exit(1);
 }
 console.log(JSON.stringify({ version: 1, vars, exports }, null, 1));

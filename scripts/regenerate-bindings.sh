@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates runtime/src/bindings.rs from side-modules/include/hotwasm.h with bindgen.
+# Regenerates runtime/src/bindings.rs from abi/include/hotwasm.h with bindgen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LIBCLANG_PATH="${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}"

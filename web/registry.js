@@ -1,4 +1,4 @@
-// registry.js: the hotwasm C ABI of a running Emscripten host (side-modules/include/hotwasm.h),
+// registry.js: the hotwasm C ABI of a running Emscripten host (abi/include/hotwasm.h),
 // wrapped for JS: write a patch into the virtual FS, apply it, roll a var back, list the vars.
 //
 // Large patches: Chromium refuses synchronous `new WebAssembly.Module()` of more than 8 MB on

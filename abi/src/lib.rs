@@ -18,5 +18,5 @@ pub use patch_manifest::{ManifestError, PatchEntry, PatchManifest};
 pub use signature::{Signature, SignatureError, ValType};
 pub use symbol::{is_c_identifier, split_versioned_symbol, versioned_symbol, VERSION_SEPARATOR};
 
-/// Version of the C ABI in `side-modules/include/hotwasm.h` (`HOTWASM_ABI_VERSION`).
+/// Version of the C ABI in `abi/include/hotwasm.h` (`HOTWASM_ABI_VERSION`).
 pub const ABI_VERSION: u32 = 1;

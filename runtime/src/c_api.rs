@@ -1,4 +1,4 @@
-//! The C ABI of `side-modules/include/hotwasm.h`, for the JS client, patches and C/C++ hosts.
+//! The C ABI of `abi/include/hotwasm.h`, for the JS client, patches and C/C++ hosts.
 //! Every function returns a status and leaves its message for `hotwasm_last_error`.
 
 use crate::error::HotError;

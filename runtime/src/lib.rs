@@ -3,7 +3,7 @@
 //! A host declares hot functions with [`hot_fn!`]; every call goes through the var's static
 //! slot (one atomic load and an indirect call). A patch — a side module the dev server built —
 //! is applied with [`apply`]: `dlopen` → `dlsym` every symbol → check every signature → swap
-//! every slot, all or nothing. The C ABI in `side-modules/include/hotwasm.h` exposes the same
+//! every slot, all or nothing. The C ABI in `abi/include/hotwasm.h` exposes the same
 //! operations to the JS client and to C/C++ hosts.
 //!
 //! Without the `hot-reload` feature, [`hot_fn!`] yields plain functions and nothing else of this

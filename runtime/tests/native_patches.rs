@@ -1,4 +1,4 @@
-//! The real loader against real shared objects built from `side-modules/fixtures/`:
+//! The real loader against real shared objects built from `tests/fixtures/`:
 //! redefine, add a var, signature mismatch, missing symbol, not a library, rollback,
 //! patches reaching host state, and many patches in a row.
 #![cfg(feature = "hot-reload")]

@@ -42,7 +42,7 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
         .to_path_buf();
     let compiler = Compiler::new(CompilerConfig {
         root: root.clone(),
-        include_dirs: vec![root.join("side-modules/include")],
+        include_dirs: vec![root.join("abi/include")],
         plain_emcc,
         opt: opt.into(),
         timeout: Duration::from_secs(60),

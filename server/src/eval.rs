@@ -86,9 +86,9 @@ pub fn missing_rust_export(raw: &str) -> String {
         format!("`{demangled}` (symbol `{raw}`)")
     };
     if crate::compile::rust::is_std_symbol(raw, &demangled) {
-        format!("the patch uses {named}, which the host does not export, so the patch was not sent. It is part of the standard library: use it somewhere in the host (e.g. demo-host/src/hot.rs) so the host links it, then rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`; HOT_RELOAD builds export every std symbol the host links")
+        format!("the patch uses {named}, which the host does not export, so the patch was not sent. It is part of the standard library: use it somewhere in the host (e.g. examples/particles/src/hot.rs) so the host links it, then rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`; HOT_RELOAD builds export every std symbol the host links")
     } else {
-        format!("the patch uses {named}, which the host does not export, so the patch was not sent: define it in the patch, or add it to demo-host/exports.txt and rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`")
+        format!("the patch uses {named}, which the host does not export, so the patch was not sent: define it in the patch, or add it to examples/particles/exports.txt and rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`")
     }
 }
 

@@ -41,7 +41,7 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let journal = Journal::open(&root.join(&args.journal))?;
     let config = CompilerConfig {
         root: root.clone(),
-        include_dirs: vec![root.join("side-modules/include")],
+        include_dirs: vec![root.join("abi/include")],
         plain_emcc: args.plain_emcc,
         opt: format!("-O{}", args.opt),
         timeout: COMPILE_TIMEOUT,

@@ -1,6 +1,6 @@
-//! File watch: saving a `.c` file under `side-modules/` (but not `side-modules/include/`), or
+//! File watch: saving a `.c` file under `side-modules/` (but not `abi/include/`), or
 //! a `.rs` file there (but not the prelude crate in `side-modules/rust/` nor the test fixtures
-//! in `side-modules/fixtures/`), compiles and delivers it like an eval, debounced; failures
+//! in `tests/fixtures/`), compiles and delivers it like an eval, debounced; failures
 //! reach every client as `diagnostics`.
 
 use crate::eval::{self, Input};

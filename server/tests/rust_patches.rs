@@ -168,7 +168,7 @@ fn a_missing_host_export_is_refused_with_its_demangled_name_and_the_fix() {
     assert_eq!(r["stage"], "check", "{r}");
     let e = r["error"].as_str().unwrap();
     assert!(
-        e.contains("`not_in_host`") && e.contains("demo-host/exports.txt"),
+        e.contains("`not_in_host`") && e.contains("examples/particles/exports.txt"),
         "{e}"
     );
     assert!(page.patches().is_empty(), "a refused patch is never sent");
@@ -220,7 +220,7 @@ fn saving_a_rust_side_module_delivers_it_and_errors_reach_the_page() {
     let prelude = server
         .root
         .path()
-        .join("side-modules/rust/hotwasm_patch.rs");
+        .join("examples/particles/patches/prelude.rs");
     let text = std::fs::read_to_string(&prelude).unwrap();
     std::fs::write(&prelude, text).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(800));

@@ -31,7 +31,7 @@ uint32_t background_color__hw9000(const World *w) {
   execFileSync(
     'emcc',
     ['-O1', '-std=c23', '-fPIC', '-sSIDE_MODULE=1', '-sWASM_BIGINT', '-Wno-version-check',
-      `-I${join(ROOT, 'side-modules', 'include')}`, join(dir, 'big.c'), '-o', join(dir, 'big.so')],
+      `-I${join(ROOT, 'abi', 'include')}`, join(dir, 'big.c'), '-o', join(dir, 'big.so')],
     { env: toolchainEnv(), stdio: 'pipe', cwd: dir },
   );
   return readFileSync(join(dir, 'big.so'));

@@ -27,7 +27,7 @@ function sideModule(name, source) {
   execFileSync(
     'emcc',
     ['-O1', '--profiling-funcs', '-fPIC', '-sSIDE_MODULE=1', '-sWASM_BIGINT', '-Wno-version-check',
-      `-I${join(ROOT, 'side-modules', 'include')}`, c, '-o', so],
+      `-I${join(ROOT, 'abi', 'include')}`, c, '-o', so],
     { env, stdio: 'pipe' },
   );
   return new Uint8Array(readFileSync(so));

@@ -1,4 +1,4 @@
-// Builds patch fixtures from side-modules/fixtures/ into SIDE_MODULEs with the real emcc,
+// Builds patch fixtures from tests/fixtures/ into SIDE_MODULEs with the real emcc,
 // cached in build/fixtures/ (rebuilt when the source is newer), and loads the real
 // HOT_RELOAD host bundle under Node.
 import { execFile } from 'node:child_process';
@@ -10,12 +10,12 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const root = path.resolve(import.meta.dirname, '../..');
 const out = path.join(root, 'build/fixtures');
-const include = path.join(root, 'side-modules/include');
+const include = path.join(root, 'abi/include');
 
-/** Compiles side-modules/fixtures/<name>.c with -D defines; returns the .wasm bytes. */
+/** Compiles tests/fixtures/<name>.c with -D defines; returns the .wasm bytes. */
 export async function sideModule(name, defines = {}) {
   mkdirSync(out, { recursive: true });
-  const src = path.join(root, 'side-modules/fixtures', `${name}.c`);
+  const src = path.join(root, 'tests/fixtures', `${name}.c`);
   const tag = Object.entries(defines).map(([k, v]) => `-${k}${v}`).join('');
   const dst = path.join(out, `${name}${tag}.wasm`);
   if (!existsSync(dst) || statSync(dst).mtimeMs < statSync(src).mtimeMs) {
@@ -72,19 +72,19 @@ export async function loadHost() {
   return host;
 }
 
-/** Compiles side-modules/fixtures/rust/<name>.rs into a SIDE_MODULE as the server does for
+/** Compiles tests/fixtures/rust/<name>.rs into a SIDE_MODULE as the server does for
  *  Rust: rustc --emit obj for wasm32-unknown-emscripten against the hotwasm_patch prelude
  *  crate, then linked by emcc; std comes from the host. Returns the .wasm bytes. */
 export async function rustSideModule(name) {
   mkdirSync(out, { recursive: true });
-  const prelude = path.join(root, 'side-modules/rust/hotwasm_patch.rs');
+  const prelude = path.join(root, 'examples/particles/patches/prelude.rs');
   const rlib = path.join(out, 'libhotwasm_patch.rlib');
   const common = ['--edition', '2021', '--target', 'wasm32-unknown-emscripten', '-C', 'opt-level=2', '-C', 'relocation-model=pic'];
   const fail = (what) => (e) => { throw new Error(`${what} failed: ${e.stderr || e.message}`); };
   if (!existsSync(rlib) || statSync(rlib).mtimeMs < statSync(prelude).mtimeMs) {
     await run('rustc', [...common, '--crate-type', 'rlib', '--crate-name', 'hotwasm_patch', prelude, '-o', rlib]).catch(fail('rustc (prelude)'));
   }
-  const src = path.join(root, 'side-modules/fixtures/rust', `${name}.rs`);
+  const src = path.join(root, 'tests/fixtures/rust', `${name}.rs`);
   const obj = path.join(out, `rust-${name}.o`);
   const dst = path.join(out, `rust-${name}.wasm`);
   if (!existsSync(dst) || statSync(dst).mtimeMs < statSync(src).mtimeMs) {

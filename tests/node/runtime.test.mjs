@@ -1,5 +1,5 @@
 // The runtime inside the real HOT_RELOAD host under Node, with real SIDE_MODULEs built by emcc
-// from side-modules/fixtures/: redefine, add a var, host state, refusals, rollback, 200 patches.
+// from tests/fixtures/: redefine, add a var, host state, refusals, rollback, 200 patches.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { loadHost, sideModule, sideModules } from './fixtures.mjs';

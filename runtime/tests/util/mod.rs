@@ -1,4 +1,4 @@
-//! Builds patch fixtures from `side-modules/fixtures/` into native shared objects with the
+//! Builds patch fixtures from `tests/fixtures/` into native shared objects with the
 //! `cc` crate, once per test binary, and hands out a unique copy per load (the dynamic linker
 //! returns the already-loaded library for a known path).
 
@@ -10,10 +10,10 @@ static BUILD_DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
 static COPIES: AtomicUsize = AtomicUsize::new(0);
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../side-modules/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
-/// Compiles `side-modules/fixtures/<name>.c` (with `-D` defines) into a shared object.
+/// Compiles `tests/fixtures/<name>.c` (with `-D` defines) into a shared object.
 pub fn build(name: &str, defines: &[(&str, &str)]) -> PathBuf {
     let dir = BUILD_DIR
         .get_or_init(|| tempfile::tempdir().expect("temp dir"))

@@ -62,7 +62,7 @@ pub enum CompileError {
     #[error("Rust patches need rustc with the wasm32-unknown-emscripten target, and none was found ({0}): run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
     RustcNotFound(String),
     /// The prelude crate did not compile.
-    #[error("the Rust patch prelude (side-modules/rust/hotwasm_patch.rs) does not compile: {0}")]
+    #[error("the Rust patch prelude (examples/particles/patches/prelude.rs) does not compile: {0}")]
     Prelude(String),
 }
 
@@ -71,7 +71,7 @@ pub enum CompileError {
 pub struct CompilerConfig {
     /// The project root; its files may be included.
     pub root: PathBuf,
-    /// `-I` directories (e.g. `side-modules/include`).
+    /// `-I` directories (e.g. `abi/include`).
     pub include_dirs: Vec<PathBuf>,
     /// Use plain emcc instead of the fast path.
     pub plain_emcc: bool,

@@ -1,6 +1,6 @@
 //! Rust source → linked SIDE_MODULE: `rustc --emit obj` for `wasm32-unknown-emscripten` (the
 //! host's exact toolchain, found from the project's `rust-toolchain.toml`) against the
-//! `hotwasm_patch` prelude crate (`side-modules/rust/hotwasm_patch.rs`, compiled once per server
+//! `hotwasm_patch` prelude crate (`examples/particles/patches/prelude.rs`, compiled once per server
 //! run and again when it changes), then linked by the same wasm-ld line as C patches. The patch
 //! imports the std functions it uses from the host instead of carrying its own std.
 //!
@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// The prelude crate, relative to the project root.
-pub const PRELUDE: &str = "side-modules/rust/hotwasm_patch.rs";
+pub const PRELUDE: &str = "examples/particles/patches/prelude.rs";
 
 /// What the server appends to every Rust patch (after a newline, so line numbers stay).
 pub const INJECTED: &str = "#[allow(unused_imports)] use hotwasm_patch::*;\n";
@@ -298,7 +298,7 @@ pub fn is_user_symbol(name: &str) -> bool {
 }
 
 /// Whether a (mangled) symbol belongs to the standard library: the host can be made to export
-/// it by using it, whereas other symbols must be listed in `demo-host/exports.txt`.
+/// it by using it, whereas other symbols must be listed in `examples/particles/exports.txt`.
 pub fn is_std_symbol(raw: &str, demangled: &str) -> bool {
     const STD: [&str; 8] = [
         "std::",

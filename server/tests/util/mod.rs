@@ -77,12 +77,12 @@ impl Server {
     /// [`Server::start_with`] with extra environment variables for the server.
     pub fn start_with_env(root: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let r = root.path();
-        std::fs::create_dir_all(r.join("side-modules/include")).unwrap();
+        std::fs::create_dir_all(r.join("abi/include")).unwrap();
         std::fs::create_dir_all(r.join("web")).unwrap();
         std::fs::create_dir_all(r.join("build/hot")).unwrap();
         std::fs::copy(
-            repo_root().join("side-modules/include/hotwasm.h"),
-            r.join("side-modules/include/hotwasm.h"),
+            repo_root().join("abi/include/hotwasm.h"),
+            r.join("abi/include/hotwasm.h"),
         )
         .unwrap();
         std::fs::write(
@@ -160,7 +160,7 @@ impl Server {
         let r = root.path();
         let repo = repo_root();
         for f in [
-            "side-modules/rust/hotwasm_patch.rs",
+            "examples/particles/patches/prelude.rs",
             "runtime/src/bindings.rs",
             "rust-toolchain.toml",
         ] {

@@ -1,5 +1,5 @@
 //! What the page and patches call: C-ABI exports of the demo (listed in
-//! `demo-host/exports.txt`, which the bundle script turns into Emscripten's export list).
+//! `examples/particles/exports.txt`, which the bundle script turns into Emscripten's export list).
 
 use crate::state::{self, State};
 use crate::World;

@@ -1,5 +1,5 @@
 //! The demo's hot functions: what a patch may replace. Their C prototypes are listed in
-//! `side-modules/include/hotwasm.h`, and `side-modules/demo.c` holds the same bodies in C
+//! `abi/include/hotwasm.h`, and `side-modules/demo.c` holds the same bodies in C
 //! for the page's editor.
 
 use crate::{Particle, World};

@@ -1,6 +1,7 @@
 // protocol.js: the hotwasm wire protocol, version 1, as seen from a page (docs/PROTOCOL.md).
-// Mirrors `ClientMsg` / `ServerMsg` in server/src/protocol.rs: one builder per client message,
-// one list of the server message types this client understands.
+// Mirrors `ClientMsg` / `ServerMsg` / `ErrorCode` in server/src/protocol.rs: one builder per
+// client message, the server message types this client understands, the refusal codes.
+// tests/node-client/protocol-mirror.test.mjs fails when this file and the server drift apart.
 
 export const PROTOCOL_VERSION = 1;
 
@@ -48,6 +49,17 @@ export const SERVER_TYPES = new Set([
   'journal_reset',
   'pong',
   'error',
+]);
+
+/** The `code` of a server `error` message (why a client message was refused). */
+export const ERROR_CODES = Object.freeze([
+  'bad_json',
+  'unknown_type',
+  'too_large',
+  'binary_from_client',
+  'protocol_version',
+  'busy',
+  'bad_request',
 ]);
 
 /** One `var symbol signature` line per manifest entry: the text `hotwasm_apply` parses. */

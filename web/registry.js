@@ -14,18 +14,43 @@
 // in ~1.6 ms preloaded against ~7 ms synchronously, so every patch is preloaded by default
 // (threshold 0); the option stays for hosts whose files do not end in `.so`.
 
-export const HOTWASM_STATUS = {
-  0: 'ok',
-  [-1]: 'invalid argument',
-  [-2]: 'unknown var',
-  [-3]: 'signature mismatch',
-  [-4]: 'load failed',
-  [-5]: 'symbol missing',
-  [-6]: 'malformed manifest',
-  [-7]: 'nothing to roll back to',
-  [-8]: 'unknown patch',
-  [-9]: 'patch types contradict its manifest',
+/**
+ * The status codes of the registry's C ABI: `enum hotwasm_status` in abi/include/hotwasm.h, the
+ * one source (tests/node-client/protocol-mirror.test.mjs fails when this copy drifts from it).
+ */
+export const HOTWASM_STATUS = Object.freeze({
+  HOTWASM_OK: 0,
+  HOTWASM_ERR_INVALID_ARGUMENT: -1,
+  HOTWASM_ERR_UNKNOWN_VAR: -2,
+  HOTWASM_ERR_SIGNATURE: -3,
+  HOTWASM_ERR_LOAD: -4,
+  HOTWASM_ERR_SYMBOL: -5,
+  HOTWASM_ERR_MANIFEST: -6,
+  HOTWASM_ERR_NO_HISTORY: -7,
+  HOTWASM_ERR_UNKNOWN_PATCH: -8,
+  HOTWASM_ERR_PATCH_TYPES: -9,
+});
+
+/** What each status means, in words (the host adds its own detail via `hotwasm_last_error`). */
+const STATUS_TEXT = {
+  HOTWASM_OK: 'ok',
+  HOTWASM_ERR_INVALID_ARGUMENT: 'invalid argument',
+  HOTWASM_ERR_UNKNOWN_VAR: 'unknown var',
+  HOTWASM_ERR_SIGNATURE: 'signature mismatch',
+  HOTWASM_ERR_LOAD: 'load failed',
+  HOTWASM_ERR_SYMBOL: 'symbol missing',
+  HOTWASM_ERR_MANIFEST: 'malformed manifest',
+  HOTWASM_ERR_NO_HISTORY: 'nothing to roll back to',
+  HOTWASM_ERR_UNKNOWN_PATCH: 'unknown patch',
+  HOTWASM_ERR_PATCH_TYPES: 'patch types contradict its manifest',
 };
+
+/** `-3` → 'signature mismatch'; an unknown code → 'status -42'. */
+export function statusText(status) {
+  const name = Object.keys(HOTWASM_STATUS).find((k) => HOTWASM_STATUS[k] === status);
+  return (name && STATUS_TEXT[name]) ?? name ?? `status ${status}`;
+}
+
 
 /** Default size from which patches are compiled asynchronously before `dlopen`. */
 export const DEFAULT_PRELOAD_THRESHOLD = 0;
@@ -37,9 +62,9 @@ export class HostRegistry {
    * @param {object} Module the Emscripten module object (after its runtime initialised)
    * @param {{preloadThreshold?: number}} [options]
    */
-  constructor(Module, { preloadThreshold = DEFAULT_PRELOAD_THRESHOLD } = {}) {
+  constructor(Module, { preloadThreshold } = {}) {
     this.Module = Module;
-    this.preloadThreshold = preloadThreshold;
+    this.preloadThreshold = preloadThreshold ?? DEFAULT_PRELOAD_THRESHOLD;
   }
 
   /** Whether this host was built with HOT_RELOAD=1 (exports the registry C ABI). */
@@ -77,7 +102,7 @@ export class HostRegistry {
   /** A readable message for a negative status, with the host's own words when it gave some. */
   statusMessage(status) {
     const detail = this.lastError();
-    const kind = HOTWASM_STATUS[status] ?? `status ${status}`;
+    const kind = statusText(status);
     return detail ? `${kind}: ${detail}` : kind;
   }
 
@@ -115,7 +140,7 @@ export class HostRegistry {
   apply(path, manifestText) {
     const M = this.Module;
     if (!this.hotReload) {
-      return { ok: false, patchId: 0, error: 'this host was built without HOT_RELOAD=1: rebuild it with `HOT_RELOAD=1 scripts/emscripten-bundle.sh`' };
+      return { ok: false, patchId: 0, error: 'this host was built without HOT_RELOAD=1: rebuild it with `hotwasm build --hot`' };
     }
     const status = this.withCStrings([path, manifestText], (p, m) => M._hotwasm_apply(p, m));
     if (status > 0) return { ok: true, patchId: status, error: null };

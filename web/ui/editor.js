@@ -1,10 +1,26 @@
-// editor.js: a plain <textarea> with a line-number gutter and diagnostic marks (no dependencies).
+// ui/editor.js: a plain <textarea> with a line-number gutter and diagnostic marks (no
+// dependencies). An editor shows one file (`editor.file`, the name diagnostics use); it marks only
+// the diagnostics of that file, so an error in another file (a header, a saved file on disk) never
+// marks lines of the text shown here.
+
+/** Whether diagnostic file name `a` and editor file name `b` name the same file. */
+export function sameFile(a, b) {
+  if (!a || !b) return false;
+  const norm = (p) => p.replace(/\\/g, '/').replace(/^\.\//, '');
+  const [x, y] = [norm(a), norm(b)];
+  if (x === y) return true;
+  // A compiler may print the path absolute; the editor names it relative to the app root.
+  return y.includes('/') ? x.endsWith(`/${y}`) : false;
+}
 
 export class CodeEditor {
   /**
-   * @param {{textarea: HTMLTextAreaElement, gutter: HTMLElement, marks: HTMLElement, onEval: () => void}} parts
+   * @param {{textarea: HTMLTextAreaElement, gutter: HTMLElement, marks: HTMLElement,
+   *          onEval: () => void, onChange?: (text) => void, file?: string}} parts
    */
-  constructor({ textarea, gutter, marks, onEval, onChange }) {
+  constructor({ textarea, gutter, marks, onEval, onChange, file = null }) {
+    /** The file name this editor's text is evaluated as (diagnostics name it). */
+    this.file = file;
     this.ta = textarea;
     this.gutter = gutter;
     this.marksEl = marks;
@@ -114,10 +130,15 @@ export class CodeEditor {
     this.marksEl.style.transform = `translate(${-this.ta.scrollLeft}px, ${-this.ta.scrollTop}px)`;
   }
 
-  /** Shows diagnostics ([{line, column, severity, message}]) as gutter marks and line bands. */
+  /**
+   * Marks the diagnostics ([{file, line, column, severity, message}]) that belong to this
+   * editor's file as gutter marks and line bands (notes are left to the overlay); clears the
+   * marks when none do. Returns how many were marked.
+   */
   setDiagnostics(diagnostics) {
-    this.diagnostics = diagnostics ?? [];
+    this.diagnostics = (diagnostics ?? []).filter((d) => d.severity !== 'note' && sameFile(d.file, this.file));
     this.renderGutter();
+    return this.diagnostics.length;
   }
 
   /** Moves the caret to line:column and scrolls it into view. */

@@ -1,32 +1,12 @@
-// host.js: loads the Emscripten demo host and drives it one frame at a time from JS, so that a
-// trap in a patched function surfaces here as an exception (never through Emscripten's
-// main-loop / abort machinery) and the stack pointer can be put back.
+// world-view.js: the particle demo's own view of its wasm state — counters, the `World` and its
+// particles read straight from memory, and the RGBA framebuffer copied onto the canvas. Frames
+// are driven by the page through `hot.call('demo_frame', dt)` (trap-safe, from the hotwasm client).
 
-/** Loads a classic (non-ES6) MODULARIZE script once and resolves to its factory function. */
-export function loadFactory(scriptUrl, exportName = 'createHotwasmDemo') {
-  if (typeof globalThis[exportName] === 'function') return Promise.resolve(globalThis[exportName]);
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = scriptUrl;
-    s.async = true;
-    s.onload = () =>
-      typeof globalThis[exportName] === 'function'
-        ? resolve(globalThis[exportName])
-        : reject(new Error(`${scriptUrl} loaded but defines no ${exportName}(): was it built with -sEXPORT_NAME=${exportName}?`));
-    s.onerror = () => reject(new Error(`could not load ${scriptUrl}: build it with \`HOT_RELOAD=1 scripts/emscripten-bundle.sh\``));
-    document.head.append(s);
-  });
-}
-
-export class DemoHost {
-  /** @param {object} Module an initialised Emscripten module of the demo host */
+export class WorldView {
+  /** @param {object} Module the initialised Emscripten module of the particles app */
   constructor(Module) {
     this.Module = Module;
     this.image = null;
-  }
-
-  get hotReload() {
-    return typeof this.Module._hotwasm_apply === 'function';
   }
 
   get width() {
@@ -35,23 +15,6 @@ export class DemoHost {
 
   get height() {
     return this.Module._demo_height() >>> 0;
-  }
-
-  /**
-   * Simulates and renders one frame. Returns null, or the error a trap threw. The stack pointer
-   * saved before the call is restored after a trap: the wasm frames that were unwound by the
-   * trap never ran their epilogues.
-   */
-  frame(dtSeconds) {
-    const M = this.Module;
-    const sp = M.stackSave();
-    try {
-      M._demo_frame(dtSeconds);
-      return null;
-    } catch (error) {
-      M.stackRestore(sp);
-      return error;
-    }
   }
 
   /** Counters the page shows (and the tests read). */
@@ -67,7 +30,7 @@ export class DemoHost {
     };
   }
 
-  /** World fields read straight from wasm memory (layout of `World` in hotwasm.h, wasm32). */
+  /** World fields read straight from wasm memory (layout of `World` in the demo's header, wasm32). */
   world() {
     const M = this.Module;
     const w = M._demo_world() >>> 0;
@@ -105,7 +68,7 @@ export class DemoHost {
     return out;
   }
 
-  /** Copies the host's RGBA framebuffer onto a 2D context (a new view every frame: memory may grow). */
+  /** Copies the app's RGBA framebuffer onto a 2D context (a new view every frame: memory may grow). */
   blit(ctx) {
     const M = this.Module;
     const w = this.width;

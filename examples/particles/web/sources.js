@@ -1,5 +1,5 @@
 // sources.js: the built-in source of each hot function, in C and in Rust, reproducing what the
-// demo host does before any patch (its default bodies live in examples/particles/src).
+// particles app does before any patch (its default bodies live in examples/particles/src).
 
 export const VARS = [
   { name: 'step_particle', signature: 'vppf', blurb: 'motion: gravity, walls, bounces' },

@@ -1,0 +1,392 @@
+// hotwasm-client.js: live editing for any Emscripten app — the page side of hotwasm.
+// Served by `hotwasm serve` at /hotwasm/hotwasm-client.js. No dependencies, no build step.
+//
+//   import { attach, TRAPPED } from '/hotwasm/hotwasm-client.js';
+//
+//   const Module = await createMyApp();              // your MODULARIZE factory, built HOT_RELOAD
+//   const hot = await attach(Module, { onEvent: (type, detail) => console.log(type, detail) });
+//   requestAnimationFrame(function frame(t) {
+//     hot.call('my_frame', 1 / 60);                  // a trap rolls the patch back; the loop goes on
+//     requestAnimationFrame(frame);
+//   });
+//
+// attach(Module, options) → Promise<Hot>
+//   Module   an initialised Emscripten module (the factory's result). Built with HOT_RELOAD it
+//            connects to the dev server; a plain build gets a Hot whose `call` is still
+//            trap-safe and which never connects (status 'off').
+//   options  (all optional)
+//     url        WebSocket URL with ?token= (default ws://<this page's host>/repl?token=<token>)
+//     token      the per-run token (default: <meta name="hotwasm-token">, else the page's ?token=)
+//     onEvent    (type, detail) => void, called for every event below
+//     WebSocket  a WebSocket class (default globalThis.WebSocket; Node 20: --experimental-websocket)
+//     wait       'replay' (default): resolve once the journal is replayed (or the first connection
+//                attempt failed, or `waitMs` passed); 'none': resolve at once
+//     waitMs     upper bound for `wait: 'replay'` (default 5000)
+//     preloadThreshold  patches of at least this many bytes compile asynchronously (default 0: all)
+//     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
+//
+// Hot
+//   hot.on(type, fn) → unsubscribe()     subscribe to one event type ('*' for all: fn(type, detail))
+//   hot.call(fn | 'export_name', ...args) → result | TRAPPED
+//       Calls a wasm export (name with or without the leading '_') or any function, trap-safe:
+//       the stack pointer is saved and restored, the patched var that trapped is found from its
+//       versioned symbol `name__hwN` in the stack (else the newest live patch), rolled back here
+//       and reported to the server (journaled for every other page and for reloads), and a 'trap'
+//       event is emitted. Returns TRAPPED instead of throwing. Emscripten's `exit`/'unwind' pass.
+//   hot.eval(source, lang = 'c', { name }) → Promise<eval_result>   compile + deliver to every page
+//   hot.rollback(varName) → Promise<rollback detail>   journaled rollback on every page
+//   hot.vars() → [{name, signature, version, patched, history: [{patch, symbol, seq, builtin, ...}]}]
+//   hot.resetJournal()      forget the server's journal (a reload then starts from the built-in code)
+//   hot.reconnect()         retry now instead of waiting for the backoff timer
+//   hot.close()             disconnect for good, give stdout back
+//   hot.state               'off' | 'connecting' | 'open' | 'closed' | 'stopped'
+//   hot.hotReload           whether the module was built with HOT_RELOAD=1
+//   hot.hostVars            the host's vars as the server's welcome listed them
+//   hot.Module              the module attached to
+//
+// loadFactory(scriptUrl, exportName = 'createHotwasmApp') → Promise<factory>
+//   Loads a classic (non-ES6) MODULARIZE script once and resolves to its factory function.
+//
+// Events (detail shapes)
+//   status       {state, reason?, retryMs?, attempt?}                     connection changes
+//   welcome      the server's welcome {server_version, journal_len, host_vars, ...}
+//   patch        {seq, evalId, manifest, replay, ok, error, output, applyMs, writeMs, preloaded, size}
+//   rollback     {seq, var, replay, ok, error, local, applyMs}
+//   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error}
+//                (var null: the trap was in the app's own code, nothing to roll back)
+//   output       {seq, text}                        what a patch's hotwasm_main printed here
+//   diagnostics  {name, diagnostics: [{file, line, column, severity, message}], raw_output}
+//                                                   a saved file failed to compile
+//   eval_result  the server's answer to any eval sent from this page, plus clientMs
+//   history      hot.vars() after any change of a var's version
+//   replay_done  {count}        journal_reset {journal_epoch}        server_error {code, message}
+//   log          {level, message}                   things worth telling a user
+//
+// What attach needs from the build (HOT_RELOAD): the registry's C ABI exports (`_hotwasm_*`) and
+// the runtime methods FS, stackSave, stackRestore, UTF8ToString, stringToNewUTF8, HEAPU8 —
+// `hotwasm build` sets them. Protocol: docs/PROTOCOL.md.
+
+import { ClientMsg } from './protocol.js';
+import { HostRegistry } from './registry.js';
+import { Connection, replUrlForPage, tokenFromPage, tokenFromServedPage } from './connection.js';
+import { Applier } from './applier.js';
+import { captureStdio } from './output.js';
+import { describeTrap, isControlFlow } from './traps.js';
+
+export { PROTOCOL_VERSION } from './protocol.js';
+export { tokenFromPage } from './connection.js';
+export { describeTrap } from './traps.js';
+
+/** What `hot.call` returns when the call trapped. */
+export const TRAPPED = Object.freeze({ trapped: true, toString: () => 'TRAPPED' });
+
+const EVAL_TIMEOUT_MS = 120_000;
+const ROLLBACK_TIMEOUT_MS = 15_000;
+const now = () => globalThis.performance.now();
+
+/** Loads a classic MODULARIZE script once and resolves to its factory function. */
+export function loadFactory(scriptUrl, exportName = 'createHotwasmApp') {
+  if (typeof globalThis[exportName] === 'function') return Promise.resolve(globalThis[exportName]);
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = scriptUrl;
+    s.async = true;
+    s.onload = () =>
+      typeof globalThis[exportName] === 'function'
+        ? resolve(globalThis[exportName])
+        : reject(new Error(`${scriptUrl} loaded but defines no ${exportName}(): check [app] export_name in hotwasm.toml (emcc -sEXPORT_NAME)`));
+    s.onerror = () => reject(new Error(`could not load ${scriptUrl}: build the app with \`hotwasm build --hot\``));
+    document.head.append(s);
+  });
+}
+
+/** Attaches hotwasm to a running Emscripten module; see the top of this file. */
+export async function attach(Module, options = {}) {
+  if (!Module || typeof Module !== 'object' || typeof Module.stackSave !== 'function') {
+    throw new TypeError(
+      'attach(Module): pass the initialised Emscripten module (`await createMyApp()`), built with ' +
+        '-sEXPORTED_RUNTIME_METHODS including stackSave,stackRestore (hotwasm build does this)',
+    );
+  }
+  const hot = new Hot(Module, options);
+  await hot.start(options);
+  return hot;
+}
+
+export class Hot {
+  constructor(Module, options = {}) {
+    this.Module = Module;
+    this.registry = new HostRegistry(Module, { preloadThreshold: options.preloadThreshold });
+    this.stdio = captureStdio(Module);
+    this.applier = new Applier(this.registry, this.stdio);
+    this.listeners = new Map();
+    this.exports = new Map();
+    this.pendingEvals = new Map();
+    this.evalCounter = 0;
+    this.welcome = null;
+    /** `trap` messages that found the connection down: sent after the next welcome. */
+    this.unsentTraps = [];
+    /** Runs server messages strictly in order (a patch's async preload included). */
+    this.chain = Promise.resolve();
+    if (options.onEvent) this.on('*', options.onEvent);
+    const token = options.token ?? tokenFromPage();
+    const inPage = !!globalThis.location?.host;
+    this.connection = new Connection({
+      url: options.url ?? (token && inPage ? replUrlForPage(token) : null),
+      WebSocket: options.WebSocket,
+      backoffMin: options.backoffMin,
+      backoffMax: options.backoffMax,
+      refreshToken: options.refreshToken ?? (inPage && !options.url ? () => tokenFromServedPage() : null),
+      onOpen: (ws) => this.enqueue(() => this.connection.send(ClientMsg.hello(this.applier.journalEpoch, this.applier.journalSeq), ws)),
+      onMessage: (msg, ws) => this.enqueue(() => this.handle(msg, ws)),
+      onPatch: (header, bytes, ws) => this.enqueue(() => this.handlePatch(header, bytes, ws)),
+      onStatus: (state, extra) => this.emit('status', { state, ...extra }),
+      onClose: (reason) => this.failPending(reason),
+      log: (level, message) => this.log(level, message),
+    });
+  }
+
+  get hotReload() {
+    return this.registry.hotReload;
+  }
+
+  get state() {
+    return this.hotReload ? this.connection.state : 'off';
+  }
+
+  get hostVars() {
+    return this.welcome?.host_vars ?? [];
+  }
+
+  // ---- events ---------------------------------------------------------------------------
+
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type)?.delete(fn);
+  }
+
+  emit(type, detail) {
+    const call = (fn, args) => {
+      try {
+        fn(...args);
+      } catch (e) {
+        console.error(`hotwasm: a "${type}" listener threw`, e);
+      }
+    };
+    for (const fn of this.listeners.get(type) ?? []) call(fn, [detail]);
+    for (const fn of this.listeners.get('*') ?? []) call(fn, [type, detail]);
+  }
+
+  log(level, message) {
+    this.emit('log', { level, message });
+  }
+
+  /** Resolves when the first connection settled (see `wait` in the options). */
+  start({ wait = 'replay', waitMs = 5000 } = {}) {
+    if (!this.hotReload) {
+      this.emit('status', { state: 'off', reason: 'this module was built without HOT_RELOAD=1: rebuild it with `hotwasm build --hot` to edit it live' });
+      return Promise.resolve();
+    }
+    const settled = new Promise((resolve) => {
+      if (wait === 'none') return resolve();
+      const offs = [
+        this.on('replay_done', () => done()),
+        this.on('status', (s) => (s.state === 'closed' || s.state === 'stopped') && done()),
+      ];
+      const timer = setTimeout(() => done(), waitMs);
+      const done = () => {
+        clearTimeout(timer);
+        offs.forEach((off) => off());
+        resolve();
+      };
+    });
+    this.connection.start();
+    return settled;
+  }
+
+  /** Runs `fn` after everything received before it. */
+  enqueue(fn) {
+    this.chain = this.chain.then(fn).catch((e) => {
+      console.error('hotwasm: handling a server message failed', e);
+      this.log('error', `handling a server message failed: ${e.message}`);
+    });
+  }
+
+  // ---- server messages ------------------------------------------------------------------
+
+  handle(msg, ws) {
+    switch (msg.type) {
+      case 'welcome':
+        this.welcome = msg;
+        this.applier.useEpoch(msg.journal_epoch);
+        this.connection.opened();
+        this.unsentTraps.splice(0).forEach((m) => this.sendTrap(m));
+        return this.emit('welcome', msg);
+      case 'rollback': {
+        const detail = this.applier.applyRollback(msg);
+        this.connection.send(ClientMsg.ack(msg.seq, detail.ok, detail.applyMs, detail.error, ''), ws);
+        if (detail.duplicate) return;
+        this.emit('rollback', detail);
+        return this.emit('history', this.vars());
+      }
+      case 'eval_result':
+        return this.settleEval(msg);
+      case 'journal_reset':
+        this.applier.useEpoch(msg.journal_epoch);
+        return this.emit('journal_reset', msg);
+      case 'error':
+        this.log('error', `the server refused a message (${msg.code}): ${msg.message}`);
+        return this.emit('server_error', msg);
+      default: // diagnostics, replay_done, pong
+        return this.emit(msg.type, msg);
+    }
+  }
+
+  async handlePatch(header, bytes, ws) {
+    const detail = await this.applier.applyPatch(header, bytes);
+    this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output), ws);
+    if (detail.duplicate) return;
+    this.emit('patch', detail);
+    if (detail.output) this.emit('output', { seq: detail.seq, text: detail.output });
+    this.emit('history', this.vars());
+  }
+
+  // ---- trap-safe calls ------------------------------------------------------------------
+
+  /** The function behind an export name (`frame` or `_frame`), looked up once. */
+  exportFn(name) {
+    let fn = this.exports.get(name);
+    if (fn) return fn;
+    const M = this.Module;
+    fn = M[`_${name}`] ?? M[name];
+    if (typeof fn !== 'function') {
+      const bare = name.replace(/^_/, '');
+      throw new Error(`the module exports no function \`${bare}\`: add "${bare}" to [build] exports in hotwasm.toml and rebuild`);
+    }
+    this.exports.set(name, fn);
+    return fn;
+  }
+
+  /** Trap-safe call; see the top of this file. */
+  call(fn, ...args) {
+    const f = typeof fn === 'function' ? fn : this.exportFn(String(fn));
+    const M = this.Module;
+    const sp = M.stackSave();
+    try {
+      return f(...args);
+    } catch (error) {
+      // The wasm frames a trap unwound never ran their epilogues: put the stack pointer back.
+      M.stackRestore(sp);
+      if (isControlFlow(error)) throw error;
+      this.recoverFromTrap(error);
+      return TRAPPED;
+    }
+  }
+
+  /**
+   * Rolls back the patched var to blame for `error` (here at once, then journaled by the
+   * server for every other page) and emits 'trap'. Call it yourself only if you catch traps
+   * without `hot.call`, after restoring the stack pointer.
+   */
+  recoverFromTrap(error) {
+    const info = this.hotReload ? this.applier.rollBackTrap(error) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '' };
+    for (const v of info.vars) {
+      if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));
+    }
+    this.emit('trap', { ...info, error });
+    if (info.vars.length) this.emit('history', this.vars());
+    return info;
+  }
+
+  /** Tells the server (which journals the rollback for every other page), now or once back. */
+  sendTrap(msg) {
+    if (!this.connection.send(msg)) this.unsentTraps.push(msg);
+  }
+
+  // ---- requests -------------------------------------------------------------------------
+
+  /** Compiles `source` on the server and delivers it to every page; resolves to eval_result. */
+  eval(source, lang = 'c', { name } = {}) {
+    if (source && typeof source === 'object') ({ source, lang = 'c', name } = source);
+    const id = `e${++this.evalCounter}-${Math.random().toString(36).slice(2, 8)}`;
+    return new Promise((resolve, reject) => {
+      if (!this.connection.send(ClientMsg.eval(id, lang, source, name))) {
+        reject(new Error('not connected to the hotwasm server: start it with `hotwasm serve`; the page reconnects by itself'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pendingEvals.delete(id);
+        reject(new Error(`the server did not answer eval ${id} within ${EVAL_TIMEOUT_MS / 1000} s`));
+      }, EVAL_TIMEOUT_MS);
+      this.pendingEvals.set(id, { resolve, reject, timer, sentAt: now() });
+    });
+  }
+
+  /** Whether an eval sent from this page awaits its result (the patch may arrive first). */
+  isOwnEval(evalId) {
+    return this.pendingEvals.has(evalId);
+  }
+
+  settleEval(msg) {
+    const pending = this.pendingEvals.get(msg.id);
+    const result = { ...msg, clientMs: pending ? now() - pending.sentAt : null };
+    if (pending) {
+      this.pendingEvals.delete(msg.id);
+      clearTimeout(pending.timer);
+      pending.resolve(result);
+    }
+    this.emit('eval_result', result);
+  }
+
+  failPending(reason) {
+    for (const [id, p] of this.pendingEvals) {
+      clearTimeout(p.timer);
+      p.reject(new Error(reason));
+      this.pendingEvals.delete(id);
+    }
+  }
+
+  /**
+   * Asks the server to roll `varName` back one version on every page (journaled). Resolves
+   * with the rollback's detail once it reached this page; rejects when the server refuses.
+   */
+  rollback(varName) {
+    return new Promise((resolve, reject) => {
+      const offs = [];
+      const finish = (fn, value) => {
+        clearTimeout(timer);
+        offs.forEach((off) => off());
+        fn(value);
+      };
+      offs.push(this.on('rollback', (r) => r.var === varName && !r.replay && finish(r.ok ? resolve : reject, r.ok ? r : new Error(r.error))));
+      offs.push(this.on('server_error', (e) => finish(reject, new Error(e.message))));
+      const timer = setTimeout(() => finish(reject, new Error(`the rollback of ${varName} did not come back within ${ROLLBACK_TIMEOUT_MS / 1000} s`)), ROLLBACK_TIMEOUT_MS);
+      if (!this.connection.send(ClientMsg.rollback(varName))) {
+        finish(reject, new Error('not connected: a rollback goes through the server so that it is journaled'));
+      }
+    });
+  }
+
+  resetJournal() {
+    if (!this.connection.send(ClientMsg.journalReset())) throw new Error('not connected to the hotwasm server');
+  }
+
+  reconnect() {
+    this.connection.reconnectNow();
+  }
+
+  close() {
+    this.connection.stop();
+    this.stdio.release();
+  }
+
+  vars() {
+    return this.applier.vars();
+  }
+
+  /** The journal position of this wasm instance (for tests and tools). */
+  get journal() {
+    return { epoch: this.applier.journalEpoch, seq: this.applier.journalSeq, localRollbacks: [...this.applier.localRollbacks] };
+  }
+}

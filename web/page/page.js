@@ -1,0 +1,194 @@
+// page/page.js: hotwasm's generic page, for apps without a page of their own. Reads
+// /hotwasm/app.json ({name, script, wasm, export_name, frame?}, written by `hotwasm serve` from
+// hotwasm.toml), loads the app's Emscripten bundle with the canvas, attaches the client and, when
+// the app names a `frame` export, calls it once per animation frame through `hot.call` (a trap in
+// a patched function is rolled back and the loop carries on). Built only on the public API.
+
+import { attach, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
+import { CodeEditor } from '/hotwasm/ui/editor.js';
+import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
+import { HistoryPanel } from '/hotwasm/ui/history.js';
+import { PageConsole, connectionPill, logEvents } from '/hotwasm/ui/console.js';
+import { Evaluator } from '/hotwasm/ui/evaluate.js';
+
+const $ = (id) => document.getElementById(id);
+/** Traps in the app's own code in a row before the frame loop pauses. */
+const HOST_TRAPS_BEFORE_PAUSE = 3;
+
+const banner = new Banner($('banner'));
+const overlay = new DiagnosticsOverlay($('stage'));
+const pageConsole = new PageConsole($('log'), { input: $('console-input'), onSubmit: (line) => evalLine(line) });
+const log = (kind, text, detail) => pageConsole.log(kind, text, detail);
+const state = { lang: 'c', template: null, paused: false, frames: 0, traps: 0, hostTraps: 0, hot: null, app: null, Module: null };
+
+const TEMPLATES = {
+  c: (vars) => `/* Redefine a hot function of the app and press Ctrl+Enter.${vars.map((v) => `\n   ${v.name} "${v.signature}"`).join('')} */\n`,
+  rust: (vars) => `// Redefine a hot function (#[no_mangle] pub extern "C" fn) and press Ctrl+Enter.${vars.map((v) => `\n//   ${v.name} "${v.signature}"`).join('')}\n`,
+};
+const fileFor = (lang) => (lang === 'rust' ? 'eval.rs' : 'eval.c');
+
+const editor = new CodeEditor({
+  textarea: $('code'),
+  gutter: $('gutter'),
+  marks: $('marks'),
+  file: fileFor(state.lang),
+  onEval: () => evalEditor(),
+  onChange: (text) => saveDraft(state.lang, text),
+});
+
+function saveDraft(lang, text) {
+  try {
+    sessionStorage.setItem(`hotwasm:page:${lang}`, text);
+  } catch {
+    /* storage disabled: the draft lives in the editor only */
+  }
+}
+function draft(lang) {
+  try {
+    return sessionStorage.getItem(`hotwasm:page:${lang}`);
+  } catch {
+    return null;
+  }
+}
+
+/** Shows `lang`'s draft, or a template naming the app's hot functions (filled in on welcome). */
+function selectLang(lang) {
+  state.lang = lang;
+  editor.file = fileFor(lang);
+  state.template = draft(lang) == null ? TEMPLATES[lang](state.hot?.hostVars ?? []) : null;
+  editor.value = state.template ?? draft(lang);
+  editor.setDiagnostics([]);
+  $('sig').textContent = editor.file;
+  for (const b of document.querySelectorAll('.lang button')) b.classList.toggle('on', b.dataset.lang === lang);
+}
+for (const b of document.querySelectorAll('.lang button')) b.onclick = () => selectLang(b.dataset.lang);
+
+let evaluator = null;
+async function evalEditor() {
+  if (!evaluator) return log('error', 'live editing is off: the app was built without HOT_RELOAD=1');
+  $('btn-eval').disabled = true;
+  try {
+    await evaluator.run({ source: editor.value, lang: state.lang, name: editor.file });
+  } finally {
+    $('btn-eval').disabled = false;
+  }
+}
+$('btn-eval').onclick = () => evalEditor();
+
+async function evalLine(line) {
+  if (!evaluator) return log('error', 'live editing is off: the app was built without HOT_RELOAD=1');
+  log('info', `› ${line}`);
+  await evaluator.run({ source: `${line}\n`, lang: state.lang, name: state.lang === 'rust' ? 'console.rs' : 'console.c' });
+}
+
+// ---- the app ----------------------------------------------------------------------------
+
+async function loadApp() {
+  const res = await fetch('/hotwasm/app.json', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`/hotwasm/app.json: ${res.status} ${res.statusText} (is this page served by \`hotwasm serve\`?)`);
+  const app = await res.json();
+  for (const key of ['script', 'export_name']) {
+    if (!app[key]) throw new Error(`/hotwasm/app.json has no "${key}": check [app] in hotwasm.toml`);
+  }
+  return app;
+}
+
+async function boot() {
+  const app = await loadApp();
+  state.app = app;
+  document.title = `${app.name ?? 'app'} · hotwasm`;
+  $('app-name').textContent = app.name ?? 'hotwasm';
+  const factory = await loadFactory(app.script, app.export_name);
+  const scriptUrl = new URL(app.script, location.href);
+  const Module = await factory({
+    canvas: $('canvas'),
+    locateFile: (path) => (path.endsWith('.wasm') && app.wasm ? new URL(app.wasm, location.href).href : new URL(path, scriptUrl).href),
+    print: (text) => log('output', text),
+    printErr: (text) => log('error', text),
+  });
+  state.Module = Module;
+  const hot = await attach(Module, { wait: 'none' });
+  state.hot = hot;
+  wire(hot);
+  selectLang(state.lang);
+  if (app.frame) startFrames(hot, app.frame);
+  else $('hud').hidden = true;
+}
+
+function wire(hot) {
+  $('mode').textContent = hot.hotReload ? 'HOT_RELOAD build' : 'plain build · editing off';
+  $('mode').dataset.mode = hot.hotReload ? 'hot' : 'plain';
+  connectionPill($('conn'), hot);
+  logEvents(hot, pageConsole);
+  new HistoryPanel($('history'), hot, { onError: (m) => log('error', m) });
+  hot.on('welcome', () => editor.value === state.template && selectLang(state.lang));
+  hot.on('trap', (t) => {
+    state.traps += 1;
+    if (t.var) {
+      state.hostTraps = 0;
+      const names = t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
+      banner.show('trap', `Trap in ${names}: rolled back`, `${t.message}. The previous version runs again on every page; fix the code and eval again.`);
+      return;
+    }
+    state.hostTraps += 1;
+    if (state.hostTraps >= HOST_TRAPS_BEFORE_PAUSE) {
+      setPaused(true);
+      banner.show('error', "The app's own code keeps trapping", `${t.message}. No patched function to roll back; frames are paused. Reload the page to start clean.`);
+    }
+  });
+  if (hot.hotReload) {
+    evaluator = new Evaluator({ hot, overlay, timing: $('timing'), log, editors: () => [editor] });
+  } else {
+    $('btn-eval').disabled = true;
+  }
+}
+
+function startFrames(hot, frame) {
+  let last = performance.now();
+  const tick = (t) => {
+    const dt = Math.min(0.05, Math.max(0, (t - last) / 1000));
+    last = t;
+    if (!state.paused && hot.call(frame, dt) !== TRAPPED) {
+      state.frames += 1;
+      if (state.frames % 10 === 0) $('stat-frames').textContent = state.frames.toLocaleString('en-US');
+    }
+    $('stat-traps').textContent = String(state.traps);
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+function setPaused(paused) {
+  state.paused = paused;
+  state.hostTraps = 0;
+  $('btn-pause').textContent = paused ? 'Resume' : 'Pause';
+}
+$('btn-pause').onclick = () => setPaused(!state.paused);
+$('btn-journal-reset').onclick = () => {
+  try {
+    state.hot?.resetJournal();
+  } catch (e) {
+    log('error', e.message);
+  }
+};
+
+// For the console and the tests.
+globalThis.hotwasm = {
+  state,
+  editor,
+  get hot() {
+    return state.hot;
+  },
+  get Module() {
+    return state.Module;
+  },
+  get evaluator() {
+    return evaluator;
+  },
+};
+
+boot().catch((e) => {
+  console.error(e);
+  banner.show('error', 'The app failed to start', e.message);
+  $('mode').textContent = 'not loaded';
+});

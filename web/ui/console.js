@@ -1,0 +1,114 @@
+// ui/console.js: the page console — a log of what happened (patches applied, rollbacks, traps,
+// what hotwasm_main printed) and an optional one-line entry with history (↑/↓) that evaluates
+// what is typed. `logEvents(hot, console)` writes the client's events into it.
+
+const LOG_MAX = 200;
+
+function make(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+export class PageConsole {
+  /**
+   * @param {HTMLOListElement} list  the log (newest first)
+   * @param {{input?: HTMLInputElement, onSubmit?: (text) => void}} [entry] a one-line REPL entry
+   */
+  constructor(list, { input = null, onSubmit = null } = {}) {
+    this.list = list;
+    this.input = input;
+    this.history = [];
+    this.cursor = 0;
+    if (input && onSubmit) {
+      input.addEventListener('keydown', (e) => this.key(e, onSubmit));
+    }
+  }
+
+  /** Adds one line: kind is ok | info | error | output | replay | trap. */
+  log(kind, text, detail) {
+    const li = make('li', `log-${kind}`);
+    li.append(make('time', null, new Date().toLocaleTimeString([], { hour12: false })), make('span', null, text));
+    if (detail) li.append(make('pre', null, detail));
+    this.list.prepend(li);
+    while (this.list.children.length > LOG_MAX) this.list.lastElementChild.remove();
+  }
+
+  key(e, onSubmit) {
+    const input = this.input;
+    if (e.key === 'Enter' && input.value.trim()) {
+      e.preventDefault();
+      const text = input.value;
+      if (this.history.at(-1) !== text) this.history.push(text);
+      this.cursor = this.history.length;
+      input.value = '';
+      onSubmit(text);
+    } else if (e.key === 'ArrowUp' && this.cursor > 0) {
+      e.preventDefault();
+      input.value = this.history[--this.cursor];
+    } else if (e.key === 'ArrowDown' && this.cursor < this.history.length) {
+      e.preventDefault();
+      this.cursor += 1;
+      input.value = this.history[this.cursor] ?? '';
+    }
+  }
+}
+
+const ms = (x) => (x == null ? '–' : x < 10 ? x.toFixed(1) : Math.round(x).toString());
+
+/** Writes the client's events into the console as a user wants to read them. */
+export function logEvents(hot, c) {
+  hot.on('status', (s) => s.reason && s.retryMs == null && c.log('error', `not connected: ${s.reason}`));
+  hot.on('welcome', (w) => c.log('info', `connected to hotwasm ${w.server_version ?? ''} · journal ${w.journal_len ?? 0} entries`));
+  hot.on('patch', (p) => {
+    const names = p.manifest.map((m) => m.var).join(', ') || 'statements only';
+    if (!p.ok) c.log('error', `patch #${p.seq} (${names}) did not apply: ${p.error}`);
+    else if (!hot.isOwnEval(p.evalId)) c.log(p.replay ? 'replay' : 'ok', `${p.replay ? 'replayed' : 'applied'} patch #${p.seq} (${names}) in ${ms(p.applyMs)} ms`);
+  });
+  hot.on('output', (o) => c.log('output', `hotwasm_main of patch #${o.seq}:`, o.text));
+  hot.on('rollback', (r) => c.log(r.ok ? 'info' : 'error', `${r.replay ? 'replayed ' : ''}rollback #${r.seq} of ${r.var}${r.ok ? '' : `: ${r.error}`}`));
+  hot.on('trap', (t) => {
+    if (t.var) c.log('trap', `trap in ${t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ')} → rolled back (${t.how})`, t.message);
+    else c.log('error', `trap in the app's own code: ${t.message}`);
+  });
+  hot.on('diagnostics', (d) => {
+    const first = (d.diagnostics ?? []).find((x) => x.severity !== 'note');
+    c.log('error', `compile error in ${d.name}${first ? `:${first.line}: ${first.message}` : ''} (the running code is unchanged)`);
+  });
+  hot.on('replay_done', (r) => r.count && c.log('replay', `journal replayed: ${r.count} entries`));
+  hot.on('journal_reset', () => c.log('info', 'journal cleared: a reload now starts from the built-in code'));
+  hot.on('log', (l) => c.log(l.level === 'error' ? 'error' : 'info', l.message));
+}
+
+/** "compile 12 ms · transfer 3 ms · apply 1.2 ms" readout of an eval_result into `el`. */
+export function showTiming(el, result, liveMs = null) {
+  const t = result.timings ?? {};
+  el.className = `timing ${result.ok ? 'ok' : 'bad'}`;
+  el.replaceChildren();
+  for (const [k, v] of [['compile', t.compile_ms], ['transfer', t.transfer_ms], ['apply', t.apply_ms]]) {
+    const s = make('span', null, `${k} `);
+    s.append(make('b', null, ms(v)), ' ms');
+    el.append(s);
+  }
+  const total = make('span', 'total', liveMs != null ? `live in ${ms(liveMs)} ms` : `total ${ms(t.total_ms)} ms`);
+  total.title = `server total ${ms(t.total_ms)} ms; eval sent → result here ${ms(result.clientMs)} ms`;
+  el.append(total);
+}
+
+/** The connection pill: live / connecting… / offline · retry in 2.0 s (click to retry now). */
+export function connectionPill(pill, hot) {
+  const show = ({ state, retryMs, reason }) => {
+    pill.dataset.state = state;
+    const label = pill.querySelector('b') ?? pill;
+    label.textContent =
+      state === 'open' ? 'live'
+        : state === 'connecting' ? 'connecting…'
+          : state === 'closed' && retryMs != null ? `offline · retry in ${(retryMs / 1000).toFixed(1)} s`
+            : state === 'closed' ? 'offline' : state;
+    pill.title = reason ? `${reason}${retryMs != null ? ' · click to retry now' : ''}` : 'Connection to the hotwasm dev server';
+  };
+  pill.onclick = () => hot.reconnect();
+  hot.on('status', show);
+  show({ state: hot.state });
+}

@@ -1,0 +1,61 @@
+// ui/history.js: the patch history of every var (newest first) with a "Roll back" button per
+// var. Rolling back goes through the server (`hot.rollback`), so it is journaled and reaches every
+// page. Re-renders on the client's 'history' and 'status' events.
+
+function make(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+export class HistoryPanel {
+  /**
+   * @param {HTMLElement} container
+   * @param {import('../hotwasm-client.js').Hot} hot
+   * @param {{onSelect?: (name) => void, onError?: (message) => void, filter?: (v) => boolean}} [o]
+   */
+  constructor(container, hot, { onSelect = null, onError = null, filter = null } = {}) {
+    this.container = container;
+    this.hot = hot;
+    this.onSelect = onSelect;
+    this.onError = onError ?? ((m) => console.error(m));
+    this.filter = filter ?? (() => true);
+    hot.on('history', (vars) => this.render(vars));
+    hot.on('status', () => this.render(hot.vars()));
+    this.render(hot.vars());
+  }
+
+  render(vars) {
+    const root = this.container;
+    root.replaceChildren();
+    for (const v of vars.filter(this.filter)) root.append(this.renderVar(v));
+    if (!root.children.length) root.append(make('p', 'muted', 'no hot functions yet'));
+  }
+
+  renderVar(v) {
+    const box = make('div', 'hist-var');
+    box.dataset.var = v.name;
+    const head = make('div', 'hist-head');
+    const title = make('button', 'link var-name', v.name);
+    title.type = 'button';
+    title.title = `${v.name} "${v.signature}"`;
+    if (this.onSelect) title.onclick = () => this.onSelect(v.name);
+    const ver = make('span', 'ver', v.patched ? `v${v.history.length} live` : v.history.length ? 'built-in' : 'no code yet');
+    const rb = make('button', 'ghost small', 'Roll back');
+    rb.type = 'button';
+    rb.disabled = !v.patched || this.hot.state !== 'open';
+    rb.title = 'Restore the previous version on every page (journaled)';
+    rb.dataset.rollback = v.name;
+    rb.onclick = () => this.hot.rollback(v.name).catch((e) => this.onError(`rollback of ${v.name}: ${e.message}`));
+    head.append(title, ver, rb);
+    const ol = make('ol', 'hist-list');
+    [...v.history].reverse().forEach((h, i) => {
+      const when = h.appliedAt ? new Date(h.appliedAt).toLocaleTimeString([], { hour12: false }) : '';
+      const text = h.builtin ? 'built-in' : `#${h.seq ?? '?'} · ${h.symbol}${when ? ` · ${when}` : ''}`;
+      ol.append(make('li', i === 0 ? 'current' : '', text));
+    });
+    box.append(head, ol);
+    return box;
+  }
+}

@@ -11,7 +11,8 @@
 // Needs the HOT_RELOAD bundle (built if missing) and, for the fps comparison, the plain bundle.
 
 import { parseArgs } from 'node:util';
-import { ensureBundle, launchBrowser, openDemo, startServer, sleep } from './helpers.mjs';
+import { dirname, join } from 'node:path';
+import { APP_INCLUDE, HOT_BUNDLE, PLAIN_BUNDLE, ensureBundle, framesPass, launchBrowser, openDemo, startServer } from './helpers.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,14 +55,14 @@ function report(label, rows) {
 /** Runs `n` distinct evals of background_color in the page; returns eval_result rows.
  *  `kind`: 'c', 'rust' (a constant colour) or 'rust-std' (format!, Vec, HashMap). */
 async function evalLoop(page, n, kind = 'c') {
-  return page.evaluate(async ([count, kind]) => {
-    const client = globalThis.hotwasm.client;
+  return page.evaluate(async ([count, kind, include]) => {
+    const hot = globalThis.hotwasm.hot;
     const rows = [];
     for (let i = 0; i < count; i++) {
       const colour = (0xff000000 | ((i * 2654435761) & 0xffffff)) >>> 0;
       const hex = `0x${colour.toString(16)}`;
       const source = {
-        c: `#include "hotwasm.h"\nuint32_t background_color(const World *w) { (void)w; return ${hex}u; }\n`,
+        c: `${include}\nuint32_t background_color(const World *w) { (void)w; return ${hex}u; }\n`,
         rust: `#[no_mangle]\npub extern "C" fn background_color(_w: *const World) -> u32 {\n    ${hex}\n}\n`,
         'rust-std': `use std::collections::HashMap;\n#[no_mangle]\npub extern "C" fn background_color(w: *const World) -> u32 {\n    let frame = unsafe { (*w).frame };\n    let words: Vec<String> = (1..=4).map(|i| format!("w{}-{}", i, frame % 1)).collect();\n    let mut counts: HashMap<&str, u32> = HashMap::new();\n    for w in &words { *counts.entry(w.as_str()).or_insert(0) += 1; }\n    (${hex}u32 & !0xff) | counts.values().sum::<u32>()\n}\n`,
       }[kind];
@@ -69,17 +70,17 @@ async function evalLoop(page, n, kind = 'c') {
       let liveAt = null;
       let size = null;
       const t0 = performance.now();
-      const off = client.on('patch', (p) => {
+      const off = hot.on('patch', (p) => {
         if (liveAt == null) liveAt = performance.now();
         size ??= p.size;
       });
-      const r = await client.eval({ lang, source, name: `background_color.${lang === 'c' ? 'c' : 'rs'}` });
+      const r = await hot.eval(source, lang, { name: `background_color.${lang === 'c' ? 'c' : 'rs'}` });
       off();
       if (!r.ok) throw new Error(`eval ${i} failed: ${r.error}\n${r.raw_output}`);
       rows.push({ timings: r.timings, clientMs: r.clientMs, liveMs: liveAt != null ? liveAt - t0 : null, size });
     }
     return rows;
-  }, [n, kind]);
+  }, [n, kind, APP_INCLUDE]);
 }
 
 async function latency(browser, label, args, kind = 'c') {
@@ -99,7 +100,7 @@ async function latency(browser, label, args, kind = 'c') {
 /** rAF frames per second over `seconds`, and the cost of one demo_frame call in a tight loop. */
 async function frameRate(browser, server, seconds) {
   const page = await openDemo(browser, server.url, { connected: false });
-  await sleep(500);
+  await framesPass(page, 30);
   const result = await page.evaluate(async (secs) => {
     const h = globalThis.hotwasm;
     const f0 = h.stats().frame;
@@ -108,16 +109,16 @@ async function frameRate(browser, server, seconds) {
     const fps = ((h.stats().frame - f0) * 1000) / (performance.now() - t0);
     // Cost of one simulated + rendered frame, excluding the page's own work.
     h.state.paused = true;
-    const host = h.host;
-    // Best of 7 batches of 300 frames: the machine's other load only ever adds time.
+    // Best of 7 batches of 300 frames through the trap-safe call: the machine's other load only
+    // ever adds time.
     let frameMs = Infinity;
     for (let b = 0; b < 7; b++) {
       const t1 = performance.now();
-      for (let i = 0; i < 300; i++) host.frame(1 / 60);
+      for (let i = 0; i < 300; i++) h.hot.call('demo_frame', 1 / 60);
       frameMs = Math.min(frameMs, (performance.now() - t1) / 300);
     }
     h.state.paused = false;
-    return { fps, frameMs, particles: h.stats().particles, hot: host.hotReload };
+    return { fps, frameMs, particles: h.stats().particles, hot: h.hot.hotReload };
   }, seconds);
   await page.close();
   return result;
@@ -149,7 +150,7 @@ try {
     {
       const hot = await rate([]);
       // The same page over the plain bundle (the host manifest still comes from the hot build).
-      const plain = await rate(['--bundle', 'build/plain', '--host-manifest', 'build/hot/hotwasm-host.json']);
+      const plain = await rate(['--bundle', dirname(PLAIN_BUNDLE), '--host-manifest', join(dirname(HOT_BUNDLE), 'hotwasm-host.json')]);
       console.log('\nframe rate (headless Chromium, rAF-capped) and cost of one demo_frame:');
       for (const [name, r] of [['HOT_RELOAD', hot], ['plain', plain]]) {
         console.log(`  ${name.padEnd(11)} ${r.fps.toFixed(1).padStart(5)} fps   ${r.frameMs.toFixed(3)} ms/frame   ${r.particles} particles`);

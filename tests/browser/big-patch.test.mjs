@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, ensureBundle, launchBrowser, openDemo, screenshot, startServer, toolchainEnv } from './helpers.mjs';
+import { ensureBundle, launchBrowser, openDemo, screenshot, startServer, toolchainEnv } from './helpers.mjs';
 
 const SIZE = 9 * 1024 * 1024;
 
@@ -19,19 +19,21 @@ function bigPatch() {
   writeFileSync(join(dir, 'blob.bin'), randomBytes(SIZE));
   writeFileSync(
     join(dir, 'big.c'),
-    `#include "hotwasm.h"
+    `#include <stdint.h>
 static const unsigned char blob[] = {
 #embed "blob.bin"
 };
-uint32_t background_color__hw9000(const World *w) {
-    return 0xff203040u | (uint32_t)(blob[(unsigned)w->frame % sizeof blob] & 1u);
+static unsigned calls;
+uint32_t background_color__hw9000(const void *w) {
+    (void)w;
+    return 0xff203040u | (uint32_t)(blob[calls++ % sizeof blob] & 1u);
 }
 `,
   );
   execFileSync(
     'emcc',
     ['-O1', '-std=c23', '-fPIC', '-sSIDE_MODULE=1', '-sWASM_BIGINT', '-Wno-version-check',
-      `-I${join(ROOT, 'abi', 'include')}`, join(dir, 'big.c'), '-o', join(dir, 'big.so')],
+      join(dir, 'big.c'), '-o', join(dir, 'big.so')],
     { env: toolchainEnv(), stdio: 'pipe', cwd: dir },
   );
   return readFileSync(join(dir, 'big.so'));
@@ -58,7 +60,7 @@ describe('a 9 MB patch', { timeout: 300_000 }, () => {
     const page = await openDemo(browser, server.url);
     await page.route('**/test-patches/big.so', (route) => route.fulfill({ body: bytes, contentType: 'application/octet-stream' }));
     const out = await page.evaluate(async () => {
-      const { HostRegistry } = await import('./registry.js');
+      const { HostRegistry } = await import('/hotwasm/registry.js');
       const M = globalThis.hotwasm.Module;
       const data = new Uint8Array(await (await fetch('/test-patches/big.so')).arrayBuffer());
       const manifest = 'background_color background_color__hw9000 ip\n';
@@ -79,7 +81,7 @@ describe('a 9 MB patch', { timeout: 300_000 }, () => {
     assert.equal(out.pre.ok, true, out.pre.error);
     assert.equal(out.pre.preloaded, true);
     console.log(`# 9 MB patch: preloaded apply ${out.pre.ms.toFixed(1)} ms (${out.pre.frames} frames ran meanwhile)`);
-    const v = await page.evaluate(() => globalThis.hotwasm.client.vars().find((x) => x.name === 'background_color'));
+    const v = await page.evaluate(() => globalThis.hotwasm.hot.vars().find((x) => x.name === 'background_color'));
     assert.equal(v.history.at(-1).symbol, 'background_color__hw9000');
     const f = (await page.evaluate(() => globalThis.hotwasm.stats())).frame;
     await page.waitForFunction((f0) => globalThis.hotwasm.stats().frame > f0 + 10, f);

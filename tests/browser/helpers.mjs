@@ -1,20 +1,26 @@
-// Shared helpers for the headless-Chromium tests and the benchmark: build what is missing,
-// start the real dev server on a free port, launch Chromium, open the demo page, screenshots.
+// Shared helpers for the headless-Chromium tests and the benchmark: build what is missing, start
+// the real dev server on a free port, launch Chromium, open a page and wait for it to run, wait
+// for the page's own events (never for time), screenshots.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(HERE, '..', '..');
 export const ARTIFACTS = join(HERE, 'artifacts');
 export const CHROMIUM = process.env.HOTWASM_CHROMIUM || '/usr/bin/chromium';
-export const SERVER_BIN = join(ROOT, 'target', 'debug', 'hotwasm');
-export const HOT_BUNDLE = join(ROOT, 'build', 'hot', 'hotwasm-demo.js');
-export const PLAIN_BUNDLE = join(ROOT, 'build', 'plain', 'hotwasm-demo.js');
+export const SERVER_BIN = join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug', 'hotwasm');
+/** The particle demo: the app most tests drive. */
+export const PARTICLES = join(ROOT, 'examples', 'particles');
+export const HOT_BUNDLE = process.env.HOTWASM_BUNDLE || join(PARTICLES, 'build', 'hot', 'particles.js');
+export const PLAIN_BUNDLE = join(PARTICLES, 'build', 'plain', 'particles.js');
+/** `hotwasm serve` flags that show the particles app on hotwasm's generic page instead of its own. */
+export const GENERIC_PAGE_ARGS = ['--page', 'hotwasm', '--frame', 'demo_frame'];
+/** How a C patch for the particles app gets its types (`World`, `Particle`, `demo_world()`). */
+export const APP_INCLUDE = '#include "hotwasm.h"';
 
 const log = (...a) => process.env.HOTWASM_TEST_VERBOSE && console.error('[helpers]', ...a);
 
@@ -42,45 +48,36 @@ function run(cmd, args, opts = {}) {
 
 /** Builds the server binary (cargo is quick when nothing changed). */
 export function ensureServer() {
+  if (process.env.HOTWASM_SERVER_BIN) return process.env.HOTWASM_SERVER_BIN;
   run('cargo', ['build', '-q', '-p', 'hotwasm-server'], { env: toolchainEnv() });
   if (!existsSync(SERVER_BIN)) throw new Error(`cargo built no ${SERVER_BIN}`);
   return SERVER_BIN;
 }
 
-/** Builds the HOT_RELOAD (or plain) bundle when it is missing. */
+/** Builds the particles app (HOT_RELOAD or plain) when its bundle is missing. */
 export function ensureBundle({ hot = true } = {}) {
   const file = hot ? HOT_BUNDLE : PLAIN_BUNDLE;
   if (existsSync(file) && !process.env.HOTWASM_REBUILD_BUNDLE) return file;
   const env = toolchainEnv();
   if (hot) env.HOT_RELOAD = '1';
   else delete env.HOT_RELOAD;
-  run('bash', [join(ROOT, 'scripts', 'emscripten-bundle.sh')], { env, timeout: 15 * 60_000 });
-  if (!existsSync(file)) throw new Error(`scripts/emscripten-bundle.sh wrote no ${file}`);
+  run('bash', [join(ROOT, 'scripts', 'emscripten-bundle.sh'), PARTICLES], { env, timeout: 15 * 60_000 });
+  if (!existsSync(file)) throw new Error(`scripts/emscripten-bundle.sh ${PARTICLES} wrote no ${file}`);
   return file;
 }
 
-/** A scratch project root for one server: the repo's files, its own journal. */
-export function scratchRoot(name = 'root') {
-  const dir = mkdtempSync(join(tmpdir(), `hotwasm-${name}-`));
-  return dir;
-}
-
 /**
- * Starts `hotwasm serve` and resolves once it printed its URL.
- * Returns {url, token, port, origin, proc, output(), stop(), restart()}.
+ * Starts `hotwasm serve` for `project` (default: the particles demo) and resolves once it printed
+ * its URL. Returns {url, token, port, origin, proc, output(), stop(), restart()}.
  */
-export async function startServer({ port = 0, args = [], stateDir = null, env = {} } = {}) {
+export async function startServer({ project = PARTICLES, port = 0, args = [], watch = false, stateDir = null, env = {} } = {}) {
   const bin = ensureServer();
-  const state = stateDir ?? scratchRoot('state');
+  const state = stateDir ?? mkdtempSync(join(tmpdir(), 'hotwasm-state-'));
   const spawnOnce = (p) =>
     new Promise((resolveStart, reject) => {
-      const argv = ['serve', '--root', ROOT, '--port', String(p), '--journal', join(state, 'journal'), '--no-watch', ...args];
+      const argv = ['serve', '--project', project, '--port', String(p), '--journal', join(state, 'journal'), ...(watch ? [] : ['--no-watch']), ...args];
       log('spawn', bin, argv.join(' '));
-      const proc = spawn(bin, argv, {
-        cwd: ROOT,
-        env: { ...toolchainEnv(), ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const proc = spawn(bin, argv, { cwd: ROOT, env: { ...toolchainEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
@@ -92,15 +89,17 @@ export async function startServer({ port = 0, args = [], stateDir = null, env = 
         const m = out.match(/(http:\/\/(?:127\.0\.0\.1|localhost):(\d+)\/?\S*token=([A-Za-z0-9_-]+))/);
         if (m) {
           clearTimeout(timer);
+          proc.off('exit', onExit);
           resolveStart({ proc, url: m[1], port: Number(m[2]), token: m[3], output: () => out });
         }
       };
-      proc.stdout.on('data', onData);
-      proc.stderr.on('data', onData);
-      proc.on('exit', (code) => {
+      const onExit = (code) => {
         clearTimeout(timer);
         reject(new Error(`hotwasm serve exited with ${code} before printing its URL:\n${out}`));
-      });
+      };
+      proc.stdout.on('data', onData);
+      proc.stderr.on('data', onData);
+      proc.on('exit', onExit);
     });
 
   const server = { stateDir: state };
@@ -109,9 +108,12 @@ export async function startServer({ port = 0, args = [], stateDir = null, env = 
   server.stop = () =>
     new Promise((res) => {
       if (server.proc.exitCode != null || server.proc.signalCode != null) return res();
-      server.proc.once('exit', () => res());
+      const kill = setTimeout(() => server.proc.kill('SIGKILL'), 3000);
+      server.proc.once('exit', () => {
+        clearTimeout(kill);
+        res();
+      });
       server.proc.kill('SIGTERM');
-      setTimeout(() => server.proc.kill('SIGKILL'), 3000).unref();
     });
   /** Stops and starts again on the same port and state (journal kept). */
   server.restart = async () => {
@@ -139,6 +141,7 @@ export const CHROMIUM_ARGS = [
 
 /** Launches Chromium with a fresh profile. Returns the browser context (close it when done). */
 export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'hotwasm-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -154,8 +157,8 @@ export async function launchBrowser() {
   return ctx;
 }
 
-/** Opens the page and waits until the host animates and the client is connected. */
-export async function openDemo(ctx, url, { connected = true } = {}) {
+/** Opens `url` and records page errors (and the console with HOTWASM_TEST_VERBOSE). */
+async function open(ctx, url) {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
@@ -164,33 +167,63 @@ export async function openDemo(ctx, url, { connected = true } = {}) {
   });
   page.pageErrors = errors;
   await page.goto(url);
-  await page.waitForFunction(() => globalThis.hotwasm?.host && globalThis.hotwasm.stats().frame > 5, null, { timeout: 30_000 });
+  return page;
+}
+
+/** Opens the particle demo's page; waits until it animates and (by default) is connected. */
+export async function openDemo(ctx, url, { connected = true } = {}) {
+  const page = await open(ctx, url);
+  await page.waitForFunction(() => globalThis.hotwasm?.view && globalThis.hotwasm.stats().frame > 5, null, { timeout: 30_000 });
+  if (connected) await waitConnected(page);
+  return page;
+}
+
+/** Opens hotwasm's generic page; waits until the app's frame export ran and it is connected. */
+export async function openGeneric(ctx, url, { connected = true } = {}) {
+  const page = await open(ctx, url);
+  await page.waitForFunction(() => globalThis.hotwasm?.hot && globalThis.hotwasm.state.frames > 5, null, { timeout: 30_000 });
   if (connected) await waitConnected(page);
   return page;
 }
 
 export async function waitConnected(page, timeout = 20_000) {
-  await page.waitForFunction(() => globalThis.hotwasm?.client?.state === 'open', null, { timeout });
+  await page.waitForFunction(() => globalThis.hotwasm?.hot?.state === 'open', null, { timeout });
 }
 
 export const stats = (page) => page.evaluate(() => globalThis.hotwasm.stats());
 
+/** Waits until the demo has run `n` more frames than now (the way to let time pass: frames). */
+export async function framesPass(page, n = 10, timeout = 10_000) {
+  const f0 = (await stats(page)).frame;
+  await page.waitForFunction(([f, k]) => globalThis.hotwasm.stats().frame >= f + k, [f0, n], { timeout });
+  return f0;
+}
+
 /** Evaluates source through the page's client; resolves to eval_result. */
 export const evalIn = (page, source, lang = 'c', name) =>
-  page.evaluate(([s, l, n]) => globalThis.hotwasm.evalSource(s, l, n), [source, lang, name]);
+  page.evaluate(([s, l, n]) => globalThis.hotwasm.hot.eval(s, l, { name: n }), [source, lang, name]);
 
 /** Types source into the editor for `tab` and presses Ctrl+Enter, like a user. */
 export async function typeAndEval(page, tab, source) {
   await page.click(`#tabs button[data-var="${tab}"]`);
   await page.fill('#code', source);
-  const before = await page.evaluate(() => globalThis.hotwasm.state.lastEval?.id ?? null);
+  return pressEval(page);
+}
+
+/** Presses Ctrl+Enter in the editor and waits for the eval's result. */
+export async function pressEval(page) {
+  const before = await page.evaluate(() => globalThis.hotwasm.evaluator.last?.id ?? null);
   await page.focus('#code');
   await page.keyboard.press('Control+Enter');
-  await page.waitForFunction((b) => {
-    const e = globalThis.hotwasm.state.lastEval;
-    return e && e.id !== b && !globalThis.hotwasm.state.evalBusy;
-  }, before, { timeout: 60_000 });
-  return page.evaluate(() => globalThis.hotwasm.state.lastEval);
+  await page.waitForFunction(
+    (b) => {
+      const e = globalThis.hotwasm.evaluator;
+      return e.last && e.last.id !== b && !e.busy;
+    },
+    before,
+    { timeout: 60_000 },
+  );
+  return page.evaluate(() => globalThis.hotwasm.evaluator.last);
 }
 
 export async function screenshot(page, name) {
@@ -200,48 +233,38 @@ export async function screenshot(page, name) {
   return file;
 }
 
-/** RGBA of the canvas pixel at (x, y) in canvas pixels. */
-export const pixel = (page, x, y) =>
-  page.evaluate(([px, py]) => {
-    const c = document.getElementById('screen');
-    return [...c.getContext('2d').getImageData(px, py, 1, 1).data];
-  }, [x, y]);
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /** 0xAABBGGRR → [r, g, b] */
 export const rgbOf = (abgr) => [abgr & 0xff, (abgr >>> 8) & 0xff, (abgr >>> 16) & 0xff];
-/** Whether two [r, g, b] colours are within `tol` per channel. */
-export const near = (a, b, tol = 3) => a.every((v, i) => Math.abs(v - b[i]) <= tol);
 
-/** The background colour: the most common colour on a grid over the canvas, as [r, g, b]. */
-export const backgroundPixel = (page) =>
-  page.evaluate(() => {
-    const c = document.getElementById('screen');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const counts = new Map();
-    for (let y = 2; y < c.height; y += 7) {
-      for (let x = 2; x < c.width; x += 7) {
-        const i = (y * c.width + x) * 4;
-        const k = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
-    }
-    const [k] = [...counts].sort((a, b) => b[1] - a[1])[0];
-    return [(k >> 16) & 255, (k >> 8) & 255, k & 255];
-  });
-
-/** Waits until the background shows `abgr` (rendering is asynchronous to the eval's answer). */
+/**
+ * Waits until the canvas background (its most common colour on a grid) shows `abgr`: rendering
+ * follows the eval's answer by a frame or two. Checked once per animation frame in the page.
+ */
 export async function waitBackground(page, abgr, timeout = 5000) {
   const want = rgbOf(abgr);
-  const t0 = Date.now();
-  let got;
-  while (Date.now() - t0 < timeout) {
-    got = await backgroundPixel(page);
-    if (near(got, want)) return got;
-    await sleep(50);
+  try {
+    await page.waitForFunction(
+      (w) => {
+        const c = document.getElementById('screen');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const counts = new Map();
+        for (let y = 2; y < c.height; y += 7) {
+          for (let x = 2; x < c.width; x += 7) {
+            const i = (y * c.width + x) * 4;
+            const k = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2];
+            counts.set(k, (counts.get(k) ?? 0) + 1);
+          }
+        }
+        const [k] = [...counts].sort((a, b) => b[1] - a[1])[0];
+        const got = [(k >> 16) & 255, (k >> 8) & 255, k & 255];
+        globalThis.__lastBackground = got;
+        return got.every((v, i) => Math.abs(v - w[i]) <= 3);
+      },
+      want,
+      { timeout, polling: 'raf' },
+    );
+  } catch (e) {
+    const got = await page.evaluate(() => globalThis.__lastBackground);
+    throw new Error(`background is ${got}, expected ${want} (${e.message.split('\n')[0]})`);
   }
-  throw new Error(`background is ${got}, expected ${want}`);
 }
-
-export { cpSync };

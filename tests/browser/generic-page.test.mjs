@@ -1,0 +1,78 @@
+// hotwasm's generic page (web/page/, built only on the public client API) running an app it
+// knows only from /hotwasm/app.json: it loads the bundle, drives the app's frame export through
+// `hot.call`, and so gets trap safety without a line of app-side JS.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { APP_INCLUDE, GENERIC_PAGE_ARGS, ensureBundle, launchBrowser, openGeneric, pressEval, screenshot, startServer } from './helpers.mjs';
+
+/** The generic page's counters: frames run, traps seen, paused, and the app it loaded. */
+const generic = (page) =>
+  page.evaluate(() => {
+    const { frames, traps, paused, app } = globalThis.hotwasm.state;
+    return { frames, traps, paused, app };
+  });
+const varOf = (page, name) => page.evaluate((n) => globalThis.hotwasm.hot.vars().find((v) => v.name === n), name);
+
+describe('the generic page with an app of its own', { timeout: 300_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    ensureBundle({ hot: true });
+    server = await startServer({ args: GENERIC_PAGE_ARGS });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('it loads the app that /hotwasm/app.json names and calls its frame export every frame', async () => {
+    const page = await openGeneric(browser, server.url);
+    const app = await page.evaluate(async () => (await fetch('/hotwasm/app.json')).json());
+    const s = await generic(page);
+    assert.equal(s.app.name, app.name);
+    assert.ok(app.frame, 'app.json names a frame export');
+    assert.ok(s.frames > 5, 'frames ran');
+    assert.match(await page.title(), new RegExp(app.name));
+    await page.close();
+  });
+
+  test('a patch that traps inside the frame is rolled back by hot.call and the frames go on', async () => {
+    const page = await openGeneric(browser, server.url);
+    await page.fill(
+      '#code',
+      `${APP_INCLUDE}
+
+void step_particle(World *world, Particle *p, float dt) {
+    (void)world; (void)p; (void)dt;
+    __builtin_trap();
+}
+`,
+    );
+    const r = await pressEval(page);
+    assert.equal(r.ok, true, `the trapping patch applied: ${r.error} ${r.raw_output ?? ''}`);
+    await page.waitForFunction(() => globalThis.hotwasm.state.traps > 0, null, { timeout: 10_000 });
+    await page.waitForSelector('#banner:not([hidden])');
+    assert.match(await page.textContent('#banner'), /Trap in step_particle \(patch #\d+\): rolled back/);
+    assert.equal((await varOf(page, 'step_particle')).patched, false, 'step_particle runs its previous version');
+    assert.match(await page.textContent('#log'), /trap in step_particle \(patch #\d+\) → rolled back \(stack\)/);
+    const { frames, traps } = await generic(page);
+    await page.waitForFunction((f) => globalThis.hotwasm.state.frames > f + 30, frames, { timeout: 10_000 });
+    assert.equal((await generic(page)).traps, traps, 'no further traps: the rollback holds');
+    assert.equal((await generic(page)).paused, false);
+    await screenshot(page, 'generic-01-trap-rolled-back');
+    await page.close();
+  });
+
+  test('a line typed into the console is evaluated on the page', async () => {
+    const page = await openGeneric(browser, server.url);
+    await page.fill('#console-input', 'unsigned background_color(const void *w) { (void)w; return 0xff0000ffu; }');
+    await page.press('#console-input', 'Enter');
+    await page.waitForFunction(() => /console\.c live as patch #\d+/.test(document.getElementById('log').textContent), null, { timeout: 60_000 });
+    assert.equal((await varOf(page, 'background_color')).patched, true);
+    await page.close();
+  });
+});

@@ -23,7 +23,7 @@ function bundleUrl() {
 
 const banner = new Banner($('banner'));
 const overlay = new DiagnosticsOverlay($('stage'));
-const pageConsole = new PageConsole($('log'));
+const pageConsole = new PageConsole($('log'), { input: $('console-input'), onSubmit: (line) => evalLine(line) });
 const log = (kind, text, detail) => pageConsole.log(kind, text, detail);
 
 const state = {
@@ -137,6 +137,14 @@ async function evalCurrent() {
   }
 }
 $('btn-eval').onclick = () => evalCurrent();
+
+/** A line typed into the console, in the language of the open tab. */
+async function evalLine(line) {
+  if (!evaluator) return log('error', 'live editing is off: this bundle was built without HOT_RELOAD=1');
+  const { lang } = state.vars.get(state.tab);
+  log('info', `› ${line}`);
+  await evaluator.run({ source: `${line}\n`, lang, name: lang === 'rust' ? 'console.rs' : 'console.c' });
+}
 
 // ---- boot -------------------------------------------------------------------------------
 

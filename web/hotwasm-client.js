@@ -46,6 +46,8 @@
 //
 // loadFactory(scriptUrl, exportName = 'createHotwasmApp') → Promise<factory>
 //   Loads a classic (non-ES6) MODULARIZE script once and resolves to its factory function.
+// appInfo() → Promise<{name, script, wasm, export_name, frame?}>
+//   What `hotwasm serve` says about the app (GET /hotwasm/app.json, from hotwasm.toml).
 //
 // Events (detail shapes)
 //   status       {state, reason?, retryMs?, attempt?}                     connection changes
@@ -98,6 +100,17 @@ export function loadFactory(scriptUrl, exportName = 'createHotwasmApp') {
     s.onerror = () => reject(new Error(`could not load ${scriptUrl}: build the app with \`hotwasm build --hot\``));
     document.head.append(s);
   });
+}
+
+/** The app as `hotwasm serve` describes it from hotwasm.toml (GET /hotwasm/app.json). */
+export async function appInfo() {
+  const res = await fetch('/hotwasm/app.json', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`/hotwasm/app.json: ${res.status} ${res.statusText} (is this page served by \`hotwasm serve\`?)`);
+  const app = await res.json();
+  for (const key of ['script', 'export_name']) {
+    if (!app[key]) throw new Error(`/hotwasm/app.json has no "${key}": check [app] in hotwasm.toml`);
+  }
+  return app;
 }
 
 /** Attaches hotwasm to a running Emscripten module; see the top of this file. */

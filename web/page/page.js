@@ -4,7 +4,7 @@
 // the app names a `frame` export, calls it once per animation frame through `hot.call` (a trap in
 // a patched function is rolled back and the loop carries on). Built only on the public API.
 
-import { attach, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
+import { appInfo, attach, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
@@ -83,18 +83,8 @@ async function evalLine(line) {
 
 // ---- the app ----------------------------------------------------------------------------
 
-async function loadApp() {
-  const res = await fetch('/hotwasm/app.json', { cache: 'no-store' });
-  if (!res.ok) throw new Error(`/hotwasm/app.json: ${res.status} ${res.statusText} (is this page served by \`hotwasm serve\`?)`);
-  const app = await res.json();
-  for (const key of ['script', 'export_name']) {
-    if (!app[key]) throw new Error(`/hotwasm/app.json has no "${key}": check [app] in hotwasm.toml`);
-  }
-  return app;
-}
-
 async function boot() {
-  const app = await loadApp();
+  const app = await appInfo();
   state.app = app;
   document.title = `${app.name ?? 'app'} · hotwasm`;
   $('app-name').textContent = app.name ?? 'hotwasm';

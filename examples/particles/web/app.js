@@ -2,7 +2,7 @@
 // the particles bundle, drives its frames through `hot.call` (trap-safe), blits its framebuffer,
 // and wires hotwasm's editor, overlay, history and console widgets to one tab per hot function.
 
-import { attach, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
+import { appInfo, attach, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
@@ -16,9 +16,10 @@ const params = new URLSearchParams(location.search);
 /** Traps in the app's own code in a row before the simulation pauses. */
 const HOST_TRAPS_BEFORE_PAUSE = 3;
 
-/** Where the bundle is: `?host=`, `<meta name="hotwasm-host">`, else beside the page. */
-function bundleUrl() {
-  return params.get('host') ?? document.querySelector('meta[name="hotwasm-host"]')?.content ?? 'particles.js';
+/** The bundle and its factory: as hotwasm.toml names them (/hotwasm/app.json), or `?host=`. */
+async function bundle() {
+  const app = await appInfo();
+  return { script: params.get('host') ?? app.script, exportName: app.export_name };
 }
 
 const banner = new Banner($('banner'));
@@ -152,7 +153,7 @@ let view = null;
 let Module = null;
 
 async function boot() {
-  const factory = await loadFactory(bundleUrl(), 'createParticles').catch((e) => {
+  const factory = await bundle().then((b) => loadFactory(b.script, b.exportName)).catch((e) => {
     banner.show('error', 'The particles app is not built', e.message);
     $('mode').textContent = 'no bundle';
     return null;

@@ -1,15 +1,17 @@
 /*
- * hotwasm.h: the ABI between a hotwasm host and its patches.
+ * hotwasm.h: the registry ABI between a hotwasm host, its patches and the JS client.
  *
- * This header is the single source of truth. The Rust runtime's declarations
- * (runtime/src/bindings.rs) are generated from it with bindgen, and a test fails
- * when they are out of date (run `scripts/regenerate-bindings.sh`).
+ * Every HOT_RELOAD host exports these functions (the runtime, linked into the host, defines
+ * them). This header is the single source of truth: the Rust runtime's declarations
+ * (runtime/src/bindings.rs) are generated from it with bindgen, and a test fails when they
+ * are out of date (HOTWASM_BLESS=1 cargo test -p hotwasm-runtime --test bindings_are_current
+ * rewrites them). It holds the registry only: an app's own shared types live in the app's
+ * own header. C and C++ hosts declare hot functions with HOTWASM_FN (hotwasm_hot.h).
  *
- * Two parts:
- *   1. The registry entry points, exported by every HOT_RELOAD host, for the JS
- *      client, for patches and for C/C++ hosts that embed hotwasm.
- *   2. The demo's shared data types: structs a C patch and the Rust demo host
- *      both use, plus the host functions patches may call.
+ * A var is a named hot function. Its current implementation lives in a slot, a pointer-sized
+ * cell: calls load the slot and call what it holds. A host owns the slots of the vars it
+ * declares (registered at start-up); the runtime allocates the slots of vars that only patches
+ * define. Patches reach every var through hotwasm_slot, so a redefinition reaches every caller.
  */
 #ifndef HOTWASM_H
 #define HOTWASM_H
@@ -20,10 +22,8 @@
 extern "C" {
 #endif
 
-/* ---- 1. Registry ------------------------------------------------------- */
-
 /* Bumped whenever a declaration in this header changes meaning. */
-#define HOTWASM_ABI_VERSION 1
+#define HOTWASM_ABI_VERSION 2
 
 /* Status codes: 0 or a positive id is success; negatives are failures whose
  * message hotwasm_last_error() returns. */
@@ -37,7 +37,8 @@ typedef enum hotwasm_status {
   HOTWASM_ERR_MANIFEST = -6,         /* the manifest text is malformed */
   HOTWASM_ERR_NO_HISTORY = -7,       /* nothing to roll back to */
   HOTWASM_ERR_UNKNOWN_PATCH = -8,    /* no applied patch with that id */
-  HOTWASM_ERR_PATCH_TYPES = -9       /* the patch's wasm types contradict its manifest */
+  HOTWASM_ERR_PATCH_TYPES = -9,      /* the patch's wasm types contradict its manifest */
+  HOTWASM_ERR_DUPLICATE_VAR = -10    /* a second host slot under a var's name */
 } hotwasm_status;
 
 /* The ABI version this host was built with (HOTWASM_ABI_VERSION). */
@@ -49,7 +50,28 @@ int32_t hotwasm_abi_version(void);
  * signature it fails with HOTWASM_ERR_SIGNATURE. */
 int32_t hotwasm_define(const char *name, const char *signature, void *fn);
 
-/* The current implementation of `name`, or NULL if there is no such var. */
+/* Registers var `name`, whose implementation lives in `slot`, a cell the host owns for the
+ * program's life; what the slot holds now is the default implementation (a function with
+ * signature letters `signature`). From now on patches may replace it: the runtime writes each
+ * new version into the slot, and the host calls through it (HOTWASM_FN does all of this).
+ * Registering the same slot again does nothing; another slot under the same name fails with
+ * HOTWASM_ERR_DUPLICATE_VAR. A var patches asked for before (pending) takes this slot's
+ * default. Called from constructors, before main. */
+int32_t hotwasm_register_slot(const char *name, const char *signature, void **slot);
+
+/* The slot of var `name`, for patch trampolines: the address stays valid and keeps holding the
+ * var's current implementation for the rest of the program, so fetch it once (in a
+ * constructor) and call `*slot` on every call. An unknown `name` becomes a pending var of
+ * that signature whose slot holds NULL until a patch or the host defines it (a trampoline may
+ * call hotwasm_unbound when it finds NULL). Returns NULL, with a message naming both
+ * signatures in hotwasm_last_error(), when the var has another signature. */
+void **hotwasm_slot(const char *name, const char *signature);
+
+/* Reports a call of var `name` while it has no implementation (its slot holds NULL), on stderr
+ * and in hotwasm_last_error(), then aborts: the page sees a trap it can roll back. */
+__attribute__((noreturn)) void hotwasm_unbound(const char *name);
+
+/* The current implementation of `name`, or NULL if there is no such var (or it is pending). */
 void *hotwasm_lookup(const char *name);
 
 /* Loads the side module at `path` (a path unique to this patch) and swaps in
@@ -69,44 +91,14 @@ int32_t hotwasm_rollback_var(const char *name);
  * before that patch, if the var still runs that patch's code. */
 int32_t hotwasm_rollback_patch(int32_t patch_id);
 
-/* JSON array of the vars: [{"name","signature","version","history":[{"patch","symbol"}]}].
+/* JSON array of the vars that have an implementation, in registration order (the host's
+ * vars first, registered before main):
+ * [{"name","signature","version","history":[{"patch","symbol"}]}].
  * The string stays valid until the next call of hotwasm_list_json. */
 const char *hotwasm_list_json(void);
 
 /* The message of the last failure on this thread ("" if none). */
 const char *hotwasm_last_error(void);
-
-/* ---- 2. The demo's shared data ----------------------------------------- */
-
-typedef struct Particle {
-  float x, y;   /* position in pixels */
-  float vx, vy; /* velocity in pixels per second */
-  float age;    /* seconds since spawn */
-  uint32_t rgba; /* colour, 0xAABBGGRR (little-endian RGBA bytes) */
-} Particle;
-
-typedef struct World {
-  Particle *particles;
-  uint32_t count;
-  uint32_t capacity;
-  uint64_t frame;   /* frames simulated since start */
-  float width, height;
-  float time;       /* seconds simulated */
-  float gravity;    /* pixels per second squared, downward */
-  uint32_t bounces; /* wall hits so far: the score */
-  uint32_t seed;    /* random state */
-} World;
-
-/* Host functions a patch may call. */
-World *demo_world(void);
-float demo_random(World *world); /* uniform in [0, 1), advances world->seed */
-
-/* The demo's hot functions (their default bodies live in the Rust host):
- *   void     step_particle(World *world, Particle *p, float dt)   "vppf"
- *   uint32_t particle_color(const World *world, const Particle *p) "ipp"
- *   void     spawn_particle(World *world, Particle *p)             "vpp"
- *   uint32_t background_color(const World *world)                  "ip"
- */
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@
 //! Regenerate with `scripts/regenerate-bindings.sh`.
 #![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, missing_docs, dead_code)]
 
-pub const HOTWASM_ABI_VERSION: u32 = 1;
+pub const HOTWASM_ABI_VERSION: u32 = 2;
 pub const hotwasm_status_HOTWASM_OK: hotwasm_status = 0;
 pub const hotwasm_status_HOTWASM_ERR_INVALID_ARGUMENT: hotwasm_status = -1;
 pub const hotwasm_status_HOTWASM_ERR_UNKNOWN_VAR: hotwasm_status = -2;
@@ -15,6 +15,7 @@ pub const hotwasm_status_HOTWASM_ERR_MANIFEST: hotwasm_status = -6;
 pub const hotwasm_status_HOTWASM_ERR_NO_HISTORY: hotwasm_status = -7;
 pub const hotwasm_status_HOTWASM_ERR_UNKNOWN_PATCH: hotwasm_status = -8;
 pub const hotwasm_status_HOTWASM_ERR_PATCH_TYPES: hotwasm_status = -9;
+pub const hotwasm_status_HOTWASM_ERR_DUPLICATE_VAR: hotwasm_status = -10;
 pub type hotwasm_status = ::std::os::raw::c_int;
 unsafe extern "C" {
     pub fn hotwasm_abi_version() -> i32;
@@ -25,6 +26,22 @@ unsafe extern "C" {
         signature: *const ::std::os::raw::c_char,
         fn_: *mut ::std::os::raw::c_void,
     ) -> i32;
+}
+unsafe extern "C" {
+    pub fn hotwasm_register_slot(
+        name: *const ::std::os::raw::c_char,
+        signature: *const ::std::os::raw::c_char,
+        slot: *mut *mut ::std::os::raw::c_void,
+    ) -> i32;
+}
+unsafe extern "C" {
+    pub fn hotwasm_slot(
+        name: *const ::std::os::raw::c_char,
+        signature: *const ::std::os::raw::c_char,
+    ) -> *mut *mut ::std::os::raw::c_void;
+}
+unsafe extern "C" {
+    pub fn hotwasm_unbound(name: *const ::std::os::raw::c_char) -> !;
 }
 unsafe extern "C" {
     pub fn hotwasm_lookup(
@@ -51,34 +68,4 @@ unsafe extern "C" {
 }
 unsafe extern "C" {
     pub fn hotwasm_last_error() -> *const ::std::os::raw::c_char;
-}
-#[repr(C)]
-#[derive(Debug, Copy, Clone)]
-pub struct Particle {
-    pub x: f32,
-    pub y: f32,
-    pub vx: f32,
-    pub vy: f32,
-    pub age: f32,
-    pub rgba: u32,
-}
-#[repr(C)]
-#[derive(Debug, Copy, Clone)]
-pub struct World {
-    pub particles: *mut Particle,
-    pub count: u32,
-    pub capacity: u32,
-    pub frame: u64,
-    pub width: f32,
-    pub height: f32,
-    pub time: f32,
-    pub gravity: f32,
-    pub bounces: u32,
-    pub seed: u32,
-}
-unsafe extern "C" {
-    pub fn demo_world() -> *mut World;
-}
-unsafe extern "C" {
-    pub fn demo_random(world: *mut World) -> f32;
 }

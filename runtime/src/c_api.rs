@@ -2,9 +2,10 @@
 //! Every function returns a status and leaves its message for `hotwasm_last_error`.
 
 use crate::error::HotError;
-use crate::registry;
+use crate::global as registry;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
+use std::sync::atomic::AtomicPtr;
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -37,6 +38,16 @@ unsafe fn arg<'a>(ptr: *const c_char, what: &str) -> Result<&'a str, HotError> {
         .map_err(|_| HotError::InvalidArgument(format!("{what} is not valid UTF-8")))
 }
 
+/// # Safety
+/// As for [`arg`], for both strings.
+unsafe fn names<'a>(
+    name: *const c_char,
+    signature: *const c_char,
+) -> Result<(&'a str, &'a str), HotError> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { Ok((arg(name, "name")?, arg(signature, "signature")?)) }
+}
+
 fn status_of<T>(result: Result<T, HotError>, value: impl FnOnce(T) -> i32) -> i32 {
     match result {
         Ok(v) => {
@@ -65,16 +76,84 @@ pub unsafe extern "C" fn hotwasm_define(
     f: *mut c_void,
 ) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    let result = unsafe { arg(name, "name").and_then(|n| Ok((n, arg(signature, "signature")?))) }
-        .and_then(|(n, s)| {
-            if f.is_null() {
-                return Err(HotError::InvalidArgument(format!(
-                    "the function given for `{n}` is NULL"
-                )));
-            }
-            registry::define(n, s, f as usize)
-        });
+    let result = unsafe { names(name, signature) }.and_then(|(n, s)| {
+        if f.is_null() {
+            return Err(HotError::InvalidArgument(format!(
+                "the function given for `{n}` is NULL"
+            )));
+        }
+        // SAFETY: `f` is a function of signature `s` that stays loaded (this fn's contract).
+        unsafe { registry::define(n, s, f as usize) }
+    });
     status_of(result, |()| 0)
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `name` and `signature` must be NUL-terminated strings; `slot` must be NULL or point to a
+/// pointer-aligned cell that lives for the rest of the program and holds a function of that
+/// signature (the host's default implementation). The runtime writes other functions of that
+/// signature into it; the host reads it on every call (single-threaded, or atomically).
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_register_slot(
+    name: *const c_char,
+    signature: *const c_char,
+    slot: *mut *mut c_void,
+) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    let result = unsafe { names(name, signature) }.and_then(|(n, s)| {
+        if slot.is_null() {
+            return Err(HotError::InvalidArgument(format!(
+                "the slot given for `{n}` is NULL"
+            )));
+        }
+        // SAFETY: non-null, aligned and valid for the program's life per this function's
+        // contract; an `AtomicPtr<()>` has the layout of `*mut c_void`.
+        let cell = unsafe { AtomicPtr::from_ptr(slot.cast::<*mut ()>()) };
+        // SAFETY: the cell holds a function of signature `s`, per this function's contract.
+        unsafe { crate::global::register_slot(n, s, cell) }
+    });
+    status_of(result, |()| 0)
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `name` and `signature` must be NUL-terminated strings.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_slot(
+    name: *const c_char,
+    signature: *const c_char,
+) -> *mut *mut c_void {
+    // SAFETY: forwarded from this function's contract.
+    let result = unsafe { names(name, signature) }.and_then(|(n, s)| crate::global::slot(n, s));
+    match result {
+        Ok(cell) => {
+            ok();
+            cell.as_ptr().cast::<*mut c_void>()
+        }
+        Err(e) => {
+            fail(e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `name` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_unbound(name: *const c_char) -> ! {
+    // SAFETY: forwarded from this function's contract.
+    let name = unsafe { arg(name, "name") }.unwrap_or("(unnamed)");
+    let e = HotError::Unbound {
+        name: name.to_string(),
+    };
+    eprintln!("hotwasm: {e}");
+    fail(e);
+    std::process::abort()
 }
 
 /// See `hotwasm.h`.
@@ -99,7 +178,8 @@ pub unsafe extern "C" fn hotwasm_lookup(name: *const c_char) -> *mut c_void {
 pub unsafe extern "C" fn hotwasm_apply(path: *const c_char, manifest: *const c_char) -> i32 {
     // SAFETY: forwarded from this function's contract.
     let result = unsafe { arg(path, "path").and_then(|p| Ok((p, arg(manifest, "manifest")?))) }
-        .and_then(|(p, m)| crate::loader::apply(p, m));
+        // SAFETY: the module is a patch built for this host (this function's contract).
+        .and_then(|(p, m)| unsafe { crate::loader::apply(p, m) });
     status_of(result, |id| id as i32)
 }
 
@@ -114,7 +194,8 @@ pub unsafe extern "C" fn hotwasm_run(patch_id: i32, symbol: *const c_char) -> i3
         let patch = u32::try_from(patch_id).map_err(|_| HotError::UnknownPatch {
             patch: patch_id.into(),
         })?;
-        crate::loader::run(patch, s)
+        // SAFETY: the symbol names a `void(void)` function of the patch (this fn's contract).
+        unsafe { crate::loader::run(patch, s) }
     });
     status_of(result, |()| 0)
 }
@@ -144,7 +225,7 @@ pub extern "C" fn hotwasm_rollback_patch(patch_id: i32) -> i32 {
 /// See `hotwasm.h`.
 #[no_mangle]
 pub extern "C" fn hotwasm_list_json() -> *const c_char {
-    let json = crate::registry::list_json();
+    let json = registry::list_json();
     LIST_JSON.with(|cell| {
         *cell.borrow_mut() = to_cstring(json);
         cell.borrow().as_ptr()
@@ -164,6 +245,11 @@ const _: () = {
     let _: [unsafe extern "C" fn() -> i32; 2] = [h::hotwasm_abi_version, hotwasm_abi_version];
     let _: [unsafe extern "C" fn(*const c_char, *const c_char, *mut c_void) -> i32; 2] =
         [h::hotwasm_define, hotwasm_define];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_char, *mut *mut c_void) -> i32; 2] =
+        [h::hotwasm_register_slot, hotwasm_register_slot];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_char) -> *mut *mut c_void; 2] =
+        [h::hotwasm_slot, hotwasm_slot];
+    let _: [unsafe extern "C" fn(*const c_char) -> !; 2] = [h::hotwasm_unbound, hotwasm_unbound];
     let _: [unsafe extern "C" fn(*const c_char) -> *mut c_void; 2] =
         [h::hotwasm_lookup, hotwasm_lookup];
     let _: [unsafe extern "C" fn(*const c_char, *const c_char) -> i32; 2] =

@@ -3,6 +3,17 @@
 use hotwasm_abi::{ManifestError, Signature, SignatureError};
 use std::fmt;
 
+/// Who claimed a signature for a var.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimant {
+    /// A patch (or `define`) offering an implementation.
+    Patch,
+    /// A patch's trampoline asking for the var's slot (`hotwasm_slot`).
+    SlotRequest,
+    /// A host registering its slot (`hot_fn!`, `HOTWASM_FN`, `hotwasm_register_slot`).
+    Host,
+}
+
 /// A failed registry operation or patch. On every failure no var changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HotError {
@@ -15,14 +26,26 @@ pub enum HotError {
         /// The name asked for.
         name: String,
     },
-    /// A patch or definition disagrees with a var's signature.
+    /// A patch, a trampoline's slot request or a host slot disagrees with a var's signature.
     SignatureMismatch {
         /// The var.
         var: String,
         /// What the var has.
         expected: Signature,
-        /// What was offered.
+        /// What was offered or asked for.
         found: Signature,
+        /// Who offered or asked.
+        by: Claimant,
+    },
+    /// A second host slot under the name of a var that already has one.
+    DuplicateVar {
+        /// The var.
+        name: String,
+    },
+    /// A var was called while it had no implementation (pending).
+    Unbound {
+        /// The var.
+        name: String,
     },
     /// The patch's own wasm types contradict its manifest.
     PatchTypes {
@@ -81,7 +104,10 @@ impl HotError {
             HotError::InvalidArgument(_) | HotError::BadSignature(_) => {
                 b::hotwasm_status_HOTWASM_ERR_INVALID_ARGUMENT
             }
-            HotError::UnknownVar { .. } => b::hotwasm_status_HOTWASM_ERR_UNKNOWN_VAR,
+            HotError::UnknownVar { .. } | HotError::Unbound { .. } => {
+                b::hotwasm_status_HOTWASM_ERR_UNKNOWN_VAR
+            }
+            HotError::DuplicateVar { .. } => b::hotwasm_status_HOTWASM_ERR_DUPLICATE_VAR,
             HotError::SignatureMismatch { .. } => b::hotwasm_status_HOTWASM_ERR_SIGNATURE,
             HotError::PatchTypes { .. } | HotError::MissingImport { .. } => {
                 b::hotwasm_status_HOTWASM_ERR_PATCH_TYPES
@@ -111,11 +137,27 @@ impl fmt::Display for HotError {
             HotError::BadSignature(e) => write!(f, "{e}"),
             HotError::UnknownVar { name } => write!(
                 f,
-                "no var named `{name}`: declare it in the host with hot_fn! or define it in a patch first (hotwasm_list_json lists the vars)"
+                "no var named `{name}`: declare it in the host (hot_fn! in Rust, HOTWASM_FN in C/C++) or define it in a patch first (hotwasm_list_json lists the vars)"
             ),
-            HotError::SignatureMismatch { var, expected, found } => write!(
+            HotError::SignatureMismatch { var, expected, found, by: Claimant::Patch } => write!(
                 f,
                 "`{var}` has signature `{expected}` but the patch gives it `{found}`: keep the parameter and return types of the host's declaration, or give the new function another name"
+            ),
+            HotError::SignatureMismatch { var, expected, found, by: Claimant::SlotRequest } => write!(
+                f,
+                "`{var}` has signature `{expected}` but the patch declares it as `{found}`: declare it with the var's parameter and return types (hotwasm_list_json lists every var's signature)"
+            ),
+            HotError::SignatureMismatch { var, expected, found, by: Claimant::Host } => write!(
+                f,
+                "`{var}` has signature `{expected}` (as a patch declared it before the host registered it) but the host declares it as `{found}`: make the declarations agree"
+            ),
+            HotError::DuplicateVar { name } => write!(
+                f,
+                "two hot functions are both named `{name}`: a var has one host declaration (hot_fn! or HOTWASM_FN) in the whole program; rename one of them"
+            ),
+            HotError::Unbound { name } => write!(
+                f,
+                "`{name}` was called but has no implementation yet: a patch declared it without any patch or the host defining it; define it (or make the caller's declaration `static` and define it in the same patch)"
             ),
             HotError::PatchTypes { symbol, claimed, actual: Some(actual) } => write!(
                 f,
@@ -127,7 +169,7 @@ impl fmt::Display for HotError {
             ),
             HotError::MissingImport { symbol } => write!(
                 f,
-                "the patch imports `{symbol}`, which the host does not export: add it to the host's export list (scripts/emscripten-bundle.sh) or define it in the patch"
+                "the patch imports `{symbol}`, which the host does not export: export it from the host (the [build] exports of hotwasm.toml) and rebuild it, or define it in the patch"
             ),
             HotError::Load { path, dlerror } => write!(
                 f,

@@ -2,7 +2,8 @@
 
 use crate::dl;
 use crate::error::HotError;
-use crate::registry::{self, Offer, PatchId};
+use crate::global::global;
+use crate::registry::{Offer, PatchId};
 use hotwasm_abi::PatchManifest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -19,7 +20,13 @@ use std::sync::Mutex;
 /// 3. `dlopen(RTLD_NOW | RTLD_LOCAL)` of a path never loaded before;
 /// 4. `dlsym` every symbol in *this* handle only, so no earlier definition can answer;
 /// 5. swap every slot under the registry lock (re-checked there), as one patch.
-pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
+///
+/// # Safety
+/// Loading the module runs its constructors, and from the next call on every var it offers
+/// runs its code: the module must be a patch built for this host (by the hotwasm server),
+/// whose functions really have the manifest's signatures (in wasm hosts the loader checks the
+/// module's own types; natively it cannot).
+pub unsafe fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
     let manifest = PatchManifest::parse(manifest_text)?;
     let mut offers: Vec<Offer> = manifest
         .entries
@@ -31,7 +38,7 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
             addr: 0,
         })
         .collect();
-    registry::global().check(&offers)?;
+    global().check(&offers)?;
 
     #[cfg(target_os = "emscripten")]
     verify_module(path, &manifest)?;
@@ -65,7 +72,10 @@ pub fn apply(path: &str, manifest_text: &str) -> Result<PatchId, HotError> {
     }
 
     // ---- HOST-STATE-MUTATING SECTION: one call, which validates again and then swaps all. ----
-    let patch = registry::global().install(offers)?;
+    // SAFETY: every address was resolved in the loaded module, which is never unloaded; its
+    // signature is the manifest's (checked against the module's types in wasm hosts, and
+    // vouched for by this function's caller).
+    let patch = unsafe { global().install(offers)? };
     LIBRARIES
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -87,7 +97,11 @@ static LIBRARIES: Mutex<BTreeMap<PatchId, dl::Library>> = Mutex::new(BTreeMap::n
 
 /// Calls `symbol`, a `void(void)` function of applied patch `patch`, looked up in that patch
 /// only, then flushes stdout so what it printed reaches the page.
-pub fn run(patch: PatchId, symbol: &str) -> Result<(), HotError> {
+///
+/// # Safety
+/// Runs the patch's code: natively `symbol` must name a `void(void)` function (in wasm hosts
+/// its type is checked first).
+pub unsafe fn run(patch: PatchId, symbol: &str) -> Result<(), HotError> {
     let addr = {
         let libraries = LIBRARIES.lock().unwrap_or_else(|p| p.into_inner());
         let library = libraries.get(&patch).ok_or(HotError::UnknownPatch {
@@ -118,8 +132,7 @@ pub fn run(patch: PatchId, symbol: &str) -> Result<(), HotError> {
         }
     }
     // SAFETY: the symbol comes from a loaded patch that is never unloaded; under wasm its type
-    // was just checked to be void(void); natively the server only names `hotwasm_main`, which
-    // it requires to be `void hotwasm_main(void)`.
+    // was just checked to be void(void); natively the caller vouches for it.
     let f: extern "C" fn() = unsafe { std::mem::transmute::<usize, extern "C" fn()>(addr) };
     f();
     // SAFETY: fflush(NULL) flushes every open output stream; always valid.

@@ -1,16 +1,23 @@
-//! The var registry: name → slot, signature and version history.
+//! The var registry: name → slots, signature and version history.
+//!
+//! Every var's implementation lives in a slot, a pointer-sized cell holding the address of the
+//! function that runs: a host-owned static (`hot_fn!`'s `HotSlot`, a C host's `HOTWASM_FN`
+//! slot, both registered at start-up) or one the registry allocates for a var that a patch
+//! defines or asks for first (`hotwasm_slot`). Calls through a slot never enter this module.
 //!
 //! Only this module writes slots. Every operation validates first and mutates after, so a
-//! failed operation changes nothing. The hot call path never enters this module.
+//! failed operation changes nothing.
 
-use crate::error::HotError;
-use crate::slot::{HotSlot, SigLetters};
+use crate::error::{Claimant, HotError};
 use hotwasm_abi::{is_c_identifier, Signature};
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// Identifies one applied patch (the first is 1).
 pub type PatchId = u32;
+
+/// A slot: the cell a var's callers load the current implementation from.
+pub type Slot = &'static AtomicPtr<()>;
 
 /// One implementation a var has had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,18 +45,29 @@ struct Version {
 }
 
 struct Var {
-    slot: &'static HotSlot,
+    name: String,
     signature: Signature,
+    /// Every slot that holds this var's current implementation. The first is the one
+    /// [`Registry::slot`] hands out; a host slot registered for a pending var joins it.
+    slots: Vec<Slot>,
+    /// A host registered a slot of its own with its default implementation.
+    host: bool,
+    /// Versions in order; the last one runs. Empty while the var is pending (asked for by
+    /// [`Registry::slot`] before anything defined it).
     history: Vec<Version>,
 }
 
 impl Var {
-    fn restore_top(&self) {
-        let top = self.history.last().expect("a var always keeps one version");
-        // SAFETY: every address in the history passed the signature check against this var
-        // when it was added, and patches are never unloaded (Emscripten's dlclose frees
-        // nothing; the loader never calls it), so the code stays valid.
-        unsafe { self.slot.store(top.addr as *const ()) }
+    fn current(&self) -> Option<usize> {
+        self.history.last().map(|v| v.addr)
+    }
+
+    /// Writes the newest version into every slot.
+    fn publish(&self) {
+        let addr = self.current().unwrap_or(0) as *mut ();
+        for slot in &self.slots {
+            slot.store(addr, Ordering::Release);
+        }
     }
 }
 
@@ -66,84 +84,159 @@ pub struct Offer {
     pub addr: usize,
 }
 
-/// All vars of one program. The process-wide instance is behind [`register`], [`apply`](crate::apply) etc.
+/// All vars of one program. The process-wide instance is behind [`register`](crate::register),
+/// [`apply`](crate::apply) and the C ABI.
 #[derive(Default)]
 pub struct Registry {
+    /// In registration order (the order `list` reports).
     vars: Vec<Var>,
-    index: HashMap<String, usize>,
-    patches: HashMap<PatchId, Vec<String>>,
+    index: BTreeMap<String, usize>,
+    patches: BTreeMap<PatchId, Vec<String>>,
     last_patch: PatchId,
+}
+
+fn new_slot() -> Slot {
+    // A var a patch adds lives as long as the program, like the patch's code.
+    Box::leak(Box::new(AtomicPtr::new(std::ptr::null_mut())))
+}
+
+fn check_name(name: &str) -> Result<(), HotError> {
+    if is_c_identifier(name) {
+        Ok(())
+    } else {
+        Err(HotError::InvalidArgument(format!(
+            "`{}` is not a C identifier",
+            name.escape_debug()
+        )))
+    }
 }
 
 impl Registry {
     /// An empty registry.
-    pub fn new() -> Registry {
-        Registry::default()
+    pub const fn new() -> Registry {
+        Registry {
+            vars: Vec::new(),
+            index: BTreeMap::new(),
+            patches: BTreeMap::new(),
+            last_patch: 0,
+        }
     }
 
-    /// Adds a host-declared var. Registering the same slot again does nothing.
-    pub fn register(&mut self, slot: &'static HotSlot) -> Result<(), HotError> {
-        if let Some(&i) = self.index.get(slot.name()) {
-            return if std::ptr::eq(self.vars[i].slot, slot) {
-                Ok(())
-            } else {
-                Err(HotError::InvalidArgument(format!(
-                    "two different slots are both named `{}`: give one hot function another name",
-                    slot.name()
-                )))
-            };
-        }
-        let signature = Signature::parse(slot.signature())?;
-        let addr = slot.default_impl() as usize;
-        self.insert(
-            slot,
+    fn var(&self, name: &str) -> Option<&Var> {
+        self.index.get(name).map(|&i| &self.vars[i])
+    }
+
+    fn var_mut(&mut self, name: &str) -> Option<&mut Var> {
+        self.index.get(name).map(|&i| &mut self.vars[i])
+    }
+
+    fn add_var(&mut self, name: &str, signature: Signature, slot: Slot) -> &mut Var {
+        let at = self.vars.len();
+        self.index.insert(name.to_string(), at);
+        self.vars.push(Var {
+            name: name.to_string(),
             signature,
-            VersionInfo {
-                patch: None,
-                symbol: slot.name().to_string(),
-            },
+            slots: vec![slot],
+            host: false,
+            history: Vec::new(),
+        });
+        &mut self.vars[at]
+    }
+
+    /// Adds a var whose implementation lives in `slot`, a cell the host owns; what the slot
+    /// holds now is the host's default implementation. Registering the same slot again does
+    /// nothing. A var that patches asked for before (pending) takes the host's slot and
+    /// default.
+    ///
+    /// # Safety
+    /// `slot` must hold the address of a function whose signature is `signature`: the registry
+    /// lets callers call it with those types, and stores other functions of that signature into
+    /// the slot from now on.
+    pub unsafe fn register_slot(
+        &mut self,
+        name: &str,
+        signature: Signature,
+        slot: Slot,
+    ) -> Result<(), HotError> {
+        check_name(name)?;
+        let addr = slot.load(Ordering::Acquire) as usize;
+        if addr == 0 {
+            return Err(HotError::InvalidArgument(format!(
+                "the slot of `{name}` is empty: initialise it with the default implementation before registering it"
+            )));
+        }
+        let default = Version {
             addr,
-        );
+            info: VersionInfo {
+                patch: None,
+                symbol: name.to_string(),
+            },
+        };
+        let Some(var) = self.var_mut(name) else {
+            let var = self.add_var(name, signature, slot);
+            var.host = true;
+            var.history.push(default);
+            return Ok(());
+        };
+        if !var.signature.same_in_wasm32(&signature) {
+            return Err(HotError::SignatureMismatch {
+                var: name.to_string(),
+                expected: var.signature.clone(),
+                found: signature,
+                by: Claimant::Host,
+            });
+        }
+        if var.slots.iter().any(|s| std::ptr::eq(*s, slot)) {
+            return Ok(());
+        }
+        if var.host {
+            return Err(HotError::DuplicateVar {
+                name: name.to_string(),
+            });
+        }
+        if !var.history.is_empty() {
+            return Err(HotError::InvalidArgument(format!(
+                "`{name}` already has an implementation from a patch: a host registers its hot functions at start-up, before any patch is applied"
+            )));
+        }
+        // ---- HOST-STATE-MUTATING SECTION ----
+        var.host = true;
+        var.slots.push(slot);
+        var.history.push(default);
+        var.publish();
         Ok(())
     }
 
-    fn insert(
-        &mut self,
-        slot: &'static HotSlot,
-        signature: Signature,
-        info: VersionInfo,
-        addr: usize,
-    ) {
-        self.index.insert(slot.name().to_string(), self.vars.len());
-        self.vars.push(Var {
-            slot,
-            signature,
-            history: vec![Version { addr, info }],
-        });
+    /// The slot of `name`, for a patch's trampolines and anything else that keeps a var's cell
+    /// and calls through it: stable for the life of the program. An unknown name becomes a
+    /// pending var of that signature whose slot holds NULL until a patch or the host defines
+    /// it. A known var with another signature is refused, naming both.
+    pub fn slot(&mut self, name: &str, signature: Signature) -> Result<Slot, HotError> {
+        check_name(name)?;
+        match self.var(name) {
+            Some(var) if !var.signature.same_in_wasm32(&signature) => {
+                Err(HotError::SignatureMismatch {
+                    var: name.to_string(),
+                    expected: var.signature.clone(),
+                    found: signature,
+                    by: Claimant::SlotRequest,
+                })
+            }
+            Some(var) => Ok(var.slots[0]),
+            None => Ok(self.add_var(name, signature, new_slot()).slots[0]),
+        }
     }
 
-    /// The current address of `name`.
+    /// The current address of `name` (`None` for an unknown or pending var).
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        self.index
-            .get(name)
-            .map(|&i| self.vars[i].slot.load() as usize)
-    }
-
-    /// The slot of `name`, for callers that keep it and call through it.
-    pub fn slot(&self, name: &str) -> Option<&'static HotSlot> {
-        self.index.get(name).map(|&i| self.vars[i].slot)
+        self.var(name).and_then(Var::current)
     }
 
     /// Checks offers without changing anything: names, signatures, no var twice.
     pub fn check(&self, offers: &[Offer]) -> Result<(), HotError> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::BTreeSet::new();
         for o in offers {
-            if !is_c_identifier(&o.var) {
-                return Err(HotError::InvalidArgument(format!(
-                    "`{}` is not a C identifier",
-                    o.var.escape_debug()
-                )));
-            }
+            check_name(&o.var)?;
             if !seen.insert(o.var.as_str()) {
                 return Err(HotError::InvalidArgument(format!(
                     "`{}` is defined twice in one patch",
@@ -156,13 +249,13 @@ impl Registry {
                     o.var
                 )));
             }
-            if let Some(&i) = self.index.get(&o.var) {
-                let var = &self.vars[i];
+            if let Some(var) = self.var(&o.var) {
                 if !var.signature.same_in_wasm32(&o.signature) {
                     return Err(HotError::SignatureMismatch {
                         var: o.var.clone(),
                         expected: var.signature.clone(),
                         found: o.signature.clone(),
+                        by: Claimant::Patch,
                     });
                 }
             }
@@ -171,7 +264,12 @@ impl Registry {
     }
 
     /// Swaps every offer in as one patch, or none of them. Returns the patch's id.
-    pub fn install(&mut self, offers: Vec<Offer>) -> Result<PatchId, HotError> {
+    ///
+    /// # Safety
+    /// Each offer's `addr` must be the address of a function whose signature is the offer's
+    /// `signature`, loaded for the rest of the program: from the next call on, every caller of
+    /// the var jumps there.
+    pub unsafe fn install(&mut self, offers: Vec<Offer>) -> Result<PatchId, HotError> {
         self.check(&offers)?;
         if offers.is_empty() {
             return Err(HotError::InvalidArgument(
@@ -187,15 +285,19 @@ impl Registry {
                 patch: Some(patch),
                 symbol: o.symbol,
             };
-            self.push_version(o.var.clone(), o.signature, info, o.addr);
+            self.push_version(&o.var, o.signature, info, o.addr);
             vars.push(o.var);
         }
         self.patches.insert(patch, vars);
         Ok(patch)
     }
 
-    /// Defines a var outside any patch: a new var, or a swap of an existing one.
-    pub fn define(
+    /// Defines a var outside any patch: a new var, or a new version of an existing one.
+    ///
+    /// # Safety
+    /// As for [`install`](Registry::install): `addr` is a function of `signature` that stays
+    /// loaded for the rest of the program.
+    pub unsafe fn define(
         &mut self,
         name: &str,
         signature: Signature,
@@ -212,44 +314,31 @@ impl Registry {
             patch: None,
             symbol: offer.symbol,
         };
-        self.push_version(offer.var, offer.signature, info, addr);
+        self.push_version(name, offer.signature, info, addr);
         Ok(())
     }
 
-    fn push_version(&mut self, name: String, signature: Signature, info: VersionInfo, addr: usize) {
-        match self.index.get(&name) {
-            Some(&i) => {
-                let var = &mut self.vars[i];
-                var.history.push(Version { addr, info });
-                var.restore_top();
-            }
-            None => {
-                let letters = signature.to_string().bytes().skip(1).fold(
-                    SigLetters::returning(signature.to_string().as_bytes()[0]),
-                    SigLetters::param,
-                );
-                let name: &'static str = Box::leak(name.into_boxed_str());
-                // A var a patch adds lives as long as the program, like the patch's code.
-                let slot: &'static HotSlot =
-                    Box::leak(Box::new(HotSlot::new(name, letters, addr as *const ())));
-                self.insert(slot, signature, info, addr);
-            }
-        }
+    fn push_version(&mut self, name: &str, signature: Signature, info: VersionInfo, addr: usize) {
+        let var = match self.index.get(name) {
+            Some(&i) => &mut self.vars[i],
+            None => self.add_var(name, signature, new_slot()),
+        };
+        var.history.push(Version { addr, info });
+        var.publish();
     }
 
     /// Restores the previous implementation of `name`.
     pub fn rollback_var(&mut self, name: &str) -> Result<(), HotError> {
-        let &i = self.index.get(name).ok_or_else(|| HotError::UnknownVar {
+        let var = self.var_mut(name).ok_or_else(|| HotError::UnknownVar {
             name: name.to_string(),
         })?;
-        let var = &mut self.vars[i];
         if var.history.len() < 2 {
             return Err(HotError::NoHistory {
                 var: name.to_string(),
             });
         }
         var.history.pop();
-        var.restore_top();
+        var.publish();
         Ok(())
     }
 
@@ -262,7 +351,9 @@ impl Registry {
         })?;
         let mut changed = 0;
         for name in names {
-            let var = &mut self.vars[self.index[&name]];
+            let Some(var) = self.var_mut(&name) else {
+                continue;
+            };
             let Some(at) = var.history.iter().position(|v| v.info.patch == Some(patch)) else {
                 continue;
             };
@@ -272,108 +363,23 @@ impl Registry {
             let was_top = at + 1 == var.history.len();
             var.history.remove(at);
             if was_top {
-                var.restore_top();
+                var.publish();
                 changed += 1;
             }
         }
         Ok(changed)
     }
 
-    /// Every var with its history.
+    /// Every var that has an implementation, with its history, in registration order.
     pub fn list(&self) -> Vec<VarInfo> {
         self.vars
             .iter()
+            .filter(|v| !v.history.is_empty())
             .map(|v| VarInfo {
-                name: v.slot.name().to_string(),
+                name: v.name.clone(),
                 signature: v.signature.to_string(),
                 history: v.history.iter().map(|h| h.info.clone()).collect(),
             })
             .collect()
     }
-}
-
-static GLOBAL: Mutex<Option<Registry>> = Mutex::new(None);
-
-/// The process-wide registry. A panic while it was held cannot leave it half-changed (every
-/// operation validates before it mutates), so a poisoned lock is taken over.
-pub(crate) fn global() -> impl std::ops::DerefMut<Target = Registry> {
-    struct Guard(MutexGuard<'static, Option<Registry>>);
-    impl std::ops::Deref for Guard {
-        type Target = Registry;
-        fn deref(&self) -> &Registry {
-            self.0.as_ref().expect("initialised on lock")
-        }
-    }
-    impl std::ops::DerefMut for Guard {
-        fn deref_mut(&mut self) -> &mut Registry {
-            self.0.as_mut().expect("initialised on lock")
-        }
-    }
-    let mut guard = GLOBAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    guard.get_or_insert_with(Registry::new);
-    Guard(guard)
-}
-
-/// Registers a host-declared var (its `hot_fn!` module's `SLOT`).
-pub fn register(slot: &'static HotSlot) -> Result<(), HotError> {
-    global().register(slot)
-}
-
-/// The current implementation of a var.
-pub fn lookup(name: &str) -> Option<usize> {
-    global().lookup(name)
-}
-
-/// Defines a var (new) or swaps one (existing, same signature) outside any patch.
-pub fn define(name: &str, signature: &str, addr: usize) -> Result<(), HotError> {
-    let signature = Signature::parse(signature)?;
-    global().define(name, signature, addr)
-}
-
-/// Swaps functions in as one patch, all or nothing.
-pub fn swap(offers: Vec<Offer>) -> Result<PatchId, HotError> {
-    global().install(offers)
-}
-
-/// Rolls one var back to its previous implementation.
-pub fn rollback_var(name: &str) -> Result<(), HotError> {
-    global().rollback_var(name)
-}
-
-/// Rolls back every var a patch changed.
-pub fn rollback_patch(patch: PatchId) -> Result<usize, HotError> {
-    global().rollback_patch(patch)
-}
-
-/// Every var with its history.
-pub fn list() -> Vec<VarInfo> {
-    global().list()
-}
-
-/// [`list`] as the JSON `hotwasm_list_json` returns. Names and symbols are C identifiers, so
-/// they need no escaping; the signature is letters.
-pub fn list_json() -> String {
-    let vars: Vec<String> = list()
-        .iter()
-        .map(|v| {
-            let history: Vec<String> = v
-                .history
-                .iter()
-                .map(|h| {
-                    let patch = h.patch.map_or("null".to_string(), |p| p.to_string());
-                    format!(r#"{{"patch":{patch},"symbol":"{}"}}"#, h.symbol)
-                })
-                .collect();
-            format!(
-                r#"{{"name":"{}","signature":"{}","version":{},"history":[{}]}}"#,
-                v.name,
-                v.signature,
-                v.history.len(),
-                history.join(",")
-            )
-        })
-        .collect();
-    format!("[{}]", vars.join(","))
 }

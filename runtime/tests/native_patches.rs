@@ -5,7 +5,7 @@
 
 mod util;
 
-use hotwasm_runtime::{apply, hot_fn, lookup, register, rollback_patch, rollback_var, HotError};
+use hotwasm_runtime::{apply, hot_fn, lookup, rollback_patch, rollback_var, HotError};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 
@@ -31,17 +31,28 @@ pub extern "C" fn t_host_bump(by: i32) -> i32 {
 static T_ADD: Mutex<()> = Mutex::new(());
 
 fn setup() -> std::sync::MutexGuard<'static, ()> {
-    for slot in [&t_add::SLOT, &t_state::SLOT, &t_gen::SLOT] {
-        register(slot).unwrap();
-    }
     let guard = T_ADD.lock().unwrap_or_else(|p| p.into_inner());
     // Back to the host's own `t_add`, whatever an earlier test left.
     while rollback_var("t_add").is_ok() {}
     guard
 }
 
+/// Applies the shared object at `path`.
+fn apply_file(path: &str, manifest: &str) -> Result<u32, HotError> {
+    // SAFETY: every file these tests apply is a fixture of tests/fixtures built for this test
+    // binary, whose symbols have the signatures the tests' manifests give them (or garbage the
+    // loader refuses before running anything).
+    unsafe { apply(path, manifest) }
+}
+
 fn load(fixture: &str, manifest: &str) -> Result<u32, HotError> {
-    apply(&util::unique_copy(&util::build(fixture, &[])), manifest)
+    apply_file(&util::unique_copy(&util::build(fixture, &[])), manifest)
+}
+
+fn run_once(patch: u32, symbol: &str) -> Result<(), HotError> {
+    // SAFETY: `hotwasm_main` of run_once.c is `void hotwasm_main(void)`; other names are not
+    // found in the patch, so nothing runs.
+    unsafe { hotwasm_runtime::run(patch, symbol) }
 }
 
 #[test]
@@ -125,7 +136,7 @@ fn a_file_that_is_not_a_library_is_refused_with_the_linker_message() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("garbage.so");
     std::fs::write(&path, b"\0asm this is not a shared object").unwrap();
-    let err = apply(path.to_str().unwrap(), "t_add t_add__hw1 iii").unwrap_err();
+    let err = apply_file(path.to_str().unwrap(), "t_add t_add__hw1 iii").unwrap_err();
     match &err {
         HotError::Load {
             dlerror: Some(text),
@@ -192,7 +203,7 @@ fn two_hundred_patches_in_a_row_the_last_one_wins() {
     for generation in 1..=200 {
         let n = generation.to_string();
         let lib = util::build("counter_generation", &[("GEN", &n)]);
-        apply(&util::unique_copy(&lib), &format!("t_gen t_gen__hw{n} i")).unwrap();
+        apply_file(&util::unique_copy(&lib), &format!("t_gen t_gen__hw{n} i")).unwrap();
     }
     assert_eq!(t_gen(), 200);
 }
@@ -201,11 +212,11 @@ fn two_hundred_patches_in_a_row_the_last_one_wins() {
 fn loading_a_second_patch_from_the_same_path_is_refused() {
     let _g = setup();
     let path = util::unique_copy(&util::build("add_plus_100", &[]));
-    apply(&path, "t_add t_add__hw1 iii").unwrap();
+    apply_file(&path, "t_add t_add__hw1 iii").unwrap();
     // A new file at the same path (a new inode: the loaded one stays mapped).
     std::fs::remove_file(&path).unwrap();
     std::fs::copy(util::build("add_times_2", &[]), &path).unwrap();
-    let err = apply(&path, "t_add t_add__hw2 iii").unwrap_err();
+    let err = apply_file(&path, "t_add t_add__hw2 iii").unwrap_err();
     assert!(matches!(err, HotError::PathReused { .. }), "{err:?}");
     assert!(err.to_string().contains("path of its own"), "{err}");
     assert_eq!(t_add(1, 2), 103, "the first patch keeps running");
@@ -215,12 +226,12 @@ fn loading_a_second_patch_from_the_same_path_is_refused() {
 fn a_patch_runs_its_hotwasm_main_once_on_request() {
     let _g = setup();
     let patch = load("run_once", "t_run t_run__hw8 i").unwrap();
-    hotwasm_runtime::run(patch, "hotwasm_main").unwrap();
+    run_once(patch, "hotwasm_main").unwrap();
     assert_eq!(t_host_counter.load(Ordering::SeqCst), 4242);
-    let err = hotwasm_runtime::run(patch, "no_such_fn").unwrap_err();
+    let err = run_once(patch, "no_such_fn").unwrap_err();
     assert!(matches!(err, HotError::Symbol { .. }), "{err:?}");
     assert!(matches!(
-        hotwasm_runtime::run(9_999, "hotwasm_main"),
+        run_once(9_999, "hotwasm_main"),
         Err(HotError::UnknownPatch { .. })
     ));
 }

@@ -10,7 +10,11 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 export const root = path.resolve(import.meta.dirname, '../..');
 const out = path.join(root, 'build/fixtures');
-const include = path.join(root, 'abi/include');
+/** The particle demo: its bundle dir and the header its patches include (particles.h). */
+export const demo = path.join(root, 'examples/particles');
+export const hotDir = path.join(demo, 'build/hot');
+export const plainDir = path.join(demo, 'build/plain');
+const includes = [path.join(root, 'abi/include'), path.join(demo, 'include')];
 
 /** Compiles tests/fixtures/<name>.c with -D defines; returns the .wasm bytes. */
 export async function sideModule(name, defines = {}) {
@@ -19,7 +23,7 @@ export async function sideModule(name, defines = {}) {
   const tag = Object.entries(defines).map(([k, v]) => `-${k}${v}`).join('');
   const dst = path.join(out, `${name}${tag}.wasm`);
   if (!existsSync(dst) || statSync(dst).mtimeMs < statSync(src).mtimeMs) {
-    const args = ['-O1', '-fPIC', '-sSIDE_MODULE=1', '-sWASM_BIGINT', '-Wno-version-check', `-I${include}`,
+    const args = ['-O1', '-fPIC', '-sSIDE_MODULE=1', '-sWASM_BIGINT', '-Wno-version-check', ...includes.map((d) => `-I${d}`),
       ...Object.entries(defines).map(([k, v]) => `-D${k}=${v}`), src, '-o', dst];
     await run('emcc', args).catch((e) => { throw new Error(`emcc failed for ${name}: ${e.stderr || e.message}\n(run: eval "$(bash scripts/setup.sh --print-env)")`); });
   }
@@ -40,10 +44,10 @@ export async function sideModules(jobs) {
   return results;
 }
 
-/** Starts the HOT_RELOAD demo host; returns the Emscripten module with helpers. */
+/** Starts the HOT_RELOAD particle demo host; returns the Emscripten module with helpers. */
 export async function loadHost() {
-  const js = path.join(root, 'build/hot/hotwasm-demo.js');
-  if (!existsSync(js)) throw new Error('build/hot is missing: run HOT_RELOAD=1 scripts/emscripten-bundle.sh');
+  const js = path.join(hotDir, 'particles.js');
+  if (!existsSync(js)) throw new Error(`${hotDir} is missing: run HOT_RELOAD=1 scripts/emscripten-bundle.sh examples/particles`);
   const output = [];
   const Module = await createRequire(import.meta.url)(js)({
     print: (l) => output.push(l),
@@ -77,7 +81,7 @@ export async function loadHost() {
  *  crate, then linked by emcc; std comes from the host. Returns the .wasm bytes. */
 export async function rustSideModule(name) {
   mkdirSync(out, { recursive: true });
-  const prelude = path.join(root, 'examples/particles/patches/prelude.rs');
+  const prelude = path.join(demo, 'patches/prelude.rs');
   const rlib = path.join(out, 'libhotwasm_patch.rlib');
   const common = ['--edition', '2021', '--target', 'wasm32-unknown-emscripten', '-C', 'opt-level=2', '-C', 'relocation-model=pic'];
   const fail = (what) => (e) => { throw new Error(`${what} failed: ${e.stderr || e.message}`); };

@@ -1,8 +1,10 @@
 // The runtime inside the real HOT_RELOAD host under Node, with real SIDE_MODULEs built by emcc
 // from tests/fixtures/: redefine, add a var, host state, refusals, rollback, 200 patches.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { before, test } from 'node:test';
-import { loadHost, sideModule, sideModules } from './fixtures.mjs';
+import { loadHost, plainDir, sideModule, sideModules } from './fixtures.mjs';
 
 const ERR = { SIGNATURE: -3, LOAD: -4, SYMBOL: -5, MANIFEST: -6, NO_HISTORY: -7, PATCH_TYPES: -9 };
 let host;
@@ -126,9 +128,7 @@ test('a truncated patch and a wasm module that is not a side module are refused;
     assert.match(r.error, /not a valid wasm side module/);
   }
   // A valid wasm module without a dylink.0 section (the plain build of the demo).
-  const { readFileSync } = await import('node:fs');
-  const { root } = await import('./fixtures.mjs');
-  const plain = readFileSync(`${root}/build/plain/hotwasm_demo.wasm`);
+  const plain = readFileSync(path.join(plainDir, 'particles.wasm'));
   const r = host.apply(plain, 'background_color main ip');
   assert.equal(r.status, ERR.LOAD);
   assert.match(r.error, /no dylink\.0 section; build it with -sSIDE_MODULE=1/);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { loadHost, root, rustSideModule } from './fixtures.mjs';
+import { hotDir, loadHost, rustSideModule } from './fixtures.mjs';
 
 let host;
 before(async () => { host = await loadHost(); });
@@ -15,7 +15,7 @@ const linkerProvided = new Set(['memory', '__indirect_function_table', '__stack_
 test('a std-heavy Rust patch imports std from the host and computes the right result', async () => {
   const wasm = await rustSideModule('std_heavy');
   assert.ok(wasm.length < 64 * 1024, `a Rust patch carries no std of its own (${wasm.length} bytes)`);
-  const manifest = JSON.parse(readFileSync(path.join(root, 'build/hot/hotwasm-host.json')));
+  const manifest = JSON.parse(readFileSync(path.join(hotDir, 'hotwasm-host.json')));
   const exported = new Set(manifest.exports);
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(wasm)).filter((i) => !linkerProvided.has(i.name) && i.kind !== 'tag');
   assert.ok(imports.some((i) => i.name.includes('format')), 'format! is imported from the host');

@@ -36,7 +36,7 @@ pub extern "C" fn demo_height() -> u32 {
     with_state(|s| unsafe { (*s).world.height as u32 })
 }
 
-/// The world patches read and write (declared in `hotwasm.h`).
+/// The world patches read and write (declared in `include/particles.h`).
 #[no_mangle]
 pub extern "C" fn demo_world() -> *mut World {
     // SAFETY: the live state; a raw pointer, no reference is created.
@@ -64,7 +64,7 @@ pub extern "C" fn demo_bounces() -> u32 {
     with_state(|s| unsafe { (*s).world.bounces })
 }
 
-/// A uniform random number in [0, 1) from `world`'s seed (declared in `hotwasm.h`).
+/// A uniform random number in [0, 1) from `world`'s seed (declared in `include/particles.h`).
 ///
 /// # Safety
 /// `world` must be the pointer `demo_world()` returns (or one given to a hot function).

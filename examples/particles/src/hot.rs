@@ -1,6 +1,5 @@
-//! The demo's hot functions: what a patch may replace. Their C prototypes are listed in
-//! `abi/include/hotwasm.h`, and `side-modules/demo.c` holds the same bodies in C
-//! for the page's editor.
+//! The demo's hot functions: what a patch may replace. Each registers itself before `main`
+//! (`hot_fn!`); their C prototypes are in `include/particles.h`.
 
 use crate::{Particle, World};
 use hotwasm_runtime::hot_fn;
@@ -65,37 +64,4 @@ hot_fn! {
 pub(crate) fn random(world: *mut World) -> f32 {
     // SAFETY: callers pass the host's world.
     unsafe { crate::state::next_random(&mut (*world).seed) }
-}
-
-/// Every hot function's slot, in declaration order.
-pub(crate) fn slots() -> [&'static hotwasm_runtime::HotSlot; 4] {
-    [
-        &step_particle::SLOT,
-        &particle_color::SLOT,
-        &spawn_particle::SLOT,
-        &background_color::SLOT,
-    ]
-}
-
-pub(crate) fn register_all() {
-    for slot in slots() {
-        if let Err(e) = hotwasm_runtime::register(slot) {
-            panic!("registering hot function {}: {e}", slot.name());
-        }
-    }
-}
-
-/// The vars as the host manifest lists them: `[{"name":..,"signature":..}]`.
-pub(crate) fn vars_json() -> String {
-    let vars: Vec<String> = slots()
-        .iter()
-        .map(|s| {
-            format!(
-                r#"{{"name":"{}","signature":"{}"}}"#,
-                s.name(),
-                s.signature()
-            )
-        })
-        .collect();
-    format!("[{}]", vars.join(","))
 }

@@ -1,4 +1,4 @@
-//! The demo's state: the `World` shared with patches (layout from `hotwasm.h`), its particles
+//! The demo's state: the `World` shared with patches (layout from `include/particles.h`), its particles
 //! and the framebuffer. One instance, owned by this module, reached through raw pointers only
 //! so that patches writing through `World*` never alias a Rust reference.
 

@@ -29,6 +29,7 @@ export const HOTWASM_STATUS = Object.freeze({
   HOTWASM_ERR_NO_HISTORY: -7,
   HOTWASM_ERR_UNKNOWN_PATCH: -8,
   HOTWASM_ERR_PATCH_TYPES: -9,
+  HOTWASM_ERR_DUPLICATE_VAR: -10,
 });
 
 /** What each status means, in words (the host adds its own detail via `hotwasm_last_error`). */
@@ -43,6 +44,7 @@ const STATUS_TEXT = {
   HOTWASM_ERR_NO_HISTORY: 'nothing to roll back to',
   HOTWASM_ERR_UNKNOWN_PATCH: 'unknown patch',
   HOTWASM_ERR_PATCH_TYPES: 'patch types contradict its manifest',
+  HOTWASM_ERR_DUPLICATE_VAR: 'a second host slot under a var’s name',
 };
 
 /** `-3` → 'signature mismatch'; an unknown code → 'status -42'. */

@@ -20,7 +20,7 @@ export const PLAIN_BUNDLE = join(PARTICLES, 'build', 'plain', 'particles.js');
 /** `hotwasm serve` flags that show the particles app on hotwasm's generic page instead of its own. */
 export const GENERIC_PAGE_ARGS = ['--page', 'hotwasm', '--frame', 'demo_frame'];
 /** How a C patch for the particles app gets its types (`World`, `Particle`, `demo_world()`). */
-export const APP_INCLUDE = '#include "hotwasm.h"';
+export const APP_INCLUDE = '#include "particles.h"';
 
 const log = (...a) => process.env.HOTWASM_TEST_VERBOSE && console.error('[helpers]', ...a);
 

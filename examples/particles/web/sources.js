@@ -8,7 +8,7 @@ export const VARS = [
   { name: 'background_color', signature: 'ip', blurb: 'the clear colour' },
 ];
 
-const C_PRELUDE = '#include <math.h>\n#include "hotwasm.h"\n\n';
+const C_PRELUDE = '#include <math.h>\n#include "particles.h"\n\n';
 
 const C = {
   step_particle: `${C_PRELUDE}/* Moves one particle: gravity, motion, bouncing off the walls (each bounce scores). */

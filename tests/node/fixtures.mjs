@@ -1,6 +1,6 @@
 // Builds patch fixtures from tests/fixtures/ into SIDE_MODULEs with the real emcc,
-// cached in build/fixtures/ (rebuilt when the source is newer), and loads the real
-// HOT_RELOAD host bundle under Node.
+// cached in build/fixtures/ (rebuilt when the source is newer), loads the real HOT_RELOAD
+// particle demo bundle under Node, and builds small C/C++ hosts against the runtime staticlib.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -48,6 +48,17 @@ export async function sideModules(jobs) {
 export async function loadHost() {
   const js = path.join(hotDir, 'particles.js');
   if (!existsSync(js)) throw new Error(`${hotDir} is missing: run HOT_RELOAD=1 scripts/emscripten-bundle.sh examples/particles`);
+  const host = await startHost(js);
+  host.pixel = (x, y) => {
+    const { Module } = host;
+    const at = Module._demo_framebuffer() + (y * Module._demo_width() + x) * 4;
+    return Module.HEAPU32[at >> 2];
+  };
+  return host;
+}
+
+/** Instantiates the MODULARIZE host at `js`; returns it with the registry helpers. */
+async function startHost(js) {
   const output = [];
   const Module = await createRequire(import.meta.url)(js)({
     print: (l) => output.push(l),
@@ -62,18 +73,55 @@ export async function loadHost() {
       Module.FS.mkdirTree('/patches');
       Module.FS.writeFile(at, bytes);
       const id = Module.ccall('hotwasm_apply', 'number', ['string', 'string'], [at, manifest]);
-      return id > 0 ? { id, path: at } : { status: id, error: Module.UTF8ToString(Module._hotwasm_last_error()) };
+      return id > 0 ? { id, path: at } : { status: id, error: host.lastError() };
     },
+    lastError: () => Module.UTF8ToString(Module._hotwasm_last_error()),
     vars: () => JSON.parse(Module.UTF8ToString(Module._hotwasm_list_json())),
     lookup: (name) => Module.ccall('hotwasm_lookup', 'number', ['string'], [name]),
+    rollback: (name) => Module.ccall('hotwasm_rollback_var', 'number', ['string'], [name]),
     /** Calls the current implementation of a var through the function table. */
     call: (name, ...args) => Module.wasmTable.get(host.lookup(name))(...args),
-    pixel(x, y) {
-      const at = Module._demo_framebuffer() + (y * Module._demo_width() + x) * 4;
-      return Module.HEAPU32[at >> 2];
-    },
   };
   return host;
+}
+
+/** The `hotwasm_*` functions abi/include/hotwasm.h declares: what every HOT_RELOAD host exports. */
+export function abiFunctions() {
+  const header = readFileSync(path.join(root, 'abi/include/hotwasm.h'), 'utf8');
+  return [...new Set([...header.matchAll(/\b(hotwasm_[a-z_]+)\(/g)].map((m) => m[1]))];
+}
+
+/** libhotwasm_runtime.a for wasm32-unknown-emscripten: $HOTWASM_RUNTIME_STATICLIB if set, else built
+ *  with cargo (a no-op when current) in the target dir `hotwasm build` uses. */
+export async function runtimeStaticlib() {
+  if (process.env.HOTWASM_RUNTIME_STATICLIB) return process.env.HOTWASM_RUNTIME_STATICLIB;
+  const target = path.join(process.env.CARGO_TARGET_DIR ?? path.join(root, 'target'), 'hotwasm-runtime-staticlib');
+  await run('cargo', ['build', '--release', '-q', '-p', 'hotwasm-runtime-staticlib', '--target', 'wasm32-unknown-emscripten'],
+    { cwd: root, env: { ...process.env, CARGO_TARGET_DIR: target } })
+    .catch((e) => { throw new Error(`building the runtime staticlib failed: ${e.stderr || e.message}`); });
+  return path.join(target, 'wasm32-unknown-emscripten/release/libhotwasm_runtime.a');
+}
+
+/** Builds tests/fixtures/hosts/<file> (C, or C++ for .cpp) as a HOT_RELOAD host the way a C/C++ app
+ *  is built: -DHOTWASM_HOT_RELOAD, MAIN_MODULE=2, linked with libhotwasm_runtime.a, exporting
+ *  `exports` and the registry ABI. Starts it; returns the host with the registry helpers. */
+export async function cHost(file, exports) {
+  const lib = await runtimeStaticlib();
+  const src = path.join(root, 'tests/fixtures/hosts', file);
+  const dir = path.join(out, 'hosts', path.parse(file).name);
+  mkdirSync(dir, { recursive: true });
+  const js = path.join(dir, 'host.js');
+  const inputs = [src, lib, path.join(root, 'abi/include/hotwasm.h'), path.join(root, 'abi/include/hotwasm_hot.h')];
+  if (!existsSync(js) || inputs.some((f) => statSync(f).mtimeMs > statSync(js).mtimeMs)) {
+    const names = [...exports, ...abiFunctions()].map((n) => `_${n}`);
+    const compiler = file.endsWith('.cpp') ? 'em++' : 'emcc';
+    await run(compiler, ['-O2', '-DHOTWASM_HOT_RELOAD', `-I${path.join(root, 'abi/include')}`, src, lib, '-o', js,
+      '-sMAIN_MODULE=2', '-sALLOW_TABLE_GROWTH=1', '-sWASM_BIGINT', '-sMODULARIZE=1', '-sENVIRONMENT=node',
+      '-sFILESYSTEM=1', '-sEXIT_RUNTIME=0', `-sEXPORTED_FUNCTIONS=${JSON.stringify(names)}`,
+      '-sEXPORTED_RUNTIME_METHODS=FS,ccall,UTF8ToString,wasmTable', '-Wno-version-check'])
+      .catch((e) => { throw new Error(`${compiler} failed for ${file}: ${e.stderr || e.message}`); });
+  }
+  return startHost(js);
 }
 
 /** Compiles tests/fixtures/rust/<name>.rs into a SIDE_MODULE as the server does for

@@ -1,10 +1,14 @@
 // hotwasm's generic page (web/page/, built only on the public client API) running an app it
 // knows only from /hotwasm/app.json: it loads the bundle, drives the app's frame export through
-// `hot.call`, and so gets trap safety without a line of app-side JS.
+// `hot.call`, and so gets trap safety without a line of app-side JS. Two apps: the particles demo
+// (shown on the generic page instead of its own) and a small C app fresh from `hotwasm init`.
 
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { APP_INCLUDE, GENERIC_PAGE_ARGS, ensureBundle, launchBrowser, openGeneric, pressEval, screenshot, startServer } from './helpers.mjs';
+import { APP_INCLUDE, GENERIC_PAGE_ARGS, ensureBundle, hotwasm, launchBrowser, openGeneric, pressEval, screenshot, startServer } from './helpers.mjs';
 
 /** The generic page's counters: frames run, traps seen, paused, and the app it loaded. */
 const generic = (page) =>
@@ -14,7 +18,7 @@ const generic = (page) =>
   });
 const varOf = (page, name) => page.evaluate((n) => globalThis.hotwasm.hot.vars().find((v) => v.name === n), name);
 
-describe('the generic page with an app of its own', { timeout: 300_000 }, () => {
+describe('the generic page running the particles app', { timeout: 300_000 }, () => {
   let server;
   let browser;
 
@@ -73,6 +77,54 @@ void step_particle(World *world, Particle *p, float dt) {
     await page.press('#console-input', 'Enter');
     await page.waitForFunction(() => /console\.c live as patch #\d+/.test(document.getElementById('log').textContent), null, { timeout: 60_000 });
     assert.equal((await varOf(page, 'background_color')).patched, true);
+    await page.close();
+  });
+});
+
+describe('the generic page running a small C app made by hotwasm init', { timeout: 900_000 }, () => {
+  let server;
+  let browser;
+
+  before(async () => {
+    const app = join(mkdtempSync(join(tmpdir(), 'hotwasm-tiny-')), 'tiny');
+    hotwasm(['init', '--lang', 'c', '--name', 'tiny', app]);
+    hotwasm(['build', '--hot', '--project', app]);
+    server = await startServer({ project: app });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('an eval changes what the app computes while its frame count carries on', async () => {
+    const page = await openGeneric(browser, server.url);
+    const before = await page.evaluate(() => globalThis.hotwasm.hot.call('app_frames'));
+    await page.fill('#code', '#include "app.h"\n\nint32_t app_value(int32_t frame) {\n    return 1000 + frame % 7;\n}\n');
+    const r = await pressEval(page);
+    assert.equal(r.ok, true, `${r.error} ${r.raw_output ?? ''}`);
+    const now = await page.evaluate(() => ({ value: globalThis.hotwasm.hot.call('app_current'), frames: globalThis.hotwasm.hot.call('app_frames') }));
+    assert.ok(now.value >= 1000 && now.value < 1007, `app_current() is the patched value: ${now.value}`);
+    assert.ok(now.frames > before, `the app kept counting frames (${before} → ${now.frames}), not restarted`);
+    await page.close();
+  });
+
+  test('a trapping app_value is rolled back by hot.call; the app keeps running', async () => {
+    const page = await openGeneric(browser, server.url);
+    await page.fill('#code', '#include "app.h"\n\nint32_t app_value(int32_t frame) {\n    if (frame >= 0) __builtin_trap();\n    return 0;\n}\n');
+    const r = await pressEval(page);
+    assert.equal(r.ok, true, `the trapping patch applied: ${r.error} ${r.raw_output ?? ''}`);
+    // The host calls app_value every 120 frames; call it now through the trap-safe wrapper too.
+    await page.evaluate(() => globalThis.hotwasm.hot.call('app_current'));
+    await page.waitForFunction(() => globalThis.hotwasm.state.traps > 0, null, { timeout: 10_000 });
+    assert.match(await page.textContent('#banner'), /Trap in app_value \(patch #\d+\): rolled back/);
+    const value = await page.evaluate(() => globalThis.hotwasm.hot.call('app_current'));
+    assert.equal(typeof value, 'number', 'app_value runs its previous version again');
+    const { frames, traps } = await generic(page);
+    await page.waitForFunction((f) => globalThis.hotwasm.state.frames > f + 30, frames, { timeout: 10_000 });
+    assert.equal((await generic(page)).traps, traps, 'no further traps');
+    await screenshot(page, 'generic-02-small-c-app-trap');
     await page.close();
   });
 });

@@ -54,6 +54,11 @@ export function ensureServer() {
   return SERVER_BIN;
 }
 
+/** Runs the `hotwasm` command (the debug build the tests use) with `args`; returns its output. */
+export function hotwasm(args, opts = {}) {
+  return run(ensureServer(), args, { env: { ...toolchainEnv(), HOTWASM_HOME: ROOT }, timeout: 15 * 60_000, ...opts }).stdout;
+}
+
 /** Builds the particles app (HOT_RELOAD or plain) when its bundle is missing. */
 export function ensureBundle({ hot = true } = {}) {
   const file = hot ? HOT_BUNDLE : PLAIN_BUNDLE;

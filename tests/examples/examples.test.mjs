@@ -1,0 +1,139 @@
+// Every example app end to end, as a user would run it: build it with
+// `HOT_RELOAD=1 scripts/emscripten-bundle.sh <app>`, start `scripts/hotwasm serve --project <app>`,
+// run the real bundle under Node as the page (attached with the public client API, over a real
+// WebSocket), play some frames, eval a change through the server, and check that the change is
+// live and the app's state carried on.
+//
+//   node --experimental-websocket --test tests/examples/
+//   HOTWASM_EXAMPLES=c-host,rust-host node --experimental-websocket --test tests/examples/
+
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attach, TRAPPED } from '../../web/hotwasm-client.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+
+/**
+ * What each example is checked with: its frame export, a probe export whose value an edit
+ * changes, the state counters that must carry on, and the edit itself.
+ */
+const EXAMPLES = [
+  {
+    dir: 'examples/c-host',
+    bundle: 'build/hot/bounce.js',
+    frame: ['bounce_frame', 1 / 60],
+    counters: ['bounce_frames', 'bounce_score', 'bounce_balls'],
+    probe: 'bounce_first_color',
+    lang: 'c',
+    edit: '#include "bounce.h"\nuint32_t ball_color(const Ball *ball) { (void)ball; return 0xff123456u; }\n',
+    expect: 0xff123456,
+  },
+  {
+    dir: 'examples/rust-host',
+    bundle: 'build/hot/garden.js',
+    frame: ['garden_frame'],
+    counters: ['garden_day', 'garden_tallest'],
+    probe: 'garden_first_color',
+    lang: 'rust',
+    edit: '#[no_mangle]\npub extern "C" fn leaf_color(height: f32) -> u32 { let _ = height; 0xff654321 }\n',
+    expect: 0xff654321,
+  },
+  {
+    dir: 'examples/large-host',
+    prepare: () => run('node', [join(ROOT, 'examples/large-host/generate.mjs')]),
+    bundle: 'build/hot/large.js',
+    frame: ['large_frame'],
+    counters: ['large_frames', 'large_checksum'],
+    probe: ['large_probe', 5],
+    lang: 'c',
+    edit: '#include <stdint.h>\nint32_t hot_0000(int32_t x) { return x + 1000000; }\n',
+    expect: 1000005,
+  },
+];
+
+const only = process.env.HOTWASM_EXAMPLES?.split(',');
+const chosen = EXAMPLES.filter((e) => !only || only.some((o) => e.dir.endsWith(o)));
+
+function run(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 20 * 60_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
+}
+
+/** Starts `scripts/hotwasm serve` for `dir` and resolves once it prints its URL. */
+function serve(dir, journal) {
+  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', join(ROOT, dir), '--port', '0', '--no-watch', '--journal', journal], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let said = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      said += chunk;
+      const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
+      if (m) resolve({ child, url: `ws://${m[1]}/repl?token=${m[2]}` });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => process.stderr.write(c));
+    child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}) before printing its URL:\n${said}`)));
+  });
+}
+
+function call(Module, hot, [name, ...args]) {
+  const r = hot.call(name, ...args);
+  assert.notEqual(r, TRAPPED, `${name} trapped`);
+  return r;
+}
+
+for (const ex of chosen) {
+  describe(`${ex.dir} end to end`, { timeout: 25 * 60_000 }, () => {
+    const journal = mkdtempSync(join(tmpdir(), 'hotwasm-example-journal-'));
+    let server;
+    after(() => {
+      server?.child.kill();
+      rmSync(journal, { recursive: true, force: true });
+    });
+
+    test('builds with HOT_RELOAD=1, serves, and a live edit changes behaviour while the state carries on', async () => {
+      ex.prepare?.();
+      run('bash', [join(ROOT, 'scripts/emscripten-bundle.sh'), join(ROOT, ex.dir)], { ...process.env, HOT_RELOAD: '1' });
+      const bundle = join(ROOT, ex.dir, ex.bundle);
+      assert.ok(existsSync(bundle), `the build wrote no ${bundle}`);
+
+      server = await serve(ex.dir, journal);
+      const Module = await require(bundle)({ print: () => {}, printErr: () => {} });
+      const hot = await attach(Module, { url: server.url, WebSocket: globalThis.WebSocket });
+      assert.equal(hot.state, 'open');
+      try {
+        for (let i = 0; i < 120; i++) call(Module, hot, ex.frame);
+        const probe = Array.isArray(ex.probe) ? ex.probe : [ex.probe];
+        const before = Object.fromEntries(ex.counters.map((c) => [c, call(Module, hot, [c])]));
+        assert.notEqual(call(Module, hot, probe) >>> 0, ex.expect >>> 0, 'the edit must change the probe');
+
+        const applied = new Promise((resolve) => {
+          const off = hot.on('patch', (p) => (off(), resolve(p)));
+        });
+        const result = await hot.eval(ex.edit, ex.lang);
+        assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
+        const patch = await applied;
+        assert.ok(patch.ok, `the page did not apply the patch: ${patch.error}`);
+
+        assert.equal(call(Module, hot, probe) >>> 0, ex.expect >>> 0, 'the edited function runs');
+        for (const [c, v] of Object.entries(before)) {
+          assert.equal(call(Module, hot, [c]), v, `${c} kept its value across the patch`);
+        }
+        for (let i = 0; i < 10; i++) call(Module, hot, ex.frame);
+        const frames = ex.counters[0];
+        assert.equal(call(Module, hot, [frames]), before[frames] + 10, `${frames} carried on from where it was`);
+      } finally {
+        hot.close();
+      }
+    });
+  });
+}

@@ -4,11 +4,21 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
-import { loadHost, plainDir, sideModule, sideModules } from './fixtures.mjs';
+import { createRequire } from 'node:module';
+import { hotDir, loadHost, plainDir, sideModule, sideModules } from './fixtures.mjs';
 
 const ERR = { SIGNATURE: -3, LOAD: -4, SYMBOL: -5, MANIFEST: -6, NO_HISTORY: -7, PATCH_TYPES: -9 };
 let host;
 before(async () => { host = await loadHost(); });
+
+test('hot_fn! vars register themselves before main: the registry lists them with noInitialRun', async () => {
+  const Module = await createRequire(import.meta.url)(path.join(hotDir, 'particles.js'))({ noInitialRun: true, print() {}, printErr() {} });
+  const vars = JSON.parse(Module.UTF8ToString(Module._hotwasm_list_json()));
+  assert.deepEqual(vars.map((v) => [v.name, v.signature, v.version]).sort(), [
+    ['background_color', 'ip', 1], ['particle_color', 'ipp', 1], ['spawn_particle', 'vpp', 1], ['step_particle', 'vppf', 1],
+  ]);
+  assert.equal(Module._hotwasm_abi_version(), 2);
+});
 
 const frames = (n) => { for (let i = 0; i < n; i++) host.Module._demo_frame(1 / 60); };
 

@@ -115,11 +115,9 @@ fn an_unknown_name_becomes_a_pending_var_that_a_definition_fills() {
         "pending vars are not listed"
     );
     // Asked again, the same cell.
-    // SAFETY: as above.
-    assert_eq!(
-        unsafe { c::hotwasm_slot(name.as_ptr(), sig.as_ptr()) },
-        slot
-    );
+    // SAFETY: valid NUL-terminated strings.
+    let again = unsafe { c::hotwasm_slot(name.as_ptr(), sig.as_ptr()) };
+    assert_eq!(again, slot);
     // SAFETY: times_ten is an extern "C" fn(i32) -> i32.
     unsafe { hotwasm_runtime::define("r_pending", "ii", addr_of_times_ten()) }.unwrap();
     // SAFETY: the slot now holds times_ten, an extern "C" fn(i32) -> i32.

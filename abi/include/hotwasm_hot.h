@@ -3,8 +3,8 @@
  *
  *     #include "hotwasm_hot.h"
  *
- *     HOTWASM_FN(uint32_t, particle_color, const World *, w, const Particle *, p) {
- *       return p->rgba;
+ *     HOTWASM_FN(uint32_t, body_color, const Scene *, scene, const Body *, b) {
+ *       return b->rgba;
  *     }
  *     HOTWASM_FN(void, reset_counter) { counter = 0; }      // no parameters
  *
@@ -23,12 +23,15 @@
  * C++ templates), so they can never disagree with the declaration: integers up to 32 bits,
  * `bool` and enums are `i`, 64-bit integers `j`, `float` `f`, `double` `d`, pointers (and C++
  * references) `p`, a `void` return `v`. Any other type (a struct by value, `long double`) fails
- * the build with a message naming the function.
+ * the build with a message naming the parameter or the function.
  *
- * Why `type, name` pairs and not `(const World *w, const Particle *p)`: the function of the
+ * Why `type, name` pairs and not `(const Scene *scene, const Body *b)`: the function of the
  * var's name must pass its arguments on to the slot, and the preprocessor cannot take a name
- * out of a declaration; the pairs give it both halves. Other code declares the function as
- * usual (`uint32_t particle_color(const World *w, const Particle *p);`).
+ * out of a declaration; the pairs give it both halves.
+ *
+ * Write each HOTWASM_FN once, in a .c/.cpp file (it defines the function); other files declare
+ * it as usual (`uint32_t body_color(const Scene *scene, const Body *b);`), and patches that
+ * call or redefine it use the same prototype.
  *
  * A registration failure (two hot functions with one name in the same program) is printed to
  * stderr at start-up with hotwasm_last_error()'s message; the function then keeps working but
@@ -143,8 +146,8 @@ template <class T> struct letter<T &&> { static constexpr char value = 'p'; };
 #define HOTWASM__PARAM_LETTER(T, a) , HOTWASM_LETTER(T)
 #define HOTWASM__CHECK_PARAM(T, a)                                                              \
   HOTWASM__STATIC_ASSERT(HOTWASM_LETTER(T) != 0 && HOTWASM_LETTER(T) != 'v',                    \
-                         "a parameter of a HOTWASM_FN has a type hot functions cannot take "    \
-                         "(use integers, bool, enums, float, double or pointers)");
+                         "parameter `" #a "` of a HOTWASM_FN has a type hot functions cannot "  \
+                         "take (use integers, bool, enums, float, double or pointers)");
 
 /* The parameter list: `T1 a1, T2 a2` or `void`. */
 #define HOTWASM__PARAMS(n, ...)                                                                 \

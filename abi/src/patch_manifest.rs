@@ -13,9 +13,9 @@ pub const MAX_ENTRIES: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PatchEntry {
-    /// The var it defines or replaces (`step_particle`).
+    /// The var it defines or replaces (`step_body`).
     pub var: String,
-    /// The symbol exported by the patch that implements it (`step_particle__hw7`).
+    /// The symbol exported by the patch that implements it (`step_body__hw7`).
     pub symbol: String,
     /// Its signature in Emscripten letters.
     #[cfg_attr(feature = "serde", serde(with = "signature_letters"))]

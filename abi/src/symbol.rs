@@ -36,9 +36,9 @@ mod tests {
 
     #[test]
     fn versioned_names_round_trip() {
-        let s = versioned_symbol("step_particle", 42);
-        assert_eq!(s, "step_particle__hw42");
-        assert_eq!(split_versioned_symbol(&s), Some(("step_particle", 42)));
+        let s = versioned_symbol("step_body", 42);
+        assert_eq!(s, "step_body__hw42");
+        assert_eq!(split_versioned_symbol(&s), Some(("step_body", 42)));
         assert_eq!(split_versioned_symbol("a__hw1__hw2"), Some(("a__hw1", 2)));
     }
 
@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn identifiers() {
         assert!(is_c_identifier("_a1"));
-        assert!(is_c_identifier("particle_color"));
+        assert!(is_c_identifier("body_color"));
         assert!(!is_c_identifier("1a"));
         assert!(!is_c_identifier(""));
         assert!(!is_c_identifier("a b"));

@@ -85,7 +85,7 @@ fn types_no_hot_function_can_take_fail_the_build_naming_the_problem() {
     for (case, says) in [
         (
             "-DCASE_PARAM",
-            "a parameter of a HOTWASM_FN has a type hot functions cannot take",
+            "parameter `v` of a HOTWASM_FN has a type hot functions cannot take",
         ),
         (
             "-DCASE_RETURN",

@@ -1,11 +1,17 @@
-//! The command line: `hotwasm serve`, `eval`, `repl` and `journal reset`.
+//! The command line: `hotwasm init`, `build`, `serve`, `eval`, `repl` and `journal reset`.
+//! Every command that works on an app finds its `hotwasm.toml` from `--project DIR` or from the
+//! current directory upward; flags given here override the config.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// hotwasm: live-edit C and Rust inside a running Emscripten WebAssembly app.
+/// hotwasm: live-edit C, C++ and Rust inside a running Emscripten WebAssembly app.
 #[derive(Debug, Parser)]
-#[command(name = "hotwasm", version)]
+#[command(
+    name = "hotwasm",
+    version,
+    after_help = "Start here:\n  hotwasm init --lang c my-app     # a new app with one hot function\n  cd my-app && hotwasm build --hot # the HOT_RELOAD host\n  hotwasm serve                    # open the URL it prints, edit, save\n\nEvery command reads hotwasm.toml (see docs/ADOPTING.md)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -15,11 +21,25 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the page, the bundle and the WebSocket; compile and deliver patches.
+    /// Create a new app (hotwasm.toml, one hot function, a patch to edit) in DIR.
+    #[command(
+        after_help = "Example:\n  hotwasm init --lang rust ~/my-app\n  HOT_RELOAD=1 ~/hotwasm/scripts/emscripten-bundle.sh ~/my-app && ~/hotwasm/scripts/hotwasm serve --project ~/my-app"
+    )]
+    Init(InitArgs),
+    /// Build the app's host for the browser (HOT_RELOAD with --hot) as hotwasm.toml says.
+    #[command(
+        after_help = "Example:\n  hotwasm build --hot --project examples/particles   # → examples/particles/build/hot/\n  hotwasm build                                       # plain build of the app around the cwd"
+    )]
+    Build(BuildArgs),
+    /// Serve the app's page, its HOT_RELOAD bundle and the WebSocket; compile and deliver patches.
+    #[command(
+        after_help = "Example:\n  hotwasm serve --project examples/particles --port 8000\n  hotwasm serve --page hotwasm    # use hotwasm's generic page instead of the app's"
+    )]
     Serve(ServeArgs),
-    /// Evaluate one C file, or one Rust file (`.rs`), in every connected page.
+    /// Evaluate one C (.c), C++ (.cpp/.cc) or Rust (.rs) file in every connected page.
+    #[command(after_help = "Example:\n  hotwasm eval patches/colors.c")]
     Eval {
-        /// The C or Rust (`.rs`) file.
+        /// The source file.
         file: PathBuf,
         /// Where the server is.
         #[command(flatten)]
@@ -27,6 +47,9 @@ pub enum Command {
     },
     /// Read C (or Rust, with --rust) from the terminal and evaluate it (end an entry with a
     /// blank line or `;;`).
+    #[command(
+        after_help = "Example:\n  hotwasm repl\n  > int app_value(int frame) { return frame * 3; }\n  > ;;"
+    )]
     Repl {
         /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`) instead of C.
         #[arg(long)]
@@ -41,67 +64,114 @@ pub enum Command {
         #[command(subcommand)]
         action: JournalAction,
     },
+    /// Print the wire protocol's message types and error codes as JSON (for the JS mirror's test).
+    #[command(hide = true)]
+    Protocol {
+        /// JSON output (the only format).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The host language of a new app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitLang {
+    /// A Rust host (a cargo package depending on hotwasm-runtime).
+    Rust,
+    /// A C host built with emcc.
+    C,
+    /// A C++ host built with em++.
+    Cpp,
+}
+
+/// `hotwasm init` options.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The host language.
+    #[arg(long, value_enum, default_value = "c")]
+    pub lang: InitLang,
+    /// The app's name (default: DIR's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where to create the app (must not hold a hotwasm.toml yet).
+    pub dir: PathBuf,
+}
+
+/// `hotwasm build` options.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// HOT_RELOAD build (MAIN_MODULE, the runtime, the host manifest) into `<out_dir>/hot`;
+    /// without it a plain build into `<out_dir>/plain`.
+    #[arg(long)]
+    pub hot: bool,
+    /// The app (a directory holding hotwasm.toml, or below one); default: the current directory.
+    #[arg(long, alias = "root")]
+    pub project: Option<PathBuf>,
 }
 
 /// Journal actions.
 #[derive(Debug, Subcommand)]
 pub enum JournalAction {
-    /// Forget every entry (a running server keeps its copy: send `journal_reset` to it instead).
+    /// Forget every entry (a running server keeps its copy: pass --url so it resets its own).
+    #[command(after_help = "Example:\n  hotwasm journal reset --url ws://127.0.0.1:7888/repl")]
     Reset {
-        /// The journal directory.
+        /// The journal directory (relative to the app root).
         #[arg(long, default_value = ".hotwasm/journal")]
         journal: PathBuf,
         /// A running server's WebSocket URL; when given, the server resets its journal.
         #[arg(long)]
         url: Option<String>,
-        /// The project root (for `.hotwasm/token`).
-        #[arg(long, default_value = ".")]
-        root: PathBuf,
+        /// The app (for `.hotwasm/token`); default: the hotwasm.toml found from the cwd upward.
+        #[arg(long, alias = "root")]
+        project: Option<PathBuf>,
     },
 }
 
 /// Where a client connects.
 #[derive(Debug, Args)]
 pub struct ConnArgs {
-    /// The server's WebSocket URL (default: `.hotwasm/url`, else ws://127.0.0.1:7888/repl).
+    /// The server's WebSocket URL (default: `.hotwasm/url` of the app, else ws://127.0.0.1:7888/repl).
     #[arg(long)]
     pub url: Option<String>,
-    /// The project root holding `.hotwasm/token`.
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
+    /// The app holding `.hotwasm/token`; default: the hotwasm.toml found from the cwd upward.
+    #[arg(long, alias = "root")]
+    pub project: Option<PathBuf>,
 }
 
-/// `hotwasm serve` options.
+/// `hotwasm serve` options; each one given overrides hotwasm.toml.
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    /// Port (0 picks a free one; the URL printed has the real port).
-    #[arg(long, default_value_t = 7888)]
-    pub port: u16,
+    /// The app (a directory holding hotwasm.toml, or below one); default: the current directory.
+    #[arg(long, alias = "root")]
+    pub project: Option<PathBuf>,
+    /// Port (default `[serve] port`, else 7888; 0 picks a free one and the URL shows it).
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Address to bind; keep it on loopback unless you trust the network.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
-    /// The project directory.
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
-    /// Static files of the page (relative to the root).
-    #[arg(long, default_value = "web")]
-    pub web: PathBuf,
-    /// The HOT_RELOAD bundle (relative to the root).
-    #[arg(long, default_value = "build/hot")]
-    pub bundle: PathBuf,
+    /// The page directory (default `[serve] page`); `hotwasm` serves hotwasm's generic page.
+    #[arg(long)]
+    pub page: Option<String>,
+    /// The export the generic page calls every animation frame (default `[serve] frame`).
+    #[arg(long)]
+    pub frame: Option<String>,
+    /// The HOT_RELOAD bundle directory (default `<[build] out_dir>/hot`).
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
     /// The host manifest (default `<bundle>/hotwasm-host.json`).
     #[arg(long)]
     pub host_manifest: Option<PathBuf>,
-    /// The journal directory (relative to the root).
+    /// The journal directory (relative to the app root).
     #[arg(long, default_value = ".hotwasm/journal")]
     pub journal: PathBuf,
     /// Compile with plain emcc instead of the fast path.
     #[arg(long)]
     pub plain_emcc: bool,
-    /// Optimisation level of patches (C: clang/emcc -O<n>; Rust: opt-level).
-    #[arg(long, default_value = "2", value_parser = ["0", "1", "2", "3", "s", "z"])]
-    pub opt: String,
-    /// Do not watch side-modules/.
+    /// Optimisation level of patches (default `[patches] opt`, else 2).
+    #[arg(long, value_parser = ["0", "1", "2", "3", "s", "z"])]
+    pub opt: Option<String>,
+    /// Do not watch the `[patches] watch` globs.
     #[arg(long)]
     pub no_watch: bool,
 }

@@ -6,6 +6,7 @@ use crate::cli::ConnArgs;
 use crate::protocol::{ClientMsg, Lang, Role, ServerMsg, PROTOCOL_VERSION};
 use std::io::BufRead;
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
@@ -14,8 +15,13 @@ type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 /// Why the client failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// No app around the current directory (or `--project`).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// No token file.
-    #[error("cannot read {0} ({1}): start `hotwasm serve` in the project first, or pass --root")]
+    #[error(
+        "cannot read {0} ({1}): start `hotwasm serve` for this app first (or pass --project DIR)"
+    )]
     Token(String, std::io::Error),
     /// Could not connect.
     #[error(
@@ -39,13 +45,20 @@ impl From<tungstenite::Error> for ClientError {
     }
 }
 
+/// The root of the app around `project` (or the current directory): where `hotwasm serve`
+/// writes `.hotwasm/token` and `.hotwasm/url`.
+pub fn app_root(project: Option<&Path>) -> Result<PathBuf, crate::config::ConfigError> {
+    crate::config::Config::find(project).map(|c| c.root)
+}
+
 /// Connects and says hello as a terminal client.
 pub fn connect(conn: &ConnArgs) -> Result<Socket, ClientError> {
-    let token_path = conn.root.join(".hotwasm/token");
+    let root = app_root(conn.project.as_deref())?;
+    let token_path = root.join(".hotwasm/token");
     let token = std::fs::read_to_string(&token_path)
         .map_err(|e| ClientError::Token(token_path.display().to_string(), e))?;
     let url = conn.url.clone().unwrap_or_else(|| {
-        std::fs::read_to_string(conn.root.join(".hotwasm/url"))
+        std::fs::read_to_string(root.join(".hotwasm/url"))
             .map(|u| u.trim().to_string())
             .unwrap_or_else(|_| "ws://127.0.0.1:7888/repl".into())
     });

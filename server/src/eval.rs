@@ -1,15 +1,24 @@
-//! One eval from source to every page: compile (in a fresh temp dir, in a compile slot), then
-//! under the journal lock rename to versioned symbols, inspect, check against the host
-//! manifest, journal and send; then collect acks and report timings. File-watch compiles take
-//! the same path.
+//! One eval from source to every page; file-watch compiles take the same path. The steps:
+//! 1. [`Source::read`]: the text and where it compiles (a client's text in a fresh temp dir,
+//!    a saved C file where it lies so its includes resolve);
+//! 2. [`compile`]: in a compile slot, C or Rust to a linked SIDE_MODULE;
+//! 3. **under the journal lock** (so the sequence number is ours and a page that connects now
+//!    gets the entry exactly once): [`check`] renames the patch's functions to versioned
+//!    symbols, reads it and checks it against the host manifest and earlier patches, then
+//!    [`Hub::deliver`] journals it and queues it for every page;
+//! 4. [`report_acks`]: waits for every page's ack and reports per-page outcomes and timings.
+//!
+//! Each step returns the finished [`Outcome`] as its error, so a failure stops the story there.
 
-use crate::compile::{rename::rename_exports, CompileError};
-use crate::hub::{Hub, Ticket};
+use crate::compile::{rename::rename_exports, CompileError, Compiled, Compiler};
+use crate::hub::{AckInfo, Hub, State, Ticket};
 use crate::inspect;
 use crate::journal::EntryKind;
 use crate::protocol::{Diagnostic, Lang, PageOutcome, ServerMsg, Stage, Timings};
-use hotwasm_abi::{versioned_symbol, PatchManifest};
+use crate::security::ACK_TIMEOUT;
+use hotwasm_abi::{versioned_symbol, HostManifest, PatchManifest};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -47,13 +56,24 @@ pub struct Outcome {
     pub seq: Option<u64>,
 }
 
+/// An eval that stopped at a step: its finished outcome (boxed: it is large).
+type Stopped = Box<Outcome>;
+
 impl Outcome {
-    fn failed(stage: Stage, error: String) -> Outcome {
-        Outcome {
+    fn failed(stage: Stage, error: String) -> Stopped {
+        Box::new(Outcome {
             stage: Some(stage),
             error: Some(error),
             ..Outcome::default()
-        }
+        })
+    }
+
+    /// This outcome so far (timings, warnings) as a failure at `stage`.
+    fn fail(&mut self, stage: Stage, error: String) -> Stopped {
+        let mut o = Box::new(std::mem::take(self));
+        o.stage = Some(stage);
+        o.error = Some(error);
+        o
     }
 
     /// As the `eval_result` answering eval `id`.
@@ -77,8 +97,8 @@ fn ms(since: Instant) -> f64 {
 }
 
 /// The refusal of a Rust patch importing `raw`, which the host does not export: the symbol
-/// demangled and raw, and how to make the host export it.
-pub fn missing_rust_export(raw: &str) -> String {
+/// demangled and raw, and how to make the host (configured by `config`) export it.
+pub fn missing_rust_export(raw: &str, config: &std::path::Path) -> String {
     let demangled = format!("{:#}", rustc_demangle::demangle(raw));
     let named = if demangled == raw {
         format!("`{raw}`")
@@ -86,9 +106,9 @@ pub fn missing_rust_export(raw: &str) -> String {
         format!("`{demangled}` (symbol `{raw}`)")
     };
     if crate::compile::rust::is_std_symbol(raw, &demangled) {
-        format!("the patch uses {named}, which the host does not export, so the patch was not sent. It is part of the standard library: use it somewhere in the host (e.g. examples/particles/src/hot.rs) so the host links it, then rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`; HOT_RELOAD builds export every std symbol the host links")
+        format!("the patch uses {named}, which the host does not export, so the patch was not sent. It is part of the standard library: use it somewhere in your host's Rust code so the host links it, then rebuild the host with `hotwasm build --hot`; HOT_RELOAD builds export every std symbol the host links")
     } else {
-        format!("the patch uses {named}, which the host does not export, so the patch was not sent: define it in the patch, or add it to examples/particles/exports.txt and rebuild with `HOT_RELOAD=1 bash scripts/emscripten-bundle.sh`")
+        format!("the patch uses {named}, which the host does not export, so the patch was not sent: define it in the patch, or add it to [build] exports in {} and rebuild the host with `hotwasm build --hot`", config.display())
     }
 }
 
@@ -101,7 +121,7 @@ pub fn run(
     eval_id: Option<String>,
 ) -> Outcome {
     let started = Instant::now();
-    let mut out = compile_and_deliver(hub, ticket, lang, input, eval_id);
+    let mut out = compile_and_deliver(hub, ticket, lang, input, eval_id).unwrap_or_else(|o| *o);
     out.timings.total_ms = ms(started);
     out
 }
@@ -112,50 +132,118 @@ fn compile_and_deliver(
     lang: Lang,
     input: Input,
     eval_id: Option<String>,
-) -> Outcome {
-    let compiler = match &hub.compiler {
-        Ok(c) => c,
-        Err(e) => return Outcome::failed(Stage::Compile, e.clone()),
+) -> Result<Outcome, Stopped> {
+    let compiler = hub
+        .compiler
+        .as_ref()
+        .map_err(|e| Outcome::failed(Stage::Compile, e.clone()))?;
+    let work = tempfile::Builder::new()
+        .prefix("hotwasm-eval")
+        .tempdir()
+        .map_err(|e| Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()))?;
+    let source = Source::read(hub, lang, input, work.path())?;
+    let host = hub.host().map_err(|e| Outcome::failed(Stage::Check, e))?;
+    let (compiled, mut base) = compile(compiler, &ticket, lang, &source, work.path())?;
+    let mut state = hub.lock();
+    let check_started = Instant::now();
+    let checked = check(&state, lang, compiled, &host, &hub.config_file);
+    base.timings.check_ms = ms(check_started);
+    let (wasm, checked) = checked.map_err(|e| base.fail(Stage::Check, e))?;
+    let kind = EntryKind::Patch {
+        manifest: PatchManifest {
+            entries: checked.entries,
+        },
+        run: checked.run,
+        source: source.text,
+        lang,
+        name: source.name,
+        wasm: Arc::new(wasm),
     };
-    let work = match tempfile::Builder::new().prefix("hotwasm-eval").tempdir() {
-        Ok(w) => w,
-        Err(e) => return Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()),
-    };
-    let (source, name, cwd, input_arg) = match input {
-        Input::Text { source, name } if lang == Lang::Rust => {
-            (source, name.clone(), work.path().to_path_buf(), name)
-        }
-        Input::File(rel) if lang == Lang::Rust => {
-            let source = match std::fs::read_to_string(hub.root.join(&rel)) {
-                Ok(s) => s,
-                Err(e) => {
-                    return Outcome::failed(Stage::Compile, format!("cannot read {rel}: {e}"))
+    let sent = Instant::now();
+    let delivered = hub.deliver(&mut state, kind, eval_id, None);
+    drop(state);
+    let (entry, pages) = delivered.map_err(|e| base.fail(Stage::Deliver, e.to_string()))?;
+    base.seq = Some(entry.seq);
+    let acks = hub.collect_acks(entry.seq, &pages);
+    Ok(report_acks(base, &pages, &acks, sent))
+}
+
+/// An eval's source: its text, the name diagnostics use, and how the compiler is given it.
+struct Source {
+    text: String,
+    name: String,
+    /// The directory C compiles in (the file's own project for a saved file).
+    cwd: PathBuf,
+    /// The input path handed to the compiler (relative to `cwd`).
+    input: String,
+}
+
+impl Source {
+    /// Reads a saved file, or writes a client's C text into `work` for the compiler.
+    fn read(hub: &Hub, lang: Lang, input: Input, work: &Path) -> Result<Source, Stopped> {
+        let fail = |e: String| Outcome::failed(Stage::Compile, e);
+        match input {
+            Input::Text { source, name } => {
+                if lang != Lang::Rust {
+                    std::fs::write(work.join(&name), &source)
+                        .map_err(|e| fail(CompileError::Io(e).to_string()))?;
                 }
-            };
-            (source, rel.clone(), work.path().to_path_buf(), rel)
-        }
-        Input::Text { source, name } => {
-            if let Err(e) = std::fs::write(work.path().join(&name), &source) {
-                return Outcome::failed(Stage::Compile, CompileError::Io(e).to_string());
+                Ok(Source {
+                    text: source,
+                    input: name.clone(),
+                    name,
+                    cwd: work.to_path_buf(),
+                })
             }
-            (source, name.clone(), work.path().to_path_buf(), name)
+            Input::File(rel) => {
+                let text = std::fs::read_to_string(hub.root.join(&rel))
+                    .map_err(|e| fail(format!("cannot read {rel}: {e}")))?;
+                let cwd = if lang == Lang::Rust {
+                    work.to_path_buf()
+                } else {
+                    hub.root.clone()
+                };
+                Ok(Source {
+                    text,
+                    input: rel.clone(),
+                    name: rel,
+                    cwd,
+                })
+            }
         }
-        Input::File(rel) => {
-            let source = std::fs::read_to_string(hub.root.join(&rel)).unwrap_or_default();
-            (source, rel.clone(), hub.root.clone(), rel)
-        }
-    };
-    let compile_started = Instant::now();
+    }
+}
+
+/// Compiles in a compile slot; on success also the outcome so far (warnings, compile time).
+fn compile(
+    compiler: &Compiler,
+    ticket: &Ticket,
+    lang: Lang,
+    source: &Source,
+    work: &Path,
+) -> Result<(Compiled, Outcome), Stopped> {
+    let started = Instant::now();
     let compiled = {
         let _slot = ticket.wait();
         match lang {
-            Lang::Rust => compiler.compile_rust(&source, &input_arg, work.path()),
-            Lang::C => compiler.compile(&cwd, &input_arg, work.path()),
+            Lang::Rust => compiler.compile_rust(&source.text, &source.input, work),
+            Lang::C => compiler.compile(&source.cwd, &source.input, work),
         }
     };
-    let compile_ms = ms(compile_started);
-    let compiled = match compiled {
-        Ok(c) => c,
+    let compile_ms = ms(started);
+    match compiled {
+        Ok(mut compiled) => {
+            let base = Outcome {
+                diagnostics: std::mem::take(&mut compiled.diagnostics),
+                raw_output: std::mem::take(&mut compiled.stderr),
+                timings: Timings {
+                    compile_ms,
+                    ..Timings::default()
+                },
+                ..Outcome::default()
+            };
+            Ok((compiled, base))
+        }
         Err(e) => {
             let mut o = Outcome::failed(Stage::Compile, e.to_string());
             if let CompileError::Failed {
@@ -167,92 +255,55 @@ fn compile_and_deliver(
                 o.raw_output = stderr;
             }
             o.timings.compile_ms = compile_ms;
-            return o;
+            Err(o)
         }
-    };
+    }
+}
 
-    let check_started = Instant::now();
-    let host = match hub.host() {
-        Ok(h) => h,
-        Err(e) => {
-            let mut o = Outcome::failed(Stage::Check, e);
-            o.timings.compile_ms = compile_ms;
-            o.diagnostics = compiled.diagnostics;
-            o.raw_output = compiled.stderr;
-            return o;
-        }
-    };
-    let mut state = hub.lock();
+/// Under the journal lock: renames the patch's functions to versioned symbols of the next
+/// sequence number, reads the patch and checks it against the host and earlier patches.
+fn check(
+    state: &State,
+    lang: Lang,
+    compiled: Compiled,
+    host: &HostManifest,
+    config_file: &Path,
+) -> Result<(Vec<u8>, inspect::Checked), String> {
     let seq = state.journal.next_seq();
     let renames: HashMap<String, String> = compiled
         .defined
         .iter()
         .map(|n| (n.clone(), versioned_symbol(n, seq)))
         .collect();
-    let checked = rename_exports(&compiled.wasm, &renames)
-        .map_err(|e| e.to_string())
-        .and_then(|wasm| {
-            let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
-            let known = Hub::journal_vars(&state);
-            let checked = inspect::check(
-                &shape,
-                &compiled.defined,
-                |n| versioned_symbol(n, seq),
-                &host,
-                &known,
-            )
-            .map_err(|e| match (lang, e) {
-                (Lang::Rust, inspect::InspectError::UnknownImport { symbol, .. }) => {
-                    missing_rust_export(&symbol)
-                }
-                (_, e) => e.to_string(),
-            })?;
-            Ok((wasm, checked))
-        });
-    let check_ms = ms(check_started);
-    let mut base = Outcome {
-        diagnostics: compiled.diagnostics,
-        raw_output: compiled.stderr,
-        timings: Timings {
-            compile_ms,
-            check_ms,
-            ..Timings::default()
-        },
-        ..Outcome::default()
-    };
-    let (wasm, checked) = match checked {
-        Ok(c) => c,
-        Err(e) => {
-            base.stage = Some(Stage::Check);
-            base.error = Some(e);
-            return base;
+    let wasm = rename_exports(&compiled.wasm, &renames).map_err(|e| e.to_string())?;
+    let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
+    let known = Hub::journal_vars(state);
+    let checked = inspect::check(
+        &shape,
+        &compiled.defined,
+        |n| versioned_symbol(n, seq),
+        host,
+        &known,
+    )
+    .map_err(|e| match (lang, e) {
+        (Lang::Rust, inspect::InspectError::UnknownImport { symbol, .. }) => {
+            missing_rust_export(&symbol, config_file)
         }
-    };
-    let kind = EntryKind::Patch {
-        manifest: PatchManifest {
-            entries: checked.entries,
-        },
-        run: checked.run,
-        source,
-        lang,
-        name,
-        wasm: Arc::new(wasm),
-    };
-    let sent = Instant::now();
-    let delivered = hub.deliver(&mut state, kind, eval_id, None);
-    drop(state);
-    let (entry, pages) = match delivered {
-        Ok(d) => d,
-        Err(e) => {
-            base.stage = Some(Stage::Deliver);
-            base.error = Some(e.to_string());
-            return base;
-        }
-    };
-    base.seq = Some(entry.seq);
-    let acks = hub.collect_acks(entry.seq, &pages);
+        (_, e) => e.to_string(),
+    })?;
+    Ok((wasm, checked))
+}
+
+/// Fills `base` with each page's ack (or its silence), the apply and transfer times and the
+/// verdict: applied only if every page applied it.
+fn report_acks(
+    mut base: Outcome,
+    pages: &[u64],
+    acks: &HashMap<u64, AckInfo>,
+    sent: Instant,
+) -> Outcome {
     let mut last_ack = sent;
-    for page in &pages {
+    for page in pages {
         let outcome = match acks.get(page) {
             Some(a) => {
                 last_ack = last_ack.max(a.at);
@@ -268,7 +319,7 @@ fn compile_and_deliver(
                 page: *page,
                 ok: false,
                 apply_ms: 0.0,
-                error: Some("no ack within 5 s".into()),
+                error: Some(format!("no ack within {} s", ACK_TIMEOUT.as_secs())),
                 output: String::new(),
             },
         };

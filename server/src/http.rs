@@ -1,7 +1,6 @@
 //! The HTTP side: one thread per connection reads a request head, refuses foreign `Host`s,
-//! serves static files from `web/` and the bundle directory (GET only, no traversal, the page
-//! HTML with the token injected), and hands `/repl` upgrades that carry the token and an
-//! acceptable `Origin` to [`crate::ws`].
+//! serves the [`Site`] (GET only, no traversal, every HTML page with the token injected), and
+//! hands `/repl` upgrades that carry the token and an acceptable `Origin` to [`crate::ws`].
 
 use crate::hub::Hub;
 use crate::security::{check_token, MAX_FRAME, MAX_REQUEST_HEAD};
@@ -17,12 +16,27 @@ use tungstenite::WebSocket;
 /// The placeholder in `.html` files replaced by the token.
 pub const TOKEN_PLACEHOLDER: &str = "%HOTWASM_TOKEN%";
 
-/// Static file roots, searched in order.
+/// Where the web client lives on the site.
+pub const CLIENT_PREFIX: &str = "/hotwasm/";
+
+/// What the server serves over HTTP:
+/// - `/hotwasm/app.json`: [`Site::app_json`] (the generic page reads it to find the bundle);
+/// - `/hotwasm/`: the generic page; `/hotwasm/<path>`: hotwasm's `web/<path>` (the client);
+/// - every other path: the app's page directory (or the generic page), then the bundle.
 #[derive(Debug, Clone)]
-pub struct Roots(pub Vec<PathBuf>);
+pub struct Site {
+    /// hotwasm's `web/` directory.
+    pub client: PathBuf,
+    /// The generic page's directory (`web/page`).
+    pub generic_page: PathBuf,
+    /// Roots of `/`, searched in order.
+    pub roots: Vec<PathBuf>,
+    /// The body of `/hotwasm/app.json`.
+    pub app_json: String,
+}
 
 /// Accepts connections forever.
-pub fn accept_loop(listener: TcpListener, hub: Arc<Hub>, roots: Arc<Roots>) {
+pub fn accept_loop(listener: TcpListener, hub: Arc<Hub>, roots: Arc<Site>) {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let (hub, roots) = (hub.clone(), roots.clone());
@@ -30,7 +44,7 @@ pub fn accept_loop(listener: TcpListener, hub: Arc<Hub>, roots: Arc<Roots>) {
     }
 }
 
-fn handle(mut stream: TcpStream, hub: &Arc<Hub>, roots: &Roots) {
+fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut buf = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
@@ -110,12 +124,29 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, roots: &Roots) {
         let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
         return crate::ws::serve(hub.clone(), ws);
     }
-    serve_file(&mut stream, route, hub, roots);
+    if route == "/hotwasm/app.json" {
+        return respond(
+            &mut stream,
+            200,
+            "application/json",
+            site.app_json.as_bytes(),
+        );
+    }
+    let (roots, rest) = match route.strip_prefix("/hotwasm") {
+        Some("" | "/") => (std::slice::from_ref(&site.generic_page), "/"),
+        Some(rest) if rest.starts_with('/') => (std::slice::from_ref(&site.client), rest),
+        _ => (site.roots.as_slice(), route),
+    };
+    serve_file(&mut stream, rest, hub, roots);
 }
 
-fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &Roots) {
-    let rel = if route == "/" { "/index.html" } else { route };
-    let rel = percent_decode(rel);
+fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &[PathBuf]) {
+    let rel = if route.ends_with('/') {
+        format!("{route}index.html")
+    } else {
+        route.to_string()
+    };
+    let rel = percent_decode(&rel);
     let safe = rel.as_deref().is_some_and(|r| {
         r.starts_with('/')
             && r[1..]
@@ -125,7 +156,7 @@ fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &Roots) {
     let Some(rel) = rel.filter(|_| safe) else {
         return respond(stream, 404, "text/plain", b"not found\n");
     };
-    for root in &roots.0 {
+    for root in roots {
         let Ok(root) = std::fs::canonicalize(root) else {
             continue;
         };

@@ -12,8 +12,17 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
+
+/// The hub's one lock policy (this code is reachable from the network, so it never panics on a
+/// lock): a panic while a lock was held must not take every later connection down with it, so
+/// a poisoned lock is taken over as it is. Every critical section here leaves its data
+/// consistent at each step (single inserts, removes and counter changes), so what a panicking
+/// thread left behind is still valid.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Something queued for one client's socket.
 #[derive(Debug, Clone)]
@@ -59,8 +68,10 @@ pub struct Hub {
     pub token: String,
     /// The names this server answers to.
     pub names: Names,
-    /// The project root.
+    /// The app root.
     pub root: PathBuf,
+    /// The app's hotwasm.toml (named in errors that ask to change it).
+    pub config_file: PathBuf,
     /// Where the host manifest is read from (on every eval, so a rebuilt bundle is seen).
     pub host_manifest: PathBuf,
     /// The compiler, or why there is none.
@@ -78,7 +89,7 @@ pub struct Slot<'a>(&'a Hub);
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        self.0.slots.lock().expect("slots lock").0 -= 1;
+        lock(&self.0.slots).0 -= 1;
         self.0.slot_free.notify_one();
     }
 }
@@ -90,9 +101,12 @@ impl Ticket {
     /// Waits for a compile slot.
     pub fn wait(&self) -> Slot<'_> {
         let hub = &self.0;
-        let mut s = hub.slots.lock().expect("slots lock");
+        let mut s = lock(&hub.slots);
         while s.0 >= MAX_COMPILES {
-            s = hub.slot_free.wait(s).expect("slots lock");
+            s = hub
+                .slot_free
+                .wait(s)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         s.0 += 1;
         s.1 -= 1;
@@ -113,6 +127,7 @@ impl Hub {
         Hub {
             token,
             names,
+            config_file: root.join(crate::config::FILE_NAME),
             root,
             host_manifest,
             compiler,
@@ -130,12 +145,12 @@ impl Hub {
 
     /// Locks the state (the journal and the clients).
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// Enters the compile queue, or `None` if it is full (answer `busy`).
     pub fn try_queue(self: &Arc<Self>) -> Option<Ticket> {
-        let mut s = self.slots.lock().expect("slots lock");
+        let mut s = lock(&self.slots);
         if s.1 >= MAX_QUEUED {
             return None;
         }
@@ -153,7 +168,7 @@ impl Hub {
     /// Forgets a client; evals waiting for its acks stop waiting.
     pub fn disconnect(&self, id: u64) {
         self.lock().clients.remove(&id);
-        let mut acks = self.acks.lock().expect("acks lock");
+        let mut acks = lock(&self.acks);
         for waiting in acks.values_mut() {
             waiting.entry(id).or_insert_with(|| AckInfo {
                 ok: false,
@@ -225,10 +240,7 @@ impl Hub {
         let entry = state.journal.append(kind)?;
         let out = entry_out(state.journal.epoch(), &entry, eval_id, false);
         let mut pages = Vec::new();
-        self.acks
-            .lock()
-            .expect("acks lock")
-            .insert(entry.seq, HashMap::new());
+        lock(&self.acks).insert(entry.seq, HashMap::new());
         for (id, c) in &state.clients {
             if c.page && Some(*id) != except && c.tx.send(out.clone()).is_ok() {
                 pages.push(*id);
@@ -239,7 +251,7 @@ impl Hub {
 
     /// Records a page's ack.
     pub fn ack(&self, page: u64, seq: u64, info: AckInfo) {
-        if let Some(waiting) = self.acks.lock().expect("acks lock").get_mut(&seq) {
+        if let Some(waiting) = lock(&self.acks).get_mut(&seq) {
             waiting.insert(page, info);
             self.acked.notify_all();
         }
@@ -248,7 +260,7 @@ impl Hub {
     /// Waits (at most [`ACK_TIMEOUT`]) for every page in `pages` to ack `seq`.
     pub fn collect_acks(&self, seq: u64, pages: &[u64]) -> HashMap<u64, AckInfo> {
         let deadline = Instant::now() + ACK_TIMEOUT;
-        let mut acks = self.acks.lock().expect("acks lock");
+        let mut acks = lock(&self.acks);
         loop {
             let done = acks
                 .get(&seq)
@@ -260,7 +272,7 @@ impl Hub {
             acks = self
                 .acked
                 .wait_timeout(acks, deadline - now)
-                .expect("acks lock")
+                .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
     }
@@ -276,7 +288,7 @@ impl Hub {
             None,
             except,
         )?;
-        self.acks.lock().expect("acks lock").remove(&entry.seq);
+        lock(&self.acks).remove(&entry.seq);
         Ok(entry.seq)
     }
 
@@ -367,7 +379,7 @@ fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) 
 /// `Ok(None)` if there is no such file yet; an error naming the file and the fix if it is
 /// there but not a host manifest of this format version.
 pub fn read_host_manifest(path: &std::path::Path) -> Result<Option<HostManifest>, String> {
-    const FIX: &str = "rebuild with HOT_RELOAD=1 scripts/emscripten-bundle.sh";
+    const FIX: &str = "rebuild the host with `hotwasm build --hot` in the app (or HOT_RELOAD=1 scripts/emscripten-bundle.sh <app dir>)";
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -422,7 +434,7 @@ mod tests {
             let e = read_host_manifest(&path).unwrap_err();
             assert!(e.contains(&path.display().to_string()), "{e}");
             assert!(
-                e.contains("rebuild with HOT_RELOAD=1 scripts/emscripten-bundle.sh"),
+                e.contains("rebuild the host with `hotwasm build --hot`"),
                 "{e}"
             );
         }

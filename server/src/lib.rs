@@ -11,16 +11,21 @@
 //! back → [`eval`] answers with `eval_result` ([`protocol`]).
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod cli;
 pub mod client;
 pub mod compile;
+pub mod config;
 pub mod eval;
+pub mod home;
 pub mod http;
 pub mod hub;
+pub mod init;
 pub mod inspect;
 pub mod journal;
 pub mod protocol;
 pub mod security;
 pub mod serve;
+pub mod toolchain;
 pub mod watch;
 pub mod ws;

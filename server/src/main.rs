@@ -3,12 +3,31 @@
 use anyhow::Context;
 use clap::Parser;
 use hotwasm_server::cli::{Cli, Command, ConnArgs, JournalAction};
-use hotwasm_server::{client, journal, serve};
+use hotwasm_server::config::Config;
+use hotwasm_server::home::Home;
+use hotwasm_server::{bundle, client, init, journal, protocol, serve, toolchain};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::serve(args)?,
+        Command::Init(args) => {
+            let home = Home::find()?;
+            let app = init::init(&args, &home)?;
+            println!("{}", init::next_steps(&app, &home));
+        }
+        Command::Build(args) => {
+            let home = Home::find()?;
+            let config = Config::find(args.project.as_deref())?;
+            toolchain::adopt_env(&home)?;
+            bundle::build(&config, &home, args.hot)?;
+        }
+        Command::Serve(args) => {
+            let home = Home::find()?;
+            if let Err(e) = toolchain::adopt_env(&home) {
+                eprintln!("hotwasm: warning: {e}");
+            }
+            serve::serve(args)?
+        }
         Command::Eval { file, conn } => {
             if !client::eval_file(&conn, &file)? {
                 std::process::exit(1);
@@ -16,16 +35,22 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Repl { rust, conn } => client::repl(&conn, rust)?,
         Command::Journal {
-            action: JournalAction::Reset { journal, url, root },
+            action:
+                JournalAction::Reset {
+                    journal,
+                    url,
+                    project,
+                },
         } => match url {
             Some(url) => {
                 let epoch = client::reset(&ConnArgs {
                     url: Some(url),
-                    root,
+                    project,
                 })?;
                 println!("journal reset by the server; new epoch {epoch}");
             }
             None => {
+                let root = client::app_root(project.as_deref())?;
                 let dir = root.join(journal);
                 let mut j = journal::Journal::open(&dir)
                     .with_context(|| format!("opening {}", dir.display()))?;
@@ -37,6 +62,7 @@ fn main() -> anyhow::Result<()> {
                 );
             }
         },
+        Command::Protocol { .. } => println!("{}", protocol::mirror_json()),
     }
     Ok(())
 }

@@ -265,7 +265,101 @@ pub enum ErrorCode {
     BadRequest,
 }
 
+/// Every client message `type`, in declaration order ([`ClientMsg::type_name`] keeps it whole).
+pub const CLIENT_TYPES: [&str; 7] = [
+    "hello",
+    "eval",
+    "ack",
+    "rollback",
+    "trap",
+    "journal_reset",
+    "ping",
+];
+
+/// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
+pub const SERVER_TYPES: [&str; 9] = [
+    "welcome",
+    "patch",
+    "rollback",
+    "eval_result",
+    "diagnostics",
+    "replay_done",
+    "journal_reset",
+    "pong",
+    "error",
+];
+
+/// Every error code.
+pub const ERROR_CODES: [ErrorCode; 7] = [
+    ErrorCode::BadJson,
+    ErrorCode::UnknownType,
+    ErrorCode::TooLarge,
+    ErrorCode::BinaryFromClient,
+    ErrorCode::ProtocolVersion,
+    ErrorCode::Busy,
+    ErrorCode::BadRequest,
+];
+
+impl ClientMsg {
+    /// This message's `type` (a new variant does not compile until it is named here and in
+    /// [`CLIENT_TYPES`]).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientMsg::Hello { .. } => "hello",
+            ClientMsg::Eval { .. } => "eval",
+            ClientMsg::Ack { .. } => "ack",
+            ClientMsg::Rollback { .. } => "rollback",
+            ClientMsg::Trap { .. } => "trap",
+            ClientMsg::JournalReset => "journal_reset",
+            ClientMsg::Ping => "ping",
+        }
+    }
+}
+
+impl ErrorCode {
+    /// As on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::BinaryFromClient => "binary_from_client",
+            ErrorCode::ProtocolVersion => "protocol_version",
+            ErrorCode::Busy => "busy",
+            ErrorCode::BadRequest => "bad_request",
+        }
+    }
+}
+
+/// What the JS mirror (`web/protocol.js`) must match, as JSON: the version, the message types
+/// of both directions and the error codes (`hotwasm protocol --json`).
+pub fn mirror_json() -> String {
+    serde_json::json!({
+        "protocol": PROTOCOL_VERSION,
+        "client_types": CLIENT_TYPES,
+        "server_types": SERVER_TYPES,
+        "error_codes": ERROR_CODES.map(ErrorCode::as_str),
+    })
+    .to_string()
+}
+
 impl ServerMsg {
+    /// This message's `type` (a new variant does not compile until it is named here and in
+    /// [`SERVER_TYPES`]).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::Patch { .. } => "patch",
+            ServerMsg::Rollback { .. } => "rollback",
+            ServerMsg::EvalResult { .. } => "eval_result",
+            ServerMsg::Diagnostics { .. } => "diagnostics",
+            ServerMsg::ReplayDone { .. } => "replay_done",
+            ServerMsg::JournalReset { .. } => "journal_reset",
+            ServerMsg::Pong => "pong",
+            ServerMsg::Error { .. } => "error",
+        }
+    }
+
     /// The JSON text of this message.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("server messages always serialize")
@@ -280,17 +374,8 @@ pub fn decode_client(text: &str) -> Result<ClientMsg, (ErrorCode, String)> {
             let ty = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
-            const KNOWN: [&str; 7] = [
-                "hello",
-                "eval",
-                "ack",
-                "rollback",
-                "trap",
-                "journal_reset",
-                "ping",
-            ];
             match ty {
-                Some(t) if !KNOWN.contains(&t.as_str()) => Err((
+                Some(t) if !CLIENT_TYPES.contains(&t.as_str()) => Err((
                     ErrorCode::UnknownType,
                     format!(
                         "unknown message type `{}`: this server speaks protocol {PROTOCOL_VERSION} (see docs/PROTOCOL.md)",
@@ -313,12 +398,18 @@ mod tests {
 
     fn round_trip_server(msg: ServerMsg) {
         let text = msg.to_json();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["type"], msg.type_name(), "{text}");
+        assert!(SERVER_TYPES.contains(&msg.type_name()), "{text}");
         let back: ServerMsg = serde_json::from_str(&text).unwrap();
         assert_eq!(back, msg, "{text}");
     }
 
     fn round_trip_client(msg: ClientMsg) {
         let text = serde_json::to_string(&msg).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["type"], msg.type_name(), "{text}");
+        assert!(CLIENT_TYPES.contains(&msg.type_name()), "{text}");
         assert_eq!(decode_client(&text).unwrap(), msg, "{text}");
     }
 
@@ -420,6 +511,24 @@ mod tests {
             code: ErrorCode::Busy,
             message: "m".into(),
         });
+    }
+
+    #[test]
+    fn the_mirror_lists_every_type_and_code_as_serde_writes_them() {
+        for code in ERROR_CODES {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::from(code.as_str())
+            );
+        }
+        let m: serde_json::Value = serde_json::from_str(&mirror_json()).unwrap();
+        assert_eq!(m["protocol"], PROTOCOL_VERSION);
+        assert_eq!(
+            m["client_types"].as_array().unwrap().len(),
+            CLIENT_TYPES.len()
+        );
+        assert_eq!(m["server_types"][3], "eval_result");
+        assert_eq!(m["error_codes"][6], "bad_request");
     }
 
     #[test]

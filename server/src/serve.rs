@@ -1,66 +1,168 @@
-//! `hotwasm serve`: opens the journal, finds the compiler, binds the listener, writes
-//! `.hotwasm/token` and `.hotwasm/url`, prints the URL to open, starts the file watch and
-//! serves until killed.
+//! `hotwasm serve`: reads the app's hotwasm.toml (flags override it), opens the journal, finds
+//! the compiler, binds the listener, writes `.hotwasm/token` and `.hotwasm/url` in the app
+//! root, prints the URL to open, starts the file watch and serves until killed.
 
 use crate::cli::ServeArgs;
 use crate::compile::{Compiler, CompilerConfig};
-use crate::http::{accept_loop, Roots};
+use crate::config::{Config, ConfigError};
+use crate::home::{Home, HomeNotFound};
+use crate::http::{accept_loop, Site};
 use crate::hub::Hub;
 use crate::journal::Journal;
 use crate::security::{self, Names, COMPILER_MEMORY, COMPILE_TIMEOUT};
+use crate::watch::WatchSet;
 use std::io::Write;
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+/// `--page hotwasm`: serve hotwasm's generic page even if the app has its own.
+pub const GENERIC_PAGE: &str = "hotwasm";
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The project root does not exist.
-    #[error("project root {0}: {1}; pass --root <project dir>")]
-    Root(String, std::io::Error),
+    /// No usable hotwasm.toml.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No hotwasm checkout (for the web client and the ABI headers).
+    #[error(transparent)]
+    Home(#[from] HomeNotFound),
     /// The port is taken or the address is not ours.
-    #[error("cannot listen on {0}: {1}; pick another --port (0 picks a free one) or stop the other server")]
+    #[error("cannot listen on {0}: {1}; pick another --port or [serve] port in hotwasm.toml (0 picks a free one) or stop the other server")]
     Bind(String, std::io::Error),
     /// The journal could not be opened.
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),
     /// `.hotwasm/token` could not be written.
-    #[error("cannot write {0}: {1}; check the project directory's permissions")]
+    #[error("cannot write {0}: {1}; check the app directory's permissions")]
     Token(String, std::io::Error),
+    /// The watch globs are not globs.
+    #[error("{0}: {1}")]
+    Watch(String, String),
+}
+
+/// What serve runs with: the config with the flags applied.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The app root.
+    pub root: PathBuf,
+    /// The HOT_RELOAD bundle directory.
+    pub bundle: PathBuf,
+    /// The host manifest.
+    pub host_manifest: PathBuf,
+    /// The journal directory.
+    pub journal: PathBuf,
+    /// Address and port.
+    pub bind: String,
+    /// Port (0: any free one).
+    pub port: u16,
+    /// The compiler's configuration.
+    pub compiler: CompilerConfig,
+    /// The HTTP site.
+    pub site: Site,
+    /// Patch watch globs (relative to the root); `None` when watching is off.
+    pub watch: Option<WatchSet>,
+}
+
+impl Settings {
+    /// `config` with `args` applied over it; hotwasm's own files from `home`.
+    pub fn new(config: &Config, args: &ServeArgs, home: &Home) -> Result<Settings, ServeError> {
+        let root = std::fs::canonicalize(&config.root).unwrap_or_else(|_| config.root.clone());
+        let bundle = args
+            .bundle
+            .as_ref()
+            .map_or_else(|| config.bundle_dir(true), |b| root.join(b));
+        let host_manifest = args.host_manifest.as_ref().map_or_else(
+            || bundle.join(crate::bundle::manifest::FILE_NAME),
+            |p| root.join(p),
+        );
+        let mut include_dirs = config.include_dirs();
+        include_dirs.push(home.abi_include());
+        let compiler = CompilerConfig {
+            root: root.clone(),
+            include_dirs,
+            plain_emcc: args.plain_emcc,
+            opt: format!("-O{}", args.opt.as_deref().unwrap_or(config.opt())),
+            timeout: COMPILE_TIMEOUT,
+            memory_bytes: COMPILER_MEMORY,
+        };
+        let generic_page = home.web().join("page");
+        let page = match args.page.as_deref() {
+            Some(GENERIC_PAGE) => None,
+            Some(dir) => Some(root.join(dir)),
+            None => config.page_dir(),
+        };
+        let site = Site {
+            client: home.web(),
+            roots: vec![page.unwrap_or_else(|| generic_page.clone()), bundle.clone()],
+            generic_page,
+            app_json: app_json(config, args.frame.as_deref()),
+        };
+        let watch = if args.no_watch {
+            None
+        } else {
+            let excluded = config.rust_prelude().into_iter().collect();
+            let set = WatchSet::new(&root, &config.watch(), excluded)
+                .map_err(|e| ServeError::Watch(config.file.display().to_string(), e))?;
+            Some(set)
+        };
+        Ok(Settings {
+            journal: root.join(&args.journal),
+            bind: args.bind.clone(),
+            port: args.port.unwrap_or(config.port()),
+            root,
+            bundle,
+            host_manifest,
+            compiler,
+            site,
+            watch,
+        })
+    }
+}
+
+/// `/hotwasm/app.json`: where the generic page finds the bundle and what it calls per frame.
+pub fn app_json(config: &Config, frame: Option<&str>) -> String {
+    let name = &config.app.name;
+    let mut v = serde_json::json!({
+        "name": name,
+        "script": format!("/{name}.js"),
+        "wasm": format!("/{name}.wasm"),
+        "export_name": config.app.export_name,
+    });
+    if let Some(frame) = frame.or(config.serve.frame.as_deref()) {
+        v["frame"] = frame.into();
+    }
+    v.to_string()
 }
 
 /// Runs the server until the process is killed.
 pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
-    let root = std::fs::canonicalize(&args.root)
-        .map_err(|e| ServeError::Root(args.root.display().to_string(), e))?;
-    let bundle = root.join(&args.bundle);
-    let host_manifest = args
-        .host_manifest
-        .clone()
-        .map_or_else(|| bundle.join("hotwasm-host.json"), |p| root.join(p));
-    let journal = Journal::open(&root.join(&args.journal))?;
-    let config = CompilerConfig {
-        root: root.clone(),
-        include_dirs: vec![root.join("abi/include")],
-        plain_emcc: args.plain_emcc,
-        opt: format!("-O{}", args.opt),
-        timeout: COMPILE_TIMEOUT,
-        memory_bytes: COMPILER_MEMORY,
-    };
-    let compiler = Compiler::new(config).map_err(|e| e.to_string());
+    let home = Home::find()?;
+    let config = Config::find(args.project.as_deref())?;
+    let settings = Settings::new(&config, &args, &home)?;
+    run(settings)
+}
+
+/// Runs the server with `settings` until the process is killed.
+pub fn run(settings: Settings) -> Result<(), ServeError> {
+    let root = settings.root.clone();
+    let journal = Journal::open(&settings.journal)?;
+    let compiler = Compiler::new(settings.compiler.clone()).map_err(|e| e.to_string());
     if let Err(e) = &compiler {
         eprintln!("hotwasm: warning: {e}");
     }
-    match crate::hub::read_host_manifest(&host_manifest) {
+    match crate::hub::read_host_manifest(&settings.host_manifest) {
         Ok(Some(_)) => {}
         Ok(None) => eprintln!(
-            "hotwasm: warning: no host manifest at {} yet: patches may only import what the linker provides until the bundle is built (HOT_RELOAD=1 scripts/emscripten-bundle.sh)",
-            host_manifest.display()
+            "hotwasm: warning: no host manifest at {} yet: patches may only import what the linker provides until the host is built (`HOT_RELOAD=1 scripts/emscripten-bundle.sh {}`)",
+            settings.host_manifest.display(),
+            root.display()
         ),
         Err(e) => eprintln!("hotwasm: warning: {e}"),
     }
-    let addr = format!("{}:{}", args.bind, args.port);
-    let listener = TcpListener::bind((args.bind.as_str(), args.port))
+    let addr = format!("{}:{}", settings.bind, settings.port);
+    let listener = TcpListener::bind((settings.bind.as_str(), settings.port))
         .map_err(|e| ServeError::Bind(addr.clone(), e))?;
     let port = listener
         .local_addr()
@@ -71,10 +173,10 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
     let token_path = dot.join("token");
     security::write_token(&token_path, &token)
         .map_err(|e| ServeError::Token(token_path.display().to_string(), e))?;
-    let host = if matches!(args.bind.as_str(), "0.0.0.0" | "::" | "127.0.0.1") {
+    let host = if matches!(settings.bind.as_str(), "0.0.0.0" | "::" | "127.0.0.1") {
         "127.0.0.1".to_string()
     } else {
-        args.bind.clone()
+        settings.bind.clone()
     };
     let url_path = dot.join("url");
     std::fs::write(&url_path, format!("ws://{host}:{port}/repl\n"))
@@ -82,35 +184,47 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
 
     let hub = Arc::new(Hub::new(
         token.clone(),
-        Names::new(&args.bind, port),
+        Names::new(&settings.bind, port),
         root.clone(),
-        host_manifest,
+        settings.host_manifest.clone(),
         compiler,
         journal,
     ));
-    if let Ok(c) = &hub.compiler {
-        if !c.plain_emcc() {
-            let hub = hub.clone();
-            std::thread::spawn(move || {
-                if let Ok(c) = &hub.compiler {
-                    if let Err(e) = c.warm_up() {
-                        eprintln!("hotwasm: warning: {e}");
-                    }
-                    if let Err(e) = c.warm_up_rust() {
-                        eprintln!("hotwasm: warning: Rust patches are off: {e}");
-                    }
+    warm_up(&hub);
+    if let Some(set) = settings.watch {
+        match crate::watch::start(hub.clone(), set) {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("hotwasm: warning: not watching {w}");
                 }
-            });
+            }
+            Err(e) => eprintln!(
+                "hotwasm: warning: cannot watch the [patches] watch globs ({e}); save-to-reload is off"
+            ),
         }
     }
-    if !args.no_watch {
-        if let Err(e) = crate::watch::start(hub.clone()) {
-            eprintln!("hotwasm: warning: not watching side-modules/ ({e}); save-to-reload is off");
-        }
-    }
-    let roots = Arc::new(Roots(vec![root.join(&args.web), bundle]));
     println!("hotwasm: open http://{host}:{port}/?token={token}");
     let _ = std::io::stdout().flush();
-    accept_loop(listener, hub, roots);
+    accept_loop(listener, hub, Arc::new(settings.site));
     Ok(())
+}
+
+/// Learns the fast path and builds the Rust prelude in the background, so the first eval is
+/// fast.
+fn warm_up(hub: &Arc<Hub>) {
+    let Ok(c) = &hub.compiler else { return };
+    if c.plain_emcc() {
+        return;
+    }
+    let hub = hub.clone();
+    std::thread::spawn(move || {
+        if let Ok(c) = &hub.compiler {
+            if let Err(e) = c.warm_up() {
+                eprintln!("hotwasm: warning: {e}");
+            }
+            if let Err(e) = c.warm_up_rust() {
+                eprintln!("hotwasm: warning: Rust patches are off: {e}");
+            }
+        }
+    });
 }

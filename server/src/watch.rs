@@ -1,14 +1,13 @@
-//! File watch: saving a `.c` file under `side-modules/` (but not `abi/include/`), or
-//! a `.rs` file there (but not the prelude crate in `side-modules/rust/` nor the test fixtures
-//! in `tests/fixtures/`), compiles and delivers it like an eval, debounced; failures
-//! reach every client as `diagnostics`.
+//! File watch: saving a file that matches one of the app's `[patches] watch` globs (C or Rust
+//! by its extension; never the Rust prelude, never a hidden file) compiles and delivers it like
+//! an eval, debounced; failures reach every client as `diagnostics` naming the file.
 
 use crate::eval::{self, Input};
 use crate::hub::Hub;
 use crate::protocol::{Diagnostic, Lang, ServerMsg, Stage};
 use notify::{RecursiveMode, Watcher};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +15,85 @@ use std::time::Duration;
 /// Quiet time after the last change before compiling.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
-/// Watches `<root>/side-modules` on a background thread.
-pub fn start(hub: Arc<Hub>) -> notify::Result<()> {
-    let dir = hub.root.join("side-modules");
-    std::fs::create_dir_all(&dir).map_err(notify::Error::io)?;
-    let dir = std::fs::canonicalize(&dir).map_err(notify::Error::io)?;
+/// What to watch: globs relative to the app root, and files never compiled.
+#[derive(Debug, Clone)]
+pub struct WatchSet {
+    root: PathBuf,
+    patterns: Vec<glob::Pattern>,
+    excluded: Vec<PathBuf>,
+    /// The directories to watch recursively (each glob's literal prefix).
+    pub dirs: Vec<PathBuf>,
+}
+
+impl WatchSet {
+    /// The set for `globs` under `root` (canonical), never matching `excluded`.
+    pub fn new(root: &Path, globs: &[String], excluded: Vec<PathBuf>) -> Result<WatchSet, String> {
+        let mut patterns = Vec::new();
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for g in globs {
+            let full = root.join(g);
+            let pattern = glob::Pattern::new(&full.to_string_lossy())
+                .map_err(|e| format!("[patches] watch: `{g}` is not a glob: {e}"))?;
+            patterns.push(pattern);
+            let base: PathBuf = full
+                .components()
+                .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+                .collect();
+            let base = if base == full {
+                base.parent().unwrap_or(root).to_path_buf()
+            } else {
+                base
+            };
+            dirs.push(base);
+        }
+        dirs.sort();
+        dirs.dedup();
+        let nested: Vec<PathBuf> = dirs
+            .iter()
+            .filter(|d| dirs.iter().any(|o| o != *d && d.starts_with(o)))
+            .cloned()
+            .collect();
+        dirs.retain(|d| !nested.contains(d));
+        Ok(WatchSet {
+            root: root.to_path_buf(),
+            patterns,
+            excluded,
+            dirs,
+        })
+    }
+
+    /// The path relative to the root and its language if saving it should deliver a patch.
+    pub fn watched(&self, path: &Path) -> Option<(String, Lang)> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let lang = match path.extension()?.to_str()? {
+            "c" => Lang::C,
+            "rs" => Lang::Rust,
+            _ => return None,
+        };
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..glob::MatchOptions::new()
+        };
+        let hidden = rel
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+        if hidden
+            || self.excluded.iter().any(|e| e == path)
+            || !self
+                .patterns
+                .iter()
+                .any(|p| p.matches_path_with(path, options))
+            || !path.is_file()
+        {
+            return None;
+        }
+        Some((rel.to_string_lossy().into_owned(), lang))
+    }
+}
+
+/// Watches the set's directories on a background thread. Directories that do not exist yet
+/// are named in the returned warnings.
+pub fn start(hub: Arc<Hub>, set: WatchSet) -> notify::Result<Vec<String>> {
     let (tx, rx) = channel();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if let Ok(ev) = ev {
@@ -34,8 +107,17 @@ pub fn start(hub: Arc<Hub>) -> notify::Result<()> {
             }
         }
     })?;
-    watcher.watch(&dir, RecursiveMode::Recursive)?;
-    let root = std::fs::canonicalize(&hub.root).map_err(notify::Error::io)?;
+    let mut warnings = Vec::new();
+    for dir in &set.dirs {
+        if dir.is_dir() {
+            watcher.watch(dir, RecursiveMode::Recursive)?;
+        } else {
+            warnings.push(format!(
+                "{} does not exist: create it and restart the server to watch it",
+                dir.display()
+            ));
+        }
+    }
     std::thread::spawn(move || {
         let _watcher = watcher;
         while let Ok(first) = rx.recv() {
@@ -44,33 +126,13 @@ pub fn start(hub: Arc<Hub>) -> notify::Result<()> {
                 changed.insert(p);
             }
             for path in changed {
-                if let Some((rel, lang)) = watched(&root, &dir, &path) {
+                if let Some((rel, lang)) = set.watched(&path) {
                     compile(&hub, rel, lang);
                 }
             }
         }
     });
-    Ok(())
-}
-
-/// The path relative to the root and its language if it is a watched C or Rust file.
-fn watched(root: &Path, dir: &Path, path: &Path) -> Option<(String, Lang)> {
-    let inside = path.strip_prefix(dir).ok()?;
-    let lang = match path.extension()?.to_str()? {
-        "c" if !inside.starts_with("include") => Lang::C,
-        "rs" if !inside.starts_with("rust") && !inside.starts_with("fixtures") => Lang::Rust,
-        _ => return None,
-    };
-    let hidden = inside
-        .components()
-        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-    if hidden || !path.is_file() {
-        return None;
-    }
-    Some((
-        path.strip_prefix(root).ok()?.to_string_lossy().into_owned(),
-        lang,
-    ))
+    Ok(warnings)
 }
 
 fn compile(hub: &Arc<Hub>, rel: String, lang: Lang) {
@@ -111,32 +173,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn c_and_rust_files_are_watched_but_not_headers_prelude_or_fixtures() {
-        let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join("side-modules");
+    fn files_matching_the_globs_are_watched_but_not_the_prelude_hidden_or_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
         for f in [
-            "a.c",
-            "b.rs",
-            "include/h.c",
-            "rust/hotwasm_patch.rs",
-            "fixtures/rust/x.rs",
-            "n.txt",
+            "patches/a.c",
+            "patches/sub/b.rs",
+            "patches/prelude.rs",
+            "patches/.x.c",
+            "patches/n.txt",
+            "src/main.c",
+            "other/c.c",
         ] {
-            let p = dir.join(f);
+            let p = root.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, "").unwrap();
         }
-        let w =
-            |f: &str| watched(root.path(), &dir, &dir.join(f)).map(|(r, l)| (r, l == Lang::Rust));
-        assert_eq!(w("a.c"), Some(("side-modules/a.c".into(), false)));
-        assert_eq!(w("b.rs"), Some(("side-modules/b.rs".into(), true)));
+        let globs = ["patches/**/*.c", "patches/**/*.rs", "other/c.c"].map(String::from);
+        let set = WatchSet::new(&root, &globs, vec![root.join("patches/prelude.rs")]).unwrap();
+        assert_eq!(set.dirs, vec![root.join("other"), root.join("patches")]);
+        let w = |f: &str| {
+            set.watched(&root.join(f))
+                .map(|(r, l)| (r, l == Lang::Rust))
+        };
+        assert_eq!(w("patches/a.c"), Some(("patches/a.c".into(), false)));
+        assert_eq!(
+            w("patches/sub/b.rs"),
+            Some(("patches/sub/b.rs".into(), true))
+        );
+        assert_eq!(w("other/c.c"), Some(("other/c.c".into(), false)));
         for f in [
-            "include/h.c",
-            "rust/hotwasm_patch.rs",
-            "fixtures/rust/x.rs",
-            "n.txt",
+            "patches/prelude.rs",
+            "patches/.x.c",
+            "patches/n.txt",
+            "src/main.c",
+            "patches/gone.c",
         ] {
             assert_eq!(w(f), None, "{f}");
         }
+    }
+
+    #[test]
+    fn a_bad_glob_is_refused_naming_it() {
+        let e = WatchSet::new(Path::new("/r"), &["patches/[".to_string()], Vec::new()).unwrap_err();
+        assert!(e.contains("`patches/[`"), "{e}");
     }
 }

@@ -3,13 +3,13 @@
 mod util;
 use util::*;
 
-const STEP: &str = "#include \"hotwasm.h\"\n\
+const STEP: &str = "#include \"particles.h\"\n\
 void step_particle(World *w, Particle *p, float dt) { p->x += p->vx * dt * demo_random(w); }\n\
 void hotwasm_main(void) {}\n";
 
 #[test]
 fn two_pages_both_receive_and_ack_the_patch() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = Server::start();
     let (a, b) = (
         Page::connect(&server, None, 0),
@@ -64,7 +64,7 @@ fn two_pages_both_receive_and_ack_the_patch() {
 
 #[test]
 fn the_same_function_evaluated_three_times_gets_three_symbols() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = Server::start();
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -93,7 +93,7 @@ fn the_same_function_evaluated_three_times_gets_three_symbols() {
 
 #[test]
 fn an_eval_with_no_page_connected_still_answers() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let mut repl = repl(&server);
     let r = eval(&mut repl, "x", "int lonely(int a) { return a + 1; }\n");

@@ -5,7 +5,7 @@ use util::*;
 
 #[test]
 fn a_compile_error_reports_line_and_column() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let mut repl = repl(&server);
     let r = eval(
@@ -35,7 +35,7 @@ fn a_compile_error_reports_line_and_column() {
 
 #[test]
 fn a_signature_mismatch_names_both_signatures() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let mut repl = repl(&server);
     let r = eval(&mut repl, "sig", "int step_particle(int a) { return a; }\n");
@@ -47,7 +47,7 @@ fn a_signature_mismatch_names_both_signatures() {
 
 #[test]
 fn an_unknown_import_is_refused_naming_the_symbol() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -68,11 +68,11 @@ fn an_unknown_import_is_refused_naming_the_symbol() {
 
 #[test]
 fn functions_of_one_patch_may_call_host_vars_by_name() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let mut repl = repl(&server);
     let src =
-        "#include \"hotwasm.h\"\nuint32_t particle_color(const World *w, const Particle *p);\n\
+        "#include \"particles.h\"\nuint32_t particle_color(const World *w, const Particle *p);\n\
                uint32_t background_color(const World *w) { return particle_color(w, 0); }\n";
     let r = eval(&mut repl, "ok", src);
     assert_eq!(r["ok"], true, "{r}");

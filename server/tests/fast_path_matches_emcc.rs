@@ -3,7 +3,7 @@
 mod util;
 use util::*;
 
-const SRC: &str = "#include \"hotwasm.h\"\n\
+const SRC: &str = "#include \"particles.h\"\n\
 static int helper(int x) { return x * 3; }\n\
 int triple(int x) { return helper(x); }\n\
 int (*get_triple(void))(int) { return triple; }\n\
@@ -22,7 +22,7 @@ fn deliver(extra: &[&str]) -> Received {
 
 #[test]
 fn both_paths_produce_the_same_exports_and_types() {
-    watchdog(180);
+    let _dog = watchdog(180);
     let fast = deliver(&["--no-watch"]);
     let emcc = deliver(&["--no-watch", "--plain-emcc"]);
     assert_eq!(fast.header["manifest"], emcc.header["manifest"]);

@@ -1,9 +1,10 @@
-//! File watch with the real server: saving `side-modules/x.c` delivers a patch for its
-//! function to a connected page; a save with a syntax error sends `diagnostics` naming the
-//! line; two saves in quick succession are debounced into one patch.
+//! File watch with the real server: saving `patches/x.c` (matched by the project's
+//! `[patches] watch` globs) delivers a patch for its function to a connected page; a save with
+//! a syntax error sends `diagnostics` naming the file and line; two saves in quick succession
+//! are debounced into one patch. The watch handles saves one after another, so each check
+//! waits for the next event instead of sleeping: anything extra would have arrived first.
 mod util;
 use serde_json::Value;
-use std::time::{Duration, Instant};
 use util::*;
 
 fn good(body: &str) -> String {
@@ -28,43 +29,33 @@ fn wait_for(page: &Page, ty: &str, n: usize) -> Vec<Value> {
     of_type(page, ty)
 }
 
-/// Waits until nothing new reached the page for `quiet` (the debounce plus a compile).
-fn settle(page: &Page, quiet: Duration) {
-    let mut seen = page.messages.lock().unwrap().len();
-    let mut since = Instant::now();
-    while since.elapsed() < quiet {
-        std::thread::sleep(Duration::from_millis(50));
-        let now = page.messages.lock().unwrap().len();
-        if now != seen {
-            seen = now;
-            since = Instant::now();
-        }
-    }
-}
-
 #[test]
-fn saving_a_side_module_delivers_it_and_errors_reach_the_page() {
-    watchdog(240);
+fn saving_a_watched_patch_file_delivers_it_and_errors_reach_the_page() {
+    let _dog = watchdog(240);
     let root = tempfile::tempdir().unwrap();
-    let x = root.path().join("side-modules/x.c");
+    let x = root.path().join("patches/x.c");
     std::fs::create_dir_all(x.parent().unwrap()).unwrap();
-    std::fs::write(&x, good("a + 1")).unwrap();
+    std::fs::write(&x, good("a + 11")).unwrap();
     // Watch is on (no `--no-watch`); it is set up before the server prints its URL.
     let server = Server::start_with(root, &[]);
     let page = Page::connect(&server, None, 0);
     assert_eq!(page.wait_replay(), 0);
-    settle(&page, Duration::from_millis(500));
-    assert!(
-        page.patches().is_empty(),
-        "nothing is delivered before a save"
-    );
 
-    // A save delivers a patch defining `x_answer`, not tied to an eval.
-    std::fs::write(&x, good("a + 2")).unwrap();
+    // A save delivers a patch defining `x_answer`, not tied to an eval; the file as it was at
+    // start-up (`a + 11`) was never delivered: the first patch holds the save (`a + 22`).
+    std::fs::write(&x, good("a + 22")).unwrap();
     wait_until("the patch of the first save", 60, || {
-        page.patches().len() == 1
+        !page.patches().is_empty()
     });
     let first = &page.patches()[0];
+    assert!(
+        has_i32_const(&first.wasm, 22),
+        "the first patch is the save's"
+    );
+    assert!(
+        !has_i32_const(&first.wasm, 11),
+        "nothing is delivered before a save"
+    );
     let h = &first.header;
     assert_eq!(h["eval_id"], Value::Null, "{h}");
     assert_eq!(h["replay"], false, "{h}");
@@ -78,8 +69,6 @@ fn saving_a_side_module_delivers_it_and_errors_reach_the_page() {
         exports(&first.wasm).iter().any(|(name, _)| *name == symbol),
         "the patch exports {symbol}"
     );
-    settle(&page, Duration::from_millis(600));
-    assert_eq!(page.patches().len(), 1, "one save, one patch");
 
     // A syntax error on line 4 reaches the page as `diagnostics` with that line; no patch.
     std::fs::write(
@@ -88,8 +77,9 @@ fn saving_a_side_module_delivers_it_and_errors_reach_the_page() {
     )
     .unwrap();
     let diags = wait_for(&page, "diagnostics", 1);
+    assert_eq!(page.patches().len(), 1, "one save, one patch");
     let d = &diags[0];
-    assert_eq!(d["name"], "side-modules/x.c", "{d}");
+    assert_eq!(d["name"], "patches/x.c", "{d}");
     let first_error = d["diagnostics"]
         .as_array()
         .unwrap()
@@ -106,24 +96,15 @@ fn saving_a_side_module_delivers_it_and_errors_reach_the_page() {
         d["raw_output"].as_str().unwrap().contains("error"),
         "the compiler's own words are kept: {d}"
     );
-    settle(&page, Duration::from_millis(600));
-    assert_eq!(page.patches().len(), 1, "a failed compile delivers nothing");
 
-    // Two saves well inside the debounce window give one patch, of the second text.
+    // Two saves back to back (well inside the debounce window) give one patch, of the second
+    // text; a failed compile delivered nothing, so it is the second patch.
     std::fs::write(&x, good("a + 3")).unwrap();
-    std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&x, good("a * 7")).unwrap();
     wait_until("the patch of the debounced saves", 60, || {
         page.patches().len() >= 2
     });
-    settle(&page, Duration::from_millis(800));
     let patches = page.patches();
-    assert_eq!(
-        patches.len(),
-        2,
-        "two quick saves must give one patch: {:?}",
-        patches.iter().map(|p| &p.header).collect::<Vec<_>>()
-    );
     assert!(patches[1].header["seq"].as_u64().unwrap() > seq);
     assert_eq!(of_type(&page, "diagnostics").len(), 1, "no new diagnostics");
     // The delivered code is the second save's: `a * 7` compiles to an i32.mul, `a + 3` does not.
@@ -132,6 +113,18 @@ fn saving_a_side_module_delivers_it_and_errors_reach_the_page() {
         "the debounced patch holds the last save"
     );
     assert!(!has_i32_mul(&first.wasm));
+}
+
+fn has_i32_const(wasm: &[u8], n: i32) -> bool {
+    use wasmparser::{Operator, Parser, Payload};
+    Parser::new(0).parse_all(wasm).any(|p| match p.unwrap() {
+        Payload::CodeSectionEntry(body) => {
+            let mut ops = body.get_operators_reader().unwrap();
+            std::iter::from_fn(|| (!ops.eof()).then(|| ops.read().unwrap()))
+                .any(|op| matches!(op, Operator::I32Const { value } if value == n))
+        }
+        _ => false,
+    })
 }
 
 fn has_i32_mul(wasm: &[u8]) -> bool {

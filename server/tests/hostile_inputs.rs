@@ -15,7 +15,7 @@ fn still_serves(server: &Server) {
 
 #[test]
 fn malformed_messages_get_errors_and_the_connection_stays_open() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let mut ws = repl(&server);
     ws.send(Message::Text("{not json".into())).unwrap();
@@ -44,7 +44,7 @@ fn malformed_messages_get_errors_and_the_connection_stays_open() {
 
 #[test]
 fn oversized_frames_and_sources_are_refused_and_closed() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     // 10 MB frame: refused (error then close 1009, or a reset while we are still writing).
     let mut ws = repl(&server);
@@ -83,7 +83,7 @@ fn oversized_frames_and_sources_are_refused_and_closed() {
 
 #[test]
 fn including_a_file_outside_the_project_is_refused_without_its_contents() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let mut ws = repl(&server);
     for (i, src) in [
@@ -110,7 +110,7 @@ fn including_a_file_outside_the_project_is_refused_without_its_contents() {
 
 #[test]
 fn a_preprocessor_bomb_hits_the_time_or_memory_cap() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = Server::start();
     let mut src = String::from("#define A0 x\n");
     for i in 1..=40 {
@@ -137,7 +137,7 @@ fn a_preprocessor_bomb_hits_the_time_or_memory_cap() {
 
 #[test]
 fn too_many_concurrent_compiles_get_busy() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = Server::start();
     let mut ws = repl(&server);
     // Slow compiles (a bomb that runs into the timeout) fill the slots and the queue.
@@ -158,7 +158,7 @@ fn too_many_concurrent_compiles_get_busy() {
 
 #[test]
 fn a_hundred_clients_churning_during_evals_then_kill_9_leave_the_server_and_journal_intact() {
-    watchdog(240);
+    let _dog = watchdog(240);
     let server = Server::start();
     let url = server.url();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -6,7 +6,7 @@ use util::*;
 
 #[test]
 fn replay_on_connect_restart_and_reset() {
-    watchdog(180);
+    let _dog = watchdog(180);
     let server = Server::start();
     let mut r = repl(&server);
     for i in 0..3 {
@@ -82,7 +82,7 @@ fn replay_on_connect_restart_and_reset() {
 
 #[test]
 fn the_journal_reset_command_clears_a_stopped_servers_journal() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = Server::start();
     let mut r = repl(&server);
     assert_eq!(eval(&mut r, "a", "int a(void) { return 1; }\n")["ok"], true);

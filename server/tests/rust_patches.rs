@@ -27,7 +27,7 @@ fn imports(wasm: &[u8]) -> Vec<(String, String)> {
 }
 
 fn host_exports() -> Vec<String> {
-    let text = std::fs::read_to_string(repo_root().join("build/hot/hotwasm-host.json")).unwrap();
+    let text = std::fs::read_to_string(particles_manifest()).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     v["exports"]
         .as_array()
@@ -60,7 +60,7 @@ pub extern \"C\" fn hotwasm_main() { println!(\"{}\", format!(\"{:?}\", vec![1, 
 
 #[test]
 fn a_rust_eval_is_delivered_with_versioned_symbols() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = rust_server(&[]);
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -82,7 +82,7 @@ fn a_rust_eval_is_delivered_with_versioned_symbols() {
 
 #[test]
 fn a_std_heavy_rust_patch_imports_only_what_the_host_exports() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = rust_server(&[]);
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -124,7 +124,7 @@ fn a_std_heavy_rust_patch_imports_only_what_the_host_exports() {
 
 #[test]
 fn a_rust_compile_error_reports_the_users_line_and_column() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = rust_server(&[]);
     let mut repl = repl(&server);
     let src = "#[no_mangle]\npub extern \"C\" fn background_color(_w: *const World) -> u32 {\n    let a: u32 = 1;\n    a + missing_name\n}\n";
@@ -146,7 +146,7 @@ fn a_rust_compile_error_reports_the_users_line_and_column() {
 
 #[test]
 fn a_missing_host_export_is_refused_with_its_demangled_name_and_the_fix() {
-    watchdog(120);
+    let _dog = watchdog(120);
     let server = rust_server(&[]);
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -160,15 +160,23 @@ fn a_missing_host_export_is_refused_with_its_demangled_name_and_the_fix() {
     let e = r["error"].as_str().unwrap();
     assert!(e.contains("std::"), "demangled: {e}");
     assert!(e.contains("(symbol `_"), "raw name: {e}");
-    assert!(e.contains("use it somewhere in the host"), "{e}");
+    assert!(
+        e.contains("use it somewhere in your host's Rust code"),
+        "{e}"
+    );
+    assert!(e.contains("hotwasm build --hot"), "{e}");
     eprintln!("refusal: {e}");
-    // A non-std symbol: exports.txt.
+    // A non-std symbol: the app's hotwasm.toml, by its path.
     let src = "extern \"C\" { fn not_in_host(x: u32) -> u32; }\n#[no_mangle]\npub extern \"C\" fn background_color(_w: *const World) -> u32 {\n    unsafe { not_in_host(3) }\n}\n";
     let r = eval_lang(&mut repl, "miss", "rust", src);
     assert_eq!(r["stage"], "check", "{r}");
     let e = r["error"].as_str().unwrap();
     assert!(
-        e.contains("`not_in_host`") && e.contains("examples/particles/exports.txt"),
+        e.contains("`not_in_host`")
+            && e.contains(&format!(
+                "[build] exports in {}",
+                server.root.path().join("hotwasm.toml").display()
+            )),
         "{e}"
     );
     assert!(page.patches().is_empty(), "a refused patch is never sent");
@@ -176,7 +184,7 @@ fn a_missing_host_export_is_refused_with_its_demangled_name_and_the_fix() {
 
 #[test]
 fn without_rustc_a_rust_eval_says_how_to_get_it() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = rust_server(&[("HOTWASM_RUSTC", "/nonexistent/rustc")]);
     let mut repl = repl(&server);
     let r = eval_lang(&mut repl, "norustc", "rust", BACKGROUND);
@@ -190,12 +198,12 @@ fn without_rustc_a_rust_eval_says_how_to_get_it() {
 }
 
 #[test]
-fn saving_a_rust_side_module_delivers_it_and_errors_reach_the_page() {
-    watchdog(120);
+fn saving_a_watched_rust_file_delivers_it_and_errors_reach_the_page() {
+    let _dog = watchdog(120);
     let server = rust_server_with(&[], &[]);
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
-    let file = server.root.path().join("side-modules/bg.rs");
+    let file = server.root.path().join("patches/bg.rs");
     std::fs::write(&file, BACKGROUND).unwrap();
     wait_until("a patch from the saved .rs file", 60, || {
         !page.patches().is_empty()
@@ -212,21 +220,25 @@ fn saving_a_rust_side_module_delivers_it_and_errors_reach_the_page() {
     });
     let msgs = page.messages.lock().unwrap().clone();
     let d = msgs.iter().find(|m| m["type"] == "diagnostics").unwrap();
-    assert_eq!(d["name"], "side-modules/bg.rs");
-    assert_eq!(d["diagnostics"][0]["file"], "side-modules/bg.rs");
+    assert_eq!(d["name"], "patches/bg.rs");
+    assert_eq!(d["diagnostics"][0]["file"], "patches/bg.rs");
     assert_eq!(d["diagnostics"][0]["line"], 3, "{d}");
     assert_eq!(d["diagnostics"][0]["column"], 5, "{d}");
-    // The prelude crate is not a patch.
+    // The prelude is not a patch: saving it, then the patch file again, delivers only the
+    // patch file (the watch handles saves in order, so a prelude patch would come first).
     let prelude = server
         .root
         .path()
         .join("examples/particles/patches/prelude.rs");
     let text = std::fs::read_to_string(&prelude).unwrap();
     std::fs::write(&prelude, text).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    std::fs::write(&file, BACKGROUND).unwrap();
+    wait_until("the patch of the second good save", 60, || {
+        page.patches().len() >= 2
+    });
+    let p = &page.patches()[1];
     assert_eq!(
-        page.patches().len(),
-        1,
+        p.header["manifest"][0]["var"], "background_color",
         "saving the prelude delivers nothing"
     );
 }

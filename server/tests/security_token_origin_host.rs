@@ -33,7 +33,7 @@ fn upgrade(port: u16, path: &str, host: &str, origin: Option<&str>) -> String {
 
 #[test]
 fn the_upgrade_checks_token_origin_and_host() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let p = server.port;
     let host = format!("127.0.0.1:{p}");
@@ -73,7 +73,7 @@ fn the_upgrade_checks_token_origin_and_host() {
 
 #[test]
 fn the_page_gets_the_token_and_rebinding_cannot_read_it() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let p = server.port;
     let page = raw_request(p, &format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\n\r\n"));
@@ -92,7 +92,7 @@ fn the_page_gets_the_token_and_rebinding_cannot_read_it() {
 
 #[test]
 fn static_files_have_types_and_never_escape_their_roots() {
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let p = server.port;
     std::fs::write(
@@ -133,7 +133,7 @@ fn static_files_have_types_and_never_escape_their_roots() {
 #[test]
 fn the_token_file_is_written_private_and_the_server_binds_loopback() {
     use std::os::unix::fs::PermissionsExt;
-    watchdog(60);
+    let _dog = watchdog(60);
     let server = Server::start();
     let path = server.root.path().join(".hotwasm/token");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), server.token);

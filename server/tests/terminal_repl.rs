@@ -31,7 +31,7 @@ fn run_repl(server: &Server, args: &[&str], input: &str) -> String {
 
 #[test]
 fn repl_evaluates_c_entries_and_prints_diagnostics() {
-    util::watchdog(120);
+    let _dog = util::watchdog(120);
     let server = Server::start();
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -51,7 +51,7 @@ fn repl_evaluates_c_entries_and_prints_diagnostics() {
 
 #[test]
 fn repl_with_rust_flag_evaluates_rust_entries() {
-    util::watchdog(180);
+    let _dog = util::watchdog(180);
     let server = Server::start_rust(&[], &["--no-watch"]);
     let page = Page::connect(&server, None, 0);
     page.wait_replay();

@@ -18,14 +18,24 @@ use tungstenite::{Message, WebSocket};
 
 pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
-/// Aborts the whole test process if it runs longer than `secs`.
-pub fn watchdog(secs: u64) {
+/// Aborts the whole test process if the test runs longer than `secs`; dropping the returned
+/// guard (at the end of the test) cancels it, so a finished test never leaves a timer behind.
+#[must_use = "the watchdog is cancelled when the guard is dropped: bind it with `let _dog = ...`"]
+pub fn watchdog(secs: u64) -> Watchdog {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(secs));
-        eprintln!("watchdog: test still running after {secs} s; aborting");
-        std::process::abort();
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            rx.recv_timeout(Duration::from_secs(secs))
+        {
+            eprintln!("watchdog: test still running after {secs} s; aborting");
+            std::process::abort();
+        }
     });
+    Watchdog(tx)
 }
+
+/// Cancels its watchdog when dropped.
+pub struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,6 +60,22 @@ pub fn toolchain_env() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The hotwasm.toml of a test project: a C app whose patches see `include/` (the demo's
+/// `particles.h`; hotwasm's own `abi/include` is always there), whose page is
+/// `web/`, whose bundle is `build/hot/`, and whose `patches/` are watched.
+pub const CONFIG: &str = r#"[app]
+name = "testapp"
+lang = "c"
+[build]
+sources = ["src/*.c"]
+[patches]
+include_dirs = ["include"]
+rust_prelude = "examples/particles/patches/prelude.rs"
+watch = ["patches/**/*.c", "patches/**/*.rs"]
+[serve]
+page = "web"
+"#;
+
 pub const HOST_MANIFEST: &str = r#"{"version":1,
  "vars":[{"name":"step_particle","signature":"vppf"},{"name":"particle_color","signature":"ipp"},
          {"name":"spawn_particle","signature":"vpp"},{"name":"background_color","signature":"ip"}],
@@ -69,7 +95,8 @@ impl Server {
         Self::start_with(tempfile::tempdir().unwrap(), &["--no-watch"])
     }
 
-    /// Starts a server on `root` (a project dir that gets the header, page and manifest).
+    /// Starts a server on `root` (a project dir that gets hotwasm.toml, the header, page and
+    /// manifest).
     pub fn start_with(root: tempfile::TempDir, extra: &[&str]) -> Server {
         Self::start_with_env(root, extra, &[])
     }
@@ -77,12 +104,13 @@ impl Server {
     /// [`Server::start_with`] with extra environment variables for the server.
     pub fn start_with_env(root: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let r = root.path();
-        std::fs::create_dir_all(r.join("abi/include")).unwrap();
+        std::fs::create_dir_all(r.join("include")).unwrap();
         std::fs::create_dir_all(r.join("web")).unwrap();
         std::fs::create_dir_all(r.join("build/hot")).unwrap();
+        std::fs::create_dir_all(r.join("patches")).unwrap();
         std::fs::copy(
-            repo_root().join("abi/include/hotwasm.h"),
-            r.join("abi/include/hotwasm.h"),
+            repo_root().join("examples/particles/include/particles.h"),
+            r.join("include/particles.h"),
         )
         .unwrap();
         std::fs::write(
@@ -91,6 +119,9 @@ impl Server {
         )
         .unwrap();
         std::fs::write(r.join("build/hot/hotwasm-host.json"), HOST_MANIFEST).unwrap();
+        if !r.join("hotwasm.toml").exists() {
+            std::fs::write(r.join("hotwasm.toml"), CONFIG).unwrap();
+        }
         let args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let env: Vec<(String, String)> = env
             .iter()
@@ -108,7 +139,7 @@ impl Server {
         cmd.arg("serve")
             .arg("--port")
             .arg("0")
-            .arg("--root")
+            .arg("--project")
             .arg(root.path())
             .args(&args);
         cmd.envs(toolchain_env())
@@ -161,18 +192,14 @@ impl Server {
         let repo = repo_root();
         for f in [
             "examples/particles/patches/prelude.rs",
-            "runtime/src/bindings.rs",
+            "examples/particles/src/bindings.rs",
             "rust-toolchain.toml",
         ] {
             std::fs::create_dir_all(r.join(f).parent().unwrap()).unwrap();
             std::fs::copy(repo.join(f), r.join(f)).unwrap();
         }
         let server = Self::start_with_env(root, args, env);
-        let manifest = repo.join("build/hot/hotwasm-host.json");
-        assert!(
-            manifest.is_file(),
-            "build/hot is missing: run HOT_RELOAD=1 bash scripts/emscripten-bundle.sh"
-        );
+        let manifest = particles_manifest();
         std::fs::copy(
             manifest,
             server.root.path().join("build/hot/hotwasm-host.json"),
@@ -195,6 +222,17 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The demo's HOT_RELOAD host manifest (the Rust tests check patches against the real host).
+pub fn particles_manifest() -> PathBuf {
+    let manifest = repo_root().join("examples/particles/build/hot/hotwasm-host.json");
+    assert!(
+        manifest.is_file(),
+        "{} is missing: run HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/particles",
+        manifest.display()
+    );
+    manifest
 }
 
 pub fn connect_raw(url: &str) -> Socket {

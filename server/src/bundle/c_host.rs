@@ -1,0 +1,281 @@
+//! A C or C++ host: every `[build] sources` file compiled by emcc (em++ for C++) with
+//! `[build] cflags` and hotwasm's `abi/include` (plus `-DHOTWASM_HOT_RELOAD` and PIC code for
+//! HOT_RELOAD), recompiled only when the file, a header it included or the flags changed; then
+//! linked with the link flags and, for HOT_RELOAD, the runtime staticlib
+//! (`libhotwasm_runtime.a`, built by cargo into hotwasm's own target directory).
+
+use super::{fnv1a, run, say, BuildError, Built, TARGET};
+use crate::config::{Config, HostLang};
+use crate::home::Home;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// The C++ source extensions (compiled with em++).
+const CPP_EXTENSIONS: [&str; 4] = ["cpp", "cc", "cxx", "C"];
+
+/// Builds the host into `built`.
+pub fn build(
+    config: &Config,
+    home: &Home,
+    hot: bool,
+    flags: &[String],
+    built: &Built,
+) -> Result<(), BuildError> {
+    let sources = sources(config)?;
+    let cflags = compile_flags(config, home, hot);
+    let obj_dir = config.out_dir().join("obj").join(format!(
+        "{}-{:08x}",
+        if hot { "hot" } else { "plain" },
+        fnv1a(cflags.join(" ").as_bytes()) as u32
+    ));
+    std::fs::create_dir_all(&obj_dir)
+        .map_err(|e| BuildError::io(format!("creating {}", obj_dir.display()), e))?;
+    let mut objects = Vec::new();
+    let mut compiled = 0;
+    for source in &sources {
+        let object = obj_dir.join(object_name(&config.root, source));
+        if is_stale(&object) {
+            compile(source, &object, &cflags, home)?;
+            compiled += 1;
+        }
+        objects.push(object);
+    }
+    say(&format!(
+        "{compiled} of {} sources compiled ({} up to date)",
+        sources.len(),
+        sources.len() - compiled
+    ));
+    let mut link = Command::new(driver(config.app.lang, home)?);
+    link.current_dir(&config.root).args(&objects);
+    if hot {
+        link.arg(runtime_staticlib(home)?);
+        link.arg("-fwasm-exceptions");
+    }
+    link.args(flags).arg("-o").arg(&built.js);
+    say(&format!("linking {}", built.js.display()));
+    run(
+        &mut link,
+        "the emcc link",
+        ": see its output above ([build] ldflags are added last)",
+    )
+}
+
+/// `[build] sources` expanded (relative to the app root), in a stable order.
+pub fn sources(config: &Config) -> Result<Vec<PathBuf>, BuildError> {
+    let mut out = Vec::new();
+    for pattern in &config.build.sources {
+        let full = config.path(pattern);
+        let matches: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
+            .map_err(|e| {
+                BuildError::Config(format!(
+                    "{}: [build] sources: `{pattern}` is not a glob: {e}",
+                    config.file.display()
+                ))
+            })?
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        if matches.is_empty() {
+            return Err(BuildError::Config(format!(
+                "{}: [build] sources: `{pattern}` matches no file in {}",
+                config.file.display(),
+                config.root.display()
+            )));
+        }
+        out.extend(matches);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The compile flags: `-O2` (the app's cflags may override it), the app's cflags, hotwasm's
+/// `abi/include`; with HOT_RELOAD `-DHOTWASM_HOT_RELOAD`, PIC and wasm exceptions (the mode the
+/// Rust runtime is built with).
+pub fn compile_flags(config: &Config, home: &Home, hot: bool) -> Vec<String> {
+    let mut flags = vec!["-O2".to_string()];
+    flags.extend(config.build.cflags.iter().cloned());
+    flags.push(format!("-I{}", home.abi_include().display()));
+    if hot {
+        flags.extend([
+            "-DHOTWASM_HOT_RELOAD".to_string(),
+            "-fPIC".into(),
+            "-fwasm-exceptions".into(),
+        ]);
+    }
+    flags
+}
+
+/// `src/a/b.c` → `src__a__b.c.o`.
+fn object_name(root: &Path, source: &Path) -> String {
+    let rel = source.strip_prefix(root).unwrap_or(source);
+    format!("{}.o", rel.to_string_lossy().replace(['/', '\\'], "__"))
+}
+
+fn is_cpp(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| CPP_EXTENSIONS.contains(&e.to_string_lossy().as_ref()))
+}
+
+fn driver(lang: HostLang, home: &Home) -> Result<PathBuf, BuildError> {
+    let tool = if lang == HostLang::Cpp {
+        "em++"
+    } else {
+        "emcc"
+    };
+    Ok(crate::toolchain::require(home, tool)?)
+}
+
+fn compile(source: &Path, object: &Path, cflags: &[String], home: &Home) -> Result<(), BuildError> {
+    let tool = if is_cpp(source) { "em++" } else { "emcc" };
+    let program = crate::toolchain::require(home, tool)?;
+    say(&format!("{tool} -c {}", source.display()));
+    let deps = object.with_extension("d");
+    let mut cmd = Command::new(program);
+    cmd.arg("-c")
+        .arg(source)
+        .args(cflags)
+        .arg("-MMD")
+        .arg("-MF")
+        .arg(&deps)
+        .arg("-o")
+        .arg(object);
+    run(
+        &mut cmd,
+        &format!("{tool} -c {}", source.display()),
+        ": fix the error shown above",
+    )
+}
+
+/// Whether `object` is missing or older than a file its dependency list (`.d`) names.
+fn is_stale(object: &Path) -> bool {
+    let Some(built) = modified(object) else {
+        return true;
+    };
+    let Ok(deps) = std::fs::read_to_string(object.with_extension("d")) else {
+        return true;
+    };
+    dependencies(&deps)
+        .iter()
+        .any(|d| modified(Path::new(d)).is_none_or(|m| m > built))
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|m| m.modified()).ok()
+}
+
+/// The prerequisites of a make-style dependency file.
+pub fn dependencies(text: &str) -> Vec<String> {
+    let joined = text.replace("\\\n", " ");
+    let Some((_, rest)) = joined.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                current.push(' ');
+                chars.next();
+            }
+            ' ' | '\n' | '\t' => {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+            _ => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Builds (or finds up to date) `libhotwasm_runtime.a` in hotwasm's own target directory.
+pub fn runtime_staticlib(home: &Home) -> Result<PathBuf, BuildError> {
+    let target_dir = home.root().join("target/hotwasm-runtime-staticlib");
+    say("cargo build -p hotwasm-runtime-staticlib (the runtime C/C++ hosts link; a first build takes a minute)");
+    let mut cmd = Command::new(crate::toolchain::require(home, "cargo")?);
+    cmd.current_dir(home.root())
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "hotwasm-runtime-staticlib",
+            "--target",
+            TARGET,
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS");
+    run(
+        &mut cmd,
+        "cargo build -p hotwasm-runtime-staticlib",
+        ": see cargo's output above",
+    )?;
+    Ok(target_dir.join(TARGET).join("release/libhotwasm_runtime.a"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependency_files_list_every_prerequisite() {
+        let d = "obj/a.o: src/a.c include/app.h \\\n  /abi/hotwasm.h dir\\ with\\ space/x.h\n";
+        assert_eq!(
+            dependencies(d),
+            vec![
+                "src/a.c",
+                "include/app.h",
+                "/abi/hotwasm.h",
+                "dir with space/x.h"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_object_is_stale_when_a_header_it_included_is_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, header, obj) = (
+            dir.path().join("a.c"),
+            dir.path().join("a.h"),
+            dir.path().join("a.c.o"),
+        );
+        std::fs::write(&src, "").unwrap();
+        std::fs::write(&header, "").unwrap();
+        assert!(is_stale(&obj), "missing object");
+        std::fs::write(&obj, "").unwrap();
+        assert!(is_stale(&obj), "missing .d");
+        std::fs::write(
+            obj.with_extension("d"),
+            format!(
+                "{}: {} {}\n",
+                obj.display(),
+                src.display(),
+                header.display()
+            ),
+        )
+        .unwrap();
+        let old = SystemTime::now() - std::time::Duration::from_secs(60);
+        for f in [&src, &header] {
+            std::fs::File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        assert!(!is_stale(&obj));
+        std::fs::File::options()
+            .write(true)
+            .open(&header)
+            .unwrap()
+            .set_modified(SystemTime::now() + std::time::Duration::from_secs(5))
+            .unwrap();
+        assert!(is_stale(&obj));
+    }
+}

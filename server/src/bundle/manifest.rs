@@ -1,0 +1,37 @@
+//! The host manifest (`hotwasm-host.json`: vars, signatures, exports), asked from the built
+//! HOT_RELOAD host itself: `scripts/host-manifest.mjs` instantiates it under Node with
+//! `noInitialRun` (constructors register the vars, `main` does not run) and calls
+//! `_hotwasm_list_json()`; exports are the wasm exports plus the JS-library imports.
+
+use super::{say, BuildError, Built};
+use crate::home::Home;
+use std::path::Path;
+use std::process::Command;
+
+/// The manifest's file name in the bundle directory.
+pub const FILE_NAME: &str = "hotwasm-host.json";
+
+/// Writes the manifest of `built` to `path` (checked to be a manifest this server reads).
+pub fn write(home: &Home, built: &Built, path: &Path) -> Result<(), BuildError> {
+    let script = home.script("host-manifest.mjs");
+    say("reading the host manifest from the built host (node, noInitialRun)");
+    let node = crate::toolchain::require(home, "node")?;
+    let out = Command::new(node)
+        .arg(&script)
+        .arg(&built.js)
+        .arg(&built.wasm)
+        .output()
+        .map_err(|e| BuildError::io(format!("running {}", script.display()), e))?;
+    if !out.status.success() {
+        return Err(BuildError::Command {
+            command: format!("node {}", script.display()),
+            status: out.status.to_string(),
+            hint: format!(": {}", String::from_utf8_lossy(&out.stderr).trim()),
+        });
+    }
+    super::write_atomically(path, &out.stdout)?;
+    crate::hub::read_host_manifest(path)
+        .map_err(BuildError::Config)?
+        .ok_or_else(|| BuildError::Config(format!("{} was not written", path.display())))?;
+    Ok(())
+}

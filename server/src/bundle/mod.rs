@@ -1,0 +1,295 @@
+//! `hotwasm build [--hot]`: builds the app's host for the browser (the bundle: `<name>.js` +
+//! `<name>.wasm`) as `hotwasm.toml` says.
+//!
+//! The story of one build:
+//! 1. **exports**: what the host keeps ([`exports`]: the app's functions; with HOT_RELOAD also
+//!    the registry ABI, the C library list and, for Rust hosts, Rust's std);
+//! 2. **link flags**: MODULARIZE under the app's factory name, the runtime methods the web
+//!    client needs, `MAIN_MODULE=2` with HOT_RELOAD ([`link_flags`]);
+//! 3. **compile and link**: cargo for a Rust host ([`rust_host`]), emcc/em++ plus the runtime
+//!    staticlib for a C/C++ host ([`c_host`]), into `<out_dir>/hot` or `<out_dir>/plain` as
+//!    `<name>.js` + `<name>.wasm`;
+//! 4. **host manifest** (HOT_RELOAD): asked from the built host itself ([`manifest`]);
+//! 5. **report**: what was built, where, and its sizes.
+
+pub mod c_host;
+pub mod exports;
+pub mod manifest;
+pub mod rust_host;
+
+use crate::config::{Config, HostLang};
+use crate::home::Home;
+use crate::toolchain::ToolchainError;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The Rust target of every browser build.
+pub const TARGET: &str = "wasm32-unknown-emscripten";
+
+/// What the web client needs from every bundle (`Module.FS`, `Module.stackSave`, ...).
+pub const CLIENT_RUNTIME_METHODS: [&str; 11] = [
+    "FS",
+    "stackSave",
+    "stackRestore",
+    "UTF8ToString",
+    "stringToNewUTF8",
+    "ccall",
+    "cwrap",
+    "HEAPU8",
+    "HEAPU32",
+    "HEAPF32",
+    "wasmTable",
+];
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A tool is missing.
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    /// A file could not be read or written.
+    #[error("{what}: {error}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        error: std::io::Error,
+    },
+    /// A build command failed; its own output was shown above.
+    #[error("{command} failed ({status}){hint}")]
+    Command {
+        /// The command, shortened.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// What to look at.
+        hint: String,
+    },
+    /// The config cannot be built as written.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl BuildError {
+    /// An I/O error while doing `what`.
+    pub fn io(what: String, error: std::io::Error) -> BuildError {
+        BuildError::Io { what, error }
+    }
+}
+
+/// What a build produced.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// `<out_dir>/hot` or `<out_dir>/plain`.
+    pub dir: PathBuf,
+    /// `<name>.js`.
+    pub js: PathBuf,
+    /// `<name>.wasm`.
+    pub wasm: PathBuf,
+    /// `hotwasm-host.json` (HOT_RELOAD only).
+    pub manifest: Option<PathBuf>,
+}
+
+/// Builds the host of `config`; `hot` selects HOT_RELOAD.
+pub fn build(config: &Config, home: &Home, hot: bool) -> Result<Built, BuildError> {
+    let started = Instant::now();
+    let mode = if hot { "HOT_RELOAD" } else { "plain" };
+    let dir = config.bundle_dir(hot);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| BuildError::io(format!("creating {}", dir.display()), e))?;
+    crate::toolchain::require(home, "emcc")?;
+    if hot {
+        crate::toolchain::require(home, "node")?;
+    }
+    say(&format!(
+        "building the {mode} {} host `{}` from {}",
+        config.app.lang.as_str(),
+        config.app.name,
+        config.file.display()
+    ));
+    let exports = exports::plan(config, home, hot, &dir)?;
+    let list = write_export_list(&dir, &exports.functions)?;
+    let flags = link_flags(config, hot, &list, exports.response_file.as_deref());
+    let built = Built {
+        js: dir.join(format!("{}.js", config.app.name)),
+        wasm: dir.join(format!("{}.wasm", config.app.name)),
+        manifest: hot.then(|| dir.join(manifest::FILE_NAME)),
+        dir,
+    };
+    match config.app.lang {
+        HostLang::Rust => rust_host::build(config, home, hot, &flags, &built)?,
+        HostLang::C | HostLang::Cpp => c_host::build(config, home, hot, &flags, &built)?,
+    }
+    if let Some(path) = &built.manifest {
+        manifest::write(home, &built, path)?;
+    }
+    report(&built, mode, started);
+    Ok(built)
+}
+
+/// Writes the `-sEXPORTED_FUNCTIONS` list to a file named by its content's hash, so a changed
+/// list changes the link command (cargo relinks) and an unchanged one does not.
+fn write_export_list(
+    dir: &Path,
+    functions: &std::collections::BTreeSet<String>,
+) -> Result<PathBuf, BuildError> {
+    let json = exports::exported_functions_json(functions);
+    let path = dir.join(format!(
+        "exported-functions-{:016x}.json",
+        fnv1a(json.as_bytes())
+    ));
+    if !path.is_file() {
+        write_atomically(&path, json.as_bytes())?;
+    }
+    Ok(path)
+}
+
+/// The emcc link flags of every host (Rust hands them to rustc as `-C link-arg`).
+pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: Option<&Path>) -> Vec<String> {
+    let mut methods: Vec<String> = CLIENT_RUNTIME_METHODS
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    for m in &config.build.runtime_methods {
+        if !methods.contains(m) {
+            methods.push(m.clone());
+        }
+    }
+    let mut flags = vec![
+        "-sMODULARIZE=1".to_string(),
+        format!("-sEXPORT_NAME={}", config.app.export_name),
+        "-sENVIRONMENT=web,node".into(),
+        "-sALLOW_MEMORY_GROWTH=1".into(),
+        "-sWASM_BIGINT".into(),
+        "-sFILESYSTEM=1".into(),
+        "-sEXIT_RUNTIME=0".into(),
+        format!("-sEXPORTED_FUNCTIONS=@{}", list.display()),
+        format!("-sEXPORTED_RUNTIME_METHODS={}", methods.join(",")),
+        "-Wno-version-check".into(),
+    ];
+    if hot {
+        flags.push("-sMAIN_MODULE=2".into());
+        flags.push("-sALLOW_TABLE_GROWTH=1".into());
+        if let Some(rsp) = rsp {
+            flags.push(format!("-Wl,@{}", rsp.display()));
+        }
+    }
+    flags.extend(config.build.ldflags.iter().cloned());
+    flags
+}
+
+/// Prints a progress line (stderr, so stdout stays for results).
+pub fn say(what: &str) {
+    eprintln!("hotwasm build: {what}");
+}
+
+/// Runs `cmd`, naming it (`what`) on failure with `hint`.
+pub fn run(cmd: &mut Command, what: &str, hint: &str) -> Result<(), BuildError> {
+    let status = cmd
+        .status()
+        .map_err(|e| BuildError::io(format!("starting {what}"), e))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BuildError::Command {
+            command: what.to_string(),
+            status: status.to_string(),
+            hint: hint.to_string(),
+        })
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| BuildError::io(format!("writing {}", path.display()), e))
+}
+
+/// FNV-1a, for content-named files (not security relevant).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn report(built: &Built, mode: &str, started: Instant) {
+    let kb = |p: &Path| {
+        std::fs::metadata(p).map_or("missing".into(), |m| {
+            format!("{:.1} KB", m.len() as f64 / 1024.0)
+        })
+    };
+    let name = |p: &Path| {
+        p.file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
+    println!(
+        "built the {mode} host in {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        built.dir.display()
+    );
+    println!("  {:<24} {}", name(&built.wasm), kb(&built.wasm));
+    println!("  {:<24} {}", name(&built.js), kb(&built.js));
+    if let Some(m) = &built.manifest {
+        let summary = crate::hub::read_host_manifest(m)
+            .ok()
+            .flatten()
+            .map_or("unreadable".into(), |h| {
+                format!("{} vars, {} exports", h.vars.len(), h.exports.len())
+            });
+        println!("  {:<24} {summary}", name(m));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, Path::new("/app/hotwasm.toml")).unwrap()
+    }
+
+    #[test]
+    fn hot_links_add_main_module_and_the_std_response_file_plain_links_do_not() {
+        let c = config("[app]\nname = \"a\"\nlang = \"rust\"\nexport_name = \"createA\"\n[build]\npackage = \"a\"\nldflags = [\"-sSTACK_SIZE=1MB\"]\nruntime_methods = [\"FS\", \"addFunction\"]\n");
+        let hot = link_flags(
+            &c,
+            true,
+            Path::new("/o/list.json"),
+            Some(Path::new("/o/std.rsp")),
+        );
+        assert!(hot.contains(&"-sEXPORT_NAME=createA".to_string()));
+        assert!(hot.contains(&"-sMAIN_MODULE=2".to_string()));
+        assert!(hot.contains(&"-Wl,@/o/std.rsp".to_string()));
+        assert!(hot.contains(&"-sEXPORTED_FUNCTIONS=@/o/list.json".to_string()));
+        assert_eq!(hot.last().unwrap(), "-sSTACK_SIZE=1MB");
+        let methods = hot
+            .iter()
+            .find(|f| f.starts_with("-sEXPORTED_RUNTIME_METHODS="))
+            .unwrap();
+        assert!(methods.ends_with(",wasmTable,addFunction"), "{methods}");
+        let plain = link_flags(&c, false, Path::new("/o/list.json"), None);
+        assert!(!plain
+            .iter()
+            .any(|f| f.contains("MAIN_MODULE") || f.contains(".rsp")));
+    }
+
+    #[test]
+    fn the_export_list_file_is_named_by_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+        let a = write_export_list(dir.path(), &set(&["main", "frame"])).unwrap();
+        let again = write_export_list(dir.path(), &set(&["frame", "main"])).unwrap();
+        let b = write_export_list(dir.path(), &set(&["main"])).unwrap();
+        assert_eq!(a, again);
+        assert_ne!(a, b);
+        assert_eq!(
+            std::fs::read_to_string(&a).unwrap(),
+            r#"["_frame","_main"]"#
+        );
+    }
+}

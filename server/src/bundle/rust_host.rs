@@ -1,0 +1,225 @@
+//! A Rust host: `cargo build --release -p <[build] package> --target wasm32-unknown-emscripten`
+//! (with `--features hot-reload` for HOT_RELOAD) and the link flags as `-C link-arg`s, in a
+//! target directory per mode, with thin LTO set explicitly (`CARGO_PROFILE_RELEASE_LTO=thin`:
+//! without it an outside app's HOT_RELOAD host was 3× larger with 6× the exports), then the
+//! binary's `.js` and `.wasm` copied to `<name>.js` / `<name>.wasm`.
+
+use super::{say, BuildError, Built, TARGET};
+use crate::config::Config;
+use crate::home::Home;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The cargo feature a Rust host turns hot reload on with.
+pub const HOT_FEATURE: &str = "hot-reload";
+
+/// Builds the host and copies its output into `built`.
+pub fn build(
+    config: &Config,
+    home: &Home,
+    hot: bool,
+    flags: &[String],
+    built: &Built,
+) -> Result<(), BuildError> {
+    crate::toolchain::require(home, "cargo")?;
+    crate::toolchain::require_rust_target(home, &config.root)?;
+    let package = config
+        .build
+        .package
+        .as_deref()
+        .ok_or_else(|| BuildError::Config("[build] package is missing".into()))?;
+    let target_dir = target_dir(config, hot)?;
+    let mut rustflags: String = flags.iter().map(|f| format!(" -C link-arg={f}")).collect();
+    if let Ok(extra) = std::env::var("RUSTFLAGS") {
+        rustflags = format!("{extra}{rustflags}");
+    }
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(&config.root)
+        .args(["build", "--release", "-p", package, "--target", TARGET])
+        .arg("--message-format=json-render-diagnostics")
+        .env("RUSTFLAGS", rustflags)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .stdout(Stdio::piped());
+    if std::env::var_os("CARGO_PROFILE_RELEASE_LTO").is_none() {
+        cmd.env("CARGO_PROFILE_RELEASE_LTO", "thin");
+    }
+    if hot {
+        cmd.args(["--features", HOT_FEATURE]);
+    }
+    say(&format!(
+        "cargo build --release -p {package} --target {TARGET}{} (thin LTO; a first build takes minutes) in {}",
+        if hot { " --features hot-reload" } else { "" },
+        target_dir.display()
+    ));
+    let (js, wasm) = cargo_artifact(&mut cmd, package, hot)?;
+    copy_renamed(&js, &wasm, built)
+}
+
+/// `$CARGO_TARGET_DIR/emscripten-<mode>`, else `<workspace target dir>/emscripten-<mode>`.
+fn target_dir(config: &Config, hot: bool) -> Result<PathBuf, BuildError> {
+    let mode = if hot {
+        "emscripten-hot"
+    } else {
+        "emscripten-plain"
+    };
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Ok(PathBuf::from(dir).join(mode));
+    }
+    let out = Command::new("cargo")
+        .current_dir(&config.root)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .output()
+        .map_err(|e| BuildError::io("running cargo locate-project".into(), e))?;
+    if !out.status.success() {
+        return Err(BuildError::Config(format!(
+            "{} is not inside a cargo package: {} (a Rust host needs its Cargo.toml at or above the app root)",
+            config.root.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let manifest = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let ws = manifest.parent().unwrap_or(&config.root).to_path_buf();
+    Ok(ws.join("target").join(mode))
+}
+
+/// Runs cargo and returns the `.js` and `.wasm` of the package's binary.
+fn cargo_artifact(
+    cmd: &mut Command,
+    package: &str,
+    hot: bool,
+) -> Result<(PathBuf, PathBuf), BuildError> {
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| BuildError::io("starting cargo".into(), e))?;
+    let mut found = None;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(files) = bin_artifact(&line) {
+                found = Some(files);
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| BuildError::io("waiting for cargo".into(), e))?;
+    if !status.success() {
+        let hint = if hot {
+            format!(": see cargo's output above (a Rust host needs a `{HOT_FEATURE}` feature that enables `hotwasm-runtime/hot-reload`)")
+        } else {
+            ": see cargo's output above".into()
+        };
+        return Err(BuildError::Command {
+            command: format!("cargo build -p {package}"),
+            status: status.to_string(),
+            hint,
+        });
+    }
+    found.ok_or_else(|| {
+        BuildError::Config(format!(
+            "cargo built no binary for package `{package}`: a Rust host needs a `[[bin]]` (src/main.rs) so Emscripten writes its .js and .wasm"
+        ))
+    })
+}
+
+/// The `.js` and `.wasm` of a `compiler-artifact` message for a binary target.
+fn bin_artifact(line: &str) -> Option<(PathBuf, PathBuf)> {
+    let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+    if msg["reason"] != "compiler-artifact" {
+        return None;
+    }
+    let kinds = msg["target"]["kind"].as_array()?;
+    if !kinds.iter().any(|k| k == "bin") {
+        return None;
+    }
+    let files: Vec<PathBuf> = msg["filenames"]
+        .as_array()?
+        .iter()
+        .filter_map(|f| f.as_str().map(PathBuf::from))
+        .collect();
+    let js = files
+        .iter()
+        .find(|f| f.extension().is_some_and(|e| e == "js"))?;
+    let wasm = files
+        .iter()
+        .find(|f| f.extension().is_some_and(|e| e == "wasm"))?;
+    Some((js.clone(), wasm.clone()))
+}
+
+/// Copies the cargo output to `<name>.js` / `<name>.wasm`, pointing the JS at the new wasm name.
+fn copy_renamed(js: &Path, wasm: &Path, built: &Built) -> Result<(), BuildError> {
+    let text = std::fs::read_to_string(js)
+        .map_err(|e| BuildError::io(format!("reading {}", js.display()), e))?;
+    let old = wasm
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let new = built
+        .wasm
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let text = rename_wasm_reference(&text, &old, &new).ok_or_else(|| {
+        BuildError::Config(format!(
+            "{} does not name {old} exactly once: cannot point it at {new}",
+            js.display()
+        ))
+    })?;
+    super::write_atomically(&built.js, text.as_bytes())?;
+    std::fs::copy(wasm, &built.wasm).map_err(|e| {
+        BuildError::io(
+            format!("copying {} to {}", wasm.display(), built.wasm.display()),
+            e,
+        )
+    })?;
+    Ok(())
+}
+
+/// `js` with its one quoted reference to `old` (the wasm file) replaced by `new`.
+pub fn rename_wasm_reference(js: &str, old: &str, new: &str) -> Option<String> {
+    if old == new {
+        return Some(js.to_string());
+    }
+    let quoted = |q: char, s: &str| format!("{q}{s}{q}");
+    let hits: Vec<char> = ['\'', '"']
+        .into_iter()
+        .filter(|q| js.contains(&quoted(*q, old)))
+        .collect();
+    match hits.as_slice() {
+        [q] if js.matches(&quoted(*q, old)).count() == 1 => {
+            Some(js.replace(&quoted(*q, old), &quoted(*q, new)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_js_is_pointed_at_the_renamed_wasm() {
+        let js = "var x;function findWasmBinary(){var f='my_game.wasm';return f}";
+        assert_eq!(
+            rename_wasm_reference(js, "my_game.wasm", "game.wasm").unwrap(),
+            "var x;function findWasmBinary(){var f='game.wasm';return f}"
+        );
+        assert_eq!(rename_wasm_reference(js, "other.wasm", "p.wasm"), None);
+        let twice = "'a.wasm';'a.wasm'";
+        assert_eq!(rename_wasm_reference(twice, "a.wasm", "b.wasm"), None);
+    }
+
+    #[test]
+    fn only_binary_artifacts_with_js_and_wasm_are_taken() {
+        let bin = r#"{"reason":"compiler-artifact","target":{"kind":["bin"]},"filenames":["/t/a.js","/t/a.wasm"]}"#;
+        assert_eq!(
+            bin_artifact(bin),
+            Some((PathBuf::from("/t/a.js"), PathBuf::from("/t/a.wasm")))
+        );
+        let lib = r#"{"reason":"compiler-artifact","target":{"kind":["lib"]},"filenames":["/t/liba.rlib"]}"#;
+        assert_eq!(bin_artifact(lib), None);
+        assert_eq!(bin_artifact("not json"), None);
+    }
+}

@@ -235,3 +235,38 @@ fn a_patch_runs_its_hotwasm_main_once_on_request() {
         Err(HotError::UnknownPatch { .. })
     ));
 }
+
+extern "C" fn scale_by_3(x: i32) -> i32 {
+    x * 3
+}
+
+#[test]
+fn a_patch_constructor_takes_slots_during_dlopen_and_its_calls_follow_later_definitions() {
+    let _g = setup();
+    // slot_caller.c asks for `host_scale` (unknown here: pending), for it again with another
+    // signature (refused) and for `not_defined_yet` (pending) from a constructor, which runs
+    // inside dlopen, before the patch's functions are swapped in.
+    load(
+        "slot_caller",
+        "scale_plus_one scale_plus_one__hw2 ii\nslot_checks slot_checks__hw2 i",
+    )
+    .unwrap();
+    let call = |name: &str, x: i32| {
+        let addr = lookup(name).unwrap();
+        // SAFETY: both vars were applied with signature `ii` from slot_caller.c.
+        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(addr) };
+        f(x)
+    };
+    let checks = lookup("slot_checks").unwrap();
+    // SAFETY: slot_checks is `int32_t slot_checks(void)`.
+    let checks: extern "C" fn() -> i32 = unsafe { std::mem::transmute(checks) };
+    assert_eq!(checks(), 7);
+    let scale: extern "C" fn(i32) -> i32 = scale_by_3;
+    // SAFETY: scale_by_3 is an extern "C" fn(i32) -> i32, the signature the patch asked for.
+    unsafe { hotwasm_runtime::define("host_scale", "ii", scale as usize) }.unwrap();
+    assert_eq!(
+        call("scale_plus_one", 5),
+        16,
+        "the patch calls the var defined after it"
+    );
+}

@@ -178,20 +178,21 @@ impl Registry {
             var.history.push(default);
             return Ok(());
         };
-        if !var.signature.same_in_wasm32(&signature) {
-            return Err(HotError::SignatureMismatch {
-                var: name.to_string(),
-                expected: var.signature.clone(),
-                found: signature,
-                by: Claimant::Host,
-            });
-        }
-        if var.slots.iter().any(|s| std::ptr::eq(*s, slot)) {
+        let same_signature = var.signature.same_in_wasm32(&signature);
+        if same_signature && var.slots.iter().any(|s| std::ptr::eq(*s, slot)) {
             return Ok(());
         }
         if var.host {
             return Err(HotError::DuplicateVar {
                 name: name.to_string(),
+            });
+        }
+        if !same_signature {
+            return Err(HotError::SignatureMismatch {
+                var: name.to_string(),
+                expected: var.signature.clone(),
+                found: signature,
+                by: Claimant::Host,
             });
         }
         if !var.history.is_empty() {

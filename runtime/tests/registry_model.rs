@@ -37,6 +37,11 @@ enum Op {
     RollbackPatch {
         back: usize,
     },
+    /// A trampoline asks for the var's slot (a pending var when unknown).
+    Slot {
+        var: usize,
+        sig: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -53,6 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(vars, addr)| Op::Patch { vars, addr }),
         (0..4usize).prop_map(|var| Op::RollbackVar { var }),
         (0..6usize).prop_map(|back| Op::RollbackPatch { back }),
+        (0..4usize, any::<bool>()).prop_map(|(var, sig)| Op::Slot { var, sig }),
     ]
 }
 
@@ -107,6 +113,21 @@ proptest! {
                         model.patches.push((id, vars.iter().map(|&(v, _)| NAMES[v]).collect()));
                     }
                 }
+                Op::Slot { var, sig: alt } => {
+                    let name = NAMES[var];
+                    let result = reg.slot(name, sig(alt));
+                    match model.vars.get(name) {
+                        Some((s, _)) if *s != alt => prop_assert!(matches!(result, Err(HotError::SignatureMismatch { .. })), "{result:?}"),
+                        Some((_, hist)) => {
+                            let current = result.unwrap().load(std::sync::atomic::Ordering::Acquire) as usize;
+                            prop_assert_eq!(current, hist.last().map_or(0, |h| h.1), "the slot holds the current version");
+                        }
+                        None => {
+                            prop_assert!(result.unwrap().load(std::sync::atomic::Ordering::Acquire).is_null(), "a pending slot holds NULL");
+                            model.vars.insert(name, (alt, vec![]));
+                        }
+                    }
+                }
                 Op::RollbackVar { var } => {
                     let name = NAMES[var];
                     let result = reg.rollback_var(name);
@@ -134,10 +155,10 @@ proptest! {
                 }
             }
             for (name, (_, hist)) in &model.vars {
-                prop_assert_eq!(reg.lookup(name), Some(hist.last().unwrap().1), "var {}", name);
+                prop_assert_eq!(reg.lookup(name), hist.last().map(|h| h.1), "var {}", name);
             }
             let listed = reg.list();
-            prop_assert_eq!(listed.len(), model.vars.len());
+            prop_assert_eq!(listed.len(), model.vars.values().filter(|(_, h)| !h.is_empty()).count(), "pending vars are not listed");
             for v in listed {
                 let patches: Vec<Option<u32>> = v.history.iter().map(|h| h.patch).collect();
                 let expected: Vec<Option<u32>> = model.vars[v.name.as_str()].1.iter().map(|h| h.0).collect();

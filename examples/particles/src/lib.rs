@@ -18,3 +18,8 @@ pub use bindings::{Particle, World};
 pub fn start() {
     state::init(640, 400, 3000);
 }
+
+/// Live particles (what the page reads as `demo_particle_count`).
+pub fn particle_count() -> u32 {
+    exports::demo_particle_count()
+}

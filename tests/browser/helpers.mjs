@@ -82,7 +82,9 @@ export async function startServer({ project = PARTICLES, port = 0, args = [], wa
     new Promise((resolveStart, reject) => {
       const argv = ['serve', '--project', project, '--port', String(p), '--journal', join(state, 'journal'), ...(watch ? [] : ['--no-watch']), ...args];
       log('spawn', bin, argv.join(' '));
-      const proc = spawn(bin, argv, { cwd: ROOT, env: { ...toolchainEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // HOTWASM_HOME: serve this checkout's web/ at /hotwasm/, wherever the binary was built.
+      const procEnv = { ...toolchainEnv(), HOTWASM_HOME: ROOT, ...env };
+      const proc = spawn(bin, argv, { cwd: ROOT, env: procEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// File extensions of C++ sources (patches and watched files).
 pub const EXTENSIONS: [&str; 4] = ["cpp", "cc", "cxx", "c++"];
@@ -138,31 +139,31 @@ pub fn wants_pch(source: &str) -> bool {
 pub fn pch_build_command(patch_cc1: &[String], header: &Path, pch: &Path) -> Command {
     let header_s = header.display().to_string();
     let mut args: Vec<String> = Vec::with_capacity(patch_cc1.len());
-    let mut i = 0;
-    let last = patch_cc1.len().saturating_sub(1);
-    while i < patch_cc1.len() {
-        let a = patch_cc1[i].as_str();
-        match a {
+    let mut it = patch_cc1.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
             "-emit-obj" => args.push("-emit-pch".into()),
             "-o" => {
+                it.next();
                 args.extend(["-o".into(), pch.display().to_string()]);
-                i += 1;
             }
+            // `-x <language> <input>`: the learnt line names the input right after its language.
             "-x" => {
-                args.extend(["-x".into(), "c++-header".into()]);
-                i += 1;
+                it.next();
+                it.next();
+                args.extend(["-x".into(), "c++-header".into(), header_s.clone()]);
             }
             "-main-file-name" => {
-                args.extend([a.into(), file_name(&header_s).into()]);
-                i += 1;
+                it.next();
+                args.extend([a.clone(), file_name(&header_s).into()]);
             }
             // The patch's dependency file is not the header's.
-            "-dependency-file" | "-MT" => i += 1,
+            "-dependency-file" | "-MT" => {
+                it.next();
+            }
             "-sys-header-deps" => {}
-            _ if i == last => args.push(header_s.clone()),
-            _ => args.push(a.into()),
+            _ => args.push(a.clone()),
         }
-        i += 1;
     }
     let mut cmd = Command::new(&args[0]);
     cmd.args(&args[1..]);
@@ -181,6 +182,73 @@ pub fn with_pch(patch_cc1: &[String], pch: &Path) -> Vec<String> {
         ["-include-pch".to_string(), pch.display().to_string()],
     );
     args
+}
+
+/// The argv of a command (program first), to transform a learnt command.
+pub fn argv_of(cmd: &Command) -> Vec<String> {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn command_like(template: &Command, argv: &[String]) -> Command {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    if let Some(dir) = template.get_current_dir() {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// The precompiled standard headers, built once (on the first C++ patch that includes one of
+/// [`PCH_HEADERS`]) from that patch's own `clang -cc1` command, in a directory kept for the
+/// server's life. A build that fails is not retried: patches then compile without it.
+#[derive(Debug, Default)]
+pub struct Pch {
+    built: OnceLock<Result<(tempfile::TempDir, PathBuf), String>>,
+}
+
+impl Pch {
+    /// `patch` with `-include-pch` added when `source` includes a standard header and the PCH is
+    /// (or can now be) built; `build` runs the build command under the caller's limits. Returns the
+    /// command to run and the PCH directory, which the include check must allow (the patch's
+    /// dependency file lists the headers inside the PCH).
+    pub fn apply(
+        &self,
+        patch: Command,
+        source: &str,
+        build: impl FnOnce(Command) -> Result<(), String>,
+    ) -> (Command, Option<PathBuf>) {
+        if !wants_pch(source) {
+            return (patch, None);
+        }
+        let built = self.built.get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("hotwasm-pch")
+                .tempdir()
+                .map_err(|e| e.to_string())?;
+            let header = dir.path().join("hotwasm_std.hpp");
+            let pch = dir.path().join("hotwasm_std.pch");
+            std::fs::write(&header, pch_source()).map_err(|e| e.to_string())?;
+            let mut cmd = pch_build_command(&argv_of(&patch), &header, &pch);
+            cmd.current_dir(dir.path());
+            build(cmd)?;
+            Ok((dir, pch))
+        });
+        match built {
+            Ok((dir, pch)) => (
+                command_like(&patch, &with_pch(&argv_of(&patch), pch)),
+                Some(dir.path().to_path_buf()),
+            ),
+            Err(_) => (patch, None),
+        }
+    }
+
+    /// Why the PCH could not be built, if it was tried and failed.
+    pub fn failure(&self) -> Option<&str> {
+        self.built.get()?.as_ref().err().map(String::as_str)
+    }
 }
 
 fn file_name(path: &str) -> &str {
@@ -432,6 +500,8 @@ mod tests {
             "-x",
             "c++",
             "a.cpp",
+            "-iquote",
+            "/q",
         ]
         .map(String::from)
         .to_vec();
@@ -452,7 +522,9 @@ mod tests {
                 "/c/std.pch",
                 "-x",
                 "c++-header",
-                "/c/std.hpp"
+                "/c/std.hpp",
+                "-iquote",
+                "/q"
             ]
         );
         let with = with_pch(&cc1, Path::new("/c/std.pch"));

@@ -43,6 +43,8 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
     let compiler = Compiler::new(CompilerConfig {
         root: root.clone(),
         include_dirs: vec![root.join("abi/include")],
+        defines: Vec::new(),
+        rust_prelude: Some(root.join("examples/particles/patches/prelude.rs")),
         plain_emcc,
         opt: opt.into(),
         timeout: Duration::from_secs(60),
@@ -50,16 +52,35 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
     })
     .expect("emcc on PATH: eval \"$(bash scripts/setup.sh --print-env)\"");
     compiler.warm_up().expect("fast path learnt");
+    let host = hotwasm_abi::HostManifest {
+        version: 1,
+        vars: [("step_particle", "vppf"), ("background_color", "ip")]
+            .map(|(name, sig)| hotwasm_abi::HostVar {
+                name: name.into(),
+                signature: hotwasm_abi::Signature::parse(sig).unwrap(),
+            })
+            .to_vec(),
+        exports: vec!["hotwasm_slot".into()],
+    };
     let mut times = Vec::with_capacity(RUNS);
     let mut sizes = Vec::new();
     let mut parts: [Vec<f64>; 5] = Default::default();
     for i in 0..RUNS + 2 {
         let work = tempfile::tempdir().unwrap();
         let c = match rust {
-            Some(src) => compiler.compile_rust(src, "eval.rs", work.path()),
+            Some(src) => compiler.compile_rust(src, "eval.rs", work.path(), &host),
             None => {
                 std::fs::write(work.path().join("eval.c"), SOURCE).unwrap();
-                compiler.compile(work.path(), "eval.c", work.path())
+                compiler.compile(
+                    hotwasm_server::compile::CSource {
+                        cwd: work.path(),
+                        input: "eval.c",
+                        text: SOURCE,
+                        stands_for: None,
+                    },
+                    work.path(),
+                    &host,
+                )
             }
         }
         .expect("compiles");

@@ -10,7 +10,7 @@
 //!
 //! Each step returns the finished [`Outcome`] as its error, so a failure stops the story there.
 
-use crate::compile::{rename::rename_exports, CompileError, Compiled, Compiler};
+use crate::compile::{rename::rename_exports, CSource, CompileError, Compiled, Compiler};
 use crate::hub::{AckInfo, Hub, State, Ticket};
 use crate::inspect;
 use crate::journal::EntryKind;
@@ -143,12 +143,14 @@ fn compile_and_deliver(
         .map_err(|e| Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()))?;
     let source = Source::read(hub, lang, input, work.path())?;
     let host = hub.host().map_err(|e| Outcome::failed(Stage::Check, e))?;
-    let (compiled, mut base) = compile(compiler, &ticket, lang, &source, work.path())?;
+    let (compiled, mut base) = compile(compiler, &ticket, lang, &source, work.path(), &host)?;
     let mut state = hub.lock();
     let check_started = Instant::now();
     let checked = check(&state, lang, compiled, &host, &hub.config_file);
     base.timings.check_ms = ms(check_started);
     let (wasm, checked) = checked.map_err(|e| base.fail(Stage::Check, e))?;
+    base.diagnostics
+        .extend(pending_warnings(&checked.pending, &source));
     let kind = EntryKind::Patch {
         manifest: PatchManifest {
             entries: checked.entries,
@@ -221,13 +223,23 @@ fn compile(
     lang: Lang,
     source: &Source,
     work: &Path,
+    host: &HostManifest,
 ) -> Result<(Compiled, Outcome), Stopped> {
     let started = Instant::now();
     let compiled = {
         let _slot = ticket.wait();
         match lang {
-            Lang::Rust => compiler.compile_rust(&source.text, &source.input, work),
-            Lang::C => compiler.compile(&source.cwd, &source.input, work),
+            Lang::Rust => compiler.compile_rust(&source.text, &source.input, work, host),
+            Lang::C => compiler.compile(
+                CSource {
+                    cwd: &source.cwd,
+                    input: &source.input,
+                    text: &source.text,
+                    stands_for: (source.cwd == work).then_some(source.name.as_str()),
+                },
+                work,
+                host,
+            ),
         }
     };
     let compile_ms = ms(started);
@@ -277,10 +289,21 @@ fn check(
         .collect();
     let wasm = rename_exports(&compiled.wasm, &renames).map_err(|e| e.to_string())?;
     let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
-    let known = Hub::journal_vars(state);
+    let known = inspect::Known::from_journal(
+        Hub::journal_vars(state),
+        state
+            .journal
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Patch { wasm, .. } => Some(wasm.as_slice()),
+                _ => None,
+            }),
+    );
     let checked = inspect::check(
         &shape,
         &compiled.defined,
+        &compiled.plan,
         |n| versioned_symbol(n, seq),
         host,
         &known,
@@ -292,6 +315,30 @@ fn check(
         (_, e) => e.to_string(),
     })?;
     Ok((wasm, checked))
+}
+
+/// A warning for each var the patch calls that nothing defines yet (a forward declaration, as
+/// in mutual recursion across evals), at the first line of the source that names it.
+fn pending_warnings(pending: &[String], source: &Source) -> Vec<Diagnostic> {
+    pending
+        .iter()
+        .map(|var| {
+            let line = source
+                .text
+                .lines()
+                .position(|l| l.contains(var.as_str()))
+                .map_or(1, |i| i + 1);
+            Diagnostic {
+                file: source.name.clone(),
+                line: line as u32,
+                column: 1,
+                severity: "warning".into(),
+                message: format!(
+                    "`{var}` is declared but no eval defines it yet: calls to it trap until one does"
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Fills `base` with each page's ack (or its silence), the apply and transfer times and the

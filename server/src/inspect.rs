@@ -1,12 +1,11 @@
-//! Reads wasm: the functions an object file defines (its `linking` symbol table), a linked
-//! patch's exports with their types and its imports, and the check of a patch against the
-//! host manifest that decides whether it may be sent.
+//! Reads a linked patch (its exports with their types, its imports) and checks it against the
+//! host manifest and what earlier patches defined: the check that decides whether it may be
+//! sent. (Objects before linking are read by [`crate::compile::object`].)
 
+use crate::compile::latebind::{self, Plan};
 use hotwasm_abi::{HostManifest, PatchEntry, Signature, ValType};
 use std::collections::HashMap;
-use wasmparser::{
-    KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo, TypeRef, ValType as WasmType,
-};
+use wasmparser::{Parser, Payload, TypeRef, ValType as WasmType};
 
 /// The function a patch may define to run statements once per page after it applies.
 pub const RUN_ONCE: &str = "hotwasm_main";
@@ -44,65 +43,88 @@ pub enum InspectError {
     /// `hotwasm_main` with a signature other than `void(void)`.
     #[error("`hotwasm_main` must be `void hotwasm_main(void)` (signature `v`), not `{found}`")]
     BadRunOnce { found: Signature },
+    /// A call to a var with another signature than the var's.
+    #[error("`{var}` has signature `{expected}` but the patch calls it as `{found}`: declare it with the var's parameter and return types (letters: i i32, j i64, f f32, d f64, p pointer, v void; return first)")]
+    CallMismatch {
+        var: String,
+        expected: Signature,
+        found: Signature,
+    },
+    /// A global declared or defined with another type than its storage has.
+    #[error("the global `{name}` is `{was}` but this patch declares it `{now}`: a global's storage lives as long as the app, so its type cannot change; use a new name, or reset the journal (`hotwasm journal reset`) and reload the page")]
+    GlobalType {
+        name: String,
+        was: String,
+        now: String,
+    },
+    /// The host lacks the late-binding entry point.
+    #[error("the host does not export `hotwasm_slot`, which every patch uses to call vars: rebuild the host with the current hotwasm runtime (HOT_RELOAD=1 scripts/emscripten-bundle.sh)")]
+    NoLateBinding,
     /// Nothing to apply.
     #[error("the patch defines no non-static function: write at least one function definition (statements to run once go in `void hotwasm_main(void)`)")]
     Empty,
 }
 
-fn invalid(e: impl std::fmt::Display) -> InspectError {
-    InspectError::Invalid(e.to_string())
+/// A global's storage as earlier patches defined it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownGlobal {
+    /// Size in bytes.
+    pub size: u64,
+    /// Declared type text (`""` if it was not read).
+    pub ty: String,
 }
 
-/// The global (non-`static`) functions an object file defines, in symbol-table order.
-pub fn defined_functions(object: &[u8]) -> Result<Vec<String>, InspectError> {
-    defined_functions_where(object, |_, _| true)
+impl KnownGlobal {
+    fn describe(&self) -> String {
+        describe_type(&self.ty, self.size)
+    }
 }
 
-/// The global, visible (not hidden) functions an object defines whose name passes `keep`:
-/// for Rust objects, the user's `#[no_mangle]` functions.
-pub fn visible_functions(
-    object: &[u8],
-    keep: impl Fn(&str) -> bool,
-) -> Result<Vec<String>, InspectError> {
-    defined_functions_where(object, |name, flags| {
-        !flags.contains(SymbolFlags::VISIBILITY_HIDDEN) && keep(name)
-    })
+fn describe_type(ty: &str, size: u64) -> String {
+    if ty.is_empty() {
+        format!("{size} bytes")
+    } else {
+        format!("{ty} ({size} bytes)")
+    }
 }
 
-fn defined_functions_where(
-    object: &[u8],
-    keep: impl Fn(&str, SymbolFlags) -> bool,
-) -> Result<Vec<String>, InspectError> {
-    let mut names = Vec::new();
-    for payload in Parser::new(0).parse_all(object) {
-        let Payload::CustomSection(custom) = payload.map_err(invalid)? else {
-            continue;
+/// What earlier patches (the journal) defined and bound to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Known {
+    /// Vars earlier patches defined or called, with their signatures.
+    pub vars: HashMap<String, Signature>,
+    /// Globals earlier patches defined.
+    pub globals: HashMap<String, KnownGlobal>,
+}
+
+impl Known {
+    /// Gathers the journal's knowledge: `manifest_vars` (every journaled manifest's entries) and
+    /// the `hotwasm.vars`/`hotwasm.globals` sections of every journaled patch, oldest first.
+    pub fn from_journal<'a>(
+        manifest_vars: HashMap<String, Signature>,
+        patches: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Known {
+        let mut known = Known {
+            vars: HashMap::new(),
+            globals: HashMap::new(),
         };
-        let KnownCustom::Linking(linking) = custom.as_known() else {
-            continue;
-        };
-        for sub in linking.subsections() {
-            let Linking::SymbolTable(symbols) = sub.map_err(invalid)? else {
-                continue;
-            };
-            for symbol in symbols {
-                if let SymbolInfo::Func {
-                    flags,
-                    name: Some(name),
-                    ..
-                } = symbol.map_err(invalid)?
-                {
-                    let local = flags.contains(SymbolFlags::BINDING_LOCAL);
-                    let undefined = flags.contains(SymbolFlags::UNDEFINED);
-                    if !local && !undefined && keep(name, flags) && !names.iter().any(|n| n == name)
-                    {
-                        names.push(name.to_string());
-                    }
-                }
+        for wasm in patches {
+            let (vars, globals) = latebind::read_sections(wasm);
+            known.vars.extend(vars);
+            for (name, (size, ty)) in globals {
+                known
+                    .globals
+                    .entry(name)
+                    .or_insert(KnownGlobal { size, ty });
             }
         }
+        known.vars.extend(manifest_vars);
+        known
     }
-    Ok(names)
+}
+
+fn invalid(e: impl std::fmt::Display) -> InspectError {
+    InspectError::Invalid(e.to_string())
 }
 
 /// What a linked patch exports and imports.
@@ -185,7 +207,8 @@ pub fn validator() -> wasmparser::Validator {
     )
 }
 
-fn signature_of(ty: &wasmparser::FuncType) -> Option<Signature> {
+/// A wasm function type in signature letters (pointers read as `i`), if letters can say it.
+pub fn signature_of(ty: &wasmparser::FuncType) -> Option<Signature> {
     let letter = |t: &WasmType| match t {
         WasmType::I32 => Some(ValType::I32),
         WasmType::I64 => Some(ValType::I64),
@@ -209,18 +232,49 @@ pub struct Checked {
     pub entries: Vec<PatchEntry>,
     /// The renamed `hotwasm_main`, if defined.
     pub run: Option<String>,
+    /// Vars the patch calls that nothing defines yet: calls trap until an eval defines them.
+    pub pending: Vec<String>,
 }
 
-/// Checks a renamed patch: every defined function (`defined`, renamed by `symbol_of`) becomes a
-/// manifest entry, matching `known` vars' signatures; every import must be the linker's own or
-/// exported by the host.
+/// Checks a renamed patch: every defined var (`defined`, renamed by `symbol_of`) becomes a
+/// manifest entry with the signature the host or an earlier patch gave it; every var it calls
+/// has the signature it is called with; every global keeps its type; every import is the
+/// linker's own or exported by the host.
 pub fn check(
     shape: &PatchShape,
     defined: &[String],
+    plan: &Plan,
     symbol_of: impl Fn(&str) -> String,
     host: &HostManifest,
-    known: &HashMap<String, Signature>,
+    known: &Known,
 ) -> Result<Checked, InspectError> {
+    let (entries, run) = check_definitions(shape, defined, &symbol_of, host, known)?;
+    let pending = check_calls(plan, host, known)?;
+    check_globals(plan, known)?;
+    if entries.is_empty() && run.is_none() && plan.globals.is_empty() {
+        return Err(InspectError::Empty);
+    }
+    check_imports(shape, defined, host, known)?;
+    Ok(Checked {
+        entries,
+        run,
+        pending,
+    })
+}
+
+fn declared<'a>(host: &'a HostManifest, known: &'a Known, var: &str) -> Option<&'a Signature> {
+    host.var(var)
+        .map(|v| &v.signature)
+        .or_else(|| known.vars.get(var))
+}
+
+fn check_definitions(
+    shape: &PatchShape,
+    defined: &[String],
+    symbol_of: &impl Fn(&str) -> String,
+    host: &HostManifest,
+    known: &Known,
+) -> Result<(Vec<PatchEntry>, Option<String>), InspectError> {
     let mut entries = Vec::new();
     let mut run = None;
     for var in defined {
@@ -246,11 +300,7 @@ pub fn check(
             run = Some(symbol);
             continue;
         }
-        let declared = host
-            .var(var)
-            .map(|v| &v.signature)
-            .or_else(|| known.get(var));
-        let signature = match declared {
+        let signature = match declared(host, known, var) {
             Some(expected) if !expected.same_in_wasm32(&found) => {
                 return Err(InspectError::SignatureMismatch {
                     var: var.clone(),
@@ -267,11 +317,77 @@ pub fn check(
             signature,
         });
     }
-    if entries.is_empty() && run.is_none() {
-        return Err(InspectError::Empty);
+    Ok((entries, run))
+}
+
+/// Every called var must be called with its signature; a name nothing defines is a pending var
+/// unless a system header declares it (a library function the host lacks).
+fn check_calls(
+    plan: &Plan,
+    host: &HostManifest,
+    known: &Known,
+) -> Result<Vec<String>, InspectError> {
+    let mut pending = Vec::new();
+    for call in &plan.calls {
+        match declared(host, known, &call.name) {
+            Some(expected) if !expected.same_in_wasm32(&call.signature) => {
+                return Err(InspectError::CallMismatch {
+                    var: call.name.clone(),
+                    expected: expected.clone(),
+                    found: call.signature.clone(),
+                });
+            }
+            Some(_) => {}
+            None if plan.library.contains(&call.name) => {
+                return Err(InspectError::UnknownImport {
+                    symbol: call.name.clone(),
+                    module: String::new(),
+                });
+            }
+            None => pending.push(call.name.clone()),
+        }
     }
+    Ok(pending)
+}
+
+fn check_globals(plan: &Plan, known: &Known) -> Result<(), InspectError> {
+    for g in &plan.globals {
+        if let Some(was) = known.globals.get(&g.name) {
+            let type_differs = !was.ty.is_empty() && !g.ty.is_empty() && was.ty != g.ty;
+            if was.size != g.size || type_differs {
+                return Err(InspectError::GlobalType {
+                    name: g.name.clone(),
+                    was: was.describe(),
+                    now: describe_type(&g.ty, g.size),
+                });
+            }
+        }
+    }
+    for u in &plan.global_uses {
+        if let (Some(was), Some(ty)) = (known.globals.get(&u.name), &u.ty) {
+            if !was.ty.is_empty() && was.ty != *ty {
+                return Err(InspectError::GlobalType {
+                    name: u.name.clone(),
+                    was: was.describe(),
+                    now: ty.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_imports(
+    shape: &PatchShape,
+    defined: &[String],
+    host: &HostManifest,
+    known: &Known,
+) -> Result<(), InspectError> {
     for (module, name) in &shape.imports {
         let ok = match module.as_str() {
+            "env" if name == "hotwasm_slot" && !host.exports_symbol(name) => {
+                return Err(InspectError::NoLateBinding);
+            }
             "env" => {
                 LINKER_IMPORTS.contains(&name.as_str())
                     || host.exports_symbol(name)
@@ -280,6 +396,7 @@ pub fn check(
             "GOT.mem" | "GOT.func" => {
                 defined.contains(name)
                     || shape.export_names.contains(name)
+                    || known.globals.contains_key(name)
                     || host.exports_symbol(name)
                     || host.var(name).is_some()
             }
@@ -297,7 +414,7 @@ pub fn check(
             });
         }
     }
-    Ok(Checked { entries, run })
+    Ok(())
 }
 
 #[cfg(test)]
@@ -354,7 +471,15 @@ mod tests {
             "helper".to_string(),
             "hotwasm_main".to_string(),
         ];
-        let c = check(&s, &defined, ver, &host(), &HashMap::new()).unwrap();
+        let c = check(
+            &s,
+            &defined,
+            &Plan::default(),
+            ver,
+            &host(),
+            &Known::default(),
+        )
+        .unwrap();
         assert_eq!(c.entries[0].signature, sig("vppf"));
         assert_eq!(c.entries[1].symbol, "helper__hw3");
         assert_eq!(c.run.as_deref(), Some("hotwasm_main__hw3"));
@@ -363,7 +488,15 @@ mod tests {
     #[test]
     fn a_signature_mismatch_names_both_signatures() {
         let s = shape(&[("step__hw3", "vii")], &[]);
-        let e = check(&s, &["step".into()], ver, &host(), &HashMap::new()).unwrap_err();
+        let e = check(
+            &s,
+            &["step".into()],
+            &Plan::default(),
+            ver,
+            &host(),
+            &Known::default(),
+        )
+        .unwrap_err();
         let text = e.to_string();
         assert!(text.contains("`vppf`") && text.contains("`vii`"), "{text}");
     }
@@ -371,7 +504,15 @@ mod tests {
     #[test]
     fn an_unknown_import_is_named() {
         let s = shape(&[("f__hw3", "i")], &[("env", "secret_fn")]);
-        let e = check(&s, &["f".into()], ver, &host(), &HashMap::new()).unwrap_err();
+        let e = check(
+            &s,
+            &["f".into()],
+            &Plan::default(),
+            ver,
+            &host(),
+            &Known::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             e,
             InspectError::UnknownImport {
@@ -385,7 +526,15 @@ mod tests {
     #[test]
     fn run_once_must_be_void_void() {
         let s = shape(&[("hotwasm_main__hw3", "ii")], &[]);
-        let e = check(&s, &["hotwasm_main".into()], ver, &host(), &HashMap::new()).unwrap_err();
+        let e = check(
+            &s,
+            &["hotwasm_main".into()],
+            &Plan::default(),
+            ver,
+            &host(),
+            &Known::default(),
+        )
+        .unwrap_err();
         assert!(matches!(e, InspectError::BadRunOnce { .. }));
     }
 
@@ -395,6 +544,5 @@ mod tests {
             read_patch(b"\0asm garbage"),
             Err(InspectError::Invalid(_))
         ));
-        assert!(defined_functions(b"nope").is_err());
     }
 }

@@ -82,6 +82,8 @@ impl Settings {
         let compiler = CompilerConfig {
             root: root.clone(),
             include_dirs,
+            defines: config.patches.defines.clone(),
+            rust_prelude: config.rust_prelude(),
             plain_emcc: args.plain_emcc,
             opt: format!("-O{}", args.opt.as_deref().unwrap_or(config.opt())),
             timeout: COMPILE_TIMEOUT,

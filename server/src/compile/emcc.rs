@@ -10,14 +10,18 @@ pub fn find() -> Result<PathBuf, CompileError> {
     which::which("emcc").map_err(|_| CompileError::EmccNotFound)
 }
 
-/// Flags for compiling one patch source to a PIC object. `-fvisibility=hidden` keeps calls,
-/// address-takes and globals inside the patch; exports are named explicitly at link time.
-pub fn compile_flags(opt: &str, include_dirs: &[PathBuf]) -> Vec<String> {
+/// Flags for compiling one patch source to a PIC object. Default visibility with
+/// `-fsemantic-interposition` (given to cc1: clang's driver drops it for wasm) keeps every call to an external function a relocation the link's
+/// `--wrap` can redirect (clang neither inlines nor specialises them) and reaches external
+/// globals through the GOT (see [`super::latebind`]).
+pub fn compile_flags(opt: &str, include_dirs: &[PathBuf], defines: &[String]) -> Vec<String> {
     let mut flags: Vec<String> = [
         opt,
         "-fPIC",
         "-sSIDE_MODULE=1",
-        "-fvisibility=hidden",
+        "-fvisibility=default",
+        "-Xclang",
+        "-fsemantic-interposition",
         "-Wno-version-check",
     ]
     .iter()
@@ -25,6 +29,9 @@ pub fn compile_flags(opt: &str, include_dirs: &[PathBuf]) -> Vec<String> {
     .collect();
     for dir in include_dirs {
         flags.push(format!("-I{}", dir.display()));
+    }
+    for define in defines {
+        flags.push(format!("-D{define}"));
     }
     flags
 }
@@ -63,18 +70,18 @@ pub fn compile_command(
     cmd
 }
 
-/// `emcc <obj> -o <so> <flags> -Wl,--export=<name>...`.
+/// `emcc <objs> -o <so> <flags> -Wl,<linker_args>...`.
 pub fn link_command(
     emcc: &Path,
     flags: &[String],
-    obj: &Path,
+    objs: &[PathBuf],
     so: &Path,
-    exports: &[String],
+    linker_args: &[String],
 ) -> Command {
     let mut cmd = Command::new(emcc);
-    cmd.arg(obj).arg("-o").arg(so).args(flags);
-    for name in exports {
-        cmd.arg(format!("-Wl,--export={name}"));
+    cmd.args(objs).arg("-o").arg(so).args(flags);
+    for arg in linker_args {
+        cmd.arg(format!("-Wl,{arg}"));
     }
     cmd
 }

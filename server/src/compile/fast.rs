@@ -61,7 +61,7 @@ impl Learnt {
         let mut cmd = emcc::link_command(
             emcc_path,
             link_flags,
-            &obj,
+            std::slice::from_ref(&obj),
             &probe_dir.join(format!("{PROBE}.so")),
             &[],
         );
@@ -115,8 +115,14 @@ impl Learnt {
         command(&args)
     }
 
-    /// The `wasm-ld` command linking `work/patch.o` into `work/patch.so`, exporting `exports`.
-    pub fn link_command(&self, work: &Path, exports: &[String]) -> Command {
+    /// The `wasm-ld` command linking `work/patch.o` and `objects` into `work/patch.so`, with
+    /// `linker_args` (e.g. `--export=f`, `--wrap=f`) appended.
+    pub fn link_command(
+        &self,
+        work: &Path,
+        objects: &[PathBuf],
+        linker_args: &[String],
+    ) -> Command {
         let mut cmd = command(
             &self
                 .link
@@ -124,10 +130,13 @@ impl Learnt {
                 .map(|a| self.swap_paths(a, work, work))
                 .collect::<Vec<_>>(),
         );
-        for name in exports {
-            cmd.arg(format!("--export={name}"));
-        }
+        cmd.args(objects).args(linker_args);
         cmd
+    }
+
+    /// The clang binary the learnt compile runs.
+    pub fn clang(&self) -> &Path {
+        Path::new(&self.compile[0])
     }
 
     /// Directories the learnt compile reads headers from (sysroot, clang resource dir).
@@ -294,7 +303,7 @@ mod tests {
                 "side-modules/a.c"
             ]
         );
-        let l = learnt.link_command(Path::new("/w"), &["f".into()]);
+        let l = learnt.link_command(Path::new("/w"), &[], &["--export=f".into()]);
         let args: Vec<_> = l
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())

@@ -5,15 +5,22 @@
 //! The patch is linked with its global functions exported under their plain names; the caller
 //! renames them ([`rename`]) once it knows the journal sequence number.
 
+mod c;
+pub use c::CSource;
 pub mod diagnostics;
 pub mod emcc;
 pub mod fast;
+pub mod globals;
 pub mod includes;
+pub mod inline;
+pub mod latebind;
+pub mod object;
 pub mod process;
 pub mod rename;
 pub mod rust;
 
 use crate::protocol::Diagnostic;
+use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -62,7 +69,9 @@ pub enum CompileError {
     #[error("Rust patches need rustc with the wasm32-unknown-emscripten target, and none was found ({0}): run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
     RustcNotFound(String),
     /// The prelude crate did not compile.
-    #[error("the Rust patch prelude (examples/particles/patches/prelude.rs) does not compile: {0}")]
+    #[error(
+        "the Rust patch prelude (examples/particles/patches/prelude.rs) does not compile: {0}"
+    )]
     Prelude(String),
 }
 
@@ -71,8 +80,14 @@ pub enum CompileError {
 pub struct CompilerConfig {
     /// The project root; its files may be included.
     pub root: PathBuf,
-    /// `-I` directories (e.g. `abi/include`).
+    /// `-I` directories for C patches (the app's `[patches] include_dirs`, then hotwasm's
+    /// `abi/include`).
     pub include_dirs: Vec<PathBuf>,
+    /// `-D` definitions for C patches (`NAME` or `NAME=VALUE`), from `[patches] defines`.
+    pub defines: Vec<String>,
+    /// The app's Rust patch prelude (absolute), from `[patches] rust_prelude`; `None`: Rust
+    /// patches get an empty prelude.
+    pub rust_prelude: Option<PathBuf>,
     /// Use plain emcc instead of the fast path.
     pub plain_emcc: bool,
     /// Optimisation flag, e.g. `-O2`.
@@ -88,8 +103,10 @@ pub struct CompilerConfig {
 pub struct Compiled {
     /// The SIDE_MODULE bytes, exports under plain names.
     pub wasm: Vec<u8>,
-    /// The global functions the source defines.
+    /// The vars the source defines, plus `hotwasm_main` if it defines that.
     pub defined: Vec<String>,
+    /// What the patch binds to: the vars it defines and calls, the globals it defines and uses.
+    pub plan: latebind::Plan,
     /// Warnings, parsed.
     pub diagnostics: Vec<Diagnostic>,
     /// Compiler stderr word for word.
@@ -105,7 +122,7 @@ pub struct Compiled {
 pub struct Phases {
     /// The compiler process (clang -cc1, or emcc -c), start to exit.
     pub compile: Duration,
-    /// Reading the object's defined functions.
+    /// Reading the object's symbols and assembling (or finding cached) trampolines.
     pub symbols: Duration,
     /// The linker process (wasm-ld, or emcc), start to exit.
     pub link: Duration,
@@ -119,6 +136,7 @@ pub struct Compiler {
     learnt: OnceLock<Result<fast::Learnt, String>>,
     rust: OnceLock<Result<rust::Toolchain, String>>,
     prelude: rust::PreludeCache,
+    trampolines: OnceLock<Result<latebind::Cache, String>>,
 }
 
 impl Compiler {
@@ -130,6 +148,7 @@ impl Compiler {
             learnt: OnceLock::new(),
             rust: OnceLock::new(),
             prelude: rust::PreludeCache::default(),
+            trampolines: OnceLock::new(),
         })
     }
 
@@ -142,99 +161,60 @@ impl Compiler {
         let opt = &self.config.opt;
         self.learnt
             .get_or_init(|| {
-                fast::Learnt::learn(
-                    &self.emcc,
-                    &emcc::compile_flags(opt, &self.config.include_dirs),
-                    &emcc::link_flags(opt),
-                )
-                .map_err(|e| e.to_string())
+                fast::Learnt::learn(&self.emcc, &self.c_flags(opt), &emcc::link_flags(opt))
+                    .map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(|e| CompileError::Learn(e.clone()))
     }
 
-    /// Compiles `input` (a path relative to `cwd`, shown in diagnostics) into `work`.
-    pub fn compile(&self, cwd: &Path, input: &str, work: &Path) -> Result<Compiled, CompileError> {
-        let started = Instant::now();
+    fn c_flags(&self, opt: &str) -> Vec<String> {
+        emcc::compile_flags(opt, &self.config.include_dirs, &self.config.defines)
+    }
+
+    fn trampolines(&self) -> Result<&latebind::Cache, CompileError> {
         let learnt = self.learnt()?;
-        let (obj, dep, so) = (
-            work.join("patch.o"),
-            work.join("patch.d"),
-            work.join("patch.so"),
-        );
-        let mut cmd = if self.config.plain_emcc {
-            let flags = emcc::compile_flags(&self.config.opt, &self.config.include_dirs);
-            emcc::compile_command(&self.emcc, &flags, input, &obj, &dep)
-        } else {
-            learnt.compile_command(input, cwd, work)
-        };
-        cmd.current_dir(cwd);
-        let limits = process::Limits {
-            timeout: self.config.timeout,
-            address_space: Some(self.config.memory_bytes),
-        };
-        let mut phases = Phases::default();
-        let phase = Instant::now();
-        let finished = self.run(cmd, limits, "the compiler")?;
-        phases.compile = phase.elapsed();
+        self.trampolines
+            .get_or_init(|| latebind::Cache::new(learnt.clang()).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| CompileError::Learn(e.clone()))
+    }
 
-        let mut allowed = vec![
-            canonical(&self.config.root),
-            canonical(work),
-            canonical(cwd),
-        ];
-        allowed.extend(learnt.header_roots().iter().map(|p| canonical(p)));
-        allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
-        let deps = match std::fs::read_to_string(&dep) {
-            Ok(text) => includes::parse_depfile(&text),
-            Err(_) => {
-                let how = match finished.status.code() {
-                    Some(code) => {
-                        format!("failed (exit status {code}) without listing what it read")
-                    }
-                    None => format!("was killed ({})", finished.status),
-                };
-                return Err(CompileError::Crashed(how, self.config.memory_bytes >> 20));
-            }
-        };
-        if let Some(outside) = includes::first_outside(&deps, cwd, &allowed) {
-            return Err(CompileError::IncludeOutside(outside));
-        }
-        let diagnostics = diagnostics::parse(&finished.stderr);
-        if !finished.status.success() {
-            return Err(CompileError::Failed {
-                diagnostics,
-                stderr: finished.stderr,
-            });
-        }
+    /// Links `object` with the trampolines and globals objects of `plan` into `so`, each var
+    /// wrapped; returns the patch and its defined vars (plus `hotwasm_main` when `runs_once`).
+    fn bind_and_link(
+        &self,
+        object: &Path,
+        work: &Path,
+        plan: &latebind::Plan,
+        runs_once: bool,
+        extra_link_flags: &[String],
+        phases: &mut Phases,
+    ) -> Result<(Vec<u8>, Vec<String>), CompileError> {
+        let so = work.join("patch.so");
         let phase = Instant::now();
-        let object = std::fs::read(&obj).map_err(CompileError::Io)?;
-        let defined =
-            crate::inspect::defined_functions(&object).map_err(|e| CompileError::Link {
-                stderr: e.to_string(),
-            })?;
-        phases.symbols = phase.elapsed();
-
+        let helpers = self.trampolines()?.objects(plan, self.limits())?;
+        phases.symbols += phase.elapsed();
+        let mut linker_args = latebind::wrap_flags(plan);
+        let mut defined: Vec<String> = plan.defines.iter().map(|v| v.name.clone()).collect();
+        if runs_once {
+            linker_args.push(format!("--export={}", latebind::RUN_ONCE));
+            defined.push(latebind::RUN_ONCE.to_string());
+        }
         let cmd = if self.config.plain_emcc {
-            emcc::link_command(
-                &self.emcc,
-                &emcc::link_flags(&self.config.opt),
-                &obj,
-                &so,
-                &defined,
-            )
+            let mut flags = emcc::link_flags(&self.config.opt);
+            flags.extend_from_slice(extra_link_flags);
+            let mut objects = vec![object.to_path_buf()];
+            objects.extend(helpers);
+            emcc::link_command(&self.emcc, &flags, &objects, &so, &linker_args)
         } else {
-            learnt.link_command(work, &defined)
+            self.learnt()?.link_command(work, &helpers, &linker_args)
         };
-        let wasm = self.link(cmd, work, &so, &mut phases)?;
-        Ok(Compiled {
-            wasm,
-            defined,
-            diagnostics,
-            stderr: finished.stderr,
-            elapsed: started.elapsed(),
-            phases,
-        })
+        let wasm = self.link(cmd, work, &so, phases)?;
+        let wasm = inline::inline_trampoline_calls(&wasm).map_err(|e| CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+        Ok((wasm, defined))
     }
 
     fn rust_toolchain(&self) -> Result<&rust::Toolchain, CompileError> {
@@ -258,7 +238,7 @@ impl Compiler {
     pub fn warm_up_rust(&self) -> Result<(), CompileError> {
         let tc = self.rust_toolchain()?;
         self.prelude
-            .rlib(tc, &self.config.root, &self.rust_opt_level(), self.limits())
+            .rlib(tc, &self.config, &self.rust_opt_level(), self.limits())
             .map(|_| ())
     }
 
@@ -277,23 +257,18 @@ impl Compiler {
         source: &str,
         name: &str,
         work: &Path,
+        host: &HostManifest,
     ) -> Result<Compiled, CompileError> {
         let started = Instant::now();
         let tc = self.rust_toolchain()?;
         let opt = self.rust_opt_level();
-        let rlib = self
-            .prelude
-            .rlib(tc, &self.config.root, &opt, self.limits())?;
+        let rlib = self.prelude.rlib(tc, &self.config, &opt, self.limits())?;
         let input = work.join(name);
         if let Some(dir) = input.parent() {
             std::fs::create_dir_all(dir).map_err(CompileError::Io)?;
         }
         std::fs::write(&input, rust::with_prelude(source)).map_err(CompileError::Io)?;
-        let (obj, dep, so) = (
-            work.join("patch.o"),
-            work.join("patch.d"),
-            work.join("patch.so"),
-        );
+        let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
         let cmd = rust::compile_command(tc, &opt, &rlib, name, work);
         let mut phases = Phases::default();
         let phase = Instant::now();
@@ -333,24 +308,23 @@ impl Compiler {
         }
         let phase = Instant::now();
         let object = std::fs::read(&obj).map_err(CompileError::Io)?;
-        let defined =
-            crate::inspect::visible_functions(&object, rust::is_user_symbol).map_err(|e| {
-                CompileError::Link {
-                    stderr: e.to_string(),
-                }
-            })?;
+        let symbols = object::read(&object).map_err(|e| CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+        let plan = latebind::plan(&symbols, host, None, &rust::is_user_symbol);
         phases.symbols = phase.elapsed();
-        let cmd = if self.config.plain_emcc {
-            let mut flags = emcc::link_flags(&self.config.opt);
-            flags.push("-fwasm-exceptions".into());
-            emcc::link_command(&self.emcc, &flags, &obj, &so, &defined)
-        } else {
-            self.learnt()?.link_command(work, &defined)
-        };
-        let wasm = self.link(cmd, work, &so, &mut phases)?;
+        let (wasm, defined) = self.bind_and_link(
+            &obj,
+            work,
+            &plan,
+            symbols.defines(latebind::RUN_ONCE),
+            &["-fwasm-exceptions".to_string()],
+            &mut phases,
+        )?;
         Ok(Compiled {
             wasm,
             defined,
+            plan,
             diagnostics,
             stderr,
             elapsed: started.elapsed(),

@@ -1,6 +1,6 @@
 //! Rust source → linked SIDE_MODULE: `rustc --emit obj` for `wasm32-unknown-emscripten` (the
 //! host's exact toolchain, found from the project's `rust-toolchain.toml`) against the
-//! `hotwasm_patch` prelude crate (`examples/particles/patches/prelude.rs`, compiled once per server
+//! `hotwasm_patch` prelude crate (the app's `[patches] rust_prelude`, compiled once per server
 //! run and again when it changes), then linked by the same wasm-ld line as C patches. The patch
 //! imports the std functions it uses from the host instead of carrying its own std.
 //!
@@ -14,9 +14,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
-
-/// The prelude crate, relative to the project root.
-pub const PRELUDE: &str = "examples/particles/patches/prelude.rs";
 
 /// What the server appends to every Rust patch (after a newline, so line numbers stay).
 pub const INJECTED: &str = "#[allow(unused_imports)] use hotwasm_patch::*;\n";
@@ -77,6 +74,7 @@ impl Toolchain {
 /// The compiled prelude rlib and what it was built from.
 #[derive(Debug)]
 struct Prelude {
+    src: Option<PathBuf>,
     stamp: Vec<SystemTime>,
     rlib: PathBuf,
     _dir: tempfile::TempDir,
@@ -110,13 +108,16 @@ impl PreludeCache {
     pub fn rlib(
         &self,
         tc: &Toolchain,
-        root: &Path,
+        config: &super::CompilerConfig,
         opt_level: &str,
         limits: process::Limits,
     ) -> Result<PathBuf, CompileError> {
-        let src = root.join(PRELUDE);
-        let stamp: Vec<SystemTime> = [src.clone(), root.join("runtime/src/bindings.rs")]
+        let root = &config.root;
+        let configured = config.rust_prelude.clone();
+        let stamp: Vec<SystemTime> = configured
             .iter()
+            .cloned()
+            .chain([root.join("runtime/src/bindings.rs")])
             .map(|p| {
                 std::fs::metadata(p)
                     .and_then(|m| m.modified())
@@ -125,20 +126,30 @@ impl PreludeCache {
             .collect();
         let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(p) = built.as_ref() {
-            if p.stamp == stamp && p.rlib.is_file() {
+            if p.src == configured && p.stamp == stamp && p.rlib.is_file() {
                 return Ok(p.rlib.clone());
             }
-        }
-        if !src.is_file() {
-            return Err(CompileError::Prelude(format!(
-                "{} is missing; restore it from git",
-                src.display()
-            )));
         }
         let dir = tempfile::Builder::new()
             .prefix("hotwasm-prelude")
             .tempdir()
             .map_err(CompileError::Io)?;
+        let src = match &configured {
+            Some(p) => p.clone(),
+            None => {
+                // No prelude configured: an empty crate, so `use hotwasm_patch::*;` still resolves.
+                let empty = dir.path().join("empty_prelude.rs");
+                std::fs::write(&empty, "//! No [patches] rust_prelude in hotwasm.toml.\n")
+                    .map_err(CompileError::Io)?;
+                empty
+            }
+        };
+        if !src.is_file() {
+            return Err(CompileError::Prelude(format!(
+                "{} is missing: create it or fix [patches] rust_prelude in hotwasm.toml",
+                src.display()
+            )));
+        }
         let rlib = dir.path().join("libhotwasm_patch.rlib");
         let mut cmd = Command::new(&tc.rustc);
         cmd.args(common_flags(opt_level))
@@ -159,11 +170,13 @@ impl PreludeCache {
         };
         if !finished.status.success() {
             return Err(CompileError::Prelude(format!(
-                "rustc failed on {PRELUDE}:\n{}",
+                "rustc failed on {}:\n{}",
+                src.display(),
                 finished.stderr
             )));
         }
         *built = Some(Prelude {
+            src: configured,
             stamp,
             rlib: rlib.clone(),
             _dir: dir,

@@ -80,7 +80,7 @@ pub const HOST_MANIFEST: &str = r#"{"version":1,
  "vars":[{"name":"step_particle","signature":"vppf"},{"name":"particle_color","signature":"ipp"},
          {"name":"spawn_particle","signature":"vpp"},{"name":"background_color","signature":"ip"}],
  "exports":["step_particle","particle_color","spawn_particle","background_color","demo_random","demo_world",
-            "printf","iprintf","puts","malloc","free","memcpy","memset","hotwasm_lookup"]}"#;
+            "printf","iprintf","puts","malloc","free","memcpy","memset","hotwasm_lookup","hotwasm_slot"]}"#;
 
 pub struct Server {
     pub child: Child,

@@ -1,0 +1,541 @@
+//! Late binding: every call from patch code to a var reaches the var's current implementation,
+//! and every external global a patch defines keeps one storage for the program's life.
+//!
+//! How a patch is linked (the fast path and plain emcc alike):
+//! 1. The source is compiled with default visibility and `-fsemantic-interposition`, so clang
+//!    never inlines or otherwise binds a call to an external function of the same file: each
+//!    such call, and each address-take, stays a relocation against the function's symbol.
+//!    External globals are reached through `GOT.mem`.
+//! 2. [`plan`] reads the object: the vars it defines (external, non-weak functions) and the vars
+//!    it calls (undefined functions that are not plain host exports such as `printf`), each
+//!    with its signature.
+//! 3. For each var, a trampoline object ([`trampoline_asm`]): `__wrap_<name>` calls through
+//!    `*slot`, where `slot = hotwasm_slot("<name>", "<sig>")` is fetched once by a constructor
+//!    that runs before the user's own. For each defined global, a globals object
+//!    ([`global_asm`]) whose constructor copies the patch's initial value into the shared
+//!    storage when its initializer differs from the one that storage last got.
+//! 4. `wasm-ld --wrap=<var>` for every var: calls and address-takes of `<var>` in the user's
+//!    object now reach `__wrap_<var>`, while the definition stays exported as `<var>` (renamed to
+//!    `<var>__hwN` after linking). A pointer to a var is the trampoline's table slot: stable, and
+//!    it always calls the current version.
+//!
+//! The small objects are assembled with llvm-mc once per (name, signature) and cached for the
+//! server's life, so re-evaluating the same functions adds only their link.
+//!
+//! Globals: the first patch that defines `g` provides its storage (Emscripten's GOT is
+//! first-definition-wins) and every later patch, defining or declaring `g`, binds to it. A
+//! companion 8-byte global `__hotwasm_initkey_<g>` holds a hash of the type and initializer text
+//! of the definition whose initial value the storage last received.
+
+use super::object::Symbols;
+use super::{globals, process, CompileError};
+use hotwasm_abi::{HostManifest, Signature, ValType};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The function a patch may define to run statements once per page after it applies.
+pub use crate::inspect::RUN_ONCE;
+
+/// Custom section listing `<name> <signature>` for every var a patch binds to.
+pub const VARS_SECTION: &str = "hotwasm.vars";
+/// Custom section listing `<name> <size> <type>` for every global a patch defines.
+pub const GLOBALS_SECTION: &str = "hotwasm.globals";
+/// Constructor priority of the slot fetches (before globals and the user's constructors).
+const BIND_PRIORITY: u32 = 50;
+/// Constructor priority of initializer copies.
+const GLOBALS_PRIORITY: u32 = 60;
+
+/// A var a patch defines or calls, with the signature its slot is fetched with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarUse {
+    /// The var's name.
+    pub name: String,
+    /// Host letters when the host declares the var, else the wasm type's (pointers are `i`).
+    pub signature: Signature,
+}
+
+/// A global a patch defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalDef {
+    /// The symbol name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The declared type text (`""` when the scanner could not read the declaration).
+    pub ty: String,
+    /// The initializer text.
+    pub init: String,
+}
+
+/// A global a patch uses without defining it (`extern`), with its declared type if read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalUse {
+    /// The symbol name.
+    pub name: String,
+    /// The declared type text, if the declaration was in the user's file.
+    pub ty: Option<String>,
+}
+
+/// What a patch binds to, read from its object before linking.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Vars the patch defines (external, non-weak, visible functions; not `hotwasm_main`).
+    pub defines: Vec<VarUse>,
+    /// Vars the patch calls or takes the address of without defining them.
+    pub calls: Vec<VarUse>,
+    /// Of `calls`, the names a system header declares: library functions the host lacks.
+    pub library: Vec<String>,
+    /// Globals the patch defines (C only).
+    pub globals: Vec<GlobalDef>,
+    /// Globals the patch uses without defining them.
+    pub global_uses: Vec<GlobalUse>,
+}
+
+impl Plan {
+    /// Every var the patch binds to: its definitions, then its calls.
+    pub fn vars(&self) -> impl Iterator<Item = &VarUse> {
+        self.defines.iter().chain(&self.calls)
+    }
+}
+
+/// Reads which vars and globals the object `symbols` defines and uses. `source` is the user's
+/// C text (for global declarations), `None` for Rust; only names passing `is_var_name` can be
+/// vars (Rust: not mangled).
+pub fn plan(
+    symbols: &Symbols,
+    host: &HostManifest,
+    source: Option<&str>,
+    is_var_name: &dyn Fn(&str) -> bool,
+) -> Plan {
+    let slot_signature = |name: &str, wasm: &Signature| match host.var(name) {
+        Some(v) if v.signature.same_in_wasm32(wasm) => v.signature.clone(),
+        _ => wasm.clone(),
+    };
+    let mut plan = Plan::default();
+    for f in symbols.functions.iter().filter(|f| is_var_name(&f.name)) {
+        let Some(sig) = &f.signature else { continue };
+        if f.defined {
+            if !f.weak && !f.hidden && f.name != RUN_ONCE {
+                plan.defines.push(VarUse {
+                    name: f.name.clone(),
+                    signature: slot_signature(&f.name, sig),
+                });
+            }
+        } else if host.var(&f.name).is_some() || !host.exports_symbol(&f.name) {
+            plan.calls.push(VarUse {
+                name: f.name.clone(),
+                signature: slot_signature(&f.name, sig),
+            });
+        }
+    }
+    let defined: Vec<&str> = symbols
+        .data
+        .iter()
+        .filter(|d| d.size.is_some() && !d.private)
+        .map(|d| d.name.as_str())
+        .collect();
+    let used: Vec<&str> = symbols
+        .data
+        .iter()
+        .filter(|d| d.size.is_none())
+        .map(|d| d.name.as_str())
+        .collect();
+    let declared = source
+        .map(|s| globals::scan(s, &[defined.as_slice(), used.as_slice()].concat()))
+        .unwrap_or_default();
+    let find = |name: &str, ext: bool| {
+        declared
+            .iter()
+            .rfind(|d| d.name == name && d.is_extern == ext)
+    };
+    for d in symbols.data.iter().filter(|d| !d.private) {
+        match d.size {
+            Some(size) if source.is_some() => {
+                let decl = find(&d.name, false);
+                plan.globals.push(GlobalDef {
+                    name: d.name.clone(),
+                    size,
+                    ty: decl.map(|d| d.ty.clone()).unwrap_or_default(),
+                    init: decl.map(|d| d.init.clone()).unwrap_or_default(),
+                });
+            }
+            Some(_) => {}
+            None => plan.global_uses.push(GlobalUse {
+                name: d.name.clone(),
+                ty: find(&d.name, true).map(|d| d.ty.clone()),
+            }),
+        }
+    }
+    plan
+}
+
+/// Marks as library functions the calls that one of `headers` (system headers the compile read)
+/// declares, so the check can say "the host does not export it" instead of treating a missing
+/// libc function as a var still to be defined.
+pub fn mark_library_calls(plan: &mut Plan, host: &HostManifest, headers: &[PathBuf]) {
+    let unknown: Vec<&VarUse> = plan
+        .calls
+        .iter()
+        .filter(|c| host.var(&c.name).is_none())
+        .collect();
+    if unknown.is_empty() {
+        return;
+    }
+    let texts: Vec<String> = headers
+        .iter()
+        .filter_map(|h| std::fs::read_to_string(h).ok())
+        .collect();
+    plan.library = unknown
+        .into_iter()
+        .filter(|c| texts.iter().any(|t| mentions(t, &c.name)))
+        .map(|c| c.name.clone())
+        .collect();
+}
+
+/// Whether `text` holds `word` as a whole identifier.
+fn mentions(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word)
+        .any(|(at, _)| !text[..at].ends_with(ident) && !text[at + word.len()..].starts_with(ident))
+}
+
+/// `--wrap=<name>` for every var.
+pub fn wrap_flags(plan: &Plan) -> Vec<String> {
+    plan.vars().map(|v| format!("--wrap={}", v.name)).collect()
+}
+
+/// Assembles (or finds in the cache) the trampoline and globals objects of `plan`.
+#[derive(Debug)]
+pub struct Cache {
+    dir: tempfile::TempDir,
+    assembler: PathBuf,
+}
+
+impl Cache {
+    /// A cache in a fresh temp dir, assembling with the llvm-mc beside `clang` (the learnt
+    /// compiler), else `llvm-mc-19` or `llvm-mc` on PATH.
+    pub fn new(clang: &Path) -> Result<Cache, CompileError> {
+        let beside = clang.with_file_name("llvm-mc");
+        let assembler = if beside.is_file() {
+            beside
+        } else {
+            which::which("llvm-mc-19")
+                .or_else(|_| which::which("llvm-mc"))
+                .map_err(|_| {
+                    CompileError::Learn(format!(
+                        "no llvm-mc beside {} or on PATH: install llvm-19 (bash scripts/setup.sh)",
+                        clang.display()
+                    ))
+                })?
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("hotwasm-trampolines")
+            .tempdir()
+            .map_err(CompileError::Io)?;
+        Ok(Cache { dir, assembler })
+    }
+
+    /// The objects to link with the patch, assembling the missing ones (in parallel).
+    pub fn objects(
+        &self,
+        plan: &Plan,
+        limits: process::Limits,
+    ) -> Result<Vec<PathBuf>, CompileError> {
+        let mut wanted: Vec<(PathBuf, String)> = Vec::new();
+        for v in plan.vars() {
+            let file = format!("t-{}-{}.o", file_safe(&v.name), v.signature);
+            wanted.push((self.dir.path().join(file), trampoline_asm(v)));
+        }
+        for g in &plan.globals {
+            let key = init_key(g);
+            let file = format!("g-{}-{}-{key:016x}.o", file_safe(&g.name), g.size);
+            wanted.push((self.dir.path().join(file), global_asm(g)));
+        }
+        let missing: Vec<&(PathBuf, String)> =
+            wanted.iter().filter(|(p, _)| !p.is_file()).collect();
+        let results: Vec<Result<(), CompileError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = missing
+                .iter()
+                .map(|(path, asm)| s.spawn(|| self.assemble(path, asm, limits)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(CompileError::Link {
+                            stderr: "the assembler thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        results.into_iter().collect::<Result<Vec<()>, _>>()?;
+        Ok(wanted.into_iter().map(|(p, _)| p).collect())
+    }
+
+    fn assemble(
+        &self,
+        path: &Path,
+        asm: &str,
+        limits: process::Limits,
+    ) -> Result<(), CompileError> {
+        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+        let src = path.with_extension("s");
+        std::fs::write(&src, asm).map_err(CompileError::Io)?;
+        let mut cmd = Command::new(&self.assembler);
+        cmd.args([
+            "-triple=wasm32-unknown-emscripten",
+            "-filetype=obj",
+            "-mattr=+mutable-globals,+sign-ext,+reference-types,+multivalue",
+        ])
+        .arg(&src)
+        .arg("-o")
+        .arg(&tmp);
+        let program = self.assembler.display().to_string();
+        let finished = process::run(cmd, limits).map_err(|e| match e {
+            process::RunError::TimedOut => CompileError::TimedOut(limits.timeout),
+            process::RunError::Spawn(error) => CompileError::Spawn {
+                program: format!("the assembler ({program})"),
+                error,
+            },
+        })?;
+        if !finished.status.success() {
+            return Err(CompileError::Link {
+                stderr: format!(
+                    "assembling the trampolines failed (a hotwasm bug):\n{}",
+                    finished.stderr
+                ),
+            });
+        }
+        std::fs::rename(&tmp, path).map_err(CompileError::Io)
+    }
+}
+
+fn file_safe(name: &str) -> String {
+    if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        name.to_string()
+    } else {
+        name.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn wasm_type(t: ValType) -> &'static str {
+    match t.in_wasm32() {
+        ValType::I64 => "i64",
+        ValType::F32 => "f32",
+        ValType::F64 => "f64",
+        _ => "i32",
+    }
+}
+
+fn functype(sig: &Signature) -> String {
+    let params: Vec<&str> = sig.params.iter().map(|t| wasm_type(*t)).collect();
+    let ret = sig.ret.map(wasm_type).unwrap_or("");
+    format!("({}) -> ({ret})", params.join(", "))
+}
+
+/// Quotes `text` for an `.ascii`/`.asciz` directive.
+fn quoted(text: &str) -> String {
+    let mut q = String::from("\"");
+    for b in text.bytes() {
+        match b {
+            b'"' | b'\\' => {
+                q.push('\\');
+                q.push(b as char);
+            }
+            0x20..=0x7e => q.push(b as char),
+            _ => q.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    q.push('"');
+    q
+}
+
+/// A symbol name as the assembler accepts it.
+fn symbol(name: &str) -> String {
+    if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        name.to_string()
+    } else {
+        quoted(name)
+    }
+}
+
+/// The trampoline object of one var: `__wrap_<name>`, its slot, and the constructor that fetches
+/// the slot with `hotwasm_slot`.
+pub fn trampoline_asm(v: &VarUse) -> String {
+    let wrap = symbol(&format!("__wrap_{}", v.name));
+    let ty = functype(&v.signature);
+    let args: String = (0..v.signature.params.len())
+        .map(|i| format!("\tlocal.get\t{i}\n"))
+        .collect();
+    format!(
+        "\t.tabletype\t__indirect_function_table, funcref
+\t.globaltype\t__memory_base, i32, immutable
+\t.functype\thotwasm_slot (i32, i32) -> (i32)
+\t.globaltype\t__hotwasm_slot, i32
+__hotwasm_slot:
+\t.section\t.text.__wrap,\"\",@
+\t.hidden\t{wrap}
+\t.globl\t{wrap}
+\t.type\t{wrap},@function
+{wrap}:
+\t.functype\t{wrap} {ty}
+{args}\tglobal.get\t__hotwasm_slot
+\ti32.load\t0
+\tcall_indirect\t__indirect_function_table, {ty}
+\tend_function
+\t.section\t.text.__hotwasm_bind,\"\",@
+\t.type\t__hotwasm_bind,@function
+__hotwasm_bind:
+\t.functype\t__hotwasm_bind () -> ()
+\tglobal.get\t__memory_base
+\ti32.const\t.Lname@MBREL
+\ti32.add
+\tglobal.get\t__memory_base
+\ti32.const\t.Lsig@MBREL
+\ti32.add
+\tcall\thotwasm_slot
+\tglobal.set\t__hotwasm_slot
+\tend_function
+\t.section\t.rodata.__hotwasm_name,\"S\",@
+.Lname:
+\t.asciz\t{name}
+\t.size\t.Lname, {name_len}
+\t.section\t.rodata.__hotwasm_sig,\"S\",@
+.Lsig:
+\t.asciz\t\"{sig}\"
+\t.size\t.Lsig, {sig_len}
+\t.section\t.init_array.{BIND_PRIORITY},\"\",@
+\t.p2align\t2, 0x0
+\t.int32\t__hotwasm_bind
+\t.section\t.custom_section.{VARS_SECTION},\"\",@
+\t.ascii\t{line}
+\t.no_dead_strip\t__indirect_function_table
+",
+        name = quoted(&v.name),
+        name_len = v.name.len() + 1,
+        sig = v.signature,
+        sig_len = v.signature.to_string().len() + 1,
+        line = quoted(&format!("{} {}\n", v.name, v.signature)),
+    )
+}
+
+/// FNV-1a of the global's type and initializer text: which definition's initial value the
+/// storage holds.
+pub fn init_key(g: &GlobalDef) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in g.ty.bytes().chain([0]).chain(g.init.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The globals object of one defined global: its init key (shared through the GOT like the
+/// global) and a constructor that copies this patch's initial value into the shared storage when
+/// the key differs, then sets the key.
+pub fn global_asm(g: &GlobalDef) -> String {
+    let name = symbol(&g.name);
+    let key_sym = symbol(&format!("__hotwasm_initkey_{}", g.name));
+    let key = init_key(g) as i64;
+    format!(
+        "\t.globaltype\t__memory_base, i32, immutable
+\t.functype\t__hotwasm_copy (i32, i32, i32) -> ()
+\t.section\t.text.__hotwasm_reinit,\"\",@
+\t.type\t__hotwasm_reinit,@function
+__hotwasm_reinit:
+\t.functype\t__hotwasm_reinit () -> ()
+\tglobal.get\t{key_sym}@GOT
+\ti64.load\t0
+\ti64.const\t{key}
+\ti64.ne
+\tif
+\tglobal.get\t{name}@GOT
+\tglobal.get\t__memory_base
+\ti32.const\t{name}@MBREL
+\ti32.add
+\ti32.const\t{size}
+\tcall\t__hotwasm_copy
+\tglobal.get\t{key_sym}@GOT
+\ti64.const\t{key}
+\ti64.store\t0
+\tend_if
+\tend_function
+\t.section\t.text.__hotwasm_copy,\"\",@
+\t.type\t__hotwasm_copy,@function
+__hotwasm_copy:
+\t.functype\t__hotwasm_copy (i32, i32, i32) -> ()
+\tblock
+\tloop
+\tlocal.get\t2
+\ti32.eqz
+\tbr_if\t1
+\tlocal.get\t0
+\tlocal.get\t1
+\ti32.load8_u\t0
+\ti32.store8\t0
+\tlocal.get\t0
+\ti32.const\t1
+\ti32.add
+\tlocal.set\t0
+\tlocal.get\t1
+\ti32.const\t1
+\ti32.add
+\tlocal.set\t1
+\tlocal.get\t2
+\ti32.const\t-1
+\ti32.add
+\tlocal.set\t2
+\tbr\t0
+\tend_loop
+\tend_block
+\tend_function
+\t.section\t.data.__hotwasm_initkey,\"\",@
+\t.globl\t{key_sym}
+\t.p2align\t3, 0x0
+{key_sym}:
+\t.int64\t{key}
+\t.size\t{key_sym}, 8
+\t.section\t.init_array.{GLOBALS_PRIORITY},\"\",@
+\t.p2align\t2, 0x0
+\t.int32\t__hotwasm_reinit
+\t.section\t.custom_section.{GLOBALS_SECTION},\"\",@
+\t.ascii\t{line}
+",
+        size = g.size,
+        line = quoted(&format!("{} {} {}\n", g.name, g.size, g.ty)),
+    )
+}
+
+/// Reads a linked patch's `hotwasm.vars` and `hotwasm.globals` sections (for the journal: what
+/// earlier patches bound to). Lines that do not parse are skipped.
+pub fn read_sections(wasm: &[u8]) -> (HashMap<String, Signature>, HashMap<String, (u64, String)>) {
+    let mut vars = HashMap::new();
+    let mut globals = HashMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::CustomSection(c)) = payload else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(c.data());
+        if c.name() == VARS_SECTION {
+            for line in text.lines() {
+                if let Some((name, sig)) = line.split_once(' ') {
+                    if let Ok(sig) = Signature::parse(sig) {
+                        vars.insert(name.to_string(), sig);
+                    }
+                }
+            }
+        } else if c.name() == GLOBALS_SECTION {
+            for line in text.lines() {
+                let mut parts = line.splitn(3, ' ');
+                if let (Some(name), Some(Ok(size)), ty) =
+                    (parts.next(), parts.next().map(str::parse), parts.next())
+                {
+                    globals.insert(name.to_string(), (size, ty.unwrap_or_default().to_string()));
+                }
+            }
+        }
+    }
+    (vars, globals)
+}

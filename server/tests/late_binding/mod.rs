@@ -1,0 +1,279 @@
+//! A REPL session against a real host under Node, without the server: each eval goes through
+//! the server's own compile pipeline (fast path: clang, llvm-mc, wasm-ld), rename and check, in
+//! journal order; then Node instantiates the host (`tests/fixtures/late_binding_host.c`, built
+//! once with emcc as a MAIN_MODULE), dlopens every accepted patch in order, installing each
+//! patch's vars in their slots, and makes the calls the test asks for.
+//!
+//! The host stands in for the hotwasm runtime (a var registry with `hotwasm_slot`), so these
+//! tests pin down what the compile pipeline guarantees: late-bound calls, stable function
+//! pointers and persistent globals.
+#![allow(dead_code)] // Each test file uses a different subset.
+
+use hotwasm_abi::{versioned_symbol, HostManifest, HostVar, Signature};
+use hotwasm_server::compile::rename::rename_exports;
+use hotwasm_server::compile::{CSource, Compiled, Compiler, CompilerConfig};
+use hotwasm_server::inspect::{self, Known};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+#[path = "../util/mod.rs"]
+mod util;
+
+/// The host's vars and exports, as its manifest would list them.
+pub fn host_manifest() -> HostManifest {
+    HostManifest {
+        version: 1,
+        vars: vec![HostVar {
+            name: "host_scale".into(),
+            signature: Signature::parse("ii").unwrap(),
+        }],
+        exports: [
+            "hotwasm_slot",
+            "printf",
+            "malloc",
+            "free",
+            "host_uses_scale",
+        ]
+        .map(String::from)
+        .to_vec(),
+    }
+}
+
+/// Puts the toolchain on PATH (once per test process).
+pub fn toolchain() {
+    static ENV: OnceLock<()> = OnceLock::new();
+    ENV.get_or_init(|| {
+        for (k, v) in util::toolchain_env() {
+            std::env::set_var(k, v);
+        }
+    });
+}
+
+/// The host, built once per `cargo test` target dir.
+pub fn host_js() -> PathBuf {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| {
+        toolchain();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("late-binding-host");
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = util::repo_root().join("tests/fixtures/late_binding_host.c");
+        let js = dir.join("host.js");
+        let fresh = |p: &Path| {
+            let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+            m(p).is_some() && m(p) >= m(&src)
+        };
+        if !fresh(&js) {
+            let out = Command::new("emcc")
+                .args([
+                    "-O1",
+                    "-sMAIN_MODULE=2",
+                    "-sWASM_BIGINT",
+                    "-Wno-version-check",
+                    "-sEXPORTED_FUNCTIONS=_main,_hotwasm_slot,_load_patch,_call_ii,_call_i,_host_uses_scale,_printf,_malloc,_free",
+                    "-sEXPORTED_RUNTIME_METHODS=FS,ccall",
+                    "-sMODULARIZE",
+                    "-sEXPORT_NAME=createHost",
+                    "-o",
+                ])
+                .arg(&js)
+                .arg(&src)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "emcc: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        js
+    })
+    .clone()
+}
+
+/// A sequence of evals and the calls made after each.
+pub struct Session {
+    compiler: Compiler,
+    host: HostManifest,
+    project: tempfile::TempDir,
+    /// Accepted patches in order: (file name, "var symbol ..." definitions, wasm).
+    patches: Vec<(String, String, Vec<u8>)>,
+    manifest_vars: HashMap<String, Signature>,
+    /// The JS the Node run executes, step by step.
+    steps: Vec<String>,
+    /// The last compile, for its timings.
+    pub last: Option<Compiled>,
+}
+
+impl Session {
+    /// A session with `-O2` patches.
+    pub fn new() -> Session {
+        toolchain();
+        let project = tempfile::tempdir().unwrap();
+        let compiler = Compiler::new(CompilerConfig {
+            root: project.path().to_path_buf(),
+            include_dirs: vec![util::repo_root().join("abi/include")],
+            defines: Vec::new(),
+            rust_prelude: None,
+            plain_emcc: false,
+            opt: "-O2".into(),
+            timeout: Duration::from_secs(60),
+            memory_bytes: 2 << 30,
+        })
+        .unwrap();
+        Session {
+            compiler,
+            host: host_manifest(),
+            project,
+            patches: Vec::new(),
+            manifest_vars: HashMap::new(),
+            steps: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// The project directory (for files a source includes).
+    pub fn project(&self) -> &Path {
+        self.project.path()
+    }
+
+    /// Compiles, renames and checks `source` as the next journal entry; on success the patch is
+    /// loaded at this point of the Node run. Returns the refusal otherwise.
+    pub fn eval(&mut self, source: &str) -> Result<(), String> {
+        let seq = self.patches.len() as u64 + 1;
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(work.path().join("eval.c"), source).unwrap();
+        let compiled = self
+            .compiler
+            .compile(
+                CSource {
+                    cwd: work.path(),
+                    input: "eval.c",
+                    text: source,
+                    stands_for: None,
+                },
+                work.path(),
+                &self.host,
+            )
+            .map_err(|e| match e {
+                hotwasm_server::compile::CompileError::Failed { diagnostics, .. } => diagnostics
+                    .iter()
+                    .map(|d| format!("{}:{}: {}: {}", d.file, d.line, d.severity, d.message))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                e => e.to_string(),
+            })?;
+        let renames: HashMap<String, String> = compiled
+            .defined
+            .iter()
+            .map(|n| (n.clone(), versioned_symbol(n, seq)))
+            .collect();
+        let wasm = rename_exports(&compiled.wasm, &renames).map_err(|e| e.to_string())?;
+        let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
+        let known = Known::from_journal(
+            self.manifest_vars.clone(),
+            self.patches.iter().map(|(_, _, w)| w.as_slice()),
+        );
+        let checked = inspect::check(
+            &shape,
+            &compiled.defined,
+            &compiled.plan,
+            |n| versioned_symbol(n, seq),
+            &self.host,
+            &known,
+        )
+        .map_err(|e| e.to_string())?;
+        let defs: Vec<String> = checked
+            .entries
+            .iter()
+            .map(|e| format!("{} {}", e.var, e.symbol))
+            .collect();
+        for e in &checked.entries {
+            self.manifest_vars
+                .insert(e.var.clone(), e.signature.clone());
+        }
+        let file = format!("patch-{seq}.so");
+        self.steps.push(format!(
+            "check(m.ccall('load_patch', 'number', ['string', 'string'], ['/{file}', {:?}]) === 0, 'load {file}');",
+            defs.join(" ")
+        ));
+        self.patches.push((file, defs.join(" "), wasm));
+        self.last = Some(compiled);
+        Ok(())
+    }
+
+    /// At this point of the run, calls var `name` (an `int(int)`, or `int(void)` when `arg` is
+    /// `None`) and records the result under `label`.
+    pub fn call(&mut self, label: &str, name: &str, arg: Option<i32>) {
+        let call = match arg {
+            Some(a) => {
+                format!("m.ccall('call_ii', 'number', ['string', 'number'], ['{name}', {a}])")
+            }
+            None => format!("m.ccall('call_i', 'number', ['string'], ['{name}'])"),
+        };
+        self.steps.push(format!("out[{label:?}] = {call};"));
+    }
+
+    /// At this point of the run, calls `int(int)` var `name` with `arg` and records under
+    /// `label` the wall time of the call in microseconds.
+    pub fn time_call(&mut self, label: &str, name: &str, arg: i32) {
+        self.steps.push(format!(
+            "{{ const t0 = process.hrtime.bigint(); m.ccall('call_ii', 'number', ['string', 'number'], ['{name}', {arg}]); out[{label:?}] = Number(process.hrtime.bigint() - t0) / 1000; }}"
+        ));
+    }
+
+    /// At this point of the run, calls the host's own `host_uses_scale(arg)`.
+    pub fn host_call(&mut self, label: &str, arg: i32) {
+        self.steps.push(format!(
+            "out[{label:?}] = m.ccall('host_uses_scale', 'number', ['number'], [{arg}]);"
+        ));
+    }
+
+    /// Runs the host under Node with every step; returns the recorded results.
+    pub fn run(&self) -> HashMap<String, i64> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut js = format!(
+            "const createHost = require({:?});\n\
+             const check = (ok, what) => {{ if (!ok) {{ console.error('failed: ' + what); process.exit(2); }} }};\n\
+             (async () => {{\n  const m = await createHost({{ print: s => console.error(s), printErr: s => console.error(s) }});\n  const out = {{}};\n",
+            host_js().display().to_string()
+        );
+        for (file, _, wasm) in &self.patches {
+            std::fs::write(dir.path().join(file), wasm).unwrap();
+            js.push_str(&format!(
+                "  m.FS.writeFile('/{file}', require('fs').readFileSync({:?}));\n",
+                dir.path().join(file).display().to_string()
+            ));
+        }
+        for step in &self.steps {
+            js.push_str("  ");
+            js.push_str(step);
+            js.push('\n');
+        }
+        js.push_str("  console.log(JSON.stringify(out));\n})().catch(e => { console.error(e); process.exit(3); });\n");
+        let script = dir.path().join("run.cjs");
+        if let Some(keep) = std::env::var_os("HOTWASM_KEEP_RUN") {
+            let keep = Path::new(&keep).join(format!(
+                "{:?}",
+                std::thread::current().name().unwrap_or("run")
+            ));
+            std::fs::create_dir_all(&keep).unwrap();
+            for (file, _, wasm) in &self.patches {
+                std::fs::write(keep.join(file), wasm).unwrap();
+            }
+            std::fs::write(keep.join("run.cjs"), &js).unwrap();
+        }
+        std::fs::write(&script, js).unwrap();
+        let out = Command::new("node").arg(&script).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "node failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap() as i64))
+            .collect()
+    }
+}

@@ -1,0 +1,66 @@
+//! The price of late binding: a patch's call to a var (through its trampoline and slot) against
+//! a direct call to a `static` function of the same patch, both `noinline` leaves called in a
+//! loop of 20 million iterations under Node; and what the trampolines add to a compile.
+//! Prints the figures (`cargo test --release -p hotwasm-server --test
+//! late_bound_calls_cost_little_more_than_direct_calls -- --nocapture`); fails only past 2x, so a
+//! noisy machine does not fail the suite.
+mod late_binding;
+use late_binding::Session;
+
+const LOOPS: &str = "__attribute__((noinline)) static int leaf_direct(int x) { return x * 3 + 1; }\n\
+__attribute__((noinline)) int leaf(int x) { return x * 3 + 1; }\n\
+int loop_direct(int n) { int s = 0; for (int i = 0; i < n; i++) s = leaf_direct(s ^ i); return s; }\n\
+int loop_late(int n) { int s = 0; for (int i = 0; i < n; i++) s = leaf(s ^ i); return s; }\n\
+static int (*volatile through_slot)(int) = leaf_direct;\n\
+int loop_slot(int n) { int s = 0; for (int i = 0; i < n; i++) s = through_slot(s ^ i); return s; }\n";
+
+#[test]
+fn a_late_bound_call_costs_at_most_twice_a_direct_call() {
+    let mut s = Session::new();
+    s.eval(LOOPS).unwrap();
+    let n = 20_000_000;
+    for round in 0..5 {
+        s.time_call(&format!("direct{round}"), "loop_direct", n);
+        s.time_call(&format!("late{round}"), "loop_late", n);
+        s.time_call(&format!("slot{round}"), "loop_slot", n);
+    }
+    let out = s.run();
+    let best = |prefix: &str| (0..5).map(|r| out[&format!("{prefix}{r}")]).min().unwrap() as f64;
+    let (direct, late, slot) = (best("direct"), best("late"), best("slot"));
+    println!(
+        "a call through a function pointer (a host hot_fn's path): {:.2} ns",
+        slot * 1000.0 / f64::from(n)
+    );
+    let ratio = late / direct;
+    println!(
+        "late-bound call: {:.2} ns, direct call: {:.2} ns, ratio {ratio:.2} (best of 5 x {n} calls)",
+        late * 1000.0 / f64::from(n),
+        direct * 1000.0 / f64::from(n)
+    );
+    assert!(
+        ratio <= 2.0,
+        "late-bound calls cost {ratio:.2}x direct calls"
+    );
+}
+
+#[test]
+fn trampolines_add_little_to_a_compile() {
+    let mut s = Session::new();
+    // First eval of these vars assembles their trampolines; re-evaluating finds them cached.
+    let src = "int leaf(int x);\nint other(int x) { return leaf(x) + 1; }\nint counter = 3;\n";
+    s.eval(src).unwrap();
+    let first = s.last.as_ref().unwrap().phases;
+    let mut cached = Vec::new();
+    for _ in 0..10 {
+        s.eval(src).unwrap();
+        cached.push(s.last.as_ref().unwrap().phases.symbols.as_secs_f64() * 1000.0);
+    }
+    cached.sort_by(f64::total_cmp);
+    println!(
+        "object read + trampolines: first eval {:.1} ms (assembles 3 objects), cached p50 {:.2} ms; link {:.1} ms",
+        first.symbols.as_secs_f64() * 1000.0,
+        cached[cached.len() / 2],
+        first.link.as_secs_f64() * 1000.0
+    );
+    assert!(cached[cached.len() / 2] < 15.0);
+}

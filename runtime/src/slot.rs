@@ -25,7 +25,7 @@ impl SigLetters {
         SigLetters { bytes, len: 1 }
     }
 
-    /// Appends one parameter letter; fails the build past [`MAX_SIGNATURE`].
+    /// Appends one parameter letter; fails the build past `MAX_SIGNATURE` (32) letters.
     pub const fn param(mut self, letter: u8) -> SigLetters {
         assert!(
             self.len < MAX_SIGNATURE,
@@ -52,7 +52,7 @@ impl SigLetters {
 /// A Rust type that may cross the hot-function ABI, with its Emscripten letter.
 ///
 /// Implemented for the integer and float types, `bool`, raw pointers and `()` (return only).
-/// Implement it for a fieldless `#[repr(u8)]`/`#[repr(i32)]`/... enum with [`abi_enum!`].
+/// Implement it for a fieldless `#[repr(u8)]`/`#[repr(i32)]`/... enum with [`abi_enum!`](crate::abi_enum).
 ///
 /// # Safety
 /// A value of the type must pass through an `extern "C"` function on wasm32 as exactly one
@@ -110,7 +110,7 @@ unsafe impl<T> AbiType for *mut T {
 ///
 /// The build fails for a type that is not a fieldless enum (it must cast `as i64`) or whose
 /// size is not that of a primitive `repr`. A patch written in C sees the enum as its integer
-/// type; as for every patch (see [`apply`](crate::apply)), its author promises to return only
+/// type; as for every patch (see `apply`), its author promises to return only
 /// values that are variants of the enum.
 #[macro_export]
 macro_rules! abi_enum {

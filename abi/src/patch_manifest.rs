@@ -62,7 +62,7 @@ pub enum ManifestError {
     },
     /// No entries at all.
     Empty,
-    /// More than [`MAX_ENTRIES`] entries.
+    /// More entries than a patch may have (`MAX_ENTRIES`).
     TooLarge {
         /// How many were given.
         entries: usize,

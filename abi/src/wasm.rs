@@ -145,7 +145,7 @@ fn import_kind(ty: TypeRef) -> ImportKind {
 }
 
 /// Reads the exports and imports of the module in `bytes` (without validating its code: see
-/// [`validate`]).
+/// `validate`, feature `wasm-validate`).
 pub fn read_module(bytes: &[u8]) -> Result<ModuleShape, WasmError> {
     let mut types: Vec<FuncType> = Vec::new();
     let mut funcs: Vec<u32> = Vec::new();

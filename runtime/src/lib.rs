@@ -3,9 +3,9 @@
 //! A Rust host declares hot functions with [`hot_fn!`] (a C or C++ host with `HOTWASM_FN` of
 //! `abi/include/hotwasm_hot.h`); each registers its slot before `main`, and every call goes
 //! through the slot: one atomic load and an indirect call. A patch — a side module the dev
-//! server built — is applied with [`apply`]: `dlopen` → `dlsym` every symbol → check every
+//! server built — is applied with `apply`: `dlopen` → `dlsym` every symbol → check every
 //! signature → swap every slot, all or nothing. Patches call vars through the same slots
-//! ([`slot`], `hotwasm_slot`), so a redefinition reaches every caller. The C ABI of
+//! (`slot()`, `hotwasm_slot`), so a redefinition reaches every caller. The C ABI of
 //! `abi/include/hotwasm.h` exposes all of it to the JS client, to patches and to C/C++ hosts
 //! (which link this crate as `libhotwasm_runtime.a`, see `runtime/staticlib`).
 //!

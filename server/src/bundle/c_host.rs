@@ -36,7 +36,7 @@ pub fn build(
     for source in &sources {
         let object = obj_dir.join(object_name(&config.root, source));
         if is_stale(&object) {
-            compile(source, &object, &cflags, home)?;
+            compile(&config.root, source, &object, &cflags, home)?;
             compiled += 1;
         }
         objects.push(object);
@@ -47,7 +47,8 @@ pub fn build(
         sources.len() - compiled
     ));
     let mut link = Command::new(driver(config.app.lang, home)?);
-    link.current_dir(&config.root).args(&objects);
+    // `-O2` first: the app's ldflags (added last) may override it.
+    link.current_dir(&config.root).arg("-O2").args(&objects);
     if hot {
         link.arg(runtime_staticlib(home)?);
         link.arg("-fwasm-exceptions");
@@ -95,7 +96,7 @@ pub fn sources(config: &Config) -> Result<Vec<PathBuf>, BuildError> {
 /// Rust runtime is built with).
 pub fn compile_flags(config: &Config, home: &Home, hot: bool) -> Vec<String> {
     let mut flags = vec!["-O2".to_string()];
-    flags.extend(config.build.cflags.iter().cloned());
+    flags.extend(super::rooted_flags(&config.root, &config.build.cflags));
     flags.push(format!("-I{}", home.abi_include().display()));
     if hot {
         flags.extend([
@@ -127,13 +128,21 @@ fn driver(lang: HostLang, home: &Home) -> Result<PathBuf, BuildError> {
     Ok(crate::toolchain::require(home, tool)?)
 }
 
-fn compile(source: &Path, object: &Path, cflags: &[String], home: &Home) -> Result<(), BuildError> {
+/// Compiles one source in the app root (so paths in flags mean what the app's author meant).
+fn compile(
+    root: &Path,
+    source: &Path,
+    object: &Path,
+    cflags: &[String],
+    home: &Home,
+) -> Result<(), BuildError> {
     let tool = if is_cpp(source) { "em++" } else { "emcc" };
     let program = crate::toolchain::require(home, tool)?;
     say(&format!("{tool} -c {}", source.display()));
     let deps = object.with_extension("d");
     let mut cmd = Command::new(program);
-    cmd.arg("-c")
+    cmd.current_dir(root)
+        .arg("-c")
         .arg(source)
         .args(cflags)
         .arg("-MMD")

@@ -175,8 +175,42 @@ pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: Option<&Path>) -
             flags.push(format!("-Wl,@{}", rsp.display()));
         }
     }
-    flags.extend(config.build.ldflags.iter().cloned());
+    flags.extend(rooted_flags(&config.root, &config.build.ldflags));
     flags
+}
+
+/// Flags with every relative path that names something under `root` made absolute (`-Isrc`,
+/// `--js-library src/draw.js`, `-include app.h`), so they mean the same whatever directory
+/// cargo, rustc or emcc run in.
+pub fn rooted_flags(root: &Path, flags: &[String]) -> Vec<String> {
+    const JOINED: [&str; 6] = [
+        "-I",
+        "-L",
+        "-isystem",
+        "-iquote",
+        "--js-library=",
+        "--pre-js=",
+    ];
+    let rooted = |rel: &str| {
+        let path = Path::new(rel);
+        (!rel.is_empty() && path.is_relative() && root.join(path).exists())
+            .then(|| root.join(path).display().to_string())
+    };
+    flags
+        .iter()
+        .map(|flag| {
+            if !flag.starts_with('-') {
+                return rooted(flag).unwrap_or_else(|| flag.clone());
+            }
+            JOINED
+                .iter()
+                .find_map(|prefix| {
+                    let rest = flag.strip_prefix(prefix)?;
+                    rooted(rest).map(|abs| format!("{prefix}{abs}"))
+                })
+                .unwrap_or_else(|| flag.clone())
+        })
+        .collect()
 }
 
 /// Prints a progress line (stderr, so stdout stays for results).
@@ -276,6 +310,38 @@ mod tests {
         assert!(!plain
             .iter()
             .any(|f| f.contains("MAIN_MODULE") || f.contains(".rsp")));
+    }
+
+    #[test]
+    fn relative_paths_in_flags_resolve_against_the_app_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::write(root.join("src/draw.js"), "").unwrap();
+        let flags: Vec<String> = [
+            "-Isrc",
+            "--js-library",
+            "src/draw.js",
+            "-Inot-there",
+            "-O2",
+            "-sEXPORT_ES6=0",
+            "/abs/x",
+        ]
+        .map(String::from)
+        .to_vec();
+        let r = root.display();
+        assert_eq!(
+            rooted_flags(root, &flags),
+            vec![
+                format!("-I{r}/src"),
+                "--js-library".into(),
+                format!("{r}/src/draw.js"),
+                "-Inot-there".into(),
+                "-O2".into(),
+                "-sEXPORT_ES6=0".into(),
+                "/abs/x".into(),
+            ]
+        );
     }
 
     #[test]

@@ -76,7 +76,7 @@ export function logEvents(hot, c) {
     const first = (d.diagnostics ?? []).find((x) => x.severity !== 'note');
     c.log('error', `compile error in ${d.name}${first ? `:${first.line}: ${first.message}` : ''} (the running code is unchanged)`);
   });
-  hot.on('replay_done', (r) => r.count && c.log('replay', `journal replayed: ${r.count} entries`));
+  hot.on('replay_done', (r) => r.count && c.log('replay', `journal replayed: ${r.count} ${r.count === 1 ? 'entry' : 'entries'}`));
   hot.on('journal_reset', () => c.log('info', 'journal cleared: a reload now starts from the built-in code'));
   hot.on('log', (l) => c.log(l.level === 'error' ? 'error' : 'info', l.message));
 }

@@ -77,7 +77,9 @@ void *hotwasm_lookup(const char *name);
 /* Loads the side module at `path` (a path unique to this patch) and swaps in
  * every function the manifest lists, one "<var> <symbol> <signature>" per
  * line, all or nothing. Returns the new patch id (> 0) or a negative status;
- * on failure no var changes. */
+ * on failure no var changes. An empty manifest loads the module (its
+ * constructors run: globals, slots) and changes no var; its id still serves
+ * hotwasm_run. */
 int32_t hotwasm_apply(const char *path, const char *manifest);
 
 /* Calls `symbol`, a void(void) function of applied patch `patch_id` (looked up in

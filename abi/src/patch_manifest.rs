@@ -60,8 +60,6 @@ pub enum ManifestError {
         /// The repeated name.
         name: String,
     },
-    /// No entries at all.
-    Empty,
     /// More entries than a patch may have (`MAX_ENTRIES`).
     TooLarge {
         /// How many were given.
@@ -88,10 +86,6 @@ impl fmt::Display for ManifestError {
             ManifestError::Duplicate { name } => write!(
                 f,
                 "patch manifest names `{name}` twice: a patch defines each var once; merge the two definitions"
-            ),
-            ManifestError::Empty => write!(
-                f,
-                "patch manifest is empty: the patch defines no function, so there is nothing to apply"
             ),
             ManifestError::TooLarge { entries } => write!(
                 f,
@@ -148,9 +142,6 @@ impl PatchManifest {
 
     /// Checks the rules `parse` enforces on a manifest built in code.
     pub fn validate(&self) -> Result<(), ManifestError> {
-        if self.entries.is_empty() {
-            return Err(ManifestError::Empty);
-        }
         if self.entries.len() > MAX_ENTRIES {
             return Err(ManifestError::TooLarge {
                 entries: self.entries.len(),
@@ -244,7 +235,6 @@ mod tests {
             PatchManifest::parse("a b iq"),
             Err(ManifestError::BadSignature { line: 1, .. })
         ));
-        assert_eq!(PatchManifest::parse("  \n"), Err(ManifestError::Empty));
         assert_eq!(
             PatchManifest::parse("a x ii\na y ii"),
             Err(ManifestError::Duplicate { name: "a".into() })
@@ -253,6 +243,12 @@ mod tests {
             PatchManifest::parse("a x ii\nb x ii"),
             Err(ManifestError::Duplicate { name: "x".into() })
         );
+    }
+
+    #[test]
+    fn an_empty_manifest_is_a_patch_that_only_loads() {
+        assert_eq!(PatchManifest::parse("  \n").unwrap().entries, vec![]);
+        assert_eq!(PatchManifest::parse("").unwrap().to_text(), "");
     }
 
     #[test]

@@ -264,7 +264,8 @@ impl Registry {
         Ok(())
     }
 
-    /// Swaps every offer in as one patch, or none of them. Returns the patch's id.
+    /// Swaps every offer in as one patch, or none of them. Returns the patch's id. A patch with
+    /// no offers (one that only defines globals, or only runs code) changes no var.
     ///
     /// # Safety
     /// Each offer's `addr` must be the address of a function whose signature is the offer's
@@ -272,11 +273,6 @@ impl Registry {
     /// the var jumps there.
     pub unsafe fn install(&mut self, offers: Vec<Offer>) -> Result<PatchId, HotError> {
         self.check(&offers)?;
-        if offers.is_empty() {
-            return Err(HotError::InvalidArgument(
-                "a patch must offer at least one function".into(),
-            ));
-        }
         // ---- HOST-STATE-MUTATING SECTION: everything below succeeds. ----
         self.last_patch += 1;
         let patch = self.last_patch;

@@ -115,7 +115,8 @@ export async function cHost(file, exports) {
   if (!existsSync(js) || inputs.some((f) => statSync(f).mtimeMs > statSync(js).mtimeMs)) {
     const names = [...exports, ...abiFunctions()].map((n) => `_${n}`);
     const compiler = file.endsWith('.cpp') ? 'em++' : 'emcc';
-    await run(compiler, ['-O2', '-DHOTWASM_HOT_RELOAD', `-I${path.join(root, 'abi/include')}`, src, lib, '-o', js,
+    // -fwasm-exceptions as Rust hosts and C++ patches use: the host then provides the exception tag.
+    await run(compiler, ['-O2', '-fwasm-exceptions', '-DHOTWASM_HOT_RELOAD', `-I${path.join(root, 'abi/include')}`, src, lib, '-o', js,
       '-sMAIN_MODULE=2', '-sALLOW_TABLE_GROWTH=1', '-sWASM_BIGINT', '-sMODULARIZE=1', '-sENVIRONMENT=node',
       '-sFILESYSTEM=1', '-sEXIT_RUNTIME=0', `-sEXPORTED_FUNCTIONS=${JSON.stringify(names)}`,
       '-sEXPORTED_RUNTIME_METHODS=FS,ccall,UTF8ToString,wasmTable', '-Wno-version-check'])

@@ -128,6 +128,16 @@ test('hotwasm_run calls a patch\'s hotwasm_main once and flushes what it printed
   assert.match(host.Module.UTF8ToString(host.Module._hotwasm_last_error()), /must be a `void t_run__hw8\(void\)`/);
 });
 
+test('a patch with an empty manifest only loads: no var changes, and its hotwasm_main runs', async () => {
+  const before = host.vars();
+  const r = host.apply(await sideModule('run_once'), '');
+  assert.ok(r.id > 0, r.error);
+  assert.deepEqual(host.vars(), before);
+  const printed = host.output.length;
+  assert.equal(host.Module.ccall('hotwasm_run', 'number', ['number', 'string'], [r.id, 'hotwasm_main']), 0, host.lastError());
+  assert.deepEqual(host.output.slice(printed), ['hello from hotwasm_main: 8']);
+});
+
 test('a truncated patch and a wasm module that is not a side module are refused; nothing changes', async () => {
   frames(1);
   const before = host.pixel(0, 0);

@@ -244,4 +244,38 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     assert.equal(sent.seq, 1);
     hot.close();
   });
+
+  test('hot.eval sends the source and resolves with the server’s eval_result (plus the time it took here)', async () => {
+    const { hot, server } = await attached(bundle);
+    const since = server.received.length;
+    const pending = hot.eval('int x(void) { return 1; }', 'c', { name: 'x.c' });
+    const sent = await server.next('eval', since);
+    assert.deepEqual({ ...sent, id: undefined }, { type: 'eval', id: undefined, lang: 'c', source: 'int x(void) { return 1; }', name: 'x.c' });
+    server.send({ type: 'eval_result', id: sent.id, ok: false, stage: 'compile', diagnostics: [], raw_output: 'x', error: 'nope', timings: {}, pages: [], seq: null });
+    const result = await pending;
+    assert.equal(result.id, sent.id);
+    assert.equal(result.error, 'nope');
+    assert.equal(typeof result.clientMs, 'number');
+    hot.close();
+    await assert.rejects(hot.eval('int y;'), /not connected/, 'an eval without a connection is refused at once');
+  });
+
+  test('hot.rollback resolves once the journaled rollback reached this page, and rejects when refused', async () => {
+    const { hot, server } = await attached(bundle);
+    await server.patch({ seq: 1, manifest: [{ var: 'background_color', symbol: 'background_color__hw900', signature: 'ip' }], bytes: bg });
+    let since = server.received.length;
+    const done = hot.rollback('background_color');
+    const asked = await server.next('rollback', since);
+    assert.equal(asked.var, 'background_color');
+    await server.rollback({ seq: 2, var: 'background_color' });
+    const r = await done;
+    assert.equal(r.ok, true);
+    assert.equal(varOf(hot, 'background_color').patched, false);
+    since = server.received.length;
+    const refused = hot.rollback('no_such_var');
+    await server.next('rollback', since);
+    server.send({ type: 'error', code: 'bad_request', message: 'no var `no_such_var`' });
+    await assert.rejects(refused, /no_such_var/);
+    hot.close();
+  });
 });

@@ -127,4 +127,14 @@ describe('the generic page running a small C app made by hotwasm init', { timeou
     await screenshot(page, 'generic-02-small-c-app-trap');
     await page.close();
   });
+
+  test('clicking a var in the history puts a definition with its signature in the editor, and it evaluates', async () => {
+    const page = await openGeneric(browser, server.url);
+    await page.click('.hist-var[data-var="app_value"] .var-name');
+    assert.match(await page.inputValue('#code'), /int32_t app_value\(int32_t a0\) \{/);
+    const r = await pressEval(page);
+    assert.equal(r.ok, true, `the stub compiles and applies: ${r.error} ${r.raw_output ?? ''}`);
+    assert.equal(await page.evaluate(() => globalThis.hotwasm.hot.call('app_current')), 0, 'the stub returns 0');
+    await page.close();
+  });
 });

@@ -22,10 +22,36 @@ const log = (kind, text, detail) => pageConsole.log(kind, text, detail);
 const state = { lang: 'c', template: null, paused: false, frames: 0, traps: 0, hostTraps: 0, hot: null, app: null, Module: null };
 
 const TEMPLATES = {
-  c: (vars) => `/* Redefine a hot function of the app and press Ctrl+Enter.${vars.map((v) => `\n   ${v.name} "${v.signature}"`).join('')} */\n`,
+  c: (vars) => `/* Redefine a hot function of the app and press Ctrl+Enter (click one in the history for a stub).${vars.map((v) => `\n   ${v.name} "${v.signature}"`).join('')} */\n`,
   rust: (vars) => `// Redefine a hot function (#[no_mangle] pub extern "C" fn) and press Ctrl+Enter.${vars.map((v) => `\n//   ${v.name} "${v.signature}"`).join('')}\n`,
 };
 const fileFor = (lang) => (lang === 'rust' ? 'eval.rs' : 'eval.c');
+
+/** Types for Emscripten's signature letters (return first), in C and in Rust. */
+const C_TYPES = { v: 'void', i: 'int32_t', j: 'int64_t', f: 'float', d: 'double', p: 'void *' };
+const RUST_TYPES = { i: 'i32', j: 'i64', f: 'f32', d: 'f64', p: '*mut u8' };
+
+/** A definition of var `name` with signature letters `sig` to start an edit from (types from the letters). */
+function stubFor({ name, signature: sig }, lang) {
+  const [ret, ...params] = [...sig];
+  if (lang === 'rust') {
+    const args = params.map((t, i) => `_a${i}: ${RUST_TYPES[t]}`).join(', ');
+    const result = ret === 'v' ? '' : ` -> ${RUST_TYPES[ret]}`;
+    return `#[no_mangle]\npub extern "C" fn ${name}(${args})${result} {\n    todo!()\n}\n`;
+  }
+  const args = params.map((t, i) => `${C_TYPES[t]}${t === 'p' ? '' : ' '}a${i}`).join(', ') || 'void';
+  const body = ret === 'v' ? '' : '    return 0;\n';
+  return `#include <stdint.h>\n\n${C_TYPES[ret]} ${name}(${args}) {\n${body}}\n`;
+}
+
+/** Puts a definition of var `name` in the editor (types from its signature letters). */
+function editVar(name) {
+  const v = state.hot?.vars().find((x) => x.name === name);
+  if (!v) return;
+  editor.value = stubFor(v, state.lang);
+  saveDraft(state.lang, editor.value);
+  editor.setDiagnostics([]);
+}
 
 const editor = new CodeEditor({
   textarea: $('code'),
@@ -110,7 +136,7 @@ function wire(hot) {
   $('mode').dataset.mode = hot.hotReload ? 'hot' : 'plain';
   connectionPill($('conn'), hot);
   logEvents(hot, pageConsole);
-  new HistoryPanel($('history'), hot, { onError: (m) => log('error', m) });
+  new HistoryPanel($('history'), hot, { onSelect: editVar, onError: (m) => log('error', m) });
   hot.on('welcome', () => editor.value === state.template && selectLang(state.lang));
   hot.on('trap', (t) => {
     state.traps += 1;

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 const RUNS: usize = 50;
-const SOURCE: &str = "#include \"hotwasm.h\"\n\
+const SOURCE: &str = "#include \"particles.h\"\n\
 void step_particle(World *w, Particle *p, float dt) {\n\
   p->vy += w->gravity * dt;\n  p->x += p->vx * dt;\n  p->y += p->vy * dt;\n}\n";
 
@@ -42,7 +42,10 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
         .to_path_buf();
     let compiler = Compiler::new(CompilerConfig {
         root: root.clone(),
-        include_dirs: vec![root.join("abi/include")],
+        include_dirs: vec![
+            root.join("examples/particles/include"),
+            root.join("abi/include"),
+        ],
         defines: Vec::new(),
         rust_prelude: Some(root.join("examples/particles/patches/prelude.rs")),
         plain_emcc,

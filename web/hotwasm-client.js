@@ -34,6 +34,8 @@
 //       and reported to the server (journaled for every other page and for reloads), and a 'trap'
 //       event is emitted. Returns TRAPPED instead of throwing. Emscripten's `exit`/'unwind' pass.
 //   hot.eval(source, lang = 'c', { name }) → Promise<eval_result>   compile + deliver to every page
+//       lang: one of LANGS ('c', 'cpp', 'rust'); name: the file name diagnostics use
+//       (default eval.<extensionOf(lang)>)
 //   hot.rollback(varName) → Promise<rollback detail>   journaled rollback on every page
 //   hot.vars() → [{name, signature, version, patched, history: [{patch, symbol, seq, builtin, ...}]}]
 //   hot.resetJournal()      forget the server's journal (a reload then starts from the built-in code)
@@ -75,7 +77,7 @@ import { Applier } from './applier.js';
 import { captureStdio } from './output.js';
 import { describeTrap, isControlFlow } from './traps.js';
 
-export { PROTOCOL_VERSION } from './protocol.js';
+export { LANGS, PROTOCOL_VERSION, extensionOf } from './protocol.js';
 export { tokenFromPage } from './connection.js';
 export { describeTrap } from './traps.js';
 

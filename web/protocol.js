@@ -51,6 +51,12 @@ export const SERVER_TYPES = new Set([
   'error',
 ]);
 
+/** The languages an `eval` may be written in (`Lang` on the server). */
+export const LANGS = Object.freeze(['c', 'cpp', 'rust']);
+
+/** The file extension of an eval in `lang` (diagnostics name the file). */
+export const extensionOf = (lang) => ({ c: 'c', cpp: 'cpp', rust: 'rs' })[lang] ?? lang;
+
 /** The `code` of a server `error` message (why a client message was refused). */
 export const ERROR_CODES = Object.freeze([
   'bad_json',

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, ensureServer, toolchainEnv } from '../browser/helpers.mjs';
-import { ClientMsg, ERROR_CODES, PROTOCOL_VERSION, SERVER_TYPES } from '../../web/protocol.js';
+import { ClientMsg, ERROR_CODES, LANGS, PROTOCOL_VERSION, SERVER_TYPES } from '../../web/protocol.js';
 import { HOTWASM_STATUS } from '../../web/registry.js';
 
 /** `enum hotwasm_status { NAME = value, ... }` from the C header. */
@@ -41,11 +41,12 @@ describe('JS mirrors of facts kept elsewhere', () => {
     assert.deepEqual({ ...HOTWASM_STATUS }, headerStatusCodes());
   });
 
-  test('web/protocol.js speaks the protocol version, message types and error codes of the server', () => {
+  test('web/protocol.js speaks the protocol version, message types, error codes and eval languages of the server', () => {
     const server = serverProtocol();
     assert.equal(PROTOCOL_VERSION, server.protocol, 'protocol version');
     assert.deepEqual(clientTypes(), [...server.client_types].sort(), 'client → server message types (ClientMsg builders)');
     assert.deepEqual([...SERVER_TYPES].sort(), [...server.server_types].sort(), 'server → client message types (SERVER_TYPES)');
     assert.deepEqual([...ERROR_CODES].sort(), [...server.error_codes].sort(), 'refusal codes (ERROR_CODES)');
+    assert.deepEqual([...LANGS].sort(), [...(server.langs ?? [])].sort(), 'eval languages (LANGS)');
   });
 });

@@ -4,7 +4,7 @@
 // the app names a `frame` export, calls it once per animation frame through `hot.call` (a trap in
 // a patched function is rolled back and the loop carries on). Built only on the public API.
 
-import { appInfo, attach, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
+import { appInfo, attach, extensionOf, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
@@ -23,9 +23,10 @@ const state = { lang: 'c', template: null, paused: false, frames: 0, traps: 0, h
 
 const TEMPLATES = {
   c: (vars) => `/* Redefine a hot function of the app and press Ctrl+Enter (click one in the history for a stub).${vars.map((v) => `\n   ${v.name} "${v.signature}"`).join('')} */\n`,
+  cpp: (vars) => `// Redefine a hot function (extern "C", as the app declares it) and press Ctrl+Enter.${vars.map((v) => `\n//   ${v.name} "${v.signature}"`).join('')}\n`,
   rust: (vars) => `// Redefine a hot function (#[no_mangle] pub extern "C" fn) and press Ctrl+Enter.${vars.map((v) => `\n//   ${v.name} "${v.signature}"`).join('')}\n`,
 };
-const fileFor = (lang) => (lang === 'rust' ? 'eval.rs' : 'eval.c');
+const fileFor = (lang) => `eval.${extensionOf(lang)}`;
 
 /** Types for Emscripten's signature letters (return first), in C and in Rust. */
 const C_TYPES = { v: 'void', i: 'int32_t', j: 'int64_t', f: 'float', d: 'double', p: 'void *' };
@@ -41,7 +42,8 @@ function stubFor({ name, signature: sig }, lang) {
   }
   const args = params.map((t, i) => `${C_TYPES[t]}${t === 'p' ? '' : ' '}a${i}`).join(', ') || 'void';
   const body = ret === 'v' ? '' : '    return 0;\n';
-  return `#include <stdint.h>\n\n${C_TYPES[ret]} ${name}(${args}) {\n${body}}\n`;
+  const linkage = lang === 'cpp' ? 'extern "C" ' : '';
+  return `#include <stdint.h>\n\n${linkage}${C_TYPES[ret]} ${name}(${args}) {\n${body}}\n`;
 }
 
 /** Puts a definition of var `name` in the editor (types from its signature letters). */
@@ -104,7 +106,7 @@ $('btn-eval').onclick = () => evalEditor();
 async function evalLine(line) {
   if (!evaluator) return log('error', 'live editing is off: the app was built without HOT_RELOAD=1');
   log('info', `› ${line}`);
-  await evaluator.run({ source: `${line}\n`, lang: state.lang, name: state.lang === 'rust' ? 'console.rs' : 'console.c' });
+  await evaluator.run({ source: `${line}\n`, lang: state.lang, name: `console.${extensionOf(state.lang)}` });
 }
 
 // ---- the app ----------------------------------------------------------------------------

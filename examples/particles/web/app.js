@@ -2,7 +2,7 @@
 // the particles bundle, drives its frames through `hot.call` (trap-safe), blits its framebuffer,
 // and wires hotwasm's editor, overlay, history and console widgets to one tab per hot function.
 
-import { appInfo, attach, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
+import { appInfo, attach, extensionOf, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
@@ -76,7 +76,7 @@ function renderTabs() {
     b.dataset.var = v.name;
     b.innerHTML = `<span class="name"></span><span class="lang-tag"></span>`;
     b.querySelector('.name').textContent = v.name;
-    b.querySelector('.lang-tag').textContent = v.lang === 'rust' ? 'rs' : 'c';
+    b.querySelector('.lang-tag').textContent = extensionOf(v.lang);
     b.onclick = () => selectTab(v.name);
     tabs.append(b);
   }
@@ -144,7 +144,7 @@ async function evalLine(line) {
   if (!evaluator) return log('error', 'live editing is off: this bundle was built without HOT_RELOAD=1');
   const { lang } = state.vars.get(state.tab);
   log('info', `› ${line}`);
-  await evaluator.run({ source: `${line}\n`, lang, name: lang === 'rust' ? 'console.rs' : 'console.c' });
+  await evaluator.run({ source: `${line}\n`, lang, name: `console.${extensionOf(lang)}` });
 }
 
 // ---- boot -------------------------------------------------------------------------------

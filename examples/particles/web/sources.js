@@ -1,6 +1,8 @@
 // sources.js: the built-in source of each hot function, in C and in Rust, reproducing what the
 // particles app does before any patch (its default bodies live in examples/particles/src).
 
+import { extensionOf } from '/hotwasm/hotwasm-client.js';
+
 export const VARS = [
   { name: 'step_particle', signature: 'vppf', blurb: 'motion: gravity, walls, bounces' },
   { name: 'particle_color', signature: 'ipp', blurb: 'colour of each particle' },
@@ -109,13 +111,19 @@ pub extern "C" fn background_color(_world: *const World) -> u32 {
 `,
 };
 
-/** The built-in source of `name` in `lang` ('c' or 'rust'). */
+/** The C source as C++: the same body with C linkage (a var keeps its C name). */
+function asCpp(c) {
+  return `${C_PRELUDE}extern "C" {\n\n${c.slice(C_PRELUDE.length)}\n}  // extern "C"\n`;
+}
+
+/** The built-in source of `name` in `lang` ('c', 'cpp' or 'rust'). */
 export function defaultSource(name, lang) {
-  const table = lang === 'rust' ? RUST : C;
-  return table[name] ?? (lang === 'rust' ? '// a new function\n' : `${C_PRELUDE}/* a new function */\n`);
+  if (lang === 'rust') return RUST[name] ?? '// a new function\n';
+  const c = C[name] ?? `${C_PRELUDE}/* a new function */\n`;
+  return lang === 'cpp' ? asCpp(c) : c;
 }
 
 /** File name the server uses in diagnostics. */
 export function fileName(name, lang) {
-  return `${name}.${lang === 'rust' ? 'rs' : 'c'}`;
+  return `${name}.${extensionOf(lang)}`;
 }

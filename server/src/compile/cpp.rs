@@ -80,6 +80,23 @@ pub fn emcc_link_flags() -> Vec<String> {
     ]
 }
 
+/// Linker arguments that export only the patch's own vars (`wrapped`: linked with
+/// `--wrap=<var>`, so their definitions are reached as `__real_<var>`, which wasm-ld exports under
+/// the var's own name) and globals. emcc links a SIDE_MODULE with `--export-dynamic`, which would
+/// export (and so keep) every function of each C++ library member the patch pulls in, e.g. all of
+/// `std::to_wstring` and the `swprintf` it imports. Library symbols the patch references stay
+/// exported anyway (they are preemptible: the loader binds them to the first definition in the
+/// program).
+pub fn link_exports<'a>(
+    wrapped: impl IntoIterator<Item = &'a str>,
+    globals: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    std::iter::once("--no-export-dynamic".to_string())
+        .chain(wrapped.into_iter().map(|v| format!("--export=__real_{v}")))
+        .chain(globals.into_iter().map(|g| format!("--export={g}")))
+        .collect()
+}
+
 /// Standard headers precompiled once for C++ patches that include any of them. Parsing them is
 /// most of a small C++ patch's compile (0.7 s of 0.8 s measured); loading the precompiled form
 /// costs about 80 ms, so patches that include none of them compile without it.

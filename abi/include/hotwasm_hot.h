@@ -33,6 +33,10 @@
  * it as usual (`uint32_t body_color(const Scene *scene, const Body *b);`), and patches that
  * call or redefine it use the same prototype.
  *
+ * Compiles without warnings under -Wall -Wextra in C99..C23 and C++11..C++20 (clang/emcc). With
+ * -pedantic before C23/C++20, a HOTWASM_FN without parameters warns that an empty variadic
+ * macro argument is an extension (-Wno-c23-extensions / -Wno-c++20-extensions).
+ *
  * A registration failure (two hot functions with one name in the same program) is printed to
  * stderr at start-up with hotwasm_last_error()'s message; the function then keeps working but
  * cannot be patched.

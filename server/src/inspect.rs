@@ -389,7 +389,10 @@ fn check_imports(
                 return Err(InspectError::NoLateBinding);
             }
             "env" => {
+                // A preemptible definition the patch links in (C++ library code) is both
+                // imported and exported: the loader binds it to the first definition.
                 LINKER_IMPORTS.contains(&name.as_str())
+                    || shape.export_names.contains(name)
                     || host.exports_symbol(name)
                     || host.var(name).is_some()
             }

@@ -1,20 +1,32 @@
-//! C source → linked, late-bound SIDE_MODULE. The steps:
-//! 1. compile with clang -cc1 (fast path) or emcc, under time and memory limits;
+//! C and C++ source → linked, late-bound SIDE_MODULE. The steps:
+//! 1. compile with clang -cc1 (fast path; C++ with the precompiled std headers when it includes
+//!    one) or emcc, under time and memory limits;
 //! 2. check every file it read lies in the project, the toolchain or an include dir (a missing
 //!    header is reported as such, with its line);
-//! 3. read the object's vars and globals ([`super::latebind::plan`]);
-//! 4. link it with its trampolines and globals objects, every var wrapped.
+//! 3. read the object's vars and globals ([`super::latebind::plan`]; C++: what the C++ libraries
+//!    define is never a var, and C++-linkage definitions follow [`super::cpp::check_linkage`]);
+//! 4. link it with its trampolines and globals objects, every var wrapped (C++: with the C++
+//!    libraries it uses).
 
 use super::{
-    canonical, diagnostics, emcc, includes, latebind, object, process, CompileError, Compiled,
-    Compiler, Phases,
+    canonical, cpp, diagnostics, emcc, includes, latebind, object, process, CompileError, Compiled,
+    Compiler, LinkSpec, Phases,
 };
 use crate::protocol::Diagnostic;
 use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// One C source to compile.
+/// The language of a [`CSource`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceLang {
+    /// C.
+    C,
+    /// C++ (`extern "C"` functions are vars as in C; C++-linkage ones by their mangled name).
+    Cpp,
+}
+
+/// One C or C++ source to compile.
 #[derive(Debug, Clone, Copy)]
 pub struct CSource<'a> {
     /// The directory the compiler runs in (the project root for files, the work dir for text).
@@ -36,11 +48,38 @@ impl Compiler {
         work: &Path,
         host: &HostManifest,
     ) -> Result<Compiled, CompileError> {
+        self.compile_c_family(src, work, host, SourceLang::C)
+    }
+
+    /// Compiles C++ `src` (its `input` ends in `.cpp`/`.cc`) into `work` and links it late-bound
+    /// against `host`, with the C++ libraries it uses.
+    pub fn compile_cpp(
+        &self,
+        src: CSource<'_>,
+        work: &Path,
+        host: &HostManifest,
+    ) -> Result<Compiled, CompileError> {
+        self.compile_c_family(src, work, host, SourceLang::Cpp)
+    }
+
+    fn compile_c_family(
+        &self,
+        src: CSource<'_>,
+        work: &Path,
+        host: &HostManifest,
+        lang: SourceLang,
+    ) -> Result<Compiled, CompileError> {
         let started = Instant::now();
-        let learnt = self.learnt()?;
+        let learnt = match lang {
+            SourceLang::C => self.learnt()?,
+            SourceLang::Cpp => self.learnt_cpp()?,
+        };
         let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
         let mut cmd = if self.config.plain_emcc {
-            let flags = self.c_flags(&self.config.opt);
+            let flags = match lang {
+                SourceLang::C => self.c_flags(&self.config.opt),
+                SourceLang::Cpp => self.cpp_flags(&self.config.opt),
+            };
             emcc::compile_command(&self.emcc, &flags, src.input, &obj, &dep)
         } else {
             learnt.compile_command(src.input, src.cwd, work)
@@ -48,6 +87,17 @@ impl Compiler {
         let quote_dir = self.quote_dir(src);
         if let Some(dir) = &quote_dir {
             cmd.arg("-iquote").arg(dir);
+        }
+        let mut pch_dir = None;
+        if lang == SourceLang::Cpp && !self.config.plain_emcc {
+            let limits = self.limits();
+            (cmd, pch_dir) =
+                self.pch
+                    .apply(cmd, src.text, |build| match process::run(build, limits) {
+                        Ok(f) if f.status.success() => Ok(()),
+                        Ok(f) => Err(f.stderr),
+                        Err(_) => Err("the precompiled header build did not finish".into()),
+                    });
         }
         cmd.current_dir(src.cwd);
         let mut phases = Phases::default();
@@ -65,6 +115,7 @@ impl Compiler {
         allowed.extend(header_roots.iter().cloned());
         allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
         allowed.extend(quote_dir);
+        allowed.extend(pch_dir.as_deref().map(canonical));
         let deps = match std::fs::read_to_string(&dep) {
             Ok(text) => includes::parse_depfile(&text),
             Err(_) => return Err(self.no_depfile(&finished, src.cwd, &allowed)),
@@ -85,7 +136,17 @@ impl Compiler {
         let symbols = object::read(&object).map_err(|e| CompileError::Link {
             stderr: e.to_string(),
         })?;
-        let mut plan = latebind::plan(&symbols, host, Some(src.text), &|_| true);
+        let (mut plan, spec) = match lang {
+            SourceLang::C => (
+                latebind::plan(&symbols, host, Some(src.text), &|_| true),
+                LinkSpec {
+                    learnt,
+                    emcc_flags: Vec::new(),
+                    linker_args: Vec::new(),
+                },
+            ),
+            SourceLang::Cpp => self.cpp_plan(&symbols, host, src.text, learnt)?,
+        };
         let system_headers: Vec<PathBuf> = deps
             .iter()
             .map(|d| canonical(&src.cwd.join(d)))
@@ -94,7 +155,8 @@ impl Compiler {
         latebind::mark_library_calls(&mut plan, host, &system_headers);
         phases.symbols = phase.elapsed();
         let runs_once = symbols.defines(latebind::RUN_ONCE);
-        let (wasm, defined) = self.bind_and_link(&obj, work, &plan, runs_once, &[], &mut phases)?;
+        let (wasm, defined) =
+            self.bind_and_link(&obj, work, &plan, runs_once, spec, &mut phases)?;
         Ok(Compiled {
             wasm,
             defined,
@@ -104,6 +166,46 @@ impl Compiler {
             elapsed: started.elapsed(),
             phases,
         })
+    }
+
+    /// A C++ patch's plan and link: symbols the C++ libraries define are never vars nor shared
+    /// globals; C++-linkage definitions named like an `extern "C"` host var are refused; the link
+    /// exports only the patch's vars and globals and adds the libraries.
+    fn cpp_plan<'a>(
+        &self,
+        symbols: &object::Symbols,
+        host: &HostManifest,
+        text: &str,
+        learnt: &'a super::fast::Learnt,
+    ) -> Result<(latebind::Plan, LinkSpec<'a>), CompileError> {
+        let libs = self.cpp_libraries()?;
+        let mut plan = latebind::plan(symbols, host, Some(text), &|n| libs.is_var_name(n));
+        plan.globals.retain(|g| !libs.defines(&g.name));
+        plan.global_uses.retain(|g| !libs.defines(&g.name));
+        cpp::check_linkage(
+            plan.defines.iter().map(|v| v.name.as_str()),
+            |n| host.var(n).is_some(),
+            cpp::demangle,
+        )?;
+        let keys: Vec<String> = plan
+            .globals
+            .iter()
+            .map(|g| latebind::init_key_symbol(&g.name))
+            .collect();
+        let globals = plan
+            .globals
+            .iter()
+            .map(|g| g.name.as_str())
+            .chain(keys.iter().map(String::as_str));
+        let mut linker_args =
+            cpp::link_exports(plan.defines.iter().map(|v| v.name.as_str()), globals);
+        linker_args.extend(libs.link_args.iter().cloned());
+        let spec = LinkSpec {
+            learnt,
+            emcc_flags: cpp::emcc_link_flags(),
+            linker_args,
+        };
+        Ok((plan, spec))
     }
 
     /// The project directory of the file a text eval stands for, if it exists.

@@ -9,18 +9,45 @@ use std::process::Command;
 
 const PROBE: &str = "hotwasm_probe";
 
+/// The language a learnt command line compiles: its probe file's extension and text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeLang {
+    /// C (`hotwasm_probe.c`).
+    C,
+    /// C++ (`hotwasm_probe.cpp`); emcc picks the C++ front end from the extension.
+    Cpp,
+}
+
+impl ProbeLang {
+    fn extension(self) -> &'static str {
+        match self {
+            ProbeLang::C => "c",
+            ProbeLang::Cpp => "cpp",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            ProbeLang::C => "int hotwasm_probe(void) { return 1; }\n",
+            ProbeLang::Cpp => "extern \"C\" int hotwasm_probe(void) { return 1; }\n",
+        }
+    }
+}
+
 /// The command lines learnt from emcc, with the probe directory still in them.
 #[derive(Debug, Clone)]
 pub struct Learnt {
     compile: Vec<String>,
     link: Vec<String>,
     probe_dir: String,
+    probe_src: String,
 }
 
 impl Learnt {
     /// Runs emcc verbosely on a probe source and keeps its clang and (last) wasm-ld commands.
     pub fn learn(
         emcc_path: &Path,
+        lang: ProbeLang,
         compile_flags: &[String],
         link_flags: &[String],
     ) -> Result<Learnt, CompileError> {
@@ -29,12 +56,8 @@ impl Learnt {
             .tempdir()
             .map_err(CompileError::Io)?;
         let probe_dir = std::fs::canonicalize(dir.path()).map_err(CompileError::Io)?;
-        let src = format!("{PROBE}.c");
-        std::fs::write(
-            probe_dir.join(&src),
-            "int hotwasm_probe(void) { return 1; }\n",
-        )
-        .map_err(CompileError::Io)?;
+        let src = format!("{PROBE}.{}", lang.extension());
+        std::fs::write(probe_dir.join(&src), lang.source()).map_err(CompileError::Io)?;
         let obj = probe_dir.join(format!("{PROBE}.o"));
         let limits = process::Limits {
             timeout: std::time::Duration::from_secs(120),
@@ -92,19 +115,20 @@ impl Learnt {
             compile,
             link,
             probe_dir,
+            probe_src: src,
         })
     }
 
     /// The `clang -cc1` command compiling `input` (relative to `cwd`) into `work/patch.o`, with
     /// its dependency file at `work/patch.d`.
     pub fn compile_command(&self, input: &str, cwd: &Path, work: &Path) -> Command {
-        let src = format!("{PROBE}.c");
+        let src = &self.probe_src;
         let mut args = Vec::with_capacity(self.compile.len());
         let mut main_file_name = false;
         for arg in &self.compile {
             let arg = if main_file_name {
                 file_name(input).to_string()
-            } else if *arg == src {
+            } else if arg == src {
                 input.to_string()
             } else {
                 self.swap_paths(arg, work, cwd)
@@ -281,6 +305,7 @@ mod tests {
                 .map(String::from)
                 .to_vec(),
             probe_dir: "/p".into(),
+            probe_src: "hotwasm_probe.c".into(),
         };
         let c = learnt.compile_command("side-modules/a.c", Path::new("/root"), Path::new("/w"));
         let args: Vec<_> = c

@@ -432,12 +432,17 @@ pub fn init_key(g: &GlobalDef) -> u64 {
     h
 }
 
+/// The companion global holding the init key of global `name`.
+pub fn init_key_symbol(name: &str) -> String {
+    format!("__hotwasm_initkey_{name}")
+}
+
 /// The globals object of one defined global: its init key (shared through the GOT like the
 /// global) and a constructor that copies this patch's initial value into the shared storage when
 /// the key differs, then sets the key.
 pub fn global_asm(g: &GlobalDef) -> String {
     let name = symbol(&g.name);
-    let key_sym = symbol(&format!("__hotwasm_initkey_{}", g.name));
+    let key_sym = symbol(&init_key_symbol(&g.name));
     let key = init_key(g) as i64;
     format!(
         "\t.globaltype\t__memory_base, i32, immutable

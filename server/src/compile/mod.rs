@@ -6,7 +6,8 @@
 //! renames them ([`rename`]) once it knows the journal sequence number.
 
 mod c;
-pub use c::CSource;
+pub use c::{CSource, SourceLang};
+pub mod cpp;
 pub mod diagnostics;
 pub mod emcc;
 pub mod fast;
@@ -65,6 +66,9 @@ pub enum CompileError {
     /// wasm-ld failed.
     #[error("linking the patch failed: {stderr}")]
     Link { stderr: String },
+    /// A C++ patch cannot be compiled or would be wrong.
+    #[error("{0}")]
+    Cpp(#[from] cpp::CppError),
     /// No usable rustc for Rust patches.
     #[error("Rust patches need rustc with the wasm32-unknown-emscripten target, and none was found ({0}): run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
     RustcNotFound(String),
@@ -128,12 +132,25 @@ pub struct Phases {
     pub link: Duration,
 }
 
+/// How a patch links besides its objects.
+struct LinkSpec<'a> {
+    /// The learnt fast-path link line (C's or C++'s).
+    learnt: &'a fast::Learnt,
+    /// Extra emcc flags when linking with plain emcc.
+    emcc_flags: Vec<String>,
+    /// Extra linker arguments, after the objects (both paths).
+    linker_args: Vec<String>,
+}
+
 /// Compiles patches; cheap to share between threads.
 #[derive(Debug)]
 pub struct Compiler {
     config: CompilerConfig,
     emcc: PathBuf,
     learnt: OnceLock<Result<fast::Learnt, String>>,
+    learnt_cpp: OnceLock<Result<fast::Learnt, String>>,
+    cpp_libraries: OnceLock<Result<cpp::Libraries, String>>,
+    pch: cpp::Pch,
     rust: OnceLock<Result<rust::Toolchain, String>>,
     prelude: rust::PreludeCache,
     trampolines: OnceLock<Result<latebind::Cache, String>>,
@@ -146,6 +163,9 @@ impl Compiler {
             emcc: emcc::find()?,
             config,
             learnt: OnceLock::new(),
+            learnt_cpp: OnceLock::new(),
+            cpp_libraries: OnceLock::new(),
+            pch: cpp::Pch::default(),
             rust: OnceLock::new(),
             prelude: rust::PreludeCache::default(),
             trampolines: OnceLock::new(),
@@ -161,8 +181,50 @@ impl Compiler {
         let opt = &self.config.opt;
         self.learnt
             .get_or_init(|| {
-                fast::Learnt::learn(&self.emcc, &self.c_flags(opt), &emcc::link_flags(opt))
-                    .map_err(|e| e.to_string())
+                fast::Learnt::learn(
+                    &self.emcc,
+                    fast::ProbeLang::C,
+                    &self.c_flags(opt),
+                    &emcc::link_flags(opt),
+                )
+                .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| CompileError::Learn(e.clone()))
+    }
+
+    /// The fast path of C++ patches: the C flags plus [`cpp::compile_flags`], wasm exceptions.
+    fn learnt_cpp(&self) -> Result<&fast::Learnt, CompileError> {
+        let opt = &self.config.opt;
+        self.learnt_cpp
+            .get_or_init(|| {
+                let mut link = emcc::link_flags(opt);
+                link.push("-fwasm-exceptions".into());
+                fast::Learnt::learn(
+                    &self.emcc,
+                    fast::ProbeLang::Cpp,
+                    &self.cpp_flags(opt),
+                    &link,
+                )
+                .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| CompileError::Learn(e.clone()))
+    }
+
+    fn cpp_flags(&self, opt: &str) -> Vec<String> {
+        let mut flags = self.c_flags(opt);
+        flags.extend(cpp::compile_flags());
+        flags
+    }
+
+    /// The C++ libraries patches link, found through the learnt C++ link line.
+    fn cpp_libraries(&self) -> Result<&cpp::Libraries, CompileError> {
+        let learnt = self.learnt_cpp()?;
+        self.cpp_libraries
+            .get_or_init(|| {
+                let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
+                cpp::Libraries::find(&link).map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(|e| CompileError::Learn(e.clone()))
@@ -188,7 +250,7 @@ impl Compiler {
         work: &Path,
         plan: &latebind::Plan,
         runs_once: bool,
-        extra_link_flags: &[String],
+        spec: LinkSpec<'_>,
         phases: &mut Phases,
     ) -> Result<(Vec<u8>, Vec<String>), CompileError> {
         let so = work.join("patch.so");
@@ -201,14 +263,15 @@ impl Compiler {
             linker_args.push(format!("--export={}", latebind::RUN_ONCE));
             defined.push(latebind::RUN_ONCE.to_string());
         }
+        linker_args.extend(spec.linker_args);
         let cmd = if self.config.plain_emcc {
             let mut flags = emcc::link_flags(&self.config.opt);
-            flags.extend_from_slice(extra_link_flags);
+            flags.extend(spec.emcc_flags);
             let mut objects = vec![object.to_path_buf()];
             objects.extend(helpers);
             emcc::link_command(&self.emcc, &flags, &objects, &so, &linker_args)
         } else {
-            self.learnt()?.link_command(work, &helpers, &linker_args)
+            spec.learnt.link_command(work, &helpers, &linker_args)
         };
         let wasm = self.link(cmd, work, &so, phases)?;
         let wasm = inline::inline_trampoline_calls(&wasm).map_err(|e| CompileError::Link {
@@ -313,12 +376,17 @@ impl Compiler {
         })?;
         let plan = latebind::plan(&symbols, host, None, &rust::is_user_symbol);
         phases.symbols = phase.elapsed();
+        let spec = LinkSpec {
+            learnt: self.learnt()?,
+            emcc_flags: vec!["-fwasm-exceptions".to_string()],
+            linker_args: Vec::new(),
+        };
         let (wasm, defined) = self.bind_and_link(
             &obj,
             work,
             &plan,
             symbols.defines(latebind::RUN_ONCE),
-            &["-fwasm-exceptions".to_string()],
+            spec,
             &mut phases,
         )?;
         Ok(Compiled {

@@ -36,6 +36,14 @@ pub fn host_manifest() -> HostManifest {
             "malloc",
             "free",
             "host_uses_scale",
+            "memset",
+            "memcpy",
+            "memmove",
+            "strlen",
+            "abort",
+            // The wasm exception tag C++ patches import (the fixture host itself has none, so
+            // tests only compile and check C++ patches against it).
+            "__cpp_exception",
         ]
         .map(String::from)
         .to_vec(),
@@ -72,7 +80,7 @@ pub fn host_js() -> PathBuf {
                     "-sMAIN_MODULE=2",
                     "-sWASM_BIGINT",
                     "-Wno-version-check",
-                    "-sEXPORTED_FUNCTIONS=_main,_hotwasm_slot,_load_patch,_call_ii,_call_i,_host_uses_scale,_printf,_malloc,_free",
+                    "-sEXPORTED_FUNCTIONS=_main,_hotwasm_slot,_load_patch,_call_ii,_call_i,_host_uses_scale,_printf,_malloc,_free,_memset,_memcpy,_memmove,_strlen,_abort",
                     "-sEXPORTED_RUNTIME_METHODS=FS,ccall",
                     "-sMODULARIZE",
                     "-sEXPORT_NAME=createHost",
@@ -138,29 +146,38 @@ impl Session {
     /// Compiles, renames and checks `source` as the next journal entry; on success the patch is
     /// loaded at this point of the Node run. Returns the refusal otherwise.
     pub fn eval(&mut self, source: &str) -> Result<(), String> {
+        self.eval_in(source, false)
+    }
+
+    /// [`Session::eval`] of C++ source.
+    pub fn eval_cpp(&mut self, source: &str) -> Result<(), String> {
+        self.eval_in(source, true)
+    }
+
+    fn eval_in(&mut self, source: &str, cpp: bool) -> Result<(), String> {
         let seq = self.patches.len() as u64 + 1;
         let work = tempfile::tempdir().unwrap();
-        std::fs::write(work.path().join("eval.c"), source).unwrap();
-        let compiled = self
-            .compiler
-            .compile(
-                CSource {
-                    cwd: work.path(),
-                    input: "eval.c",
-                    text: source,
-                    stands_for: None,
-                },
-                work.path(),
-                &self.host,
-            )
-            .map_err(|e| match e {
-                hotwasm_server::compile::CompileError::Failed { diagnostics, .. } => diagnostics
-                    .iter()
-                    .map(|d| format!("{}:{}: {}: {}", d.file, d.line, d.severity, d.message))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                e => e.to_string(),
-            })?;
+        let input = if cpp { "eval.cpp" } else { "eval.c" };
+        std::fs::write(work.path().join(input), source).unwrap();
+        let src = CSource {
+            cwd: work.path(),
+            input,
+            text: source,
+            stands_for: None,
+        };
+        let compiled = if cpp {
+            self.compiler.compile_cpp(src, work.path(), &self.host)
+        } else {
+            self.compiler.compile(src, work.path(), &self.host)
+        }
+        .map_err(|e| match e {
+            hotwasm_server::compile::CompileError::Failed { diagnostics, .. } => diagnostics
+                .iter()
+                .map(|d| format!("{}:{}: {}: {}", d.file, d.line, d.severity, d.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            e => e.to_string(),
+        })?;
         let renames: HashMap<String, String> = compiled
             .defined
             .iter()

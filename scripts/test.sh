@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every check and test hotwasm has; the README's test command and what CI runs.
-# Installs what is missing first (scripts/setup.sh), then: rustfmt, clippy, both bundles,
-# cargo tests (native runtime + server with real emcc), Node tests (real host + real side
-# modules), headless-Chromium tests (real page, real server).
+# Runs every check and test hotwasm has; the README's test command and what CI runs (.ci/run).
+# Installs what is missing first (scripts/setup.sh), then: rustfmt, clippy, the demo's bundles,
+# cargo tests (native runtime; the server with real emcc, WebSockets, `hotwasm init` apps built,
+# served and live-edited), Node tests (real hosts + real side modules, the JS client), headless-
+# Chromium tests (real pages, real server), and a bounded fuzz round.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,6 +13,8 @@ step "setup (installs what is missing; seconds when nothing is)"
 bash scripts/setup.sh
 eval "$(bash scripts/setup.sh --print-env)"
 export LIBCLANG_PATH="${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}"
+# The checkout every hotwasm command (and test) serves web/ and abi/ from.
+export HOTWASM_HOME="$ROOT"
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -19,16 +22,21 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -q -- -D warnings
 
-step "bundles: HOT_RELOAD=1 (MAIN_MODULE) and plain"
-HOT_RELOAD=1 bash scripts/emscripten-bundle.sh
-bash scripts/emscripten-bundle.sh
+step "the demo's bundles: HOT_RELOAD=1 (MAIN_MODULE) and plain (examples/particles)"
+HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/particles
+bash scripts/emscripten-bundle.sh examples/particles
 
-step "cargo test (native runtime, server with real emcc and WebSockets)"
+step "cargo test (native runtime; server with real emcc and WebSockets; hotwasm init apps end to end)"
 cargo test --workspace -q
 
-step "Node tests (runtime in the real host, plain build, JS client)"
+step "cargo test -p particles (the demo's bindings are generated from its header and current)"
+cargo test -p particles -q
+
+step "Node tests (runtime in real hosts, plain build, the JS client)"
 node --experimental-websocket --test tests/node/ tests/node-client/
 
-step "headless Chromium tests (real page, real server)"
+step "headless Chromium tests (real pages, real server)"
 node --test --test-concurrency=1 tests/browser/
 
+step "fuzz: a bounded round (10 s) of the manifest, signature, protocol and wasm readers"
+cargo run --release -q --manifest-path fuzz/Cargo.toml -- --seconds 10

@@ -41,6 +41,8 @@ pub use crate::inspect::RUN_ONCE;
 pub const VARS_SECTION: &str = "hotwasm.vars";
 /// Custom section listing `<name> <size> <type>` for every global a patch defines.
 pub const GLOBALS_SECTION: &str = "hotwasm.globals";
+/// Host vars whose trampolines [`Cache::prepare`] assembles ahead of the first eval.
+pub const PREPARED_HOST_VARS: usize = 64;
 /// Constructor priority of the slot fetches (before globals and the user's constructors).
 const BIND_PRIORITY: u32 = 50;
 /// Constructor priority of initializer copies.
@@ -254,24 +256,57 @@ impl Cache {
         }
         let missing: Vec<&(PathBuf, String)> =
             wanted.iter().filter(|(p, _)| !p.is_file()).collect();
-        let results: Vec<Result<(), CompileError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = missing
+        self.assemble_all(&missing, limits)?;
+        Ok(wanted.into_iter().map(|(p, _)| p).collect())
+    }
+
+    /// Assembles the trampolines of `host`'s vars ahead of the first eval (at most
+    /// [`PREPARED_HOST_VARS`]: a large host's first evals assemble their own).
+    pub fn prepare(
+        &self,
+        host: &HostManifest,
+        limits: process::Limits,
+    ) -> Result<(), CompileError> {
+        if host.vars.len() > PREPARED_HOST_VARS {
+            return Ok(());
+        }
+        let plan = Plan {
+            defines: host
+                .vars
                 .iter()
-                .map(|(path, asm)| s.spawn(|| self.assemble(path, asm, limits)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
+                .map(|v| VarUse {
+                    name: v.name.clone(),
+                    signature: v.signature.clone(),
+                })
+                .collect(),
+            ..Plan::default()
+        };
+        self.objects(&plan, limits).map(|_| ())
+    }
+
+    /// Assembles `jobs` (object path, assembly), as many at a time as there are cores.
+    fn assemble_all(
+        &self,
+        jobs: &[&(PathBuf, String)],
+        limits: process::Limits,
+    ) -> Result<(), CompileError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for chunk in jobs.chunks(cores) {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|(path, asm)| s.spawn(|| self.assemble(path, asm, limits)))
+                    .collect();
+                handles.into_iter().try_for_each(|h| {
                     h.join().unwrap_or_else(|_| {
                         Err(CompileError::Link {
                             stderr: "the assembler thread panicked".into(),
                         })
                     })
                 })
-                .collect()
-        });
-        results.into_iter().collect::<Result<Vec<()>, _>>()?;
-        Ok(wanted.into_iter().map(|(p, _)| p).collect())
+            })?;
+        }
+        Ok(())
     }
 
     fn assemble(
@@ -280,8 +315,12 @@ impl Cache {
         asm: &str,
         limits: process::Limits,
     ) -> Result<(), CompileError> {
-        let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-        let src = path.with_extension("s");
+        // Two compiles may assemble the same object at once: each writes its own files and the
+        // rename makes one of them the cached object.
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("{n}.tmp"));
+        let src = path.with_extension(format!("{n}.s"));
         std::fs::write(&src, asm).map_err(CompileError::Io)?;
         let mut cmd = Command::new(&self.assembler);
         cmd.args([

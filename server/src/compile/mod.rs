@@ -230,6 +230,12 @@ impl Compiler {
             .map_err(|e| CompileError::Learn(e.clone()))
     }
 
+    /// Assembles the trampolines of the host's vars now (at most
+    /// [`latebind::PREPARED_HOST_VARS`] of them), so the first eval of a host var links at once.
+    pub fn warm_up_vars(&self, host: &HostManifest) -> Result<(), CompileError> {
+        self.trampolines()?.prepare(host, self.limits())
+    }
+
     fn c_flags(&self, opt: &str) -> Vec<String> {
         emcc::compile_flags(opt, &self.config.include_dirs, &self.config.defines)
     }

@@ -16,7 +16,8 @@ use std::sync::Mutex;
 /// The sequence, in this order:
 /// 1. parse the manifest and check every entry against the registry (name, signature);
 /// 2. (wasm) read the module's own types: every manifest symbol must be an exported function
-///    of exactly the claimed type, and every import must exist in the host;
+///    of exactly the claimed type, and every import must exist in the host
+///    or be exported by the module itself (its own external globals, bound through `GOT.mem`);
 /// 3. `dlopen(RTLD_NOW | RTLD_LOCAL)` of a path never loaded before;
 /// 4. `dlsym` every symbol in *this* handle only, so no earlier definition can answer;
 /// 5. swap every slot under the registry lock (re-checked there), as one patch.
@@ -170,7 +171,7 @@ fn verify_module(path: &str, manifest: &PatchManifest) -> Result<(), HotError> {
         }
     }
     for import in &types.imports {
-        if !types.exports.contains_key(import) && !dl::global_symbol_exists(import) {
+        if !types.export_names.contains(import) && !dl::global_symbol_exists(import) {
             return Err(HotError::MissingImport {
                 symbol: import.clone(),
             });

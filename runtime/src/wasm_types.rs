@@ -5,13 +5,16 @@
 
 use crate::error::HotError;
 use hotwasm_abi::{wasm, Signature};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What a side module exports and imports.
 #[derive(Default)]
 pub struct PatchTypes {
     /// Exported function name → its signature (pointers read back as `i`).
     pub exports: HashMap<String, Signature>,
+    /// Every export's name, functions and globals (a patch's own external globals are both
+    /// exported and imported through `GOT.mem`, so the first definition is the storage).
+    pub export_names: HashSet<String>,
     /// Functions and data the module needs from the host (`env` and `GOT.*` names, without
     /// what the dynamic linker or the JS runtime provide).
     pub imports: Vec<String>,
@@ -36,5 +39,6 @@ pub fn read(path: &str, bytes: &[u8]) -> Result<PatchTypes, HotError> {
     Ok(PatchTypes {
         imports: shape.host_imports().map(str::to_string).collect(),
         exports: shape.exports,
+        export_names: shape.export_names,
     })
 }

@@ -128,6 +128,13 @@ test('hotwasm_run calls a patch\'s hotwasm_main once and flushes what it printed
   assert.match(host.Module.UTF8ToString(host.Module._hotwasm_last_error()), /must be a `void t_run__hw8\(void\)`/);
 });
 
+test('a patch importing its own external global through GOT.mem (how globals persist) loads', async () => {
+  const r = host.apply(await sideModule('defines_a_global'), 't_count t_count__hw10 i');
+  assert.ok(r.id > 0, r.error);
+  assert.equal(host.call('t_count'), 6);
+  assert.equal(host.call('t_count'), 7);
+});
+
 test('a patch with an empty manifest only loads: no var changes, and its hotwasm_main runs', async () => {
   const before = host.vars();
   const r = host.apply(await sideModule('run_once'), '');

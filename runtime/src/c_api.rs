@@ -2,7 +2,7 @@
 //! Every function returns a status and leaves its message for `hotwasm_last_error`.
 
 use crate::error::HotError;
-use crate::global as registry;
+use crate::global;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::atomic::AtomicPtr;
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn hotwasm_define(
             )));
         }
         // SAFETY: `f` is a function of signature `s` that stays loaded (this fn's contract).
-        unsafe { registry::define(n, s, f as usize) }
+        unsafe { global::define(n, s, f as usize) }
     });
     status_of(result, |()| 0)
 }
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn hotwasm_register_slot(
         // contract; an `AtomicPtr<()>` has the layout of `*mut c_void`.
         let cell = unsafe { AtomicPtr::from_ptr(slot.cast::<*mut ()>()) };
         // SAFETY: the cell holds a function of signature `s`, per this function's contract.
-        unsafe { crate::global::register_slot(n, s, cell) }
+        unsafe { global::register_slot(n, s, cell) }
     });
     status_of(result, |()| 0)
 }
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn hotwasm_slot(
     signature: *const c_char,
 ) -> *mut *mut c_void {
     // SAFETY: forwarded from this function's contract.
-    let result = unsafe { names(name, signature) }.and_then(|(n, s)| crate::global::slot(n, s));
+    let result = unsafe { names(name, signature) }.and_then(|(n, s)| global::slot(n, s));
     match result {
         Ok(cell) => {
             ok();
@@ -164,7 +164,7 @@ pub unsafe extern "C" fn hotwasm_unbound(name: *const c_char) -> ! {
 pub unsafe extern "C" fn hotwasm_lookup(name: *const c_char) -> *mut c_void {
     // SAFETY: forwarded from this function's contract.
     match unsafe { arg(name, "name") } {
-        Ok(n) => registry::lookup(n).map_or(std::ptr::null_mut(), |a| a as *mut c_void),
+        Ok(n) => global::lookup(n).map_or(std::ptr::null_mut(), |a| a as *mut c_void),
         Err(_) => std::ptr::null_mut(),
     }
 }
@@ -207,7 +207,7 @@ pub unsafe extern "C" fn hotwasm_run(patch_id: i32, symbol: *const c_char) -> i3
 #[no_mangle]
 pub unsafe extern "C" fn hotwasm_rollback_var(name: *const c_char) -> i32 {
     // SAFETY: forwarded from this function's contract.
-    let result = unsafe { arg(name, "name") }.and_then(registry::rollback_var);
+    let result = unsafe { arg(name, "name") }.and_then(global::rollback_var);
     status_of(result, |()| 0)
 }
 
@@ -218,14 +218,14 @@ pub extern "C" fn hotwasm_rollback_patch(patch_id: i32) -> i32 {
         .map_err(|_| HotError::UnknownPatch {
             patch: patch_id.into(),
         })
-        .and_then(registry::rollback_patch);
+        .and_then(global::rollback_patch);
     status_of(result, |n| n as i32)
 }
 
 /// See `hotwasm.h`.
 #[no_mangle]
 pub extern "C" fn hotwasm_list_json() -> *const c_char {
-    let json = registry::list_json();
+    let json = global::list_json();
     LIST_JSON.with(|cell| {
         *cell.borrow_mut() = to_cstring(json);
         cell.borrow().as_ptr()

@@ -81,11 +81,7 @@ pub fn connect(conn: &ConnArgs) -> Result<Socket, ClientError> {
 pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<bool, ClientError> {
     let msg = ClientMsg::Eval {
         id: id.into(),
-        lang: if name.ends_with(".rs") {
-            Lang::Rust
-        } else {
-            Lang::C
-        },
+        lang: Lang::of_path(std::path::Path::new(name)).unwrap_or(Lang::C),
         source,
         name: Some(name.into()),
     };

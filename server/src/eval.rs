@@ -230,16 +230,19 @@ fn compile(
         let _slot = ticket.wait();
         match lang {
             Lang::Rust => compiler.compile_rust(&source.text, &source.input, work, host),
-            Lang::C => compiler.compile(
-                CSource {
+            Lang::C | Lang::Cpp => {
+                let src = CSource {
                     cwd: &source.cwd,
                     input: &source.input,
                     text: &source.text,
                     stands_for: (source.cwd == work).then_some(source.name.as_str()),
-                },
-                work,
-                host,
-            ),
+                };
+                if lang == Lang::Cpp {
+                    compiler.compile_cpp(src, work, host)
+                } else {
+                    compiler.compile(src, work, host)
+                }
+            }
         }
     };
     let compile_ms = ms(started);

@@ -1,6 +1,6 @@
 //! The wire protocol of `docs/PROTOCOL.md`, version 1: JSON text frames in both directions
 //! (`ClientMsg`, `ServerMsg`), patch bytes in a binary frame right after a `patch` header.
-//! `web/hot-reload-client.js` mirrors this file.
+//! `web/protocol.js` mirrors this file (`hotwasm protocol --json` prints what it must match).
 
 use hotwasm_abi::{HostVar, PatchEntry};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,45 @@ pub enum Lang {
     C,
     /// Rust: `#[no_mangle] pub extern "C" fn`s compiled against the `hotwasm_patch` prelude.
     Rust,
+    /// C++: `extern "C"` functions are vars as in C; functions with C++ linkage are vars named by
+    /// their mangled symbol (one per overload).
+    Cpp,
+}
+
+/// Every eval language as on the wire ([`Lang::as_str`] keeps it whole).
+pub const LANGS: [Lang; 3] = [Lang::C, Lang::Cpp, Lang::Rust];
+
+impl Lang {
+    /// As on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::C => "c",
+            Lang::Cpp => "cpp",
+            Lang::Rust => "rust",
+        }
+    }
+
+    /// The language of a source file by its extension (`.c`; `.cpp`, `.cc`, `.cxx`, `.c++`;
+    /// `.rs`), if it is one hotwasm compiles.
+    pub fn of_path(path: &std::path::Path) -> Option<Lang> {
+        if crate::compile::cpp::is_cpp_path(path) {
+            return Some(Lang::Cpp);
+        }
+        match path.extension()?.to_str()? {
+            "c" => Some(Lang::C),
+            "rs" => Some(Lang::Rust),
+            _ => None,
+        }
+    }
+
+    /// The file name a text eval compiles as when the client names none.
+    pub fn default_file_name(self) -> &'static str {
+        match self {
+            Lang::C => "eval.c",
+            Lang::Cpp => "eval.cpp",
+            Lang::Rust => "eval.rs",
+        }
+    }
 }
 
 /// Client → server.
@@ -339,6 +378,7 @@ pub fn mirror_json() -> String {
         "client_types": CLIENT_TYPES,
         "server_types": SERVER_TYPES,
         "error_codes": ERROR_CODES.map(ErrorCode::as_str),
+        "langs": LANGS.map(Lang::as_str),
     })
     .to_string()
 }
@@ -515,6 +555,22 @@ mod tests {
 
     #[test]
     fn the_mirror_lists_every_type_and_code_as_serde_writes_them() {
+        for lang in LANGS {
+            assert_eq!(
+                serde_json::to_value(lang).unwrap(),
+                serde_json::Value::from(lang.as_str())
+            );
+        }
+        use std::path::Path;
+        for (file, lang) in [
+            ("a.c", Some(Lang::C)),
+            ("a.cpp", Some(Lang::Cpp)),
+            ("a.cc", Some(Lang::Cpp)),
+            ("a.rs", Some(Lang::Rust)),
+            ("a.h", None),
+        ] {
+            assert_eq!(Lang::of_path(Path::new(file)), lang, "{file}");
+        }
         for code in ERROR_CODES {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

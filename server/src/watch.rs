@@ -1,5 +1,5 @@
-//! File watch: saving a file that matches one of the app's `[patches] watch` globs (C or Rust
-//! by its extension; never the Rust prelude, never a hidden file) compiles and delivers it like
+//! File watch: saving a file that matches one of the app's `[patches] watch` globs (C, C++ or
+//! Rust by its extension; never the Rust prelude, never a hidden file) compiles and delivers it like
 //! an eval, debounced; failures reach every client as `diagnostics` naming the file.
 
 use crate::eval::{self, Input};
@@ -65,11 +65,7 @@ impl WatchSet {
     /// The path relative to the root and its language if saving it should deliver a patch.
     pub fn watched(&self, path: &Path) -> Option<(String, Lang)> {
         let rel = path.strip_prefix(&self.root).ok()?;
-        let lang = match path.extension()?.to_str()? {
-            "c" => Lang::C,
-            "rs" => Lang::Rust,
-            _ => return None,
-        };
+        let lang = Lang::of_path(path)?;
         let options = glob::MatchOptions {
             require_literal_separator: true,
             ..glob::MatchOptions::new()
@@ -179,6 +175,7 @@ mod tests {
         for f in [
             "patches/a.c",
             "patches/sub/b.rs",
+            "patches/c.cpp",
             "patches/prelude.rs",
             "patches/.x.c",
             "patches/n.txt",
@@ -189,19 +186,24 @@ mod tests {
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(&p, "").unwrap();
         }
-        let globs = ["patches/**/*.c", "patches/**/*.rs", "other/c.c"].map(String::from);
+        let globs = [
+            "patches/**/*.c",
+            "patches/**/*.cpp",
+            "patches/**/*.rs",
+            "other/c.c",
+        ]
+        .map(String::from);
         let set = WatchSet::new(&root, &globs, vec![root.join("patches/prelude.rs")]).unwrap();
         assert_eq!(set.dirs, vec![root.join("other"), root.join("patches")]);
-        let w = |f: &str| {
-            set.watched(&root.join(f))
-                .map(|(r, l)| (r, l == Lang::Rust))
-        };
-        assert_eq!(w("patches/a.c"), Some(("patches/a.c".into(), false)));
+        let w = |f: &str| set.watched(&root.join(f));
+        assert_eq!(w("patches/a.c"), Some(("patches/a.c".into(), Lang::C)));
+        let rs = Some(("patches/sub/b.rs".into(), Lang::Rust));
+        assert_eq!(w("patches/sub/b.rs"), rs);
         assert_eq!(
-            w("patches/sub/b.rs"),
-            Some(("patches/sub/b.rs".into(), true))
+            w("patches/c.cpp"),
+            Some(("patches/c.cpp".into(), Lang::Cpp))
         );
-        assert_eq!(w("other/c.c"), Some(("other/c.c".into(), false)));
+        assert_eq!(w("other/c.c"), Some(("other/c.c".into(), Lang::C)));
         for f in [
             "patches/prelude.rs",
             "patches/.x.c",

@@ -4,7 +4,7 @@
 
 use crate::eval::{self, Input};
 use crate::hub::{AckInfo, Hub, Out};
-use crate::protocol::{decode_client, ClientMsg, ErrorCode, Lang, Role, PROTOCOL_VERSION};
+use crate::protocol::{decode_client, ClientMsg, ErrorCode, Role, PROTOCOL_VERSION};
 use crate::security::MAX_SOURCE;
 use hotwasm_abi::is_c_identifier;
 use std::net::TcpStream;
@@ -152,7 +152,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
                 return hub.send(id, Out::Close(1009));
             }
             let name = match name {
-                None => if lang == Lang::Rust { "eval.rs" } else { "eval.c" }.to_string(),
+                None => lang.default_file_name().to_string(),
                 Some(n) if is_safe_file_name(&n) => n,
                 Some(n) => {
                     return hub.send(

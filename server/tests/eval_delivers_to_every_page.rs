@@ -100,3 +100,19 @@ fn an_eval_with_no_page_connected_still_answers() {
     assert_eq!(r["ok"], true, "{r}");
     assert_eq!(r["pages"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn a_cpp_eval_is_delivered_with_its_extern_c_var() {
+    let _dog = watchdog(300);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut repl = repl(&server);
+    let src = "namespace { int twice(int a) { return a * 2; } }\n\
+               extern \"C\" int cpp_answer(int a) { return twice(a) + 1; }\n";
+    let r = eval_lang(&mut repl, "cpp", "cpp", src);
+    assert_eq!(r["ok"], true, "{r}");
+    let p = &page.patches()[0];
+    assert_eq!(p.header["manifest"][0]["var"], "cpp_answer", "{}", p.header);
+    assert_eq!(p.header["manifest"][0]["signature"], "ii", "{}", p.header);
+}

@@ -32,7 +32,8 @@
 //       the stack pointer is saved and restored, the patched var that trapped is found from its
 //       versioned symbol `name__hwN` in the stack (else the newest live patch), rolled back here
 //       and reported to the server (journaled for every other page and for reloads), and a 'trap'
-//       event is emitted. Returns TRAPPED instead of throwing. Emscripten's `exit`/'unwind' pass.
+//       event is emitted. Returns TRAPPED instead of throwing. Emscripten's `exit`/'unwind' and
+//       errors of plain JS (no wasm frame: a bug in the page's own code) are rethrown untouched.
 //   hot.eval(source, lang = 'c', { name }) → Promise<eval_result>   compile + deliver to every page
 //       lang: one of LANGS ('c', 'cpp', 'rust'); name: the file name diagnostics use
 //       (default eval.<extensionOf(lang)>)
@@ -75,7 +76,7 @@ import { HostRegistry } from './registry.js';
 import { Connection, replUrlForPage, tokenFromPage, tokenFromServedPage } from './connection.js';
 import { Applier } from './applier.js';
 import { captureStdio } from './output.js';
-import { describeTrap, isControlFlow } from './traps.js';
+import { describeTrap, fromWasm, isControlFlow } from './traps.js';
 
 export { LANGS, PROTOCOL_VERSION, extensionOf } from './protocol.js';
 export { tokenFromPage } from './connection.js';
@@ -293,7 +294,7 @@ export class Hot {
     } catch (error) {
       // The wasm frames a trap unwound never ran their epilogues: put the stack pointer back.
       M.stackRestore(sp);
-      if (isControlFlow(error)) throw error;
+      if (isControlFlow(error) || !fromWasm(error)) throw error;
       this.recoverFromTrap(error);
       return TRAPPED;
     }

@@ -26,6 +26,18 @@ export function isControlFlow(error) {
 }
 
 /**
+ * Whether `error` came out of wasm code (a trap, Emscripten's abort, a wasm exception, or a JS
+ * import that threw while wasm frames were on the stack) rather than from plain JS: a bug in the
+ * page's own JS must surface as itself, never roll a patch back.
+ */
+export function fromWasm(error) {
+  const W = globalThis.WebAssembly;
+  if (W?.RuntimeError && error instanceof W.RuntimeError) return true;
+  if (W?.Exception && error instanceof W.Exception) return true;
+  return /wasm-function\[|wasm:\/\//.test(String(error?.stack ?? ''));
+}
+
+/**
  * The patched vars to blame for a trap: the innermost stack frame that names a patched var's
  * live versioned symbol, or the var's own name in a frame outside the host's module (patches
  * keep their original function names in the name section; the outermost wasm frame is always

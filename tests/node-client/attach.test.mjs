@@ -278,4 +278,14 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     await assert.rejects(refused, /no_such_var/);
     hot.close();
   });
+
+  test('an error of plain JS inside hot.call is rethrown and rolls nothing back', async () => {
+    const { hot, server, events } = await attached(bundle);
+    await server.patch({ seq: 1, manifest: [{ var: 'background_color', symbol: 'background_color__hw900', signature: 'ip' }], bytes: bg });
+    assert.throws(() => hot.call(() => null.nope), TypeError);
+    assert.equal(varOf(hot, 'background_color').patched, true, 'the patch stays live');
+    assert.equal(events.filter((e) => e.type === 'trap').length, 0, 'no trap reported');
+    assert.notEqual(hot.call(FRAME, 1 / 60), TRAPPED, 'and the stack is usable');
+    hot.close();
+  });
 });

@@ -211,8 +211,8 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Learns the fast path and builds the Rust prelude in the background, so the first eval is
-/// fast.
+/// Learns the fast path, assembles the host vars' trampolines and builds the Rust prelude in
+/// the background, so the first eval is fast.
 fn warm_up(hub: &Arc<Hub>) {
     let Ok(c) = &hub.compiler else { return };
     if c.plain_emcc() {
@@ -221,8 +221,14 @@ fn warm_up(hub: &Arc<Hub>) {
     let hub = hub.clone();
     std::thread::spawn(move || {
         if let Ok(c) = &hub.compiler {
-            if let Err(e) = c.warm_up() {
-                eprintln!("hotwasm: warning: {e}");
+            match c.warm_up() {
+                // The host vars' trampolines, so the first eval of a host var is fast too.
+                Ok(()) => {
+                    if let Ok(host) = hub.host() {
+                        let _ = c.warm_up_vars(&host);
+                    }
+                }
+                Err(e) => eprintln!("hotwasm: warning: {e}"),
             }
             if let Err(e) = c.warm_up_rust() {
                 eprintln!("hotwasm: warning: Rust patches are off: {e}");

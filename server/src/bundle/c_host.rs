@@ -31,20 +31,21 @@ pub fn build(
     ));
     std::fs::create_dir_all(&obj_dir)
         .map_err(|e| BuildError::io(format!("creating {}", obj_dir.display()), e))?;
-    let mut objects = Vec::new();
-    let mut compiled = 0;
-    for source in &sources {
-        let object = obj_dir.join(object_name(&config.root, source));
-        if is_stale(&object) {
-            compile(&config.root, source, &object, &cflags, home)?;
-            compiled += 1;
-        }
-        objects.push(object);
-    }
+    let objects: Vec<PathBuf> = sources
+        .iter()
+        .map(|s| obj_dir.join(object_name(&config.root, s)))
+        .collect();
+    let stale: Vec<(&PathBuf, &PathBuf)> = sources
+        .iter()
+        .zip(&objects)
+        .filter(|(_, o)| is_stale(o))
+        .collect();
+    compile_all(&config.root, &stale, &cflags, home)?;
     say(&format!(
-        "{compiled} of {} sources compiled ({} up to date)",
+        "{} of {} sources compiled ({} up to date)",
+        stale.len(),
         sources.len(),
-        sources.len() - compiled
+        sources.len() - stale.len()
     ));
     let mut link = Command::new(driver(config.app.lang, home)?);
     // `-O2` first: the app's ldflags (added last) may override it.
@@ -128,6 +129,46 @@ fn driver(lang: HostLang, home: &Home) -> Result<PathBuf, BuildError> {
     Ok(crate::toolchain::require(home, tool)?)
 }
 
+/// Compiles `jobs` (source, object) on as many threads as there are cores; the first failure
+/// is the error (the other compiles finish first, their errors printed by emcc).
+fn compile_all(
+    root: &Path,
+    jobs: &[(&PathBuf, &PathBuf)],
+    cflags: &[String],
+    home: &Home,
+) -> Result<(), BuildError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Result<(), BuildError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut outcome = Ok(());
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((source, object)) = jobs.get(i) else {
+                            return outcome;
+                        };
+                        if let Err(e) = compile(root, source, object, cflags, home) {
+                            outcome = outcome.and(Err(e));
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(BuildError::Config("a compile thread panicked".into())))
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
 /// Compiles one source in the app root (so paths in flags mean what the app's author meant).
 fn compile(
     root: &Path,
@@ -203,6 +244,9 @@ pub fn dependencies(text: &str) -> Vec<String> {
     out
 }
 
+/// The cargo profile of the runtime staticlib (hotwasm's Cargo.toml: size over speed).
+pub const STATICLIB_PROFILE: &str = "staticlib";
+
 /// Builds (or finds up to date) `libhotwasm_runtime.a` in hotwasm's own target directory.
 pub fn runtime_staticlib(home: &Home) -> Result<PathBuf, BuildError> {
     let target_dir = home.root().join("target/hotwasm-runtime-staticlib");
@@ -211,13 +255,13 @@ pub fn runtime_staticlib(home: &Home) -> Result<PathBuf, BuildError> {
     cmd.current_dir(home.root())
         .args([
             "build",
-            "--release",
             "-q",
             "-p",
             "hotwasm-runtime-staticlib",
             "--target",
             TARGET,
         ])
+        .args(["--profile", STATICLIB_PROFILE])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS");
     run(
@@ -225,7 +269,10 @@ pub fn runtime_staticlib(home: &Home) -> Result<PathBuf, BuildError> {
         "cargo build -p hotwasm-runtime-staticlib",
         ": see cargo's output above",
     )?;
-    Ok(target_dir.join(TARGET).join("release/libhotwasm_runtime.a"))
+    Ok(target_dir
+        .join(TARGET)
+        .join(STATICLIB_PROFILE)
+        .join("libhotwasm_runtime.a"))
 }
 
 #[cfg(test)]

@@ -240,6 +240,39 @@ if (mem?.start_rss_mib != null) {
   p();
 }
 
+
+const scale = json('scale.json');
+section('Scale: your own app, and a large host (1,000 hot functions, ~5 MB of wasm)', 'scale', 'node --experimental-websocket benches/scale.mjs');
+if (scale?.apps) {
+  const kb = (n) => (n / 1024).toFixed(1);
+  const tot = (x) => x.wasm.raw + x.js.raw;
+  p('| app | plain wasm + JS (KB) | HOT_RELOAD wasm + JS (KB) | HOT ÷ plain | HOT_RELOAD overhead (KB, target ≤ 300 on the small apps) |');
+  p('|---|---:|---:|---:|---:|');
+  for (const [dir, e] of Object.entries(scale.apps)) {
+    p(`| \`${dir}\` | ${kb(e.plain.wasm.raw)} + ${kb(e.plain.js.raw)} | ${kb(e.hot.wasm.raw)} + ${kb(e.hot.js.raw)} | ${f(e.ratio, 2)}× | ${kb(tot(e.hot) - tot(e.plain))} |`);
+  }
+  p();
+  const L = scale.large;
+  if (L?.hot) {
+    p('Large host (`examples/large-host`, Node, median of fresh processes):');
+    p();
+    p('| measure | plain | HOT_RELOAD | HOT ÷ plain |');
+    p('|---|---:|---:|---:|');
+    p(`| instantiated (ms) | ${f(L.plain.ready)} | ${f(L.hot.ready)} | ${f(L.hot.ready / L.plain.ready, 2)}× |`);
+    p(`| start-up to the end of the first frame (ms, target ≤ 1.2×) | ${f(L.plain.firstFrame)} | ${f(L.hot.firstFrame)} | ${f(L.hot.firstFrame / L.plain.firstFrame, 2)}× |`);
+    p(`| host calling a hot function (ns/call; plain = direct call) | ${f(L.plain.nsPerCall, 2)} | ${f(L.hot.nsPerCall, 2)} | ${f(L.hot.nsPerCall / L.plain.nsPerCall, 2)}× |`);
+    p(`| registering 1,000 more vars (ms) | – | ${f(L.hot.register1000, 2)} | |`);
+    p(`| wasm exports (V8 limit ${L.exports.limit.toLocaleString('en')}) | ${L.exports.plain} | ${L.exports.hot} | |`);
+    if (L.apply) {
+      p(`| patch apply in the page (ms, p50 / p95) | – | ${f(L.apply.applyMs.p50)} / ${f(L.apply.applyMs.p95)} | |`);
+      p(`| eval → applied, server total (ms, p50 / p95) | – | ${f(L.apply.evalMs.p50)} / ${f(L.apply.evalMs.p95)} | |`);
+    }
+    p();
+    p('The HOT_RELOAD host exports the registry, the app\'s own exports and the C library list, not its hot functions (patches reach vars through slots), so the export count does not grow with the number of hot functions.');
+    p();
+  }
+}
+
 section(`Fuzzing (stable Rust, ${process.env.FUZZ_SECONDS ?? 60} s)`, 'fuzz', `cargo run --release --manifest-path fuzz/Cargo.toml -- --seconds ${process.env.FUZZ_SECONDS ?? 60}`);
 if (failNote('fuzz-build')) p(failNote('fuzz-build'));
 if (failNote('fuzz-regressions')) p(failNote('fuzz-regressions'));

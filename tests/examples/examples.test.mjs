@@ -46,6 +46,21 @@ const EXAMPLES = [
     expect: 0xff654321,
   },
   {
+    dir: 'examples/cpp-host',
+    bundle: 'build/hot/orbits.js',
+    frame: ['orbits_frame', 1 / 60],
+    counters: ['orbits_frames', 'orbits_laps', 'orbits_planets'],
+    probe: 'orbits_first_color',
+    lang: 'cpp',
+    // A C++ patch with the standard library (the host links its own; the patch brings what it uses).
+    edit:
+      '#include <string>\n#include <vector>\n#include <algorithm>\n#include "orbits.h"\n' +
+      'extern "C" uint32_t planet_color(const Planet *planet) {\n' +
+      '  std::vector<uint32_t> v{0xff000003u, 0xff000001u, 0xff000002u};\n  std::sort(v.begin(), v.end());\n' +
+      '  std::string s = std::to_string(v.back() & 0xff);\n  (void)planet;\n  return 0xff777700u + (uint32_t)std::stoi(s);\n}\n',
+    expect: 0xff777703,
+  },
+  {
     dir: 'examples/large-host',
     // 1,000 hot functions; the bulk code is smaller than the scale bench's ~5 MB (benches/scale.mjs)
     // to keep the test command quick: HOTWASM_LARGE_BULK=4000 tests the full size.

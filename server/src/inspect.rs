@@ -541,6 +541,69 @@ mod tests {
         assert!(matches!(e, InspectError::BadRunOnce { .. }));
     }
 
+    fn var_use(name: &str, s: &str) -> latebind::VarUse {
+        latebind::VarUse {
+            name: name.into(),
+            signature: sig(s),
+        }
+    }
+
+    #[test]
+    fn calls_keep_the_vars_signature_and_unknown_names_are_pending_unless_a_library_declares_them()
+    {
+        let s = shape(&[("f__hw3", "i")], &[("env", "hotwasm_slot")]);
+        let mut host = host();
+        host.exports.push("hotwasm_slot".into());
+        let mut known = Known::default();
+        known.vars.insert("helper".into(), sig("ii"));
+        let mut plan = Plan {
+            calls: vec![var_use("helper", "ii"), var_use("later", "i")],
+            ..Plan::default()
+        };
+        let c = check(&s, &["f".into()], &plan, ver, &host, &known).unwrap();
+        assert_eq!(c.pending, vec!["later".to_string()]);
+        plan.calls[0] = var_use("helper", "iii");
+        let e = check(&s, &["f".into()], &plan, ver, &host, &known).unwrap_err();
+        assert!(
+            e.to_string().contains("`ii`") && e.to_string().contains("`iii`"),
+            "{e}"
+        );
+        plan.calls = vec![var_use("atoi", "ii")];
+        plan.library = vec!["atoi".into()];
+        let e = check(&s, &["f".into()], &plan, ver, &host, &known).unwrap_err();
+        assert!(e.to_string().contains("`atoi`"), "{e}");
+    }
+
+    #[test]
+    fn a_global_keeps_its_type_and_the_host_must_offer_hotwasm_slot() {
+        let s = shape(&[("f__hw3", "i")], &[("env", "hotwasm_slot")]);
+        let mut known = Known::default();
+        known.globals.insert(
+            "speed".into(),
+            KnownGlobal {
+                size: 4,
+                ty: "int".into(),
+            },
+        );
+        let plan = Plan {
+            globals: vec![latebind::GlobalDef {
+                name: "speed".into(),
+                size: 8,
+                ty: "long long".into(),
+                init: "5".into(),
+            }],
+            ..Plan::default()
+        };
+        let e = check(&s, &["f".into()], &plan, ver, &host(), &known).unwrap_err();
+        assert!(
+            e.to_string().contains("`int (4 bytes)`")
+                && e.to_string().contains("`long long (8 bytes)`"),
+            "{e}"
+        );
+        let e = check(&s, &["f".into()], &Plan::default(), ver, &host(), &known).unwrap_err();
+        assert_eq!(e, InspectError::NoLateBinding);
+    }
+
     #[test]
     fn garbage_is_not_wasm() {
         assert!(matches!(

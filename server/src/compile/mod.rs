@@ -19,6 +19,7 @@ pub mod object;
 pub mod process;
 pub mod rename;
 pub mod rust;
+pub mod trampolines;
 
 use crate::protocol::Diagnostic;
 use hotwasm_abi::HostManifest;
@@ -153,7 +154,7 @@ pub struct Compiler {
     pch: cpp::Pch,
     rust: OnceLock<Result<rust::Toolchain, String>>,
     prelude: rust::PreludeCache,
-    trampolines: OnceLock<Result<latebind::Cache, String>>,
+    trampolines: OnceLock<Result<trampolines::Cache, String>>,
 }
 
 impl Compiler {
@@ -231,7 +232,7 @@ impl Compiler {
     }
 
     /// Assembles the trampolines of the host's vars now (at most
-    /// [`latebind::PREPARED_HOST_VARS`] of them), so the first eval of a host var links at once.
+    /// [`trampolines::PREPARED_HOST_VARS`] of them), so the first eval of a host var links at once.
     pub fn warm_up_vars(&self, host: &HostManifest) -> Result<(), CompileError> {
         self.trampolines()?.prepare(host, self.limits())
     }
@@ -240,10 +241,10 @@ impl Compiler {
         emcc::compile_flags(opt, &self.config.include_dirs, &self.config.defines)
     }
 
-    fn trampolines(&self) -> Result<&latebind::Cache, CompileError> {
+    fn trampolines(&self) -> Result<&trampolines::Cache, CompileError> {
         let learnt = self.learnt()?;
         self.trampolines
-            .get_or_init(|| latebind::Cache::new(learnt.clang()).map_err(|e| e.to_string()))
+            .get_or_init(|| trampolines::Cache::new(learnt.clang()).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| CompileError::Learn(e.clone()))
     }

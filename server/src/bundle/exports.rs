@@ -3,7 +3,9 @@
 //! patches call them), the C library functions patches may call (`scripts/libc-exports.txt`,
 //! one list for every host), and for Rust hosts every externally visible standard-library
 //! symbol the host links (Rust patches carry no std of their own), handed to wasm-ld as
-//! `--export-if-defined` so std code the host never links is not pulled in.
+//! `--export-if-defined` so std code the host never links is not pulled in; for C++ hosts the
+//! C++ exception runtime (libc++abi's exception and typeinfo members, libunwind's wasm unwinder),
+//! so a `catch` in the host matches what a patch throws (typeinfo is compared by address).
 //! A plain host exports the app's functions only.
 
 use super::{BuildError, TARGET};
@@ -21,8 +23,8 @@ pub const LIBC_EXPORTS: &str = include_str!("../../../scripts/libc-exports.txt")
 pub struct Exports {
     /// Function names without Emscripten's leading underscore, sorted.
     pub functions: BTreeSet<String>,
-    /// A wasm-ld response file of `--export-if-defined=` lines (Rust std), if any.
-    pub response_file: Option<PathBuf>,
+    /// wasm-ld response files of `--export-if-defined=` lines (Rust std, the C++ ABI).
+    pub response_files: Vec<PathBuf>,
 }
 
 /// Non-comment, non-empty lines of a list file.
@@ -55,7 +57,7 @@ pub fn plan(config: &Config, home: &Home, hot: bool, out: &Path) -> Result<Expor
     if !hot {
         return Ok(Exports {
             functions,
-            response_file: None,
+            response_files: Vec::new(),
         });
     }
     let header_path = home.abi_header();
@@ -63,13 +65,14 @@ pub fn plan(config: &Config, home: &Home, hot: bool, out: &Path) -> Result<Expor
         .map_err(|e| BuildError::io(format!("reading {}", header_path.display()), e))?;
     functions.extend(abi_functions(&header));
     functions.extend(list_names(LIBC_EXPORTS).map(String::from));
-    let response_file = match config.app.lang {
-        HostLang::Rust => Some(rust_std_exports(home, &config.root, out)?),
-        HostLang::C | HostLang::Cpp => None,
+    let response_files = match config.app.lang {
+        HostLang::Rust => vec![rust_std_exports(home, &config.root, out)?],
+        HostLang::Cpp => vec![cxx_abi_exports(home, out)?],
+        HostLang::C => Vec::new(),
     };
     Ok(Exports {
         functions,
-        response_file,
+        response_files,
     })
 }
 
@@ -144,6 +147,82 @@ fn rust_std_exports(home: &Home, app_root: &Path, out: &Path) -> Result<PathBuf,
     Ok(file)
 }
 
+/// The archive members of the C++ exception runtime a C++ host exports to patches.
+const CXX_ABI_MEMBERS: [(&str, &[&str]); 2] = [
+    (
+        "libc++abi-except.a",
+        &[
+            "cxa_exception.o",
+            "cxa_exception_storage.o",
+            "cxa_personality.o",
+            "cxa_handlers.o",
+            "stdlib_exception.o",
+            "stdlib_stdexcept.o",
+            "stdlib_typeinfo.o",
+            "private_typeinfo.o",
+        ],
+    ),
+    ("libunwind-except.a", &["Unwind-wasm.o"]),
+];
+
+/// Writes `--export-if-defined=` for every extern symbol the [`CXX_ABI_MEMBERS`] define to
+/// `<out>/cxx-abi-exports.rsp` (once; the archives are Emscripten's PIC, wasm-exceptions
+/// variants, built into its cache first if they are not there yet).
+fn cxx_abi_exports(home: &Home, out: &Path) -> Result<PathBuf, BuildError> {
+    let file = out.join("cxx-abi-exports.rsp");
+    if file.is_file() {
+        return Ok(file);
+    }
+    let cache = Command::new(crate::toolchain::require(home, "em-config")?)
+        .arg("CACHE")
+        .output()
+        .map_err(|e| BuildError::io("running em-config CACHE".into(), e))?;
+    let libdir = PathBuf::from(String::from_utf8_lossy(&cache.stdout).trim())
+        .join("sysroot/lib/wasm32-emscripten/pic");
+    if CXX_ABI_MEMBERS
+        .iter()
+        .any(|(lib, _)| !libdir.join(lib).is_file())
+    {
+        super::say("embuilder build libc++abi-except libunwind-except --pic (once)");
+        let mut cmd = Command::new(crate::toolchain::require(home, "embuilder")?);
+        cmd.args(["build", "libc++abi-except", "libunwind-except", "--pic"]);
+        super::run(&mut cmd, "embuilder", ": see its output above")?;
+    }
+    let nm = crate::toolchain::require(home, "llvm-nm-19")?;
+    let mut symbols = BTreeSet::new();
+    for (lib, members) in CXX_ABI_MEMBERS {
+        let listed = Command::new(&nm)
+            .args(["--defined-only", "--extern-only", "-j"])
+            .arg(libdir.join(lib))
+            .output()
+            .map_err(|e| BuildError::io(format!("running {}", nm.display()), e))?;
+        symbols.extend(member_symbols(
+            &String::from_utf8_lossy(&listed.stdout),
+            members,
+        ));
+    }
+    let text: String = symbols
+        .iter()
+        .map(|s| format!("--export-if-defined={s}\n"))
+        .collect();
+    super::write_atomically(&file, text.as_bytes())?;
+    Ok(file)
+}
+
+/// The symbols `llvm-nm -j` lists under the archive members named in `members`.
+fn member_symbols(listing: &str, members: &[&str]) -> Vec<String> {
+    let mut keep = false;
+    let mut out = Vec::new();
+    for line in listing.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(member) = line.strip_suffix(':') {
+            keep = members.contains(&member);
+        } else if keep {
+            out.push(line.to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +241,15 @@ mod tests {
         for f in ["hotwasm_apply", "hotwasm_slot", "hotwasm_list_json"] {
             assert!(got.contains(f), "{f} not in {got:?}");
         }
+    }
+
+    #[test]
+    fn only_the_listed_archive_members_symbols_are_kept() {
+        let listing = "\ncxa_exception.o:\n__cxa_throw\n__cxa_begin_catch\n\ncxa_demangle.o:\n__cxa_demangle\n";
+        assert_eq!(
+            member_symbols(listing, &["cxa_exception.o"]),
+            vec!["__cxa_throw", "__cxa_begin_catch"]
+        );
     }
 
     #[test]

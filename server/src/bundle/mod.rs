@@ -110,7 +110,7 @@ pub fn build(config: &Config, home: &Home, hot: bool) -> Result<Built, BuildErro
     ));
     let exports = exports::plan(config, home, hot, &dir)?;
     let list = write_export_list(&dir, &exports.functions)?;
-    let flags = link_flags(config, hot, &list, exports.response_file.as_deref());
+    let flags = link_flags(config, hot, &list, &exports.response_files);
     let built = Built {
         js: dir.join(format!("{}.js", config.app.name)),
         wasm: dir.join(format!("{}.wasm", config.app.name)),
@@ -146,7 +146,7 @@ fn write_export_list(
 }
 
 /// The emcc link flags of every host (Rust hands them to rustc as `-C link-arg`).
-pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: Option<&Path>) -> Vec<String> {
+pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: &[PathBuf]) -> Vec<String> {
     let mut methods: Vec<String> = CLIENT_RUNTIME_METHODS
         .iter()
         .map(|m| m.to_string())
@@ -171,7 +171,7 @@ pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: Option<&Path>) -
     if hot {
         flags.push("-sMAIN_MODULE=2".into());
         flags.push("-sALLOW_TABLE_GROWTH=1".into());
-        if let Some(rsp) = rsp {
+        for rsp in rsp {
             flags.push(format!("-Wl,@{}", rsp.display()));
         }
     }
@@ -294,7 +294,7 @@ mod tests {
             &c,
             true,
             Path::new("/o/list.json"),
-            Some(Path::new("/o/std.rsp")),
+            &[PathBuf::from("/o/std.rsp")],
         );
         assert!(hot.contains(&"-sEXPORT_NAME=createA".to_string()));
         assert!(hot.contains(&"-sMAIN_MODULE=2".to_string()));
@@ -306,7 +306,7 @@ mod tests {
             .find(|f| f.starts_with("-sEXPORTED_RUNTIME_METHODS="))
             .unwrap();
         assert!(methods.ends_with(",wasmTable,addFunction"), "{methods}");
-        let plain = link_flags(&c, false, Path::new("/o/list.json"), None);
+        let plain = link_flags(&c, false, Path::new("/o/list.json"), &[]);
         assert!(!plain
             .iter()
             .any(|f| f.contains("MAIN_MODULE") || f.contains(".rsp")));

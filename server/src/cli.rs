@@ -59,6 +59,9 @@ pub enum Command {
         conn: ConnArgs,
     },
     /// Manage the journal.
+    #[command(
+        after_help = "Example:\n  hotwasm journal reset --url ws://127.0.0.1:7888/repl   # a running server forgets every patch"
+    )]
     Journal {
         /// What to do with it.
         #[command(subcommand)]
@@ -174,4 +177,31 @@ pub struct ServeArgs {
     /// Do not watch the `[patches] watch` globs.
     #[arg(long)]
     pub no_watch: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_says_what_it_does_and_shows_an_example() {
+        fn check(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let path = format!("{path} {}", sub.get_name());
+                assert!(sub.get_about().is_some(), "`{path}` has no description");
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    help.contains("Example:\n  hotwasm"),
+                    "`{path} --help` shows no example"
+                );
+                check(sub, &path);
+            }
+        }
+        Cli::command().debug_assert();
+        check(&Cli::command(), "hotwasm");
+    }
 }

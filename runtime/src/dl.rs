@@ -58,7 +58,8 @@ impl Library {
     }
 }
 
-/// Whether the running program (host and global libraries) defines `name`.
+/// Whether the running program (host and global libraries) defines `name`. Patches, loaded
+/// `RTLD_LOCAL`, are not searched.
 #[cfg_attr(not(target_os = "emscripten"), allow(dead_code))]
 pub(crate) fn global_symbol_exists(name: &str) -> bool {
     let Ok(c_name) = c_string(name) else {

@@ -16,8 +16,8 @@ use std::sync::Mutex;
 /// The sequence, in this order:
 /// 1. parse the manifest and check every entry against the registry (name, signature);
 /// 2. (wasm) read the module's own types: every manifest symbol must be an exported function
-///    of exactly the claimed type, and every import must exist in the host
-///    or be exported by the module itself (its own external globals, bound through `GOT.mem`);
+///    of exactly the claimed type, and every import must exist in the host, in an applied
+///    patch or in the module itself (external globals are shared through Emscripten's GOT);
 /// 3. `dlopen(RTLD_NOW | RTLD_LOCAL)` of a path never loaded before;
 /// 4. `dlsym` every symbol in *this* handle only, so no earlier definition can answer;
 /// 5. swap every slot under the registry lock (re-checked there), as one patch.
@@ -150,6 +150,18 @@ pub unsafe fn run(patch: PatchId, symbol: &str) -> Result<(), HotError> {
 /// Paths `dlopen` has loaded: loading one again would silently return the old module.
 static LOADED_PATHS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
+/// Whether an applied patch exports `name`. Patches load `RTLD_LOCAL`, so `RTLD_DEFAULT` misses
+/// their exports, but Emscripten's process-wide GOT binds a later patch's `GOT.*` import to the
+/// first module that exported the name (how an `extern` global of an earlier eval is shared).
+#[cfg(target_os = "emscripten")]
+fn exported_by_a_patch(name: &str) -> bool {
+    LIBRARIES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .any(|library| library.symbol(name).is_ok())
+}
+
 /// Step 2: the module's real export types and imports, before any of its code can run.
 #[cfg(target_os = "emscripten")]
 fn verify_module(path: &str, manifest: &PatchManifest) -> Result<(), HotError> {
@@ -171,7 +183,10 @@ fn verify_module(path: &str, manifest: &PatchManifest) -> Result<(), HotError> {
         }
     }
     for import in &types.imports {
-        if !types.export_names.contains(import) && !dl::global_symbol_exists(import) {
+        let provided = types.export_names.contains(import)
+            || dl::global_symbol_exists(import)
+            || exported_by_a_patch(import);
+        if !provided {
             return Err(HotError::MissingImport {
                 symbol: import.clone(),
             });

@@ -92,14 +92,14 @@ export function abiFunctions() {
 }
 
 /** libhotwasm_runtime.a for wasm32-unknown-emscripten: $HOTWASM_RUNTIME_STATICLIB if set, else built
- *  with cargo (a no-op when current) in the target dir `hotwasm build` uses. */
+ *  with cargo (a no-op when current) as `hotwasm build` builds it (its target dir, profile `staticlib`). */
 export async function runtimeStaticlib() {
   if (process.env.HOTWASM_RUNTIME_STATICLIB) return process.env.HOTWASM_RUNTIME_STATICLIB;
   const target = path.join(process.env.CARGO_TARGET_DIR ?? path.join(root, 'target'), 'hotwasm-runtime-staticlib');
-  await run('cargo', ['build', '--release', '-q', '-p', 'hotwasm-runtime-staticlib', '--target', 'wasm32-unknown-emscripten'],
+  await run('cargo', ['build', '--profile', 'staticlib', '-q', '-p', 'hotwasm-runtime-staticlib', '--target', 'wasm32-unknown-emscripten'],
     { cwd: root, env: { ...process.env, CARGO_TARGET_DIR: target } })
     .catch((e) => { throw new Error(`building the runtime staticlib failed: ${e.stderr || e.message}`); });
-  return path.join(target, 'wasm32-unknown-emscripten/release/libhotwasm_runtime.a');
+  return path.join(target, 'wasm32-unknown-emscripten/staticlib/libhotwasm_runtime.a');
 }
 
 /** Builds tests/fixtures/hosts/<file> (C, or C++ for .cpp) as a HOT_RELOAD host the way a C/C++ app

@@ -128,11 +128,15 @@ test('hotwasm_run calls a patch\'s hotwasm_main once and flushes what it printed
   assert.match(host.Module.UTF8ToString(host.Module._hotwasm_last_error()), /must be a `void t_run__hw8\(void\)`/);
 });
 
-test('a patch importing its own external global through GOT.mem (how globals persist) loads', async () => {
+test('a patch importing its own external global through GOT.mem loads, and a later patch shares its storage', async () => {
   const r = host.apply(await sideModule('defines_a_global'), 't_count t_count__hw10 i');
   assert.ok(r.id > 0, r.error);
   assert.equal(host.call('t_count'), 6);
   assert.equal(host.call('t_count'), 7);
+  // A later patch that only declares the global binds to that storage (Emscripten's GOT).
+  const later = host.apply(await sideModule('uses_a_patch_global'), 't_peek t_peek__hw11 i');
+  assert.ok(later.id > 0, later.error);
+  assert.equal(host.call('t_peek'), 70);
 });
 
 test('a patch with an empty manifest only loads: no var changes, and its hotwasm_main runs', async () => {

@@ -67,6 +67,8 @@ step latency 2400 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS" 
 step soak 1800 node benches/soak.mjs --patches "$SOAK_PATCHES" --json "$OUT/soak.json"
 step fanout 600 node --experimental-websocket benches/fanout.mjs --clients "$FANOUT_CLIENTS" --json "$OUT/fanout.json"
 step server-memory 1200 node --experimental-websocket benches/server-memory.mjs --evals "$MEMORY_EVALS" --json "$OUT/server-memory.json"
+# The large host (1,000 hot functions, ~5 MB of wasm): sizes, startup, registration, apply, exports.
+step scale 3600 node --experimental-websocket benches/scale.mjs --json "$OUT/scale.json"
 
 # --- fuzzing (stable Rust; cargo-fuzz needs nightly)
 step fuzz-build 900 cargo build --release --manifest-path fuzz/Cargo.toml

@@ -151,3 +151,39 @@ fn the_token_file_is_written_private_and_the_server_binds_loopback() {
         assert!(ours.iter().all(|l| l.contains("127.0.0.1:")), "{ours:?}");
     }
 }
+
+#[test]
+fn the_client_routes_serve_hotwasm_web_and_app_json_under_the_same_checks() {
+    let _dog = watchdog(60);
+    let server = Server::start();
+    let p = server.port;
+    let get = |path: &str, host: &str| {
+        raw_request(p, &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"))
+    };
+    let own = format!("127.0.0.1:{p}");
+    let app = get("/hotwasm/app.json", &own);
+    assert!(app.starts_with("HTTP/1.1 200"), "{app}");
+    let body: serde_json::Value =
+        serde_json::from_str(app.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["name"], "testapp");
+    assert_eq!(body["script"], "/testapp.js");
+    assert_eq!(body["wasm"], "/testapp.wasm");
+    assert_eq!(body["export_name"], "createHotwasmApp");
+    let client = get("/hotwasm/hotwasm-client.js", &own);
+    assert!(
+        client.starts_with("HTTP/1.1 200") && client.contains("text/javascript"),
+        "{client}"
+    );
+    let page = get("/hotwasm/", &own);
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    for bad in [
+        "/hotwasm/../Cargo.toml",
+        "/hotwasm/%2e%2e/Cargo.toml",
+        "/hotwasm/..%2fabi/include/hotwasm.h",
+    ] {
+        let r = get(bad, &own);
+        assert!(r.starts_with("HTTP/1.1 404"), "{bad}: {r}");
+    }
+    let rebound = get("/hotwasm/app.json", "evil.example:80");
+    assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
+}

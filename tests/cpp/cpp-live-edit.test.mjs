@@ -1,0 +1,159 @@
+// C++ live editing end to end, as a user of a C++ app would do it: build examples/cpp-host
+// (orbits) with `HOT_RELOAD=1 scripts/emscripten-bundle.sh`, start `scripts/hotwasm serve`, run
+// the real bundle under Node as the page (attached with the public client API over a real
+// WebSocket), and eval C++ through the server:
+// - a patch using the standard library changes what the app draws while its state carries on;
+// - an exception escaping a hot function is a trap: hot.call returns TRAPPED, the var is rolled
+//   back and the app keeps running;
+// - a compile error names the user's line; a C++-linkage definition of a var is refused with the fix.
+//
+//   node --experimental-websocket --test tests/cpp/
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attach, TRAPPED } from '../../web/hotwasm-client.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const APP = join(ROOT, 'examples/cpp-host');
+const require = createRequire(import.meta.url);
+
+const FRAME = ['orbits_frame', 1 / 60];
+const COUNTERS = ['orbits_frames', 'orbits_laps', 'orbits_planets'];
+const PROBE = 'orbits_first_color';
+
+// planet_color with the standard library: a sorted palette, a histogram keyed by strings, a lambda.
+const STD_EDIT = `#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include "orbits.h"
+
+extern "C" uint32_t planet_color(const Planet *planet) {
+  std::vector<uint32_t> palette{0xff000003u, 0xff000001u, 0xff000002u};
+  std::sort(palette.begin(), palette.end(), [](uint32_t a, uint32_t b) { return a < b; });
+  std::unordered_map<std::string, int> seen;
+  seen[std::to_string(planet->laps)] += 1;
+  return palette[seen.size() - 1] | 0x00123400u;
+}
+`;
+const STD_EDIT_COLOR = 0xff123401;
+
+const THROWING_EDIT = `#include <stdexcept>
+#include "orbits.h"
+
+extern "C" uint32_t planet_color(const Planet *planet) {
+  if (planet->laps >= 0) throw std::runtime_error("no colour for this planet");
+  return 0;
+}
+`;
+
+function run(cmd, args, env = process.env) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'], timeout: 20 * 60_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
+}
+
+/** Starts `scripts/hotwasm serve` for the app and resolves once it prints its URL. */
+function serve(journal) {
+  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', APP, '--port', '0', '--no-watch', '--journal', journal], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let said = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      said += chunk;
+      const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
+      if (m) resolve({ child, url: `ws://${m[1]}/repl?token=${m[2]}` });
+    });
+    child.stderr.on('data', (c) => process.stderr.write(c));
+    child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}) before printing its URL:\n${said}`)));
+  });
+}
+
+describe('a C++ app live-edited in C++', { timeout: 25 * 60_000 }, () => {
+  const journal = mkdtempSync(join(tmpdir(), 'hotwasm-cpp-journal-'));
+  let server;
+  let hot;
+
+  const call = ([name, ...args]) => {
+    const r = hot.call(name, ...args);
+    assert.notEqual(r, TRAPPED, `${name} trapped`);
+    return r;
+  };
+  const counters = () => Object.fromEntries(COUNTERS.map((c) => [c, call([c])]));
+  /** Evals `source` as C++ and waits for this page to apply the patch. */
+  const evalApplied = async (source) => {
+    const applied = new Promise((resolve) => {
+      const off = hot.on('patch', (p) => (off(), resolve(p)));
+    });
+    const result = await hot.eval(source, 'cpp');
+    assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
+    const patch = await applied;
+    assert.ok(patch.ok, `the page did not apply the patch: ${patch.error}`);
+    return result;
+  };
+
+  before(async () => {
+    run('bash', [join(ROOT, 'scripts/emscripten-bundle.sh'), APP], { ...process.env, HOT_RELOAD: '1' });
+    const bundle = join(APP, 'build/hot/orbits.js');
+    assert.ok(existsSync(bundle), `the build wrote no ${bundle}`);
+    server = await serve(journal);
+    const Module = await require(bundle)({ print: () => {}, printErr: () => {} });
+    hot = await attach(Module, { url: server.url, WebSocket: globalThis.WebSocket });
+    for (let i = 0; i < 400; i++) call(FRAME);
+  });
+
+  after(() => {
+    hot?.close();
+    server?.child.kill();
+    rmSync(journal, { recursive: true, force: true });
+  });
+
+  test('a patch using std containers, algorithms and strings changes the app; its state carries on', async () => {
+    const before = counters();
+    assert.notEqual(call([PROBE]) >>> 0, STD_EDIT_COLOR >>> 0);
+    const result = await evalApplied(STD_EDIT);
+    console.log(`std-heavy C++ eval: compile ${result.timings?.compile_ms ?? '?'} ms, total ${JSON.stringify(result.timings)}`);
+    assert.equal(call([PROBE]) >>> 0, STD_EDIT_COLOR >>> 0, 'the edited planet_color runs');
+    assert.deepEqual(counters(), before, 'the app state is the same right after the patch');
+    for (let i = 0; i < 10; i++) call(FRAME);
+    assert.equal(call(['orbits_frames']), before.orbits_frames + 10, 'frames carry on from where they were');
+  });
+
+  test('an exception escaping a hot function is a trap: the var rolls back and the app keeps running', async () => {
+    const colorBefore = call([PROBE]) >>> 0;
+    const framesBefore = call(['orbits_frames']);
+    await evalApplied(THROWING_EDIT);
+    const trapped = new Promise((resolve) => {
+      const off = hot.on('trap', (t) => (off(), resolve(t)));
+    });
+    assert.equal(hot.call(...FRAME), TRAPPED, 'the frame that met the exception is reported as trapped');
+    const trap = await trapped;
+    assert.deepEqual(trap.vars.map((v) => [v.var, v.rolledBack]), [['planet_color', true]]);
+    assert.equal(call([PROBE]) >>> 0, colorBefore, 'planet_color is the version before the throwing one');
+    for (let i = 0; i < 5; i++) call(FRAME);
+    assert.ok(call(['orbits_frames']) >= framesBefore + 5, 'the app keeps animating');
+  });
+
+  test('a C++ compile error names the line of the user\'s source', async () => {
+    const result = await hot.eval('#include "orbits.h"\nextern "C" uint32_t space_color(int32_t laps) {\n  return laps + not_declared;\n}\n', 'cpp');
+    assert.equal(result.ok, false);
+    const error = result.diagnostics.find((d) => d.severity === 'error');
+    assert.ok(error, `no error diagnostic in ${JSON.stringify(result)}`);
+    assert.equal(error.line, 3);
+    assert.match(error.message, /not_declared/);
+  });
+
+  test('a var defined with C++ linkage is refused with the fix instead of defining a new function', async () => {
+    const result = await hot.eval('#include <cstdint>\nstruct Planet;\nuint32_t planet_color(const Planet *planet) { return 1; }\n', 'cpp');
+    assert.equal(result.ok, false);
+    assert.match(result.error ?? '', /planet_color\(Planet const\*\)` has C\+\+ linkage/);
+    assert.match(result.error ?? '', /extern "C"/);
+  });
+});

@@ -25,7 +25,6 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
-#[ignore = "the runtime refuses a patch's own GOT.mem imports until runtime/src/loader.rs accepts them (notes/H1.requests.md, 14:40)"]
 fn vars_and_globals_are_late_bound_in_a_real_app_under_node() {
     let _dog = util::watchdog(1200);
     let root = util::repo_root();

@@ -146,15 +146,21 @@ impl Session {
     /// Compiles, renames and checks `source` as the next journal entry; on success the patch is
     /// loaded at this point of the Node run. Returns the refusal otherwise.
     pub fn eval(&mut self, source: &str) -> Result<(), String> {
-        self.eval_in(source, false)
+        self.eval_in(source, false, None)
+    }
+
+    /// [`Session::eval`] of a text that stands for project file `file` (relative to
+    /// [`Session::project`]), as an editor tab's eval does.
+    pub fn eval_as(&mut self, source: &str, file: &str) -> Result<(), String> {
+        self.eval_in(source, false, Some(file))
     }
 
     /// [`Session::eval`] of C++ source.
     pub fn eval_cpp(&mut self, source: &str) -> Result<(), String> {
-        self.eval_in(source, true)
+        self.eval_in(source, true, None)
     }
 
-    fn eval_in(&mut self, source: &str, cpp: bool) -> Result<(), String> {
+    fn eval_in(&mut self, source: &str, cpp: bool, file: Option<&str>) -> Result<(), String> {
         let seq = self.patches.len() as u64 + 1;
         let work = tempfile::tempdir().unwrap();
         let input = if cpp { "eval.cpp" } else { "eval.c" };
@@ -163,7 +169,7 @@ impl Session {
             cwd: work.path(),
             input,
             text: source,
-            stands_for: None,
+            stands_for: file,
         };
         let compiled = if cpp {
             self.compiler.compile_cpp(src, work.path(), &self.host)

@@ -25,6 +25,9 @@
  * references) `p`, a `void` return `v`. Any other type (a struct by value, `long double`) fails
  * the build with a message naming the parameter or the function.
  *
+ * A function-pointer parameter needs a typedef (`typedef int (*int_fn)(int);` then `int_fn, f`):
+ * the macro writes `type name`.
+ *
  * Why `type, name` pairs and not `(const Scene *scene, const Body *b)`: the function of the
  * var's name must pass its arguments on to the slot, and the preprocessor cannot take a name
  * out of a declaration; the pairs give it both halves.
@@ -63,8 +66,8 @@ template <class T> struct strip<const T> { typedef T type; };
 template <class T> struct strip<volatile T> { typedef T type; };
 template <class T> struct strip<const volatile T> { typedef T type; };
 template <class T> struct value_letter {
-  /* Enums: their underlying integer decides (__is_enum and __underlying_type are clang
-   * builtins, as libc++'s <type_traits> uses them). */
+  /* An enum passes as its underlying integer: its size decides (`__is_enum` is the clang
+   * builtin libc++'s <type_traits> uses; no header needed). */
   static constexpr char value = __is_enum(T) ? (sizeof(T) == 8 ? 'j' : 'i') : is_pointer<T>::value ? 'p' : 0;
 };
 #define HOTWASM__INT_LETTER(T, L) template <> struct value_letter<T> { static constexpr char value = L; };
@@ -74,6 +77,12 @@ HOTWASM__INT_LETTER(signed char, 'i')
 HOTWASM__INT_LETTER(unsigned char, 'i')
 HOTWASM__INT_LETTER(short, 'i')
 HOTWASM__INT_LETTER(unsigned short, 'i')
+HOTWASM__INT_LETTER(wchar_t, 'i')
+HOTWASM__INT_LETTER(char16_t, 'i')
+HOTWASM__INT_LETTER(char32_t, 'i')
+#ifdef __cpp_char8_t
+HOTWASM__INT_LETTER(char8_t, 'i')
+#endif
 HOTWASM__INT_LETTER(int, 'i')
 HOTWASM__INT_LETTER(unsigned int, 'i')
 HOTWASM__INT_LETTER(long, sizeof(long) == 8 ? 'j' : 'i')

@@ -54,10 +54,11 @@ describe('a C host', () => {
 
 describe('a C++ host', () => {
   let host;
-  before(async () => { host = await cHost('cpp_host.cpp', ['run_gravity', 'run_step', 'run_resting']); });
+  before(async () => { host = await cHost('cpp_host.cpp', ['run_gravity', 'run_step', 'run_resting', 'run_apply']); });
 
-  test('enum class, reference and bool parameters get their letters from C++ templates', () => {
-    assert.deepEqual(signatures(host), { cpp_gravity: 'fi', cpp_step: 'vpf', cpp_resting: 'ip' });
+  test('enum class, reference, bool, function-pointer and char16_t types get their letters from C++ templates', () => {
+    assert.deepEqual(signatures(host), { cpp_gravity: 'fi', cpp_step: 'vpf', cpp_resting: 'ip', cpp_apply: 'ipi' });
+    assert.equal(host.Module._run_apply(41), 42);
     assert.equal(host.Module._run_gravity(1), 900);
     assert.equal(host.Module._run_resting(), 1);
   });

@@ -59,7 +59,7 @@
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error}
 //                (var null: the trap was in the app's own code, nothing to roll back)
-//   output       {seq, text}                        what a patch's hotwasm_main printed here
+//   output       {seq, evalId, text}                what a patch's hotwasm_main printed here
 //   diagnostics  {name, diagnostics: [{file, line, column, severity, message}], raw_output}
 //                                                   a saved file failed to compile
 //   eval_result  the server's answer to any eval sent from this page, plus clientMs
@@ -264,7 +264,7 @@ export class Hot {
     this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output), ws);
     if (detail.duplicate) return;
     this.emit('patch', detail);
-    if (detail.output) this.emit('output', { seq: detail.seq, text: detail.output });
+    if (detail.output) this.emit('output', { seq: detail.seq, evalId: detail.evalId, text: detail.output });
     this.emit('history', this.vars());
   }
 

@@ -174,14 +174,16 @@ ${APP_INCLUDE}
 uint32_t background_color(const World *world) { (void)world; return 0xff181818u; }
 
 void hotwasm_main(void) {
-    printf("particles: %u\\n", demo_world()->count);
+    printf("counted %u particles\\n", demo_world()->count);
 }
 `,
       'c',
       'main.c',
     );
     assert.equal(r.ok, true, r.error);
-    assert.match(r.pages.map((p) => p.output).join('\n'), /particles: \d+/);
+    assert.match(r.pages.map((p) => p.output).join('\n'), /counted \d+ particles/);
+    const shown = await page.evaluate(() => document.getElementById('log').textContent.match(/counted \d+ particles/g) ?? []);
+    assert.equal(shown.length, 1, 'the page’s console shows what the eval printed, once');
     await page.close();
   });
 

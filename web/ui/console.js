@@ -66,7 +66,7 @@ export function logEvents(hot, c) {
     if (!p.ok) c.log('error', `patch #${p.seq} (${names}) did not apply: ${p.error}`);
     else if (!hot.isOwnEval(p.evalId)) c.log(p.replay ? 'replay' : 'ok', `${p.replay ? 'replayed' : 'applied'} patch #${p.seq} (${names}) in ${ms(p.applyMs)} ms`);
   });
-  hot.on('output', (o) => c.log('output', `hotwasm_main of patch #${o.seq}:`, o.text));
+  hot.on('output', (o) => c.log('output', `patch #${o.seq} printed:`, o.text));
   hot.on('rollback', (r) => c.log(r.ok ? 'info' : 'error', `${r.replay ? 'replayed ' : ''}rollback #${r.seq} of ${r.var}${r.ok ? '' : `: ${r.error}`}`));
   hot.on('trap', (t) => {
     if (t.var) c.log('trap', `trap in ${t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ')} → rolled back (${t.how})`, t.message);

@@ -28,6 +28,9 @@ export class Evaluator {
     this.last = null;
     this.appliedAt = new Map();
     hot.on('patch', (p) => p.evalId && hot.isOwnEval(p.evalId) && this.appliedAt.set(p.evalId, performance.now()));
+    /** eval id → what its patch printed on this page. */
+    this.printedHere = new Map();
+    hot.on('output', (o) => o.evalId && hot.isOwnEval(o.evalId) && this.printedHere.set(o.evalId, o.text));
     hot.on('diagnostics', (d) => this.show(`compile error in ${d.name}`, d.diagnostics ?? [], d.raw_output ?? '', null));
   }
 
@@ -66,7 +69,11 @@ export class Evaluator {
     this.overlay.hide();
     for (const ed of this.editors()) ed.setDiagnostics([]);
     this.log('ok', `${name} live as patch #${result.seq}`);
-    for (const p of result.pages ?? []) if (p.output) this.log('output', `page ${p.page} printed:`, p.output);
+    // This page's output is in the console already (the 'output' event); add what other pages
+    // printed differently.
+    const mine = this.printedHere.get(result.id) ?? '';
+    this.printedHere.delete(result.id);
+    for (const p of result.pages ?? []) if (p.output && p.output !== mine) this.log('output', `page ${p.page} printed:`, p.output);
   }
 
   failed(name, result) {

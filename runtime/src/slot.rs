@@ -58,6 +58,11 @@ impl SigLetters {
 /// A value of the type must pass through an `extern "C"` function on wasm32 as exactly one
 /// wasm value of the type `LETTER` names (`i` i32, `j` i64, `f` f32, `d` f64, `p` pointer), or
 /// be `()` with `LETTER` `v`: a patch built from C gets this type's values as that wasm type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the hot-function ABI",
+    label = "not an ABI type of hot functions",
+    note = "use integers, bool, f32/f64, raw pointers (`*mut T` instead of `&mut T`), `()` as a return, or a fieldless #[repr(u8)]/#[repr(i32)] enum made one with hotwasm_runtime::abi_enum!"
+)]
 pub unsafe trait AbiType {
     /// `i`, `j`, `f`, `d`, `p`, or `v` for `()` (return only).
     const LETTER: u8;

@@ -1,11 +1,14 @@
-// C++ live editing end to end, as a user of a C++ app would do it: build examples/cpp-host
-// (orbits) with `HOT_RELOAD=1 scripts/emscripten-bundle.sh`, start `scripts/hotwasm serve`, run
-// the real bundle under Node as the page (attached with the public client API over a real
-// WebSocket), and eval C++ through the server:
+// C++ live editing end to end, as a user would do it: build the app with
+// `HOT_RELOAD=1 scripts/emscripten-bundle.sh`, start `scripts/hotwasm serve`, run the real bundle
+// under Node as the page (attached with the public client API over a real WebSocket), and eval
+// C++ through the server. In examples/cpp-host (orbits, a C++ app):
 // - a patch using the standard library changes what the app draws while its state carries on;
 // - an exception escaping a hot function is a trap: hot.call returns TRAPPED, the var is rolled
 //   back and the app keeps running;
 // - a compile error names the user's line; a C++-linkage definition of a var is refused with the fix.
+// In examples/particles (the Rust demo, which links no C++): the same std-heavy patch works (the
+// patch brings the C++ library), and an escaping exception (Rust aborts at the demo's extern "C"
+// export) is a trap too.
 //
 //   node --experimental-websocket --test tests/cpp/
 
@@ -58,9 +61,9 @@ function run(cmd, args, env = process.env) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal})`);
 }
 
-/** Starts `scripts/hotwasm serve` for the app and resolves once it prints its URL. */
-function serve(journal) {
-  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', APP, '--port', '0', '--no-watch', '--journal', journal], {
+/** Starts `scripts/hotwasm serve` for `app` and resolves once it prints its URL. */
+function serve(app, journal) {
+  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', app, '--port', '0', '--no-watch', '--journal', journal], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -103,7 +106,7 @@ describe('a C++ app live-edited in C++', { timeout: 25 * 60_000 }, () => {
     run('bash', [join(ROOT, 'scripts/emscripten-bundle.sh'), APP], { ...process.env, HOT_RELOAD: '1' });
     const bundle = join(APP, 'build/hot/orbits.js');
     assert.ok(existsSync(bundle), `the build wrote no ${bundle}`);
-    server = await serve(journal);
+    server = await serve(APP, journal);
     const Module = await require(bundle)({ print: () => {}, printErr: () => {} });
     hot = await attach(Module, { url: server.url, WebSocket: globalThis.WebSocket });
     for (let i = 0; i < 400; i++) call(FRAME);
@@ -155,5 +158,90 @@ describe('a C++ app live-edited in C++', { timeout: 25 * 60_000 }, () => {
     assert.equal(result.ok, false);
     assert.match(result.error ?? '', /planet_color\(Planet const\*\)` has C\+\+ linkage/);
     assert.match(result.error ?? '', /extern "C"/);
+  });
+});
+
+describe('the Rust demo host (links no C++) live-edited in C++', { timeout: 25 * 60_000 }, () => {
+  const DEMO = join(ROOT, 'examples/particles');
+  const journal = mkdtempSync(join(tmpdir(), 'hotwasm-cpp-demo-journal-'));
+  let server;
+  let hot;
+  let Module;
+
+  const call = ([name, ...args]) => {
+    const r = hot.call(name, ...args);
+    assert.notEqual(r, TRAPPED, `${name} trapped`);
+    return r;
+  };
+  /** The colour most pixels of the framebuffer have: the background. */
+  const background = () => {
+    const n = call(['demo_width']) * call(['demo_height']);
+    const at = call(['demo_framebuffer']) >> 2;
+    const counts = new Map();
+    for (const px of Module.HEAPU32.subarray(at, at + n)) counts.set(px, (counts.get(px) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1])[0][0] >>> 0;
+  };
+  const evalApplied = async (source) => {
+    const applied = new Promise((resolve) => {
+      const off = hot.on('patch', (p) => (off(), resolve(p)));
+    });
+    const result = await hot.eval(source, 'cpp');
+    assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
+    const patch = await applied;
+    assert.ok(patch.ok, `the page did not apply the patch: ${patch.error}`);
+  };
+
+  before(async () => {
+    run('bash', [join(ROOT, 'scripts/emscripten-bundle.sh'), DEMO], { ...process.env, HOT_RELOAD: '1' });
+    const bundle = join(DEMO, 'build/hot/particles.js');
+    assert.ok(existsSync(bundle), `the build wrote no ${bundle}`);
+    server = await serve(DEMO, journal);
+    Module = await require(bundle)({ print: () => {}, printErr: () => {} });
+    hot = await attach(Module, { url: server.url, WebSocket: globalThis.WebSocket });
+    for (let i = 0; i < 60; i++) call(['demo_frame', 1 / 60]);
+  });
+
+  after(() => {
+    hot?.close();
+    server?.child.kill();
+    rmSync(journal, { recursive: true, force: true });
+  });
+
+  test('a std-heavy C++ patch redefines a Rust hot function; the particles carry on', async () => {
+    const frames = Number(call(['demo_frame_count']));
+    const bounces = call(['demo_bounces']);
+    await evalApplied(`#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include "particles.h"
+
+extern "C" uint32_t background_color(const World *world) {
+  std::vector<uint32_t> shades{0xff000003u, 0xff000001u, 0xff000002u};
+  std::sort(shades.begin(), shades.end(), [](uint32_t a, uint32_t b) { return a < b; });
+  std::unordered_map<std::string, uint32_t> named;
+  named[std::to_string(world->count > 0)] = shades[0];
+  return named.begin()->second | 0x00123400u;
+}
+`);
+    call(['demo_frame', 1 / 60]);
+    assert.equal(background(), 0xff123401, 'the C++ background_color paints the frame');
+    assert.equal(Number(call(['demo_frame_count'])), frames + 1, 'the frame count carried on');
+    assert.ok(call(['demo_bounces']) >= bounces, 'the score carried on');
+  });
+
+  test('an exception escaping through the Rust host is a trap: rolled back, the demo keeps running', async () => {
+    const expected = background();
+    await evalApplied('#include <stdexcept>\n#include "particles.h"\nextern "C" uint32_t background_color(const World *world) {\n  throw std::runtime_error("no background");\n}\n');
+    const trapped = new Promise((resolve) => {
+      const off = hot.on('trap', (t) => (off(), resolve(t)));
+    });
+    assert.equal(hot.call('demo_frame', 1 / 60), TRAPPED);
+    const trap = await trapped;
+    assert.deepEqual(trap.vars.map((v) => [v.var, v.rolledBack]), [['background_color', true]]);
+    const frames = Number(call(['demo_frame_count']));
+    call(['demo_frame', 1 / 60]);
+    assert.equal(Number(call(['demo_frame_count'])), frames + 1, 'the demo keeps simulating');
+    assert.equal(background(), expected, 'the previous background_color is back');
   });
 });

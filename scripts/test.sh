@@ -27,13 +27,18 @@ HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/particles
 bash scripts/emscripten-bundle.sh examples/particles
 
 step "cargo test (native runtime; server with real emcc and WebSockets; hotwasm init apps end to end)"
-cargo test --workspace -q
+# --no-fail-fast: every test target runs and reports; the step fails at the end if any failed.
+cargo test --workspace -q --no-fail-fast
 
-step "cargo test -p particles (the demo's bindings are generated from its header and current)"
+step "cargo test: the runtime without hot-reload (plain hot_fn!, direct calls) and the demo's bindings"
+cargo test -p hotwasm-runtime --no-default-features -q
 cargo test -p particles -q
 
 step "Node tests (runtime in real hosts, plain build, the JS client)"
 node --experimental-websocket --test tests/node/ tests/node-client/
+
+step "examples end to end (c-host, rust-host, cpp-host, large-host: build HOT_RELOAD, serve, a page, eval)"
+node --experimental-websocket --test --test-concurrency=1 tests/examples/
 
 step "headless Chromium tests (real pages, real server)"
 node --test --test-concurrency=1 tests/browser/

@@ -367,6 +367,13 @@ impl Libraries {
         self.defined.contains(symbol)
     }
 
+    /// Whether an object whose undefined symbols are `undefined` needs the libraries at all. A patch
+    /// that calls nothing of them links without them, as fast as C (the archives' indexes alone
+    /// cost wasm-ld about 45 ms per link, measured).
+    pub fn needed_by<'a>(&self, mut undefined: impl Iterator<Item = &'a str>) -> bool {
+        undefined.any(|s| self.defines(s))
+    }
+
     /// Whether `name` may be a var of a C++ patch: anything the libraries do not define.
     pub fn is_var_name(&self, name: &str) -> bool {
         !self.defines(name)

@@ -45,15 +45,18 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
-    /// Read C (or Rust, with --rust) from the terminal and evaluate it (end an entry with a
-    /// blank line or `;;`).
+    /// Read C, C++ or Rust from the terminal and evaluate it (end an entry with a blank line or
+    /// `;;`; a line `:c`, `:cpp` or `:rust` switches the language).
     #[command(
-        after_help = "Example:\n  hotwasm repl\n  > int app_value(int frame) { return frame * 3; }\n  > ;;"
+        after_help = "Example:\n  hotwasm repl\n  > int app_value(int frame) { return frame * 3; }\n  > ;;\n  > :cpp"
     )]
     Repl {
-        /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`) instead of C.
+        /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`): the same as `--lang rust`.
         #[arg(long)]
         rust: bool,
+        /// The language of the entries (`c`, `cpp` or `rust`; default `c`).
+        #[arg(long, value_parser = ["c", "cpp", "rust"])]
+        lang: Option<String>,
         /// Where the server is.
         #[command(flatten)]
         conn: ConnArgs,

@@ -166,24 +166,47 @@ pub fn eval_file(conn: &ConnArgs, file: &std::path::Path) -> Result<bool, Client
     eval(&mut ws, "1", &name, source)
 }
 
-/// `hotwasm repl`: entries end with a blank line or a line `;;`; EOF quits.
-pub fn repl(conn: &ConnArgs, rust: bool) -> Result<(), ClientError> {
-    let mut ws = connect(conn)?;
-    let (name, what, main) = if rust {
-        (
+/// What the repl says about entries in `lang`: the file name evals get, what to type, and
+/// where statements to run once go.
+fn repl_language(lang: Lang) -> (&'static str, &'static str, &'static str) {
+    match lang {
+        Lang::Rust => (
             "repl.rs",
             "Rust definitions (#[no_mangle] pub extern \"C\" fn ...)",
             "#[no_mangle] pub extern \"C\" fn hotwasm_main()",
-        )
-    } else {
-        ("repl.c", "C definitions", "void hotwasm_main(void)")
-    };
-    println!("hotwasm repl: enter {what}; end an entry with a blank line or `;;`. Statements to run once go in `{main}`.");
+        ),
+        Lang::Cpp => (
+            "repl.cpp",
+            "C++ definitions (extern \"C\" functions are vars)",
+            "extern \"C\" void hotwasm_main(void)",
+        ),
+        Lang::C => ("repl.c", "C definitions", "void hotwasm_main(void)"),
+    }
+}
+
+/// `hotwasm repl`: entries end with a blank line or a line `;;`; a line `:c`, `:cpp` or
+/// `:rust` switches the language; EOF quits.
+pub fn repl(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
+    let mut ws = connect(conn)?;
+    let (mut name, what, main) = repl_language(lang);
+    println!("hotwasm repl: enter {what}; end an entry with a blank line or `;;` (`:c`, `:cpp`, `:rust` switch). Statements to run once go in `{main}`.");
     let stdin = std::io::stdin();
     let mut entry = String::new();
     let mut n = 0;
     for line in stdin.lock().lines() {
         let line = line.map_err(|e| ClientError::Read("stdin".into(), e))?;
+        let switch = match line.trim() {
+            ":c" => Some(Lang::C),
+            ":cpp" => Some(Lang::Cpp),
+            ":rust" => Some(Lang::Rust),
+            _ => None,
+        };
+        if let Some(to) = switch.filter(|_| entry.trim().is_empty()) {
+            let (file, what, main) = repl_language(to);
+            name = file;
+            println!("hotwasm repl: now {what}; statements to run once go in `{main}`.");
+            continue;
+        }
         let end = line.trim().is_empty() || line.trim() == ";;";
         if !end {
             entry.push_str(&line);

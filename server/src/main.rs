@@ -33,7 +33,14 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Repl { rust, conn } => client::repl(&conn, rust)?,
+        Command::Repl { rust, lang, conn } => {
+            let lang = match (rust, lang.as_deref()) {
+                (true, _) | (_, Some("rust")) => protocol::Lang::Rust,
+                (_, Some("cpp")) => protocol::Lang::Cpp,
+                _ => protocol::Lang::C,
+            };
+            client::repl(&conn, lang)?
+        }
         Command::Journal {
             action:
                 JournalAction::Reset {

@@ -63,3 +63,19 @@ fn repl_with_rust_flag_evaluates_rust_entries() {
     assert!(out.contains("ok: patch"), "{out}");
     assert_eq!(page.patches().len(), 1);
 }
+
+#[test]
+fn a_cpp_line_switches_the_repl_to_cpp_entries() {
+    let _dog = util::watchdog(300);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let out = run_repl(
+        &server,
+        &[],
+        ":cpp\nnamespace { int twice(int x) { return 2 * x; } }\nextern \"C\" int repl_cpp(int x) { return twice(x); }\n;;\n",
+    );
+    assert!(out.contains("now C++ definitions"), "{out}");
+    assert!(out.contains("ok: patch"), "{out}");
+    assert_eq!(page.patches()[0].header["manifest"][0]["var"], "repl_cpp");
+}

@@ -7,8 +7,18 @@ use hotwasm_server::config::Config;
 use hotwasm_server::home::Home;
 use hotwasm_server::{bundle, client, init, journal, protocol, serve, toolchain};
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The message and its causes, never a backtrace: each says what to do next.
+            eprintln!("hotwasm: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(args) => {
             let home = Home::find()?;

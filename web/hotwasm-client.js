@@ -37,6 +37,7 @@
 //   hot.eval(source, lang = 'c', { name }) → Promise<eval_result>   compile + deliver to every page
 //       lang: one of LANGS ('c', 'cpp', 'rust'); name: the file name diagnostics use
 //       (default eval.<extensionOf(lang)>)
+//       (also accepted: hot.eval({ source, lang, name }))
 //   hot.rollback(varName) → Promise<rollback detail>   journaled rollback on every page
 //   hot.vars() → [{name, signature, version, patched, history: [{patch, symbol, seq, builtin, ...}]}]
 //   hot.resetJournal()      forget the server's journal (a reload then starts from the built-in code)
@@ -46,6 +47,11 @@
 //   hot.hotReload           whether the module was built with HOT_RELOAD=1
 //   hot.hostVars            the host's vars as the server's welcome listed them
 //   hot.Module              the module attached to
+//   hot.isOwnEval(evalId)   whether an eval sent from this page still awaits its result (its patch
+//                           and output reach the page before the result does)
+//   hot.recoverFromTrap(error)  what hot.call does after a trap, for code that catches traps itself
+//                           (restore the stack pointer first)
+//   hot.journal             {epoch, seq, localRollbacks}: how far this wasm instance got in the journal
 //
 // loadFactory(scriptUrl, exportName = 'createHotwasmApp') → Promise<factory>
 //   Loads a classic (non-ES6) MODULARIZE script once and resolves to its factory function.

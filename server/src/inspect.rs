@@ -57,6 +57,9 @@ pub enum InspectError {
         was: String,
         now: String,
     },
+    /// A patch defines a host function that is not hot.
+    #[error("`{0}` is a function of the host that is not hot, so a patch cannot replace it: make it hot in the host (hot_fn! in Rust, HOTWASM_FN in C/C++) and rebuild, or give the patch's function another name")]
+    NotHot(String),
     /// The host lacks the late-binding entry point.
     #[error("the host does not export `hotwasm_slot`, which every patch uses to call vars: rebuild the host with the current hotwasm runtime (HOT_RELOAD=1 scripts/emscripten-bundle.sh)")]
     NoLateBinding,
@@ -299,6 +302,9 @@ fn check_definitions(
             }
             run = Some(symbol);
             continue;
+        }
+        if host.var(var).is_none() && host.exports_symbol(var) {
+            return Err(InspectError::NotHot(var.clone()));
         }
         let signature = match declared(host, known, var) {
             Some(expected) if !expected.same_in_wasm32(&found) => {
@@ -602,6 +608,22 @@ mod tests {
         );
         let e = check(&s, &["f".into()], &Plan::default(), ver, &host(), &known).unwrap_err();
         assert_eq!(e, InspectError::NoLateBinding);
+    }
+
+    #[test]
+    fn a_host_function_that_is_not_hot_cannot_be_redefined() {
+        let s = shape(&[("demo_random__hw3", "fi")], &[]);
+        let e = check(
+            &s,
+            &["demo_random".into()],
+            &Plan::default(),
+            ver,
+            &host(),
+            &Known::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e, InspectError::NotHot("demo_random".into()));
+        assert!(e.to_string().contains("HOTWASM_FN"));
     }
 
     #[test]

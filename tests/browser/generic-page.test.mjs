@@ -71,12 +71,15 @@ void step_particle(World *world, Particle *p, float dt) {
     await page.close();
   });
 
-  test('a line typed into the console is evaluated on the page', async () => {
+  test('a line typed into the console is evaluated on the page, and ↑ brings it back', async () => {
     const page = await openGeneric(browser, server.url);
     await page.fill('#console-input', 'unsigned background_color(const void *w) { (void)w; return 0xff0000ffu; }');
     await page.press('#console-input', 'Enter');
     await page.waitForFunction(() => /console\.c live as patch #\d+/.test(document.getElementById('log').textContent), null, { timeout: 60_000 });
     assert.equal((await varOf(page, 'background_color')).patched, true);
+    assert.equal(await page.inputValue('#console-input'), '', 'the entry is cleared');
+    await page.press('#console-input', 'ArrowUp');
+    assert.match(await page.inputValue('#console-input'), /^unsigned background_color/, '↑ brings the line back');
     await page.close();
   });
 });

@@ -142,6 +142,13 @@ fn write_export_list(
     if !path.is_file() {
         write_atomically(&path, json.as_bytes())?;
     }
+    // Earlier lists of this bundle are stale now.
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("exported-functions-") && entry.path() != path {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     Ok(path)
 }
 
@@ -353,6 +360,8 @@ mod tests {
         let b = write_export_list(dir.path(), &set(&["main"])).unwrap();
         assert_eq!(a, again);
         assert_ne!(a, b);
+        assert!(!a.exists(), "the earlier list is removed");
+        let a = write_export_list(dir.path(), &set(&["main", "frame"])).unwrap();
         assert_eq!(
             std::fs::read_to_string(&a).unwrap(),
             r#"["_frame","_main"]"#

@@ -140,4 +140,27 @@ describe('the generic page running a small C app made by hotwasm init', { timeou
     assert.equal(await page.evaluate(() => globalThis.hotwasm.hot.call('app_current')), 0, 'the stub returns 0');
     await page.close();
   });
+
+  test('console commands: :vars lists the vars, :rollback rolls one back, :cpp switches the language', async () => {
+    const page = await openGeneric(browser, server.url);
+    const logText = () => page.textContent('#log');
+    const enter = async (line) => {
+      await page.fill('#console-input', line);
+      await page.press('#console-input', 'Enter');
+    };
+    await enter(':vars');
+    await page.waitForFunction(() => /app_value "ii"/.test(document.getElementById('log').textContent));
+    await enter('int app_value(int frame) { (void)frame; return 7; }');
+    await page.waitForFunction(() => /console\.c live as patch #\d+/.test(document.getElementById('log').textContent), null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => globalThis.hotwasm.hot.call('app_current')), 7);
+    await enter(':rollback app_value');
+    await page.waitForFunction(() => /app_value rolled back on every page/.test(document.getElementById('log').textContent), null, { timeout: 10_000 });
+    assert.notEqual(await page.evaluate(() => globalThis.hotwasm.hot.call('app_current')), 7, 'the previous version is back');
+    await enter(':cpp');
+    await enter('extern "C" int app_value(int frame) { return frame >= 0 ? 8 : 0; }');
+    await page.waitForFunction(() => /console\.cpp live as patch #\d+/.test(document.getElementById('log').textContent), null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => globalThis.hotwasm.hot.call('app_current')), 8);
+    assert.doesNotMatch(await logText(), /compile error/);
+    await page.close();
+  });
 });

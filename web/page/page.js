@@ -8,7 +8,7 @@ import { appInfo, attach, extensionOf, loadFactory, TRAPPED } from '/hotwasm/hot
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
-import { PageConsole, connectionPill, logEvents } from '/hotwasm/ui/console.js';
+import { PageConsole, connectionPill, consoleCommand, logEvents } from '/hotwasm/ui/console.js';
 import { Evaluator } from '/hotwasm/ui/evaluate.js';
 
 const $ = (id) => document.getElementById(id);
@@ -19,7 +19,7 @@ const banner = new Banner($('banner'));
 const overlay = new DiagnosticsOverlay($('stage'));
 const pageConsole = new PageConsole($('log'), { input: $('console-input'), onSubmit: (line) => evalLine(line) });
 const log = (kind, text, detail) => pageConsole.log(kind, text, detail);
-const state = { lang: 'c', template: null, paused: false, frames: 0, traps: 0, hostTraps: 0, hot: null, app: null, Module: null };
+const state = { lang: 'c', consoleLang: null, template: null, paused: false, frames: 0, traps: 0, hostTraps: 0, hot: null, app: null, Module: null };
 
 const TEMPLATES = {
   c: (vars) => `/* Redefine a hot function of the app and press Ctrl+Enter (click one in the history for a stub).${vars.map((v) => `\n   ${v.name} "${v.signature}"`).join('')} */\n`,
@@ -104,9 +104,11 @@ async function evalEditor() {
 $('btn-eval').onclick = () => evalEditor();
 
 async function evalLine(line) {
-  if (!evaluator) return log('error', 'live editing is off: the app was built without HOT_RELOAD=1');
   log('info', `› ${line}`);
-  await evaluator.run({ source: `${line}\n`, lang: state.lang, name: `console.${extensionOf(state.lang)}` });
+  if (state.hot && consoleCommand(line, { hot: state.hot, log, setLang: (l) => (state.consoleLang = l) })) return;
+  if (!evaluator) return log('error', 'live editing is off: the app was built without HOT_RELOAD=1');
+  const lang = state.consoleLang ?? state.lang;
+  await evaluator.run({ source: `${line}\n`, lang, name: `console.${extensionOf(lang)}` });
 }
 
 // ---- the app ----------------------------------------------------------------------------

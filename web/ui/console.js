@@ -55,6 +55,32 @@ export class PageConsole {
   }
 }
 
+/**
+ * The console's own commands (as in the terminal REPL): `:help`, `:c` / `:cpp` / `:rust` (the
+ * language of the lines that follow), `:vars`, `:rollback NAME`. Returns whether `line` was one.
+ * @param {{hot, log: (kind, text, detail?) => void, setLang: (lang) => void}} ctx
+ */
+export function consoleCommand(line, { hot, log, setLang }) {
+  const [cmd, arg] = line.trim().split(/\s+/, 2);
+  if (!cmd.startsWith(':')) return false;
+  const langs = { ':c': 'c', ':cpp': 'cpp', ':rust': 'rust' };
+  if (cmd in langs) {
+    setLang(langs[cmd]);
+    log('info', `console lines are ${cmd.slice(1)} now`);
+  } else if (cmd === ':vars') {
+    const lines = hot.vars().map((v) => `${v.name} "${v.signature}" ${v.patched ? `v${v.history.length} (patch #${v.history.at(-1).seq ?? '?'})` : 'built-in'}`);
+    log('info', `${lines.length} vars`, lines.join('\n'));
+  } else if (cmd === ':rollback' && arg) {
+    hot.rollback(arg).then(
+      () => log('info', `${arg} rolled back on every page`),
+      (e) => log('error', `rollback of ${arg}: ${e.message}`),
+    );
+  } else {
+    log('info', 'console commands', ':c  :cpp  :rust   language of the next lines\n:vars           every var, its signature and version\n:rollback NAME  roll NAME back one version on every page\nanything else is evaluated (Enter), ↑/↓ walk the history');
+  }
+  return true;
+}
+
 const ms = (x) => (x == null ? '–' : x < 10 ? x.toFixed(1) : Math.round(x).toString());
 
 /** Writes the client's events into the console as a user wants to read them. */

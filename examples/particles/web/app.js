@@ -6,7 +6,7 @@ import { appInfo, attach, extensionOf, loadFactory, TRAPPED } from '/hotwasm/hot
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
-import { PageConsole, connectionPill, logEvents } from '/hotwasm/ui/console.js';
+import { PageConsole, connectionPill, consoleCommand, logEvents } from '/hotwasm/ui/console.js';
 import { Evaluator } from '/hotwasm/ui/evaluate.js';
 import { WorldView } from './world-view.js';
 import { VARS, defaultSource, fileName } from './sources.js';
@@ -30,6 +30,7 @@ const log = (kind, text, detail) => pageConsole.log(kind, text, detail);
 const state = {
   tab: VARS[0].name,
   vars: new Map(VARS.map((v) => [v.name, { ...v, lang: 'c' }])),
+  consoleLang: null,
   paused: false,
   traps: 0,
   hostTraps: 0,
@@ -139,11 +140,12 @@ async function evalCurrent() {
 }
 $('btn-eval').onclick = () => evalCurrent();
 
-/** A line typed into the console, in the language of the open tab. */
+/** A line typed into the console: a command (`:help`), or code in the open tab's language (or `:c`/`:cpp`/`:rust`). */
 async function evalLine(line) {
-  if (!evaluator) return log('error', 'live editing is off: this bundle was built without HOT_RELOAD=1');
-  const { lang } = state.vars.get(state.tab);
   log('info', `› ${line}`);
+  if (hot && consoleCommand(line, { hot, log, setLang: (l) => (state.consoleLang = l) })) return;
+  if (!evaluator) return log('error', 'live editing is off: this bundle was built without HOT_RELOAD=1');
+  const lang = state.consoleLang ?? state.vars.get(state.tab).lang;
   await evaluator.run({ source: `${line}\n`, lang, name: `console.${extensionOf(lang)}` });
 }
 

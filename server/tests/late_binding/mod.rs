@@ -121,7 +121,8 @@ impl Session {
             include_dirs: vec![util::repo_root().join("abi/include")],
             defines: Vec::new(),
             rust_prelude: None,
-            plain_emcc: false,
+            // HOTWASM_TEST_PLAIN_EMCC=1 runs the same sessions through plain emcc.
+            plain_emcc: std::env::var_os("HOTWASM_TEST_PLAIN_EMCC").is_some(),
             opt: "-O2".into(),
             timeout: Duration::from_secs(60),
             memory_bytes: 2 << 30,

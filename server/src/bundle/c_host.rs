@@ -52,6 +52,8 @@ pub fn build(
     link.current_dir(&config.root).arg("-O2").args(&objects);
     if hot {
         link.arg(runtime_staticlib(home)?);
+    }
+    if wasm_exceptions(config, hot) {
         link.arg("-fwasm-exceptions");
     }
     link.args(flags).arg("-o").arg(&built.js);
@@ -93,20 +95,26 @@ pub fn sources(config: &Config) -> Result<Vec<PathBuf>, BuildError> {
 }
 
 /// The compile flags: `-O2` (the app's cflags may override it), the app's cflags, hotwasm's
-/// `abi/include`; with HOT_RELOAD `-DHOTWASM_HOT_RELOAD`, PIC and wasm exceptions (the mode the
-/// Rust runtime is built with).
+/// `abi/include`; with HOT_RELOAD `-DHOTWASM_HOT_RELOAD` and PIC; wasm exceptions as
+/// [`wasm_exceptions`] says.
 pub fn compile_flags(config: &Config, home: &Home, hot: bool) -> Vec<String> {
     let mut flags = vec!["-O2".to_string()];
     flags.extend(super::rooted_flags(&config.root, &config.build.cflags));
     flags.push(format!("-I{}", home.abi_include().display()));
     if hot {
-        flags.extend([
-            "-DHOTWASM_HOT_RELOAD".to_string(),
-            "-fPIC".into(),
-            "-fwasm-exceptions".into(),
-        ]);
+        flags.extend(["-DHOTWASM_HOT_RELOAD".to_string(), "-fPIC".into()]);
+    }
+    if wasm_exceptions(config, hot) {
+        flags.push("-fwasm-exceptions".into());
     }
     flags
+}
+
+/// Whether the host compiles and links with wasm exceptions: every HOT_RELOAD host (so it
+/// imports the exception tag a C++ patch's `throw`/`catch` needs, the mode patches and the Rust
+/// runtime use) and every C++ host (so its own `throw`/`catch` behave the same plain and hot).
+fn wasm_exceptions(config: &Config, hot: bool) -> bool {
+    hot || config.app.lang == HostLang::Cpp
 }
 
 /// `src/a/b.c` → `src__a__b.c.o`.

@@ -40,6 +40,16 @@ pub struct CSource<'a> {
     pub stands_for: Option<&'a str>,
 }
 
+/// What compiling to an object left besides `patch.o`.
+struct CompiledObject {
+    /// Warnings, parsed.
+    diagnostics: Vec<Diagnostic>,
+    /// The compiler's stderr word for word.
+    stderr: String,
+    /// The system headers it read (for telling library functions from vars).
+    system_headers: Vec<PathBuf>,
+}
+
 impl Compiler {
     /// Compiles C `src` into `work` and links it late-bound against `host`.
     pub fn compile(
@@ -74,6 +84,53 @@ impl Compiler {
             SourceLang::C => self.learnt()?,
             SourceLang::Cpp => self.learnt_cpp()?,
         };
+        let mut phases = Phases::default();
+        let object = self.compile_object(src, work, lang, learnt, &mut phases)?;
+
+        let phase = Instant::now();
+        let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
+        let symbols = object::read(&bytes).map_err(|e| CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+        let (mut plan, spec) = match lang {
+            SourceLang::C => (
+                latebind::plan(&symbols, host, Some(src.text), &|_| true),
+                LinkSpec {
+                    learnt,
+                    emcc_flags: Vec::new(),
+                    linker_args: Vec::new(),
+                },
+            ),
+            SourceLang::Cpp => self.cpp_plan(&symbols, host, src.text, learnt)?,
+        };
+        latebind::mark_library_calls(&mut plan, host, &object.system_headers);
+        phases.symbols = phase.elapsed();
+
+        let runs_once = symbols.defines(latebind::RUN_ONCE);
+        let obj = work.join("patch.o");
+        let (wasm, defined) =
+            self.bind_and_link(&obj, work, &plan, runs_once, spec, &mut phases)?;
+        Ok(Compiled {
+            wasm,
+            defined,
+            plan,
+            diagnostics: object.diagnostics,
+            stderr: object.stderr,
+            elapsed: started.elapsed(),
+            phases,
+        })
+    }
+
+    /// Steps 1 and 2: runs the compiler (writing `work/patch.o` and `work/patch.d`) and checks
+    /// what it read.
+    fn compile_object(
+        &self,
+        src: CSource<'_>,
+        work: &Path,
+        lang: SourceLang,
+        learnt: &super::fast::Learnt,
+        phases: &mut Phases,
+    ) -> Result<CompiledObject, CompileError> {
         let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
         let mut cmd = if self.config.plain_emcc {
             let flags = match lang {
@@ -100,18 +157,17 @@ impl Compiler {
                     });
         }
         cmd.current_dir(src.cwd);
-        let mut phases = Phases::default();
         let phase = Instant::now();
         let finished = self.run(cmd, self.limits(), "the compiler")?;
         phases.compile = phase.elapsed();
 
+        let header_roots: Vec<PathBuf> =
+            learnt.header_roots().iter().map(|p| canonical(p)).collect();
         let mut allowed = vec![
             canonical(&self.config.root),
             canonical(work),
             canonical(src.cwd),
         ];
-        let header_roots: Vec<PathBuf> =
-            learnt.header_roots().iter().map(|p| canonical(p)).collect();
         allowed.extend(header_roots.iter().cloned());
         allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
         allowed.extend(quote_dir);
@@ -130,41 +186,15 @@ impl Compiler {
                 stderr: finished.stderr,
             });
         }
-
-        let phase = Instant::now();
-        let object = std::fs::read(&obj).map_err(CompileError::Io)?;
-        let symbols = object::read(&object).map_err(|e| CompileError::Link {
-            stderr: e.to_string(),
-        })?;
-        let (mut plan, spec) = match lang {
-            SourceLang::C => (
-                latebind::plan(&symbols, host, Some(src.text), &|_| true),
-                LinkSpec {
-                    learnt,
-                    emcc_flags: Vec::new(),
-                    linker_args: Vec::new(),
-                },
-            ),
-            SourceLang::Cpp => self.cpp_plan(&symbols, host, src.text, learnt)?,
-        };
-        let system_headers: Vec<PathBuf> = deps
+        let system_headers = deps
             .iter()
             .map(|d| canonical(&src.cwd.join(d)))
             .filter(|d| header_roots.iter().any(|r| d.starts_with(r)))
             .collect();
-        latebind::mark_library_calls(&mut plan, host, &system_headers);
-        phases.symbols = phase.elapsed();
-        let runs_once = symbols.defines(latebind::RUN_ONCE);
-        let (wasm, defined) =
-            self.bind_and_link(&obj, work, &plan, runs_once, spec, &mut phases)?;
-        Ok(Compiled {
-            wasm,
-            defined,
-            plan,
+        Ok(CompiledObject {
             diagnostics,
             stderr: finished.stderr,
-            elapsed: started.elapsed(),
-            phases,
+            system_headers,
         })
     }
 

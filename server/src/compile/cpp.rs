@@ -131,6 +131,13 @@ pub enum CppError {
         symbol: String,
         var: String,
     },
+    /// A call, with C++ linkage, of a function named like an `extern "C"` var.
+    #[error("the patch calls `{function}` with C++ linkage (`{symbol}`), which is not the var `{var}`: declare `{var}` `extern \"C\"` as the app does (include the app's header that declares it) so the call reaches the var")]
+    CallNotExternC {
+        function: String,
+        symbol: String,
+        var: String,
+    },
     /// `hotwasm_main` with C++ linkage.
     #[error("`hotwasm_main` has C++ linkage (`{symbol}`), so it would not run: declare it `extern \"C\" void hotwasm_main(void)`")]
     RunOnceNotExternC { symbol: String },
@@ -142,7 +149,7 @@ pub enum CppError {
 /// Checks the vars a C++ patch defines (`defined`: the names of its strong, visible functions, as
 /// the late-binding plan lists them): `extern "C"` ones are named as in C, C++-linkage ones by their
 /// mangled symbol. `is_c_var(name)` says whether `name` is an existing `extern "C"` var (a host var
-/// or one an earlier eval defined): a C++-linkage definition with that unqualified name is refused
+/// or one an earlier eval defined): a C++-linkage definition of that name in the global namespace is refused
 /// ([`CppError::NotExternC`]), as is a C++-linkage `hotwasm_main`. `demangle` makes the symbol
 /// readable in the message (e.g. [`demangle`]).
 pub fn check_linkage<'a>(
@@ -151,7 +158,7 @@ pub fn check_linkage<'a>(
     demangle: impl Fn(&str) -> String,
 ) -> Result<(), CppError> {
     for symbol in defined {
-        let Some(base) = unqualified_name(symbol) else {
+        let Some(base) = global_name(symbol) else {
             continue;
         };
         if base == RUN_ONCE {
@@ -168,6 +175,38 @@ pub fn check_linkage<'a>(
         }
     }
     Ok(())
+}
+
+/// Checks the vars a C++ patch calls (`called`: the plan's calls): a call with C++ linkage of a
+/// function whose unqualified name is an `extern "C"` var would bind to a new, never-defined
+/// mangled var instead of the var (a header declaring it without `extern "C"`): refused
+/// ([`CppError::CallNotExternC`]).
+pub fn check_call_linkage<'a>(
+    called: impl IntoIterator<Item = &'a str>,
+    is_c_var: impl Fn(&str) -> bool,
+    demangle: impl Fn(&str) -> String,
+) -> Result<(), CppError> {
+    for symbol in called {
+        if let Some(base) = global_name(symbol).filter(|b| is_c_var(b)) {
+            return Err(CppError::CallNotExternC {
+                function: demangle(symbol),
+                symbol: symbol.to_string(),
+                var: base.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The name of a C++ function in the global namespace (`_Z6helperi` → `helper`); `None` for
+/// functions in a namespace or class (`ui::step` is not the C var `step`, so it may coexist).
+pub fn global_name(symbol: &str) -> Option<&str> {
+    let rest = symbol.strip_prefix("_Z")?;
+    let rest = rest.strip_prefix('L').unwrap_or(rest);
+    if rest.starts_with('N') || rest.starts_with("St") {
+        return None;
+    }
+    unqualified_name(symbol)
 }
 
 /// The unqualified name of an Itanium-mangled function symbol (`_Z6helperi` → `helper`,
@@ -272,6 +311,36 @@ mod tests {
         assert!(e.to_string().contains("extern \"C\""), "{e}");
         let e = check_linkage(["_Z12hotwasm_mainv"], c_vars, named).unwrap_err();
         assert!(matches!(e, CppError::RunOnceNotExternC { .. }), "{e}");
+    }
+
+    #[test]
+    fn only_global_namespace_functions_can_collide_with_c_vars() {
+        assert_eq!(global_name("_Z4stepPvf"), Some("step"));
+        assert_eq!(global_name("_ZN2ui4stepEi"), None);
+        assert_eq!(global_name("_ZSt4sortPiS_"), None);
+        let c_vars = |n: &str| n == "step";
+        assert_eq!(
+            check_linkage(["_ZN2ui4stepEi"], c_vars, |s: &str| s.to_string()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_cpp_linkage_call_of_a_c_var_is_refused_with_the_fix() {
+        let c_vars = |n: &str| n == "planet_color";
+        assert_eq!(
+            check_call_linkage(["_Z6helperi", "printf"], c_vars, |s: &str| s.to_string()),
+            Ok(())
+        );
+        let e = check_call_linkage(["_Z12planet_colorPK6Planet"], c_vars, |s: &str| {
+            s.to_string()
+        })
+        .unwrap_err();
+        assert!(
+            matches!(e, CppError::CallNotExternC { ref var, .. } if var == "planet_color"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("extern \"C\""), "{e}");
     }
 
     #[test]

@@ -49,26 +49,50 @@ impl Cache {
         Ok(Cache { dir, assembler })
     }
 
-    /// The objects to link with the patch, assembling the missing ones (in parallel).
+    /// The objects to link with the patch. Cached objects are reused; when several are missing,
+    /// one llvm-mc run assembles them all into one object for this patch (one process instead of
+    /// one per object; later patches assemble their own single objects as needed).
     pub fn objects(
         &self,
         plan: &Plan,
         limits: process::Limits,
     ) -> Result<Vec<PathBuf>, CompileError> {
-        let mut wanted: Vec<(PathBuf, String)> = Vec::new();
-        for v in plan.vars() {
-            let file = format!("t-{}-{}.o", file_safe(&v.name), v.signature);
-            wanted.push((self.dir.path().join(file), trampoline_asm(v)));
+        let wanted = self.wanted(plan);
+        let (cached, missing): (Vec<_>, Vec<_>) = wanted.into_iter().partition(|w| w.0.is_file());
+        let mut objects: Vec<PathBuf> = cached.into_iter().map(|w| w.0).collect();
+        match missing.len() {
+            0 => {}
+            1 => {
+                let (path, piece) = &missing[0];
+                self.assemble(path, &object_asm(std::slice::from_ref(piece)), limits)?;
+                objects.push(path.clone());
+            }
+            _ => {
+                let pieces: Vec<Piece> = missing.into_iter().map(|w| w.1).collect();
+                let asm = object_asm(&pieces);
+                let path = self.dir.path().join(format!("batch-{:016x}.o", fnv(&asm)));
+                if !path.is_file() {
+                    self.assemble(&path, &asm, limits)?;
+                }
+                objects.push(path);
+            }
         }
-        for g in &plan.globals {
+        Ok(objects)
+    }
+
+    /// Every object `plan` needs, with the piece of assembly it is made of.
+    fn wanted(&self, plan: &Plan) -> Vec<(PathBuf, Piece)> {
+        let mut wanted = Vec::new();
+        for (i, v) in plan.vars().enumerate() {
+            let file = format!("t-{}-{}.o", file_safe(&v.name), v.signature);
+            wanted.push((self.dir.path().join(file), trampoline(v, &format!("_t{i}"))));
+        }
+        for (i, g) in plan.globals.iter().enumerate() {
             let key = init_key(g);
             let file = format!("g-{}-{}-{key:016x}.o", file_safe(&g.name), g.size);
-            wanted.push((self.dir.path().join(file), global_asm(g)));
+            wanted.push((self.dir.path().join(file), global(g, &format!("_g{i}"))));
         }
-        let missing: Vec<&(PathBuf, String)> =
-            wanted.iter().filter(|(p, _)| !p.is_file()).collect();
-        self.assemble_all(&missing, limits)?;
-        Ok(wanted.into_iter().map(|(p, _)| p).collect())
+        wanted
     }
 
     /// Assembles the trampolines of `host`'s vars ahead of the first eval (at most
@@ -92,7 +116,13 @@ impl Cache {
                 .collect(),
             ..Plan::default()
         };
-        self.objects(&plan, limits).map(|_| ())
+        let jobs: Vec<(PathBuf, String)> = self
+            .wanted(&plan)
+            .into_iter()
+            .filter(|w| !w.0.is_file())
+            .map(|(path, piece)| (path, object_asm(&[piece])))
+            .collect();
+        self.assemble_all(&jobs.iter().collect::<Vec<_>>(), limits)
     }
 
     /// Assembles `jobs` (object path, assembly), as many at a time as there are cores.
@@ -162,6 +192,13 @@ impl Cache {
     }
 }
 
+/// FNV-1a of `text`.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn file_safe(name: &str) -> String {
     if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         name.to_string()
@@ -211,80 +248,109 @@ fn symbol(name: &str) -> String {
     }
 }
 
+/// Declarations every object's assembly starts with (each at most once per file).
+const HEADER: &str = "\t.tabletype\t__indirect_function_table, funcref
+\t.globaltype\t__memory_base, i32, immutable
+\t.functype\thotwasm_slot (i32, i32) -> (i32)
+";
+
+/// One piece of assembly: file-scope declarations (before any section) and the sections.
+/// `sfx` makes its local names unique when several pieces share one file.
+struct Piece {
+    decls: String,
+    body: String,
+}
+
+/// Assembly of one object holding `pieces`.
+fn object_asm(pieces: &[Piece]) -> String {
+    let mut asm = String::from(HEADER);
+    for p in pieces {
+        asm.push_str(&p.decls);
+    }
+    for p in pieces {
+        asm.push_str(&p.body);
+    }
+    asm.push_str("\t.no_dead_strip\t__indirect_function_table\n");
+    asm
+}
+
 /// The trampoline object of one var: `__wrap_<name>`, its slot, and the constructor that fetches
 /// the slot with `hotwasm_slot`.
 pub fn trampoline_asm(v: &VarUse) -> String {
+    object_asm(&[trampoline(v, "")])
+}
+
+fn trampoline(v: &VarUse, sfx: &str) -> Piece {
     let wrap = symbol(&format!("__wrap_{}", v.name));
     let ty = functype(&v.signature);
     let args: String = (0..v.signature.params.len())
         .map(|i| format!("\tlocal.get\t{i}\n"))
         .collect();
-    format!(
-        "\t.tabletype\t__indirect_function_table, funcref
-\t.globaltype\t__memory_base, i32, immutable
-\t.functype\thotwasm_slot (i32, i32) -> (i32)
-\t.globaltype\t__hotwasm_slot, i32
-__hotwasm_slot:
-\t.section\t.text.__wrap,\"\",@
+    let decls = format!("\t.globaltype\t__hotwasm_slot{sfx}, i32\n__hotwasm_slot{sfx}:\n");
+    let body = format!(
+        "\t.section\t.text.__wrap,\"\",@
 \t.hidden\t{wrap}
 \t.globl\t{wrap}
 \t.type\t{wrap},@function
 {wrap}:
 \t.functype\t{wrap} {ty}
-{args}\tglobal.get\t__hotwasm_slot
+{args}\tglobal.get\t__hotwasm_slot{sfx}
 \ti32.load\t0
 \tcall_indirect\t__indirect_function_table, {ty}
 \tend_function
 \t.section\t.text.__hotwasm_bind,\"\",@
-\t.type\t__hotwasm_bind,@function
-__hotwasm_bind:
-\t.functype\t__hotwasm_bind () -> ()
+\t.type\t__hotwasm_bind{sfx},@function
+__hotwasm_bind{sfx}:
+\t.functype\t__hotwasm_bind{sfx} () -> ()
 \tglobal.get\t__memory_base
-\ti32.const\t.Lname@MBREL
+\ti32.const\t.Lname{sfx}@MBREL
 \ti32.add
 \tglobal.get\t__memory_base
-\ti32.const\t.Lsig@MBREL
+\ti32.const\t.Lsig{sfx}@MBREL
 \ti32.add
 \tcall\thotwasm_slot
-\tglobal.set\t__hotwasm_slot
+\tglobal.set\t__hotwasm_slot{sfx}
 \tend_function
 \t.section\t.rodata.__hotwasm_name,\"S\",@
-.Lname:
+.Lname{sfx}:
 \t.asciz\t{name}
-\t.size\t.Lname, {name_len}
+\t.size\t.Lname{sfx}, {name_len}
 \t.section\t.rodata.__hotwasm_sig,\"S\",@
-.Lsig:
+.Lsig{sfx}:
 \t.asciz\t\"{sig}\"
-\t.size\t.Lsig, {sig_len}
+\t.size\t.Lsig{sfx}, {sig_len}
 \t.section\t.init_array.{BIND_PRIORITY},\"\",@
 \t.p2align\t2, 0x0
-\t.int32\t__hotwasm_bind
+\t.int32\t__hotwasm_bind{sfx}
 \t.section\t.custom_section.{VARS_SECTION},\"\",@
 \t.ascii\t{line}
-\t.no_dead_strip\t__indirect_function_table
 ",
         name = quoted(&v.name),
         name_len = v.name.len() + 1,
         sig = v.signature,
         sig_len = v.signature.to_string().len() + 1,
         line = quoted(&format!("{} {}\n", v.name, v.signature)),
-    )
+    );
+    Piece { decls, body }
 }
 
 /// The globals object of one defined global: its init key (shared through the GOT like the
 /// global) and a constructor that copies this patch's initial value into the shared storage when
 /// the key differs, then sets the key.
 pub fn global_asm(g: &GlobalDef) -> String {
+    object_asm(&[global(g, "")])
+}
+
+fn global(g: &GlobalDef, sfx: &str) -> Piece {
     let name = symbol(&g.name);
     let key_sym = symbol(&init_key_symbol(&g.name));
     let key = init_key(g) as i64;
-    format!(
-        "\t.globaltype\t__memory_base, i32, immutable
-\t.functype\t__hotwasm_copy (i32, i32, i32) -> ()
-\t.section\t.text.__hotwasm_reinit,\"\",@
-\t.type\t__hotwasm_reinit,@function
-__hotwasm_reinit:
-\t.functype\t__hotwasm_reinit () -> ()
+    let decls = format!("\t.functype\t__hotwasm_copy{sfx} (i32, i32, i32) -> ()\n");
+    let body = format!(
+        "\t.section\t.text.__hotwasm_reinit,\"\",@
+\t.type\t__hotwasm_reinit{sfx},@function
+__hotwasm_reinit{sfx}:
+\t.functype\t__hotwasm_reinit{sfx} () -> ()
 \tglobal.get\t{key_sym}@GOT
 \ti64.load\t0
 \ti64.const\t{key}
@@ -295,16 +361,16 @@ __hotwasm_reinit:
 \ti32.const\t{name}@MBREL
 \ti32.add
 \ti32.const\t{size}
-\tcall\t__hotwasm_copy
+\tcall\t__hotwasm_copy{sfx}
 \tglobal.get\t{key_sym}@GOT
 \ti64.const\t{key}
 \ti64.store\t0
 \tend_if
 \tend_function
 \t.section\t.text.__hotwasm_copy,\"\",@
-\t.type\t__hotwasm_copy,@function
-__hotwasm_copy:
-\t.functype\t__hotwasm_copy (i32, i32, i32) -> ()
+\t.type\t__hotwasm_copy{sfx},@function
+__hotwasm_copy{sfx}:
+\t.functype\t__hotwasm_copy{sfx} (i32, i32, i32) -> ()
 \tblock
 \tloop
 \tlocal.get\t2
@@ -338,11 +404,12 @@ __hotwasm_copy:
 \t.size\t{key_sym}, 8
 \t.section\t.init_array.{GLOBALS_PRIORITY},\"\",@
 \t.p2align\t2, 0x0
-\t.int32\t__hotwasm_reinit
+\t.int32\t__hotwasm_reinit{sfx}
 \t.section\t.custom_section.{GLOBALS_SECTION},\"\",@
 \t.ascii\t{line}
 ",
         size = g.size,
         line = quoted(&format!("{} {} {}\n", g.name, g.size, g.ty)),
-    )
+    );
+    Piece { decls, body }
 }

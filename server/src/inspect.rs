@@ -38,7 +38,10 @@ pub enum InspectError {
         found: Signature,
     },
     /// An import the host does not export.
-    #[error("the patch uses `{symbol}`{module}, which the host does not export: define it in the patch (as `static` if it is a helper), or export it from the host and rebuild the bundle with scripts/emscripten-bundle.sh")]
+    #[error(
+        "the patch uses `{symbol}`{module}, which the host does not export: {}",
+        hint_for(symbol)
+    )]
     UnknownImport { symbol: String, module: String },
     /// `hotwasm_main` with a signature other than `void(void)`.
     #[error("`hotwasm_main` must be `void hotwasm_main(void)` (signature `v`), not `{found}`")]
@@ -123,6 +126,14 @@ impl Known {
         }
         known.vars.extend(manifest_vars);
         known
+    }
+}
+
+/// The next step for a patch that uses `symbol`, which the host does not export.
+fn hint_for(symbol: &str) -> String {
+    match crate::compile::cpp::hint_for_missing(symbol) {
+        Some(hint) => hint.to_string(),
+        None => "define it in the patch (as `static` if it is a helper), or export it from the host ([build] exports of hotwasm.toml) and rebuild it with `hotwasm build --hot`".into(),
     }
 }
 

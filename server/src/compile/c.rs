@@ -217,6 +217,11 @@ impl Compiler {
             |n| host.var(n).is_some(),
             cpp::demangle,
         )?;
+        cpp::check_call_linkage(
+            plan.calls.iter().map(|v| v.name.as_str()),
+            |n| host.var(n).is_some(),
+            cpp::demangle,
+        )?;
         let keys: Vec<String> = plan
             .globals
             .iter()
@@ -229,7 +234,22 @@ impl Compiler {
             .chain(keys.iter().map(String::as_str));
         let mut linker_args =
             cpp::link_exports(plan.defines.iter().map(|v| v.name.as_str()), globals);
-        linker_args.extend(libs.link_args.iter().cloned());
+        // The archives cost ~45 ms of link time even unused: only when the patch needs them.
+        let undefined = symbols
+            .functions
+            .iter()
+            .filter(|f| !f.defined)
+            .map(|f| f.name.as_str())
+            .chain(
+                symbols
+                    .data
+                    .iter()
+                    .filter(|d| d.size.is_none())
+                    .map(|d| d.name.as_str()),
+            );
+        if libs.needed_by(undefined) {
+            linker_args.extend(libs.link_args.iter().cloned());
+        }
         let spec = LinkSpec {
             learnt,
             emcc_flags: cpp::emcc_link_flags(),

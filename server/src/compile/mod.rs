@@ -213,6 +213,11 @@ impl Compiler {
             .map_err(|e| CompileError::Learn(e.clone()))
     }
 
+    /// Learns the C++ fast path and reads the C++ libraries now rather than on the first C++ eval.
+    pub fn warm_up_cpp(&self) -> Result<(), CompileError> {
+        self.cpp_libraries().map(|_| ())
+    }
+
     fn cpp_flags(&self, opt: &str) -> Vec<String> {
         let mut flags = self.c_flags(opt);
         flags.extend(cpp::compile_flags());

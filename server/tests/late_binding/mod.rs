@@ -63,43 +63,77 @@ pub fn toolchain() {
 /// The host, built once per `cargo test` target dir.
 pub fn host_js() -> PathBuf {
     static HOST: OnceLock<PathBuf> = OnceLock::new();
-    HOST.get_or_init(|| {
-        toolchain();
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("late-binding-host");
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = util::repo_root().join("tests/fixtures/late_binding_host.c");
-        let js = dir.join("host.js");
-        let fresh = |p: &Path| {
-            let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-            m(p).is_some() && m(p) >= m(&src)
-        };
-        if !fresh(&js) {
-            let out = Command::new("emcc")
-                .args([
-                    "-O1",
-                    "-sMAIN_MODULE=2",
-                    "-sWASM_BIGINT",
-                    "-Wno-version-check",
-                    "-sEXPORTED_FUNCTIONS=_main,_hotwasm_slot,_load_patch,_call_ii,_call_i,_host_uses_scale,_printf,_malloc,_free,_memset,_memcpy,_memmove,_strlen,_abort",
-                    "-sEXPORTED_RUNTIME_METHODS=FS,ccall",
-                    "-sMODULARIZE",
-                    "-sEXPORT_NAME=createHost",
-                    "-o",
-                ])
-                .arg(&js)
-                .arg(&src)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "emcc: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        js
-    })
-    .clone()
+    HOST.get_or_init(|| build_host("tests/fixtures/late_binding_host.c", "emcc", &[], &[]))
+        .clone()
+}
+
+/// Builds the host `source` (relative to the repository; a file that includes
+/// late_binding_host.c) with `compiler` (emcc or em++) and `flags`, exporting the loader's
+/// functions and `exports`, unless its build is newer than the source.
+pub fn build_host(source: &str, compiler: &str, flags: &[String], exports: &[&str]) -> PathBuf {
+    toolchain();
+    let src = util::repo_root().join(source);
+    let stem = Path::new(source).file_stem().unwrap().to_string_lossy();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("host-{stem}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let js = dir.join("host.js");
+    let fresh = |p: &Path| {
+        let m = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        m(p).is_some() && m(p) >= m(&src)
+    };
+    if !fresh(&js) {
+        let mut names: Vec<String> = [
+            "main",
+            "hotwasm_slot",
+            "load_patch",
+            "call_ii",
+            "call_i",
+            "host_uses_scale",
+            "printf",
+            "malloc",
+            "free",
+            "memset",
+            "memcpy",
+            "memmove",
+            "strlen",
+            "abort",
+        ]
+        .iter()
+        .chain(exports)
+        .map(|n| format!("_{n}"))
+        .collect();
+        names.sort();
+        names.dedup();
+        let out = Command::new(compiler)
+            .args([
+                "-O1",
+                "-sMAIN_MODULE=2",
+                "-sWASM_BIGINT",
+                "-Wno-version-check",
+                "-sEXPORTED_RUNTIME_METHODS=FS,ccall",
+                "-sMODULARIZE",
+                "-sEXPORT_NAME=createHost",
+            ])
+            .arg(format!("-sEXPORTED_FUNCTIONS={}", names.join(",")))
+            .args(flags)
+            .arg("-o")
+            .arg(&js)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{compiler}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    js
 }
 
 /// A sequence of evals and the calls made after each.
 pub struct Session {
     compiler: Compiler,
+    host_js: PathBuf,
     host: HostManifest,
     project: tempfile::TempDir,
     /// Accepted patches in order: (file name, "var symbol ..." definitions, wasm).
@@ -112,8 +146,14 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session with `-O2` patches.
+    /// A session with `-O2` patches on the C host.
     pub fn new() -> Session {
+        Session::with_host(host_js(), host_manifest())
+    }
+
+    /// A session with `-O2` patches on the host built at `host_js` (see [`build_host`]),
+    /// described by `host`.
+    pub fn with_host(host_js: PathBuf, host: HostManifest) -> Session {
         toolchain();
         let project = tempfile::tempdir().unwrap();
         let compiler = Compiler::new(CompilerConfig {
@@ -130,7 +170,8 @@ impl Session {
         .unwrap();
         Session {
             compiler,
-            host: host_manifest(),
+            host_js,
+            host,
             project,
             patches: Vec::new(),
             manifest_vars: HashMap::new(),
@@ -244,6 +285,16 @@ impl Session {
         ));
     }
 
+    /// At this point of the run, calls `int(int)` var `name` through the host's export `entry`
+    /// (e.g. a host function that catches C++ exceptions) and records the result; an exception
+    /// that reaches JS records -1 for a `WebAssembly.Exception`, -2 for any other error.
+    pub fn call_via(&mut self, label: &str, entry: &str, name: &str, arg: i32) {
+        self.steps.push(format!(
+            "try {{ out[{label:?}] = m.ccall('{entry}', 'number', ['string', 'number'], ['{name}', {arg}]); }} \
+             catch (e) {{ out[{label:?}] = e instanceof WebAssembly.Exception ? -1 : -2; }}"
+        ));
+    }
+
     /// At this point of the run, calls the host's own `host_uses_scale(arg)`.
     pub fn host_call(&mut self, label: &str, arg: i32) {
         self.steps.push(format!(
@@ -258,7 +309,7 @@ impl Session {
             "const createHost = require({:?});\n\
              const check = (ok, what) => {{ if (!ok) {{ console.error('failed: ' + what); process.exit(2); }} }};\n\
              (async () => {{\n  const m = await createHost({{ print: s => console.error(s), printErr: s => console.error(s) }});\n  const out = {{}};\n",
-            host_js().display().to_string()
+            self.host_js.display().to_string()
         );
         for (file, _, wasm) in &self.patches {
             std::fs::write(dir.path().join(file), wasm).unwrap();

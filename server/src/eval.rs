@@ -181,13 +181,17 @@ struct Source {
 }
 
 impl Source {
-    /// Reads a saved file, or writes a client's C text into `work` for the compiler.
+    /// Reads a saved file, or writes a client's C/C++ text into `work` for the compiler (at
+    /// its name, which may be the app-relative path of the file it stands for).
     fn read(hub: &Hub, lang: Lang, input: Input, work: &Path) -> Result<Source, Stopped> {
         let fail = |e: String| Outcome::failed(Stage::Compile, e);
         match input {
             Input::Text { source, name } => {
                 if lang != Lang::Rust {
-                    std::fs::write(work.join(&name), &source)
+                    let file = work.join(&name);
+                    file.parent()
+                        .map_or(Ok(()), std::fs::create_dir_all)
+                        .and_then(|_| std::fs::write(&file, &source))
                         .map_err(|e| fail(CompileError::Io(e).to_string()))?;
                 }
                 Ok(Source {

@@ -153,13 +153,13 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             }
             let name = match name {
                 None => lang.default_file_name().to_string(),
-                Some(n) if is_safe_file_name(&n) => n,
+                Some(n) if is_safe_relative_name(&n) => n,
                 Some(n) => {
                     return hub.send(
                         id,
                         Hub::error(
                             ErrorCode::BadRequest,
-                            format!("file name `{}` refused: use a plain name like `step.c` (letters, digits, `.`, `_`, `-`)", n.escape_debug()),
+                            format!("file name `{}` refused: use a name like `step.c` or the file's path in the app like `patches/step.c` (letters, digits, `.`, `_`, `-` between `/`; no `..`)", n.escape_debug()),
                         ),
                     )
                 }
@@ -235,11 +235,42 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
     }
 }
 
-fn is_safe_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+/// An eval's `name`: a file name, or a path relative to the app (the editor tab's file, so
+/// includes beside it resolve), each component of letters, digits, `.`, `_`, `-` and not
+/// starting with `.` (so no `..`, no hidden files, no absolute paths), at most 128 bytes.
+fn is_safe_relative_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.split('/').all(|c| {
+            !c.is_empty()
+                && !c.starts_with('.')
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_names_may_be_app_relative_paths_but_never_leave_the_app() {
+        for ok in ["eval.c", "patches/ball.c", "a/b-c/d_e.cpp", "x.rs"] {
+            assert!(is_safe_relative_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x.c",
+            "a/../b.c",
+            "a//b.c",
+            ".hidden.c",
+            "a/.x/b.c",
+            "a\\b.c",
+            "a b.c",
+            "patches/",
+        ] {
+            assert!(!is_safe_relative_name(bad), "{bad}");
+        }
+        assert!(!is_safe_relative_name(&"a".repeat(129)));
+    }
 }

@@ -1,6 +1,7 @@
 //! An eval compiles, is checked, reaches every connected page as a header + binary frame, and
 //! the sender gets `eval_result` with timings and each page's output.
 mod util;
+use serde_json::json;
 use util::*;
 
 const STEP: &str = "#include \"particles.h\"\n\
@@ -115,4 +116,39 @@ fn a_cpp_eval_is_delivered_with_its_extern_c_var() {
     let p = &page.patches()[0];
     assert_eq!(p.header["manifest"][0]["var"], "cpp_answer", "{}", p.header);
     assert_eq!(p.header["manifest"][0]["signature"], "ii", "{}", p.header);
+}
+
+#[test]
+fn an_eval_named_by_its_path_in_the_app_includes_headers_beside_that_file() {
+    let _dog = watchdog(120);
+    let server = Server::start();
+    let dir = server.root.path().join("patches/ball");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ball_speed.h"), "#define BALL_SPEED 7\n").unwrap();
+    let mut repl = repl(&server);
+    let src = "#include \"ball_speed.h\"\nint ball_speed(void) { return BALL_SPEED; }\n";
+    send(
+        &mut repl,
+        json!({"type":"eval","id":"b","lang":"c","source":src,"name":"patches/ball/ball.c"}),
+    );
+    let r = loop {
+        let v = recv(&mut repl);
+        if v["type"] == "eval_result" {
+            break v;
+        }
+    };
+    assert_eq!(r["ok"], true, "{r}");
+    let bad = "#include \"ball_speed.h\"\nint ball_slow(void) { return BALL_SPEED }\n";
+    send(
+        &mut repl,
+        json!({"type":"eval","id":"c","lang":"c","source":bad,"name":"patches/ball/ball.c"}),
+    );
+    let r = loop {
+        let v = recv(&mut repl);
+        if v["type"] == "eval_result" {
+            break v;
+        }
+    };
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["diagnostics"][0]["file"], "patches/ball/ball.c", "{r}");
 }

@@ -63,6 +63,9 @@ pub struct Settings {
     pub site: Site,
     /// Patch watch globs (relative to the root); `None` when watching is off.
     pub watch: Option<WatchSet>,
+    /// Whether the app is likely to send C++ (a C++ host, or C++ files watched): then the C++
+    /// fast path and libraries are prepared at start-up instead of on the first C++ eval.
+    pub warm_cpp: bool,
 }
 
 impl Settings {
@@ -109,7 +112,14 @@ impl Settings {
                 .map_err(|e| ServeError::Watch(config.file.display().to_string(), e))?;
             Some(set)
         };
+        let warm_cpp = config.app.lang == crate::config::HostLang::Cpp
+            || config.watch().iter().any(|g| {
+                crate::compile::cpp::EXTENSIONS
+                    .iter()
+                    .any(|e| g.ends_with(&format!(".{e}")))
+            });
         Ok(Settings {
+            warm_cpp,
             journal: root.join(&args.journal),
             bind: args.bind.clone(),
             port: args.port.unwrap_or(config.port()),
@@ -192,7 +202,7 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
         compiler,
         journal,
     ));
-    warm_up(&hub);
+    warm_up(&hub, settings.warm_cpp);
     if let Some(set) = settings.watch {
         match crate::watch::start(hub.clone(), set) {
             Ok(warnings) => {
@@ -211,9 +221,9 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Learns the fast path, assembles the host vars' trampolines and builds the Rust prelude in
-/// the background, so the first eval is fast.
-fn warm_up(hub: &Arc<Hub>) {
+/// Learns the fast path, assembles the host vars' trampolines, prepares C++ (when `cpp`) and
+/// builds the Rust prelude in the background, so the first eval is fast.
+fn warm_up(hub: &Arc<Hub>, cpp: bool) {
     let Ok(c) = &hub.compiler else { return };
     if c.plain_emcc() {
         return;
@@ -229,6 +239,11 @@ fn warm_up(hub: &Arc<Hub>) {
                     }
                 }
                 Err(e) => eprintln!("hotwasm: warning: {e}"),
+            }
+            if cpp {
+                if let Err(e) = c.warm_up_cpp() {
+                    eprintln!("hotwasm: warning: C++ patches may be slow to start: {e}");
+                }
             }
             if let Err(e) = c.warm_up_rust() {
                 eprintln!("hotwasm: warning: Rust patches are off: {e}");

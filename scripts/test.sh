@@ -40,6 +40,9 @@ node --experimental-websocket --test tests/node/ tests/node-client/
 step "examples end to end (c-host, rust-host, cpp-host, large-host: build HOT_RELOAD, serve, a page, eval)"
 node --experimental-websocket --test --test-concurrency=1 tests/examples/
 
+step "C++ patches and hosts end to end (the real server, the C++ example host under Node)"
+node --experimental-websocket --test --test-concurrency=1 tests/cpp/
+
 step "headless Chromium tests (real pages, real server)"
 node --test --test-concurrency=1 tests/browser/
 

@@ -3,22 +3,15 @@
 //! sent. (Objects before linking are read by [`crate::compile::object`].)
 
 use crate::compile::latebind::{self, Plan};
-use hotwasm_abi::{HostManifest, PatchEntry, Signature, ValType};
+use hotwasm_abi::wasm::{self, LINKER_PROVIDED};
+use hotwasm_abi::{HostManifest, PatchEntry, Signature};
 use std::collections::HashMap;
-use wasmparser::{Parser, Payload, TypeRef, ValType as WasmType};
+
+/// A wasm function type in signature letters (pointers read as `i`), if letters can say it.
+pub use hotwasm_abi::wasm::signature_of;
 
 /// The function a patch may define to run statements once per page after it applies.
 pub const RUN_ONCE: &str = "hotwasm_main";
-
-/// Imports every side module may have, satisfied by the dynamic linker itself.
-const LINKER_IMPORTS: [&str; 6] = [
-    "memory",
-    "__indirect_function_table",
-    "__memory_base",
-    "__table_base",
-    "__stack_pointer",
-    "__heap_base",
-];
 
 /// Why a wasm file or a patch was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -154,89 +147,21 @@ pub struct PatchShape {
     pub export_names: std::collections::HashSet<String>,
 }
 
-/// Validates a linked patch and reads its shape.
-pub fn read_patch(wasm: &[u8]) -> Result<PatchShape, InspectError> {
-    validator().validate_all(wasm).map_err(invalid)?;
-    let mut types = Vec::new();
-    let mut funcs: Vec<u32> = Vec::new();
-    let mut shape = PatchShape::default();
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload.map_err(invalid)? {
-            Payload::TypeSection(r) => {
-                for ty in r.into_iter_err_on_gc_types() {
-                    types.push(ty.map_err(invalid)?);
-                }
-            }
-            Payload::ImportSection(r) => {
-                for import in r {
-                    let import = import.map_err(invalid)?;
-                    if let TypeRef::Func(t) = import.ty {
-                        funcs.push(t);
-                    }
-                    shape
-                        .imports
-                        .push((import.module.to_string(), import.name.to_string()));
-                }
-            }
-            Payload::FunctionSection(r) => {
-                for f in r {
-                    funcs.push(f.map_err(invalid)?);
-                }
-            }
-            Payload::ExportSection(r) => {
-                for export in r {
-                    let export = export.map_err(invalid)?;
-                    shape.export_names.insert(export.name.to_string());
-                    if export.kind != wasmparser::ExternalKind::Func {
-                        continue;
-                    }
-                    let ty = funcs
-                        .get(export.index as usize)
-                        .and_then(|t| types.get(*t as usize));
-                    let ty =
-                        ty.ok_or_else(|| invalid(format!("export `{}` has no type", export.name)))?;
-                    match signature_of(ty) {
-                        Some(sig) => {
-                            shape.exports.insert(export.name.to_string(), sig);
-                        }
-                        None => {
-                            shape
-                                .unsupported
-                                .insert(export.name.to_string(), format!("{ty:?}"));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(shape)
-}
-
-/// A validator for what patches may use: the default features plus the legacy exception
-/// instructions that Rust's panic=unwind target (`-fwasm-exceptions`) emits.
-pub fn validator() -> wasmparser::Validator {
-    wasmparser::Validator::new_with_features(
-        wasmparser::WasmFeatures::default() | wasmparser::WasmFeatures::LEGACY_EXCEPTIONS,
-    )
-}
-
-/// A wasm function type in signature letters (pointers read as `i`), if letters can say it.
-pub fn signature_of(ty: &wasmparser::FuncType) -> Option<Signature> {
-    let letter = |t: &WasmType| match t {
-        WasmType::I32 => Some(ValType::I32),
-        WasmType::I64 => Some(ValType::I64),
-        WasmType::F32 => Some(ValType::F32),
-        WasmType::F64 => Some(ValType::F64),
-        _ => None,
-    };
-    let ret = match ty.results() {
-        [] => None,
-        [one] => Some(letter(one)?),
-        _ => return None,
-    };
-    let params = ty.params().iter().map(letter).collect::<Option<Vec<_>>>()?;
-    Some(Signature { ret, params })
+/// Validates a linked patch and reads its shape, with the reader the runtime uses too
+/// (`hotwasm_abi::wasm`).
+pub fn read_patch(bytes: &[u8]) -> Result<PatchShape, InspectError> {
+    wasm::validate(bytes).map_err(invalid)?;
+    let shape = wasm::read_module(bytes).map_err(invalid)?;
+    Ok(PatchShape {
+        exports: shape.exports,
+        unsupported: shape.unsupported,
+        imports: shape
+            .imports
+            .into_iter()
+            .map(|i| (i.module, i.name))
+            .collect(),
+        export_names: shape.export_names,
+    })
 }
 
 /// A patch that passed the check: its manifest and the symbol to run once, if any.
@@ -408,7 +333,7 @@ fn check_imports(
             "env" => {
                 // A preemptible definition the patch links in (C++ library code) is both
                 // imported and exported: the loader binds it to the first definition.
-                LINKER_IMPORTS.contains(&name.as_str())
+                LINKER_PROVIDED.contains(&name.as_str())
                     || shape.export_names.contains(name)
                     || host.exports_symbol(name)
                     || host.var(name).is_some()

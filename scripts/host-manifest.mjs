@@ -1,12 +1,11 @@
-// Writes the host manifest of a built HOT_RELOAD host to stdout:
+// Prints `{"vars": [...]}` of a built HOT_RELOAD host: what the host registered at start-up,
+// asked from the host itself. The bundle is instantiated under Node with `noInitialRun`
+// (constructors run, so every hot function has registered its slot; `main` does not run) and
+// `_hotwasm_list_json()` is called.
 //   node scripts/host-manifest.mjs <out>/hot/<name>.js <out>/hot/<name>.wasm
-// `vars`: what the host registered at start-up, asked from the host itself: the bundle is
-// instantiated under Node with `noInitialRun` (constructors run, so every hot function has
-// registered its slot; `main` does not run) and `_hotwasm_list_json()` is called.
-// `exports`: every symbol a patch may import from the host: the wasm module's exports plus the
-// JS library functions and tags it imports (Emscripten's dynamic linker resolves a side
-// module's imports of those names from the same place).
-// `hotwasm build --hot` runs it; it names no app and runs no app code beyond constructors.
+// `hotwasm build --hot` runs it and adds the exports, read from the wasm by hotwasm_abi::wasm
+// (one reader for the server, the runtime and the build). It names no app and runs no app code
+// beyond constructors.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -38,11 +37,4 @@ if (typeof module._hotwasm_list_json !== 'function') {
 const listed = JSON.parse(module.UTF8ToString(module._hotwasm_list_json()));
 const vars = listed.map(({ name, signature }) => ({ name, signature }));
 
-const exported = WebAssembly.Module.exports(wasm).map((e) => e.name);
-const fromJs = WebAssembly.Module.imports(wasm)
-  .filter((i) => i.module === 'env' && (i.kind === 'function' || i.kind === 'tag'))
-  .map((i) => i.name);
-const internal = new Set(['memory', '__indirect_function_table', '__stack_pointer', '__memory_base', '__table_base']);
-const exports = [...new Set([...exported, ...fromJs])].filter((n) => !internal.has(n)).sort();
-
-console.log(JSON.stringify({ version: 1, vars, exports }, null, 1));
+console.log(JSON.stringify({ vars }));

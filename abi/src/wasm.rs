@@ -79,6 +79,28 @@ impl ModuleShape {
             .filter(|i| i.needs_host())
             .map(|i| i.name.as_str())
     }
+
+    /// Read from a MAIN_MODULE: every name a side module may import from it, sorted. That is
+    /// its exports, plus the JS library functions and exception tags it imports from `env`
+    /// (Emscripten's dynamic linker resolves a side module's imports of those from the same
+    /// place), less what the linker provides itself ([`LINKER_PROVIDED`]).
+    pub fn provided_to_patches(&self) -> Vec<String> {
+        let from_js = self
+            .imports
+            .iter()
+            .filter(|i| i.module == "env" && matches!(i.kind, ImportKind::Func | ImportKind::Tag));
+        let mut names: Vec<String> = self
+            .export_names
+            .iter()
+            .map(String::as_str)
+            .chain(from_js.map(|i| i.name.as_str()))
+            .filter(|n| !LINKER_PROVIDED.contains(n))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
 }
 
 /// Why bytes could not be read as a wasm module.
@@ -294,6 +316,16 @@ mod tests {
         let needed: Vec<&str> = shape.host_imports().collect();
         assert_eq!(needed, ["host_fn", "host_data"]);
         assert_eq!(shape.imports[3].kind, ImportKind::Tag);
+    }
+
+    #[test]
+    fn a_main_module_provides_its_exports_and_its_js_imports_but_not_the_linkers_names() {
+        let shape = read_module(&side_module(true)).unwrap();
+        assert_eq!(
+            shape.provided_to_patches(),
+            ["__cpp_exception", "f", "g", "host_fn", "pair"],
+            "GOT.mem imports and `memory` are not provided"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The host manifest (`hotwasm-host.json`: vars, signatures, exports), asked from the built
 //! HOT_RELOAD host itself: `scripts/host-manifest.mjs` instantiates it under Node with
 //! `noInitialRun` (constructors register the vars, `main` does not run) and calls
-//! `_hotwasm_list_json()`; exports are the wasm exports plus the JS-library imports.
+//! `_hotwasm_list_json()` for the vars; the exports are read here from the wasm with the one
+//! reader hotwasm shares ([`hotwasm_abi::wasm`]).
 
 use super::{say, BuildError, Built};
 use crate::home::Home;
@@ -29,7 +30,21 @@ pub fn write(home: &Home, built: &Built, path: &Path) -> Result<(), BuildError> 
             hint: format!(": {}", String::from_utf8_lossy(&out.stderr).trim()),
         });
     }
-    super::write_atomically(path, &out.stdout)?;
+    let vars: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        BuildError::Config(format!("{} printed no vars JSON: {e}", script.display()))
+    })?;
+    let bytes = std::fs::read(&built.wasm)
+        .map_err(|e| BuildError::io(format!("reading {}", built.wasm.display()), e))?;
+    let shape = hotwasm_abi::wasm::read_module(&bytes)
+        .map_err(|e| BuildError::Config(format!("{}: {e}", built.wasm.display())))?;
+    let manifest = serde_json::json!({
+        "version": hotwasm_abi::HostManifest::VERSION,
+        "vars": vars["vars"],
+        "exports": shape.provided_to_patches(),
+    });
+    let text = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| BuildError::Config(format!("writing the host manifest: {e}")))?;
+    super::write_atomically(path, &text)?;
     crate::hub::read_host_manifest(path)
         .map_err(BuildError::Config)?
         .ok_or_else(|| BuildError::Config(format!("{} was not written", path.display())))?;

@@ -1,9 +1,15 @@
-//! hotwasm-server: the dev server of hotwasm.
+//! hotwasm-server: the `hotwasm` command and its dev server.
 //!
-//! It serves the page and the HOT_RELOAD bundle over HTTP, speaks the protocol of
-//! `docs/PROTOCOL.md` on the WebSocket at `/repl`, compiles C evals and saved files into
-//! SIDE_MODULE patches, checks them against the host manifest, delivers them to every page,
-//! journals them on disk and replays them to pages that (re)connect.
+//! Every command reads the app's `hotwasm.toml` through [`config`] and finds hotwasm's own
+//! files through [`home`] and the toolchain through [`toolchain`]: [`init`] scaffolds an app,
+//! [`bundle`] builds its host (`hotwasm build`), [`serve`] runs the dev server, [`client`] is
+//! `hotwasm eval` / `repl`.
+//!
+//! The server serves the app's page, its HOT_RELOAD bundle and hotwasm's web client over HTTP
+//! ([`http`]), speaks the protocol of `docs/PROTOCOL.md` on the WebSocket at `/repl`, compiles
+//! C, C++ and Rust evals and saved files ([`watch`]) into SIDE_MODULE patches, checks them
+//! against the host manifest, delivers them to every page, journals them on disk and replays
+//! them to pages that (re)connect.
 //!
 //! Flow of one eval: [`ws`] reads it → [`eval`] compiles it ([`compile`]), renames its exports
 //! to versioned symbols ([`compile::rename`]), reads and checks it ([`inspect`]) → [`hub`]

@@ -1,12 +1,12 @@
 //! One eval from source to every page; file-watch compiles take the same path. The steps:
-//! 1. [`Source::read`]: the text and where it compiles (a client's text in a fresh temp dir,
+//! 1. `Source::read`: the text and where it compiles (a client's text in a fresh temp dir,
 //!    a saved C file where it lies so its includes resolve);
-//! 2. [`compile`]: in a compile slot, C or Rust to a linked SIDE_MODULE;
+//! 2. `compile`: in a compile slot, C or Rust to a linked SIDE_MODULE;
 //! 3. **under the journal lock** (so the sequence number is ours and a page that connects now
-//!    gets the entry exactly once): [`check`] renames the patch's functions to versioned
+//!    gets the entry exactly once): `check` renames the patch's functions to versioned
 //!    symbols, reads it and checks it against the host manifest and earlier patches, then
 //!    [`Hub::deliver`] journals it and queues it for every page;
-//! 4. [`report_acks`]: waits for every page's ack and reports per-page outcomes and timings.
+//! 4. `report_acks`: waits for every page's ack and reports per-page outcomes and timings.
 //!
 //! Each step returns the finished [`Outcome`] as its error, so a failure stops the story there.
 

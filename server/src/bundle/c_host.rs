@@ -96,7 +96,7 @@ pub fn sources(config: &Config) -> Result<Vec<PathBuf>, BuildError> {
 
 /// The compile flags: `-O2` (the app's cflags may override it), the app's cflags, hotwasm's
 /// `abi/include`; with HOT_RELOAD `-DHOTWASM_HOT_RELOAD` and PIC; wasm exceptions as
-/// [`wasm_exceptions`] says.
+/// `wasm_exceptions` says.
 pub fn compile_flags(config: &Config, home: &Home, hot: bool) -> Vec<String> {
     let mut flags = vec!["-O2".to_string()];
     flags.extend(super::rooted_flags(&config.root, &config.build.cflags));

@@ -241,6 +241,10 @@ if (mem?.start_rss_mib != null) {
 }
 
 
+section('Late-bound calls (a patch calling a var vs a direct call, wasm under Node)', 'late-binding', 'cargo test --release -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture');
+for (const l of (read('late-binding.log') ?? '').split('\n').filter((l) => /late-bound call:|function pointer|object read \+ trampolines/.test(l))) p(`- ${l.trim()}`);
+p();
+
 const scale = json('scale.json');
 section('Scale: your own app, and a large host (1,000 hot functions, ~5 MB of wasm)', 'scale', 'node --experimental-websocket benches/scale.mjs');
 if (scale?.apps) {

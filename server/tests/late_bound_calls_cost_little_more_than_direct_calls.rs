@@ -1,9 +1,9 @@
 //! The price of late binding: a patch's call to a var (through its trampoline and slot) against
 //! a direct call to a `static` function of the same patch, both `noinline` leaves called in a
 //! loop of 20 million iterations under Node; and what the trampolines add to a compile.
-//! Prints the figures (`cargo test --release -p hotwasm-server --test
-//! late_bound_calls_cost_little_more_than_direct_calls -- --nocapture`); fails only past 2x, so a
-//! noisy machine does not fail the suite.
+//! Benchmarks, not tests: timings decide nothing in the test command (a loaded machine would
+//! flake them). `scripts/bench.sh` runs them and keeps the figures they print:
+//! `cargo test --release -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture`.
 mod late_binding;
 use late_binding::Session;
 
@@ -15,6 +15,7 @@ static int (*volatile through_slot)(int) = leaf_direct;\n\
 int loop_slot(int n) { int s = 0; for (int i = 0; i < n; i++) s = through_slot(s ^ i); return s; }\n";
 
 #[test]
+#[ignore = "a benchmark (prints figures): scripts/bench.sh runs it with --ignored"]
 fn a_late_bound_call_costs_at_most_twice_a_direct_call() {
     let mut s = Session::new();
     s.eval(LOOPS).unwrap();
@@ -44,6 +45,7 @@ fn a_late_bound_call_costs_at_most_twice_a_direct_call() {
 }
 
 #[test]
+#[ignore = "a benchmark (prints figures): scripts/bench.sh runs it with --ignored"]
 fn trampolines_add_little_to_a_compile() {
     let mut s = Session::new();
     // First eval of these vars assembles their trampolines; re-evaluating finds them cached.

@@ -59,12 +59,16 @@ pub fn compile_flags() -> Vec<String> {
 /// The C++ libraries a patch links (`lib<name>.a` in Emscripten's PIC library directory).
 pub const LIBRARIES: [&str; 3] = ["c++-except", "c++abi-except", "unwind-except"];
 
-/// Flags for linking a C++ patch with plain emcc (`--plain-emcc`). emcc links a SIDE_MODULE's inputs
-/// with `--whole-archive`, so the libraries are named after `--no-whole-archive` (else all of libc++,
-/// 1.6 MB, is linked in).
+/// Flags for linking a C++ patch with plain emcc (`--plain-emcc`), after the C link flags.
+/// `-sSIDE_MODULE=2`: with `=1` emcc appends `--export-dynamic` after the caller's `-Wl,` flags, so
+/// [`link_exports`]' `--no-export-dynamic` would lose and every function of each libc++ member the
+/// patch pulls in would be kept (importing `swprintf`, measured); `=2` exports only what is named.
+/// emcc links a SIDE_MODULE's inputs with `--whole-archive`, so the libraries are named after
+/// `--no-whole-archive` (else all of libc++, 1.6 MB, is linked in).
 pub fn emcc_link_flags() -> Vec<String> {
     let libs: Vec<String> = LIBRARIES.iter().map(|l| format!("-l{l}")).collect();
     vec![
+        "-sSIDE_MODULE=2".into(),
         "-fwasm-exceptions".into(),
         format!("-Wl,--no-whole-archive,{}", libs.join(",")),
     ]

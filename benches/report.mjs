@@ -241,6 +241,12 @@ if (mem?.start_rss_mib != null) {
 }
 
 
+section('C++ eval → live (real server + client, Node page, examples/cpp-host, ms)', 'cpp-latency', 'node --experimental-websocket tests/cpp/eval-latency.bench.mjs');
+for (const l of (read('cpp-latency.log') ?? '').split('\n').filter((l) => /eval→live/.test(l))) p(`- ${l.trim()}`);
+p();
+p('Target: p50 ≤ 150 ms for a C++ eval with the fast path (clang++ -cc1 + wasm-ld). A std-heavy patch (vector, string, sort with a lambda, unordered_map, to_string) links the libc++ parts it uses: 127 KB through the fast path (57 KB of it the name section), measured by `cargo test -p hotwasm-server --test cpp_patches -- --nocapture`.');
+p();
+
 section('Late-bound calls (a patch calling a var vs a direct call, wasm under Node)', 'late-binding', 'cargo test --release -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture');
 for (const l of (read('late-binding.log') ?? '').split('\n').filter((l) => /late-bound call:|function pointer|object read \+ trampolines/.test(l))) p(`- ${l.trim()}`);
 p();

@@ -61,6 +61,7 @@ step call-overhead-native 900 cargo bench -p hotwasm-runtime --bench call_overhe
 step call-overhead-wasm 900 cargo bench -p hotwasm-runtime --bench call_overhead --target wasm32-unknown-emscripten
 step apply 900 node tests/node/bench-apply.mjs
 step compile 1800 cargo bench -p hotwasm-server --bench compile
+step cpp-latency 1800 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/cpp-host >/dev/null && node --experimental-websocket tests/cpp/eval-latency.bench.mjs'
 step late-binding 900 cargo test --release -q -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture --test-threads=1
 step latency 2400 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS" --lang both
 

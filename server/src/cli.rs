@@ -46,9 +46,10 @@ pub enum Command {
         conn: ConnArgs,
     },
     /// Read C, C++ or Rust from the terminal and evaluate it (end an entry with a blank line or
-    /// `;;`; a line `:c`, `:cpp` or `:rust` switches the language).
+    /// `;;`). On a terminal: line editing and history (the app's `.hotwasm/repl_history`).
+    /// Commands: `:help`, `:vars`, `:rollback NAME`, `:load FILE`, `:c`/`:cpp`/`:rust`, `:quit`.
     #[command(
-        after_help = "Example:\n  hotwasm repl\n  > int app_value(int frame) { return frame * 3; }\n  > ;;\n  > :cpp"
+        after_help = "Example:\n  hotwasm repl\n  c> int app_value(int frame) { return frame * 3; }\n  ...> ;;\n  c> :vars\n  c> :rollback app_value\n  c> :load patches/colors.c\n  c> :cpp"
     )]
     Repl {
         /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`): the same as `--lang rust`.

@@ -1,16 +1,18 @@
 //! The terminal client: `hotwasm eval FILE` and `hotwasm repl` connect to a running server
 //! (token from `.hotwasm/token`), send evals and print results, page output, diagnostics as
-//! `file:line:col: severity: message`, and timings.
+//! `file:line:col: severity: message` with the source line and a caret, and timings. The
+//! interactive loop of `hotwasm repl` is [`crate::repl`].
 
 use crate::cli::ConnArgs;
-use crate::protocol::{ClientMsg, Lang, Role, ServerMsg, PROTOCOL_VERSION};
-use std::io::BufRead;
+use crate::protocol::{ClientMsg, Diagnostic, Lang, Role, ServerMsg, PROTOCOL_VERSION};
+use hotwasm_abi::HostVar;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+/// The WebSocket to the server.
+pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
 /// Why the client failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +79,130 @@ pub fn connect(conn: &ConnArgs) -> Result<Socket, ClientError> {
     Ok(ws)
 }
 
-/// Sends one eval and prints everything until its result; returns whether it applied.
-pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<bool, ClientError> {
+/// Reads the server's `welcome` (the answer to [`connect`]'s hello): the host's hot vars.
+pub fn welcome(ws: &mut Socket) -> Result<Vec<HostVar>, ClientError> {
+    loop {
+        let Message::Text(text) = ws.read()? else {
+            continue;
+        };
+        match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(ServerMsg::Welcome { host_vars, .. }) => return Ok(host_vars),
+            Ok(ServerMsg::Error { code, message }) => {
+                return Err(ClientError::Refused(format!("{code:?}: {message}")))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Asks every page to roll `var` back one version; `Ok(Err(why))` when the server refused.
+/// A `ping` after the `rollback` tells when the server has handled it (it answers a
+/// rollback only when it refuses it).
+pub fn rollback(ws: &mut Socket, var: &str) -> Result<Result<(), String>, ClientError> {
+    for msg in [ClientMsg::Rollback { var: var.into() }, ClientMsg::Ping] {
+        ws.send(Message::Text(
+            serde_json::to_string(&msg).expect("serializes"),
+        ))?;
+    }
+    let mut refused = None;
+    loop {
+        let Message::Text(text) = ws.read()? else {
+            continue;
+        };
+        match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(ServerMsg::Error { message, .. }) => refused = Some(message),
+            Ok(ServerMsg::Pong) => return Ok(refused.map_or(Ok(()), Err)),
+            _ => {}
+        }
+    }
+}
+
+/// Prints one diagnostic as `file:line:col: severity: message`; when it points into `name`,
+/// also the source line and a caret under the column.
+fn print_diagnostic(d: &Diagnostic, name: &str, source: &str) {
+    println!(
+        "{}:{}:{}: {}: {}",
+        d.file, d.line, d.column, d.severity, d.message
+    );
+    let line = (d.line as usize)
+        .checked_sub(1)
+        .filter(|_| d.file == name || d.file.ends_with(&format!("/{name}")))
+        .and_then(|i| source.lines().nth(i));
+    if let Some(text) = line {
+        // Keep tabs so the caret lines up however the terminal shows them.
+        let pad: String = text
+            .chars()
+            .take((d.column as usize).saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        println!("{:>5} | {text}", d.line);
+        println!("      | {pad}^");
+    }
+}
+
+/// Prints an `eval_result`: diagnostics (with carets into `source`), each page's outcome and
+/// output, the overall outcome and the timings.
+fn print_result(msg: ServerMsg, name: &str, source: &str) -> bool {
+    let ServerMsg::EvalResult {
+        ok,
+        diagnostics,
+        raw_output,
+        error,
+        timings,
+        pages,
+        seq,
+        ..
+    } = msg
+    else {
+        return false;
+    };
+    for d in &diagnostics {
+        print_diagnostic(d, name, source);
+    }
+    if diagnostics.is_empty() && !ok && !raw_output.is_empty() {
+        print!("{raw_output}");
+    }
+    for p in &pages {
+        match &p.error {
+            None if p.ok => println!("[page {}] ok, applied in {:.1} ms", p.page, p.apply_ms),
+            e => println!(
+                "[page {}] failed: {}",
+                p.page,
+                e.as_deref().unwrap_or("no reason given")
+            ),
+        }
+        for line in p.output.lines() {
+            println!("[page {}] {line}", p.page);
+        }
+    }
+    match (ok, seq) {
+        (true, Some(seq)) => println!("ok: patch {seq} applied on {} page(s)", pages.len()),
+        _ => println!("error: {}", error.unwrap_or_else(|| "failed".into())),
+    }
+    println!(
+        "time: compile {:.0} ms, check {:.1} ms, transfer {:.1} ms, apply {:.1} ms, total {:.0} ms",
+        timings.compile_ms,
+        timings.check_ms,
+        timings.transfer_ms,
+        timings.apply_ms,
+        timings.total_ms
+    );
+    ok
+}
+
+/// Sends one eval of `source` (in `lang`, diagnostics naming `name`) and prints everything
+/// until its result; returns whether it applied.
+pub fn eval(
+    ws: &mut Socket,
+    id: &str,
+    name: &str,
+    lang: Lang,
+    source: String,
+) -> Result<bool, ClientError> {
     let msg = ClientMsg::Eval {
         id: id.into(),
-        lang: Lang::of_path(std::path::Path::new(name)).unwrap_or(Lang::C),
-        source,
+        lang,
+        source: source.clone(),
         name: Some(name.into()),
     };
     ws.send(Message::Text(
@@ -96,45 +216,8 @@ pub fn eval(ws: &mut Socket, id: &str, name: &str, source: String) -> Result<boo
             continue;
         };
         match msg {
-            ServerMsg::EvalResult {
-                id: got,
-                ok,
-                diagnostics,
-                raw_output,
-                error,
-                timings,
-                pages,
-                seq,
-                ..
-            } if got == id => {
-                for d in &diagnostics {
-                    println!(
-                        "{}:{}:{}: {}: {}",
-                        d.file, d.line, d.column, d.severity, d.message
-                    );
-                }
-                if diagnostics.is_empty() && !ok && !raw_output.is_empty() {
-                    print!("{raw_output}");
-                }
-                for p in &pages {
-                    if !p.output.is_empty() {
-                        print!("[page {}] {}", p.page, p.output);
-                        if !p.output.ends_with('\n') {
-                            println!();
-                        }
-                    }
-                }
-                match (ok, seq) {
-                    (true, Some(seq)) => {
-                        println!("ok: patch {seq} applied on {} page(s)", pages.len())
-                    }
-                    _ => println!("error: {}", error.unwrap_or_else(|| "failed".into())),
-                }
-                println!(
-                    "time: compile {:.0} ms, check {:.1} ms, transfer {:.1} ms, apply {:.1} ms, total {:.0} ms",
-                    timings.compile_ms, timings.check_ms, timings.transfer_ms, timings.apply_ms, timings.total_ms
-                );
-                return Ok(ok);
+            ServerMsg::EvalResult { id: ref got, .. } if got == id => {
+                return Ok(print_result(msg, name, &source));
             }
             ServerMsg::Diagnostics {
                 name, diagnostics, ..
@@ -163,66 +246,8 @@ pub fn eval_file(conn: &ConnArgs, file: &std::path::Path) -> Result<bool, Client
         .file_name()
         .map_or("eval.c".into(), |n| n.to_string_lossy().into_owned());
     let mut ws = connect(conn)?;
-    eval(&mut ws, "1", &name, source)
-}
-
-/// What the repl says about entries in `lang`: the file name evals get, what to type, and
-/// where statements to run once go.
-fn repl_language(lang: Lang) -> (&'static str, &'static str, &'static str) {
-    match lang {
-        Lang::Rust => (
-            "repl.rs",
-            "Rust definitions (#[no_mangle] pub extern \"C\" fn ...)",
-            "#[no_mangle] pub extern \"C\" fn hotwasm_main()",
-        ),
-        Lang::Cpp => (
-            "repl.cpp",
-            "C++ definitions (extern \"C\" functions are vars)",
-            "extern \"C\" void hotwasm_main(void)",
-        ),
-        Lang::C => ("repl.c", "C definitions", "void hotwasm_main(void)"),
-    }
-}
-
-/// `hotwasm repl`: entries end with a blank line or a line `;;`; a line `:c`, `:cpp` or
-/// `:rust` switches the language; EOF quits.
-pub fn repl(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
-    let mut ws = connect(conn)?;
-    let (mut name, what, main) = repl_language(lang);
-    println!("hotwasm repl: enter {what}; end an entry with a blank line or `;;` (`:c`, `:cpp`, `:rust` switch). Statements to run once go in `{main}`.");
-    let stdin = std::io::stdin();
-    let mut entry = String::new();
-    let mut n = 0;
-    for line in stdin.lock().lines() {
-        let line = line.map_err(|e| ClientError::Read("stdin".into(), e))?;
-        let switch = match line.trim() {
-            ":c" => Some(Lang::C),
-            ":cpp" => Some(Lang::Cpp),
-            ":rust" => Some(Lang::Rust),
-            _ => None,
-        };
-        if let Some(to) = switch.filter(|_| entry.trim().is_empty()) {
-            let (file, what, main) = repl_language(to);
-            name = file;
-            println!("hotwasm repl: now {what}; statements to run once go in `{main}`.");
-            continue;
-        }
-        let end = line.trim().is_empty() || line.trim() == ";;";
-        if !end {
-            entry.push_str(&line);
-            entry.push('\n');
-            continue;
-        }
-        if entry.trim().is_empty() {
-            continue;
-        }
-        n += 1;
-        eval(&mut ws, &n.to_string(), name, std::mem::take(&mut entry))?;
-    }
-    if !entry.trim().is_empty() {
-        eval(&mut ws, "last", name, entry)?;
-    }
-    Ok(())
+    let lang = Lang::of_path(file).unwrap_or(Lang::C);
+    eval(&mut ws, "1", &name, lang, source)
 }
 
 /// Asks a running server to reset its journal.

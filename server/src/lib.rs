@@ -3,7 +3,7 @@
 //! Every command reads the app's `hotwasm.toml` through [`config`] and finds hotwasm's own
 //! files through [`home`] and the toolchain through [`toolchain`]: [`init`] scaffolds an app,
 //! [`bundle`] builds its host (`hotwasm build`), [`serve`] runs the dev server, [`client`] is
-//! `hotwasm eval` / `repl`.
+//! `hotwasm eval` and the connection of `hotwasm repl`, whose interactive loop is [`repl`].
 //!
 //! The server serves the app's page, its HOT_RELOAD bundle and hotwasm's web client over HTTP
 //! ([`http`]), speaks the protocol of `docs/PROTOCOL.md` on the WebSocket at `/repl`, compiles
@@ -30,6 +30,7 @@ pub mod init;
 pub mod inspect;
 pub mod journal;
 pub mod protocol;
+pub mod repl;
 pub mod security;
 pub mod serve;
 pub mod toolchain;

@@ -5,7 +5,7 @@ use clap::Parser;
 use hotwasm_server::cli::{Cli, Command, ConnArgs, JournalAction};
 use hotwasm_server::config::Config;
 use hotwasm_server::home::Home;
-use hotwasm_server::{bundle, client, init, journal, protocol, serve, toolchain};
+use hotwasm_server::{bundle, client, init, journal, protocol, repl, serve, toolchain};
 
 fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
@@ -49,7 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (_, Some("cpp")) => protocol::Lang::Cpp,
                 _ => protocol::Lang::C,
             };
-            client::repl(&conn, lang)?
+            repl::run(&conn, lang)?
         }
         Command::Journal {
             action:

@@ -79,3 +79,89 @@ fn a_cpp_line_switches_the_repl_to_cpp_entries() {
     assert!(out.contains("ok: patch"), "{out}");
     assert_eq!(page.patches()[0].header["manifest"][0]["var"], "repl_cpp");
 }
+
+#[test]
+fn help_lists_the_commands() {
+    let _dog = util::watchdog(60);
+    let server = Server::start();
+    let out = run_repl(
+        &server,
+        &[],
+        ":help\n:quit\nint never_sent(void) { return 1; }\n;;\n",
+    );
+    for command in [
+        ":vars",
+        ":rollback NAME",
+        ":load FILE",
+        ":c :cpp :rust",
+        ":quit",
+    ] {
+        assert!(out.contains(command), "`{command}` in :help: {out}");
+    }
+    assert!(
+        !out.contains("ok: patch"),
+        ":quit leaves before the entry: {out}"
+    );
+}
+
+#[test]
+fn vars_lists_host_vars_and_session_vars_with_versions_and_rollback_reaches_the_pages() {
+    let _dog = util::watchdog(120);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let out = run_repl(
+        &server,
+        &[],
+        "int repl_v(int x) { return x; }\n;;\nint repl_v(int x) { return x + 1; }\n;;\n:vars\n:rollback repl_v\n:vars\n",
+    );
+    assert_eq!(out.matches("ok: patch").count(), 2, "{out}");
+    assert!(
+        out.contains("(host)"),
+        "host vars are listed with their signatures: {out}"
+    );
+    let first = out.find("repl_v  -  version 2").expect(&out);
+    let rolled = out.find("rolled back repl_v on every page").expect(&out);
+    let after = out.rfind("repl_v  -  version 1").expect(&out);
+    assert!(first < rolled && rolled < after, "{out}");
+    util::wait_until("the page gets the rollback", 10, || {
+        page.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m["type"] == "rollback" && m["var"] == "repl_v")
+    });
+}
+
+#[test]
+fn load_evaluates_a_file_in_the_language_of_its_extension() {
+    let _dog = util::watchdog(120);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let file = server.root.path().join("loaded.c");
+    std::fs::write(&file, "int repl_loaded(int x) {\n  return x * 5;\n}\n").unwrap();
+    let input = format!(":load {}\n:load missing.c\n", file.display());
+    let out = run_repl(&server, &[], &input);
+    assert!(out.contains("ok: patch"), "{out}");
+    assert!(out.contains("cannot read missing.c"), "{out}");
+    assert_eq!(
+        page.patches()[0].header["manifest"][0]["var"],
+        "repl_loaded"
+    );
+}
+
+#[test]
+fn a_compile_error_shows_the_source_line_with_a_caret_under_the_column() {
+    let _dog = util::watchdog(120);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let out = run_repl(&server, &[], "int broken(void) {\n  return 1\n}\n;;\n");
+    assert!(out.contains("repl.c:2:11: error"), "{out}");
+    assert!(
+        out.contains("    2 |   return 1\n      |           ^\n"),
+        "the caret sits under column 11: {out}"
+    );
+    assert!(page.patches().is_empty());
+}

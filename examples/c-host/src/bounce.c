@@ -21,7 +21,9 @@ static Ball balls[MAX_BALLS];
 static int32_t ball_count;
 static uint64_t frames;
 static int32_t score;
-static uint32_t pixels[WIDTH * HEIGHT];
+/* Allocated at start-up: a large zero-filled static array would be stored in full in a
+ * HOT_RELOAD (MAIN_MODULE) build. */
+static uint32_t *pixels;
 
 /* ---- hot functions: edit them live --------------------------------------------------- */
 
@@ -64,6 +66,7 @@ static void step(Ball *b, float dt) {
 }
 
 static void draw(void) {
+  if (!pixels) return;
   uint32_t sky = sky_color(score);
   for (int i = 0; i < WIDTH * HEIGHT; i++) pixels[i] = sky;
   for (int32_t i = 0; i < ball_count; i++) {
@@ -94,5 +97,6 @@ EMSCRIPTEN_KEEPALIVE uint32_t bounce_first_color(void) { return ball_count ? bal
 
 int main(void) {
   srand(7);
+  pixels = calloc(WIDTH * HEIGHT, sizeof *pixels);
   return 0;
 }

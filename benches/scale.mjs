@@ -36,6 +36,7 @@ const APPLIES = Number(values.applies);
 const APPS = [
   { dir: 'examples/c-host', name: 'bounce' },
   { dir: 'examples/rust-host', name: 'garden' },
+  { dir: 'examples/cpp-host', name: 'orbits' },
   { dir: 'examples/particles', name: 'particles' },
   { dir: 'examples/large-host', name: 'large', frame: 'large_frame' },
 ];

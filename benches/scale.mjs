@@ -8,13 +8,13 @@
 //   - the HOT_RELOAD host's export count against V8's limit of 100,000.
 //
 //   node --experimental-websocket benches/scale.mjs [--json build/bench/scale.json] [--runs 5] [--no-build]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pct } from './lib.mjs';
+import { attachPage, nextPatch, serveApp } from '../tests/lib/node-page.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -104,26 +104,13 @@ function exportCount(mode) {
 
 /** Serves the large host, attaches a Node page, evals APPLIES patches; apply times per patch. */
 async function applyTimes() {
-  const { attach } = await import('../web/hotwasm-client.js');
-  const journal = mkdtempSync(path.join(tmpdir(), 'hotwasm-scale-'));
-  const child = spawn('bash', [path.join(root, 'scripts/hotwasm'), 'serve', '--project', path.join(root, large.dir), '--port', '0', '--no-watch', '--journal', journal], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = await serveApp(path.join(root, large.dir));
   try {
-    const url = await new Promise((resolve, reject) => {
-      let said = '';
-      child.stdout.on('data', (c) => {
-        said += c;
-        const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
-        if (m) resolve(`ws://${m[1]}/repl?token=${m[2]}`);
-      });
-      child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}):\n${said}`)));
-    });
-    const { createRequire } = await import('node:module');
-    const M = await createRequire(import.meta.url)(`${bundle(large, 'hot')}.js`)({ print() {}, printErr() {} });
-    const hot = await attach(M, { url, WebSocket: globalThis.WebSocket });
+    const { hot } = await attachPage(`${bundle(large, 'hot')}.js`, server.url);
     const applies = [];
     const evals = [];
     for (let i = 0; i < APPLIES; i++) {
-      const applied = new Promise((resolve) => { const off = hot.on('patch', (p) => (off(), resolve(p))); });
+      const applied = nextPatch(hot);
       const r = await hot.eval(`#include <stdint.h>\nint32_t hot_${String(i % 1000).padStart(4, '0')}(int32_t x) { return x + ${i}; }\n`, 'c');
       if (!r.ok) throw new Error(`eval ${i} failed: ${r.error}`);
       const p = await applied;
@@ -134,7 +121,7 @@ async function applyTimes() {
     hot.close();
     return { applyMs: { p50: pct(applies, 50), p95: pct(applies, 95) }, evalMs: { p50: pct(evals, 50), p95: pct(evals, 95) } };
   } finally {
-    child.kill();
+    server.stop();
   }
 }
 

@@ -3,21 +3,11 @@
 // to_string), 12 evals each, the first 2 dropped (cold fast path, PCH build).
 //   HOT_RELOAD=1 scripts/emscripten-bundle.sh examples/cpp-host
 //   node --experimental-websocket tests/cpp/eval-latency.bench.mjs
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { attach } from '../../web/hotwasm-client.js';
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { join } from 'node:path';
+import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
 const APP = join(ROOT, 'examples/cpp-host');
-const require = createRequire(import.meta.url);
-const journal = mkdtempSync(join(tmpdir(), 'bench-cpp-'));
-const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', APP, '--port', '0', '--no-watch', '--journal', journal], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((resolve) => { let s = ''; child.stdout.on('data', (c) => { s += c; const m = s.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/); if (m) resolve(`ws://${m[1]}/repl?token=${m[2]}`); }); });
-const Module = await require(join(APP, 'build/hot/orbits.js'))({ print: () => {}, printErr: () => {} });
-const hot = await attach(Module, { url, WebSocket: globalThis.WebSocket });
+const server = await serveApp(APP);
+const { hot } = await attachPage(join(APP, 'build/hot/orbits.js'), server.url);
 for (let i = 0; i < 60; i++) hot.call('orbits_frame', 1 / 60);
 const trivial = (i) => `#include "orbits.h"\nextern "C" uint32_t space_color(int32_t laps) { return 0xff000000u + ${i} + (uint32_t)laps; }\n`;
 const heavy = (i) => `#include <algorithm>\n#include <string>\n#include <unordered_map>\n#include <vector>\n#include "orbits.h"\nextern "C" uint32_t planet_color(const Planet *p) {\n  std::vector<uint32_t> v{3u, 1u, ${i}u};\n  std::sort(v.begin(), v.end(), [](uint32_t a, uint32_t b) { return a > b; });\n  std::unordered_map<std::string, uint32_t> m;\n  m[std::to_string(p->laps)] = v[0];\n  return 0xff000000u | m.begin()->second;\n}\n`;
@@ -26,7 +16,7 @@ for (const [label, make] of [['trivial', trivial], ['std-heavy', heavy]]) {
   const live = [], compile = [];
   for (let i = 0; i < 12; i++) {
     const t0 = performance.now();
-    const applied = new Promise((resolve) => { const off = hot.on('patch', (p) => (off(), resolve(p))); });
+    const applied = nextPatch(hot);
     const r = await hot.eval(make(i + 10), 'cpp');
     if (!r.ok) throw new Error(r.error);
     await applied;
@@ -36,5 +26,4 @@ for (const [label, make] of [['trivial', trivial], ['std-heavy', heavy]]) {
   console.log(`${label}: eval→live p50 ${q(live, 0.5).toFixed(0)} ms p95 ${q(live, 0.95).toFixed(0)} ms; server compile p50 ${q(compile, 0.5).toFixed(0)} ms (n=${live.length}, first 2 dropped)`);
 }
 hot.close();
-child.kill();
-rmSync(journal, { recursive: true, force: true });
+server.stop();

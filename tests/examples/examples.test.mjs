@@ -9,16 +9,12 @@
 
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { attach, TRAPPED } from '../../web/hotwasm-client.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const require = createRequire(import.meta.url);
+import { join } from 'node:path';
+import { TRAPPED } from '../../web/hotwasm-client.js';
+import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
 
 /**
  * What each example is checked with: its frame export, a probe export whose value an edit
@@ -92,26 +88,7 @@ function copyOf(dir) {
   return copy;
 }
 
-/** Starts `scripts/hotwasm serve` for the app at `dir` and resolves once it prints its URL. */
-function serve(dir, journal) {
-  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', dir, '--port', '0', '--no-watch', '--journal', journal], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let said = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      said += chunk;
-      const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
-      if (m) resolve({ child, url: `ws://${m[1]}/repl?token=${m[2]}` });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (c) => process.stderr.write(c));
-    child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}) before printing its URL:\n${said}`)));
-  });
-}
-
-function call(Module, hot, [name, ...args]) {
+function call(hot, [name, ...args]) {
   const r = hot.call(name, ...args);
   assert.notEqual(r, TRAPPED, `${name} trapped`);
   return r;
@@ -119,12 +96,8 @@ function call(Module, hot, [name, ...args]) {
 
 for (const ex of chosen) {
   describe(`${ex.dir} end to end`, { timeout: 25 * 60_000 }, () => {
-    const journal = mkdtempSync(join(tmpdir(), 'hotwasm-example-journal-'));
     let server;
-    after(() => {
-      server?.child.kill();
-      rmSync(journal, { recursive: true, force: true });
-    });
+    after(() => server?.stop());
 
     test('builds with HOT_RELOAD=1, serves, and a live edit changes behaviour while the state carries on', async () => {
       const dir = ex.copy ? copyOf(ex.dir) : join(ROOT, ex.dir);
@@ -133,31 +106,28 @@ for (const ex of chosen) {
       const bundle = join(dir, ex.bundle);
       assert.ok(existsSync(bundle), `the build wrote no ${bundle}`);
 
-      server = await serve(dir, journal);
-      const Module = await require(bundle)({ print: () => {}, printErr: () => {} });
-      const hot = await attach(Module, { url: server.url, WebSocket: globalThis.WebSocket });
+      server = await serveApp(dir);
+      const { hot } = await attachPage(bundle, server.url);
       assert.equal(hot.state, 'open');
       try {
-        for (let i = 0; i < 120; i++) call(Module, hot, ex.frame);
+        for (let i = 0; i < 120; i++) call(hot, ex.frame);
         const probe = Array.isArray(ex.probe) ? ex.probe : [ex.probe];
-        const before = Object.fromEntries(ex.counters.map((c) => [c, call(Module, hot, [c])]));
-        assert.notEqual(call(Module, hot, probe) >>> 0, ex.expect >>> 0, 'the edit must change the probe');
+        const before = Object.fromEntries(ex.counters.map((c) => [c, call(hot, [c])]));
+        assert.notEqual(call(hot, probe) >>> 0, ex.expect >>> 0, 'the edit must change the probe');
 
-        const applied = new Promise((resolve) => {
-          const off = hot.on('patch', (p) => (off(), resolve(p)));
-        });
+        const applied = nextPatch(hot);
         const result = await hot.eval(ex.edit, ex.lang);
         assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
         const patch = await applied;
         assert.ok(patch.ok, `the page did not apply the patch: ${patch.error}`);
 
-        assert.equal(call(Module, hot, probe) >>> 0, ex.expect >>> 0, 'the edited function runs');
+        assert.equal(call(hot, probe) >>> 0, ex.expect >>> 0, 'the edited function runs');
         for (const [c, v] of Object.entries(before)) {
-          assert.equal(call(Module, hot, [c]), v, `${c} kept its value across the patch`);
+          assert.equal(call(hot, [c]), v, `${c} kept its value across the patch`);
         }
-        for (let i = 0; i < 10; i++) call(Module, hot, ex.frame);
+        for (let i = 0; i < 10; i++) call(hot, ex.frame);
         const frames = ex.counters[0];
-        assert.equal(call(Module, hot, [frames]), before[frames] + 10, `${frames} carried on from where it was`);
+        assert.equal(call(hot, [frames]), before[frames] + 10, `${frames} carried on from where it was`);
       } finally {
         hot.close();
       }

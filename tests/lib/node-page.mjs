@@ -1,0 +1,52 @@
+// A real app served the way a user serves it, with Node as the page: starts
+// `scripts/hotwasm serve --project <app>` and attaches the app's real bundle with the public client
+// (web/hotwasm-client.js) over a real WebSocket. Shared by tests/examples, tests/cpp and benches/.
+// Node 20 needs --experimental-websocket for globalThis.WebSocket.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { attach } from '../../web/hotwasm-client.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+
+/**
+ * Starts `hotwasm serve` for the app at `dir` (absolute) on a free port with a journal of its own;
+ * resolves to `{ url, stop }` once the server prints the page's URL (its token in it).
+ */
+export function serveApp(dir) {
+  const journal = mkdtempSync(join(tmpdir(), 'hotwasm-journal-'));
+  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', dir, '--port', '0', '--no-watch', '--journal', journal], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.on('data', (c) => process.stderr.write(c));
+  const stop = () => {
+    child.kill();
+    rmSync(journal, { recursive: true, force: true });
+  };
+  let said = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      said += chunk;
+      const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
+      if (m) resolve({ url: `ws://${m[1]}/repl?token=${m[2]}`, stop });
+    });
+    child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}) before printing its URL:\n${said}`)));
+  });
+}
+
+/** Instantiates the bundle `js` (its MODULARIZE factory) and attaches it to the server at `url`. */
+export async function attachPage(js, url) {
+  const Module = await require(js)({ print: () => {}, printErr: () => {} });
+  const hot = await attach(Module, { url, WebSocket: globalThis.WebSocket });
+  return { Module, hot };
+}
+
+/** The next 'patch' event of `hot`. */
+export const nextPatch = (hot) => new Promise((resolve) => {
+  const off = hot.on('patch', (p) => (off(), resolve(p)));
+});

@@ -147,28 +147,12 @@ fn rust_std_exports(home: &Home, app_root: &Path, out: &Path) -> Result<PathBuf,
     Ok(file)
 }
 
-/// The archive members of the C++ exception runtime a C++ host exports to patches.
-const CXX_ABI_MEMBERS: [(&str, &[&str]); 2] = [
-    (
-        "libc++abi-except.a",
-        &[
-            "cxa_exception.o",
-            "cxa_exception_storage.o",
-            "cxa_personality.o",
-            "cxa_handlers.o",
-            "stdlib_exception.o",
-            "stdlib_stdexcept.o",
-            "stdlib_typeinfo.o",
-            "private_typeinfo.o",
-        ],
-    ),
-    ("libunwind-except.a", &["Unwind-wasm.o"]),
-];
-
-/// Writes `--export-if-defined=` for every extern symbol the [`CXX_ABI_MEMBERS`] define to
-/// `<out>/cxx-abi-exports.rsp` (once; the archives are Emscripten's PIC, wasm-exceptions
-/// variants, built into its cache first if they are not there yet).
+/// Writes `--export-if-defined=` for every symbol of the C++ exception runtime a C++ host
+/// exports to patches ([`crate::compile::cpp::libraries::host_abi_exports`], the one list and
+/// reader the patch compiler uses too) to `<out>/cxx-abi-exports.rsp` (once; the archives are
+/// Emscripten's PIC, wasm-exceptions variants, built into its cache first if they are not there).
 fn cxx_abi_exports(home: &Home, out: &Path) -> Result<PathBuf, BuildError> {
+    use crate::compile::cpp::libraries::{host_abi_exports, HOST_ABI_MEMBERS};
     let file = out.join("cxx-abi-exports.rsp");
     if file.is_file() {
         return Ok(file);
@@ -179,48 +163,22 @@ fn cxx_abi_exports(home: &Home, out: &Path) -> Result<PathBuf, BuildError> {
         .map_err(|e| BuildError::io("running em-config CACHE".into(), e))?;
     let libdir = PathBuf::from(String::from_utf8_lossy(&cache.stdout).trim())
         .join("sysroot/lib/wasm32-emscripten/pic");
-    if CXX_ABI_MEMBERS
+    if HOST_ABI_MEMBERS
         .iter()
-        .any(|(lib, _)| !libdir.join(lib).is_file())
+        .any(|(lib, _)| !libdir.join(format!("lib{lib}.a")).is_file())
     {
         super::say("embuilder build libc++abi-except libunwind-except --pic (once)");
         let mut cmd = Command::new(crate::toolchain::require(home, "embuilder")?);
         cmd.args(["build", "libc++abi-except", "libunwind-except", "--pic"]);
         super::run(&mut cmd, "embuilder", ": see its output above")?;
     }
-    let nm = crate::toolchain::require(home, "llvm-nm-19")?;
-    let mut symbols = BTreeSet::new();
-    for (lib, members) in CXX_ABI_MEMBERS {
-        let listed = Command::new(&nm)
-            .args(["--defined-only", "--extern-only", "-j"])
-            .arg(libdir.join(lib))
-            .output()
-            .map_err(|e| BuildError::io(format!("running {}", nm.display()), e))?;
-        symbols.extend(member_symbols(
-            &String::from_utf8_lossy(&listed.stdout),
-            members,
-        ));
-    }
+    let symbols = host_abi_exports(&[libdir]).map_err(|e| BuildError::Config(e.to_string()))?;
     let text: String = symbols
         .iter()
         .map(|s| format!("--export-if-defined={s}\n"))
         .collect();
     super::write_atomically(&file, text.as_bytes())?;
     Ok(file)
-}
-
-/// The symbols `llvm-nm -j` lists under the archive members named in `members`.
-fn member_symbols(listing: &str, members: &[&str]) -> Vec<String> {
-    let mut keep = false;
-    let mut out = Vec::new();
-    for line in listing.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if let Some(member) = line.strip_suffix(':') {
-            keep = members.contains(&member);
-        } else if keep {
-            out.push(line.to_string());
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -241,15 +199,6 @@ mod tests {
         for f in ["hotwasm_apply", "hotwasm_slot", "hotwasm_list_json"] {
             assert!(got.contains(f), "{f} not in {got:?}");
         }
-    }
-
-    #[test]
-    fn only_the_listed_archive_members_symbols_are_kept() {
-        let listing = "\ncxa_exception.o:\n__cxa_throw\n__cxa_begin_catch\n\ncxa_demangle.o:\n__cxa_demangle\n";
-        assert_eq!(
-            member_symbols(listing, &["cxa_exception.o"]),
-            vec!["__cxa_throw", "__cxa_begin_catch"]
-        );
     }
 
     #[test]

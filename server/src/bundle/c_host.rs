@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-/// The C++ source extensions (compiled with em++).
-const CPP_EXTENSIONS: [&str; 4] = ["cpp", "cc", "cxx", "C"];
-
 /// Builds the host into `built`.
 pub fn build(
     config: &Config,
@@ -123,11 +120,6 @@ fn object_name(root: &Path, source: &Path) -> String {
     format!("{}.o", rel.to_string_lossy().replace(['/', '\\'], "__"))
 }
 
-fn is_cpp(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| CPP_EXTENSIONS.contains(&e.to_string_lossy().as_ref()))
-}
-
 fn driver(lang: HostLang, home: &Home) -> Result<PathBuf, BuildError> {
     let tool = if lang == HostLang::Cpp {
         "em++"
@@ -185,7 +177,11 @@ fn compile(
     cflags: &[String],
     home: &Home,
 ) -> Result<(), BuildError> {
-    let tool = if is_cpp(source) { "em++" } else { "emcc" };
+    let tool = if crate::compile::cpp::is_cpp_path(source) {
+        "em++"
+    } else {
+        "emcc"
+    };
     let program = crate::toolchain::require(home, tool)?;
     say(&format!("{tool} -c {}", source.display()));
     let deps = object.with_extension("d");

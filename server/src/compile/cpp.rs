@@ -30,8 +30,8 @@ pub use pch::{argv_of, pch_build_command, pch_source, wants_pch, with_pch, Pch, 
 use std::path::Path;
 use std::process::Command;
 
-/// File extensions of C++ sources (patches and watched files).
-pub const EXTENSIONS: [&str; 4] = ["cpp", "cc", "cxx", "c++"];
+/// File extensions of C++ sources (patches, watched files and a C/C++ host's own sources).
+pub const EXTENSIONS: [&str; 5] = ["cpp", "cc", "cxx", "c++", "C"];
 
 /// Whether `path` names a C++ source.
 pub fn is_cpp_path(path: &Path) -> bool {

@@ -379,6 +379,7 @@ mod tests {
                 signature: sig("vppf"),
             }],
             exports: vec!["demo_random".into(), "step".into()],
+            layouts: Vec::new(),
         }
     }
 

@@ -277,6 +277,7 @@ mod tests {
                 signature: sig("vppf"),
             }],
             exports: vec!["printf".into(), "step".into()],
+            layouts: Vec::new(),
         }
     }
 

@@ -47,6 +47,7 @@ pub fn host_manifest() -> HostManifest {
         ]
         .map(String::from)
         .to_vec(),
+        layouts: Vec::new(),
     }
 }
 

@@ -1,0 +1,173 @@
+//! The host's side of the layout fingerprints ([`crate::layout`]): the layouts of the types
+//! the host shares with patches, measured by the real compiler while the host builds.
+//!
+//! **Shared** means: a struct, union or class named in a header under `[patches] include_dirs`
+//! (the headers patches include), whatever header defines it (so a `struct timespec` field or
+//! a `std::vector<Planet>` a shared header names is covered too). The measurement: one
+//! translation unit including every such header, compiled `-fsyntax-only` by the host's own
+//! driver and flags (a C/C++ host's `[build] cflags`; for a Rust host, whose Rust types
+//! mirror the C headers, the flags patches compile with), with clang dumping the layout of
+//! every complete record. It runs on its own thread beside the host's compile and link.
+
+use super::c_host;
+use crate::config::{Config, HostLang};
+use crate::home::Home;
+use hotwasm_abi::TypeLayout;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Header file extensions, C first.
+const C_HEADERS: [&str; 1] = ["h"];
+const CPP_HEADERS: [&str; 5] = ["hpp", "hh", "hxx", "h++", "H"];
+
+/// What measuring found.
+#[derive(Debug, Default)]
+pub struct Measured {
+    /// The shared types' layouts.
+    pub layouts: Vec<TypeLayout>,
+    /// Headers that did not compile on their own (their types are not checked), with why.
+    pub skipped: Vec<(PathBuf, String)>,
+    /// How long the compiler ran.
+    pub elapsed: Duration,
+}
+
+/// Starts measuring on a thread; join it for the result.
+pub fn start(config: &Config, home: &Home) -> JoinHandle<Result<Measured, String>> {
+    let (config, home) = (config.clone(), home.clone());
+    std::thread::spawn(move || measure(&config, &home))
+}
+
+/// Measures the layouts of the types shared through `config`'s `[patches] include_dirs`.
+pub fn measure(config: &Config, home: &Home) -> Result<Measured, String> {
+    let started = Instant::now();
+    let headers = headers(config);
+    if headers.is_empty() {
+        return Ok(Measured::default());
+    }
+    let cpp = config.app.lang == HostLang::Cpp || headers.iter().any(|h| is_cpp_header(h));
+    let dir = config.out_dir().join("layouts");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut measured = Measured::default();
+    let dump = match dump(config, home, cpp, &dir, &headers) {
+        Ok(dump) => dump,
+        // Some header needs another first: measure each on its own, skipping those that fail.
+        Err(_) => {
+            let mut dumps = String::new();
+            for header in &headers {
+                match dump(config, home, cpp, &dir, std::slice::from_ref(header)) {
+                    Ok(d) => dumps.push_str(&d),
+                    Err(why) => measured.skipped.push((header.clone(), why)),
+                }
+            }
+            dumps
+        }
+    };
+    let words = words(&headers);
+    measured.layouts = crate::layout::parse_dump(&dump, &config.root)
+        .into_iter()
+        .filter(|l| words.contains(crate::layout::simple_name(&l.name)))
+        .collect();
+    measured.elapsed = started.elapsed();
+    Ok(measured)
+}
+
+/// Every header under `[patches] include_dirs`, sorted (`.hpp` and the like only for a C++
+/// host: a C or Rust host shares no C++-only type).
+fn headers(config: &Config) -> Vec<PathBuf> {
+    let cpp_host = config.app.lang == HostLang::Cpp;
+    let mut out: Vec<PathBuf> = config
+        .include_dirs()
+        .iter()
+        .flat_map(|dir| {
+            glob::glob(&dir.join("**/*").to_string_lossy())
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+            C_HEADERS.contains(&ext) || (cpp_host && CPP_HEADERS.contains(&ext))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn is_cpp_header(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    CPP_HEADERS.contains(&ext)
+}
+
+/// Compiles a unit including `headers` and returns clang's layout dump, or why it failed.
+fn dump(
+    config: &Config,
+    home: &Home,
+    cpp: bool,
+    dir: &Path,
+    headers: &[PathBuf],
+) -> Result<String, String> {
+    let unit = dir.join(if cpp { "shared.cpp" } else { "shared.c" });
+    let text: String = headers
+        .iter()
+        .map(|h| format!("#include \"{}\"\n", h.display()))
+        .collect();
+    std::fs::write(&unit, text).map_err(|e| format!("writing {}: {e}", unit.display()))?;
+    let tool = if cpp { "em++" } else { "emcc" };
+    let program = crate::toolchain::require(home, tool).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(program);
+    cmd.current_dir(&config.root)
+        .args(flags(config, home))
+        .arg("-fsyntax-only");
+    for flag in crate::layout::DUMP_ALL_FLAGS {
+        cmd.args(["-Xclang", flag]);
+    }
+    let out = cmd
+        .arg(&unit)
+        .output()
+        .map_err(|e| format!("running {tool}: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(stderr
+            .lines()
+            .find(|l| l.contains("error"))
+            .unwrap_or("the compiler failed")
+            .to_string());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The flags the shared types are measured with: a C/C++ host's own compile flags; for a
+/// Rust host, those of C patches.
+fn flags(config: &Config, home: &Home) -> Vec<String> {
+    match config.app.lang {
+        HostLang::C | HostLang::Cpp => c_host::compile_flags(config, home, true),
+        HostLang::Rust => {
+            let mut dirs = config.include_dirs();
+            dirs.push(home.abi_include());
+            crate::compile::emcc::compile_flags(
+                &format!("-O{}", config.opt()),
+                &dirs,
+                &config.patches.defines,
+            )
+        }
+    }
+}
+
+/// Every identifier written in `headers`.
+fn words(headers: &[PathBuf]) -> HashSet<String> {
+    headers
+        .iter()
+        .filter_map(|h| std::fs::read_to_string(h).ok())
+        .flat_map(|text| {
+            text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -35,6 +35,24 @@ pub struct HostManifest {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub layouts: Vec<TypeLayout>,
+    /// The files those layouts were measured from (the shared headers and every project header
+    /// they include), with a hash of their content then: while none changed, a patch's view can
+    /// differ from the host's only through its compile flags.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub layout_inputs: Vec<LayoutInput>,
+}
+
+/// One file the shared layouts were measured from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LayoutInput {
+    /// Its absolute path.
+    pub path: String,
+    /// The 64-bit FNV-1a hash of its content, in hex (a change detector, not security).
+    pub hash: String,
 }
 
 /// The memory layout of one record type (struct, union or class) as one compiler saw it.

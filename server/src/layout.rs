@@ -7,10 +7,17 @@
 //! comes free with the patch's own compile: clang dumps the layout of every record the patch
 //! needed laid out (the ones it reads fields of, takes `sizeof` of, or holds by value), and
 //! only those are compared.
+//!
+//! The dump costs a C compile ~2 ms and a std-heavy C++ one ~20 ms, so a compile asks for it
+//! only when it can find something ([`Verified::wants`]): when a file the host's layouts were
+//! measured from changed since the build, or when the patch names a shared type no earlier
+//! compile of its language has shown laid out as the host has it (the patch flags could
+//! differ from the host's: another `-D`, another `-std`).
 
 use hotwasm_abi::{FieldLayout, TypeLayout};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The clang `-cc1` flags that make a compile dump its record layouts to stdout (with
 /// canonical field types, so `int32_t` and `int` compare equal).
@@ -234,6 +241,85 @@ fn closing_brace(text: &str) -> Option<usize> {
         i += 1;
     }
     None
+}
+
+/// The hash a [`hotwasm_abi::LayoutInput`] records of `path`'s content (`None`: unreadable).
+pub fn file_hash(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    Some(format!("{:016x}", crate::bundle::fnv1a(&bytes)))
+}
+
+/// Whether every file the host's layouts were measured from still has the content it had then.
+pub fn inputs_unchanged(host: &hotwasm_abi::HostManifest) -> bool {
+    host.layout_inputs
+        .iter()
+        .all(|i| file_hash(Path::new(&i.path)).as_deref() == Some(i.hash.as_str()))
+}
+
+/// Which shared types compiles have already shown laid out as the host has them, per host
+/// build and patch language: such a type needs no dump again while its headers are unchanged.
+#[derive(Debug, Default)]
+pub struct Verified(Mutex<HashSet<(u64, &'static str, String)>>);
+
+/// A compile's layout dump, when [`Verified::wants`] one.
+#[derive(Debug, Clone, Copy)]
+pub struct Dump {
+    /// The host build's layouts (their fingerprint).
+    host: u64,
+    /// The patch language.
+    lang: &'static str,
+    /// Whether the files the host measured are unchanged (so agreeing layouts verify the flags).
+    inputs_unchanged: bool,
+}
+
+impl Verified {
+    /// Whether a `lang` compile of `text` against `host` should dump its layouts.
+    pub fn wants(
+        &self,
+        host: &hotwasm_abi::HostManifest,
+        text: &str,
+        lang: &'static str,
+    ) -> Option<Dump> {
+        if host.layouts.is_empty() {
+            return None;
+        }
+        let dump = Dump {
+            host: crate::bundle::fnv1a(format!("{:?}", host.layouts).as_bytes()),
+            lang,
+            inputs_unchanged: inputs_unchanged(host),
+        };
+        if !dump.inputs_unchanged {
+            return Some(dump);
+        }
+        let words: HashSet<&str> = identifiers(text).collect();
+        let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        host.layouts
+            .iter()
+            .any(|l| {
+                words.contains(simple_name(&l.name))
+                    && !seen.contains(&(dump.host, lang, l.name.clone()))
+            })
+            .then_some(dump)
+    }
+
+    /// Remembers the shared types `patch` laid out as the host has them.
+    pub fn record(&self, dump: Dump, host: &[TypeLayout], patch: &[TypeLayout]) {
+        if !dump.inputs_unchanged {
+            return;
+        }
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for p in patch {
+            if host.iter().any(|h| h == p) {
+                seen.insert((dump.host, dump.lang, p.name.clone()));
+            }
+        }
+    }
+}
+
+/// The identifiers of a C, C++ or Rust text (and some numbers' digits: harmless).
+pub fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
 }
 
 /// The simple name of a record (`app::W<int>` → `W`), as its header would write it.
@@ -462,6 +548,33 @@ Record: RecordDecl 0x1 <a.h:6:9, line:10:1> line:6:16 struct Ball definition
             Ok(()),
             "types the patch does not lay out"
         );
+    }
+
+    #[test]
+    fn a_dump_is_wanted_after_a_header_change_or_for_a_type_not_yet_seen_laid_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = dir.path().join("a.h");
+        std::fs::write(&header, "struct Ball { int hits; };").unwrap();
+        let host = hotwasm_abi::HostManifest {
+            layouts: parse_dump(BALL, Path::new("/")),
+            layout_inputs: vec![hotwasm_abi::LayoutInput {
+                path: header.display().to_string(),
+                hash: file_hash(&header).unwrap(),
+            }],
+            ..Default::default()
+        };
+        let v = Verified::default();
+        let uses = "int f(Ball *b) { return b->hits; }";
+        assert!(v.wants(&host, "int f(int x) { return x; }", "c").is_none());
+        let dump = v.wants(&host, uses, "c").expect("Ball not seen yet");
+        v.record(dump, &host.layouts, &host.layouts);
+        assert!(v.wants(&host, uses, "c").is_none(), "seen in C");
+        assert!(v.wants(&host, uses, "cpp").is_some(), "not seen in C++");
+        std::fs::write(&header, "struct Ball { int hits; int more; };").unwrap();
+        let any = v.wants(&host, "int f(int x) { return x; }", "c");
+        assert!(any.is_some(), "a header changed: every compile dumps");
+        let no_layouts = hotwasm_abi::HostManifest::default();
+        assert!(v.wants(&no_layouts, uses, "c").is_none());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use super::c_host;
 use crate::config::{Config, HostLang};
 use crate::home::Home;
-use hotwasm_abi::TypeLayout;
+use hotwasm_abi::{LayoutInput, TypeLayout};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +28,8 @@ const CPP_HEADERS: [&str; 5] = ["hpp", "hh", "hxx", "h++", "H"];
 pub struct Measured {
     /// The shared types' layouts.
     pub layouts: Vec<TypeLayout>,
+    /// The files they were measured from, hashed.
+    pub inputs: Vec<LayoutInput>,
     /// Headers that did not compile on their own (their types are not checked), with why.
     pub skipped: Vec<(PathBuf, String)>,
     /// How long the compiler ran.
@@ -51,20 +53,38 @@ pub fn measure(config: &Config, home: &Home) -> Result<Measured, String> {
     let dir = config.out_dir().join("layouts");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let mut measured = Measured::default();
+    let mut inputs: Vec<PathBuf> = Vec::new();
     let dump = match dump(config, home, cpp, &dir, &headers) {
-        Ok(dump) => dump,
+        Ok((dump, deps)) => {
+            inputs = deps;
+            dump
+        }
         // Some header needs another first: measure each on its own, skipping those that fail.
         Err(_) => {
             let mut dumps = String::new();
             for header in &headers {
                 match dump(config, home, cpp, &dir, std::slice::from_ref(header)) {
-                    Ok(d) => dumps.push_str(&d),
+                    Ok((d, deps)) => {
+                        dumps.push_str(&d);
+                        inputs.extend(deps);
+                    }
                     Err(why) => measured.skipped.push((header.clone(), why)),
                 }
             }
             dumps
         }
     };
+    inputs.sort();
+    inputs.dedup();
+    measured.inputs = inputs
+        .iter()
+        .filter_map(|p| {
+            Some(LayoutInput {
+                path: p.display().to_string(),
+                hash: crate::layout::file_hash(p)?,
+            })
+        })
+        .collect();
     let words = words(&headers);
     measured.layouts = crate::layout::parse_dump(&dump, &config.root)
         .into_iter()
@@ -103,14 +123,15 @@ fn is_cpp_header(path: &Path) -> bool {
     CPP_HEADERS.contains(&ext)
 }
 
-/// Compiles a unit including `headers` and returns clang's layout dump, or why it failed.
+/// Compiles a unit including `headers` and returns clang's layout dump and the project headers
+/// it read (absolute), or why it failed.
 fn dump(
     config: &Config,
     home: &Home,
     cpp: bool,
     dir: &Path,
     headers: &[PathBuf],
-) -> Result<String, String> {
+) -> Result<(String, Vec<PathBuf>), String> {
     let unit = dir.join(if cpp { "shared.cpp" } else { "shared.c" });
     let text: String = headers
         .iter()
@@ -122,7 +143,10 @@ fn dump(
     let mut cmd = Command::new(program);
     cmd.current_dir(&config.root)
         .args(flags(config, home))
-        .arg("-fsyntax-only");
+        .arg("-fsyntax-only")
+        .arg("-MMD")
+        .arg("-MF")
+        .arg(dir.join("shared.d"));
     for flag in crate::layout::DUMP_ALL_FLAGS {
         cmd.args(["-Xclang", flag]);
     }
@@ -138,7 +162,13 @@ fn dump(
             .unwrap_or("the compiler failed")
             .to_string());
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let deps = std::fs::read_to_string(dir.join("shared.d")).unwrap_or_default();
+    let deps = c_host::dependencies(&deps)
+        .iter()
+        .map(|d| config.root.join(d))
+        .filter(|d| *d != unit)
+        .collect();
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), deps))
 }
 
 /// The flags the shared types are measured with: a C/C++ host's own compile flags; for a
@@ -164,8 +194,7 @@ fn words(headers: &[PathBuf]) -> HashSet<String> {
         .iter()
         .filter_map(|h| std::fs::read_to_string(h).ok())
         .flat_map(|text| {
-            text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .filter(|w| !w.is_empty())
+            crate::layout::identifiers(&text)
                 .map(String::from)
                 .collect::<Vec<_>>()
         })

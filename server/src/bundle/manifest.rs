@@ -18,7 +18,7 @@ pub fn write(
     home: &Home,
     built: &Built,
     path: &Path,
-    layouts: Vec<hotwasm_abi::TypeLayout>,
+    layouts: super::layouts::Measured,
 ) -> Result<(), BuildError> {
     let script = home.script("host-manifest.mjs");
     say("reading the host manifest from the built host (node, noInitialRun)");
@@ -47,7 +47,8 @@ pub fn write(
         "version": hotwasm_abi::HostManifest::VERSION,
         "vars": vars["vars"],
         "exports": shape.provided_to_patches(),
-        "layouts": layouts,
+        "layouts": layouts.layouts,
+        "layout_inputs": layouts.inputs,
     });
     let text = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BuildError::Config(format!("writing the host manifest: {e}")))?;

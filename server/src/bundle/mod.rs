@@ -136,7 +136,7 @@ pub fn build(config: &Config, home: &Home, hot: bool) -> Result<Built, BuildErro
 /// only turns its checks off: the host itself built).
 fn shared_layouts(
     measuring: std::thread::JoinHandle<Result<layouts::Measured, String>>,
-) -> Vec<hotwasm_abi::TypeLayout> {
+) -> layouts::Measured {
     let measured = measuring
         .join()
         .unwrap_or_else(|_| Err("the measuring thread panicked".into()));
@@ -153,11 +153,11 @@ fn shared_layouts(
                 m.layouts.len(),
                 m.elapsed.as_secs_f64()
             ));
-            m.layouts
+            m
         }
         Err(why) => {
             say(&format!("warning: the shared types' layouts were not measured ({why}): patches' layouts are not checked"));
-            Vec::new()
+            layouts::Measured::default()
         }
     }
 }

@@ -2,7 +2,7 @@
 //! 1. compile with clang -cc1 (fast path; C++ with the precompiled std headers when it includes
 //!    one) or emcc, under time and memory limits;
 //!    clang dumps the layouts of the records it laid out into `patch.layouts` on the way
-//!    ([`crate::layout`]);
+//!    when the layout check can find something ([`crate::layout::Verified::wants`]);
 //! 2. check every file it read lies in the project, the toolchain or an include dir (a missing
 //!    header is reported as such, with its line);
 //! 3. read the object's vars and globals ([`super::latebind::plan`]; C++: what the C++ libraries
@@ -89,7 +89,15 @@ impl Compiler {
             SourceLang::Cpp => self.learnt_cpp()?,
         };
         let mut phases = Phases::default();
-        let object = self.compile_object(src, work, lang, learnt, &mut phases)?;
+        let lang_name = match lang {
+            SourceLang::C => "c",
+            SourceLang::Cpp => "cpp",
+        };
+        let dump = self.layouts.wants(host, src.text, lang_name);
+        let object = self.compile_object(src, work, lang, learnt, dump.is_some(), &mut phases)?;
+        if let Some(dump) = dump {
+            self.layouts.record(dump, &host.layouts, &object.layouts);
+        }
 
         let phase = Instant::now();
         let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
@@ -126,14 +134,15 @@ impl Compiler {
         })
     }
 
-    /// Steps 1 and 2: runs the compiler (writing `work/patch.o` and `work/patch.d`) and checks
-    /// what it read.
+    /// Steps 1 and 2: runs the compiler (writing `work/patch.o` and `work/patch.d`, and with
+    /// `dump` the record layouts) and checks what it read.
     fn compile_object(
         &self,
         src: CSource<'_>,
         work: &Path,
         lang: SourceLang,
         learnt: &super::fast::Learnt,
+        dump: bool,
         phases: &mut Phases,
     ) -> Result<CompiledObject, CompileError> {
         let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
@@ -143,13 +152,13 @@ impl Compiler {
                 SourceLang::Cpp => self.cpp_flags(&self.config.opt),
             };
             let mut cmd = emcc::compile_command(&self.emcc, &flags, src.input, &obj, &dep);
-            for flag in crate::layout::DUMP_FLAGS {
+            for flag in crate::layout::DUMP_FLAGS.iter().filter(|_| dump) {
                 cmd.args(["-Xclang", flag]);
             }
             cmd
         } else {
             let mut cmd = learnt.compile_command(src.input, src.cwd, work);
-            cmd.args(crate::layout::DUMP_FLAGS);
+            cmd.args(crate::layout::DUMP_FLAGS.iter().filter(|_| dump));
             cmd
         };
         let quote_dir = self.quote_dir(src);

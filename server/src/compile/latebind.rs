@@ -278,6 +278,7 @@ mod tests {
             }],
             exports: vec!["printf".into(), "step".into()],
             layouts: Vec::new(),
+            layout_inputs: Vec::new(),
         }
     }
 

@@ -157,6 +157,7 @@ pub struct Compiler {
     rust: OnceLock<Result<rust::Toolchain, String>>,
     prelude: rust::PreludeCache,
     trampolines: OnceLock<Result<trampolines::Cache, String>>,
+    layouts: crate::layout::Verified,
 }
 
 impl Compiler {
@@ -172,6 +173,7 @@ impl Compiler {
             rust: OnceLock::new(),
             prelude: rust::PreludeCache::default(),
             trampolines: OnceLock::new(),
+            layouts: crate::layout::Verified::default(),
         })
     }
 

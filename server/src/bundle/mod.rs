@@ -137,9 +137,11 @@ pub fn build(config: &Config, home: &Home, hot: bool) -> Result<Built, BuildErro
 fn shared_layouts(
     measuring: std::thread::JoinHandle<Result<layouts::Measured, String>>,
 ) -> layouts::Measured {
+    let waited = Instant::now();
     let measured = measuring
         .join()
         .unwrap_or_else(|_| Err("the measuring thread panicked".into()));
+    let waited = waited.elapsed().as_secs_f64();
     match measured {
         Ok(m) => {
             for (header, why) in &m.skipped {
@@ -149,7 +151,7 @@ fn shared_layouts(
                 ));
             }
             say(&format!(
-                "measured the layouts of {} shared types in {:.2} s",
+                "measured the layouts of {} shared types in {:.2} s, beside the build (it waited {waited:.2} s for them)",
                 m.layouts.len(),
                 m.elapsed.as_secs_f64()
             ));

@@ -238,7 +238,20 @@ impl Hub {
         except: Option<u64>,
     ) -> Result<(Entry, Vec<u64>), JournalError> {
         let entry = state.journal.append(kind)?;
-        let out = entry_out(state.journal.epoch(), &entry, eval_id, false);
+        let pages = self.send_entry(state, &entry, eval_id, except);
+        Ok((entry, pages))
+    }
+
+    /// Sends journal entry `entry` to every page except `except`; returns the pages it went to
+    /// (whose acks are then collected under its seq).
+    fn send_entry(
+        &self,
+        state: &State,
+        entry: &Entry,
+        eval_id: Option<String>,
+        except: Option<u64>,
+    ) -> Vec<u64> {
+        let out = entry_out(state.journal.epoch(), entry, eval_id, false);
         let mut pages = Vec::new();
         lock(&self.acks).insert(entry.seq, HashMap::new());
         for (id, c) in &state.clients {
@@ -246,7 +259,23 @@ impl Hub {
                 pages.push(*id);
             }
         }
-        Ok((entry, pages))
+        pages
+    }
+
+    /// Journals an undo of entry `before` and every later one (the journal forgets them) and
+    /// sends it to every page. Returns the seqs undone, the undo's own entry and the pages it
+    /// went to; `Ok(None)` when the journal has no entry `before`.
+    pub fn undo(
+        &self,
+        before: u64,
+        state: bool,
+    ) -> Result<Option<(Vec<u64>, u64, Vec<u64>)>, JournalError> {
+        let mut guard = self.lock();
+        let Some((undone, entry)) = guard.journal.undo(before, state)? else {
+            return Ok(None);
+        };
+        let pages = self.send_entry(&guard, &entry, None, None);
+        Ok(Some((undone, entry.seq, pages)))
     }
 
     /// Records a page's ack.
@@ -367,6 +396,15 @@ fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) 
             ServerMsg::Rollback {
                 seq: entry.seq,
                 var: var.clone(),
+                replay,
+            }
+            .to_json(),
+        ),
+        EntryKind::Undo { before, state } => Out::Text(
+            ServerMsg::Undo {
+                seq: *before,
+                state: *state,
+                journal_seq: entry.seq,
                 replay,
             }
             .to_json(),

@@ -55,7 +55,8 @@ export class HistoryPanel {
     [...v.history].reverse().forEach((h, i) => {
       const when = h.appliedAt ? new Date(h.appliedAt).toLocaleTimeString([], { hour12: false }) : '';
       const text = h.builtin ? 'built-in' : `#${h.seq ?? '?'} · ${h.symbol}${when ? ` · ${when}` : ''}`;
-      const li = make('li', i === 0 ? 'current' : '', text);
+      const li = make('li', i === 0 ? 'current' : '');
+      li.append(make('span', 'hist-text', text));
       if (!h.builtin && h.seq != null) li.append(this.undoButton(h.seq, false), this.undoButton(h.seq, true));
       ol.append(li);
     });
@@ -65,12 +66,12 @@ export class HistoryPanel {
 
   /** "code" / "code + state": undo patch #seq and every later one on every page. */
   undoButton(seq, state) {
-    const b = make('button', 'ghost small', state ? 'undo code + state' : 'undo code');
+    const b = make('button', 'ghost small undo', state ? '↶ code + state' : '↶ code');
     b.type = 'button';
     b.disabled = this.hot.state !== 'open';
     b.title = state
-      ? `Roll code and state back to before patch #${seq} on every page (the memory snapshot each page took before it; later patches are undone too)`
-      : `Roll the code back to before patch #${seq} on every page (later patches too); the data stays as it is`;
+      ? `Undo: roll code and state back to before patch #${seq} on every page (the memory snapshot each page took before it; later patches are undone too)`
+      : `Undo: roll the code back to before patch #${seq} on every page (later patches too); the data stays as it is`;
     b.dataset[state ? 'undoState' : 'undoCode'] = String(seq);
     b.onclick = () =>
       this.hot.undo(seq, { state }).then(

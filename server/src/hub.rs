@@ -50,6 +50,17 @@ pub struct AckInfo {
     pub at: Instant,
 }
 
+/// What [`Hub::undo`] did: the entries it undid and where it sent the undo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoSent {
+    /// The patches and rollbacks undone (forgotten by the journal), oldest first.
+    pub undone: Vec<u64>,
+    /// The undo's own journal entry (the pages ack it).
+    pub journal_seq: u64,
+    /// The pages it was sent to.
+    pub pages: Vec<u64>,
+}
+
 struct Client {
     tx: Sender<Out>,
     page: bool,
@@ -263,19 +274,18 @@ impl Hub {
     }
 
     /// Journals an undo of entry `before` and every later one (the journal forgets them) and
-    /// sends it to every page. Returns the seqs undone, the undo's own entry and the pages it
-    /// went to; `Ok(None)` when the journal has no entry `before`.
-    pub fn undo(
-        &self,
-        before: u64,
-        state: bool,
-    ) -> Result<Option<(Vec<u64>, u64, Vec<u64>)>, JournalError> {
+    /// sends it to every page; `Ok(None)` when the journal has no entry `before`.
+    pub fn undo(&self, before: u64, state: bool) -> Result<Option<UndoSent>, JournalError> {
         let mut guard = self.lock();
         let Some((undone, entry)) = guard.journal.undo(before, state)? else {
             return Ok(None);
         };
         let pages = self.send_entry(&guard, &entry, None, None);
-        Ok(Some((undone, entry.seq, pages)))
+        Ok(Some(UndoSent {
+            undone,
+            journal_seq: entry.seq,
+            pages,
+        }))
     }
 
     /// Records a page's ack.

@@ -292,7 +292,8 @@ impl Journal {
     }
 
     /// Forgets entry `before` and every later one, deleting their files, and journals the undo
-    /// (see the top of this file). Returns the seqs forgotten, oldest first, and the undo entry.
+    /// (see the top of this file). Returns the seqs of the patches and rollbacks forgotten, oldest
+    /// first (earlier undo entries it forgets too are not listed), and the undo entry.
     /// Refuses (`Ok(None)`) when there is no entry `before`.
     pub fn undo(
         &mut self,
@@ -310,7 +311,9 @@ impl Journal {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
                 _ => {}
             }
-            undone.push(entry.seq);
+            if !matches!(entry.kind, EntryKind::Undo { .. }) {
+                undone.push(entry.seq);
+            }
         }
         undone.reverse();
         let entry = self.append(EntryKind::Undo { before, state })?;

@@ -13,7 +13,7 @@
 //! A page that caught a trap in patch N and restored its own snapshot sends `undo` with `trap`
 //! set: it finds nothing left to undo itself, every other page follows it.
 
-use crate::hub::Hub;
+use crate::hub::{Hub, UndoSent};
 use crate::protocol::{PageOutcome, ServerMsg};
 use crate::security::ACK_TIMEOUT;
 
@@ -41,12 +41,16 @@ pub fn run(
         pages,
         error,
     };
-    let (undone, journal_seq, pages) = match hub.undo(seq, state) {
-        Ok(Some(done)) => done,
+    let UndoSent {
+        undone,
+        journal_seq,
+        pages,
+    } = match hub.undo(seq, state) {
+        Ok(Some(sent)) => sent,
         Ok(None) => {
             let held = hub.lock().journal.describe_seqs();
             let error = format!(
-                "there is no journal entry #{seq} to undo (the journal holds {held}): pick a seq from the history (the page's history panel or `:vars` in `hotwasm repl`)"
+                "there is no journal entry #{seq} to undo (the journal holds {held}): pick the seq of a patch still in the journal (eval results say `patch N applied`; the page's history panel lists #N beside each patch)"
             );
             return result(false, vec![], None, vec![], Some(error));
         }

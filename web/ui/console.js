@@ -123,8 +123,9 @@ export function logEvents(hot, c) {
   hot.on('output', (o) => c.log('output', `patch #${o.seq} printed:`, o.text));
   hot.on('rollback', (r) => c.log(r.ok ? 'info' : 'error', `${r.replay ? 'replayed ' : ''}rollback #${r.seq} of ${r.var}${r.ok ? '' : `: ${r.error}`}`));
   hot.on('trap', (t) => {
-    if (t.var && t.state?.restored) c.log('trap', `trap in ${t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ')} → code and state restored to before patch #${t.state.before} (${t.how}; ${ms(t.state.ms)} ms)`, t.message);
-    else if (t.var) c.log('trap', `trap in ${t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ')} → rolled back (${t.how})`, t.message);
+    const names = () => t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
+    if (t.var && t.state?.restored) c.log('trap', `trap in ${names()} → rolled back (${t.how}), state restored to before patch #${t.state.before} in ${ms(t.state.ms)} ms`, t.message);
+    else if (t.var) c.log('trap', `trap in ${names()} → rolled back (${t.how})${t.state?.reason ? `; state not restored: ${t.state.reason}` : ''}`, t.message);
     else c.log('error', `trap in the app's own code: ${t.message}`);
   });
   hot.on('undo', (u) => {

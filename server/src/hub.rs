@@ -82,6 +82,8 @@ pub struct Hub {
     slots: Mutex<(usize, usize)>,
     slot_free: Condvar,
     next_client: AtomicU64,
+    /// Host builds this server made (`host_reload.rs`); names the bundle in `/hotwasm/app.json`.
+    pub host_build: AtomicU64,
 }
 
 /// A held compile slot; dropping it frees the slot.
@@ -140,6 +142,7 @@ impl Hub {
             slots: Mutex::new((0, 0)),
             slot_free: Condvar::new(),
             next_client: AtomicU64::new(1),
+            host_build: AtomicU64::new(0),
         }
     }
 

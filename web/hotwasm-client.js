@@ -254,8 +254,22 @@ export class Hot {
     });
   }
 
+  /**
+   * A welcome on reconnect naming a newer host build than this page's first welcome did: the
+   * page was offline when the server sent `host_reload`, so it moves onto the new host now (the
+   * dropped entries are unknown here; the journal already forgot them).
+   */
+  missedHostReload(msg) {
+    this.hostBuild ??= msg.host_build ?? 0;
+    if (!((msg.host_build ?? 0) > this.hostBuild)) return false;
+    this.log('info', `the host was rebuilt (build ${msg.host_build}) while this page was offline: loading it`);
+    this.onHostReload({ build: msg.host_build, dropped: [] });
+    return true;
+  }
+
   /** `host_reload`: save the app's state, keep it across the reload, load the new host. */
   onHostReload(msg) {
+    this.hostBuild = msg.build;
     const saved = saveState(this.Module, () => this.registry.lastError());
     const keepError = stash({ build: msg.build, dropped: msg.dropped, bytes: saved.bytes, saveError: saved.error });
     this.emit('host_reload', { build: msg.build, dropped: msg.dropped ?? [], hooks: saved.hooks, bytes: saved.bytes?.length ?? 0, error: saved.error ?? keepError });
@@ -276,6 +290,7 @@ export class Hot {
   handle(msg, ws) {
     switch (msg.type) {
       case 'welcome':
+        if (this.missedHostReload(msg)) return;
         this.welcome = msg;
         this.applier.useEpoch(msg.journal_epoch);
         this.connection.opened();

@@ -212,6 +212,7 @@ impl Hub {
             journal_epoch: journal.epoch().to_string(),
             journal_len: journal.len() as u64,
             host_vars,
+            host_build: self.host_build.load(Ordering::Relaxed),
         };
         let _ = client.tx.send(Out::Text(welcome.to_json()));
         if page {

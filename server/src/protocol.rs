@@ -206,6 +206,10 @@ pub enum ServerMsg {
         journal_len: u64,
         /// The host's hot vars.
         host_vars: Vec<HostVar>,
+        /// Host builds this server made (`host_reload`'s `build`): a page that reconnects with
+        /// an older one missed a `host_reload` and reloads onto the current host.
+        #[serde(default)]
+        host_build: u64,
     },
     /// A patch; the next frame on the socket is its binary of `size` bytes.
     Patch {
@@ -543,6 +547,7 @@ mod tests {
                 name: "step".into(),
                 signature: sig.clone(),
             }],
+            host_build: 1,
         });
         round_trip_server(ServerMsg::Patch {
             seq: 4,

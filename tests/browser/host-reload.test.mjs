@@ -90,6 +90,10 @@ describe('a host rebuild under hotwasm serve', { timeout: 300_000 }, () => {
     const before = await bounce(page);
     assert.ok(before.balls > 0 && before.score > 0, JSON.stringify(before));
 
+    // A second page is offline during the rebuild: it misses host_reload.
+    const offline = await openGeneric(browser, server.url);
+    await offline.evaluate(() => globalThis.hotwasm.hot.connection.stop());
+
     const reloaded = page.waitForNavigation({ timeout: 180_000 });
     editHost(dir);
     await reloaded;
@@ -112,5 +116,14 @@ describe('a host rebuild under hotwasm serve', { timeout: 300_000 }, () => {
     assert.ok(wasm.some((n) => n.endsWith('bounce.wasm?build=1')), `the new bundle was fetched by its build: ${wasm}`);
     const log = await page.evaluate(() => document.getElementById('log').textContent);
     assert.match(log, /dropped: speed\.c/);
+
+    // Back online, the other page learns from the welcome that it missed the rebuild and moves on.
+    const caughtUp = offline.waitForNavigation({ timeout: 60_000 });
+    await offline.evaluate(() => globalThis.hotwasm.hot.connection.start());
+    await caughtUp;
+    await offline.waitForFunction(() => globalThis.hotwasm?.hot?.hostReloaded?.replayedAt, null, { timeout: 60_000 });
+    assert.equal(await offline.evaluate(() => globalThis.hotwasm.hot.hostReloaded.restored), true);
+    assert.ok((await varOf(offline, 'host_version')) != null, 'the page that was offline runs the new host');
+    assert.equal((await varOf(offline, 'sky_color')).patched, true);
   });
 });

@@ -60,6 +60,8 @@ export const SERVER_TYPES = new Set([
   'replay_done',
   'journal_reset',
   'pong',
+  'host_build',
+  'host_reload',
   'error',
 ]);
 

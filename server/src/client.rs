@@ -302,8 +302,39 @@ pub fn eval(
             ServerMsg::Error { code, message } => {
                 return Err(ClientError::Refused(format!("{code:?}: {message}")))
             }
+            msg @ (ServerMsg::HostBuild { .. } | ServerMsg::HostReload { .. }) => {
+                print_host_news(&msg)
+            }
             _ => {}
         }
+    }
+}
+
+/// A host rebuild the server reported meanwhile: started, failed, or done with the journal
+/// entries the new host could not take.
+fn print_host_news(msg: &ServerMsg) {
+    match msg {
+        ServerMsg::HostBuild {
+            status: crate::protocol::HostBuildStatus::Building,
+            files,
+            ..
+        } => println!("(host) {} changed: rebuilding the host", files.join(", ")),
+        ServerMsg::HostBuild {
+            error, raw_output, ..
+        } => {
+            println!(
+                "(host) {}",
+                error.as_deref().unwrap_or("the host build failed")
+            );
+            print!("{raw_output}");
+        }
+        ServerMsg::HostReload { build, dropped } => {
+            println!("(host) new host (build {build}): the pages reload onto it");
+            for d in dropped {
+                println!("(host) journal entry #{} dropped: {}", d.seq, d.reason);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -221,6 +221,10 @@ pub enum ServerMsg {
         journal_len: u64,
         /// The host's hot vars.
         host_vars: Vec<HostVar>,
+        /// Host builds this server made (`host_reload`'s `build`): a page that reconnects with
+        /// an older one missed a `host_reload` and reloads onto the current host.
+        #[serde(default)]
+        host_build: u64,
     },
     /// A patch; the next frame on the socket is its binary of `size` bytes.
     Patch {
@@ -320,6 +324,34 @@ pub enum ServerMsg {
         /// What went wrong, in words.
         error: Option<String>,
     },
+    // ---- host rebuilds (`[build] host_watch`, `host_reload.rs`) ----
+    /// The host is being rebuilt after a save of one of its sources, or the rebuild failed (the
+    /// old host keeps running).
+    HostBuild {
+        /// `building` or `failed`.
+        status: HostBuildStatus,
+        /// The saved host sources (relative to the app root) that started it.
+        files: Vec<String>,
+        /// Why it failed, in words.
+        #[serde(default)]
+        error: Option<String>,
+        /// The compiler's located errors.
+        #[serde(default)]
+        diagnostics: Vec<Diagnostic>,
+        /// The compiler's output word for word.
+        #[serde(default)]
+        raw_output: String,
+    },
+    /// A new host was built: pages save the app's state (state hooks), load the new host,
+    /// restore the state and replay the journal entries that fit it (every one but `dropped`,
+    /// which the journal forgot).
+    HostReload {
+        /// This server's count of host builds (cache-busting: `/hotwasm/app.json` names the
+        /// bundle with `?build=`).
+        build: u64,
+        /// Journal entries that no longer fit the new host, with the reason.
+        dropped: Vec<DroppedEntry>,
+    },
     /// A message was refused.
     Error {
         /// Machine-readable reason.
@@ -327,6 +359,25 @@ pub enum ServerMsg {
         /// What to do about it.
         message: String,
     },
+}
+
+/// Where a host rebuild is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostBuildStatus {
+    /// The build started.
+    Building,
+    /// The build failed; the old host keeps running.
+    Failed,
+}
+
+/// A journal entry a new host cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedEntry {
+    /// Its journal sequence number.
+    pub seq: u64,
+    /// Why, naming the var or symbol and both versions.
+    pub reason: String,
 }
 
 /// Why a message was refused.
@@ -362,7 +413,7 @@ pub const CLIENT_TYPES: [&str; 8] = [
 ];
 
 /// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
-pub const SERVER_TYPES: [&str; 11] = [
+pub const SERVER_TYPES: [&str; 13] = [
     "welcome",
     "patch",
     "rollback",
@@ -371,9 +422,11 @@ pub const SERVER_TYPES: [&str; 11] = [
     "replay_done",
     "journal_reset",
     "pong",
-    "error",
     "undo",
     "undo_result",
+    "host_build",
+    "host_reload",
+    "error",
 ];
 
 /// Every error code.
@@ -445,6 +498,8 @@ impl ServerMsg {
             ServerMsg::ReplayDone { .. } => "replay_done",
             ServerMsg::JournalReset { .. } => "journal_reset",
             ServerMsg::Pong => "pong",
+            ServerMsg::HostBuild { .. } => "host_build",
+            ServerMsg::HostReload { .. } => "host_reload",
             ServerMsg::Error { .. } => "error",
             ServerMsg::Undo { .. } => "undo",
             ServerMsg::UndoResult { .. } => "undo_result",
@@ -571,6 +626,7 @@ mod tests {
                 name: "step".into(),
                 signature: sig.clone(),
             }],
+            host_build: 1,
         });
         round_trip_server(ServerMsg::Patch {
             seq: 4,
@@ -626,6 +682,20 @@ mod tests {
             journal_epoch: "e2".into(),
         });
         round_trip_server(ServerMsg::Pong);
+        round_trip_server(ServerMsg::HostBuild {
+            status: HostBuildStatus::Failed,
+            files: vec!["src/main.c".into()],
+            error: Some("emcc failed".into()),
+            diagnostics: vec![],
+            raw_output: "src/main.c:1:1: error: x".into(),
+        });
+        round_trip_server(ServerMsg::HostReload {
+            build: 2,
+            dropped: vec![DroppedEntry {
+                seq: 3,
+                reason: "r".into(),
+            }],
+        });
         round_trip_server(ServerMsg::Error {
             code: ErrorCode::Busy,
             message: "m".into(),
@@ -663,6 +733,10 @@ mod tests {
             CLIENT_TYPES.len()
         );
         assert_eq!(m["server_types"][3], "eval_result");
+        assert_eq!(
+            m["server_types"].as_array().unwrap().len(),
+            SERVER_TYPES.len()
+        );
         assert_eq!(m["error_codes"][6], "bad_request");
     }
 

@@ -20,7 +20,8 @@
 // does not.
 //
 // A patch that fails at step 3 or 4 leaves memory as it was before it (the snapshot is restored);
-// so does a run-once function that fails at step 5 with `onTrap = 'state'` (its code is undone too).
+// so does a run-once function that fails at step 5 with `onTrap = 'state'` (its code is undone too,
+// and the page asks the server to undo that patch everywhere, as after a trap).
 //
 // Traps, `onTrap = 'state'` (the default): the page restores the snapshot taken before the
 // trapping patch — memory, and with it the registry, so that patch and every later one are undone
@@ -135,7 +136,7 @@ export class Applier {
     if (!run.error || this.onTrap !== 'state' || !this.snapshots?.has(seq)) return run;
     const r = this.restoreState(seq);
     if (!r.restored) return run;
-    return { ...run, ok: false, error: `${run.error}; this page restored its code and state from before patch #${seq}` };
+    return { ...run, ok: false, runUndone: true, error: `${run.error}; this page restored its code and state from before patch #${seq}` };
   }
 
   /** Runs the patch's `hotwasm_main` once; a trap there is reported, not fatal. */

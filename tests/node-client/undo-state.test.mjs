@@ -140,6 +140,8 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
     assert.match(ack.error, /hotwasm_main__hw913 failed: RuntimeError: unreachable; this page restored its code and state from before patch #1/);
     assert.deepEqual(worldDigest(Module), before);
     assert.equal(varOf(hot, 'background_color').patched, false);
+    const sent = await server.next('undo', 0);
+    assert.deepEqual([sent.seq, sent.state], [1, true], 'the server is asked to undo it everywhere');
     frames(hot, 3);
     hot.close();
   });

@@ -65,6 +65,8 @@ export class Snapshots {
     /** The buffer of the last snapshot dropped, reused by the next one (see Speed above). */
     this.spare = null;
     this.preparing = null;
+    /** The GOT as the last snapshot (or restore) saw it: the next one only looks at what changed. */
+    this.gotSeen = null;
     this.prepareSpare();
   }
 
@@ -127,7 +129,9 @@ export class Snapshots {
       heap = live.slice();
     }
     this.spare = null;
-    const snap = { seq, heap, got: saveGot(this.Module.GOT), ldso: saveLdso(this.Module.LDSO), ms: 0 };
+    const got = saveGot(this.Module.GOT, this.gotSeen);
+    this.gotSeen = got;
+    const snap = { seq, heap, got, ldso: saveLdso(this.Module.LDSO), ms: 0 };
     snap.ms = now() - t0;
     this.list.push(snap);
     this.prepareSpare();
@@ -176,6 +180,7 @@ export class Snapshots {
     const zeroed = heap.length - snap.heap.length;
     if (zeroed) heap.fill(0, snap.heap.length);
     const got = restoreGot(M.GOT, snap.got);
+    this.gotSeen = snap.got; // the GOT is exactly as that snapshot saw it again
     const libs = restoreLdso(M.LDSO, snap.ldso);
     // ---- end ----
     this.dropFrom(seq);
@@ -190,14 +195,25 @@ export class Snapshots {
 
 const mb = (n) => `${(n / MB).toFixed(n < 10 * MB ? 1 : 0)} MB`;
 
-/** The GOT's names in order (it only grows) and the names with no address yet. */
-function saveGot(GOT) {
+/**
+ * The GOT's names in order (it only grows) and the names with no address yet. Reading a
+ * `WebAssembly.Global` costs ~2 µs (a host with thousands of exports: milliseconds), and an
+ * entry with an address never loses it (only a restore zeroes entries, and it resets `seen`):
+ * so only the entries added since `seen` and those unset then are read.
+ */
+function saveGot(GOT, seen) {
   if (!GOT) return null;
   const names = Object.keys(GOT);
+  const fresh = !seen || seen.count > names.length;
   const unset = new Map();
-  for (const name of names) {
+  const check = (name) => {
     const g = GOT[name];
-    if (g.value == 0) unset.set(name, !!g.required);
+    if (g && g.value == 0) unset.set(name, !!g.required);
+  };
+  if (fresh) names.forEach(check);
+  else {
+    for (const name of seen.unset.keys()) check(name);
+    for (let i = seen.count; i < names.length; i++) check(names[i]);
   }
   return { count: names.length, unset };
 }

@@ -178,6 +178,28 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
     hot.close();
   });
 
+  test('memory that grew after the snapshot reads as zero after a restore, and the restored allocator hands it out again', async () => {
+    const { hot, server, Module } = await attached(bundle);
+    frames(hot, 3);
+    const before = worldDigest(Module);
+    const len = Module.HEAPU8.length;
+    await server.patch({ seq: 1, manifest: BG, bytes: bg });
+    const big = 32 * 1024 * 1024;
+    const p = Module._malloc(big);
+    Module.HEAPU8.fill(7, p, p + big);
+    assert.ok(Module.HEAPU8.length > len, 'memory grew');
+    const ack = await server.undo({ seq: 1, state: true, journalSeq: 2 });
+    assert.equal(ack.ok, true, ack.error);
+    assert.ok(Module.HEAPU8.length > len, 'wasm memory cannot shrink: it keeps its size');
+    assert.equal(Module.HEAPU8.subarray(len).findIndex((b) => b !== 0), -1, 'the grown part is zero again');
+    assert.deepEqual(worldDigest(Module), before);
+    const q = Module._malloc(big);
+    assert.notEqual(q, 0, 'malloc works from the restored state');
+    Module._free(q);
+    frames(hot, 3);
+    hot.close();
+  });
+
   test('the newest snapshots survive the count and the budget; undo with state to an evicted one rolls back code and says so', async () => {
     const { hot, server } = await attached(bundle, { snapshots: { count: 2 } });
     for (const seq of [1, 2, 3]) await server.patch({ seq, manifest: BG, bytes: bg });

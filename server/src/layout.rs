@@ -336,7 +336,13 @@ pub fn check(host: &[TypeLayout], patch: &[TypeLayout]) -> Result<(), String> {
         .iter()
         .filter_map(|p| {
             let h = host.iter().find(|h| h.name == p.name)?;
-            (h != p).then(|| describe(h, p))
+            (h != p).then(|| {
+                format!(
+                    "the patch's layout of `{}` differs from the running host's: {}",
+                    p.name,
+                    differences(h, p)
+                )
+            })
         })
         .collect();
     if differing.is_empty() {
@@ -351,8 +357,27 @@ pub fn check(host: &[TypeLayout], patch: &[TypeLayout]) -> Result<(), String> {
     ))
 }
 
+/// Why a patch journaled against the `old` host does not fit the `new` one, if its `source`
+/// names a shared type whose layout changed between them (the patch was compiled with the old
+/// layout; the new host's code uses the new one).
+pub fn misfit(old: &[TypeLayout], new: &[TypeLayout], source: &str) -> Option<String> {
+    let words: HashSet<&str> = identifiers(source).collect();
+    old.iter()
+        .filter(|o| words.contains(simple_name(&o.name)))
+        .find_map(|o| {
+            let n = new.iter().find(|n| n.name == o.name)?;
+            (n != o).then(|| {
+                format!(
+                    "it was compiled with the old layout of `{}`: {}",
+                    o.name,
+                    differences(n, o).replace("the host", "the new host")
+                )
+            })
+        })
+}
+
 /// How the patch's `p` differs from the host's `h`, fields first (at most a few of them).
-fn describe(h: &TypeLayout, p: &TypeLayout) -> String {
+fn differences(h: &TypeLayout, p: &TypeLayout) -> String {
     const SHOWN: usize = 4;
     let mut diffs = Vec::new();
     for pf in &p.fields {
@@ -404,11 +429,7 @@ fn describe(h: &TypeLayout, p: &TypeLayout) -> String {
             p.size, p.align, h.size, h.align
         ));
     }
-    format!(
-        "the patch's layout of `{}` differs from the running host's: {}",
-        p.name,
-        diffs.join(", ")
-    )
+    diffs.join(", ")
 }
 
 fn at(f: &FieldLayout) -> String {
@@ -575,6 +596,27 @@ Record: RecordDecl 0x1 <a.h:6:9, line:10:1> line:6:16 struct Ball definition
         assert!(any.is_some(), "a header changed: every compile dumps");
         let no_layouts = hotwasm_abi::HostManifest::default();
         assert!(v.wants(&no_layouts, uses, "c").is_none());
+    }
+
+    #[test]
+    fn a_journaled_patch_naming_a_changed_type_does_not_fit_the_new_host() {
+        let old = parse_dump(BALL, Path::new("/"));
+        let new = parse_dump(
+            &BALL.replace(
+                "         8 |   int hits",
+                "         8 |   float mass\n        12 |   int hits",
+            ),
+            Path::new("/"),
+        );
+        let uses = "uint32_t ball_color(const Ball *b) { return b->hits; }";
+        let why = misfit(&old, &new, uses).expect("Ball changed");
+        assert!(
+            why.contains("old layout of `Ball`: field `hits` (int) is at offset 8 in the patch but at offset 12 in the new host"),
+            "{why}"
+        );
+        assert_eq!(misfit(&old, &new, "int f(int x) { return x; }"), None);
+        assert_eq!(misfit(&old, &old, uses), None);
+        assert_eq!(misfit(&old, &[], uses), None, "a host without layouts");
     }
 
     #[test]

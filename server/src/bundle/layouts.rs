@@ -19,6 +19,9 @@ use std::process::Command;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// Most headers left out before giving up on measuring.
+const MAX_SKIPPED: usize = 8;
+
 /// Header file extensions, C first.
 const C_HEADERS: [&str; 1] = ["h"];
 const CPP_HEADERS: [&str; 5] = ["hpp", "hh", "hxx", "h++", "H"];
@@ -30,7 +33,8 @@ pub struct Measured {
     pub layouts: Vec<TypeLayout>,
     /// The files they were measured from, hashed.
     pub inputs: Vec<LayoutInput>,
-    /// Headers that did not compile on their own (their types are not checked), with why.
+    /// Headers left out because they did not compile in the measuring unit (their types are not
+    /// checked), with why.
     pub skipped: Vec<(PathBuf, String)>,
     /// How long the compiler ran.
     pub elapsed: Duration,
@@ -53,25 +57,18 @@ pub fn measure(config: &Config, home: &Home) -> Result<Measured, String> {
     let dir = config.out_dir().join("layouts");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let mut measured = Measured::default();
-    let mut inputs: Vec<PathBuf> = Vec::new();
-    let dump = match dump(config, home, cpp, &dir, &headers) {
-        Ok((dump, deps)) => {
-            inputs = deps;
-            dump
-        }
-        // Some header needs another first: measure each on its own, skipping those that fail.
-        Err(_) => {
-            let mut dumps = String::new();
-            for header in &headers {
-                match dump(config, home, cpp, &dir, std::slice::from_ref(header)) {
-                    Ok((d, deps)) => {
-                        dumps.push_str(&d);
-                        inputs.extend(deps);
-                    }
-                    Err(why) => measured.skipped.push((header.clone(), why)),
+    let mut kept = headers.clone();
+    // A header that does not compile where the unit includes it (it needs another first, or is
+    // not C) is left out, named, and the rest measured again.
+    let (dump, mut inputs) = loop {
+        match dump(config, home, cpp, &dir, &kept) {
+            Ok(done) => break done,
+            Err(Failed { why, header }) => match header {
+                Some(i) if i < kept.len() && measured.skipped.len() < MAX_SKIPPED => {
+                    measured.skipped.push((kept.remove(i), why));
                 }
-            }
-            dumps
+                _ => return Err(why),
+            },
         }
     };
     inputs.sort();
@@ -123,6 +120,20 @@ fn is_cpp_header(path: &Path) -> bool {
     CPP_HEADERS.contains(&ext)
 }
 
+/// Why measuring a unit failed.
+struct Failed {
+    /// The compiler's first error (or what else went wrong).
+    why: String,
+    /// The index of the header whose inclusion led to it, when clang says.
+    header: Option<usize>,
+}
+
+impl From<String> for Failed {
+    fn from(why: String) -> Failed {
+        Failed { why, header: None }
+    }
+}
+
 /// Compiles a unit including `headers` and returns clang's layout dump and the project headers
 /// it read (absolute), or why it failed.
 fn dump(
@@ -131,7 +142,7 @@ fn dump(
     cpp: bool,
     dir: &Path,
     headers: &[PathBuf],
-) -> Result<(String, Vec<PathBuf>), String> {
+) -> Result<(String, Vec<PathBuf>), Failed> {
     let unit = dir.join(if cpp { "shared.cpp" } else { "shared.c" });
     let text: String = headers
         .iter()
@@ -153,14 +164,9 @@ fn dump(
     let out = cmd
         .arg(&unit)
         .output()
-        .map_err(|e| format!("running {tool}: {e}"))?;
+        .map_err(|e| Failed::from(format!("running {tool}: {e}")))?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(stderr
-            .lines()
-            .find(|l| l.contains("error"))
-            .unwrap_or("the compiler failed")
-            .to_string());
+        return Err(failure(&String::from_utf8_lossy(&out.stderr), &unit));
     }
     let deps = std::fs::read_to_string(dir.join("shared.d")).unwrap_or_default();
     let deps = c_host::dependencies(&deps)
@@ -169,6 +175,32 @@ fn dump(
         .filter(|d| *d != unit)
         .collect();
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), deps))
+}
+
+/// The first error of a failed measuring compile of `unit`, and which of its `#include` lines
+/// (0-based) led to it: `In file included from <unit>:3:` before the error, or the error itself
+/// at `<unit>:3:`.
+fn failure(stderr: &str, unit: &Path) -> Failed {
+    let unit = format!("{}:", unit.display());
+    let mut header = None;
+    for line in stderr.lines() {
+        if header.is_none() {
+            header = line.split_once(unit.as_str()).and_then(|(_, rest)| {
+                let n: usize = rest.split(':').next()?.parse().ok()?;
+                n.checked_sub(1)
+            });
+        }
+        if line.contains("error:") {
+            return Failed {
+                why: line.trim().to_string(),
+                header,
+            };
+        }
+    }
+    Failed {
+        why: "the compiler failed without an error message".into(),
+        header: None,
+    }
 }
 
 /// The flags the shared types are measured with: a C/C++ host's own compile flags; for a
@@ -199,4 +231,20 @@ fn words(headers: &[PathBuf]) -> HashSet<String> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_measure_names_the_include_line_that_led_to_the_error() {
+        let unit = Path::new("/app/build/layouts/shared.c");
+        let stderr = "In file included from /app/build/layouts/shared.c:2:\nIn file included from /app/src/b.h:1:\n/app/src/c.h:4:3: error: unknown type name 'Vec2'\n";
+        let f = failure(stderr, unit);
+        assert_eq!(f.header, Some(1));
+        assert_eq!(f.why, "/app/src/c.h:4:3: error: unknown type name 'Vec2'");
+        let f = failure("emcc: error: no input files\n", unit);
+        assert_eq!(f.header, None);
+    }
 }

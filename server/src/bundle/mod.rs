@@ -154,7 +154,7 @@ fn shared_layouts(
         Ok(m) => {
             for (header, why) in &m.skipped {
                 say(&format!(
-                    "warning: {} does not compile on its own ({why}): patches' layouts of its types are not checked",
+                    "warning: {} does not compile where hotwasm measures the shared headers (it may need another header first: {why}): patches' layouts of its types are not checked",
                     header.display()
                 ));
             }

@@ -11,6 +11,11 @@ use util::*;
 /// Copies `examples/<example>` (its sources and config, not its build) into a temp dir and
 /// builds its HOT_RELOAD host there.
 fn built_copy(example: &str) -> tempfile::TempDir {
+    built_copy_edited(example, |_| {})
+}
+
+/// [`built_copy`], with `edit` applied to the copy before the build.
+fn built_copy_edited(example: &str, edit: impl FnOnce(&Path)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let from = repo_root().join("examples").join(example);
     for entry in std::fs::read_dir(&from).unwrap().flatten() {
@@ -19,6 +24,7 @@ fn built_copy(example: &str) -> tempfile::TempDir {
             copy_tree(&entry.path(), &dir.path().join(name));
         }
     }
+    edit(dir.path());
     let out = Command::new(env!("CARGO_BIN_EXE_hotwasm"))
         .args(["build", "--hot", "--project"])
         .arg(dir.path())
@@ -152,4 +158,47 @@ fn cpp_a_field_added_in_the_middle_of_a_shared_struct_is_refused_a_compatible_ed
         offsets: (4, 8),
         patch: "#include \"orbits.h\"\nextern \"C\" uint32_t planet_color(const Planet *p) {\n  return p->radius > 100.0f ? 0xff4040ffu : 0xff40ff40u;\n}\n",
     });
+}
+
+#[test]
+fn patch_defines_that_lay_a_shared_struct_out_unlike_the_host_flags_are_refused_on_the_first_eval()
+{
+    let _dog = watchdog(600);
+    // The header grows a field only under BOUNCE_TRAIL, which the patches define and the host's
+    // cflags do not: the header never changes, the first eval naming `Ball` is checked anyway.
+    let app = built_copy_edited("c-host", |app| {
+        edit(
+            app,
+            "src/bounce.h",
+            "  float vx, vy;",
+            "#ifdef BOUNCE_TRAIL\n  float trail;\n#endif\n  float vx, vy;",
+        );
+        edit(
+            app,
+            "hotwasm.toml",
+            "include_dirs = [\"src\"]",
+            "include_dirs = [\"src\"]\ndefines = [\"BOUNCE_TRAIL\"]",
+        );
+    });
+    let server = Server::serve_app(app, &["--no-watch"]);
+    let mut repl = repl(&server);
+    let r = eval(
+        &mut repl,
+        "unrelated",
+        "int twice(int x) { return 2 * x; }\n",
+    );
+    assert_eq!(r["ok"], true, "a patch naming no shared type: {r}");
+    let r = eval(
+        &mut repl,
+        "flags",
+        "#include \"bounce.h\"\nuint32_t ball_color(const Ball *ball) { return ball->hits ? 1u : 2u; }\n",
+    );
+    assert_eq!(r["stage"], "check", "{r}");
+    let e = r["error"].as_str().unwrap();
+    assert!(
+        e.contains(
+            "field `trail` (float) is at offset 8 in the patch but the host has no such field"
+        ),
+        "{e}"
+    );
 }

@@ -24,8 +24,9 @@
 //     waitMs     upper bound for `wait: 'replay'` (default 5000)
 //     preloadThreshold  patches of at least this many bytes compile asynchronously (default 0: all)
 //     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
-//     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default:
-//                location.reload(); the app's state travels in sessionStorage, see host-reload.js)
+//     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default in a
+//                browser: location.reload(), the app's state travelling in sessionStorage, see
+//                host-reload.js; elsewhere none: the client logs that the program must restart)
 //
 // Hot
 //   hot.on(type, fn) → unsubscribe()     subscribe to one event type ('*' for all: fn(type, detail))
@@ -162,7 +163,7 @@ export class Hot {
     /** Runs server messages strictly in order (a patch's async preload included). */
     this.chain = Promise.resolve();
     if (options.onEvent) this.on('*', options.onEvent);
-    this.reloadPage = options.reloadPage ?? (() => globalThis.location?.reload());
+    this.reloadPage = options.reloadPage ?? (typeof globalThis.location?.reload === 'function' ? () => globalThis.location.reload() : null);
     /** The `host_reloaded` detail when this page was reloaded onto a rebuilt host, else null. */
     this.hostReloaded = null;
     const token = options.token ?? tokenFromPage();
@@ -273,6 +274,10 @@ export class Hot {
     const saved = saveState(this.Module, () => this.registry.lastError());
     const keepError = stash({ build: msg.build, dropped: msg.dropped, bytes: saved.bytes, saveError: saved.error });
     this.emit('host_reload', { build: msg.build, dropped: msg.dropped ?? [], hooks: saved.hooks, bytes: saved.bytes?.length ?? 0, error: saved.error ?? keepError });
+    if (!this.reloadPage) {
+      this.log('info', `a new host was built (build ${msg.build}): start this program again to run it`);
+      return;
+    }
     this.connection.stop();
     this.reloadPage(msg);
   }

@@ -61,7 +61,8 @@
 // Events (detail shapes)
 //   status       {state, reason?, retryMs?, attempt?}                     connection changes
 //   welcome      the server's welcome {server_version, journal_len, host_vars, ...}
-//   patch        {seq, evalId, manifest, replay, ok, error, output, applyMs, writeMs, preloaded, size}
+//   patch        {seq, evalId, manifest, replay, ok, error, output, value, applyMs, writeMs, preloaded, size}
+//                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error}
 //                (var null: the trap was in the app's own code, nothing to roll back)
@@ -267,7 +268,7 @@ export class Hot {
 
   async handlePatch(header, bytes, ws) {
     const detail = await this.applier.applyPatch(header, bytes);
-    this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output), ws);
+    this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output, detail.value), ws);
     if (detail.duplicate) return;
     this.emit('patch', detail);
     if (detail.output) this.emit('output', { seq: detail.seq, evalId: detail.evalId, text: detail.output });

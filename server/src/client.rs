@@ -175,6 +175,9 @@ fn print_result(msg: ServerMsg, name: &str, source: &str) -> bool {
             println!("[page {}] {line}", p.page);
         }
     }
+    for line in value_lines(&pages) {
+        println!("{line}");
+    }
     match (ok, seq) {
         (true, Some(seq)) => println!("ok: patch {seq} applied on {} page(s)", pages.len()),
         _ => println!("error: {}", error.unwrap_or_else(|| "failed".into())),
@@ -188,6 +191,28 @@ fn print_result(msg: ServerMsg, name: &str, source: &str) -> bool {
         timings.total_ms
     );
     ok
+}
+
+/// The printed value of an eval's final expression: `= 42 (int)` once when every page that
+/// has one agrees, else one line per page (`[page 3] = 41 (int)`).
+pub fn value_lines(pages: &[crate::protocol::PageOutcome]) -> Vec<String> {
+    let show = |v: &crate::protocol::EvalValue| format!("= {} ({})", v.text, v.ty);
+    let valued: Vec<_> = pages
+        .iter()
+        .filter_map(|p| p.value.as_ref().map(|v| (p.page, v)))
+        .collect();
+    match valued.first() {
+        None => Vec::new(),
+        Some((_, first))
+            if valued.len() == pages.len() && valued.iter().all(|(_, v)| v == first) =>
+        {
+            vec![show(first)]
+        }
+        Some(_) => valued
+            .iter()
+            .map(|(page, v)| format!("[page {page}] {}", show(v)))
+            .collect(),
+    }
 }
 
 /// Sends one eval of `source` (in `lang`, diagnostics naming `name`) and prints everything

@@ -89,7 +89,8 @@ pub enum ClientMsg {
         id: String,
         /// Source language.
         lang: Lang,
-        /// One or more function definitions, optionally `void hotwasm_main(void)`.
+        /// Definitions, declarations, statements and a final expression (docs/PROTOCOL.md,
+        /// "Evals: statements and expressions").
         source: String,
         /// File name used in diagnostics (default `eval.c` / `eval.rs`).
         #[serde(default)]

@@ -289,3 +289,35 @@ pub fn reset(conn: &ConnArgs) -> Result<String, ClientError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::value_lines;
+    use crate::protocol::{EvalValue, PageOutcome};
+
+    fn page(page: u64, value: Option<(&str, &str)>) -> PageOutcome {
+        PageOutcome {
+            page,
+            ok: true,
+            apply_ms: 0.0,
+            error: None,
+            output: String::new(),
+            value: value.map(|(ty, text)| EvalValue {
+                ty: ty.into(),
+                text: text.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn one_value_line_when_every_page_agrees_else_one_per_page() {
+        let same = [page(1, Some(("int", "42"))), page(2, Some(("int", "42")))];
+        assert_eq!(value_lines(&same), vec!["= 42 (int)"]);
+        let differ = [page(1, Some(("int", "41"))), page(2, Some(("int", "42")))];
+        assert_eq!(
+            value_lines(&differ),
+            vec!["[page 1] = 41 (int)", "[page 2] = 42 (int)"]
+        );
+        assert!(value_lines(&[page(1, None)]).is_empty());
+    }
+}

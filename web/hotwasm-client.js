@@ -23,6 +23,11 @@
 //                attempt failed, or `waitMs` passed); 'none': resolve at once
 //     waitMs     upper bound for `wait: 'replay'` (default 5000)
 //     preloadThreshold  patches of at least this many bytes compile asynchronously (default 0: all)
+//     snapshots  {count, budgetMb} bounds of the linear-memory snapshots taken before each patch
+//                (default: [serve] snapshots / snapshot_budget_mb of /hotwasm/app.json, else 8 and
+//                512); false: take none
+//     onTrap     'state' (restore the snapshot before the trapping patch) or 'code' (roll the var
+//                back only); default [serve] on_trap of /hotwasm/app.json, else 'state'
 //     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
 //
 // Hot
@@ -39,6 +44,10 @@
 //       (default eval.<extensionOf(lang)>)
 //       (also accepted: hot.eval({ source, lang, name }))
 //   hot.rollback(varName) → Promise<rollback detail>   journaled rollback on every page
+//   hot.undo(seq, { state = true }) → Promise<undo_result>   roll every page back to just before
+//                           journal entry `seq`: the code, and with `state` the app's memory (the
+//                           snapshot each page took before that patch); the journal forgets the
+//                           undone entries. undo_result: {id, ok, seq, state, undone, pages, error}
 //   hot.vars() → [{name, signature, version, patched, history: [{patch, symbol, seq, builtin, ...}]}]
 //   hot.resetJournal()      forget the server's journal (a reload then starts from the built-in code)
 //   hot.reconnect()         retry now instead of waiting for the backoff timer
@@ -64,8 +73,11 @@
 //   patch        {seq, evalId, manifest, replay, ok, error, output, value, applyMs, writeMs, preloaded, size}
 //                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
-//   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error}
-//                (var null: the trap was in the app's own code, nothing to roll back)
+//   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
+//                 state: {restored, before, undone: [seq], ms, reason?} | null}
+//                (var null: the trap was in the app's own code, nothing to roll back; state.restored:
+//                memory and code are back as before patch #state.before, on every page)
+//   undo         {seq, before, state, replay, ok, error, undone: [seq], restored, applyMs}
 //   output       {seq, evalId, text}                what a patch's hotwasm_main printed here
 //   diagnostics  {name, diagnostics: [{file, line, column, severity, message}], raw_output}
 //                                                   a saved file failed to compile
@@ -123,6 +135,23 @@ export async function appInfo() {
   return app;
 }
 
+/**
+ * The snapshot bounds and trap behaviour hotwasm.toml's [serve] asks for (via app.json), for the
+ * options the caller left out; {} outside a page served by `hotwasm serve`.
+ */
+async function stateOptions(options) {
+  if (options.snapshots !== undefined && options.onTrap !== undefined) return {};
+  if (!globalThis.location?.host || typeof fetch !== 'function') return {};
+  const app = await appInfo().catch(() => null);
+  if (!app) return {};
+  const out = {};
+  if (app.snapshots != null || app.snapshot_budget_mb != null) {
+    out.snapshots = { count: app.snapshots ?? undefined, budgetMb: app.snapshot_budget_mb ?? undefined };
+  }
+  if (app.on_trap) out.onTrap = app.on_trap;
+  return out;
+}
+
 /** Attaches hotwasm to a running Emscripten module; see the top of this file. */
 export async function attach(Module, options = {}) {
   if (!Module || typeof Module !== 'object' || typeof Module.stackSave !== 'function') {
@@ -131,7 +160,7 @@ export async function attach(Module, options = {}) {
         '-sEXPORTED_RUNTIME_METHODS including stackSave,stackRestore (hotwasm build does this)',
     );
   }
-  const hot = new Hot(Module, options);
+  const hot = new Hot(Module, { ...(await stateOptions(options)), ...options });
   await hot.start(options);
   return hot;
 }
@@ -141,7 +170,8 @@ export class Hot {
     this.Module = Module;
     this.registry = new HostRegistry(Module, { preloadThreshold: options.preloadThreshold });
     this.stdio = captureStdio(Module);
-    this.applier = new Applier(this.registry, this.stdio);
+    this.applier = new Applier(this.registry, this.stdio, { snapshots: options.snapshots ?? {}, onTrap: options.onTrap });
+    this.pendingUndos = new Map();
     this.listeners = new Map();
     this.exports = new Map();
     this.pendingEvals = new Map();
@@ -253,6 +283,15 @@ export class Hot {
         this.emit('rollback', detail);
         return this.emit('history', this.vars());
       }
+      case 'undo': {
+        const detail = this.applier.applyUndo(msg);
+        this.connection.send(ClientMsg.ack(detail.seq, detail.ok, detail.applyMs, detail.error, ''), ws);
+        if (detail.duplicate) return;
+        this.emit('undo', detail);
+        return this.emit('history', this.vars());
+      }
+      case 'undo_result':
+        return this.settleUndo(msg);
       case 'eval_result':
         return this.settleEval(msg);
       case 'journal_reset':
@@ -313,9 +352,14 @@ export class Hot {
    * without `hot.call`, after restoring the stack pointer.
    */
   recoverFromTrap(error) {
-    const info = this.hotReload ? this.applier.rollBackTrap(error) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '' };
-    for (const v of info.vars) {
-      if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));
+    const info = this.hotReload ? this.applier.rollBackTrap(error) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };
+    if (info.state?.restored) {
+      // Memory is back as before the patch here: the server undoes it on every other page too.
+      this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, info.state.before, true, info.message));
+    } else {
+      for (const v of info.vars) {
+        if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));
+      }
     }
     this.emit('trap', { ...info, error });
     if (info.vars.length) this.emit('history', this.vars());
@@ -363,6 +407,7 @@ export class Hot {
   }
 
   failPending(reason) {
+    for (const p of [...this.pendingUndos.values()]) p.reject(new Error(reason));
     for (const [id, p] of this.pendingEvals) {
       clearTimeout(p.timer);
       p.reject(new Error(reason));
@@ -389,6 +434,33 @@ export class Hot {
         finish(reject, new Error('not connected: a rollback goes through the server so that it is journaled'));
       }
     });
+  }
+
+  /**
+   * Rolls every page back to just before journal entry `seq` (code, and with `state` memory);
+   * resolves to the server's undo_result once every page answered, rejects when refused.
+   */
+  undo(seq, { state = true } = {}) {
+    const id = `u${++this.evalCounter}-${Math.random().toString(36).slice(2, 8)}`;
+    return new Promise((resolve, reject) => {
+      const off = this.on('server_error', (e) => settle(reject, new Error(e.message)));
+      const timer = setTimeout(() => settle(reject, new Error(`the server did not answer undo ${id} within ${EVAL_TIMEOUT_MS / 1000} s`)), EVAL_TIMEOUT_MS);
+      const settle = (fn, value) => {
+        clearTimeout(timer);
+        off();
+        this.pendingUndos.delete(id);
+        fn(value);
+      };
+      this.pendingUndos.set(id, { resolve: (msg) => settle(resolve, msg), reject: (e) => settle(reject, e) });
+      if (!this.connection.send(ClientMsg.undo(id, seq, state))) {
+        settle(reject, new Error('not connected: an undo goes through the server so that every page and the journal follow'));
+      }
+    });
+  }
+
+  settleUndo(msg) {
+    this.pendingUndos.get(msg.id)?.resolve(msg);
+    this.emit('undo_result', msg);
   }
 
   resetJournal() {

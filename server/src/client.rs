@@ -117,6 +117,75 @@ pub fn rollback(ws: &mut Socket, var: &str) -> Result<Result<(), String>, Client
     }
 }
 
+/// Asks every page to undo journal entry `seq` and every later one (with `state`, memory too);
+/// waits for the server's `undo_result` (it comes once every page answered). `Ok(Err(why))` when
+/// the server refused the message itself.
+pub fn undo(
+    ws: &mut Socket,
+    seq: u64,
+    state: bool,
+) -> Result<Result<ServerMsg, String>, ClientError> {
+    let id = format!("repl-undo-{seq}-{}", std::process::id());
+    let msg = ClientMsg::Undo {
+        id: id.clone(),
+        seq,
+        state,
+        trap: None,
+    };
+    ws.send(Message::Text(
+        serde_json::to_string(&msg).expect("serializes"),
+    ))?;
+    loop {
+        let Message::Text(text) = ws.read()? else {
+            continue;
+        };
+        match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(ServerMsg::Error { message, .. }) => return Ok(Err(message)),
+            Ok(r @ ServerMsg::UndoResult { .. }) => {
+                if matches!(&r, ServerMsg::UndoResult { id: got, .. } if *got == id) {
+                    return Ok(Ok(r));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Prints an `undo_result` the way the repl shows results: what was undone, each page's answer.
+pub fn print_undo(result: &ServerMsg) {
+    let ServerMsg::UndoResult {
+        ok,
+        seq,
+        state,
+        undone,
+        pages,
+        error,
+        ..
+    } = result
+    else {
+        return;
+    };
+    let what = if *state { "code and state" } else { "code" };
+    if undone.is_empty() {
+        println!("error: {}", error.as_deref().unwrap_or("nothing undone"));
+        return;
+    }
+    let list: Vec<String> = undone.iter().map(|s| format!("#{s}")).collect();
+    println!(
+        "{} {what} back to before #{seq}: undid {} on {} page(s)",
+        if *ok { "ok" } else { "partly:" },
+        list.join(", "),
+        pages.len()
+    );
+    for p in pages.iter().filter(|p| !p.ok) {
+        println!(
+            "  page {}: {}",
+            p.page,
+            p.error.as_deref().unwrap_or("failed")
+        );
+    }
+}
+
 /// Prints one diagnostic as `file:line:col: severity: message`; when it points into `name`,
 /// also the source line and a caret under the column.
 fn print_diagnostic(d: &Diagnostic, name: &str, source: &str) {

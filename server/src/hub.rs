@@ -52,6 +52,17 @@ pub struct AckInfo {
     pub at: Instant,
 }
 
+/// What [`Hub::undo`] did: the entries it undid and where it sent the undo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoSent {
+    /// The patches and rollbacks undone (forgotten by the journal), oldest first.
+    pub undone: Vec<u64>,
+    /// The undo's own journal entry (the pages ack it).
+    pub journal_seq: u64,
+    /// The pages it was sent to.
+    pub pages: Vec<u64>,
+}
+
 struct Client {
     tx: Sender<Out>,
     page: bool,
@@ -241,7 +252,20 @@ impl Hub {
         except: Option<u64>,
     ) -> Result<(Entry, Vec<u64>), JournalError> {
         let entry = state.journal.append(kind)?;
-        let out = entry_out(state.journal.epoch(), &entry, eval_id, false);
+        let pages = self.send_entry(state, &entry, eval_id, except);
+        Ok((entry, pages))
+    }
+
+    /// Sends journal entry `entry` to every page except `except`; returns the pages it went to
+    /// (whose acks are then collected under its seq).
+    fn send_entry(
+        &self,
+        state: &State,
+        entry: &Entry,
+        eval_id: Option<String>,
+        except: Option<u64>,
+    ) -> Vec<u64> {
+        let out = entry_out(state.journal.epoch(), entry, eval_id, false);
         let mut pages = Vec::new();
         lock(&self.acks).insert(entry.seq, HashMap::new());
         for (id, c) in &state.clients {
@@ -249,7 +273,22 @@ impl Hub {
                 pages.push(*id);
             }
         }
-        Ok((entry, pages))
+        pages
+    }
+
+    /// Journals an undo of entry `before` and every later one (the journal forgets them) and
+    /// sends it to every page; `Ok(None)` when the journal has no entry `before`.
+    pub fn undo(&self, before: u64, state: bool) -> Result<Option<UndoSent>, JournalError> {
+        let mut guard = self.lock();
+        let Some((undone, entry)) = guard.journal.undo(before, state)? else {
+            return Ok(None);
+        };
+        let pages = self.send_entry(&guard, &entry, None, None);
+        Ok(Some(UndoSent {
+            undone,
+            journal_seq: entry.seq,
+            pages,
+        }))
     }
 
     /// Records a page's ack.
@@ -370,6 +409,15 @@ fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) 
             ServerMsg::Rollback {
                 seq: entry.seq,
                 var: var.clone(),
+                replay,
+            }
+            .to_json(),
+        ),
+        EntryKind::Undo { before, state } => Out::Text(
+            ServerMsg::Undo {
+                seq: *before,
+                state: *state,
+                journal_seq: entry.seq,
                 replay,
             }
             .to_json(),

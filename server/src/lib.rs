@@ -14,7 +14,8 @@
 //! Flow of one eval: [`ws`] reads it → [`eval`] compiles it ([`compile`]), renames its exports
 //! to versioned symbols ([`compile::rename`]), reads and checks it ([`inspect`]) → [`hub`]
 //! journals it ([`journal`]) and queues it for every page → [`ws`] sends it and routes the acks
-//! back → [`eval`] answers with `eval_result` ([`protocol`]).
+//! back → [`eval`] answers with `eval_result` ([`protocol`]). An `undo` ([`undo`]) rolls every
+//! page back to before a journal entry, code and memory, and the journal forgets what it undid.
 #![warn(missing_docs)]
 
 pub mod bundle;
@@ -34,5 +35,6 @@ pub mod repl;
 pub mod security;
 pub mod serve;
 pub mod toolchain;
+pub mod undo;
 pub mod watch;
 pub mod ws;

@@ -133,6 +133,21 @@ pub enum ClientMsg {
     JournalReset,
     /// Liveness check.
     Ping,
+    /// Roll every page back to just before journal entry `seq`: the code, and with `state` the
+    /// app's memory too (each page restores the snapshot it took before that patch). The journal
+    /// forgets the undone entries; the server answers `undo_result`.
+    Undo {
+        /// Chosen by the client, echoed in `undo_result`.
+        id: String,
+        /// The first journal entry to undo (it and every later one are undone).
+        seq: u64,
+        /// Restore memory as well as code.
+        state: bool,
+        /// Set by a page that caught a trap in patch `seq` and already restored its own state:
+        /// the trap message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trap: Option<String>,
+    },
 }
 
 /// One compiler diagnostic, parsed from clang's output.
@@ -292,6 +307,36 @@ pub enum ServerMsg {
     },
     /// Answer to `ping`.
     Pong,
+    /// Undo every patch applied from journal entry `seq` on (see `ClientMsg::Undo`).
+    Undo {
+        /// The first journal entry undone.
+        seq: u64,
+        /// Restore memory as well as code.
+        state: bool,
+        /// This undo's own journal entry (what the page acks, and its journal position after).
+        journal_seq: u64,
+        /// Whether this is a journal replay.
+        replay: bool,
+    },
+    /// Answer to `undo`.
+    UndoResult {
+        /// The request's id.
+        id: String,
+        /// Whether every page undid it (with `state`, restored its snapshot).
+        ok: bool,
+        /// The first journal entry undone.
+        seq: u64,
+        /// Whether memory was asked for too.
+        state: bool,
+        /// The journal entries undone (forgotten), oldest first.
+        undone: Vec<u64>,
+        /// The undo's own journal entry, if it was journaled.
+        journal_seq: Option<u64>,
+        /// Each page's outcome.
+        pages: Vec<PageOutcome>,
+        /// What went wrong, in words.
+        error: Option<String>,
+    },
     /// A message was refused.
     Error {
         /// Machine-readable reason.
@@ -322,7 +367,7 @@ pub enum ErrorCode {
 }
 
 /// Every client message `type`, in declaration order ([`ClientMsg::type_name`] keeps it whole).
-pub const CLIENT_TYPES: [&str; 7] = [
+pub const CLIENT_TYPES: [&str; 8] = [
     "hello",
     "eval",
     "ack",
@@ -330,10 +375,11 @@ pub const CLIENT_TYPES: [&str; 7] = [
     "trap",
     "journal_reset",
     "ping",
+    "undo",
 ];
 
 /// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
-pub const SERVER_TYPES: [&str; 9] = [
+pub const SERVER_TYPES: [&str; 11] = [
     "welcome",
     "patch",
     "rollback",
@@ -343,6 +389,8 @@ pub const SERVER_TYPES: [&str; 9] = [
     "journal_reset",
     "pong",
     "error",
+    "undo",
+    "undo_result",
 ];
 
 /// Every error code.
@@ -368,6 +416,7 @@ impl ClientMsg {
             ClientMsg::Trap { .. } => "trap",
             ClientMsg::JournalReset => "journal_reset",
             ClientMsg::Ping => "ping",
+            ClientMsg::Undo { .. } => "undo",
         }
     }
 }
@@ -414,6 +463,8 @@ impl ServerMsg {
             ServerMsg::JournalReset { .. } => "journal_reset",
             ServerMsg::Pong => "pong",
             ServerMsg::Error { .. } => "error",
+            ServerMsg::Undo { .. } => "undo",
+            ServerMsg::UndoResult { .. } => "undo_result",
         }
     }
 
@@ -504,6 +555,34 @@ mod tests {
         });
         round_trip_client(ClientMsg::JournalReset);
         round_trip_client(ClientMsg::Ping);
+        round_trip_client(ClientMsg::Undo {
+            id: "u1".into(),
+            seq: 3,
+            state: true,
+            trap: None,
+        });
+        round_trip_client(ClientMsg::Undo {
+            id: "trap-1".into(),
+            seq: 3,
+            state: true,
+            trap: Some("unreachable".into()),
+        });
+        round_trip_server(ServerMsg::Undo {
+            seq: 3,
+            state: false,
+            journal_seq: 7,
+            replay: true,
+        });
+        round_trip_server(ServerMsg::UndoResult {
+            id: "u1".into(),
+            ok: true,
+            seq: 3,
+            state: true,
+            undone: vec![3, 4],
+            journal_seq: Some(7),
+            pages: vec![],
+            error: None,
+        });
         round_trip_server(ServerMsg::Welcome {
             protocol: 1,
             server_version: "0.1.0".into(),

@@ -145,6 +145,11 @@ pub fn app_json(config: &Config, frame: Option<&str>) -> String {
     if let Some(frame) = frame.or(config.serve.frame.as_deref()) {
         v["frame"] = frame.into();
     }
+    // The page's undo-with-state settings (web/snapshots.js, web/applier.js).
+    let (snapshots, budget_mb, on_trap) = config.snapshots();
+    v["snapshots"] = snapshots.into();
+    v["snapshot_budget_mb"] = budget_mb.into();
+    v["on_trap"] = on_trap.as_str().into();
     v.to_string()
 }
 

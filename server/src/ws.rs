@@ -234,6 +234,28 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             }
         }
         ClientMsg::Ping => hub.send(id, Out::Text(crate::protocol::ServerMsg::Pong.to_json())),
+        ClientMsg::Undo {
+            id: undo_id,
+            seq,
+            state,
+            trap,
+        } => {
+            if undo_id.len() > 128 || trap.as_ref().is_some_and(|t| t.len() > MAX_SOURCE) {
+                return hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::BadRequest,
+                        "undo refused: its id is over 128 bytes or its trap message over 256 KiB",
+                    ),
+                );
+            }
+            // Collecting the pages' acks waits: not on this connection's thread.
+            let hub = hub.clone();
+            std::thread::spawn(move || {
+                let result = crate::undo::run(&hub, id, undo_id, seq, state, trap);
+                hub.send(id, Out::Text(result.to_json()));
+            });
+        }
     }
 }
 

@@ -28,7 +28,7 @@ use std::time::Instant;
 pub const TARGET: &str = "wasm32-unknown-emscripten";
 
 /// What the web client needs from every bundle (`Module.FS`, `Module.stackSave`, ...).
-pub const CLIENT_RUNTIME_METHODS: [&str; 11] = [
+pub const CLIENT_RUNTIME_METHODS: [&str; 13] = [
     "FS",
     "stackSave",
     "stackRestore",
@@ -40,6 +40,11 @@ pub const CLIENT_RUNTIME_METHODS: [&str; 11] = [
     "HEAPU32",
     "HEAPF32",
     "wasmTable",
+    // Emscripten's dynamic linker tables (JS-side, outside linear memory): a state snapshot
+    // restore (web/snapshots.js) forgets the GOT entries and loaded-library records of the
+    // patches it undoes, so nothing keeps pointing into memory the restore freed.
+    "GOT",
+    "LDSO",
 ];
 
 /// Why a build failed.

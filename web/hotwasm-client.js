@@ -29,8 +29,9 @@
 //     onTrap     'state' (restore the snapshot before the trapping patch) or 'code' (roll the var
 //                back only); default [serve] on_trap of /hotwasm/app.json, else 'state'
 //     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
-//     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default:
-//                location.reload(); the app's state travels in sessionStorage, see host-reload.js)
+//     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default in a
+//                browser: location.reload(), the app's state travelling in sessionStorage, see
+//                host-reload.js; elsewhere none: the client logs that the program must restart)
 //
 // Hot
 //   hot.on(type, fn) → unsubscribe()     subscribe to one event type ('*' for all: fn(type, detail))
@@ -72,7 +73,8 @@
 // Events (detail shapes)
 //   status       {state, reason?, retryMs?, attempt?}                     connection changes
 //   welcome      the server's welcome {server_version, journal_len, host_vars, ...}
-//   patch        {seq, evalId, manifest, replay, ok, error, output, applyMs, writeMs, preloaded, size}
+//   patch        {seq, evalId, manifest, replay, ok, error, output, value, applyMs, writeMs, preloaded, size}
+//                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
 //                 state: {restored, before, undone: [seq], ms, reason?} | null}
@@ -192,7 +194,7 @@ export class Hot {
     /** Runs server messages strictly in order (a patch's async preload included). */
     this.chain = Promise.resolve();
     if (options.onEvent) this.on('*', options.onEvent);
-    this.reloadPage = options.reloadPage ?? (() => globalThis.location?.reload());
+    this.reloadPage = options.reloadPage ?? (typeof globalThis.location?.reload === 'function' ? () => globalThis.location.reload() : null);
     /** The `host_reloaded` detail when this page was reloaded onto a rebuilt host, else null. */
     this.hostReloaded = null;
     const token = options.token ?? tokenFromPage();
@@ -303,6 +305,10 @@ export class Hot {
     const saved = saveState(this.Module, () => this.registry.lastError());
     const keepError = stash({ build: msg.build, dropped: msg.dropped, bytes: saved.bytes, saveError: saved.error });
     this.emit('host_reload', { build: msg.build, dropped: msg.dropped ?? [], hooks: saved.hooks, bytes: saved.bytes?.length ?? 0, error: saved.error ?? keepError });
+    if (!this.reloadPage) {
+      this.log('info', `a new host was built (build ${msg.build}): start this program again to run it`);
+      return;
+    }
     this.connection.stop();
     this.reloadPage(msg);
   }
@@ -359,7 +365,7 @@ export class Hot {
 
   async handlePatch(header, bytes, ws) {
     const detail = await this.applier.applyPatch(header, bytes);
-    this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output), ws);
+    this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output, detail.value), ws);
     // Its run-once function trapped and the page restored its state: undone everywhere, as a trap.
     if (detail.runUndone) this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, header.seq, true, detail.error));
     if (detail.duplicate) return;

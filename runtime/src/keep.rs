@@ -65,7 +65,7 @@ mod imp {
         }
     }
 
-    unsafe extern "C" fn save_hook() {
+    extern "C" fn save_hook() {
         let bytes = HOOKS.with(|h| h.borrow().as_ref().map(|(save, _)| save()));
         match bytes {
             Some(Ok(bytes)) => carry::put(&bytes),

@@ -4,8 +4,8 @@
 //!
 //! One rebuild, step by step:
 //! 1. **debounce**: wait until the saves settle, then tell every client `host_build building`;
-//! 2. **build**: [`crate::bundle::build`] (incremental: cargo or the per-object emcc cache),
-//!    its progress on the server's stderr; a failure goes to every client as `host_build
+//! 2. **build**: [`crate::bundle::build_linked`] (incremental: cargo or the per-object emcc
+//!    cache; linked at `-O1`, [`crate::bundle::Link::Fast`]), its progress on the server's stderr; a failure goes to every client as `host_build
 //!    failed` with the compiler's errors, and the old bundle, manifest and journal stay as
 //!    they were (the pages keep running the old host);
 //! 3. **fit** (under the journal lock, so no eval slips in between): every journal entry is
@@ -169,7 +169,9 @@ pub fn rebuild(hub: &Hub, watch: &HostWatch, files: Vec<String>) {
         raw_output: String::new(),
     });
     let old = hub.host().unwrap_or_default();
-    if let Err(e) = crate::bundle::build(&watch.config, &watch.home, true) {
+    let built =
+        crate::bundle::build_linked(&watch.config, &watch.home, true, crate::bundle::Link::Fast);
+    if let Err(e) = built {
         let raw_output = match &e {
             crate::bundle::BuildError::Command { output, .. } => output.clone(),
             _ => String::new(),
@@ -282,6 +284,8 @@ pub fn fit(entries: &[Entry], old: &HostManifest, new: &HostManifest) -> Vec<Dro
                     }
                 }
             },
+            // The entries an undo undid are gone from the journal already: nothing to check.
+            EntryKind::Undo { .. } => {}
             EntryKind::Rollback { var } => {
                 if kept.get_mut(var.as_str()).and_then(Vec::pop).is_none() {
                     dropped.push(DroppedEntry {
@@ -290,8 +294,6 @@ pub fn fit(entries: &[Entry], old: &HostManifest, new: &HostManifest) -> Vec<Dro
                     });
                 }
             }
-            // The entries it undid are already forgotten; on a new host it changes nothing.
-            EntryKind::Undo { .. } => {}
         }
     }
     dropped

@@ -244,3 +244,22 @@ fn respond(stream: &mut TcpStream, status: u16, ty: &str, body: &[u8]) {
         .write_all(head.as_bytes())
         .and_then(|_| stream.write_all(body));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_a_host_rebuild_app_json_names_the_bundle_by_its_build() {
+        let app = r#"{"name":"a","script":"/a.js","wasm":"/a.wasm","export_name":"f"}"#;
+        let v: serde_json::Value = serde_json::from_str(&app_json_of_build(app, 0)).unwrap();
+        assert_eq!(
+            (v["script"].as_str(), v["build"].as_u64()),
+            (Some("/a.js"), Some(0))
+        );
+        let v: serde_json::Value = serde_json::from_str(&app_json_of_build(app, 3)).unwrap();
+        assert_eq!(v["script"], "/a.js?build=3");
+        assert_eq!(v["wasm"], "/a.wasm?build=3");
+        assert_eq!(v["build"], 3);
+    }
+}

@@ -21,6 +21,7 @@ pub fn build(
     hot: bool,
     flags: &[String],
     built: &Built,
+    link: super::Link,
 ) -> Result<(), BuildError> {
     crate::toolchain::require(home, "cargo")?;
     crate::toolchain::require_rust_target(home, &config.root)?;
@@ -47,6 +48,12 @@ pub fn build(
     }
     if hot {
         cmd.args(["--features", HOT_FEATURE]);
+    }
+    if link == super::Link::Fast {
+        // Through the environment, which emcc appends to its command line and cargo does not
+        // fingerprint: a link flag in RUSTFLAGS would rebuild every dependency.
+        let extra = std::env::var("EMCC_CFLAGS").unwrap_or_default();
+        cmd.env("EMCC_CFLAGS", format!("{extra} -O1").trim_start());
     }
     say(&format!(
         "cargo build --release -p {package} --target {TARGET}{} (thin LTO; a first build takes minutes) in {}",

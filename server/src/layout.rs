@@ -349,10 +349,10 @@ pub fn check(host: &[TypeLayout], patch: &[TypeLayout]) -> Result<(), String> {
         return Ok(());
     }
     Err(format!(
-        "{}. A header the patch shares with the host changed after the host was built, so the \
-         patch would read and write the wrong bytes of the running app; it was not sent. Rebuild \
-         the host with `hotwasm build --hot` (then reload the page) to use the new layout, or \
-         undo the header change",
+        "{}. A header the patch shares with the host changed after the host was built (or \
+         [patches] defines lay it out unlike the host's flags), so the patch would read and write \
+         the wrong bytes of the running app; it was not sent. Rebuild the host with `hotwasm \
+         build --hot` (then reload the page) to use the new layout, or undo the header change",
         differing.join("; and ")
     ))
 }

@@ -365,6 +365,8 @@ export class Hot {
   async handlePatch(header, bytes, ws) {
     const detail = await this.applier.applyPatch(header, bytes);
     this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output), ws);
+    // Its run-once function trapped and the page restored its state: undone everywhere, as a trap.
+    if (detail.runUndone) this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, header.seq, true, detail.error));
     if (detail.duplicate) return;
     this.emit('patch', detail);
     if (detail.output) this.emit('output', { seq: detail.seq, evalId: detail.evalId, text: detail.output });

@@ -481,26 +481,6 @@ mod tests {
     }
 
     #[test]
-    fn forgotten_entries_are_gone_after_reopening_and_seqs_keep_counting() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::open(dir.path()).unwrap();
-        for n in 0..3 {
-            j.append(patch(n)).unwrap();
-        }
-        j.forget(&[2]).unwrap();
-        assert_eq!(
-            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
-            [1, 3]
-        );
-        let j = Journal::open(dir.path()).unwrap();
-        assert_eq!(
-            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
-            [1, 3]
-        );
-        assert_eq!(j.next_seq(), 4);
-    }
-
-    #[test]
     fn an_undo_forgets_the_undone_entries_on_disk_and_journals_itself() {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(dir.path()).unwrap();
@@ -529,6 +509,26 @@ mod tests {
             1,
             "a page that missed it gets the undo"
         );
+    }
+
+    #[test]
+    fn forgotten_entries_are_gone_after_reopening_and_seqs_keep_counting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        for n in 0..3 {
+            j.append(patch(n)).unwrap();
+        }
+        j.forget(&[2]).unwrap();
+        assert_eq!(
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(j.next_seq(), 4);
     }
 
     #[test]

@@ -294,34 +294,6 @@ pub enum ServerMsg {
     },
     /// Answer to `ping`.
     Pong,
-    // ---- host rebuilds (`[build] host_watch`, `host_reload.rs`) ----
-    /// The host is being rebuilt after a save of one of its sources, or the rebuild failed (the
-    /// old host keeps running).
-    HostBuild {
-        /// `building` or `failed`.
-        status: HostBuildStatus,
-        /// The saved host sources (relative to the app root) that started it.
-        files: Vec<String>,
-        /// Why it failed, in words.
-        #[serde(default)]
-        error: Option<String>,
-        /// The compiler's located errors.
-        #[serde(default)]
-        diagnostics: Vec<Diagnostic>,
-        /// The compiler's output word for word.
-        #[serde(default)]
-        raw_output: String,
-    },
-    /// A new host was built: pages save the app's state (state hooks), load the new host,
-    /// restore the state and replay the journal entries that fit it (every one but `dropped`,
-    /// which the journal forgot).
-    HostReload {
-        /// This server's count of host builds (cache-busting: `/hotwasm/app.json` names the
-        /// bundle with `?build=`).
-        build: u64,
-        /// Journal entries that no longer fit the new host, with the reason.
-        dropped: Vec<DroppedEntry>,
-    },
     /// Undo every patch applied from journal entry `seq` on (see `ClientMsg::Undo`).
     Undo {
         /// The first journal entry undone.
@@ -351,6 +323,34 @@ pub enum ServerMsg {
         pages: Vec<PageOutcome>,
         /// What went wrong, in words.
         error: Option<String>,
+    },
+    // ---- host rebuilds (`[build] host_watch`, `host_reload.rs`) ----
+    /// The host is being rebuilt after a save of one of its sources, or the rebuild failed (the
+    /// old host keeps running).
+    HostBuild {
+        /// `building` or `failed`.
+        status: HostBuildStatus,
+        /// The saved host sources (relative to the app root) that started it.
+        files: Vec<String>,
+        /// Why it failed, in words.
+        #[serde(default)]
+        error: Option<String>,
+        /// The compiler's located errors.
+        #[serde(default)]
+        diagnostics: Vec<Diagnostic>,
+        /// The compiler's output word for word.
+        #[serde(default)]
+        raw_output: String,
+    },
+    /// A new host was built: pages save the app's state (state hooks), load the new host,
+    /// restore the state and replay the journal entries that fit it (every one but `dropped`,
+    /// which the journal forgot).
+    HostReload {
+        /// This server's count of host builds (cache-busting: `/hotwasm/app.json` names the
+        /// bundle with `?build=`).
+        build: u64,
+        /// Journal entries that no longer fit the new host, with the reason.
+        dropped: Vec<DroppedEntry>,
     },
     /// A message was refused.
     Error {
@@ -422,10 +422,10 @@ pub const SERVER_TYPES: [&str; 13] = [
     "replay_done",
     "journal_reset",
     "pong",
-    "host_build",
-    "host_reload",
     "undo",
     "undo_result",
+    "host_build",
+    "host_reload",
     "error",
 ];
 

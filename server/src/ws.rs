@@ -247,10 +247,21 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
                     ),
                 );
             }
-            // Collecting the pages' acks waits: not on this connection's thread.
+            // Collecting the pages' acks waits (and the asking page acks on this connection):
+            // not on this connection's thread. A bounded number at a time.
+            let Some(slot) = crate::undo::InFlight::enter() else {
+                return hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::Busy,
+                        "too many undos waiting for pages' answers: retry in a moment",
+                    ),
+                );
+            };
             let hub = hub.clone();
             std::thread::spawn(move || {
                 let result = crate::undo::run(&hub, id, undo_id, seq, state, trap);
+                drop(slot);
                 hub.send(id, Out::Text(result.to_json()));
             });
         }

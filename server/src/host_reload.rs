@@ -291,8 +291,6 @@ pub fn fit(entries: &[Entry], old: &HostManifest, new: &HostManifest) -> Vec<Dro
                     });
                 }
             }
-            // The entries it undid are already forgotten; on a new host it changes nothing.
-            EntryKind::Undo { .. } => {}
         }
     }
     dropped

@@ -283,6 +283,8 @@ pub fn fit(entries: &[Entry], old: &HostManifest, new: &HostManifest) -> Vec<Dro
                     }
                 }
             },
+            // The entries an undo undid are gone from the journal already: nothing to check.
+            EntryKind::Undo { .. } => {}
             EntryKind::Rollback { var } => {
                 if kept.get_mut(var.as_str()).and_then(Vec::pop).is_none() {
                     dropped.push(DroppedEntry {

@@ -36,6 +36,8 @@ export const ClientMsg = {
   trap: (seq, varName, message) => ({ type: 'trap', seq, var: varName, message }),
   journalReset: () => ({ type: 'journal_reset' }),
   ping: () => ({ type: 'ping' }),
+  /** List the current vars: answered by `vars_result {id, vars: [{name, signature, version, prototype?, defined_by_seq?}]}`. */
+  vars: (id) => ({ type: 'vars', id }),
 };
 
 /** Server → client message types (the `type` field of `ServerMsg`). */
@@ -49,6 +51,7 @@ export const SERVER_TYPES = new Set([
   'journal_reset',
   'pong',
   'error',
+  'vars_result',
 ]);
 
 /** The languages an `eval` may be written in (`Lang` on the server). */

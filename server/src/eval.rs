@@ -166,6 +166,7 @@ fn compile_and_deliver(
     drop(state);
     let (entry, pages) = delivered.map_err(|e| base.fail(Stage::Deliver, e.to_string()))?;
     base.seq = Some(entry.seq);
+    crate::vars::refresh(hub);
     let acks = hub.collect_acks(entry.seq, &pages);
     Ok(report_acks(base, &pages, &acks, sent))
 }

@@ -34,5 +34,6 @@ pub mod repl;
 pub mod security;
 pub mod serve;
 pub mod toolchain;
+pub mod vars;
 pub mod watch;
 pub mod ws;

@@ -129,6 +129,30 @@ pub enum ClientMsg {
     JournalReset,
     /// Liveness check.
     Ping,
+    /// List the current vars (answered with `vars_result`).
+    Vars {
+        /// Chosen by the client, echoed in `vars_result`.
+        id: String,
+    },
+}
+
+/// One current var, as a `vars_result` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VarInfo {
+    /// The var's name (C++-linkage vars by their mangled symbol).
+    pub name: String,
+    /// Its signature letters (`ii`: int(int); return first).
+    pub signature: String,
+    /// Its version as the pages' registries count it: a host var starts at 1, each patch
+    /// defining it adds one, each rollback takes one away.
+    pub version: u32,
+    /// Its C declaration from the source that defined the current version, when that was C or
+    /// C++ (absent for host vars and Rust).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prototype: Option<String>,
+    /// The journal entry that defined the current version (absent: the host's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defined_by_seq: Option<u64>,
 }
 
 /// One compiler diagnostic, parsed from clang's output.
@@ -275,6 +299,13 @@ pub enum ServerMsg {
     },
     /// Answer to `ping`.
     Pong,
+    /// Answer to `vars`: every current var (host and journal), sorted by name.
+    VarsResult {
+        /// The `vars` request's id.
+        id: String,
+        /// The vars.
+        vars: Vec<VarInfo>,
+    },
     /// A message was refused.
     Error {
         /// Machine-readable reason.
@@ -305,7 +336,7 @@ pub enum ErrorCode {
 }
 
 /// Every client message `type`, in declaration order ([`ClientMsg::type_name`] keeps it whole).
-pub const CLIENT_TYPES: [&str; 7] = [
+pub const CLIENT_TYPES: [&str; 8] = [
     "hello",
     "eval",
     "ack",
@@ -313,10 +344,11 @@ pub const CLIENT_TYPES: [&str; 7] = [
     "trap",
     "journal_reset",
     "ping",
+    "vars",
 ];
 
 /// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
-pub const SERVER_TYPES: [&str; 9] = [
+pub const SERVER_TYPES: [&str; 10] = [
     "welcome",
     "patch",
     "rollback",
@@ -326,6 +358,7 @@ pub const SERVER_TYPES: [&str; 9] = [
     "journal_reset",
     "pong",
     "error",
+    "vars_result",
 ];
 
 /// Every error code.
@@ -351,6 +384,7 @@ impl ClientMsg {
             ClientMsg::Trap { .. } => "trap",
             ClientMsg::JournalReset => "journal_reset",
             ClientMsg::Ping => "ping",
+            ClientMsg::Vars { .. } => "vars",
         }
     }
 }
@@ -397,6 +431,7 @@ impl ServerMsg {
             ServerMsg::JournalReset { .. } => "journal_reset",
             ServerMsg::Pong => "pong",
             ServerMsg::Error { .. } => "error",
+            ServerMsg::VarsResult { .. } => "vars_result",
         }
     }
 

@@ -7,7 +7,6 @@
 use crate::cli::ConnArgs;
 use crate::client::{self, ClientError, Socket};
 use crate::protocol::Lang;
-use hotwasm_abi::HostVar;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -16,9 +15,9 @@ const HELP: &str = "\
 Enter definitions; end an entry with a blank line or a line `;;`.
 Commands (at the start of an entry):
   :help           this text
-  :vars           the host's hot vars (name, signature) and the vars this session defined
-                  (name, version counted by this session: the protocol has no vars query, so
-                  vars other clients or saved files defined are not listed)
+  :vars           every current var: the host's and those any eval or saved file defined
+                  (name, signature, version as the pages count it, the journal entry that
+                  defined it, its C prototype); `#include <hotwasm_vars.h>` declares them
   :rollback NAME  roll var NAME back one version on every page
   :load FILE      evaluate FILE (C, C++ or Rust by its extension)
   :c :cpp :rust   switch the language of the next entries
@@ -28,11 +27,10 @@ Commands (at the start of an entry):
 pub fn run(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
     let root = client::app_root(conn.project.as_deref())?;
     let mut ws = client::connect(conn)?;
-    let host_vars = client::welcome(&mut ws)?;
+    client::welcome(&mut ws)?;
     let mut session = Session {
         ws,
         lang,
-        host_vars,
         defined: BTreeMap::new(),
         entries: 0,
     };
@@ -103,7 +101,6 @@ enum Flow {
 struct Session {
     ws: Socket,
     lang: Lang,
-    host_vars: Vec<HostVar>,
     /// Vars this session's entries defined → their version as this session counts it.
     defined: BTreeMap<String, u32>,
     entries: u32,
@@ -134,7 +131,7 @@ impl Session {
                 let (_, what, main) = language(self.lang);
                 println!("hotwasm repl: now {what}; statements to run once go in `{main}`.");
             }
-            ":vars" => self.print_vars(),
+            ":vars" => self.print_vars()?,
             ":rollback" if !arg.is_empty() => match client::rollback(&mut self.ws, arg)? {
                 Ok(()) => {
                     println!("rolled back {arg} on every page");
@@ -154,20 +151,21 @@ impl Session {
         Ok(Flow::Go)
     }
 
-    fn print_vars(&self) {
-        println!("host vars ({}):", self.host_vars.len());
-        for v in &self.host_vars {
-            println!("  {}  {}  (host)", v.name, v.signature);
+    /// `:vars`: the server's answer to a `vars` query (exact versions, every client's vars).
+    fn print_vars(&mut self) -> Result<(), ClientError> {
+        let vars = client::vars(&mut self.ws)?;
+        println!("vars ({}):", vars.len());
+        for v in &vars {
+            let origin = v
+                .defined_by_seq
+                .map_or("host".to_string(), |seq| format!("entry {seq}"));
+            let proto = v.prototype.as_deref().unwrap_or("");
+            println!(
+                "  {}  {}  version {}  ({origin})  {proto}",
+                v.name, v.signature, v.version
+            );
         }
-        println!("defined in this session ({}):", self.defined.len());
-        for (name, version) in &self.defined {
-            let signature = self
-                .host_vars
-                .iter()
-                .find(|h| &h.name == name)
-                .map_or("-".to_string(), |h| h.signature.to_string());
-            println!("  {name}  {signature}  version {version}");
-        }
+        Ok(())
     }
 
     /// `:load FILE`: evaluates the file, its language by extension.

@@ -15,6 +15,7 @@ pub mod globals;
 pub mod includes;
 pub mod inline;
 pub mod latebind;
+pub mod libc;
 pub mod object;
 pub mod process;
 pub mod rename;
@@ -25,7 +26,7 @@ use crate::protocol::Diagnostic;
 use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Why a compile produced no patch.
@@ -155,6 +156,8 @@ pub struct Compiler {
     rust: OnceLock<Result<rust::Toolchain, String>>,
     prelude: rust::PreludeCache,
     trampolines: OnceLock<Result<trampolines::Cache, String>>,
+    /// The C library patches link, made for the current host's exports ([`libc`]).
+    patch_libc: Mutex<Option<Arc<libc::PatchLibc>>>,
 }
 
 impl Compiler {
@@ -170,6 +173,7 @@ impl Compiler {
             rust: OnceLock::new(),
             prelude: rust::PreludeCache::default(),
             trampolines: OnceLock::new(),
+            patch_libc: Mutex::new(None),
         })
     }
 
@@ -240,6 +244,57 @@ impl Compiler {
     /// [`trampolines::PREPARED_HOST_VARS`] of them), so the first eval of a host var links at once.
     pub fn warm_up_vars(&self, host: &HostManifest) -> Result<(), CompileError> {
         self.trampolines()?.prepare(host, self.limits())
+    }
+
+    /// The C library patches link for `host` (made on first use and again when the host's
+    /// exports change: filtered archives and the shim object, in the trampoline cache's dir).
+    pub fn patch_libc(&self, host: &HostManifest) -> Result<Arc<libc::PatchLibc>, CompileError> {
+        let mut current = self.patch_libc.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(made) = current.as_ref().filter(|l| l.fits(host)) {
+            return Ok(made.clone());
+        }
+        let learnt = self.learnt()?;
+        let dir = self
+            .trampolines()?
+            .dir()
+            .join(format!("libc-{:016x}", libc::exports_key(host)));
+        std::fs::create_dir_all(&dir).map_err(CompileError::Io)?;
+        std::fs::write(dir.join("shim.c"), libc::shim_source()).map_err(CompileError::Io)?;
+        let cmd = if self.config.plain_emcc {
+            let (obj, dep) = (dir.join("patch.o"), dir.join("patch.d"));
+            emcc::compile_command(
+                &self.emcc,
+                &self.c_flags(&self.config.opt),
+                "shim.c",
+                &obj,
+                &dep,
+            )
+        } else {
+            learnt.compile_command("shim.c", &dir, &dir)
+        };
+        let mut cmd = cmd;
+        cmd.current_dir(&dir);
+        let done = self.run(cmd, self.limits(), "the compiler (C library shim)")?;
+        if !done.status.success() {
+            return Err(CompileError::Learn(format!(
+                "compiling the C library shim failed:\n{}",
+                done.stderr
+            )));
+        }
+        let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
+        let dirs: Vec<PathBuf> = link
+            .iter()
+            .filter_map(|a| a.strip_prefix("-L"))
+            .map(PathBuf::from)
+            .collect();
+        let made = Arc::new(libc::PatchLibc::make(
+            &dirs,
+            host,
+            &dir,
+            dir.join("patch.o"),
+        )?);
+        *current = Some(made.clone());
+        Ok(made)
     }
 
     fn c_flags(&self, opt: &str) -> Vec<String> {
@@ -452,6 +507,11 @@ impl Compiler {
                 error,
             },
         })
+    }
+
+    /// The `-I` directories of C/C++ patches.
+    pub fn include_dirs(&self) -> &[PathBuf] {
+        &self.config.include_dirs
     }
 
     /// Whether this compiler uses plain emcc.

@@ -60,7 +60,10 @@ fn a_library_function_a_patch_cannot_link_is_refused_naming_it_and_the_fix() {
     assert_eq!(r["ok"], false);
     assert_eq!(r["stage"], "check");
     let e = r["error"].as_str().unwrap();
-    assert!(e.contains("`setenv`") && e.contains("state") && e.contains("[build] exports"), "{r}");
+    assert!(
+        e.contains("`setenv`") && e.contains("state") && e.contains("[build] exports"),
+        "{r}"
+    );
     assert!(page.patches().is_empty(), "a refused patch is never sent");
     // A pure one the host lacks is linked into the patch instead.
     let r = eval(

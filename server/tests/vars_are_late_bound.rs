@@ -113,7 +113,10 @@ fn a_pure_library_function_the_host_lacks_runs_from_the_patch_and_a_stateful_one
     let e = s
         .eval("#include <stdlib.h>\nint g(const char *s) { return setenv(s, s, 1); }\n")
         .unwrap_err();
-    assert!(e.contains("`setenv`") && e.contains("does not export"), "{e}");
+    assert!(
+        e.contains("`setenv`") && e.contains("does not export"),
+        "{e}"
+    );
     assert_eq!(s.run()["f"], 50);
 }
 

@@ -106,12 +106,13 @@ impl Compiler {
         };
         latebind::mark_library_calls(&mut plan, host, &object.system_headers);
         latebind::mark_unlinkable_calls(&mut plan, |n| libc.why_not(n));
-        spec.linker_args
-            .extend(libc.link_args(undefined_symbols(&symbols)));
+        let libc_objects = libc.objects(undefined_symbols(&symbols));
         phases.symbols = phase.elapsed();
 
         let runs_once = symbols.defines(latebind::RUN_ONCE);
         let obj = work.join("patch.o");
+        spec.linker_args
+            .extend(libc_objects.iter().map(|p| p.display().to_string()));
         let (wasm, defined) =
             self.bind_and_link(&obj, work, &plan, runs_once, spec, &mut phases)?;
         Ok(Compiled {

@@ -5,8 +5,9 @@
 //! library functions that keep state or reach Emscripten's JS (`scripts/libc-exports.txt`: the
 //! heap, stdio output and its buffers, `errno`, the `rand` seed, `strtok`, the environment, the
 //! clock and time zone), and the printf core (large, and already in every host). Every other
-//! function of the C library is linked into the patch that calls it, from archives made once per
-//! host (`filtered`): each member of Emscripten's archives that
+//! function of the C library is linked into the patch that calls it: the members of Emscripten's
+//! archives it needs, transitively, extracted once per host as objects ([`PatchLibc::objects`]),
+//! out of those that
 //! 1. defines no symbol the host exports (the host's copy serves the patch),
 //! 2. has no writable data (`.data`/`.bss` segments: a patch-local copy of such state would
 //!    silently differ from the host's, e.g. a second `stdout` buffer), and
@@ -15,7 +16,6 @@
 //! A library function that fails one of these is refused before sending, naming why and the fix
 //! (export it from the host) — see [`PatchLibc::why_not`].
 
-use super::cpp::archive_index;
 use super::CompileError;
 use hotwasm_abi::HostManifest;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -199,24 +199,21 @@ pub fn select(
     (keep, refused)
 }
 
-/// One archive member's place in the archive file.
+/// One archive member's name and where its data lies in the archive.
 struct ArMember {
     name: String,
-    /// Header and data (with its padding byte), as in the archive.
-    span: std::ops::Range<usize>,
     data: std::ops::Range<usize>,
 }
 
 /// Walks a GNU archive's members (not the symbol index nor the long-names member), resolving
-/// long names; also returns the long-names member's span.
-fn ar_members(ar: &[u8]) -> Option<(Vec<ArMember>, Option<std::ops::Range<usize>>)> {
+/// long names.
+fn ar_members(ar: &[u8]) -> Option<Vec<ArMember>> {
     if !ar.starts_with(b"!<arch>\n") {
         return None;
     }
     let mut at = 8;
     let mut out = Vec::new();
     let mut long_names: Option<std::ops::Range<usize>> = None;
-    let mut long_span = None;
     while at + 60 <= ar.len() {
         let header = &ar[at..at + 60];
         let size: usize = std::str::from_utf8(&header[48..58])
@@ -224,12 +221,10 @@ fn ar_members(ar: &[u8]) -> Option<(Vec<ArMember>, Option<std::ops::Range<usize>
             .trim()
             .parse()
             .ok()?;
-        let data = at + 60..at + 60 + size;
-        let end = (data.end + data.end % 2).min(ar.len());
+        let data = at + 60..(at + 60 + size).min(ar.len());
         let raw = std::str::from_utf8(&header[..16]).ok()?.trim_end();
         if raw == "//" {
             long_names = Some(data.clone());
-            long_span = Some(at..end);
         } else if raw != "/" {
             let name = match raw.strip_prefix('/') {
                 Some(offset) => {
@@ -242,72 +237,28 @@ fn ar_members(ar: &[u8]) -> Option<(Vec<ArMember>, Option<std::ops::Range<usize>
             };
             out.push(ArMember {
                 name,
-                span: at..end,
-                data,
+                data: data.clone(),
             });
         }
-        at = end;
-    }
-    Some((out, long_span))
-}
-
-/// A GNU archive holding the members of `ar` named in `keep`, with a symbol index of what
-/// they define (read from `ar`'s own index).
-pub fn filter_archive(ar: &[u8], keep: &BTreeSet<String>) -> Option<Vec<u8>> {
-    let (members, long_span) = ar_members(ar)?;
-    let index = archive_index(ar)?;
-    let kept: Vec<&ArMember> = members.iter().filter(|m| keep.contains(&m.name)).collect();
-    let symbols: Vec<(&str, &str)> = index
-        .iter()
-        .filter(|(_, m)| keep.contains(m))
-        .map(|(s, m)| (s.as_str(), m.as_str()))
-        .collect();
-    let index_len = 4 + 4 * symbols.len() + symbols.iter().map(|(s, _)| s.len() + 1).sum::<usize>();
-    let mut at = 8 + 60 + index_len + index_len % 2;
-    at += long_span.as_ref().map_or(0, |s| s.len());
-    let mut offsets: HashMap<&str, u32> = HashMap::new();
-    for m in &kept {
-        offsets.insert(m.name.as_str(), u32::try_from(at).ok()?);
-        at += m.span.len();
-    }
-    let mut out = Vec::with_capacity(at);
-    out.extend_from_slice(b"!<arch>\n");
-    out.extend(
-        format!(
-            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
-            "/", 0, 0, 0, 0, index_len
-        )
-        .bytes(),
-    );
-    out.extend(u32::try_from(symbols.len()).ok()?.to_be_bytes());
-    for (_, m) in &symbols {
-        out.extend(offsets.get(m)?.to_be_bytes());
-    }
-    for (s, _) in &symbols {
-        out.extend(s.bytes());
-        out.push(0);
-    }
-    if index_len % 2 == 1 {
-        out.push(b'\n');
-    }
-    if let Some(span) = long_span {
-        out.extend_from_slice(&ar[span]);
-    }
-    for m in kept {
-        out.extend_from_slice(&ar[m.span.clone()]);
+        at = data.end + data.end % 2;
     }
     Some(out)
 }
 
-/// The C library patches link, made for one host's exports.
+/// The C library patches link, made for one host's exports: the linkable members extracted as
+/// objects, and which member provides which symbol. A patch links exactly the members its
+/// undefined symbols need, transitively, as plain objects: no archive for wasm-ld to index
+/// (the filtered archives cost ~47 ms per link, measured; the needed objects next to nothing).
 #[derive(Debug)]
 pub struct PatchLibc {
-    /// The filtered archives and the shim object.
-    inputs: Vec<PathBuf>,
-    /// Symbols the filtered archives define.
-    defined: HashSet<String>,
+    /// Linkable member (`lib:member`) → what it needs and the object file it was written to.
+    members: HashMap<String, (Member, PathBuf)>,
+    /// Symbol → the linkable member defining it.
+    provider: HashMap<String, String>,
     /// Library symbols a patch cannot link, with why.
     refused: HashMap<String, NotLinkable>,
+    /// The compiled [`shim_source`] object.
+    shim: PathBuf,
     /// Which host exports this was made for.
     key: u64,
 }
@@ -324,72 +275,73 @@ pub fn exports_key(host: &HostManifest) -> u64 {
     h
 }
 
+/// Reads every member of [`ARCHIVES`] (found in `dirs`) as `lib:member` → (member, its bytes).
+fn read_archives(dirs: &[PathBuf]) -> Result<BTreeMap<String, (Member, Vec<u8>)>, CompileError> {
+    let mut members = BTreeMap::new();
+    for lib in ARCHIVES {
+        let file = format!("lib{lib}.a");
+        let path = dirs
+            .iter()
+            .map(|d| d.join(&file))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                CompileError::Learn(format!(
+                    "{file} is not in Emscripten's PIC library directory ({}): run `embuilder build libc compiler-rt --pic`",
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+        let bytes = std::fs::read(&path).map_err(CompileError::Io)?;
+        let bad = |why: &str| CompileError::Learn(format!("{}: {why}", path.display()));
+        let list = ar_members(&bytes).ok_or_else(|| bad("not a GNU archive"))?;
+        for m in list {
+            let object = bytes[m.data.clone()].to_vec();
+            let member =
+                read_member(&object).map_err(|e| bad(&format!("member {}: {e}", m.name)))?;
+            members.insert(format!("{lib}:{}", m.name), (member, object));
+        }
+    }
+    Ok(members)
+}
+
 impl PatchLibc {
     /// Reads [`ARCHIVES`] from `dirs` (the learnt link line's `-L` directories), selects what a
-    /// patch may link for `host`, and writes the filtered archives into `out` (plus `shim`, the
-    /// compiled [`shim_source`] object, linked with them).
+    /// patch may link for `host` (one selection over both: libc members need compiler-rt's
+    /// `__trunctfdf2`), and writes the linkable members into `out` as objects. `shim` is the
+    /// compiled [`shim_source`].
     pub fn make(
         dirs: &[PathBuf],
         host: &HostManifest,
         out: &Path,
         shim: PathBuf,
     ) -> Result<PatchLibc, CompileError> {
-        let key = exports_key(host);
         let exported: HashSet<&str> = host.exports.iter().map(String::as_str).collect();
         let exported = |s: &str| exported.contains(s);
-        let mut archives = Vec::new();
-        let mut members = BTreeMap::new();
-        for lib in ARCHIVES {
-            let file = format!("lib{lib}.a");
-            let path = dirs
-                .iter()
-                .map(|d| d.join(&file))
-                .find(|p| p.is_file())
-                .ok_or_else(|| {
-                    CompileError::Learn(format!(
-                        "{file} is not in Emscripten's PIC library directory ({}): run `embuilder build libc compiler-rt --pic`",
-                        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-                    ))
-                })?;
-            let bytes = std::fs::read(&path).map_err(CompileError::Io)?;
-            let bad = |why: &str| CompileError::Learn(format!("{}: {why}", path.display()));
-            let (list, _) = ar_members(&bytes).ok_or_else(|| bad("not a GNU archive"))?;
-            for m in &list {
-                let member = read_member(&bytes[m.data.clone()])
-                    .map_err(|e| bad(&format!("member {}: {e}", m.name)))?;
-                members.insert(format!("{lib}:{}", m.name), member);
-            }
-            archives.push((lib, path, bytes));
-        }
-        // One selection over both archives: libc members need compiler-rt's (`__trunctfdf2`).
-        let (keep, mut refused) = select(&members, &exported);
-        let defined: HashSet<String> = keep
+        let read = read_archives(dirs)?;
+        let plain: BTreeMap<String, Member> = read
             .iter()
-            .flat_map(|k| members[k].defines.iter().cloned())
+            .map(|(k, (m, _))| (k.clone(), m.clone()))
             .collect();
-        let mut inputs = vec![shim];
-        for (lib, path, bytes) in archives {
-            let prefix = format!("{lib}:");
-            let mine: BTreeSet<String> = keep
-                .iter()
-                .filter_map(|k| k.strip_prefix(&prefix).map(String::from))
-                .collect();
-            let filtered = filter_archive(&bytes, &mine).ok_or_else(|| {
-                CompileError::Learn(format!(
-                    "{}: its symbol index is unreadable",
-                    path.display()
-                ))
-            })?;
-            let target = out.join(format!("libhotwasm-{lib}-{key:016x}.a"));
-            std::fs::write(&target, filtered).map_err(CompileError::Io)?;
-            inputs.push(target);
+        let (keep, mut refused) = select(&plain, &exported);
+        let mut members = HashMap::new();
+        let mut provider = HashMap::new();
+        for (key, (member, object)) in read {
+            if !keep.contains(&key) {
+                continue;
+            }
+            let file = out.join(format!("{}.o", key.replace([':', '/'], "_")));
+            std::fs::write(&file, object).map_err(CompileError::Io)?;
+            for d in &member.defines {
+                provider.entry(d.clone()).or_insert_with(|| key.clone());
+            }
+            members.insert(key, (member, file));
         }
-        refused.retain(|s, _| !defined.contains(s) && !exported(s));
+        refused.retain(|s, _| !provider.contains_key(s) && !exported(s));
         Ok(PatchLibc {
-            inputs,
-            defined,
+            members,
+            provider,
             refused,
-            key,
+            shim,
+            key: exports_key(host),
         })
     }
 
@@ -400,12 +352,7 @@ impl PatchLibc {
 
     /// Whether a patch links `symbol` from the C library.
     pub fn defines(&self, symbol: &str) -> bool {
-        self.defined.contains(symbol)
-    }
-
-    /// Whether `symbol` is a C library symbol (linkable or refused): never a var.
-    pub fn knows(&self, symbol: &str) -> bool {
-        self.defined.contains(symbol) || self.refused.contains_key(symbol)
+        self.provider.contains_key(symbol)
     }
 
     /// Why a patch cannot link the C library's `symbol`, if it is one it cannot link.
@@ -417,15 +364,31 @@ impl PatchLibc {
         })
     }
 
-    /// Linker arguments adding the filtered archives (after `--no-whole-archive`: emcc links a
-    /// SIDE_MODULE's inputs whole) when an object with these undefined symbols needs them.
-    pub fn link_args<'a>(&self, mut undefined: impl Iterator<Item = &'a str>) -> Vec<String> {
-        if !undefined.any(|s| self.defines(s)) {
-            return Vec::new();
+    /// The objects to link with a patch whose undefined symbols are `undefined`: the members
+    /// that define them and, transitively, what those need (plus the shim when one needs it).
+    pub fn objects<'a>(&self, undefined: impl Iterator<Item = &'a str>) -> Vec<PathBuf> {
+        let mut wanted: Vec<&str> = undefined
+            .filter_map(|s| self.provider.get(s))
+            .map(String::as_str)
+            .collect();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut shim = false;
+        while let Some(key) = wanted.pop() {
+            if !seen.insert(key) {
+                continue;
+            }
+            for need in &self.members[key].0.needs {
+                match self.provider.get(need) {
+                    Some(k) => wanted.push(k),
+                    None => shim |= SHIMS.iter().any(|(alias, _, _)| alias == need),
+                }
+            }
         }
-        std::iter::once("--no-whole-archive".to_string())
-            .chain(self.inputs.iter().map(|p| p.display().to_string()))
-            .collect()
+        let mut out: Vec<PathBuf> = seen.iter().map(|k| self.members[*k].1.clone()).collect();
+        if shim {
+            out.push(self.shim.clone());
+        }
+        out
     }
 }
 
@@ -475,66 +438,67 @@ mod tests {
     }
 
     #[test]
-    fn a_filtered_archive_keeps_the_chosen_members_and_their_index() {
+    fn archive_members_are_read_with_long_names() {
         let header = |name: &str, size: usize| {
             format!("{name:<16}{:<12}{:<6}{:<6}{:<8}{size:<10}`\n", 0, 0, 0, 0)
         };
-        let names = b"a_fn\0b_fn\0";
-        let index_len = 4 + 8 + names.len();
-        let a_at = (8 + 60 + index_len + index_len % 2) as u32;
-        let b_at = a_at + 60 + 2;
         let mut ar = b"!<arch>\n".to_vec();
-        ar.extend(header("/", index_len).bytes());
-        ar.extend(2u32.to_be_bytes());
-        ar.extend(a_at.to_be_bytes());
-        ar.extend(b_at.to_be_bytes());
-        ar.extend(names);
-        ar.extend(header("a.o/", 2).bytes());
-        ar.extend(b"aa");
-        ar.extend(header("b.o/", 3).bytes());
-        ar.extend(b"bbb\n");
-        let keep: BTreeSet<String> = ["b.o".to_string()].into();
-        let filtered = filter_archive(&ar, &keep).unwrap();
-        assert_eq!(
-            archive_index(&filtered),
-            Some(vec![("b_fn".to_string(), "b.o".to_string())])
+        ar.extend(header("/", 4).bytes());
+        ar.extend(0u32.to_be_bytes());
+        let long = b"a_rather_long_member_name.o/\n";
+        ar.extend(header("//", long.len()).bytes());
+        ar.extend(long);
+        if long.len() % 2 == 1 {
+            ar.push(b'\n');
+        }
+        ar.extend(header("/0", 3).bytes());
+        ar.extend(b"abc\n");
+        ar.extend(header("b.o/", 2).bytes());
+        ar.extend(b"bb");
+        let members = ar_members(&ar).unwrap();
+        let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a_rather_long_member_name.o", "b.o"]);
+        assert_eq!(&ar[members[0].data.clone()], b"abc");
+        assert_eq!(&ar[members[1].data.clone()], b"bb");
+    }
+
+    #[test]
+    fn a_patch_links_exactly_the_members_its_calls_need() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |k: &str| (member(&[], &[], false), dir.path().join(k));
+        let mut members = HashMap::new();
+        let mut m = key("hypot");
+        m.0 = member(&["hypot"], &["__sqrt_helper", "___errno_location"], false);
+        members.insert("c:hypot.o".to_string(), m);
+        let mut m = key("sqrth");
+        m.0 = member(&["__sqrt_helper"], &[], false);
+        members.insert("c:sqrth.o".to_string(), m);
+        members.insert("c:qsort.o".to_string(), key("qsort"));
+        let provider = [
+            ("hypot", "c:hypot.o"),
+            ("__sqrt_helper", "c:sqrth.o"),
+            ("qsort", "c:qsort.o"),
+        ]
+        .map(|(s, k)| (s.to_string(), k.to_string()))
+        .into();
+        let libc = PatchLibc {
+            members,
+            provider,
+            refused: HashMap::new(),
+            shim: dir.path().join("shim"),
+            key: 0,
+        };
+        let got = libc.objects(["hypot", "printf"].into_iter());
+        assert_eq!(got, ["hypot", "sqrth", "shim"].map(|f| dir.path().join(f)));
+        assert!(
+            libc.objects(["printf"].into_iter()).is_empty(),
+            "no C library call, no objects"
         );
-        let (members, _) = ar_members(&filtered).unwrap();
-        assert_eq!(members.len(), 1);
-        assert_eq!(&filtered[members[0].data.clone()], b"bbb");
     }
 
     #[test]
     fn the_shim_defines_each_alias_by_calling_the_exported_name() {
         let text = shim_source();
         assert!(text.contains("___errno_location(void) { return __errno_location(); }"));
-    }
-}
-#[cfg(test)]
-mod probe {
-    #[test]
-    #[ignore]
-    fn print_selection() {
-        let host: hotwasm_abi::HostManifest = serde_json::from_str(
-            &std::fs::read_to_string(std::env::var("HOST_JSON").unwrap()).unwrap(),
-        )
-        .unwrap();
-        let dirs = vec![std::path::PathBuf::from(
-            "/root/.emscripten_cache/sysroot/lib/wasm32-emscripten/pic",
-        )];
-        let out = tempfile::tempdir().unwrap();
-        let t = std::time::Instant::now();
-        let l = super::PatchLibc::make(&dirs, &host, out.path(), out.path().join("x.o")).unwrap();
-        eprintln!("made in {:?}", t.elapsed());
-        for n in std::env::var("NAMES").unwrap().split_whitespace() {
-            let state = if host.exports_symbol(n) {
-                "HOST".to_string()
-            } else if l.defines(n) {
-                "PATCH".into()
-            } else {
-                format!("NO: {:?}", l.why_not(n))
-            };
-            eprintln!("{n:20} {state}");
-        }
     }
 }

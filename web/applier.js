@@ -4,6 +4,9 @@
 // Applying a patch, step by step (a failed step leaves the old code running):
 //   1. seq already applied here (a reconnect raced with delivery) → ack ok, apply nothing
 //   2. size check: the binary frame has the size its header announced
+//   2a. snapshot linear memory (snapshots.js) as the state before this patch: before step 3,
+//      because compiling a preloaded patch already instantiates it (its data is allocated, its
+//      constructors run and may write app state)
 //   3. write it into the virtual FS; `.so` files are compiled asynchronously first (registry.js)
 //   4. `hotwasm_apply(path, manifest)`: dlopen → resolve every symbol → check every signature →
 //      swap every slot, all or nothing (the runtime's loader)
@@ -16,12 +19,30 @@
 // position, and is sent only what it missed. Persisting it would survive a reload the wasm state
 // does not.
 //
-// Traps: the page rolls the trapping var back itself and says `trap`; the server journals that
-// rollback and sends it to every *other* page. This page recognises it on replay (by var) or as
-// a gap in the seqs it is sent while connected, so it is never applied twice.
+// A patch that fails at step 3 or 4 leaves memory as it was before it (the snapshot is restored);
+// so does a run-once function that fails at step 5 with `onTrap = 'state'` (its code is undone too,
+// and the page asks the server to undo that patch everywhere, as after a trap).
+//
+// Traps, `onTrap = 'state'` (the default): the page restores the snapshot taken before the
+// trapping patch — memory, and with it the registry, so that patch and every later one are undone
+// here — and asks the server to `undo` to before that patch on every page (journaled: the journal
+// forgets the undone entries). The server's `undo` then finds nothing left to undo here.
+// `onTrap = 'code'`, or no snapshot of that patch left: the page rolls the trapping var back
+// itself and says `trap`; the server journals that rollback and sends it to every *other* page.
+// This page recognises it on replay (by var) or as a gap in the seqs it is sent while connected,
+// so it is never applied twice.
+//
+// Undo (`undo {seq, state, journal_seq}`): every patch applied here from `seq` on is undone —
+// with `state`, by restoring the snapshot before `seq` (memory, registry, Emscripten's GOT and
+// LDSO: snapshots.js); without it, or with no snapshot kept, by taking those patches out of the
+// registry newest first (`hotwasm_rollback_patch`), which leaves the data as it is. Either way
+// the page forgets those patches (its seq ↔ patch id maps: the restored registry hands their ids
+// out again) and deletes their files. A var a rollback entry in the undone range rolled back
+// stays rolled back by a code-only undo (the registry keeps no popped versions).
 
 import { manifestText } from './protocol.js';
 import { describeTrap, blame } from './traps.js';
+import { Snapshots } from './snapshots.js';
 
 const now = () => globalThis.performance.now();
 
@@ -30,9 +51,13 @@ export class Applier {
    * @param {import('./registry.js').HostRegistry} registry
    * @param {{capture(fn): string}} stdio  output capture for `hotwasm_main`
    */
-  constructor(registry, stdio) {
+  constructor(registry, stdio, { snapshots = {}, onTrap = 'state' } = {}) {
     this.registry = registry;
     this.stdio = stdio;
+    /** Linear-memory snapshots before each patch (null: never taken). */
+    this.snapshots = snapshots ? new Snapshots(registry.Module, snapshots) : null;
+    /** 'state': a trap restores the snapshot before the trapping patch; 'code': rolls the var back. */
+    this.onTrap = onTrap === 'code' ? 'code' : 'state';
     this.journalEpoch = null;
     this.journalSeq = 0;
     /** seq → {seq, patchId, path, manifest, evalId, appliedAt} for patches applied here. */
@@ -75,26 +100,43 @@ export class Applier {
     if (seq <= this.journalSeq) return { ...base, ok: true, duplicate: true, error: null, output: '', applyMs: 0 };
     this.skipGap(seq);
     const t0 = now();
-    const out = { ok: false, error: null, output: '', patchId: 0, writeMs: 0, preloaded: false };
+    const out = { ok: false, error: null, output: '', patchId: 0, writeMs: 0, preloaded: false, snapshot: null };
     try {
       if (bytes.length !== header.size) {
         throw new Error(`patch ${seq}: got ${bytes.length} bytes, the header announced ${header.size}`);
       }
+      out.snapshot = this.snapshots?.take(seq) ?? null;
       const write = await this.registry.writePatch(header.path, bytes);
       out.writeMs = write.ms;
       out.preloaded = write.preloaded;
       const applied = this.registry.apply(header.path, manifestText(base.manifest));
-      if (!applied.ok) throw new Error(applied.error);
+      if (!applied.ok) {
+        // Compiling it may have run its constructors: put memory back as it was before it.
+        if (this.snapshots?.has(seq)) this.snapshots.restore(seq);
+        throw new Error(applied.error);
+      }
       out.ok = true;
       out.patchId = applied.patchId;
       this.patches.set(seq, { ...base, patchId: applied.patchId, appliedAt: Date.now() });
       this.patchIdToSeq.set(applied.patchId, seq);
-      if (header.run) Object.assign(out, this.runOnce(applied.patchId, header.path, header.run));
+      if (header.run) Object.assign(out, this.undoFailedRun(seq, this.runOnce(applied.patchId, header.path, header.run)));
     } catch (e) {
       out.error = e.message;
     }
     this.journalSeq = seq;
     return { ...base, ...out, applyMs: now() - t0 };
+  }
+
+  /**
+   * After the run-once function: with `onTrap = 'state'`, a failed run (it trapped, perhaps after
+   * writing garbage) restores the snapshot before the patch here — its data and its code — and
+   * the ack says so (`ok: false`). Returns `run` ({output, error}), amended when it restored.
+   */
+  undoFailedRun(seq, run) {
+    if (!run.error || this.onTrap !== 'state' || !this.snapshots?.has(seq)) return run;
+    const r = this.restoreState(seq);
+    if (!r.restored) return run;
+    return { ...run, ok: false, runUndone: true, error: `${run.error}; this page restored its code and state from before patch #${seq}` };
   }
 
   /** Runs the patch's `hotwasm_main` once; a trap there is reported, not fatal. */
@@ -139,13 +181,94 @@ export class Applier {
   rollBackTrap(error) {
     const message = describeTrap(error);
     const { vars, how } = blame(error?.stack ?? '', this.vars().filter((v) => v.patched));
+    const seqs = vars.map((v) => v.history.at(-1).seq).filter((s) => s != null);
+    const before = seqs.length ? Math.min(...seqs) : null;
+    let state = null;
+    if (this.onTrap === 'state' && before != null) {
+      state = this.restoreState(before);
+      if (state.restored) {
+        const results = vars.map((v) => ({ var: v.name, seq: v.history.at(-1).seq ?? 0, symbol: v.history.at(-1).symbol, rolledBack: true, error: null }));
+        return { message, how, vars: results, var: results[0]?.var ?? null, stack: error?.stack ?? '', state };
+      }
+    }
     const results = vars.map((v) => {
       const top = v.history.at(-1);
       const rb = this.registry.rollbackVar(v.name);
       if (rb.ok) this.localRollbacks.push(v.name);
       return { var: v.name, seq: top.seq ?? 0, symbol: top.symbol, rolledBack: rb.ok, error: rb.error };
     });
-    return { message, how, vars: results, var: results[0]?.var ?? null, stack: error?.stack ?? '' };
+    return { message, how, vars: results, var: results[0]?.var ?? null, stack: error?.stack ?? '', state };
+  }
+
+  /**
+   * Restores the snapshot before patch `before` and forgets every patch applied here from it on.
+   * Returns {restored, before, undone: [seq], ms, reason?, warning?}; `restored` false (nothing
+   * changed) when there is no such snapshot.
+   */
+  restoreState(before) {
+    const undone = this.appliedFrom(before);
+    if (!this.snapshots?.has(before)) {
+      const reason = this.snapshots
+        ? `no snapshot before patch #${before} is kept on this page (kept: ${this.snapshots.describeKept()}; raise [serve] snapshots or snapshot_budget_mb in hotwasm.toml)`
+        : 'snapshots are off on this page';
+      return { restored: false, before, undone: [], ms: 0, reason };
+    }
+    const r = this.snapshots.restore(before);
+    this.forget(undone);
+    return { restored: true, before, undone, ms: r.ms, bytes: r.bytes, warning: r.warning };
+  }
+
+  /** The seqs of the patches applied here from `seq` on, newest first. */
+  appliedFrom(seq) {
+    return [...this.patches.keys()].filter((s) => s >= seq).sort((a, b) => b - a);
+  }
+
+  /** Forgets patches undone here: their seq ↔ patch id entries and their files. */
+  forget(seqs) {
+    const FS = this.registry.Module.FS;
+    for (const seq of seqs) {
+      const p = this.patches.get(seq);
+      if (!p) continue;
+      this.patches.delete(seq);
+      if (this.patchIdToSeq.get(p.patchId) === seq) this.patchIdToSeq.delete(p.patchId);
+      try {
+        FS?.unlink(p.path);
+      } catch {
+        /* already gone */
+      }
+    }
+    this.snapshots?.dropFrom(Math.min(...seqs, Infinity));
+  }
+
+  /**
+   * Applies one `undo {seq, state, journal_seq}`: undoes every patch applied here from `seq` on
+   * (see the top of this file). Returns the event detail.
+   */
+  applyUndo(msg) {
+    const entry = msg.journal_seq;
+    const base = { seq: entry, before: msg.seq, state: !!msg.state, replay: !!msg.replay };
+    if (entry <= this.journalSeq) return { ...base, ok: true, error: null, duplicate: true, undone: [], restored: false, applyMs: 0 };
+    this.skipGap(entry);
+    const t0 = now();
+    const undone = this.appliedFrom(msg.seq);
+    let restored = false;
+    let error = null;
+    if (undone.length && msg.state) {
+      const r = this.restoreState(msg.seq);
+      restored = r.restored;
+      if (!restored) error = `code rolled back, state kept: ${r.reason}`;
+    }
+    if (undone.length && !restored) {
+      const failed = [];
+      for (const seq of undone) {
+        const rb = this.registry.rollbackPatch(this.patches.get(seq).patchId);
+        if (!rb.ok) failed.push(`#${seq}: ${rb.error}`);
+      }
+      this.forget(undone);
+      if (failed.length) error = [error, `rolling back ${failed.join('; ')}`].filter(Boolean).join('; ');
+    }
+    this.journalSeq = entry;
+    return { ...base, ok: error == null, error, undone, restored, applyMs: now() - t0 };
   }
 
   /** The host's vars, each history entry annotated with its journal seq and eval id. */

@@ -23,7 +23,15 @@
 //                attempt failed, or `waitMs` passed); 'none': resolve at once
 //     waitMs     upper bound for `wait: 'replay'` (default 5000)
 //     preloadThreshold  patches of at least this many bytes compile asynchronously (default 0: all)
+//     snapshots  {count, budgetMb} bounds of the linear-memory snapshots taken before each patch
+//                (default: [serve] snapshots / snapshot_budget_mb of /hotwasm/app.json, else 8 and
+//                512); false: take none
+//     onTrap     'state' (restore the snapshot before the trapping patch) or 'code' (roll the var
+//                back only); default [serve] on_trap of /hotwasm/app.json, else 'state'
 //     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
+//     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default in a
+//                browser: location.reload(), the app's state travelling in sessionStorage, see
+//                host-reload.js; elsewhere none: the client logs that the program must restart)
 //
 // Hot
 //   hot.on(type, fn) → unsubscribe()     subscribe to one event type ('*' for all: fn(type, detail))
@@ -39,6 +47,10 @@
 //       (default eval.<extensionOf(lang)>)
 //       (also accepted: hot.eval({ source, lang, name }))
 //   hot.rollback(varName) → Promise<rollback detail>   journaled rollback on every page
+//   hot.undo(seq, { state = true }) → Promise<undo_result>   roll every page back to just before
+//                           journal entry `seq`: the code, and with `state` the app's memory (the
+//                           snapshot each page took before that patch); the journal forgets the
+//                           undone entries. undo_result: {id, ok, seq, state, undone, pages, error}
 //   hot.vars() → [{name, signature, version, patched, history: [{patch, symbol, seq, builtin, ...}]}]
 //   hot.resetJournal()      forget the server's journal (a reload then starts from the built-in code)
 //   hot.reconnect()         retry now instead of waiting for the backoff timer
@@ -63,14 +75,25 @@
 //   welcome      the server's welcome {server_version, journal_len, host_vars, ...}
 //   patch        {seq, evalId, manifest, replay, ok, error, output, applyMs, writeMs, preloaded, size}
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
-//   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error}
-//                (var null: the trap was in the app's own code, nothing to roll back)
+//   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
+//                 state: {restored, before, undone: [seq], ms, reason?} | null}
+//                (var null: the trap was in the app's own code, nothing to roll back; state.restored:
+//                memory and code are back as before patch #state.before, on every page)
+//   undo         {seq, before, state, replay, ok, error, undone: [seq], restored, applyMs}
 //   output       {seq, evalId, text}                what a patch's hotwasm_main printed here
 //   diagnostics  {name, diagnostics: [{file, line, column, severity, message}], raw_output}
 //                                                   a saved file failed to compile
 //   eval_result  the server's answer to any eval sent from this page, plus clientMs
 //   history      hot.vars() after any change of a var's version
 //   replay_done  {count}        journal_reset {journal_epoch}        server_error {code, message}
+//   host_build   {status: 'building'|'failed', files, error, diagnostics, raw_output}
+//                                                   the server is rebuilding the host / it failed
+//                                                   (the old host keeps running)
+//   host_reload  {build, dropped: [{seq, reason}], hooks, bytes, error}   a new host is built:
+//                the app's state was saved (bytes) and the page reloads onto it
+//   host_reloaded {build, dropped, restored, bytes, error, ms}   this page runs the new host: its
+//                state restored (restored), the fitting journal entries replayed (emitted after
+//                replay_done; also kept as hot.hostReloaded)
 //   log          {level, message}                   things worth telling a user
 //
 // What attach needs from the build (HOT_RELOAD): the registry's C ABI exports (`_hotwasm_*`) and
@@ -83,6 +106,7 @@ import { Connection, replUrlForPage, tokenFromPage, tokenFromServedPage } from '
 import { Applier } from './applier.js';
 import { captureStdio } from './output.js';
 import { describeTrap, fromWasm, isControlFlow } from './traps.js';
+import { restoreStash, saveState, stash, takeStash } from './host-reload.js';
 
 export { LANGS, PROTOCOL_VERSION, extensionOf } from './protocol.js';
 export { tokenFromPage } from './connection.js';
@@ -122,6 +146,23 @@ export async function appInfo() {
   return app;
 }
 
+/**
+ * The snapshot bounds and trap behaviour hotwasm.toml's [serve] asks for (via app.json), for the
+ * options the caller left out; {} outside a page served by `hotwasm serve`.
+ */
+async function stateOptions(options) {
+  if (options.snapshots !== undefined && options.onTrap !== undefined) return {};
+  if (!globalThis.location?.host || typeof fetch !== 'function') return {};
+  const app = await appInfo().catch(() => null);
+  if (!app) return {};
+  const out = {};
+  if (app.snapshots != null || app.snapshot_budget_mb != null) {
+    out.snapshots = { count: app.snapshots ?? undefined, budgetMb: app.snapshot_budget_mb ?? undefined };
+  }
+  if (app.on_trap) out.onTrap = app.on_trap;
+  return out;
+}
+
 /** Attaches hotwasm to a running Emscripten module; see the top of this file. */
 export async function attach(Module, options = {}) {
   if (!Module || typeof Module !== 'object' || typeof Module.stackSave !== 'function') {
@@ -130,7 +171,7 @@ export async function attach(Module, options = {}) {
         '-sEXPORTED_RUNTIME_METHODS including stackSave,stackRestore (hotwasm build does this)',
     );
   }
-  const hot = new Hot(Module, options);
+  const hot = new Hot(Module, { ...(await stateOptions(options)), ...options });
   await hot.start(options);
   return hot;
 }
@@ -140,7 +181,8 @@ export class Hot {
     this.Module = Module;
     this.registry = new HostRegistry(Module, { preloadThreshold: options.preloadThreshold });
     this.stdio = captureStdio(Module);
-    this.applier = new Applier(this.registry, this.stdio);
+    this.applier = new Applier(this.registry, this.stdio, { snapshots: options.snapshots ?? {}, onTrap: options.onTrap });
+    this.pendingUndos = new Map();
     this.listeners = new Map();
     this.exports = new Map();
     this.pendingEvals = new Map();
@@ -151,6 +193,9 @@ export class Hot {
     /** Runs server messages strictly in order (a patch's async preload included). */
     this.chain = Promise.resolve();
     if (options.onEvent) this.on('*', options.onEvent);
+    this.reloadPage = options.reloadPage ?? (typeof globalThis.location?.reload === 'function' ? () => globalThis.location.reload() : null);
+    /** The `host_reloaded` detail when this page was reloaded onto a rebuilt host, else null. */
+    this.hostReloaded = null;
     const token = options.token ?? tokenFromPage();
     const inPage = !!globalThis.location?.host;
     this.connection = new Connection({
@@ -223,8 +268,48 @@ export class Hot {
         resolve();
       };
     });
+    this.restoreCarriedState();
     this.connection.start();
     return settled;
+  }
+
+  /** After a host rebuild: the app's state the old host saved goes into this one, before replay. */
+  restoreCarriedState() {
+    const record = takeStash();
+    if (!record) return;
+    this.hostReloaded = restoreStash(this.Module, record, () => this.registry.lastError());
+    const off = this.on('replay_done', () => {
+      off();
+      this.hostReloaded.replayedAt = Date.now();
+      this.emit('host_reloaded', this.hostReloaded);
+    });
+  }
+
+  /**
+   * A welcome on reconnect naming a newer host build than this page's first welcome did: the
+   * page was offline when the server sent `host_reload`, so it moves onto the new host now (the
+   * dropped entries are unknown here; the journal already forgot them).
+   */
+  missedHostReload(msg) {
+    this.hostBuild ??= msg.host_build ?? 0;
+    if (!((msg.host_build ?? 0) > this.hostBuild)) return false;
+    this.log('info', `the host was rebuilt (build ${msg.host_build}) while this page was offline: loading it`);
+    this.onHostReload({ build: msg.host_build, dropped: [] });
+    return true;
+  }
+
+  /** `host_reload`: save the app's state, keep it across the reload, load the new host. */
+  onHostReload(msg) {
+    this.hostBuild = msg.build;
+    const saved = saveState(this.Module, () => this.registry.lastError());
+    const keepError = stash({ build: msg.build, dropped: msg.dropped, bytes: saved.bytes, saveError: saved.error });
+    this.emit('host_reload', { build: msg.build, dropped: msg.dropped ?? [], hooks: saved.hooks, bytes: saved.bytes?.length ?? 0, error: saved.error ?? keepError });
+    if (!this.reloadPage) {
+      this.log('info', `a new host was built (build ${msg.build}): start this program again to run it`);
+      return;
+    }
+    this.connection.stop();
+    this.reloadPage(msg);
   }
 
   /** Runs `fn` after everything received before it. */
@@ -240,6 +325,7 @@ export class Hot {
   handle(msg, ws) {
     switch (msg.type) {
       case 'welcome':
+        if (this.missedHostReload(msg)) return;
         this.welcome = msg;
         this.applier.useEpoch(msg.journal_epoch);
         this.connection.opened();
@@ -252,15 +338,26 @@ export class Hot {
         this.emit('rollback', detail);
         return this.emit('history', this.vars());
       }
+      case 'undo': {
+        const detail = this.applier.applyUndo(msg);
+        this.connection.send(ClientMsg.ack(detail.seq, detail.ok, detail.applyMs, detail.error, ''), ws);
+        if (detail.duplicate) return;
+        this.emit('undo', detail);
+        return this.emit('history', this.vars());
+      }
+      case 'undo_result':
+        return this.settleUndo(msg);
       case 'eval_result':
         return this.settleEval(msg);
       case 'journal_reset':
         this.applier.useEpoch(msg.journal_epoch);
         return this.emit('journal_reset', msg);
+      case 'host_reload':
+        return this.onHostReload(msg);
       case 'error':
         this.log('error', `the server refused a message (${msg.code}): ${msg.message}`);
         return this.emit('server_error', msg);
-      default: // diagnostics, replay_done, pong
+      default: // diagnostics, replay_done, pong, host_build
         return this.emit(msg.type, msg);
     }
   }
@@ -268,6 +365,8 @@ export class Hot {
   async handlePatch(header, bytes, ws) {
     const detail = await this.applier.applyPatch(header, bytes);
     this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output), ws);
+    // Its run-once function trapped and the page restored its state: undone everywhere, as a trap.
+    if (detail.runUndone) this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, header.seq, true, detail.error));
     if (detail.duplicate) return;
     this.emit('patch', detail);
     if (detail.output) this.emit('output', { seq: detail.seq, evalId: detail.evalId, text: detail.output });
@@ -312,9 +411,14 @@ export class Hot {
    * without `hot.call`, after restoring the stack pointer.
    */
   recoverFromTrap(error) {
-    const info = this.hotReload ? this.applier.rollBackTrap(error) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '' };
-    for (const v of info.vars) {
-      if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));
+    const info = this.hotReload ? this.applier.rollBackTrap(error) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };
+    if (info.state?.restored) {
+      // Memory is back as before the patch here: the server undoes it on every other page too.
+      this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, info.state.before, true, info.message));
+    } else {
+      for (const v of info.vars) {
+        if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));
+      }
     }
     this.emit('trap', { ...info, error });
     if (info.vars.length) this.emit('history', this.vars());
@@ -362,6 +466,7 @@ export class Hot {
   }
 
   failPending(reason) {
+    for (const p of [...this.pendingUndos.values()]) p.reject(new Error(reason));
     for (const [id, p] of this.pendingEvals) {
       clearTimeout(p.timer);
       p.reject(new Error(reason));
@@ -388,6 +493,33 @@ export class Hot {
         finish(reject, new Error('not connected: a rollback goes through the server so that it is journaled'));
       }
     });
+  }
+
+  /**
+   * Rolls every page back to just before journal entry `seq` (code, and with `state` memory);
+   * resolves to the server's undo_result once every page answered, rejects when refused.
+   */
+  undo(seq, { state = true } = {}) {
+    const id = `u${++this.evalCounter}-${Math.random().toString(36).slice(2, 8)}`;
+    return new Promise((resolve, reject) => {
+      const off = this.on('server_error', (e) => settle(reject, new Error(e.message)));
+      const timer = setTimeout(() => settle(reject, new Error(`the server did not answer undo ${id} within ${EVAL_TIMEOUT_MS / 1000} s`)), EVAL_TIMEOUT_MS);
+      const settle = (fn, value) => {
+        clearTimeout(timer);
+        off();
+        this.pendingUndos.delete(id);
+        fn(value);
+      };
+      this.pendingUndos.set(id, { resolve: (msg) => settle(resolve, msg), reject: (e) => settle(reject, e) });
+      if (!this.connection.send(ClientMsg.undo(id, seq, state))) {
+        settle(reject, new Error('not connected: an undo goes through the server so that every page and the journal follow'));
+      }
+    });
+  }
+
+  settleUndo(msg) {
+    this.pendingUndos.get(msg.id)?.resolve(msg);
+    this.emit('undo_result', msg);
   }
 
   resetJournal() {

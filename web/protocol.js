@@ -34,6 +34,16 @@ export const ClientMsg = {
   rollback: (varName) => ({ type: 'rollback', var: varName }),
   /** This page caught a trap in a patched function and rolled `var` back itself. */
   trap: (seq, varName, message) => ({ type: 'trap', seq, var: varName, message }),
+  /**
+   * Roll back to just before journal entry `seq` on every page: the code, and with `state` the
+   * app's memory too (the journal forgets the undone entries). `trap`: the trap message, when a
+   * page already restored its own state after a trap in patch `seq`.
+   */
+  undo: (id, seq, state = true, trap = null) => {
+    const msg = { type: 'undo', id, seq, state: !!state };
+    if (trap) msg.trap = trap;
+    return msg;
+  },
   journalReset: () => ({ type: 'journal_reset' }),
   ping: () => ({ type: 'ping' }),
   /** List the current vars: answered by `vars_result {id, vars: [{name, signature, version, prototype?, defined_by_seq?}]}`. */
@@ -45,11 +55,15 @@ export const SERVER_TYPES = new Set([
   'welcome',
   'patch',
   'rollback',
+  'undo',
+  'undo_result',
   'eval_result',
   'diagnostics',
   'replay_done',
   'journal_reset',
   'pong',
+  'host_build',
+  'host_reload',
   'error',
   'vars_result',
 ]);

@@ -158,6 +158,15 @@ export class HostRegistry {
     return { ok: false, error: this.statusMessage(status) };
   }
 
+  /** `hotwasm_rollback_patch`: takes patch `patchId` out of every var's history; `{ok, error}`. */
+  rollbackPatch(patchId) {
+    const M = this.Module;
+    if (typeof M._hotwasm_rollback_patch !== 'function') return { ok: false, error: 'this host exports no hotwasm_rollback_patch: rebuild it with `hotwasm build --hot`' };
+    const status = M._hotwasm_rollback_patch(patchId);
+    if (status >= 0) return { ok: true, error: null };
+    return { ok: false, error: this.statusMessage(status) };
+  }
+
   /** `hotwasm_list_json` parsed: `[{name, signature, version, history:[{patch, symbol}]}]`. */
   list() {
     const M = this.Module;

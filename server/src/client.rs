@@ -117,6 +117,75 @@ pub fn rollback(ws: &mut Socket, var: &str) -> Result<Result<(), String>, Client
     }
 }
 
+/// Asks every page to undo journal entry `seq` and every later one (with `state`, memory too);
+/// waits for the server's `undo_result` (it comes once every page answered). `Ok(Err(why))` when
+/// the server refused the message itself.
+pub fn undo(
+    ws: &mut Socket,
+    seq: u64,
+    state: bool,
+) -> Result<Result<ServerMsg, String>, ClientError> {
+    let id = format!("repl-undo-{seq}-{}", std::process::id());
+    let msg = ClientMsg::Undo {
+        id: id.clone(),
+        seq,
+        state,
+        trap: None,
+    };
+    ws.send(Message::Text(
+        serde_json::to_string(&msg).expect("serializes"),
+    ))?;
+    loop {
+        let Message::Text(text) = ws.read()? else {
+            continue;
+        };
+        match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(ServerMsg::Error { message, .. }) => return Ok(Err(message)),
+            Ok(r @ ServerMsg::UndoResult { .. }) => {
+                if matches!(&r, ServerMsg::UndoResult { id: got, .. } if *got == id) {
+                    return Ok(Ok(r));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Prints an `undo_result` the way the repl shows results: what was undone, each page's answer.
+pub fn print_undo(result: &ServerMsg) {
+    let ServerMsg::UndoResult {
+        ok,
+        seq,
+        state,
+        undone,
+        pages,
+        error,
+        ..
+    } = result
+    else {
+        return;
+    };
+    let what = if *state { "code and state" } else { "code" };
+    if undone.is_empty() {
+        println!("error: {}", error.as_deref().unwrap_or("nothing undone"));
+        return;
+    }
+    let list: Vec<String> = undone.iter().map(|s| format!("#{s}")).collect();
+    println!(
+        "{} {what} back to before #{seq}: undid {} on {} page(s)",
+        if *ok { "ok" } else { "partly:" },
+        list.join(", "),
+        pages.len()
+    );
+    for p in pages.iter().filter(|p| !p.ok) {
+        println!(
+            "  page {}: {}",
+            p.page,
+            p.error.as_deref().unwrap_or("failed")
+        );
+    }
+}
+
 /// Asks the server for every current var (`vars` → `vars_result`): host vars and every var the
 /// journal defines, with exact versions.
 pub fn vars(ws: &mut Socket) -> Result<Vec<crate::protocol::VarInfo>, ClientError> {
@@ -254,8 +323,39 @@ pub fn eval(
             ServerMsg::Error { code, message } => {
                 return Err(ClientError::Refused(format!("{code:?}: {message}")))
             }
+            msg @ (ServerMsg::HostBuild { .. } | ServerMsg::HostReload { .. }) => {
+                print_host_news(&msg)
+            }
             _ => {}
         }
+    }
+}
+
+/// A host rebuild the server reported meanwhile: started, failed, or done with the journal
+/// entries the new host could not take.
+fn print_host_news(msg: &ServerMsg) {
+    match msg {
+        ServerMsg::HostBuild {
+            status: crate::protocol::HostBuildStatus::Building,
+            files,
+            ..
+        } => println!("(host) {} changed: rebuilding the host", files.join(", ")),
+        ServerMsg::HostBuild {
+            error, raw_output, ..
+        } => {
+            println!(
+                "(host) {}",
+                error.as_deref().unwrap_or("the host build failed")
+            );
+            print!("{raw_output}");
+        }
+        ServerMsg::HostReload { build, dropped } => {
+            println!("(host) new host (build {build}): the pages reload onto it");
+            for d in dropped {
+                println!("(host) journal entry #{} dropped: {}", d.seq, d.reason);
+            }
+        }
+        _ => {}
     }
 }
 

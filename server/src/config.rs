@@ -116,7 +116,38 @@ pub struct Serve {
     pub port: Option<u16>,
     /// The export the generic page calls once per animation frame.
     pub frame: Option<String>,
+    /// How many linear-memory snapshots a page keeps (one before each patch; newest survive).
+    pub snapshots: Option<u32>,
+    /// The most memory a page's snapshots may hold in all, in MiB.
+    pub snapshot_budget_mb: Option<u32>,
+    /// What a page does when a patched function traps.
+    pub on_trap: Option<OnTrap>,
 }
+
+/// `[serve] on_trap`: what a page does when a patched function traps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnTrap {
+    /// Restore the snapshot taken before the trapping patch: code and memory as before it.
+    State,
+    /// Roll the trapping var back one version; the data stays as the patch left it.
+    Code,
+}
+
+impl OnTrap {
+    /// As written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnTrap::State => "state",
+            OnTrap::Code => "code",
+        }
+    }
+}
+
+/// Default of `[serve] snapshots`.
+pub const DEFAULT_SNAPSHOTS: u32 = 8;
+/// Default of `[serve] snapshot_budget_mb`.
+pub const DEFAULT_SNAPSHOT_BUDGET_MB: u32 = 512;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -309,6 +340,18 @@ impl Config {
         self.serve.port.unwrap_or(DEFAULT_PORT)
     }
 
+    /// Snapshots a page keeps (`[serve] snapshots`, default 8), their budget in MiB
+    /// (`snapshot_budget_mb`, default 512) and what a trap does (`on_trap`, default `state`).
+    pub fn snapshots(&self) -> (u32, u32, OnTrap) {
+        (
+            self.serve.snapshots.unwrap_or(DEFAULT_SNAPSHOTS),
+            self.serve
+                .snapshot_budget_mb
+                .unwrap_or(DEFAULT_SNAPSHOT_BUDGET_MB),
+            self.serve.on_trap.unwrap_or(OnTrap::State),
+        )
+    }
+
     /// The patch optimisation level (`[patches] opt`, default `2`).
     pub fn opt(&self) -> &str {
         self.patches.opt.as_deref().unwrap_or("2")
@@ -346,6 +389,7 @@ mod tests {
         assert_eq!(c.watch(), DEFAULT_WATCH.map(String::from).to_vec());
         assert_eq!(c.page_dir(), None);
         assert_eq!(c.rust_prelude(), None);
+        assert_eq!(c.snapshots(), (8, 512, OnTrap::State));
     }
 
     #[test]
@@ -411,6 +455,14 @@ mod tests {
             (
                 &format!("{MINIMAL_RUST}[serve]\nport = \"x\"\n"),
                 "invalid type",
+            ),
+            (
+                &format!("{MINIMAL_RUST}[serve]\non_trap = \"panic\"\n"),
+                "expected `state` or `code`",
+            ),
+            (
+                &format!("{MINIMAL_RUST}[serve]\nsnapshots = -1\n"),
+                "invalid value",
             ),
         ] {
             let e = parse(text).unwrap_err().to_string();

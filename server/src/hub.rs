@@ -50,6 +50,17 @@ pub struct AckInfo {
     pub at: Instant,
 }
 
+/// What [`Hub::undo`] did: the entries it undid and where it sent the undo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoSent {
+    /// The patches and rollbacks undone (forgotten by the journal), oldest first.
+    pub undone: Vec<u64>,
+    /// The undo's own journal entry (the pages ack it).
+    pub journal_seq: u64,
+    /// The pages it was sent to.
+    pub pages: Vec<u64>,
+}
+
 struct Client {
     tx: Sender<Out>,
     page: bool,
@@ -82,6 +93,8 @@ pub struct Hub {
     slots: Mutex<(usize, usize)>,
     slot_free: Condvar,
     next_client: AtomicU64,
+    /// Host builds this server made (`host_reload.rs`); names the bundle in `/hotwasm/app.json`.
+    pub host_build: AtomicU64,
 }
 
 /// A held compile slot; dropping it frees the slot.
@@ -140,6 +153,7 @@ impl Hub {
             slots: Mutex::new((0, 0)),
             slot_free: Condvar::new(),
             next_client: AtomicU64::new(1),
+            host_build: AtomicU64::new(0),
         }
     }
 
@@ -209,6 +223,7 @@ impl Hub {
             journal_epoch: journal.epoch().to_string(),
             journal_len: journal.len() as u64,
             host_vars,
+            host_build: self.host_build.load(Ordering::Relaxed),
         };
         let _ = client.tx.send(Out::Text(welcome.to_json()));
         if page {
@@ -238,7 +253,20 @@ impl Hub {
         except: Option<u64>,
     ) -> Result<(Entry, Vec<u64>), JournalError> {
         let entry = state.journal.append(kind)?;
-        let out = entry_out(state.journal.epoch(), &entry, eval_id, false);
+        let pages = self.send_entry(state, &entry, eval_id, except);
+        Ok((entry, pages))
+    }
+
+    /// Sends journal entry `entry` to every page except `except`; returns the pages it went to
+    /// (whose acks are then collected under its seq).
+    fn send_entry(
+        &self,
+        state: &State,
+        entry: &Entry,
+        eval_id: Option<String>,
+        except: Option<u64>,
+    ) -> Vec<u64> {
+        let out = entry_out(state.journal.epoch(), entry, eval_id, false);
         let mut pages = Vec::new();
         lock(&self.acks).insert(entry.seq, HashMap::new());
         for (id, c) in &state.clients {
@@ -246,7 +274,22 @@ impl Hub {
                 pages.push(*id);
             }
         }
-        Ok((entry, pages))
+        pages
+    }
+
+    /// Journals an undo of entry `before` and every later one (the journal forgets them) and
+    /// sends it to every page; `Ok(None)` when the journal has no entry `before`.
+    pub fn undo(&self, before: u64, state: bool) -> Result<Option<UndoSent>, JournalError> {
+        let mut guard = self.lock();
+        let Some((undone, entry)) = guard.journal.undo(before, state)? else {
+            return Ok(None);
+        };
+        let pages = self.send_entry(&guard, &entry, None, None);
+        Ok(Some(UndoSent {
+            undone,
+            journal_seq: entry.seq,
+            pages,
+        }))
     }
 
     /// Records a page's ack.
@@ -367,6 +410,15 @@ fn entry_out(epoch: &str, entry: &Entry, eval_id: Option<String>, replay: bool) 
             ServerMsg::Rollback {
                 seq: entry.seq,
                 var: var.clone(),
+                replay,
+            }
+            .to_json(),
+        ),
+        EntryKind::Undo { before, state } => Out::Text(
+            ServerMsg::Undo {
+                seq: *before,
+                state: *state,
+                journal_seq: entry.seq,
                 replay,
             }
             .to_json(),

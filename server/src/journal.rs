@@ -5,6 +5,11 @@
 //!
 //! Sequence numbers never repeat in one journal directory, even across resets, so the
 //! virtual-FS path of a patch (`/hotwasm/patch-<epoch>-<seq>.so`) is unique for a page's life.
+//!
+//! An undo to before entry N forgets N and every later entry (their files are deleted, so a new
+//! page never replays them) and appends an `undo` entry: a page that applied some of them while
+//! connected, then missed the undo, is sent it on reconnect; a page that never applied them
+//! finds nothing to undo.
 
 use crate::protocol::Lang;
 use hotwasm_abi::PatchManifest;
@@ -52,6 +57,13 @@ pub enum EntryKind {
         /// The var.
         var: String,
     },
+    /// An undo of every entry from `before` on (those entries are gone from the journal).
+    Undo {
+        /// The first entry undone.
+        before: u64,
+        /// Whether pages restore memory too.
+        state: bool,
+    },
 }
 
 /// One journal entry.
@@ -81,6 +93,10 @@ struct Header {
     #[serde(default)]
     name: Option<String>,
     size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    before: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -223,6 +239,8 @@ impl Journal {
                     lang: Some(*lang),
                     name: Some(name.clone()),
                     size: wasm.len() as u64,
+                    before: None,
+                    state: None,
                 },
                 wasm,
             ),
@@ -238,6 +256,25 @@ impl Journal {
                     lang: None,
                     name: None,
                     size: 0,
+                    before: None,
+                    state: None,
+                },
+                &[],
+            ),
+            EntryKind::Undo { before, state } => (
+                Header {
+                    seq: entry.seq,
+                    epoch: self.epoch.clone(),
+                    kind: "undo".into(),
+                    var: None,
+                    manifest: None,
+                    run: None,
+                    source: None,
+                    lang: None,
+                    name: None,
+                    size: 0,
+                    before: Some(*before),
+                    state: Some(*state),
                 },
                 &[],
             ),
@@ -254,6 +291,47 @@ impl Journal {
         Ok(entry)
     }
 
+    /// Forgets entry `before` and every later one, deleting their files, and journals the undo
+    /// (see the top of this file). Returns the seqs of the patches and rollbacks forgotten, oldest
+    /// first (earlier undo entries it forgets too are not listed), and the undo entry.
+    /// Refuses (`Ok(None)`) when there is no entry `before`.
+    pub fn undo(
+        &mut self,
+        before: u64,
+        state: bool,
+    ) -> Result<Option<(Vec<u64>, Entry)>, JournalError> {
+        if !self.entries.iter().any(|e| e.seq == before) {
+            return Ok(None);
+        }
+        let mut undone = Vec::new();
+        while self.entries.last().is_some_and(|e| e.seq >= before) {
+            let entry = self.entries.pop().expect("checked above");
+            let path = self.dir.join(format!("{:016}.entry", entry.seq));
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+                _ => {}
+            }
+            if !matches!(entry.kind, EntryKind::Undo { .. }) {
+                undone.push(entry.seq);
+            }
+        }
+        undone.reverse();
+        let entry = self.append(EntryKind::Undo { before, state })?;
+        Ok(Some((undone, entry)))
+    }
+
+    /// The seqs of the entries in the journal now, as a short text (`#1..#4, #7`) for messages.
+    pub fn describe_seqs(&self) -> String {
+        if self.entries.is_empty() {
+            return "none".into();
+        }
+        self.entries
+            .iter()
+            .map(|e| format!("#{}", e.seq))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Forgets every entry and starts a new epoch; sequence numbers keep counting.
     pub fn reset(&mut self) -> Result<(), JournalError> {
         self.epoch = crate::security::random_hex(8);
@@ -265,6 +343,20 @@ impl Journal {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// Forgets the entries `seqs` (a rebuilt host cannot take them): their files are removed, so
+    /// neither a page nor a restarted server replays them; sequence numbers keep counting.
+    pub fn forget(&mut self, seqs: &[u64]) -> Result<(), JournalError> {
+        for seq in seqs {
+            let path = self.dir.join(format!("{seq:016}.entry"));
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+                _ => {}
+            }
+        }
+        self.entries.retain(|e| !seqs.contains(&e.seq));
         Ok(())
     }
 
@@ -317,6 +409,10 @@ fn read_entry(path: &Path) -> Option<(String, Entry)> {
             wasm: Arc::new(wasm.to_vec()),
         },
         "rollback" => EntryKind::Rollback { var: header.var? },
+        "undo" => EntryKind::Undo {
+            before: header.before?,
+            state: header.state.unwrap_or(true),
+        },
         _ => return None,
     };
     Some((
@@ -382,6 +478,57 @@ mod tests {
         assert_eq!(j.after(Some(&epoch), 2).len(), 1);
         assert_eq!(j.after(Some("other"), 2).len(), 3);
         assert_eq!(j.after(None, 0).len(), 3);
+    }
+
+    #[test]
+    fn an_undo_forgets_the_undone_entries_on_disk_and_journals_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        for n in 0..4 {
+            j.append(patch(n)).unwrap();
+        }
+        assert!(j.undo(9, true).unwrap().is_none(), "no entry #9: refused");
+        let (undone, entry) = j.undo(2, true).unwrap().unwrap();
+        assert_eq!(undone, vec![2, 3, 4]);
+        assert_eq!(entry.seq, 5);
+        assert_eq!(
+            entry.kind,
+            EntryKind::Undo {
+                before: 2,
+                state: true
+            }
+        );
+        let j = Journal::open(dir.path()).unwrap();
+        let seqs: Vec<u64> = j.entries().iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 5], "a new page replays #1 and the undo only");
+        assert_eq!(j.entries()[1].kind, entry.kind);
+        assert_eq!(j.next_seq(), 6);
+        let epoch = j.epoch().to_string();
+        assert_eq!(
+            j.after(Some(&epoch), 3).len(),
+            1,
+            "a page that missed it gets the undo"
+        );
+    }
+
+    #[test]
+    fn forgotten_entries_are_gone_after_reopening_and_seqs_keep_counting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        for n in 0..3 {
+            j.append(patch(n)).unwrap();
+        }
+        j.forget(&[2]).unwrap();
+        assert_eq!(
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(j.next_seq(), 4);
     }
 
     #[test]

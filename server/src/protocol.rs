@@ -129,6 +129,21 @@ pub enum ClientMsg {
     JournalReset,
     /// Liveness check.
     Ping,
+    /// Roll every page back to just before journal entry `seq`: the code, and with `state` the
+    /// app's memory too (each page restores the snapshot it took before that patch). The journal
+    /// forgets the undone entries; the server answers `undo_result`.
+    Undo {
+        /// Chosen by the client, echoed in `undo_result`.
+        id: String,
+        /// The first journal entry to undo (it and every later one are undone).
+        seq: u64,
+        /// Restore memory as well as code.
+        state: bool,
+        /// Set by a page that caught a trap in patch `seq` and already restored its own state:
+        /// the trap message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trap: Option<String>,
+    },
     /// List the current vars (answered with `vars_result`).
     Vars {
         /// Chosen by the client, echoed in `vars_result`.
@@ -230,6 +245,10 @@ pub enum ServerMsg {
         journal_len: u64,
         /// The host's hot vars.
         host_vars: Vec<HostVar>,
+        /// Host builds this server made (`host_reload`'s `build`): a page that reconnects with
+        /// an older one missed a `host_reload` and reloads onto the current host.
+        #[serde(default)]
+        host_build: u64,
     },
     /// A patch; the next frame on the socket is its binary of `size` bytes.
     Patch {
@@ -299,6 +318,64 @@ pub enum ServerMsg {
     },
     /// Answer to `ping`.
     Pong,
+    /// Undo every patch applied from journal entry `seq` on (see `ClientMsg::Undo`).
+    Undo {
+        /// The first journal entry undone.
+        seq: u64,
+        /// Restore memory as well as code.
+        state: bool,
+        /// This undo's own journal entry (what the page acks, and its journal position after).
+        journal_seq: u64,
+        /// Whether this is a journal replay.
+        replay: bool,
+    },
+    /// Answer to `undo`.
+    UndoResult {
+        /// The request's id.
+        id: String,
+        /// Whether every page undid it (with `state`, restored its snapshot).
+        ok: bool,
+        /// The first journal entry undone.
+        seq: u64,
+        /// Whether memory was asked for too.
+        state: bool,
+        /// The journal entries undone (forgotten), oldest first.
+        undone: Vec<u64>,
+        /// The undo's own journal entry, if it was journaled.
+        journal_seq: Option<u64>,
+        /// Each page's outcome.
+        pages: Vec<PageOutcome>,
+        /// What went wrong, in words.
+        error: Option<String>,
+    },
+    // ---- host rebuilds (`[build] host_watch`, `host_reload.rs`) ----
+    /// The host is being rebuilt after a save of one of its sources, or the rebuild failed (the
+    /// old host keeps running).
+    HostBuild {
+        /// `building` or `failed`.
+        status: HostBuildStatus,
+        /// The saved host sources (relative to the app root) that started it.
+        files: Vec<String>,
+        /// Why it failed, in words.
+        #[serde(default)]
+        error: Option<String>,
+        /// The compiler's located errors.
+        #[serde(default)]
+        diagnostics: Vec<Diagnostic>,
+        /// The compiler's output word for word.
+        #[serde(default)]
+        raw_output: String,
+    },
+    /// A new host was built: pages save the app's state (state hooks), load the new host,
+    /// restore the state and replay the journal entries that fit it (every one but `dropped`,
+    /// which the journal forgot).
+    HostReload {
+        /// This server's count of host builds (cache-busting: `/hotwasm/app.json` names the
+        /// bundle with `?build=`).
+        build: u64,
+        /// Journal entries that no longer fit the new host, with the reason.
+        dropped: Vec<DroppedEntry>,
+    },
     /// Answer to `vars`: every current var (host and journal), sorted by name.
     VarsResult {
         /// The `vars` request's id.
@@ -313,6 +390,25 @@ pub enum ServerMsg {
         /// What to do about it.
         message: String,
     },
+}
+
+/// Where a host rebuild is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostBuildStatus {
+    /// The build started.
+    Building,
+    /// The build failed; the old host keeps running.
+    Failed,
+}
+
+/// A journal entry a new host cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedEntry {
+    /// Its journal sequence number.
+    pub seq: u64,
+    /// Why, naming the var or symbol and both versions.
+    pub reason: String,
 }
 
 /// Why a message was refused.
@@ -336,7 +432,7 @@ pub enum ErrorCode {
 }
 
 /// Every client message `type`, in declaration order ([`ClientMsg::type_name`] keeps it whole).
-pub const CLIENT_TYPES: [&str; 8] = [
+pub const CLIENT_TYPES: [&str; 9] = [
     "hello",
     "eval",
     "ack",
@@ -344,11 +440,12 @@ pub const CLIENT_TYPES: [&str; 8] = [
     "trap",
     "journal_reset",
     "ping",
+    "undo",
     "vars",
 ];
 
 /// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
-pub const SERVER_TYPES: [&str; 10] = [
+pub const SERVER_TYPES: [&str; 14] = [
     "welcome",
     "patch",
     "rollback",
@@ -357,8 +454,12 @@ pub const SERVER_TYPES: [&str; 10] = [
     "replay_done",
     "journal_reset",
     "pong",
-    "error",
+    "undo",
+    "undo_result",
+    "host_build",
+    "host_reload",
     "vars_result",
+    "error",
 ];
 
 /// Every error code.
@@ -384,6 +485,7 @@ impl ClientMsg {
             ClientMsg::Trap { .. } => "trap",
             ClientMsg::JournalReset => "journal_reset",
             ClientMsg::Ping => "ping",
+            ClientMsg::Undo { .. } => "undo",
             ClientMsg::Vars { .. } => "vars",
         }
     }
@@ -430,7 +532,11 @@ impl ServerMsg {
             ServerMsg::ReplayDone { .. } => "replay_done",
             ServerMsg::JournalReset { .. } => "journal_reset",
             ServerMsg::Pong => "pong",
+            ServerMsg::HostBuild { .. } => "host_build",
+            ServerMsg::HostReload { .. } => "host_reload",
             ServerMsg::Error { .. } => "error",
+            ServerMsg::Undo { .. } => "undo",
+            ServerMsg::UndoResult { .. } => "undo_result",
             ServerMsg::VarsResult { .. } => "vars_result",
         }
     }
@@ -518,6 +624,34 @@ mod tests {
         });
         round_trip_client(ClientMsg::JournalReset);
         round_trip_client(ClientMsg::Ping);
+        round_trip_client(ClientMsg::Undo {
+            id: "u1".into(),
+            seq: 3,
+            state: true,
+            trap: None,
+        });
+        round_trip_client(ClientMsg::Undo {
+            id: "trap-1".into(),
+            seq: 3,
+            state: true,
+            trap: Some("unreachable".into()),
+        });
+        round_trip_server(ServerMsg::Undo {
+            seq: 3,
+            state: false,
+            journal_seq: 7,
+            replay: true,
+        });
+        round_trip_server(ServerMsg::UndoResult {
+            id: "u1".into(),
+            ok: true,
+            seq: 3,
+            state: true,
+            undone: vec![3, 4],
+            journal_seq: Some(7),
+            pages: vec![],
+            error: None,
+        });
         round_trip_server(ServerMsg::Welcome {
             protocol: 1,
             server_version: "0.1.0".into(),
@@ -527,6 +661,7 @@ mod tests {
                 name: "step".into(),
                 signature: sig.clone(),
             }],
+            host_build: 1,
         });
         round_trip_server(ServerMsg::Patch {
             seq: 4,
@@ -582,6 +717,20 @@ mod tests {
             journal_epoch: "e2".into(),
         });
         round_trip_server(ServerMsg::Pong);
+        round_trip_server(ServerMsg::HostBuild {
+            status: HostBuildStatus::Failed,
+            files: vec!["src/main.c".into()],
+            error: Some("emcc failed".into()),
+            diagnostics: vec![],
+            raw_output: "src/main.c:1:1: error: x".into(),
+        });
+        round_trip_server(ServerMsg::HostReload {
+            build: 2,
+            dropped: vec![DroppedEntry {
+                seq: 3,
+                reason: "r".into(),
+            }],
+        });
         round_trip_server(ServerMsg::Error {
             code: ErrorCode::Busy,
             message: "m".into(),
@@ -619,6 +768,10 @@ mod tests {
             CLIENT_TYPES.len()
         );
         assert_eq!(m["server_types"][3], "eval_result");
+        assert_eq!(
+            m["server_types"].as_array().unwrap().len(),
+            SERVER_TYPES.len()
+        );
         assert_eq!(m["error_codes"][6], "bad_request");
     }
 

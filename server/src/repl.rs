@@ -19,6 +19,9 @@ Commands (at the start of an entry):
                   (name, signature, version as the pages count it, the journal entry that
                   defined it, its C prototype); `#include <hotwasm_vars.h>` declares them
   :rollback NAME  roll var NAME back one version on every page
+  :undo N         roll code and state back to before journal entry #N on every page (each page
+                  restores the memory snapshot it took before that patch; later entries are
+                  undone too and the journal forgets them); `:undo N --code`: the code only
   :load FILE      evaluate FILE (C, C++ or Rust by its extension)
   :c :cpp :rust   switch the language of the next entries
   :quit           leave (so does end of input, Ctrl-D)";
@@ -142,6 +145,7 @@ impl Session {
                 Err(why) => println!("error: rollback of {arg} refused: {why}"),
             },
             ":load" if !arg.is_empty() => self.load(Path::new(arg))?,
+            ":undo" => self.undo(arg)?,
             ":rollback" | ":load" => println!(
                 "usage: {cmd} {}",
                 if cmd == ":load" { "FILE" } else { "NAME" }
@@ -149,6 +153,24 @@ impl Session {
             _ => println!("unknown command {cmd}; `:help` lists the commands"),
         }
         Ok(Flow::Go)
+    }
+
+    /// `:undo N [--code]`.
+    fn undo(&mut self, arg: &str) -> Result<(), ClientError> {
+        let mut words = arg.split_whitespace();
+        let seq = words
+            .next()
+            .map(|w| w.trim_start_matches('#').parse::<u64>());
+        let code_only = words.any(|w| w == "--code");
+        let Some(Ok(seq)) = seq else {
+            println!("usage: :undo N [--code]   (N: the patch's journal seq, e.g. from eval results or the page's history)");
+            return Ok(());
+        };
+        match client::undo(&mut self.ws, seq, !code_only)? {
+            Ok(result) => client::print_undo(&result),
+            Err(why) => println!("error: undo refused: {why}"),
+        }
+        Ok(())
     }
 
     /// `:vars`: the server's answer to a `vars` query (exact versions, every client's vars).

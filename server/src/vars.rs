@@ -63,6 +63,8 @@ pub fn current(host: &HostManifest, entries: &[Entry]) -> Vec<VarInfo> {
                     }
                 }
             }
+            // The entries it undid are gone from the journal: what is left is exact.
+            EntryKind::Undo { .. } => {}
         }
     }
     vars.into_iter()
@@ -368,8 +370,9 @@ pub fn header_of_hub(hub: &crate::hub::Hub) -> String {
     header_for(&host, state.journal.entries(), &include_dirs)
 }
 
-/// Rewrites `hub`'s header file (after an applied eval, a rollback, a journal reset, and when
-/// the server starts).
+/// Rewrites `hub`'s header file when its text changed: before every compile (whatever changed
+/// the journal since: an undo, a host reload), after an applied eval, a rollback, a journal
+/// reset, and when the server starts.
 pub fn refresh(hub: &crate::hub::Hub) {
     write_header(&hub.root, &header_of_hub(hub));
 }
@@ -378,6 +381,9 @@ pub fn refresh(hub: &crate::hub::Hub) {
 /// sees half a file). Failures are reported, never fatal: the header is a convenience.
 pub fn write_header(root: &Path, text: &str) {
     let dir = include_dir(root);
+    if std::fs::read_to_string(dir.join(HEADER)).is_ok_and(|old| old == text) {
+        return;
+    }
     let result = std::fs::create_dir_all(&dir).and_then(|_| {
         let tmp = dir.join(format!(".{HEADER}.tmp"));
         std::fs::write(&tmp, text)?;

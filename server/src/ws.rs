@@ -234,6 +234,40 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             crate::vars::refresh(hub);
         }
         ClientMsg::Ping => hub.send(id, Out::Text(crate::protocol::ServerMsg::Pong.to_json())),
+        ClientMsg::Undo {
+            id: undo_id,
+            seq,
+            state,
+            trap,
+        } => {
+            if undo_id.len() > 128 || trap.as_ref().is_some_and(|t| t.len() > MAX_SOURCE) {
+                return hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::BadRequest,
+                        "undo refused: its id is over 128 bytes or its trap message over 256 KiB",
+                    ),
+                );
+            }
+            // Collecting the pages' acks waits (and the asking page acks on this connection):
+            // not on this connection's thread. A bounded number at a time.
+            let Some(slot) = crate::undo::InFlight::enter() else {
+                return hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::Busy,
+                        "too many undos waiting for pages' answers: retry in a moment",
+                    ),
+                );
+            };
+            let hub = hub.clone();
+            std::thread::spawn(move || {
+                let result = crate::undo::run(&hub, id, undo_id, seq, state, trap);
+                drop(slot);
+                crate::vars::refresh(&hub);
+                hub.send(id, Out::Text(result.to_json()));
+            });
+        }
         ClientMsg::Vars { id: request } => {
             let vars = crate::vars::of_hub(hub);
             let answer = crate::protocol::ServerMsg::VarsResult { id: request, vars };

@@ -16,13 +16,14 @@ const require = createRequire(import.meta.url);
 /**
  * Starts `hotwasm serve` for the app at `dir` (absolute) on a free port with a journal of its own;
  * resolves to `{ url, stop }` once the server prints the page's URL (its token in it).
+ * Options: `watch` (default false) keeps the server's file watch on; `hotwasm` is the command to
+ * run (default: scripts/hotwasm, which builds the release CLI the first time).
  */
-export function serveApp(dir) {
+export function serveApp(dir, { watch = false, hotwasm } = {}) {
   const journal = mkdtempSync(join(tmpdir(), 'hotwasm-journal-'));
-  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', dir, '--port', '0', '--no-watch', '--journal', journal], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['serve', '--project', dir, '--port', '0', '--journal', journal, ...(watch ? [] : ['--no-watch'])];
+  const [command, argv] = hotwasm ? [hotwasm, args] : ['bash', [join(ROOT, 'scripts/hotwasm'), ...args]];
+  const child = spawn(command, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr.on('data', (c) => process.stderr.write(c));
   const stop = () => {
     child.kill();

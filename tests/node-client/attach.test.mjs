@@ -141,8 +141,8 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     hot.close();
   });
 
-  test('hot.call returns TRAPPED for a trapping patch, rolls it back, tells the server, and the next call runs', async () => {
-    const { hot, server, events, Module } = await attached(bundle);
+  test('hot.call returns TRAPPED for a trapping patch, rolls it back, tells the server, and the next call runs (on_trap = code)', async () => {
+    const { hot, server, events, Module } = await attached(bundle, { onTrap: 'code' });
     const ack = await server.patch({ seq: 1, manifest: [{ var: 'step_particle', symbol: 'step_particle__hw901', signature: 'vppf' }], bytes: trap });
     assert.equal(ack.ok, true, ack.error);
     const sp = Module.stackSave();
@@ -164,8 +164,8 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     hot.close();
   });
 
-  test('a trap rollback the server did not echo to this page is skipped over; later rollbacks still apply', async () => {
-    const { hot, server } = await attached(bundle);
+  test('a trap rollback the server did not echo to this page is skipped over; later rollbacks still apply (on_trap = code)', async () => {
+    const { hot, server } = await attached(bundle, { onTrap: 'code' });
     const manifest = [{ var: 'step_particle', symbol: 'step_particle__hw901', signature: 'vppf' }];
     await server.patch({ seq: 1, manifest: [{ var: 'background_color', symbol: 'background_color__hw900', signature: 'ip' }], bytes: bg });
     await server.patch({ seq: 2, manifest, bytes: trap });
@@ -225,8 +225,8 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     hot.close();
   });
 
-  test('a trap while the server is away is reported to it once it is back', async () => {
-    const { hot, server } = await attached(bundle, { backoffMin: 1, backoffMax: 5 });
+  test('a trap while the server is away is reported to it once it is back (on_trap = code)', async () => {
+    const { hot, server } = await attached(bundle, { backoffMin: 1, backoffMax: 5, onTrap: 'code' });
     await server.patch({ seq: 1, manifest: [{ var: 'step_particle', symbol: 'step_particle__hw901', signature: 'vppf' }], bytes: trap });
     server.refuse = true;
     const closed = untilEvent(hot, 'status', (s) => s.state === 'closed');

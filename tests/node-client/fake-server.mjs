@@ -87,6 +87,13 @@ export class FakeServer extends EventEmitter {
     return this.ackFor(seq, since);
   }
 
+  /** Sends `undo {seq, state, journal_seq}`; resolves with the client's ack of `journal_seq`. */
+  async undo({ seq, state = true, journalSeq, replay = false }) {
+    const since = this.received.length;
+    this.send({ type: 'undo', seq, state, journal_seq: journalSeq, replay });
+    return this.ackFor(journalSeq, since);
+  }
+
   ackFor(seq, since) {
     return this.waitFor((m) => m.type === 'ack' && m.seq === seq, since);
   }

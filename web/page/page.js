@@ -8,7 +8,7 @@ import { appInfo, attach, extensionOf, loadFactory, TRAPPED } from '/hotwasm/hot
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
-import { PageConsole, connectionPill, consoleCommand, logEvents } from '/hotwasm/ui/console.js';
+import { PageConsole, connectionPill, consoleCommand, logEvents, trapReport } from '/hotwasm/ui/console.js';
 import { Evaluator } from '/hotwasm/ui/evaluate.js';
 
 const $ = (id) => document.getElementById(id);
@@ -140,14 +140,18 @@ function wire(hot) {
   $('mode').dataset.mode = hot.hotReload ? 'hot' : 'plain';
   connectionPill($('conn'), hot);
   logEvents(hot, pageConsole);
+  hot.on('host_build', (b) => b.status === 'failed' && banner.show('error', 'The host build failed: the old host keeps running', b.error ?? ''));
+  hot.on('host_reloaded', (r) => {
+    if (r.dropped.length) banner.show('trap', `New host: ${r.dropped.length} journal ${r.dropped.length === 1 ? 'entry' : 'entries'} dropped`, r.dropped.map((d) => `#${d.seq}: ${d.reason}`).join('\n'));
+  });
   new HistoryPanel($('history'), hot, { onSelect: editVar, onError: (m) => log('error', m) });
   hot.on('welcome', () => editor.value === state.template && selectLang(state.lang));
   hot.on('trap', (t) => {
     state.traps += 1;
     if (t.var) {
       state.hostTraps = 0;
-      const names = t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
-      banner.show('trap', `Trap in ${names}: rolled back`, `${t.message}. The previous version runs again on every page; fix the code and eval again.`);
+      const report = trapReport(t);
+      banner.show('trap', report.title, report.detail);
       return;
     }
     state.hostTraps += 1;

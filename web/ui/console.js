@@ -57,7 +57,8 @@ export class PageConsole {
 
 /**
  * The console's own commands (as in the terminal REPL): `:help`, `:c` / `:cpp` / `:rust` (the
- * language of the lines that follow), `:vars`, `:rollback NAME`. Returns whether `line` was one.
+ * language of the lines that follow), `:vars`, `:rollback NAME`, `:undo N [--code]`. Returns whether
+ * `line` was one.
  * @param {{hot, log: (kind, text, detail?) => void, setLang: (lang) => void}} ctx
  */
 export function consoleCommand(line, { hot, log, setLang }) {
@@ -70,18 +71,45 @@ export function consoleCommand(line, { hot, log, setLang }) {
   } else if (cmd === ':vars') {
     const lines = hot.vars().map((v) => `${v.name} "${v.signature}" ${v.patched ? `v${v.history.length} (patch #${v.history.at(-1).seq ?? '?'})` : 'built-in'}`);
     log('info', `${lines.length} vars`, lines.join('\n'));
+  } else if (cmd === ':undo' && /^\d+$/.test(arg ?? '')) {
+    const state = !/--code\b/.test(line);
+    hot.undo(Number(arg), { state }).then(
+      (r) => log(r.ok ? 'info' : 'error', `undo to before #${arg} (${state ? 'code and state' : 'code only'}): ${r.ok ? `undid #${r.undone.join(', #')} on every page` : r.error}`),
+      (e) => log('error', `undo to before #${arg}: ${e.message}`),
+    );
   } else if (cmd === ':rollback' && arg) {
     hot.rollback(arg).then(
       () => log('info', `${arg} rolled back on every page`),
       (e) => log('error', `rollback of ${arg}: ${e.message}`),
     );
   } else {
-    log('info', 'console commands', ':c  :cpp  :rust   language of the next lines\n:vars           every var, its signature and version\n:rollback NAME  roll NAME back one version on every page\nanything else is evaluated (Enter), ↑/↓ walk the history');
+    log('info', 'console commands', ':c  :cpp  :rust   language of the next lines\n:vars           every var, its signature and version\n:rollback NAME  roll NAME back one version on every page\n:undo N         code and state back to before patch #N on every page (:undo N --code: code only)\nanything else is evaluated (Enter), ↑/↓ walk the history');
   }
   return true;
 }
 
 const ms = (x) => (x == null ? '–' : x < 10 ? x.toFixed(1) : Math.round(x).toString());
+
+/**
+ * What a page says about a trap event in a patched function: `{title, detail}` for a banner.
+ * Says whether the app's state was restored (the snapshot before the trapping patch) or only the
+ * code rolled back, and why not.
+ */
+export function trapReport(t) {
+  const names = t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
+  if (t.state?.restored) {
+    const later = t.state.undone.filter((s) => s !== t.state.before);
+    return {
+      title: `Trap in ${names}: rolled back, state restored`,
+      detail: `${t.message}. Code and memory are back as they were before patch #${t.state.before}${later.length ? ` (later patches #${later.sort((a, b) => a - b).join(', #')} undone too)` : ''}, on every page; fix the code and eval again.`,
+    };
+  }
+  const why = t.state?.reason ? ` State not restored: ${t.state.reason}.` : '';
+  return {
+    title: `Trap in ${names}: rolled back`,
+    detail: `${t.message}. The previous version runs again on every page; the data stays as the patch left it.${why} Fix the code and eval again.`,
+  };
+}
 
 /** Writes the client's events into the console as a user wants to read them. */
 export function logEvents(hot, c) {
@@ -95,8 +123,15 @@ export function logEvents(hot, c) {
   hot.on('output', (o) => c.log('output', `patch #${o.seq} printed:`, o.text));
   hot.on('rollback', (r) => c.log(r.ok ? 'info' : 'error', `${r.replay ? 'replayed ' : ''}rollback #${r.seq} of ${r.var}${r.ok ? '' : `: ${r.error}`}`));
   hot.on('trap', (t) => {
-    if (t.var) c.log('trap', `trap in ${t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ')} → rolled back (${t.how})`, t.message);
+    const names = () => t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
+    if (t.var && t.state?.restored) c.log('trap', `trap in ${names()} → rolled back (${t.how}), state restored to before patch #${t.state.before} in ${ms(t.state.ms)} ms`, t.message);
+    else if (t.var) c.log('trap', `trap in ${names()} → rolled back (${t.how})${t.state?.reason ? `; state not restored: ${t.state.reason}` : ''}`, t.message);
     else c.log('error', `trap in the app's own code: ${t.message}`);
+  });
+  hot.on('undo', (u) => {
+    const what = u.restored ? 'code and state' : 'code';
+    const text = u.undone.length ? `undid patches #${[...u.undone].sort((a, b) => a - b).join(', #')} (${what} back to before #${u.before})` : `undo to before #${u.before}: nothing applied here to undo`;
+    c.log(u.ok ? 'info' : 'error', `${u.replay ? 'replayed ' : ''}${text}${u.ok ? '' : `: ${u.error}`}`);
   });
   hot.on('diagnostics', (d) => {
     const first = (d.diagnostics ?? []).find((x) => x.severity !== 'note');
@@ -105,6 +140,15 @@ export function logEvents(hot, c) {
   hot.on('replay_done', (r) => r.count && c.log('replay', `journal replayed: ${r.count} ${r.count === 1 ? 'entry' : 'entries'}`));
   hot.on('journal_reset', () => c.log('info', 'journal cleared: a reload now starts from the built-in code'));
   hot.on('log', (l) => c.log(l.level === 'error' ? 'error' : 'info', l.message));
+  hot.on('host_build', (b) => {
+    if (b.status === 'building') return c.log('info', `${b.files.join(', ')} changed: the server is rebuilding the host…`);
+    const first = (b.diagnostics ?? []).find((x) => x.severity !== 'note');
+    c.log('error', `host build failed${first ? ` (${first.file}:${first.line}: ${first.message})` : ''}: the old host keeps running`, b.raw_output);
+  });
+  hot.on('host_reloaded', (r) => {
+    c.log(r.error ? 'error' : 'ok', `new host (build ${r.build}) running${r.restored ? `, app state restored (${r.bytes} bytes)` : ''}${r.error ? ` — ${r.error}` : ''}`);
+    for (const d of r.dropped) c.log('error', `journal entry #${d.seq} dropped: ${d.reason}`);
+  });
 }
 
 /** "compile 12 ms · transfer 3 ms · apply 1.2 ms" readout of an eval_result into `el`. */

@@ -1,6 +1,8 @@
 // ui/history.js: the patch history of every var (newest first) with a "Roll back" button per
-// var. Rolling back goes through the server (`hot.rollback`), so it is journaled and reaches every
-// page. Re-renders on the client's 'history' and 'status' events.
+// var, and per patch two undo buttons: "code" (roll every var back to before that patch, the data
+// stays) and "code + state" (also restore the app's memory as it was before that patch). Both go
+// through the server (`hot.rollback`, `hot.undo`), so they are journaled and reach every page.
+// Re-renders on the client's 'history' and 'status' events.
 
 function make(tag, className, text) {
   const e = document.createElement(tag);
@@ -53,9 +55,29 @@ export class HistoryPanel {
     [...v.history].reverse().forEach((h, i) => {
       const when = h.appliedAt ? new Date(h.appliedAt).toLocaleTimeString([], { hour12: false }) : '';
       const text = h.builtin ? 'built-in' : `#${h.seq ?? '?'} · ${h.symbol}${when ? ` · ${when}` : ''}`;
-      ol.append(make('li', i === 0 ? 'current' : '', text));
+      const li = make('li', i === 0 ? 'current' : '');
+      li.append(make('span', 'hist-text', text));
+      if (!h.builtin && h.seq != null) li.append(this.undoButton(h.seq, false), this.undoButton(h.seq, true));
+      ol.append(li);
     });
     box.append(head, ol);
     return box;
+  }
+
+  /** "code" / "code + state": undo patch #seq and every later one on every page. */
+  undoButton(seq, state) {
+    const b = make('button', 'ghost small undo', state ? '↶ code + state' : '↶ code');
+    b.type = 'button';
+    b.disabled = this.hot.state !== 'open';
+    b.title = state
+      ? `Undo: roll code and state back to before patch #${seq} on every page (the memory snapshot each page took before it; later patches are undone too)`
+      : `Undo: roll the code back to before patch #${seq} on every page (later patches too); the data stays as it is`;
+    b.dataset[state ? 'undoState' : 'undoCode'] = String(seq);
+    b.onclick = () =>
+      this.hot.undo(seq, { state }).then(
+        (r) => !r.ok && this.onError(`undo to before #${seq}: ${r.error}`),
+        (e) => this.onError(`undo to before #${seq}: ${e.message}`),
+      );
+    return b;
   }
 }

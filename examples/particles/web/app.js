@@ -6,7 +6,7 @@ import { appInfo, attach, extensionOf, loadFactory, TRAPPED } from '/hotwasm/hot
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
-import { PageConsole, connectionPill, consoleCommand, logEvents } from '/hotwasm/ui/console.js';
+import { PageConsole, connectionPill, consoleCommand, logEvents, trapReport } from '/hotwasm/ui/console.js';
 import { Evaluator } from '/hotwasm/ui/evaluate.js';
 import { WorldView } from './world-view.js';
 import { VARS, defaultSource, fileName } from './sources.js';
@@ -182,6 +182,10 @@ function wire(h) {
   $('mode').dataset.mode = h.hotReload ? 'hot' : 'plain';
   connectionPill($('conn'), h);
   logEvents(h, pageConsole);
+  h.on('host_build', (b) => b.status === 'failed' && banner.show('error', 'The host build failed: the old host keeps running', b.error ?? ''));
+  h.on('host_reloaded', (r) => {
+    if (r.dropped.length) banner.show('trap', `New host: ${r.dropped.length} journal ${r.dropped.length === 1 ? 'entry' : 'entries'} dropped`, r.dropped.map((d) => `#${d.seq}: ${d.reason}`).join('\n'));
+  });
   new HistoryPanel($('history'), h, { onSelect: selectTab, onError: (m) => log('error', m) });
   h.on('welcome', (w) => {
     for (const hv of w.host_vars ?? []) {
@@ -211,8 +215,8 @@ function onTrap(t) {
   state.traps++;
   if (t.var) {
     state.hostTraps = 0;
-    const names = t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
-    banner.show('trap', `Trap in ${names}: rolled back`, `${t.message}. The previous version is running again on every page; fix the code and eval again.`);
+    const report = trapReport(t);
+    banner.show('trap', report.title, report.detail);
     return;
   }
   state.hostTraps++;

@@ -6,35 +6,17 @@
 // Run by server/tests/init_apps_live_edit_on_the_first_try.rs; prints `ok: ...` on success.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const { attach, TRAPPED } = await import(join(ROOT, 'web/hotwasm-client.js'));
-const require = createRequire(import.meta.url);
+const { TRAPPED } = await import(join(ROOT, 'web/hotwasm-client.js'));
+const { serveApp, attachPage } = await import(join(ROOT, 'tests/lib/node-page.mjs'));
 const [hotwasm, app, bundle, patchFile, newSource] = process.argv.slice(2);
 
-function serve() {
-  const child = spawn(hotwasm, ['serve', '--project', app, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let said = '';
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      said += chunk;
-      const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
-      if (m) resolve({ child, url: `ws://${m[1]}/repl?token=${m[2]}` });
-    });
-    child.stderr.on('data', (c) => process.stderr.write(c));
-    child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}):\n${said}`)));
-  });
-}
-
-const server = await serve();
-const printed = [];
-const Module = await require(bundle)({ print: (l) => printed.push(l), printErr: (l) => process.stderr.write(`${l}\n`) });
-const hot = await attach(Module, { url: server.url, WebSocket: globalThis.WebSocket });
+const server = await serveApp(app, { watch: true, hotwasm });
+const { hot } = await attachPage(bundle, server.url);
 try {
   assert.equal(hot.hotReload, true, 'the bundle is a HOT_RELOAD build');
   assert.ok(hot.hostVars.some((v) => v.name === 'app_value'), `app_value is a host var: ${JSON.stringify(hot.hostVars)}`);
@@ -56,5 +38,5 @@ try {
   console.log(`ok: ${patch.size}-byte patch applied in ${patch.applyMs.toFixed(1)} ms; frames kept (${hot.call('app_frames')})`);
 } finally {
   hot.close();
-  server.child.kill();
+  server.stop();
 }

@@ -7,38 +7,16 @@
 // Run by server/tests/late_binding_in_a_real_app.rs.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const { attach, TRAPPED } = await import(join(ROOT, 'web/hotwasm-client.js'));
-const require = createRequire(import.meta.url);
+const { TRAPPED } = await import(join(ROOT, 'web/hotwasm-client.js'));
+const { serveApp, attachPage } = await import(join(ROOT, 'tests/lib/node-page.mjs'));
 const [app, bundle] = process.argv.slice(2);
 
-function serve(journal) {
-  const child = spawn('bash', [join(ROOT, 'scripts/hotwasm'), 'serve', '--project', app, '--port', '0', '--no-watch', '--journal', journal], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let said = '';
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      said += chunk;
-      const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
-      if (m) resolve({ child, url: `ws://${m[1]}/repl?token=${m[2]}` });
-    });
-    child.stderr.on('data', (c) => process.stderr.write(c));
-    child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}):\n${said}`)));
-  });
-}
-
-const journal = mkdtempSync(join(tmpdir(), 'hotwasm-late-binding-'));
-const server = await serve(journal);
-const Module = await require(bundle)({ print: () => {}, printErr: () => {} });
-const hot = await attach(Module, { url: server.url, WebSocket: globalThis.WebSocket });
+const server = await serveApp(app);
+const { hot } = await attachPage(bundle, server.url);
 
 /** Evals `source` and returns what its hotwasm_main printed on this page. */
 async function evalOk(source) {
@@ -102,6 +80,5 @@ try {
   console.log(`ok: ${steps.join('; ')}`);
 } finally {
   hot.close();
-  server.child.kill();
-  rmSync(journal, { recursive: true, force: true });
+  server.stop();
 }

@@ -375,6 +375,10 @@ impl Page {
                     let ack = json!({"type":"ack","seq":msg["seq"],"ok":true,"apply_ms":0.1,"error":null,"output":""});
                     let _ = ws.send(Message::Text(ack.to_string()));
                 }
+                "undo" => {
+                    let ack = json!({"type":"ack","seq":msg["journal_seq"],"ok":true,"apply_ms":0.1,"error":null,"output":""});
+                    let _ = ws.send(Message::Text(ack.to_string()));
+                }
                 "replay_done" => *done.lock().unwrap() = msg["count"].as_u64(),
                 _ => {}
             }

@@ -345,6 +345,18 @@ impl PatchLibc {
         })
     }
 
+    /// No C library for patches (making it failed): patches link as if every library function
+    /// the host lacks were unknown, and the check refuses them by name.
+    pub fn none(host: &HostManifest) -> PatchLibc {
+        PatchLibc {
+            members: HashMap::new(),
+            provider: HashMap::new(),
+            refused: HashMap::new(),
+            shim: PathBuf::new(),
+            key: exports_key(host),
+        }
+    }
+
     /// Whether this was made for `host`'s exports.
     pub fn fits(&self, host: &HostManifest) -> bool {
         self.key == exports_key(host)

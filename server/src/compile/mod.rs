@@ -250,12 +250,24 @@ impl Compiler {
     }
 
     /// The C library patches link for `host` (made on first use and again when the host's
-    /// exports change: filtered archives and the shim object, in the trampoline cache's dir).
+    /// exports change: the linkable members and the shim object, in the trampoline cache's dir).
+    /// When it cannot be made, patches get none (a warning says why) and the check refuses the
+    /// library functions the host lacks by name, as before.
     pub fn patch_libc(&self, host: &HostManifest) -> Result<Arc<libc::PatchLibc>, CompileError> {
         let mut current = self.patch_libc.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(made) = current.as_ref().filter(|l| l.fits(host)) {
             return Ok(made.clone());
         }
+        let made = self.make_patch_libc(host).unwrap_or_else(|e| {
+            eprintln!("hotwasm: warning: patches can call only the C library functions the host exports: {e}");
+            libc::PatchLibc::none(host)
+        });
+        let made = Arc::new(made);
+        *current = Some(made.clone());
+        Ok(made)
+    }
+
+    fn make_patch_libc(&self, host: &HostManifest) -> Result<libc::PatchLibc, CompileError> {
         let learnt = self.learnt()?;
         let dir = self
             .trampolines()?
@@ -263,19 +275,13 @@ impl Compiler {
             .join(format!("libc-{:016x}", libc::exports_key(host)));
         std::fs::create_dir_all(&dir).map_err(CompileError::Io)?;
         std::fs::write(dir.join("shim.c"), libc::shim_source()).map_err(CompileError::Io)?;
-        let cmd = if self.config.plain_emcc {
-            let (obj, dep) = (dir.join("patch.o"), dir.join("patch.d"));
-            emcc::compile_command(
-                &self.emcc,
-                &self.c_flags(&self.config.opt),
-                "shim.c",
-                &obj,
-                &dep,
-            )
+        let (obj, dep) = (dir.join("patch.o"), dir.join("patch.d"));
+        let mut cmd = if self.config.plain_emcc {
+            let flags = self.c_flags(&self.config.opt);
+            emcc::compile_command(&self.emcc, &flags, "shim.c", &obj, &dep)
         } else {
             learnt.compile_command("shim.c", &dir, &dir)
         };
-        let mut cmd = cmd;
         cmd.current_dir(&dir);
         let done = self.run(cmd, self.limits(), "the compiler (C library shim)")?;
         if !done.status.success() {
@@ -290,14 +296,7 @@ impl Compiler {
             .filter_map(|a| a.strip_prefix("-L"))
             .map(PathBuf::from)
             .collect();
-        let made = Arc::new(libc::PatchLibc::make(
-            &dirs,
-            host,
-            &dir,
-            dir.join("patch.o"),
-        )?);
-        *current = Some(made.clone());
-        Ok(made)
+        libc::PatchLibc::make(&dirs, host, &dir, obj)
     }
 
     fn c_flags(&self, opt: &str) -> Vec<String> {

@@ -153,3 +153,76 @@ fn definitions_only_compile_as_written_with_nothing_to_run() {
     assert!(p.header["run"].is_null(), "{}", p.header);
     assert_eq!(p.header["manifest"][0]["var"], "triple");
 }
+
+/// Where an expression eval's compile time goes, beside a definition of the same size: the
+/// compiler process, reading symbols, the linker, for `6*7` (fast path, -O2). A figure, not a
+/// check: `cargo test --release -p hotwasm-server --test statements_and_expressions -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn expression_compile_phases() {
+    use hotwasm_server::compile::{Compiler, CompilerConfig};
+    use hotwasm_server::protocol::Lang;
+    for (k, v) in toolchain_env() {
+        std::env::set_var(k, v);
+    }
+    let project = tempfile::tempdir().unwrap();
+    let compiler = Compiler::new(CompilerConfig {
+        root: project.path().to_path_buf(),
+        include_dirs: vec![repo_root().join("abi/include")],
+        defines: Vec::new(),
+        rust_prelude: None,
+        plain_emcc: false,
+        opt: "-O2".into(),
+        timeout: std::time::Duration::from_secs(60),
+        memory_bytes: 2 << 30,
+    })
+    .unwrap();
+    let host: hotwasm_abi::HostManifest = serde_json::from_str(HOST_MANIFEST).unwrap();
+    let p50 = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    for (label, make) in [
+        (
+            "expression `6*k`",
+            (|k| format!("6*{k}")) as fn(u32) -> String,
+        ),
+        ("definition", |k| {
+            format!("int bench_value(void) {{ return 6*{k}; }}\n")
+        }),
+    ] {
+        let mut rows = Vec::new();
+        for k in 0..23 {
+            let work = tempfile::tempdir().unwrap();
+            let started = std::time::Instant::now();
+            let c = hotwasm_server::eval::compile_client_text(
+                &compiler,
+                Lang::C,
+                &make(k),
+                "repl.c",
+                work.path(),
+                &host,
+            )
+            .unwrap();
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+            if k >= 3 {
+                rows.push([
+                    ms(started.elapsed()),
+                    ms(c.phases.compile),
+                    ms(c.phases.symbols),
+                    ms(c.phases.link),
+                ]);
+            }
+        }
+        let col = |i: usize| p50(rows.iter().map(|r| r[i]).collect());
+        println!(
+            "{label}: p50 total {:.1} ms = compiler {:.1} + symbols {:.1} + linker {:.1} (+ files, include check) (n={})",
+            col(0),
+            col(1),
+            col(2),
+            col(3),
+            rows.len()
+        );
+    }
+}

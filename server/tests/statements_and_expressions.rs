@@ -62,7 +62,7 @@ fn a_statement_only_eval_is_sent_with_an_empty_manifest_and_a_run_once_function(
 
 #[test]
 fn a_trailing_expression_reports_its_value_through_the_function_of_its_type() {
-    let _dog = watchdog(180);
+    let _dog = watchdog(300);
     let server = Server::start();
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -89,6 +89,22 @@ fn a_trailing_expression_reports_its_value_through_the_function_of_its_type() {
             "{source}: {imported:?}"
         );
         assert!(last_patch(&page).header["run"].is_string(), "{source}");
+    }
+    // C++: the overload of the type (a class object by its bytes).
+    for (i, (source, reporter)) in [
+        ("1 < 2", "hotwasm_value_bool"),
+        ("struct P { int x; };\nP{3}", "hotwasm_value_bytes"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = eval_lang(&mut repl, &format!("cpp{i}"), "cpp", source);
+        ok(&r);
+        let imported = imports(&last_patch(&page).wasm);
+        assert!(
+            imported.iter().any(|n| n == reporter),
+            "{source}: {imported:?}"
+        );
     }
 }
 

@@ -242,3 +242,31 @@ fn expression_compile_phases() {
         );
     }
 }
+
+#[test]
+fn a_host_older_than_value_printing_refuses_an_expression_before_sending_and_says_to_rebuild() {
+    let _dog = watchdog(120);
+    let server = Server::start();
+    let manifest = server.root.path().join("build/hot/hotwasm-host.json");
+    let mut old: Value = serde_json::from_str(HOST_MANIFEST).unwrap();
+    old["exports"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| !e.as_str().unwrap().starts_with("hotwasm_value_"));
+    std::fs::write(&manifest, old.to_string()).unwrap();
+    let mut repl = repl(&server);
+    let r = eval(&mut repl, "old1", "6*7");
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["stage"], "check", "{r}");
+    let error = r["error"].as_str().unwrap();
+    assert!(
+        error.contains("hotwasm_value_i64") && error.contains("rebuild the host"),
+        "{error}"
+    );
+    // Statements need nothing new from the host.
+    ok(&eval(
+        &mut repl,
+        "old2",
+        "#include <stdio.h>\nputs(\"still fine\");\n",
+    ));
+}

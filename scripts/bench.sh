@@ -77,6 +77,10 @@ step scale 3600 node --experimental-websocket benches/scale.mjs --json "$OUT/sca
 # Undo with state: snapshot and restore time of 16 MB and 256 MB of linear memory (headless Chromium).
 step snapshot 600 node benches/snapshot.mjs --json "$OUT/snapshot.json"
 
+# Host restart (issue 13): save a demo host source → the page runs the rebuilt host with its world
+# restored and the compatible patch replayed (a temp copy of the demo; target ≤ 20 s warm).
+step host-reload 1800 node benches/host-reload.mjs --runs 3 --json "$OUT/host-reload.json"
+
 # --- fuzzing (stable Rust; cargo-fuzz needs nightly)
 step fuzz-build 900 cargo build --release --manifest-path fuzz/Cargo.toml
 # Inputs that once were findings (fuzz/regressions/<target>-<what>.*) must stay handled.

@@ -20,7 +20,9 @@
 // position, and is sent only what it missed. Persisting it would survive a reload the wasm state
 // does not.
 //
-// A patch that fails at step 3 or 4 leaves memory as it was before it (the snapshot is restored).
+// A patch that fails at step 3 or 4 leaves memory as it was before it (the snapshot is restored);
+// so does a run-once function that fails at step 5 with `onTrap = 'state'` (its code is undone too,
+// and the page asks the server to undo that patch everywhere, as after a trap).
 //
 // Traps, `onTrap = 'state'` (the default): the page restores the snapshot taken before the
 // trapping patch — memory, and with it the registry, so that patch and every later one are undone
@@ -118,12 +120,24 @@ export class Applier {
       out.patchId = applied.patchId;
       this.patches.set(seq, { ...base, patchId: applied.patchId, appliedAt: Date.now() });
       this.patchIdToSeq.set(applied.patchId, seq);
-      if (header.run) Object.assign(out, this.runOnce(applied.patchId, header.path, header.run));
+      if (header.run) Object.assign(out, this.undoFailedRun(seq, this.runOnce(applied.patchId, header.path, header.run)));
     } catch (e) {
       out.error = e.message;
     }
     this.journalSeq = seq;
     return { ...base, ...out, applyMs: now() - t0 };
+  }
+
+  /**
+   * After the run-once function: with `onTrap = 'state'`, a failed run (it trapped, perhaps after
+   * writing garbage) restores the snapshot before the patch here — its data and its code — and
+   * the ack says so (`ok: false`). Returns `run` ({output, error}), amended when it restored.
+   */
+  undoFailedRun(seq, run) {
+    if (!run.error || this.onTrap !== 'state' || !this.snapshots?.has(seq)) return run;
+    const r = this.restoreState(seq);
+    if (!r.restored) return run;
+    return { ...run, ok: false, runUndone: true, error: `${run.error}; this page restored its code and state from before patch #${seq}` };
   }
 
   /**

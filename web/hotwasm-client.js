@@ -29,6 +29,9 @@
 //     onTrap     'state' (restore the snapshot before the trapping patch) or 'code' (roll the var
 //                back only); default [serve] on_trap of /hotwasm/app.json, else 'state'
 //     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
+//     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default in a
+//                browser: location.reload(), the app's state travelling in sessionStorage, see
+//                host-reload.js; elsewhere none: the client logs that the program must restart)
 //
 // Hot
 //   hot.on(type, fn) → unsubscribe()     subscribe to one event type ('*' for all: fn(type, detail))
@@ -84,6 +87,14 @@
 //   eval_result  the server's answer to any eval sent from this page, plus clientMs
 //   history      hot.vars() after any change of a var's version
 //   replay_done  {count}        journal_reset {journal_epoch}        server_error {code, message}
+//   host_build   {status: 'building'|'failed', files, error, diagnostics, raw_output}
+//                                                   the server is rebuilding the host / it failed
+//                                                   (the old host keeps running)
+//   host_reload  {build, dropped: [{seq, reason}], hooks, bytes, error}   a new host is built:
+//                the app's state was saved (bytes) and the page reloads onto it
+//   host_reloaded {build, dropped, restored, bytes, error, ms}   this page runs the new host: its
+//                state restored (restored), the fitting journal entries replayed (emitted after
+//                replay_done; also kept as hot.hostReloaded)
 //   log          {level, message}                   things worth telling a user
 //
 // What attach needs from the build (HOT_RELOAD): the registry's C ABI exports (`_hotwasm_*`) and
@@ -96,6 +107,7 @@ import { Connection, replUrlForPage, tokenFromPage, tokenFromServedPage } from '
 import { Applier } from './applier.js';
 import { captureStdio } from './output.js';
 import { describeTrap, fromWasm, isControlFlow } from './traps.js';
+import { restoreStash, saveState, stash, takeStash } from './host-reload.js';
 
 export { LANGS, PROTOCOL_VERSION, extensionOf } from './protocol.js';
 export { tokenFromPage } from './connection.js';
@@ -182,6 +194,9 @@ export class Hot {
     /** Runs server messages strictly in order (a patch's async preload included). */
     this.chain = Promise.resolve();
     if (options.onEvent) this.on('*', options.onEvent);
+    this.reloadPage = options.reloadPage ?? (typeof globalThis.location?.reload === 'function' ? () => globalThis.location.reload() : null);
+    /** The `host_reloaded` detail when this page was reloaded onto a rebuilt host, else null. */
+    this.hostReloaded = null;
     const token = options.token ?? tokenFromPage();
     const inPage = !!globalThis.location?.host;
     this.connection = new Connection({
@@ -254,8 +269,48 @@ export class Hot {
         resolve();
       };
     });
+    this.restoreCarriedState();
     this.connection.start();
     return settled;
+  }
+
+  /** After a host rebuild: the app's state the old host saved goes into this one, before replay. */
+  restoreCarriedState() {
+    const record = takeStash();
+    if (!record) return;
+    this.hostReloaded = restoreStash(this.Module, record, () => this.registry.lastError());
+    const off = this.on('replay_done', () => {
+      off();
+      this.hostReloaded.replayedAt = Date.now();
+      this.emit('host_reloaded', this.hostReloaded);
+    });
+  }
+
+  /**
+   * A welcome on reconnect naming a newer host build than this page's first welcome did: the
+   * page was offline when the server sent `host_reload`, so it moves onto the new host now (the
+   * dropped entries are unknown here; the journal already forgot them).
+   */
+  missedHostReload(msg) {
+    this.hostBuild ??= msg.host_build ?? 0;
+    if (!((msg.host_build ?? 0) > this.hostBuild)) return false;
+    this.log('info', `the host was rebuilt (build ${msg.host_build}) while this page was offline: loading it`);
+    this.onHostReload({ build: msg.host_build, dropped: [] });
+    return true;
+  }
+
+  /** `host_reload`: save the app's state, keep it across the reload, load the new host. */
+  onHostReload(msg) {
+    this.hostBuild = msg.build;
+    const saved = saveState(this.Module, () => this.registry.lastError());
+    const keepError = stash({ build: msg.build, dropped: msg.dropped, bytes: saved.bytes, saveError: saved.error });
+    this.emit('host_reload', { build: msg.build, dropped: msg.dropped ?? [], hooks: saved.hooks, bytes: saved.bytes?.length ?? 0, error: saved.error ?? keepError });
+    if (!this.reloadPage) {
+      this.log('info', `a new host was built (build ${msg.build}): start this program again to run it`);
+      return;
+    }
+    this.connection.stop();
+    this.reloadPage(msg);
   }
 
   /** Runs `fn` after everything received before it. */
@@ -271,6 +326,7 @@ export class Hot {
   handle(msg, ws) {
     switch (msg.type) {
       case 'welcome':
+        if (this.missedHostReload(msg)) return;
         this.welcome = msg;
         this.applier.useEpoch(msg.journal_epoch);
         this.connection.opened();
@@ -297,10 +353,12 @@ export class Hot {
       case 'journal_reset':
         this.applier.useEpoch(msg.journal_epoch);
         return this.emit('journal_reset', msg);
+      case 'host_reload':
+        return this.onHostReload(msg);
       case 'error':
         this.log('error', `the server refused a message (${msg.code}): ${msg.message}`);
         return this.emit('server_error', msg);
-      default: // diagnostics, replay_done, pong
+      default: // diagnostics, replay_done, pong, host_build
         return this.emit(msg.type, msg);
     }
   }
@@ -308,6 +366,8 @@ export class Hot {
   async handlePatch(header, bytes, ws) {
     const detail = await this.applier.applyPatch(header, bytes);
     this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output, detail.value), ws);
+    // Its run-once function trapped and the page restored its state: undone everywhere, as a trap.
+    if (detail.runUndone) this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, header.seq, true, detail.error));
     if (detail.duplicate) return;
     this.emit('patch', detail);
     if (detail.output) this.emit('output', { seq: detail.seq, evalId: detail.evalId, text: detail.output });

@@ -38,7 +38,10 @@
 // headless Chromium: a 241 MB `slice` took 200-700 ms, a copy into memory already touched ~40 ms).
 // So the buffer of the last snapshot dropped (evicted, restored or undone) is kept as a spare and
 // the next snapshot is copied into it: once the page holds `count` snapshots, each new one costs
-// one memcpy. The spare is one buffer more than the bound; it is released when memory outgrows it.
+// one memcpy. Until then (a fresh page), a spare buffer of the current memory size is allocated
+// and touched in idle time (`requestIdleCallback`, else a timer) after start-up and after each
+// snapshot, so that the copy in the patch path never pays the page faults. The spare is one
+// buffer more than the bound, and is only prepared while it fits the budget beside the kept ones.
 
 const now = () => globalThis.performance.now();
 const MB = 1024 * 1024;
@@ -61,6 +64,29 @@ export class Snapshots {
     this.list = [];
     /** The buffer of the last snapshot dropped, reused by the next one (see Speed above). */
     this.spare = null;
+    this.preparing = null;
+    /** The GOT as the last snapshot (or restore) saw it: the next one only looks at what changed. */
+    this.gotSeen = null;
+    this.prepareSpare();
+  }
+
+  /**
+   * In idle time, allocates and touches a buffer for the next snapshot when no evicted one will
+   * be there to reuse (see Speed above).
+   */
+  prepareSpare() {
+    if (this.preparing || this.count === 0) return;
+    const idle = globalThis.requestIdleCallback ?? ((fn) => setTimeout(fn, 20));
+    this.preparing = idle(() => {
+      this.preparing = null;
+      const len = this.Module.HEAPU8?.length ?? 0;
+      if (!len || (this.spare && this.spare.byteLength >= len)) return;
+      if (this.list.length + 1 > this.count || this.bytes + 2 * len > this.budgetBytes) return; // eviction will give one
+      const buf = new ArrayBuffer(len);
+      new Uint8Array(buf).fill(0xff); // page it in now, not during the next patch
+      this.spare = buf;
+    });
+    this.preparing?.unref?.(); // Node: never keep the process alive for it
   }
 
   /** Bytes held by every kept snapshot. */
@@ -103,9 +129,12 @@ export class Snapshots {
       heap = live.slice();
     }
     this.spare = null;
-    const snap = { seq, heap, got: saveGot(this.Module.GOT), ldso: saveLdso(this.Module.LDSO), ms: 0 };
+    const got = saveGot(this.Module.GOT, this.gotSeen);
+    this.gotSeen = got;
+    const snap = { seq, heap, got, ldso: saveLdso(this.Module.LDSO), ms: 0 };
     snap.ms = now() - t0;
     this.list.push(snap);
+    this.prepareSpare();
     return { kept: true, ms: snap.ms, bytes: len, evicted };
   }
 
@@ -151,6 +180,7 @@ export class Snapshots {
     const zeroed = heap.length - snap.heap.length;
     if (zeroed) heap.fill(0, snap.heap.length);
     const got = restoreGot(M.GOT, snap.got);
+    this.gotSeen = snap.got; // the GOT is exactly as that snapshot saw it again
     const libs = restoreLdso(M.LDSO, snap.ldso);
     // ---- end ----
     this.dropFrom(seq);
@@ -165,14 +195,25 @@ export class Snapshots {
 
 const mb = (n) => `${(n / MB).toFixed(n < 10 * MB ? 1 : 0)} MB`;
 
-/** The GOT's names in order (it only grows) and the names with no address yet. */
-function saveGot(GOT) {
+/**
+ * The GOT's names in order (it only grows) and the names with no address yet. Reading a
+ * `WebAssembly.Global` costs ~2 µs (a host with thousands of exports: milliseconds), and an
+ * entry with an address never loses it (only a restore zeroes entries, and it resets `seen`):
+ * so only the entries added since `seen` and those unset then are read.
+ */
+function saveGot(GOT, seen) {
   if (!GOT) return null;
   const names = Object.keys(GOT);
+  const fresh = !seen || seen.count > names.length;
   const unset = new Map();
-  for (const name of names) {
+  const check = (name) => {
     const g = GOT[name];
-    if (g.value == 0) unset.set(name, !!g.required);
+    if (g && g.value == 0) unset.set(name, !!g.required);
+  };
+  if (fresh) names.forEach(check);
+  else {
+    for (const name of seen.unset.keys()) check(name);
+    for (let i = seen.count; i < names.length; i++) check(names[i]);
   }
   return { count: names.length, unset };
 }

@@ -103,6 +103,39 @@ const char *hotwasm_list_json(void);
 /* The message of the last failure on this thread ("" if none). */
 const char *hotwasm_last_error(void);
 
+/* ---- State carried into a rebuilt host -----------------------------------------------------
+ * When the dev server rebuilds the host (a save of one of its own sources), every page saves the
+ * app's state, loads the new host and restores it there before replaying the journal. An app
+ * opts in by registering two hooks, once, at start-up (Rust apps: hotwasm_runtime::keep_state).
+ * `save` hands its state to the runtime with hotwasm_state_put (any bytes, any encoding the app
+ * picks; the new host must read what the old one wrote). `restore` gets those bytes in the new
+ * host, after main, and returns 0 when it took them (anything else: the app keeps the state it
+ * started with, and the page says so). Without hooks a page reloads and replays as before. */
+typedef void (*hotwasm_save_hook)(void);
+typedef int32_t (*hotwasm_restore_hook)(const uint8_t *bytes, uint32_t len);
+
+/* Registers the app's state hooks (registering again replaces them). */
+int32_t hotwasm_state_hooks(hotwasm_save_hook save, hotwasm_restore_hook restore);
+
+/* Called by the save hook: the state to carry over, copied (a second call replaces it). */
+int32_t hotwasm_state_put(const void *bytes, uint32_t len);
+
+/* 1 when the app registered state hooks, else 0. */
+int32_t hotwasm_state_has_hooks(void);
+
+/* For the JS client: runs the save hook; returns the length of the saved bytes (read them at
+ * hotwasm_state_data()) or a negative status. */
+int32_t hotwasm_state_save(void);
+
+/* The bytes the last hotwasm_state_save or hotwasm_state_reserve left in the runtime's buffer. */
+const uint8_t *hotwasm_state_data(void);
+
+/* For the JS client: a buffer of `len` bytes to write saved state into before restoring. */
+uint8_t *hotwasm_state_reserve(uint32_t len);
+
+/* For the JS client: hands the first `len` bytes of the buffer to the restore hook. */
+int32_t hotwasm_state_restore(uint32_t len);
+
 /* ---- Values: how an eval's final expression is printed (the generated run-once code calls
  * one of these; hotwasm_value.h picks which from the expression's type). Each records the
  * value, formatted by the runtime, replacing any earlier one; `type` is the C type's name as

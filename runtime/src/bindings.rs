@@ -69,6 +69,34 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn hotwasm_last_error() -> *const ::std::os::raw::c_char;
 }
+pub type hotwasm_save_hook = ::std::option::Option<unsafe extern "C" fn()>;
+pub type hotwasm_restore_hook = ::std::option::Option<
+    unsafe extern "C" fn(bytes: *const u8, len: u32) -> i32,
+>;
+unsafe extern "C" {
+    pub fn hotwasm_state_hooks(
+        save: hotwasm_save_hook,
+        restore: hotwasm_restore_hook,
+    ) -> i32;
+}
+unsafe extern "C" {
+    pub fn hotwasm_state_put(bytes: *const ::std::os::raw::c_void, len: u32) -> i32;
+}
+unsafe extern "C" {
+    pub fn hotwasm_state_has_hooks() -> i32;
+}
+unsafe extern "C" {
+    pub fn hotwasm_state_save() -> i32;
+}
+unsafe extern "C" {
+    pub fn hotwasm_state_data() -> *const u8;
+}
+unsafe extern "C" {
+    pub fn hotwasm_state_reserve(len: u32) -> *mut u8;
+}
+unsafe extern "C" {
+    pub fn hotwasm_state_restore(len: u32) -> i32;
+}
 unsafe extern "C" {
     pub fn hotwasm_value_i64(type_: *const ::std::os::raw::c_char, value: i64);
 }

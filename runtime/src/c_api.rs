@@ -264,6 +264,99 @@ const _: () = {
         [h::hotwasm_last_error, hotwasm_last_error];
 };
 
+// ---- State carried into a rebuilt host (`carry.rs`) -----------------------------------------
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `save` and `restore` must be functions that stay loaded for the program's life; `restore`
+/// must only read the `len` bytes it is given.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_state_hooks(
+    save: crate::bindings::hotwasm_save_hook,
+    restore: crate::bindings::hotwasm_restore_hook,
+) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    status_of(unsafe { crate::carry::set_hooks(save, restore) }, |()| 0)
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `bytes` must point to `len` readable bytes (or be NULL with `len` 0).
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_state_put(bytes: *const c_void, len: u32) -> i32 {
+    if bytes.is_null() && len != 0 {
+        return fail(HotError::InvalidArgument(format!(
+            "hotwasm_state_put: NULL bytes with length {len}"
+        )));
+    }
+    let slice = if len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: non-null and `len` readable bytes per this function's contract.
+        unsafe { std::slice::from_raw_parts(bytes.cast::<u8>(), len as usize) }
+    };
+    crate::carry::put(slice);
+    ok();
+    0
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_state_has_hooks() -> i32 {
+    i32::from(crate::carry::has_hooks())
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_state_save() -> i32 {
+    let result = crate::carry::save().and_then(|n| {
+        i32::try_from(n)
+            .map_err(|_| HotError::InvalidArgument(format!("saved state of {n} bytes: over 2 GiB")))
+    });
+    status_of(result, |n| n)
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_state_data() -> *const u8 {
+    crate::carry::data_ptr()
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_state_reserve(len: u32) -> *mut u8 {
+    crate::carry::reserve(len as usize)
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_state_restore(len: u32) -> i32 {
+    status_of(crate::carry::restore(len as usize), |()| 0)
+}
+
+/// Each export has exactly the type bindgen generated from `hotwasm.h`: a drift in the header
+/// or here fails the build.
+const _: () = {
+    use crate::bindings as h;
+    let _: [unsafe extern "C" fn(h::hotwasm_save_hook, h::hotwasm_restore_hook) -> i32; 2] =
+        [h::hotwasm_state_hooks, hotwasm_state_hooks];
+    let _: [unsafe extern "C" fn(*const c_void, u32) -> i32; 2] =
+        [h::hotwasm_state_put, hotwasm_state_put];
+    let _: [unsafe extern "C" fn() -> i32; 3] = [
+        h::hotwasm_state_has_hooks,
+        hotwasm_state_has_hooks,
+        hotwasm_state_save,
+    ];
+    let _: [unsafe extern "C" fn() -> i32; 1] = [h::hotwasm_state_save];
+    let _: [unsafe extern "C" fn() -> *const u8; 2] = [h::hotwasm_state_data, hotwasm_state_data];
+    let _: [unsafe extern "C" fn(u32) -> *mut u8; 2] =
+        [h::hotwasm_state_reserve, hotwasm_state_reserve];
+    let _: [unsafe extern "C" fn(u32) -> i32; 2] =
+        [h::hotwasm_state_restore, hotwasm_state_restore];
+};
+
 // ---- Values of eval expressions (see `value.rs`).
 
 thread_local! {

@@ -23,11 +23,15 @@ mod slot;
 #[cfg(feature = "hot-reload")]
 mod c_api;
 #[cfg(feature = "hot-reload")]
+pub mod carry;
+#[cfg(feature = "hot-reload")]
 mod dl;
 #[cfg(feature = "hot-reload")]
 mod error;
 #[cfg(feature = "hot-reload")]
 mod global;
+#[cfg(feature = "state")]
+mod keep;
 #[cfg(feature = "hot-reload")]
 mod loader;
 #[cfg(feature = "hot-reload")]
@@ -41,6 +45,9 @@ pub mod wasm_types;
 
 pub use hotwasm_abi as abi;
 pub use slot::{AbiType, HotSlot, SigLetters};
+
+#[cfg(feature = "state")]
+pub use keep::keep_state;
 
 #[cfg(feature = "hot-reload")]
 pub use error::{Claimant, HotError};

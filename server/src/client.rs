@@ -186,6 +186,27 @@ pub fn print_undo(result: &ServerMsg) {
     }
 }
 
+/// Asks the server for every current var (`vars` → `vars_result`): host vars and every var the
+/// journal defines, with exact versions.
+pub fn vars(ws: &mut Socket) -> Result<Vec<crate::protocol::VarInfo>, ClientError> {
+    let msg = ClientMsg::Vars { id: "vars".into() };
+    ws.send(Message::Text(
+        serde_json::to_string(&msg).expect("serializes"),
+    ))?;
+    loop {
+        let Message::Text(text) = ws.read()? else {
+            continue;
+        };
+        match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(ServerMsg::VarsResult { vars, .. }) => return Ok(vars),
+            Ok(ServerMsg::Error { code, message }) => {
+                return Err(ClientError::Refused(format!("{code:?}: {message}")))
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Prints one diagnostic as `file:line:col: severity: message`; when it points into `name`,
 /// also the source line and a caret under the column.
 fn print_diagnostic(d: &Diagnostic, name: &str, source: &str) {
@@ -327,8 +348,39 @@ pub fn eval(
             ServerMsg::Error { code, message } => {
                 return Err(ClientError::Refused(format!("{code:?}: {message}")))
             }
+            msg @ (ServerMsg::HostBuild { .. } | ServerMsg::HostReload { .. }) => {
+                print_host_news(&msg)
+            }
             _ => {}
         }
+    }
+}
+
+/// A host rebuild the server reported meanwhile: started, failed, or done with the journal
+/// entries the new host could not take.
+fn print_host_news(msg: &ServerMsg) {
+    match msg {
+        ServerMsg::HostBuild {
+            status: crate::protocol::HostBuildStatus::Building,
+            files,
+            ..
+        } => println!("(host) {} changed: rebuilding the host", files.join(", ")),
+        ServerMsg::HostBuild {
+            error, raw_output, ..
+        } => {
+            println!(
+                "(host) {}",
+                error.as_deref().unwrap_or("the host build failed")
+            );
+            print!("{raw_output}");
+        }
+        ServerMsg::HostReload { build, dropped } => {
+            println!("(host) new host (build {build}): the pages reload onto it");
+            for d in dropped {
+                println!("(host) journal entry #{} dropped: {}", d.seq, d.reason);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -124,13 +124,19 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
         return crate::ws::serve(hub.clone(), ws);
     }
-    if route == "/hotwasm/app.json" {
+    if route == "/hotwasm/vars.h" {
+        let header = crate::vars::header_of_hub(hub);
         return respond(
             &mut stream,
             200,
-            "application/json",
-            site.app_json.as_bytes(),
+            "text/plain; charset=utf-8",
+            header.as_bytes(),
         );
+    }
+    if route == "/hotwasm/app.json" {
+        let build = hub.host_build.load(std::sync::atomic::Ordering::Relaxed);
+        let body = app_json_of_build(&site.app_json, build);
+        return respond(&mut stream, 200, "application/json", body.as_bytes());
     }
     let (roots, rest) = match route.strip_prefix("/hotwasm") {
         Some("" | "/") => (std::slice::from_ref(&site.generic_page), "/"),
@@ -138,6 +144,23 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         _ => (site.roots.as_slice(), route),
     };
     serve_file(&mut stream, rest, hub, roots);
+}
+
+/// `/hotwasm/app.json` after `build` host rebuilds: the bundle's URLs carry `?build=N` (so no
+/// cache hands a page the old host) and `build` says which host is current.
+fn app_json_of_build(app_json: &str, build: u64) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(app_json) else {
+        return app_json.to_string();
+    };
+    v["build"] = build.into();
+    if build > 0 {
+        for key in ["script", "wasm"] {
+            if let Some(url) = v[key].as_str() {
+                v[key] = format!("{url}?build={build}").into();
+            }
+        }
+    }
+    v.to_string()
 }
 
 fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &[PathBuf]) {
@@ -229,4 +252,23 @@ fn respond(stream: &mut TcpStream, status: u16, ty: &str, body: &[u8]) {
     let _ = stream
         .write_all(head.as_bytes())
         .and_then(|_| stream.write_all(body));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_a_host_rebuild_app_json_names_the_bundle_by_its_build() {
+        let app = r#"{"name":"a","script":"/a.js","wasm":"/a.wasm","export_name":"f"}"#;
+        let v: serde_json::Value = serde_json::from_str(&app_json_of_build(app, 0)).unwrap();
+        assert_eq!(
+            (v["script"].as_str(), v["build"].as_u64()),
+            (Some("/a.js"), Some(0))
+        );
+        let v: serde_json::Value = serde_json::from_str(&app_json_of_build(app, 3)).unwrap();
+        assert_eq!(v["script"], "/a.js?build=3");
+        assert_eq!(v["wasm"], "/a.wasm?build=3");
+        assert_eq!(v["build"], 3);
+    }
 }

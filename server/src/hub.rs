@@ -95,6 +95,8 @@ pub struct Hub {
     slots: Mutex<(usize, usize)>,
     slot_free: Condvar,
     next_client: AtomicU64,
+    /// Host builds this server made (`host_reload.rs`); names the bundle in `/hotwasm/app.json`.
+    pub host_build: AtomicU64,
 }
 
 /// A held compile slot; dropping it frees the slot.
@@ -153,6 +155,7 @@ impl Hub {
             slots: Mutex::new((0, 0)),
             slot_free: Condvar::new(),
             next_client: AtomicU64::new(1),
+            host_build: AtomicU64::new(0),
         }
     }
 
@@ -223,6 +226,7 @@ impl Hub {
             journal_epoch: journal.epoch().to_string(),
             journal_len: journal.len() as u64,
             host_vars,
+            host_build: self.host_build.load(Ordering::Relaxed),
         };
         let _ = client.tx.send(Out::Text(welcome.to_json()));
         if page {

@@ -346,6 +346,20 @@ impl Journal {
         Ok(())
     }
 
+    /// Forgets the entries `seqs` (a rebuilt host cannot take them): their files are removed, so
+    /// neither a page nor a restarted server replays them; sequence numbers keep counting.
+    pub fn forget(&mut self, seqs: &[u64]) -> Result<(), JournalError> {
+        for seq in seqs {
+            let path = self.dir.join(format!("{seq:016}.entry"));
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
+                _ => {}
+            }
+        }
+        self.entries.retain(|e| !seqs.contains(&e.seq));
+        Ok(())
+    }
+
     fn write_meta(&self) -> Result<(), JournalError> {
         let meta = Meta {
             epoch: self.epoch.clone(),
@@ -495,6 +509,26 @@ mod tests {
             1,
             "a page that missed it gets the undo"
         );
+    }
+
+    #[test]
+    fn forgotten_entries_are_gone_after_reopening_and_seqs_keep_counting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        for n in 0..3 {
+            j.append(patch(n)).unwrap();
+        }
+        j.forget(&[2]).unwrap();
+        assert_eq!(
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(j.next_seq(), 4);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! ([`http`]), speaks the protocol of `docs/PROTOCOL.md` on the WebSocket at `/repl`, compiles
 //! C, C++ and Rust evals and saved files ([`watch`]) into SIDE_MODULE patches, checks them
 //! against the host manifest, delivers them to every page, journals them on disk and replays
-//! them to pages that (re)connect.
+//! them to pages that (re)connect. A save of one of the host's own sources rebuilds the host
+//! and moves every page onto it with the app's state ([`host_reload`]).
 //!
 //! Flow of one eval: [`ws`] reads it → [`eval`] compiles it ([`compile`]), renames its exports
 //! to versioned symbols ([`compile::rename`]), reads and checks it ([`inspect`]) → [`hub`]
@@ -25,6 +26,7 @@ pub mod compile;
 pub mod config;
 pub mod eval;
 pub mod home;
+pub mod host_reload;
 pub mod http;
 pub mod hub;
 pub mod init;
@@ -36,5 +38,6 @@ pub mod security;
 pub mod serve;
 pub mod toolchain;
 pub mod undo;
+pub mod vars;
 pub mod watch;
 pub mod ws;

@@ -148,6 +148,30 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         trap: Option<String>,
     },
+    /// List the current vars (answered with `vars_result`).
+    Vars {
+        /// Chosen by the client, echoed in `vars_result`.
+        id: String,
+    },
+}
+
+/// One current var, as a `vars_result` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VarInfo {
+    /// The var's name (C++-linkage vars by their mangled symbol).
+    pub name: String,
+    /// Its signature letters (`ii`: int(int); return first).
+    pub signature: String,
+    /// Its version as the pages' registries count it: a host var starts at 1, each patch
+    /// defining it adds one, each rollback takes one away.
+    pub version: u32,
+    /// Its C declaration from the source that defined the current version, when that was C or
+    /// C++ (absent for host vars and Rust).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prototype: Option<String>,
+    /// The journal entry that defined the current version (absent: the host's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defined_by_seq: Option<u64>,
 }
 
 /// One compiler diagnostic, parsed from clang's output.
@@ -238,6 +262,10 @@ pub enum ServerMsg {
         journal_len: u64,
         /// The host's hot vars.
         host_vars: Vec<HostVar>,
+        /// Host builds this server made (`host_reload`'s `build`): a page that reconnects with
+        /// an older one missed a `host_reload` and reloads onto the current host.
+        #[serde(default)]
+        host_build: u64,
     },
     /// A patch; the next frame on the socket is its binary of `size` bytes.
     Patch {
@@ -337,6 +365,41 @@ pub enum ServerMsg {
         /// What went wrong, in words.
         error: Option<String>,
     },
+    // ---- host rebuilds (`[build] host_watch`, `host_reload.rs`) ----
+    /// The host is being rebuilt after a save of one of its sources, or the rebuild failed (the
+    /// old host keeps running).
+    HostBuild {
+        /// `building` or `failed`.
+        status: HostBuildStatus,
+        /// The saved host sources (relative to the app root) that started it.
+        files: Vec<String>,
+        /// Why it failed, in words.
+        #[serde(default)]
+        error: Option<String>,
+        /// The compiler's located errors.
+        #[serde(default)]
+        diagnostics: Vec<Diagnostic>,
+        /// The compiler's output word for word.
+        #[serde(default)]
+        raw_output: String,
+    },
+    /// A new host was built: pages save the app's state (state hooks), load the new host,
+    /// restore the state and replay the journal entries that fit it (every one but `dropped`,
+    /// which the journal forgot).
+    HostReload {
+        /// This server's count of host builds (cache-busting: `/hotwasm/app.json` names the
+        /// bundle with `?build=`).
+        build: u64,
+        /// Journal entries that no longer fit the new host, with the reason.
+        dropped: Vec<DroppedEntry>,
+    },
+    /// Answer to `vars`: every current var (host and journal), sorted by name.
+    VarsResult {
+        /// The `vars` request's id.
+        id: String,
+        /// The vars.
+        vars: Vec<VarInfo>,
+    },
     /// A message was refused.
     Error {
         /// Machine-readable reason.
@@ -344,6 +407,25 @@ pub enum ServerMsg {
         /// What to do about it.
         message: String,
     },
+}
+
+/// Where a host rebuild is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostBuildStatus {
+    /// The build started.
+    Building,
+    /// The build failed; the old host keeps running.
+    Failed,
+}
+
+/// A journal entry a new host cannot take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedEntry {
+    /// Its journal sequence number.
+    pub seq: u64,
+    /// Why, naming the var or symbol and both versions.
+    pub reason: String,
 }
 
 /// Why a message was refused.
@@ -367,7 +449,7 @@ pub enum ErrorCode {
 }
 
 /// Every client message `type`, in declaration order ([`ClientMsg::type_name`] keeps it whole).
-pub const CLIENT_TYPES: [&str; 8] = [
+pub const CLIENT_TYPES: [&str; 9] = [
     "hello",
     "eval",
     "ack",
@@ -376,10 +458,11 @@ pub const CLIENT_TYPES: [&str; 8] = [
     "journal_reset",
     "ping",
     "undo",
+    "vars",
 ];
 
 /// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
-pub const SERVER_TYPES: [&str; 11] = [
+pub const SERVER_TYPES: [&str; 14] = [
     "welcome",
     "patch",
     "rollback",
@@ -388,9 +471,12 @@ pub const SERVER_TYPES: [&str; 11] = [
     "replay_done",
     "journal_reset",
     "pong",
-    "error",
     "undo",
     "undo_result",
+    "host_build",
+    "host_reload",
+    "vars_result",
+    "error",
 ];
 
 /// Every error code.
@@ -417,6 +503,7 @@ impl ClientMsg {
             ClientMsg::JournalReset => "journal_reset",
             ClientMsg::Ping => "ping",
             ClientMsg::Undo { .. } => "undo",
+            ClientMsg::Vars { .. } => "vars",
         }
     }
 }
@@ -462,9 +549,12 @@ impl ServerMsg {
             ServerMsg::ReplayDone { .. } => "replay_done",
             ServerMsg::JournalReset { .. } => "journal_reset",
             ServerMsg::Pong => "pong",
+            ServerMsg::HostBuild { .. } => "host_build",
+            ServerMsg::HostReload { .. } => "host_reload",
             ServerMsg::Error { .. } => "error",
             ServerMsg::Undo { .. } => "undo",
             ServerMsg::UndoResult { .. } => "undo_result",
+            ServerMsg::VarsResult { .. } => "vars_result",
         }
     }
 
@@ -592,6 +682,7 @@ mod tests {
                 name: "step".into(),
                 signature: sig.clone(),
             }],
+            host_build: 1,
         });
         round_trip_server(ServerMsg::Patch {
             seq: 4,
@@ -648,6 +739,20 @@ mod tests {
             journal_epoch: "e2".into(),
         });
         round_trip_server(ServerMsg::Pong);
+        round_trip_server(ServerMsg::HostBuild {
+            status: HostBuildStatus::Failed,
+            files: vec!["src/main.c".into()],
+            error: Some("emcc failed".into()),
+            diagnostics: vec![],
+            raw_output: "src/main.c:1:1: error: x".into(),
+        });
+        round_trip_server(ServerMsg::HostReload {
+            build: 2,
+            dropped: vec![DroppedEntry {
+                seq: 3,
+                reason: "r".into(),
+            }],
+        });
         round_trip_server(ServerMsg::Error {
             code: ErrorCode::Busy,
             message: "m".into(),
@@ -685,6 +790,10 @@ mod tests {
             CLIENT_TYPES.len()
         );
         assert_eq!(m["server_types"][3], "eval_result");
+        assert_eq!(
+            m["server_types"].as_array().unwrap().len(),
+            SERVER_TYPES.len()
+        );
         assert_eq!(m["error_codes"][6], "bad_request");
     }
 

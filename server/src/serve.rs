@@ -63,6 +63,8 @@ pub struct Settings {
     pub site: Site,
     /// Patch watch globs (relative to the root); `None` when watching is off.
     pub watch: Option<WatchSet>,
+    /// Host rebuild on save (`[build] host_watch`); `None` when watching is off or it is empty.
+    pub host_watch: Option<crate::host_reload::HostWatch>,
     /// Whether the app is likely to send C++ (a C++ host, or C++ files watched): then the C++
     /// fast path and libraries are prepared at start-up instead of on the first C++ eval.
     pub warm_cpp: bool,
@@ -81,6 +83,8 @@ impl Settings {
             |p| root.join(p),
         );
         let mut include_dirs = config.include_dirs();
+        // The generated header of current vars (`#include <hotwasm_vars.h>`).
+        include_dirs.push(crate::vars::include_dir(&root));
         include_dirs.push(home.abi_include());
         let compiler = CompilerConfig {
             root: root.clone(),
@@ -112,6 +116,12 @@ impl Settings {
                 .map_err(|e| ServeError::Watch(config.file.display().to_string(), e))?;
             Some(set)
         };
+        let host_watch = if args.no_watch {
+            None
+        } else {
+            crate::host_reload::HostWatch::new(config, home, &root)
+                .map_err(|e| ServeError::Watch(config.file.display().to_string(), e))?
+        };
         let warm_cpp = config.app.lang == crate::config::HostLang::Cpp
             || config.watch().iter().any(|g| {
                 crate::compile::cpp::EXTENSIONS
@@ -129,6 +139,7 @@ impl Settings {
             compiler,
             site,
             watch,
+            host_watch,
         })
     }
 }
@@ -207,6 +218,7 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
         compiler,
         journal,
     ));
+    crate::vars::refresh(&hub);
     warm_up(&hub, settings.warm_cpp);
     if let Some(set) = settings.watch {
         match crate::watch::start(hub.clone(), set) {
@@ -217,6 +229,18 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
             }
             Err(e) => eprintln!(
                 "hotwasm: warning: cannot watch the [patches] watch globs ({e}); save-to-reload is off"
+            ),
+        }
+    }
+    if let Some(w) = settings.host_watch {
+        match crate::host_reload::start(hub.clone(), w) {
+            Ok(warnings) => {
+                for w in warnings {
+                    eprintln!("hotwasm: warning: not watching {w}");
+                }
+            }
+            Err(e) => eprintln!(
+                "hotwasm: warning: cannot watch the [build] host_watch globs ({e}); host rebuilds on save are off"
             ),
         }
     }

@@ -16,6 +16,34 @@
 use crate::hub::{Hub, UndoSent};
 use crate::protocol::{PageOutcome, ServerMsg};
 use crate::security::ACK_TIMEOUT;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Undos waiting for pages' acks at once, server-wide (each holds a thread for up to
+/// [`ACK_TIMEOUT`]); more are answered `busy`.
+pub const MAX_IN_FLIGHT: usize = 4;
+
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the [`MAX_IN_FLIGHT`] places; dropping it frees the place.
+pub struct InFlight(());
+
+impl InFlight {
+    /// Takes a place, or `None` when all are taken.
+    pub fn enter() -> Option<InFlight> {
+        IN_FLIGHT
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_IN_FLIGHT).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| InFlight(()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// Runs one `undo` request from client `from`; returns the `undo_result` for it.
 pub fn run(

@@ -219,6 +219,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             if let Err(e) = hub.rollback(&var, None) {
                 hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
             }
+            crate::vars::refresh(hub);
         }
         ClientMsg::Trap { seq, var, message } => {
             eprintln!(
@@ -232,6 +233,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             if let Err(e) = hub.reset_journal() {
                 hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
             }
+            crate::vars::refresh(hub);
         }
         ClientMsg::Ping => hub.send(id, Out::Text(crate::protocol::ServerMsg::Pong.to_json())),
         ClientMsg::Undo {
@@ -249,12 +251,29 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
                     ),
                 );
             }
-            // Collecting the pages' acks waits: not on this connection's thread.
+            // Collecting the pages' acks waits (and the asking page acks on this connection):
+            // not on this connection's thread. A bounded number at a time.
+            let Some(slot) = crate::undo::InFlight::enter() else {
+                return hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::Busy,
+                        "too many undos waiting for pages' answers: retry in a moment",
+                    ),
+                );
+            };
             let hub = hub.clone();
             std::thread::spawn(move || {
                 let result = crate::undo::run(&hub, id, undo_id, seq, state, trap);
+                drop(slot);
+                crate::vars::refresh(&hub);
                 hub.send(id, Out::Text(result.to_json()));
             });
+        }
+        ClientMsg::Vars { id: request } => {
+            let vars = crate::vars::of_hub(hub);
+            let answer = crate::protocol::ServerMsg::VarsResult { id: request, vars };
+            hub.send(id, Out::Text(answer.to_json()));
         }
     }
 }

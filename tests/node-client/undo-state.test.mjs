@@ -78,6 +78,7 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
   let bg;
   let garbage;
   let global;
+  let runGarbage;
   before(() => {
     bundle = ensureBundle({ hot: true });
     bg = sideModule('bg', '#include <stdint.h>\nuint32_t background_color__hw910(const void *w) { (void)w; return 0xff0000ffu; }\n');
@@ -92,6 +93,13 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
         '}\n',
     );
     // Defines a global (its storage comes from calloc when the patch loads) and reads it.
+    // Statements run once after apply: garbage into the world, then a trap.
+    runGarbage = sideModule(
+      'run-garbage',
+      '#include "particles.h"\n' +
+        'uint32_t background_color__hw913(const World *w) { (void)w; return 0xff00ff00u; }\n' +
+        'void hotwasm_main__hw913(void) { World *w = demo_world(); w->bounces = 777777; w->frame = 0; __builtin_trap(); }\n',
+    );
     global = sideModule('global', '#include <stdint.h>\nint hw_undo_counter = 41;\nuint32_t background_color__hw912(const void *w) { (void)w; return (uint32_t)++hw_undo_counter; }\n');
   });
 
@@ -119,6 +127,22 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
     assert.equal(hot.journal.seq, 2);
     frames(hot, 10);
     assert.equal(worldDigest(Module).frame, before.frame + 10, 'frames go on from the restored world');
+    hot.close();
+  });
+
+  test('statements that write garbage then trap when the patch runs them leave the world and the code as before the patch', async () => {
+    const { hot, server, Module } = await attached(bundle);
+    frames(hot, 12);
+    const before = worldDigest(Module);
+    const manifest = [{ var: 'background_color', symbol: 'background_color__hw913', signature: 'ip' }];
+    const ack = await server.patch({ seq: 1, manifest, bytes: runGarbage, run: 'hotwasm_main__hw913' });
+    assert.equal(ack.ok, false, 'the page says the patch did not take');
+    assert.match(ack.error, /hotwasm_main__hw913 failed: RuntimeError: unreachable; this page restored its code and state from before patch #1/);
+    assert.deepEqual(worldDigest(Module), before);
+    assert.equal(varOf(hot, 'background_color').patched, false);
+    const sent = await server.next('undo', 0);
+    assert.deepEqual([sent.seq, sent.state], [1, true], 'the server is asked to undo it everywhere');
+    frames(hot, 3);
     hot.close();
   });
 
@@ -151,6 +175,28 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
     assert.equal(code.ok, true, code.error);
     assert.equal(varOf(hot, 'background_color').patched, false, 'code rolled back');
     assert.deepEqual(worldDigest(Module), mid, 'the data stays as it was');
+    hot.close();
+  });
+
+  test('memory that grew after the snapshot reads as zero after a restore, and the restored allocator hands it out again', async () => {
+    const { hot, server, Module } = await attached(bundle);
+    frames(hot, 3);
+    const before = worldDigest(Module);
+    const len = Module.HEAPU8.length;
+    await server.patch({ seq: 1, manifest: BG, bytes: bg });
+    const big = 32 * 1024 * 1024;
+    const p = Module._malloc(big);
+    Module.HEAPU8.fill(7, p, p + big);
+    assert.ok(Module.HEAPU8.length > len, 'memory grew');
+    const ack = await server.undo({ seq: 1, state: true, journalSeq: 2 });
+    assert.equal(ack.ok, true, ack.error);
+    assert.ok(Module.HEAPU8.length > len, 'wasm memory cannot shrink: it keeps its size');
+    assert.equal(Module.HEAPU8.subarray(len).findIndex((b) => b !== 0), -1, 'the grown part is zero again');
+    assert.deepEqual(worldDigest(Module), before);
+    const q = Module._malloc(big);
+    assert.notEqual(q, 0, 'malloc works from the restored state');
+    Module._free(q);
+    frames(hot, 3);
     hot.close();
   });
 

@@ -140,6 +140,10 @@ function wire(hot) {
   $('mode').dataset.mode = hot.hotReload ? 'hot' : 'plain';
   connectionPill($('conn'), hot);
   logEvents(hot, pageConsole);
+  hot.on('host_build', (b) => b.status === 'failed' && banner.show('error', 'The host build failed: the old host keeps running', b.error ?? ''));
+  hot.on('host_reloaded', (r) => {
+    if (r.dropped.length) banner.show('trap', `New host: ${r.dropped.length} journal ${r.dropped.length === 1 ? 'entry' : 'entries'} dropped`, r.dropped.map((d) => `#${d.seq}: ${d.reason}`).join('\n'));
+  });
   new HistoryPanel($('history'), hot, { onSelect: editVar, onError: (m) => log('error', m) });
   hot.on('welcome', () => editor.value === state.template && selectLang(state.lang));
   hot.on('trap', (t) => {

@@ -144,6 +144,15 @@ export function logEvents(hot, c) {
   hot.on('replay_done', (r) => r.count && c.log('replay', `journal replayed: ${r.count} ${r.count === 1 ? 'entry' : 'entries'}`));
   hot.on('journal_reset', () => c.log('info', 'journal cleared: a reload now starts from the built-in code'));
   hot.on('log', (l) => c.log(l.level === 'error' ? 'error' : 'info', l.message));
+  hot.on('host_build', (b) => {
+    if (b.status === 'building') return c.log('info', `${b.files.join(', ')} changed: the server is rebuilding the host…`);
+    const first = (b.diagnostics ?? []).find((x) => x.severity !== 'note');
+    c.log('error', `host build failed${first ? ` (${first.file}:${first.line}: ${first.message})` : ''}: the old host keeps running`, b.raw_output);
+  });
+  hot.on('host_reloaded', (r) => {
+    c.log(r.error ? 'error' : 'ok', `new host (build ${r.build}) running${r.restored ? `, app state restored (${r.bytes} bytes)` : ''}${r.error ? ` — ${r.error}` : ''}`);
+    for (const d of r.dropped) c.log('error', `journal entry #${d.seq} dropped: ${d.reason}`);
+  });
 }
 
 /** "compile 12 ms · transfer 3 ms · apply 1.2 ms" readout of an eval_result into `el`. */

@@ -95,8 +95,45 @@ EMSCRIPTEN_KEEPALIVE int32_t bounce_balls(void) { return ball_count; }
 /* The colour the first ball is drawn with right now (what a test checks after an edit). */
 EMSCRIPTEN_KEEPALIVE uint32_t bounce_first_color(void) { return ball_count ? ball_color(&balls[0]) : 0; }
 
+#ifdef HOTWASM_HOT_RELOAD
+/* ---- state carried into a rebuilt host ------------------------------------------------
+ * When `hotwasm serve` rebuilds this host (a save under src/), the page saves the state here,
+ * loads the new host and restores it there, so the balls, the frame count and the score carry
+ * on. The bytes are this struct: a change to it (or to Ball) makes the restore refuse them. */
+#include <string.h>
+
+typedef struct Saved {
+  uint32_t size; /* sizeof(Saved) when it was written */
+  uint64_t frames;
+  int32_t score;
+  int32_t ball_count;
+  Ball balls[MAX_BALLS];
+} Saved;
+
+static void save_state(void) {
+  Saved s = {sizeof s, frames, score, ball_count, {{0}}};
+  memcpy(s.balls, balls, sizeof balls);
+  hotwasm_state_put(&s, sizeof s);
+}
+
+static int32_t restore_state(const uint8_t *bytes, uint32_t len) {
+  Saved s;
+  if (len != sizeof s) return 1;
+  memcpy(&s, bytes, sizeof s);
+  if (s.size != sizeof s || s.ball_count < 0 || s.ball_count > MAX_BALLS) return 1;
+  frames = s.frames;
+  score = s.score;
+  ball_count = s.ball_count;
+  memcpy(balls, s.balls, sizeof balls);
+  return 0;
+}
+#endif
+
 int main(void) {
   srand(7);
   pixels = calloc(WIDTH * HEIGHT, sizeof *pixels);
+#ifdef HOTWASM_HOT_RELOAD
+  hotwasm_state_hooks(save_state, restore_state);
+#endif
   return 0;
 }

@@ -14,9 +14,12 @@ mod state;
 
 pub use bindings::{Particle, World};
 
-/// Builds the world. (The hot functions registered themselves before `main`.)
+/// Builds the world, and keeps it across host rebuilds: `hotwasm serve` rebuilds the host when
+/// one of its sources is saved, and the world (frame count, particles, score) carries on in the
+/// new host. (The hot functions registered themselves before `main`.)
 pub fn start() {
     state::init(640, 400, 3000);
+    hotwasm_runtime::keep_state(state::save, state::restore);
 }
 
 /// Live particles (what the page reads as `demo_particle_count`).

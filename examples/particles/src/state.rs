@@ -79,6 +79,83 @@ pub(crate) fn init(width: u32, height: u32, count: u32) {
     }
 }
 
+/// The world as it travels into a rebuilt host (`keep_state`): every field of `World` but the
+/// particles' address, and the particles as `[x, y, vx, vy, age]` plus their colour.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct Saved {
+    frame: u64,
+    width: f32,
+    height: f32,
+    time: f32,
+    gravity: f32,
+    bounces: u32,
+    seed: u32,
+    particles: Vec<([f32; 5], u32)>,
+}
+
+/// The world to carry into a rebuilt host.
+pub(crate) fn save() -> Saved {
+    let s = state();
+    // SAFETY: the live state, read only; `count` particles are live.
+    unsafe {
+        let w = &(*s).world;
+        let live = w.count.min(w.capacity) as usize;
+        let particles = std::slice::from_raw_parts(w.particles, live)
+            .iter()
+            .map(|p| ([p.x, p.y, p.vx, p.vy, p.age], p.rgba))
+            .collect();
+        Saved {
+            frame: w.frame,
+            width: w.width,
+            height: w.height,
+            time: w.time,
+            gravity: w.gravity,
+            bounces: w.bounces,
+            seed: w.seed,
+            particles,
+        }
+    }
+}
+
+/// Replaces the world with one a previous host saved.
+pub(crate) fn restore(saved: Saved) {
+    let mut particles: Vec<Particle> = saved
+        .particles
+        .iter()
+        .map(|&([x, y, vx, vy, age], rgba)| Particle {
+            x,
+            y,
+            vx,
+            vy,
+            age,
+            rgba,
+        })
+        .collect();
+    let count = particles.len() as u32;
+    let world = World {
+        particles: particles.as_mut_ptr(),
+        count,
+        capacity: count,
+        frame: saved.frame,
+        width: saved.width,
+        height: saved.height,
+        time: saved.time,
+        gravity: saved.gravity,
+        bounces: saved.bounces,
+        seed: saved.seed,
+    };
+    let pixels = vec![0; (saved.width as usize) * (saved.height as usize) * 4];
+    // SAFETY: single-threaded; called by the runtime between frames, when no reference into
+    // the old state is alive.
+    unsafe {
+        *STATE.0.get() = Some(State {
+            world,
+            _particles: particles,
+            pixels,
+        })
+    };
+}
+
 /// xorshift32: the demo's deterministic random numbers, in [0, 1).
 pub(crate) fn next_random(seed: &mut u32) -> f32 {
     let mut x = *seed;

@@ -182,6 +182,10 @@ function wire(h) {
   $('mode').dataset.mode = h.hotReload ? 'hot' : 'plain';
   connectionPill($('conn'), h);
   logEvents(h, pageConsole);
+  h.on('host_build', (b) => b.status === 'failed' && banner.show('error', 'The host build failed: the old host keeps running', b.error ?? ''));
+  h.on('host_reloaded', (r) => {
+    if (r.dropped.length) banner.show('trap', `New host: ${r.dropped.length} journal ${r.dropped.length === 1 ? 'entry' : 'entries'} dropped`, r.dropped.map((d) => `#${d.seq}: ${d.reason}`).join('\n'));
+  });
   new HistoryPanel($('history'), h, { onSelect: selectTab, onError: (m) => log('error', m) });
   h.on('welcome', (w) => {
     for (const hv of w.host_vars ?? []) {

@@ -18,6 +18,7 @@ pub fn build(
     hot: bool,
     flags: &[String],
     built: &Built,
+    link_opt: super::Link,
 ) -> Result<(), BuildError> {
     let sources = sources(config)?;
     let cflags = compile_flags(config, home, hot);
@@ -54,6 +55,9 @@ pub fn build(
         link.arg("-fwasm-exceptions");
     }
     link.args(flags).arg("-o").arg(&built.js);
+    if link_opt == super::Link::Fast {
+        link.arg("-O1");
+    }
     say(&format!("linking {}", built.js.display()));
     run(
         &mut link,

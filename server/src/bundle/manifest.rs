@@ -28,6 +28,7 @@ pub fn write(home: &Home, built: &Built, path: &Path) -> Result<(), BuildError> 
             command: format!("node {}", script.display()),
             status: out.status.to_string(),
             hint: format!(": {}", String::from_utf8_lossy(&out.stderr).trim()),
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
         });
     }
     let vars: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {

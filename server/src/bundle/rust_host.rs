@@ -21,6 +21,7 @@ pub fn build(
     hot: bool,
     flags: &[String],
     built: &Built,
+    link: super::Link,
 ) -> Result<(), BuildError> {
     crate::toolchain::require(home, "cargo")?;
     crate::toolchain::require_rust_target(home, &config.root)?;
@@ -40,12 +41,19 @@ pub fn build(
         .arg("--message-format=json-render-diagnostics")
         .env("RUSTFLAGS", rustflags)
         .env("CARGO_TARGET_DIR", &target_dir)
-        .stdout(Stdio::piped());
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if std::env::var_os("CARGO_PROFILE_RELEASE_LTO").is_none() {
         cmd.env("CARGO_PROFILE_RELEASE_LTO", "thin");
     }
     if hot {
         cmd.args(["--features", HOT_FEATURE]);
+    }
+    if link == super::Link::Fast {
+        // Through the environment, which emcc appends to its command line and cargo does not
+        // fingerprint: a link flag in RUSTFLAGS would rebuild every dependency.
+        let extra = std::env::var("EMCC_CFLAGS").unwrap_or_default();
+        cmd.env("EMCC_CFLAGS", format!("{extra} -O1").trim_start());
     }
     say(&format!(
         "cargo build --release -p {package} --target {TARGET}{} (thin LTO; a first build takes minutes) in {}",
@@ -92,6 +100,7 @@ fn cargo_artifact(
     let mut child = cmd
         .spawn()
         .map_err(|e| BuildError::io("starting cargo".into(), e))?;
+    let stderr = super::tee_stderr(&mut child);
     let mut found = None;
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -103,6 +112,7 @@ fn cargo_artifact(
     let status = child
         .wait()
         .map_err(|e| BuildError::io("waiting for cargo".into(), e))?;
+    let output = stderr.join().unwrap_or_default();
     if !status.success() {
         let hint = if hot {
             format!(": see cargo's output above (a Rust host needs a `{HOT_FEATURE}` feature that enables `hotwasm-runtime/hot-reload`)")
@@ -113,6 +123,7 @@ fn cargo_artifact(
             command: format!("cargo build -p {package}"),
             status: status.to_string(),
             hint,
+            output,
         });
     }
     found.ok_or_else(|| {

@@ -64,6 +64,8 @@ step compile 1800 cargo bench -p hotwasm-server --bench compile
 step cpp-latency 1800 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/cpp-host >/dev/null && node --experimental-websocket tests/cpp/eval-latency.bench.mjs'
 step late-binding 900 cargo test --release -q -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture --test-threads=1
 step latency 2400 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS" --lang both
+# Eval→value: a one-line C expression (`6*7`) through the fast path to one Node page and back.
+step eval-value 1200 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/c-host >/dev/null && node --experimental-websocket benches/eval-value.mjs --evals 40 --json build/bench/eval-value.json'
 
 # --- new measurements (benches/)
 step soak 1800 node benches/soak.mjs --patches "$SOAK_PATCHES" --json "$OUT/soak.json"

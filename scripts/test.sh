@@ -37,8 +37,8 @@ cargo test -p particles -q
 step "Node tests (runtime in real hosts, plain build, the JS client)"
 node --experimental-websocket --test tests/node/ tests/node-client/
 
-step "examples end to end (c-host, rust-host, cpp-host, large-host: build HOT_RELOAD, serve, a page, eval)"
-node --experimental-websocket --test --test-concurrency=1 tests/examples/
+step "examples end to end (c-host, rust-host, cpp-host, large-host: build HOT_RELOAD, serve, a page, eval; statements and values in the C and Rust examples)"
+node --experimental-websocket --test --test-concurrency=1 tests/examples/ tests/node-repl/
 
 step "C++ patches and hosts end to end (the real server, the C++ example host under Node)"
 node --experimental-websocket --test --test-concurrency=1 tests/cpp/

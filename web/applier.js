@@ -10,7 +10,8 @@
 //   3. write it into the virtual FS; `.so` files are compiled asynchronously first (registry.js)
 //   4. `hotwasm_apply(path, manifest)`: dlopen → resolve every symbol → check every signature →
 //      swap every slot, all or nothing (the runtime's loader)
-//   5. run its `hotwasm_main` once, if any, capturing what it prints
+//   5. run its `hotwasm_main` once, if any, capturing what it prints and the value of the
+//      eval's final expression (`hotwasm_take_value`)
 //   6. advance the journal position; the caller acks with the timings
 //
 // Journal position: kept in memory only, on purpose. It describes which entries the running
@@ -100,7 +101,7 @@ export class Applier {
     if (seq <= this.journalSeq) return { ...base, ok: true, duplicate: true, error: null, output: '', applyMs: 0 };
     this.skipGap(seq);
     const t0 = now();
-    const out = { ok: false, error: null, output: '', patchId: 0, writeMs: 0, preloaded: false, snapshot: null };
+    const out = { ok: false, error: null, output: '', value: null, patchId: 0, writeMs: 0, preloaded: false, snapshot: null };
     try {
       if (bytes.length !== header.size) {
         throw new Error(`patch ${seq}: got ${bytes.length} bytes, the header announced ${header.size}`);
@@ -139,11 +140,15 @@ export class Applier {
     return { ...run, ok: false, runUndone: true, error: `${run.error}; this page restored its code and state from before patch #${seq}` };
   }
 
-  /** Runs the patch's `hotwasm_main` once; a trap there is reported, not fatal. */
+  /**
+   * Runs the patch's `hotwasm_main` once; a trap there is reported, not fatal. Returns what it
+   * printed and the value it recorded (`{type, text}` or null).
+   */
   runOnce(patchId, path, symbol) {
     const M = this.registry.Module;
     const sp = M.stackSave();
     let error = null;
+    this.registry.takeValue(); // a value left by anything earlier is not this eval's
     const output = this.stdio.capture(() => {
       try {
         this.registry.run(patchId, path, symbol);
@@ -152,7 +157,8 @@ export class Applier {
         error = `${symbol} failed: ${describeTrap(e)}`;
       }
     });
-    return { output, error };
+    const value = error ? null : this.registry.takeValue();
+    return { output, error, value };
   }
 
   /** Applies one `rollback`; returns the event detail. */

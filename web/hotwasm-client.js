@@ -76,7 +76,8 @@
 // Events (detail shapes)
 //   status       {state, reason?, retryMs?, attempt?}                     connection changes
 //   welcome      the server's welcome {server_version, journal_len, host_vars, ...}
-//   patch        {seq, evalId, manifest, replay, ok, error, output, applyMs, writeMs, preloaded, size}
+//   patch        {seq, evalId, manifest, replay, ok, error, output, value, applyMs, writeMs, preloaded, size}
+//                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
 //                 state: {restored, before, undone: [seq], ms, reason?} | null}
@@ -367,7 +368,7 @@ export class Hot {
 
   async handlePatch(header, bytes, ws) {
     const detail = await this.applier.applyPatch(header, bytes);
-    this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output), ws);
+    this.connection.send(ClientMsg.ack(header.seq, detail.ok, detail.applyMs, detail.error, detail.output, detail.value), ws);
     // Its run-once function trapped and the page restored its state: undone everywhere, as a trap.
     if (detail.runUndone) this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, header.seq, true, detail.error));
     if (detail.duplicate) return;

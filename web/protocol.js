@@ -21,15 +21,12 @@ export const ClientMsg = {
     if (name) msg.name = name;
     return msg;
   },
-  /** The answer to a `patch` or `rollback`. */
-  ack: (seq, ok, applyMs, error = null, output = '') => ({
-    type: 'ack',
-    seq,
-    ok,
-    apply_ms: applyMs,
-    error: error ?? null,
-    output: output ?? '',
-  }),
+  /** The answer to a `patch` or `rollback`; `value` {type, text}: the eval's printed value. */
+  ack: (seq, ok, applyMs, error = null, output = '', value = null) => {
+    const msg = { type: 'ack', seq, ok, apply_ms: applyMs, error: error ?? null, output: output ?? '' };
+    if (value && typeof value === 'object') msg.value = { type: String(value.type), text: String(value.text) };
+    return msg;
+  },
   /** Roll one var back on every page (journaled). */
   rollback: (varName) => ({ type: 'rollback', var: varName }),
   /** This page caught a trap in a patched function and rolled `var` back itself. */

@@ -175,6 +175,17 @@ export class HostRegistry {
   }
 
   /**
+   * The value the last run-once function recorded (`hotwasm_take_value`), taken: `{type, text}`
+   * or null (none, or a host older than value printing).
+   */
+  takeValue() {
+    const M = this.Module;
+    if (typeof M._hotwasm_take_value !== 'function') return null;
+    const ptr = M._hotwasm_take_value();
+    return ptr ? JSON.parse(M.UTF8ToString(ptr)) : null;
+  }
+
+  /**
    * Calls `void symbol(void)` from the patch at `path` (patch id `patchId`) once.
    * Uses the host's `hotwasm_run(patch_id, symbol)` when it exports one; otherwise
    * `dlopen` (returns the loaded handle: the path is already open) + `dlsym` + the table.

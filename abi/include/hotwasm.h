@@ -16,6 +16,7 @@
 #ifndef HOTWASM_H
 #define HOTWASM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -134,6 +135,27 @@ uint8_t *hotwasm_state_reserve(uint32_t len);
 
 /* For the JS client: hands the first `len` bytes of the buffer to the restore hook. */
 int32_t hotwasm_state_restore(uint32_t len);
+
+/* ---- Values: how an eval's final expression is printed (the generated run-once code calls
+ * one of these; hotwasm_value.h picks which from the expression's type). Each records the
+ * value, formatted by the runtime, replacing any earlier one; `type` is the C type's name as
+ * shown to the user (a NUL-terminated string). */
+void hotwasm_value_i64(const char *type, int64_t value);
+void hotwasm_value_u64(const char *type, uint64_t value);
+void hotwasm_value_f64(const char *type, double value);  /* shortest round-trip text */
+void hotwasm_value_f32(const char *type, float value);   /* shortest round-trip text */
+void hotwasm_value_bool(const char *type, int32_t value); /* true / false */
+void hotwasm_value_char(const char *type, int32_t value); /* 'c', escaped */
+void hotwasm_value_ptr(const char *type, const void *value); /* 0x hex address or NULL */
+void hotwasm_value_str(const char *type, const char *value); /* quoted, escaped, or NULL */
+/* `size` bytes at `value` (a struct or union): shown as its size and bytes in hex. */
+void hotwasm_value_bytes(const char *type, const void *value, size_t size);
+/* Text formatted by the caller (`len` bytes of UTF-8, e.g. Rust's Debug output). */
+void hotwasm_value_text(const char *type, const char *text, size_t len);
+/* The value recorded since the last call, as JSON {"type":"...","text":"..."}, or NULL if
+ * none; clears it. The string stays valid until the next call (the page calls this after
+ * running an eval's run-once function). */
+const char *hotwasm_take_value(void);
 
 #ifdef __cplusplus
 }

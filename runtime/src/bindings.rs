@@ -97,3 +97,50 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn hotwasm_state_restore(len: u32) -> i32;
 }
+unsafe extern "C" {
+    pub fn hotwasm_value_i64(type_: *const ::std::os::raw::c_char, value: i64);
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_u64(type_: *const ::std::os::raw::c_char, value: u64);
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_f64(type_: *const ::std::os::raw::c_char, value: f64);
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_f32(type_: *const ::std::os::raw::c_char, value: f32);
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_bool(type_: *const ::std::os::raw::c_char, value: i32);
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_char(type_: *const ::std::os::raw::c_char, value: i32);
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_ptr(
+        type_: *const ::std::os::raw::c_char,
+        value: *const ::std::os::raw::c_void,
+    );
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_str(
+        type_: *const ::std::os::raw::c_char,
+        value: *const ::std::os::raw::c_char,
+    );
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_bytes(
+        type_: *const ::std::os::raw::c_char,
+        value: *const ::std::os::raw::c_void,
+        size: usize,
+    );
+}
+unsafe extern "C" {
+    pub fn hotwasm_value_text(
+        type_: *const ::std::os::raw::c_char,
+        text: *const ::std::os::raw::c_char,
+        len: usize,
+    );
+}
+unsafe extern "C" {
+    pub fn hotwasm_take_value() -> *const ::std::os::raw::c_char;
+}

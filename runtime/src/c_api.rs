@@ -3,6 +3,7 @@
 
 use crate::error::HotError;
 use crate::global;
+use crate::value;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::sync::atomic::AtomicPtr;
@@ -354,4 +355,196 @@ const _: () = {
         [h::hotwasm_state_reserve, hotwasm_state_reserve];
     let _: [unsafe extern "C" fn(u32) -> i32; 2] =
         [h::hotwasm_state_restore, hotwasm_state_restore];
+};
+
+// ---- Values of eval expressions (see `value.rs`).
+
+thread_local! {
+    static TAKEN_VALUE: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// # Safety
+/// `ty` must be null or a NUL-terminated string valid for the call.
+unsafe fn type_name(ty: *const c_char) -> String {
+    if ty.is_null() {
+        return "?".into();
+    }
+    // SAFETY: non-null and NUL-terminated per this function's contract.
+    unsafe { CStr::from_ptr(ty) }.to_string_lossy().into_owned()
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_i64(ty: *const c_char, value: i64) {
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, value.to_string());
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_u64(ty: *const c_char, value: u64) {
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, value.to_string());
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_f64(ty: *const c_char, value: f64) {
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, value::f64_text(value));
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_f32(ty: *const c_char, value: f32) {
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, value::f32_text(value));
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_bool(ty: *const c_char, value: i32) {
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, (value != 0).to_string());
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_char(ty: *const c_char, value: i32) {
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, value::char_text(value));
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string; `value` is only printed, never read.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_ptr(ty: *const c_char, value: *const c_void) {
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, value::ptr_text(value as usize));
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string; `value` null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_str(ty: *const c_char, value: *const c_char) {
+    let text = if value.is_null() {
+        "NULL".to_string()
+    } else {
+        // SAFETY: non-null and NUL-terminated per this function's contract; reading stops at
+        // the NUL or after MAX_SHOWN bytes, whichever comes first.
+        let bytes = unsafe { bounded_c_str(value.cast(), value::MAX_SHOWN) };
+        value::str_text(bytes, bytes.len() == value::MAX_SHOWN)
+    };
+    // SAFETY: forwarded from this function's contract.
+    value::record(&unsafe { type_name(ty) }, text);
+}
+
+/// The bytes of the NUL-terminated string at `p`, at most `max` of them.
+///
+/// # Safety
+/// `p` must point to a NUL-terminated string, or to at least `max` readable bytes.
+unsafe fn bounded_c_str<'a>(p: *const u8, max: usize) -> &'a [u8] {
+    let mut n = 0;
+    // SAFETY: each byte read lies before the NUL or within `max` (the contract).
+    while n < max && unsafe { *p.add(n) } != 0 {
+        n += 1;
+    }
+    // SAFETY: the `n` bytes just read are readable.
+    unsafe { std::slice::from_raw_parts(p, n) }
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string; `value` must point to `size` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_bytes(ty: *const c_char, value: *const c_void, size: usize) {
+    let bytes: &[u8] = if value.is_null() || size == 0 {
+        &[]
+    } else {
+        // SAFETY: `size` readable bytes at `value` (the contract).
+        unsafe { std::slice::from_raw_parts(value.cast(), size) }
+    };
+    // SAFETY: forwarded from this function's contract.
+    let ty = format!("{} ({size} bytes)", unsafe { type_name(ty) });
+    value::record(&ty, value::bytes_text(bytes));
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
+/// `ty` must be null or a NUL-terminated string; `text` must point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_value_text(ty: *const c_char, text: *const c_char, len: usize) {
+    let bytes: &[u8] = if text.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: `len` readable bytes at `text` (the contract).
+        unsafe { std::slice::from_raw_parts(text.cast(), len) }
+    };
+    // SAFETY: forwarded from this function's contract.
+    value::record(
+        &unsafe { type_name(ty) },
+        String::from_utf8_lossy(bytes).into_owned(),
+    );
+}
+
+/// See `hotwasm.h`.
+#[no_mangle]
+pub extern "C" fn hotwasm_take_value() -> *const c_char {
+    match value::take_json() {
+        None => std::ptr::null(),
+        Some(json) => TAKEN_VALUE.with(|cell| {
+            *cell.borrow_mut() = to_cstring(json);
+            cell.borrow().as_ptr()
+        }),
+    }
+}
+
+const _: () = {
+    use crate::bindings as h;
+    let _: [unsafe extern "C" fn(*const c_char, i64); 2] =
+        [h::hotwasm_value_i64, hotwasm_value_i64];
+    let _: [unsafe extern "C" fn(*const c_char, u64); 2] =
+        [h::hotwasm_value_u64, hotwasm_value_u64];
+    let _: [unsafe extern "C" fn(*const c_char, f64); 2] =
+        [h::hotwasm_value_f64, hotwasm_value_f64];
+    let _: [unsafe extern "C" fn(*const c_char, f32); 2] =
+        [h::hotwasm_value_f32, hotwasm_value_f32];
+    let _: [unsafe extern "C" fn(*const c_char, i32); 2] =
+        [h::hotwasm_value_bool, hotwasm_value_bool];
+    let _: [unsafe extern "C" fn(*const c_char, i32); 2] =
+        [h::hotwasm_value_char, hotwasm_value_char];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_void); 2] =
+        [h::hotwasm_value_ptr, hotwasm_value_ptr];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_char); 2] =
+        [h::hotwasm_value_str, hotwasm_value_str];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_void, usize); 2] =
+        [h::hotwasm_value_bytes, hotwasm_value_bytes];
+    let _: [unsafe extern "C" fn(*const c_char, *const c_char, usize); 2] =
+        [h::hotwasm_value_text, hotwasm_value_text];
+    let _: [unsafe extern "C" fn() -> *const c_char; 2] =
+        [h::hotwasm_take_value, hotwasm_take_value];
 };

@@ -36,6 +36,8 @@ mod keep;
 mod loader;
 #[cfg(feature = "hot-reload")]
 mod registry;
+#[cfg(feature = "hot-reload")]
+mod value;
 /// Reads a patch's export types and imports (used by the loader in wasm hosts; public so the
 /// fuzz harness exercises this very code).
 #[cfg(feature = "hot-reload")]

@@ -265,6 +265,9 @@ fn print_result(msg: ServerMsg, name: &str, source: &str) -> bool {
             println!("[page {}] {line}", p.page);
         }
     }
+    for line in value_lines(&pages) {
+        println!("{line}");
+    }
     match (ok, seq) {
         (true, Some(seq)) => println!("ok: patch {seq} applied on {} page(s)", pages.len()),
         _ => println!("error: {}", error.unwrap_or_else(|| "failed".into())),
@@ -278,6 +281,28 @@ fn print_result(msg: ServerMsg, name: &str, source: &str) -> bool {
         timings.total_ms
     );
     ok
+}
+
+/// The printed value of an eval's final expression: `= 42 (int)` once when every page that
+/// has one agrees, else one line per page (`[page 3] = 41 (int)`).
+pub fn value_lines(pages: &[crate::protocol::PageOutcome]) -> Vec<String> {
+    let show = |v: &crate::protocol::EvalValue| format!("= {} ({})", v.text, v.ty);
+    let valued: Vec<_> = pages
+        .iter()
+        .filter_map(|p| p.value.as_ref().map(|v| (p.page, v)))
+        .collect();
+    match valued.first() {
+        None => Vec::new(),
+        Some((_, first))
+            if valued.len() == pages.len() && valued.iter().all(|(_, v)| v == first) =>
+        {
+            vec![show(first)]
+        }
+        Some(_) => valued
+            .iter()
+            .map(|(page, v)| format!("[page {page}] {}", show(v)))
+            .collect(),
+    }
 }
 
 /// Sends one eval of `source` (in `lang`, diagnostics naming `name`) and prints everything
@@ -383,5 +408,37 @@ pub fn reset(conn: &ConnArgs) -> Result<String, ClientError> {
                 return Ok(journal_epoch);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::value_lines;
+    use crate::protocol::{EvalValue, PageOutcome};
+
+    fn page(page: u64, value: Option<(&str, &str)>) -> PageOutcome {
+        PageOutcome {
+            page,
+            ok: true,
+            apply_ms: 0.0,
+            error: None,
+            output: String::new(),
+            value: value.map(|(ty, text)| EvalValue {
+                ty: ty.into(),
+                text: text.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn one_value_line_when_every_page_agrees_else_one_per_page() {
+        let same = [page(1, Some(("int", "42"))), page(2, Some(("int", "42")))];
+        assert_eq!(value_lines(&same), vec!["= 42 (int)"]);
+        let differ = [page(1, Some(("int", "41"))), page(2, Some(("int", "42")))];
+        assert_eq!(
+            value_lines(&differ),
+            vec!["[page 1] = 41 (int)", "[page 2] = 42 (int)"]
+        );
+        assert!(value_lines(&[page(1, None)]).is_empty());
     }
 }

@@ -10,7 +10,9 @@
 //!
 //! Each step returns the finished [`Outcome`] as its error, so a failure stops the story there.
 
-use crate::compile::{rename::rename_exports, CSource, CompileError, Compiled, Compiler};
+use crate::compile::{
+    rename::rename_exports, statements, CSource, CompileError, Compiled, Compiler,
+};
 use crate::hub::{AckInfo, Hub, State, Ticket};
 use crate::inspect;
 use crate::journal::EntryKind;
@@ -237,22 +239,7 @@ fn compile(
     let started = Instant::now();
     let compiled = {
         let _slot = ticket.wait();
-        match lang {
-            Lang::Rust => compiler.compile_rust(&source.text, &source.input, work, host),
-            Lang::C | Lang::Cpp => {
-                let src = CSource {
-                    cwd: &source.cwd,
-                    input: &source.input,
-                    text: &source.text,
-                    stands_for: (source.cwd == work).then_some(source.name.as_str()),
-                };
-                if lang == Lang::Cpp {
-                    compiler.compile_cpp(src, work, host)
-                } else {
-                    compiler.compile(src, work, host)
-                }
-            }
-        }
+        compile_source(compiler, lang, source, work, host)
     };
     let compile_ms = ms(started);
     match compiled {
@@ -280,6 +267,107 @@ fn compile(
             }
             o.timings.compile_ms = compile_ms;
             Err(o)
+        }
+    }
+}
+
+/// Compiles a client's `text` (diagnostics name it `name`) in the directory `work` exactly as
+/// an eval does: statements and a trailing expression run once after apply (see
+/// [`statements`]), definitions only compile as written.
+pub fn compile_client_text(
+    compiler: &Compiler,
+    lang: Lang,
+    text: &str,
+    name: &str,
+    work: &Path,
+    host: &HostManifest,
+) -> Result<Compiled, CompileError> {
+    if lang != Lang::Rust {
+        let file = work.join(name);
+        file.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(&file, text))
+            .map_err(CompileError::Io)?;
+    }
+    let source = Source {
+        text: text.to_string(),
+        name: name.to_string(),
+        cwd: work.to_path_buf(),
+        input: name.to_string(),
+    };
+    compile_source(compiler, lang, &source, work, host)
+}
+
+/// [`compile_text`], again without the value when the trailing expression is `void` (it has
+/// no value to hold, so it runs as a statement).
+fn compile_source(
+    compiler: &Compiler,
+    lang: Lang,
+    source: &Source,
+    work: &Path,
+    host: &HostManifest,
+) -> Result<Compiled, CompileError> {
+    match compile_text(compiler, lang, source, work, host, true) {
+        Err(CompileError::Failed { ref stderr, .. })
+            if statements::failed_for_void_value(stderr) =>
+        {
+            compile_text(compiler, lang, source, work, host, false)
+        }
+        other => other,
+    }
+}
+
+/// Compiles `source`; a client's text with statements or a trailing expression is first
+/// rewritten ([`statements`]) so they run once after apply (`value`: the trailing
+/// expression's value is printed) and written over the work file; saved files compile as
+/// they are.
+fn compile_text(
+    compiler: &Compiler,
+    lang: Lang,
+    source: &Source,
+    work: &Path,
+    host: &HostManifest,
+    value: bool,
+) -> Result<Compiled, CompileError> {
+    let client_text = source.cwd == work;
+    let rewritten = match lang {
+        _ if !client_text => None,
+        Lang::Rust => statements::rust(&source.text),
+        Lang::C | Lang::Cpp => {
+            let text = statements::c_family(&source.text, &source.input, lang == Lang::Cpp, value);
+            if let Some(text) = &text {
+                std::fs::write(work.join(&source.input), text).map_err(CompileError::Io)?;
+            }
+            text
+        }
+    };
+    let text = rewritten.as_deref().unwrap_or(&source.text);
+    match lang {
+        Lang::Rust => {
+            let mut compiled = compiler.compile_rust(text, &source.input, work, host);
+            if rewritten.is_some() {
+                match &mut compiled {
+                    Ok(c) => statements::unshift_rust_columns(&mut c.diagnostics, &source.input),
+                    Err(CompileError::Failed { diagnostics, .. }) => {
+                        statements::unshift_rust_columns(diagnostics, &source.input)
+                    }
+                    Err(_) => {}
+                }
+            }
+            compiled
+        }
+        Lang::C | Lang::Cpp => {
+            let src = CSource {
+                cwd: &source.cwd,
+                input: &source.input,
+                text,
+                stands_for: client_text.then_some(source.name.as_str()),
+            };
+            if lang == Lang::Cpp {
+                compiler.compile_cpp(src, work, host)
+            } else {
+                compiler.compile(src, work, host)
+            }
         }
     }
 }
@@ -372,6 +460,7 @@ fn report_acks(
                     apply_ms: a.apply_ms,
                     error: a.error.clone(),
                     output: a.output.clone(),
+                    value: a.value.clone(),
                 }
             }
             None => PageOutcome {
@@ -380,6 +469,7 @@ fn report_acks(
                 apply_ms: 0.0,
                 error: Some(format!("no ack within {} s", ACK_TIMEOUT.as_secs())),
                 output: String::new(),
+                value: None,
             },
         };
         base.pages.push(outcome);

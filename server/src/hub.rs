@@ -46,6 +46,8 @@ pub struct AckInfo {
     pub error: Option<String>,
     /// What `hotwasm_main` printed.
     pub output: String,
+    /// The value of the eval's final expression, if any.
+    pub value: Option<crate::protocol::EvalValue>,
     /// When the server received it.
     pub at: Instant,
 }
@@ -189,6 +191,7 @@ impl Hub {
                 apply_ms: 0.0,
                 error: Some("the page disconnected before acking".into()),
                 output: String::new(),
+                value: None,
                 at: Instant::now(),
             });
         }

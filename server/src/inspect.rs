@@ -63,7 +63,7 @@ pub enum InspectError {
     #[error("the host does not export `hotwasm_slot`, which every patch uses to call vars: rebuild the host with the current hotwasm runtime (HOT_RELOAD=1 scripts/emscripten-bundle.sh)")]
     NoLateBinding,
     /// Nothing to apply.
-    #[error("the patch defines no non-static function: write at least one function definition (statements to run once go in `void hotwasm_main(void)`)")]
+    #[error("the patch defines no non-static function and runs nothing: write a function definition, a statement or an expression")]
     Empty,
 }
 
@@ -127,6 +127,9 @@ impl Known {
 
 /// The next step for a patch that uses `symbol`, which the host does not export.
 fn hint_for(symbol: &str) -> String {
+    if symbol.starts_with("hotwasm_") {
+        return "it is part of the hotwasm runtime (abi/include/hotwasm.h), which is newer than the host: rebuild the host with `hotwasm build --hot`".into();
+    }
     match crate::compile::cpp::hint_for_missing(symbol) {
         Some(hint) => hint.to_string(),
         None => "define it in the patch (as `static` if it is a helper), or export it from the host ([build] exports of hotwasm.toml) and rebuild it with `hotwasm build --hot`".into(),

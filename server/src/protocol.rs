@@ -89,7 +89,8 @@ pub enum ClientMsg {
         id: String,
         /// Source language.
         lang: Lang,
-        /// One or more function definitions, optionally `void hotwasm_main(void)`.
+        /// Definitions, declarations, statements and a final expression (docs/PROTOCOL.md,
+        /// "Evals: statements and expressions").
         source: String,
         /// File name used in diagnostics (default `eval.c` / `eval.rs`).
         #[serde(default)]
@@ -110,6 +111,9 @@ pub enum ClientMsg {
         /// What `hotwasm_main` printed.
         #[serde(default)]
         output: String,
+        /// The printed value of the eval's final expression, if it ended with one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<EvalValue>,
     },
     /// Roll one var back one version on every page.
     Rollback {
@@ -213,6 +217,19 @@ pub struct PageOutcome {
     pub error: Option<String>,
     /// What `hotwasm_main` printed there.
     pub output: String,
+    /// The value of the eval's final expression there, if it ended with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<EvalValue>,
+}
+
+/// The printed value of an eval's final expression on one page (the ack's `value`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalValue {
+    /// Its type as the language names it (`int`, `double`, `const char *`, `Vec<i32>`).
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Its value as text (`42`, `0.1`, `"hi"`, `true`, `0x10a0`, a Rust `Debug` text).
+    pub text: String,
 }
 
 /// How far an eval got.
@@ -615,6 +632,10 @@ mod tests {
             apply_ms: 1.5,
             error: Some("x".into()),
             output: "hi".into(),
+            value: Some(EvalValue {
+                ty: "int".into(),
+                text: "42".into(),
+            }),
         });
         round_trip_client(ClientMsg::Rollback { var: "f".into() });
         round_trip_client(ClientMsg::Trap {
@@ -704,6 +725,7 @@ mod tests {
                 apply_ms: 0.5,
                 error: None,
                 output: String::new(),
+                value: None,
             }],
             seq: Some(4),
         });

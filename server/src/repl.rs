@@ -12,7 +12,9 @@ use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 const HELP: &str = "\
-Enter definitions; end an entry with a blank line or a line `;;`.
+Enter definitions, declarations and statements; end an entry with a blank line or a line `;;`.
+Statements run once on every page; an entry that ends with an expression (no `;`) prints its
+value with its type (`= 42 (int)`). Top-level declarations (`int counter = 0;`) are globals.
 Commands (at the start of an entry):
   :help           this text
   :vars           every current var: the host's and those any eval or saved file defined
@@ -38,8 +40,8 @@ pub fn run(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
         entries: 0,
     };
     let mut input = Input::open(&root);
-    let (_, what, main) = language(lang);
-    println!("hotwasm repl: enter {what}; end an entry with a blank line or `;;`; `:help` lists commands. Statements to run once go in `{main}`.");
+    let (_, what, _) = language(lang);
+    println!("hotwasm repl: enter {what}, statements or an expression; end an entry with a blank line or `;;`; `:help` lists commands.");
     let mut entry = String::new();
     loop {
         let prompt = if entry.is_empty() {
@@ -131,8 +133,8 @@ impl Session {
                     ":cpp" => Lang::Cpp,
                     _ => Lang::Rust,
                 };
-                let (_, what, main) = language(self.lang);
-                println!("hotwasm repl: now {what}; statements to run once go in `{main}`.");
+                let (_, what, _) = language(self.lang);
+                println!("hotwasm repl: now {what}, statements or an expression.");
             }
             ":vars" => self.print_vars()?,
             ":rollback" if !arg.is_empty() => match client::rollback(&mut self.ws, arg)? {

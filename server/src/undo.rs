@@ -94,6 +94,7 @@ pub fn run(
                 apply_ms: a.apply_ms,
                 error: a.error.clone(),
                 output: a.output.clone(),
+                value: None,
             },
             None => PageOutcome {
                 page: *page,
@@ -101,6 +102,7 @@ pub fn run(
                 apply_ms: 0.0,
                 error: Some(format!("no ack within {} s", ACK_TIMEOUT.as_secs())),
                 output: String::new(),
+                value: None,
             },
         })
         .collect();

@@ -191,6 +191,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             apply_ms,
             error,
             output,
+            value,
         } => {
             hub.ack(
                 id,
@@ -200,6 +201,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
                     apply_ms,
                     error,
                     output,
+                    value,
                     at: Instant::now(),
                 },
             );

@@ -1,5 +1,5 @@
 // ui/console.js: the page console — a log of what happened (patches applied, rollbacks, traps,
-// what hotwasm_main printed) and an optional one-line entry with history (↑/↓) that evaluates
+// what hotwasm_main printed, the value of an eval's final expression) and an optional one-line entry with history (↑/↓) that evaluates
 // what is typed. `logEvents(hot, console)` writes the client's events into it.
 
 const LOG_MAX = 200;
@@ -26,7 +26,7 @@ export class PageConsole {
     }
   }
 
-  /** Adds one line: kind is ok | info | error | output | replay | trap. */
+  /** Adds one line: kind is ok | info | error | output | value | replay | trap. */
   log(kind, text, detail) {
     const li = make('li', `log-${kind}`);
     li.append(make('time', null, new Date().toLocaleTimeString([], { hour12: false })), make('span', null, text));
@@ -88,6 +88,9 @@ export function consoleCommand(line, { hot, log, setLang }) {
   return true;
 }
 
+/** An eval's printed value as the console and the terminal REPL show it: `= 42 (int)`. */
+export const formatValue = (v) => `= ${v.text} (${v.type})`;
+
 const ms = (x) => (x == null ? '–' : x < 10 ? x.toFixed(1) : Math.round(x).toString());
 
 /**
@@ -119,6 +122,7 @@ export function logEvents(hot, c) {
     const names = p.manifest.map((m) => m.var).join(', ') || 'statements only';
     if (!p.ok) c.log('error', `patch #${p.seq} (${names}) did not apply: ${p.error}`);
     else if (!hot.isOwnEval(p.evalId)) c.log(p.replay ? 'replay' : 'ok', `${p.replay ? 'replayed' : 'applied'} patch #${p.seq} (${names}) in ${ms(p.applyMs)} ms`);
+    if (p.ok && p.value && !p.replay) c.log('value', formatValue(p.value));
   });
   hot.on('output', (o) => c.log('output', `patch #${o.seq} printed:`, o.text));
   hot.on('rollback', (r) => c.log(r.ok ? 'info' : 'error', `${r.replay ? 'replayed ' : ''}rollback #${r.seq} of ${r.var}${r.ok ? '' : `: ${r.error}`}`));

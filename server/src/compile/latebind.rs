@@ -187,7 +187,8 @@ pub fn mark_library_calls(plan: &mut Plan, host: &HostManifest, headers: &[PathB
         .collect();
     plan.library = unknown
         .into_iter()
-        .filter(|c| texts.iter().any(|t| mentions(t, &c.name)))
+        // hotwasm's own ABI functions are never vars: missing ones mean an older host.
+        .filter(|c| c.name.starts_with("hotwasm_") || texts.iter().any(|t| mentions(t, &c.name)))
         .map(|c| c.name.clone())
         .collect();
 }

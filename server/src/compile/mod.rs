@@ -20,6 +20,7 @@ pub mod object;
 pub mod process;
 pub mod rename;
 pub mod rust;
+pub mod statements;
 pub mod trampolines;
 
 use crate::protocol::Diagnostic;

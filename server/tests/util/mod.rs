@@ -80,7 +80,9 @@ pub const HOST_MANIFEST: &str = r#"{"version":1,
  "vars":[{"name":"step_particle","signature":"vppf"},{"name":"particle_color","signature":"ipp"},
          {"name":"spawn_particle","signature":"vpp"},{"name":"background_color","signature":"ip"}],
  "exports":["step_particle","particle_color","spawn_particle","background_color","demo_random","demo_world",
-            "printf","iprintf","puts","malloc","free","memcpy","memset","hotwasm_lookup","hotwasm_slot"]}"#;
+            "printf","iprintf","puts","malloc","free","memcpy","memset","hotwasm_lookup","hotwasm_slot",
+            "hotwasm_value_i64","hotwasm_value_u64","hotwasm_value_f64","hotwasm_value_f32","hotwasm_value_bool",
+            "hotwasm_value_char","hotwasm_value_ptr","hotwasm_value_str","hotwasm_value_bytes","hotwasm_value_text"]}"#;
 
 pub struct Server {
     pub child: Child,

@@ -43,6 +43,8 @@ export const ClientMsg = {
   },
   journalReset: () => ({ type: 'journal_reset' }),
   ping: () => ({ type: 'ping' }),
+  /** List the current vars: answered by `vars_result {id, vars: [{name, signature, version, prototype?, defined_by_seq?}]}`. */
+  vars: (id) => ({ type: 'vars', id }),
 };
 
 /** Server → client message types (the `type` field of `ServerMsg`). */
@@ -60,6 +62,7 @@ export const SERVER_TYPES = new Set([
   'host_build',
   'host_reload',
   'error',
+  'vars_result',
 ]);
 
 /** The languages an `eval` may be written in (`Lang` on the server). */

@@ -186,6 +186,27 @@ pub fn print_undo(result: &ServerMsg) {
     }
 }
 
+/// Asks the server for every current var (`vars` → `vars_result`): host vars and every var the
+/// journal defines, with exact versions.
+pub fn vars(ws: &mut Socket) -> Result<Vec<crate::protocol::VarInfo>, ClientError> {
+    let msg = ClientMsg::Vars { id: "vars".into() };
+    ws.send(Message::Text(
+        serde_json::to_string(&msg).expect("serializes"),
+    ))?;
+    loop {
+        let Message::Text(text) = ws.read()? else {
+            continue;
+        };
+        match serde_json::from_str::<ServerMsg>(&text) {
+            Ok(ServerMsg::VarsResult { vars, .. }) => return Ok(vars),
+            Ok(ServerMsg::Error { code, message }) => {
+                return Err(ClientError::Refused(format!("{code:?}: {message}")))
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Prints one diagnostic as `file:line:col: severity: message`; when it points into `name`,
 /// also the source line and a caret under the column.
 fn print_diagnostic(d: &Diagnostic, name: &str, source: &str) {
@@ -332,6 +353,26 @@ pub fn eval(
             }
             _ => {}
         }
+    }
+}
+
+/// Prints the host rebuild news that arrived while the terminal waited for input (the repl calls
+/// it before each prompt), without waiting for more. Other messages are not for this moment and
+/// are dropped, as between evals.
+pub fn print_pending_host_news(ws: &mut Socket) {
+    let MaybeTlsStream::Plain(stream) = ws.get_mut() else {
+        return;
+    };
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    while let Ok(Message::Text(text)) = ws.read() {
+        if let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) {
+            print_host_news(&msg);
+        }
+    }
+    if let MaybeTlsStream::Plain(stream) = ws.get_mut() {
+        let _ = stream.set_nonblocking(false);
     }
 }
 

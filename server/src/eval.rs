@@ -146,6 +146,10 @@ fn compile_and_deliver(
         .map_err(|e| Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()))?;
     let source = Source::read(hub, lang, input, work.path())?;
     let host = hub.host().map_err(|e| Outcome::failed(Stage::Check, e))?;
+    if lang != Lang::Rust {
+        // `#include <hotwasm_vars.h>` sees every var the journal holds now.
+        crate::vars::refresh(hub);
+    }
     let (compiled, mut base) = compile(compiler, &ticket, lang, &source, work.path(), &host)?;
     let mut state = hub.lock();
     let check_started = Instant::now();
@@ -169,6 +173,7 @@ fn compile_and_deliver(
     drop(state);
     let (entry, pages) = delivered.map_err(|e| base.fail(Stage::Deliver, e.to_string()))?;
     base.seq = Some(entry.seq);
+    crate::vars::refresh(hub);
     let acks = hub.collect_acks(entry.seq, &pages);
     Ok(report_acks(base, &pages, &acks, sent))
 }

@@ -146,8 +146,18 @@ pub fn start(hub: Arc<Hub>, watch: HostWatch) -> notify::Result<Vec<String>> {
                 changed.insert(p);
             }
             let files: Vec<String> = changed.iter().filter_map(|p| watch.watched(p)).collect();
+            // Editors' temporary files come and go: name the files still there, if any are.
+            let present: Vec<String> = files
+                .iter()
+                .filter(|f| watch.root.join(f).exists())
+                .cloned()
+                .collect();
             if !files.is_empty() {
-                rebuild(&hub, &watch, files);
+                rebuild(
+                    &hub,
+                    &watch,
+                    if present.is_empty() { files } else { present },
+                );
             }
         }
     });

@@ -124,6 +124,15 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
         return crate::ws::serve(hub.clone(), ws);
     }
+    if route == "/hotwasm/vars.h" {
+        let header = crate::vars::header_of_hub(hub);
+        return respond(
+            &mut stream,
+            200,
+            "text/plain; charset=utf-8",
+            header.as_bytes(),
+        );
+    }
     if route == "/hotwasm/app.json" {
         let build = hub.host_build.load(std::sync::atomic::Ordering::Relaxed);
         let body = app_json_of_build(&site.app_json, build);

@@ -36,6 +36,9 @@ pub enum InspectError {
         hint_for(symbol)
     )]
     UnknownImport { symbol: String, module: String },
+    /// A C library function the host does not export and a patch cannot link itself.
+    #[error("the patch calls `{symbol}` from the C library, which the host does not export, and {why}: export it from the host (add \"{symbol}\" to [build] exports in hotwasm.toml) and rebuild it with `hotwasm build --hot`")]
+    LibraryNotExported { symbol: String, why: String },
     /// `hotwasm_main` with a signature other than `void(void)`.
     #[error("`hotwasm_main` must be `void hotwasm_main(void)` (signature `v`), not `{found}`")]
     BadRunOnce { found: Signature },
@@ -284,6 +287,12 @@ fn check_calls(
             }
             Some(_) => {}
             None if plan.library.contains(&call.name) => {
+                if let Some((_, why)) = plan.unlinkable.iter().find(|(n, _)| *n == call.name) {
+                    return Err(InspectError::LibraryNotExported {
+                        symbol: call.name.clone(),
+                        why: why.clone(),
+                    });
+                }
                 return Err(InspectError::UnknownImport {
                     symbol: call.name.clone(),
                     module: String::new(),

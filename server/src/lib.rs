@@ -39,5 +39,6 @@ pub mod security;
 pub mod serve;
 pub mod toolchain;
 pub mod undo;
+pub mod vars;
 pub mod watch;
 pub mod ws;

@@ -148,6 +148,30 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         trap: Option<String>,
     },
+    /// List the current vars (answered with `vars_result`).
+    Vars {
+        /// Chosen by the client, echoed in `vars_result`.
+        id: String,
+    },
+}
+
+/// One current var, as a `vars_result` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VarInfo {
+    /// The var's name (C++-linkage vars by their mangled symbol).
+    pub name: String,
+    /// Its signature letters (`ii`: int(int); return first).
+    pub signature: String,
+    /// Its version as the pages' registries count it: a host var starts at 1, each patch
+    /// defining it adds one, each rollback takes one away.
+    pub version: u32,
+    /// Its C declaration from the source that defined the current version, when that was C or
+    /// C++ (absent for host vars and Rust).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prototype: Option<String>,
+    /// The journal entry that defined the current version (absent: the host's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defined_by_seq: Option<u64>,
 }
 
 /// One compiler diagnostic, parsed from clang's output.
@@ -369,6 +393,13 @@ pub enum ServerMsg {
         /// Journal entries that no longer fit the new host, with the reason.
         dropped: Vec<DroppedEntry>,
     },
+    /// Answer to `vars`: every current var (host and journal), sorted by name.
+    VarsResult {
+        /// The `vars` request's id.
+        id: String,
+        /// The vars.
+        vars: Vec<VarInfo>,
+    },
     /// A message was refused.
     Error {
         /// Machine-readable reason.
@@ -418,7 +449,7 @@ pub enum ErrorCode {
 }
 
 /// Every client message `type`, in declaration order ([`ClientMsg::type_name`] keeps it whole).
-pub const CLIENT_TYPES: [&str; 8] = [
+pub const CLIENT_TYPES: [&str; 9] = [
     "hello",
     "eval",
     "ack",
@@ -427,10 +458,11 @@ pub const CLIENT_TYPES: [&str; 8] = [
     "journal_reset",
     "ping",
     "undo",
+    "vars",
 ];
 
 /// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
-pub const SERVER_TYPES: [&str; 13] = [
+pub const SERVER_TYPES: [&str; 14] = [
     "welcome",
     "patch",
     "rollback",
@@ -443,6 +475,7 @@ pub const SERVER_TYPES: [&str; 13] = [
     "undo_result",
     "host_build",
     "host_reload",
+    "vars_result",
     "error",
 ];
 
@@ -470,6 +503,7 @@ impl ClientMsg {
             ClientMsg::JournalReset => "journal_reset",
             ClientMsg::Ping => "ping",
             ClientMsg::Undo { .. } => "undo",
+            ClientMsg::Vars { .. } => "vars",
         }
     }
 }
@@ -520,6 +554,7 @@ impl ServerMsg {
             ServerMsg::Error { .. } => "error",
             ServerMsg::Undo { .. } => "undo",
             ServerMsg::UndoResult { .. } => "undo_result",
+            ServerMsg::VarsResult { .. } => "vars_result",
         }
     }
 

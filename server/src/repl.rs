@@ -7,7 +7,6 @@
 use crate::cli::ConnArgs;
 use crate::client::{self, ClientError, Socket};
 use crate::protocol::Lang;
-use hotwasm_abi::HostVar;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -18,9 +17,9 @@ Statements run once on every page; an entry that ends with an expression (no `;`
 value with its type (`= 42 (int)`). Top-level declarations (`int counter = 0;`) are globals.
 Commands (at the start of an entry):
   :help           this text
-  :vars           the host's hot vars (name, signature) and the vars this session defined
-                  (name, version counted by this session: the protocol has no vars query, so
-                  vars other clients or saved files defined are not listed)
+  :vars           every current var: the host's and those any eval or saved file defined
+                  (name, signature, version as the pages count it, the journal entry that
+                  defined it, its C prototype); `#include <hotwasm_vars.h>` declares them
   :rollback NAME  roll var NAME back one version on every page
   :undo N         roll code and state back to before journal entry #N on every page (each page
                   restores the memory snapshot it took before that patch; later entries are
@@ -33,11 +32,10 @@ Commands (at the start of an entry):
 pub fn run(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
     let root = client::app_root(conn.project.as_deref())?;
     let mut ws = client::connect(conn)?;
-    let host_vars = client::welcome(&mut ws)?;
+    client::welcome(&mut ws)?;
     let mut session = Session {
         ws,
         lang,
-        host_vars,
         defined: BTreeMap::new(),
         entries: 0,
     };
@@ -47,6 +45,7 @@ pub fn run(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
     let mut entry = String::new();
     loop {
         let prompt = if entry.is_empty() {
+            client::print_pending_host_news(&mut session.ws);
             session.prompt()
         } else {
             "...> "
@@ -108,7 +107,6 @@ enum Flow {
 struct Session {
     ws: Socket,
     lang: Lang,
-    host_vars: Vec<HostVar>,
     /// Vars this session's entries defined → their version as this session counts it.
     defined: BTreeMap<String, u32>,
     entries: u32,
@@ -139,7 +137,7 @@ impl Session {
                 let (_, what, _) = language(self.lang);
                 println!("hotwasm repl: now {what}, statements or an expression.");
             }
-            ":vars" => self.print_vars(),
+            ":vars" => self.print_vars()?,
             ":rollback" if !arg.is_empty() => match client::rollback(&mut self.ws, arg)? {
                 Ok(()) => {
                     println!("rolled back {arg} on every page");
@@ -178,20 +176,21 @@ impl Session {
         Ok(())
     }
 
-    fn print_vars(&self) {
-        println!("host vars ({}):", self.host_vars.len());
-        for v in &self.host_vars {
-            println!("  {}  {}  (host)", v.name, v.signature);
+    /// `:vars`: the server's answer to a `vars` query (exact versions, every client's vars).
+    fn print_vars(&mut self) -> Result<(), ClientError> {
+        let vars = client::vars(&mut self.ws)?;
+        println!("vars ({}):", vars.len());
+        for v in &vars {
+            let origin = v
+                .defined_by_seq
+                .map_or("host".to_string(), |seq| format!("entry {seq}"));
+            let proto = v.prototype.as_deref().unwrap_or("");
+            println!(
+                "  {}  {}  version {}  ({origin})  {proto}",
+                v.name, v.signature, v.version
+            );
         }
-        println!("defined in this session ({}):", self.defined.len());
-        for (name, version) in &self.defined {
-            let signature = self
-                .host_vars
-                .iter()
-                .find(|h| &h.name == name)
-                .map_or("-".to_string(), |h| h.signature.to_string());
-            println!("  {name}  {signature}  version {version}");
-        }
+        Ok(())
     }
 
     /// `:load FILE`: evaluates the file, its language by extension.

@@ -83,6 +83,8 @@ impl Settings {
             |p| root.join(p),
         );
         let mut include_dirs = config.include_dirs();
+        // The generated header of current vars (`#include <hotwasm_vars.h>`).
+        include_dirs.push(crate::vars::include_dir(&root));
         include_dirs.push(home.abi_include());
         let compiler = CompilerConfig {
             root: root.clone(),
@@ -216,6 +218,7 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
         compiler,
         journal,
     ));
+    crate::vars::refresh(&hub);
     warm_up(&hub, settings.warm_cpp);
     if let Some(set) = settings.watch {
         match crate::watch::start(hub.clone(), set) {

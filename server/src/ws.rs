@@ -219,6 +219,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             if let Err(e) = hub.rollback(&var, None) {
                 hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
             }
+            crate::vars::refresh(hub);
         }
         ClientMsg::Trap { seq, var, message } => {
             eprintln!(
@@ -232,6 +233,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             if let Err(e) = hub.reset_journal() {
                 hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
             }
+            crate::vars::refresh(hub);
         }
         ClientMsg::Ping => hub.send(id, Out::Text(crate::protocol::ServerMsg::Pong.to_json())),
         ClientMsg::Undo {
@@ -264,8 +266,14 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             std::thread::spawn(move || {
                 let result = crate::undo::run(&hub, id, undo_id, seq, state, trap);
                 drop(slot);
+                crate::vars::refresh(&hub);
                 hub.send(id, Out::Text(result.to_json()));
             });
+        }
+        ClientMsg::Vars { id: request } => {
+            let vars = crate::vars::of_hub(hub);
+            let answer = crate::protocol::ServerMsg::VarsResult { id: request, vars };
+            hub.send(id, Out::Text(answer.to_json()));
         }
     }
 }

@@ -46,7 +46,7 @@ fn a_signature_mismatch_names_both_signatures() {
 }
 
 #[test]
-fn an_unknown_import_is_refused_naming_the_symbol() {
+fn a_library_function_a_patch_cannot_link_is_refused_naming_it_and_the_fix() {
     let _dog = watchdog(60);
     let server = Server::start();
     let page = Page::connect(&server, None, 0);
@@ -55,12 +55,23 @@ fn an_unknown_import_is_refused_naming_the_symbol() {
     let r = eval(
         &mut repl,
         "imp",
-        "#include <stdlib.h>\nint f(const char *s) { return atoi(s); }\n",
+        "#include <stdlib.h>\nint f(const char *s) { return setenv(s, s, 1); }\n",
     );
     assert_eq!(r["ok"], false);
     assert_eq!(r["stage"], "check");
-    assert!(r["error"].as_str().unwrap().contains("`atoi`"), "{r}");
+    let e = r["error"].as_str().unwrap();
+    assert!(
+        e.contains("`setenv`") && e.contains("state") && e.contains("[build] exports"),
+        "{r}"
+    );
     assert!(page.patches().is_empty(), "a refused patch is never sent");
+    // A pure one the host lacks is linked into the patch instead.
+    let r = eval(
+        &mut repl,
+        "pure",
+        "#include <stdlib.h>\nint f(const char *s) { return atoi(s); }\n",
+    );
+    assert_eq!(r["ok"], true, "{r}");
 }
 
 #[test]

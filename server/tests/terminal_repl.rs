@@ -105,7 +105,7 @@ fn help_lists_the_commands() {
 }
 
 #[test]
-fn vars_lists_host_vars_and_session_vars_with_versions_and_rollback_reaches_the_pages() {
+fn vars_lists_every_var_with_exact_versions_and_prototypes_and_rollback_reaches_the_pages() {
     let _dog = util::watchdog(120);
     let server = Server::start();
     let page = Page::connect(&server, None, 0);
@@ -117,12 +117,16 @@ fn vars_lists_host_vars_and_session_vars_with_versions_and_rollback_reaches_the_
     );
     assert_eq!(out.matches("ok: patch").count(), 2, "{out}");
     assert!(
-        out.contains("(host)"),
+        out.contains("step_particle  vppf  version 1  (host)"),
         "host vars are listed with their signatures: {out}"
     );
-    let first = out.find("repl_v  -  version 2").expect(&out);
+    let first = out.find("repl_v  ii  version 2  (entry ").expect(&out);
+    assert!(
+        out.contains("int repl_v(int x);"),
+        "with the prototype: {out}"
+    );
     let rolled = out.find("rolled back repl_v on every page").expect(&out);
-    let after = out.rfind("repl_v  -  version 1").expect(&out);
+    let after = out.rfind("repl_v  ii  version 1  (entry ").expect(&out);
     assert!(first < rolled && rolled < after, "{out}");
     util::wait_until("the page gets the rollback", 10, || {
         page.messages

@@ -105,12 +105,19 @@ fn a_signature_change_is_refused_naming_both_signatures() {
 }
 
 #[test]
-fn a_library_function_the_host_lacks_is_refused_by_name() {
+fn a_pure_library_function_the_host_lacks_runs_from_the_patch_and_a_stateful_one_is_refused() {
     let mut s = Session::new();
+    s.eval("#include <stdlib.h>\n#include <math.h>\nint f(int x) { return atoi(\" 40\") + (int)hypot(3.0, 4.0) * x; }\n")
+        .unwrap();
+    s.call("f", "f", Some(2));
     let e = s
-        .eval("#include <stdlib.h>\nint f(const char *s) { return atoi(s); }\n")
+        .eval("#include <stdlib.h>\nint g(const char *s) { return setenv(s, s, 1); }\n")
         .unwrap_err();
-    assert!(e.contains("`atoi`") && e.contains("does not export"), "{e}");
+    assert!(
+        e.contains("`setenv`") && e.contains("does not export"),
+        "{e}"
+    );
+    assert_eq!(s.run()["f"], 50);
 }
 
 #[test]

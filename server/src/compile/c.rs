@@ -104,22 +104,27 @@ impl Compiler {
         let symbols = object::read(&bytes).map_err(|e| CompileError::Link {
             stderr: e.to_string(),
         })?;
-        let (mut plan, spec) = match lang {
+        let libc = self.patch_libc(host)?;
+        let (mut plan, mut spec) = match lang {
             SourceLang::C => (
-                latebind::plan(&symbols, host, Some(src.text), &|_| true),
+                latebind::plan(&symbols, host, Some(src.text), &|n| !libc.defines(n)),
                 LinkSpec {
                     learnt,
                     emcc_flags: Vec::new(),
                     linker_args: Vec::new(),
                 },
             ),
-            SourceLang::Cpp => self.cpp_plan(&symbols, host, src.text, learnt)?,
+            SourceLang::Cpp => self.cpp_plan(&symbols, host, src.text, learnt, &libc)?,
         };
         latebind::mark_library_calls(&mut plan, host, &object.system_headers);
+        latebind::mark_unlinkable_calls(&mut plan, |n| libc.why_not(n));
+        let libc_objects = libc.objects(undefined_symbols(&symbols));
         phases.symbols = phase.elapsed();
 
         let runs_once = symbols.defines(latebind::RUN_ONCE);
         let obj = work.join("patch.o");
+        spec.linker_args
+            .extend(libc_objects.iter().map(|p| p.display().to_string()));
         let (wasm, defined) =
             self.bind_and_link(&obj, work, &plan, runs_once, spec, &mut phases)?;
         Ok(Compiled {
@@ -231,9 +236,12 @@ impl Compiler {
         host: &HostManifest,
         text: &str,
         learnt: &'a super::fast::Learnt,
+        libc: &super::libc::PatchLibc,
     ) -> Result<(latebind::Plan, LinkSpec<'a>), CompileError> {
         let libs = self.cpp_libraries()?;
-        let mut plan = latebind::plan(symbols, host, Some(text), &|n| libs.is_var_name(n));
+        let mut plan = latebind::plan(symbols, host, Some(text), &|n| {
+            libs.is_var_name(n) && !libc.defines(n)
+        });
         plan.globals.retain(|g| !libs.defines(&g.name));
         plan.global_uses.retain(|g| !libs.defines(&g.name));
         cpp::check_linkage(
@@ -259,19 +267,7 @@ impl Compiler {
         let mut linker_args =
             cpp::link_exports(plan.defines.iter().map(|v| v.name.as_str()), globals);
         // The archives cost ~45 ms of link time even unused: only when the patch needs them.
-        let undefined = symbols
-            .functions
-            .iter()
-            .filter(|f| !f.defined)
-            .map(|f| f.name.as_str())
-            .chain(
-                symbols
-                    .data
-                    .iter()
-                    .filter(|d| d.size.is_none())
-                    .map(|d| d.name.as_str()),
-            );
-        if libs.needed_by(undefined) {
+        if libs.needed_by(undefined_symbols(symbols)) {
             linker_args.extend(libs.link_args.iter().cloned());
         }
         let spec = LinkSpec {
@@ -330,4 +326,20 @@ impl Compiler {
         };
         CompileError::Crashed(how, self.config.memory_bytes >> 20)
     }
+}
+
+/// The functions and data an object uses without defining them.
+fn undefined_symbols(symbols: &object::Symbols) -> impl Iterator<Item = &str> {
+    symbols
+        .functions
+        .iter()
+        .filter(|f| !f.defined)
+        .map(|f| f.name.as_str())
+        .chain(
+            symbols
+                .data
+                .iter()
+                .filter(|d| d.size.is_none())
+                .map(|d| d.name.as_str()),
+        )
 }

@@ -82,6 +82,9 @@ pub struct Plan {
     pub calls: Vec<VarUse>,
     /// Of `calls`, the names a system header declares: library functions the host lacks.
     pub library: Vec<String>,
+    /// Of `library`, the C library functions a patch cannot link itself, with why
+    /// ([`super::libc::PatchLibc::why_not`]).
+    pub unlinkable: Vec<(String, String)>,
     /// Globals the patch defines (C only).
     pub globals: Vec<GlobalDef>,
     /// Globals the patch uses without defining them.
@@ -188,6 +191,20 @@ pub fn mark_library_calls(plan: &mut Plan, host: &HostManifest, headers: &[PathB
         .filter(|c| c.name.starts_with("hotwasm_") || texts.iter().any(|t| mentions(t, &c.name)))
         .map(|c| c.name.clone())
         .collect();
+}
+
+/// Marks as library functions the calls to C library functions a patch cannot link itself
+/// (`why_not` says why), also those no header declares (`__small_printf`, which LLVM writes for
+/// `printf`), so the check names them and the fix instead of treating them as vars.
+pub fn mark_unlinkable_calls(plan: &mut Plan, why_not: impl Fn(&str) -> Option<String>) {
+    for call in &plan.calls {
+        if let Some(why) = why_not(&call.name) {
+            if !plan.library.contains(&call.name) {
+                plan.library.push(call.name.clone());
+            }
+            plan.unlinkable.push((call.name.clone(), why));
+        }
+    }
 }
 
 /// Whether `text` holds `word` as a whole identifier.

@@ -15,6 +15,7 @@ pub mod globals;
 pub mod includes;
 pub mod inline;
 pub mod latebind;
+pub mod libc;
 pub mod object;
 pub mod process;
 pub mod rename;
@@ -26,7 +27,7 @@ use crate::protocol::Diagnostic;
 use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Why a compile produced no patch.
@@ -158,6 +159,8 @@ pub struct Compiler {
     rust: OnceLock<Result<rust::Toolchain, String>>,
     prelude: rust::PreludeCache,
     trampolines: OnceLock<Result<trampolines::Cache, String>>,
+    /// The C library patches link, made for the current host's exports ([`libc`]).
+    patch_libc: Mutex<Option<Arc<libc::PatchLibc>>>,
     layouts: crate::layout::Verified,
 }
 
@@ -174,6 +177,7 @@ impl Compiler {
             rust: OnceLock::new(),
             prelude: rust::PreludeCache::default(),
             trampolines: OnceLock::new(),
+            patch_libc: Mutex::new(None),
             layouts: crate::layout::Verified::default(),
         })
     }
@@ -242,9 +246,62 @@ impl Compiler {
     }
 
     /// Assembles the trampolines of the host's vars now (at most
-    /// [`trampolines::PREPARED_HOST_VARS`] of them), so the first eval of a host var links at once.
+    /// [`trampolines::PREPARED_HOST_VARS`] of them) and makes the C library patches link, so the
+    /// first eval of a host var or a C library function links at once.
     pub fn warm_up_vars(&self, host: &HostManifest) -> Result<(), CompileError> {
-        self.trampolines()?.prepare(host, self.limits())
+        self.trampolines()?.prepare(host, self.limits())?;
+        // And the C library patches link (~0.1 s: reading and extracting the archives).
+        self.patch_libc(host).map(|_| ())
+    }
+
+    /// The C library patches link for `host` (made on first use and again when the host's
+    /// exports change: the linkable members and the shim object, in the trampoline cache's dir).
+    /// When it cannot be made, patches get none (a warning says why) and the check refuses the
+    /// library functions the host lacks by name, as before.
+    pub fn patch_libc(&self, host: &HostManifest) -> Result<Arc<libc::PatchLibc>, CompileError> {
+        let mut current = self.patch_libc.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(made) = current.as_ref().filter(|l| l.fits(host)) {
+            return Ok(made.clone());
+        }
+        let made = self.make_patch_libc(host).unwrap_or_else(|e| {
+            eprintln!("hotwasm: warning: patches can call only the C library functions the host exports: {e}");
+            libc::PatchLibc::none(host)
+        });
+        let made = Arc::new(made);
+        *current = Some(made.clone());
+        Ok(made)
+    }
+
+    fn make_patch_libc(&self, host: &HostManifest) -> Result<libc::PatchLibc, CompileError> {
+        let learnt = self.learnt()?;
+        let dir = self
+            .trampolines()?
+            .dir()
+            .join(format!("libc-{:016x}", libc::exports_key(host)));
+        std::fs::create_dir_all(&dir).map_err(CompileError::Io)?;
+        std::fs::write(dir.join("shim.c"), libc::shim_source()).map_err(CompileError::Io)?;
+        let (obj, dep) = (dir.join("patch.o"), dir.join("patch.d"));
+        let mut cmd = if self.config.plain_emcc {
+            let flags = self.c_flags(&self.config.opt);
+            emcc::compile_command(&self.emcc, &flags, "shim.c", &obj, &dep)
+        } else {
+            learnt.compile_command("shim.c", &dir, &dir)
+        };
+        cmd.current_dir(&dir);
+        let done = self.run(cmd, self.limits(), "the compiler (C library shim)")?;
+        if !done.status.success() {
+            return Err(CompileError::Learn(format!(
+                "compiling the C library shim failed:\n{}",
+                done.stderr
+            )));
+        }
+        let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
+        let dirs: Vec<PathBuf> = link
+            .iter()
+            .filter_map(|a| a.strip_prefix("-L"))
+            .map(PathBuf::from)
+            .collect();
+        libc::PatchLibc::make(&dirs, host, &dir, obj)
     }
 
     fn c_flags(&self, opt: &str) -> Vec<String> {
@@ -469,6 +526,11 @@ impl Compiler {
                 error,
             },
         })
+    }
+
+    /// The `-I` directories of C/C++ patches.
+    pub fn include_dirs(&self) -> &[PathBuf] {
+        &self.config.include_dirs
     }
 
     /// Whether this compiler uses plain emcc.

@@ -49,6 +49,11 @@ impl Cache {
         Ok(Cache { dir, assembler })
     }
 
+    /// The cache's directory (other per-server build products live beside the trampolines).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The objects to link with the patch. Cached objects are reused; when several are missing,
     /// one llvm-mc run assembles them all into one object for this patch (one process instead of
     /// one per object; later patches assemble their own single objects as needed).

@@ -1,0 +1,510 @@
+//! The current vars, computed from the host manifest and the journal as the pages' registries
+//! hold them: the answer to a `vars` query, and the generated C header
+//! (`<app>/.hotwasm/include/hotwasm_vars.h`, also served at `/hotwasm/vars.h`) that lets a later
+//! eval call earlier evals' vars without retyping their prototypes.
+//!
+//! Versions count as the runtime's registry does (`hotwasm_list_json`): a host var starts at 1
+//! (the host's own function), each journaled patch defining a var adds one, and each journaled
+//! rollback takes one away unless only one is left.
+
+use crate::journal::{Entry, EntryKind};
+use crate::protocol::{Lang, VarInfo};
+use hotwasm_abi::{HostManifest, Signature};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The header's file name (in [`include_dir`], and what evals `#include`).
+pub const HEADER: &str = "hotwasm_vars.h";
+
+/// Where the generated header lives: on every C/C++ patch's include path.
+pub fn include_dir(root: &Path) -> PathBuf {
+    root.join(".hotwasm").join("include")
+}
+
+/// One version of a var: the journal entry that defined it (`None`: the host's own).
+#[derive(Debug, Clone)]
+struct Version<'a> {
+    seq: Option<u64>,
+    source: Option<(&'a str, Lang)>,
+}
+
+/// Every current var, sorted by name: the host's vars, then every var a journaled patch defined.
+pub fn current(host: &HostManifest, entries: &[Entry]) -> Vec<VarInfo> {
+    let mut vars: BTreeMap<String, (Signature, Vec<Version<'_>>)> = BTreeMap::new();
+    for v in &host.vars {
+        let host_version = Version {
+            seq: None,
+            source: None,
+        };
+        vars.insert(v.name.clone(), (v.signature.clone(), vec![host_version]));
+    }
+    for e in entries {
+        match &e.kind {
+            EntryKind::Patch {
+                manifest,
+                source,
+                lang,
+                ..
+            } => {
+                for p in &manifest.entries {
+                    let var = vars
+                        .entry(p.var.clone())
+                        .or_insert_with(|| (p.signature.clone(), Vec::new()));
+                    var.1.push(Version {
+                        seq: Some(e.seq),
+                        source: Some((source.as_str(), *lang)),
+                    });
+                }
+            }
+            EntryKind::Rollback { var } => {
+                if let Some((_, history)) = vars.get_mut(var) {
+                    if history.len() > 1 {
+                        history.pop();
+                    }
+                }
+            }
+            // The entries it undid are gone from the journal: what is left is exact.
+            EntryKind::Undo { .. } => {}
+        }
+    }
+    vars.into_iter()
+        .filter(|(_, (_, history))| !history.is_empty())
+        .map(|(name, (signature, history))| {
+            let top = history.last().expect("not empty");
+            let prototype = match top.source {
+                Some((text, Lang::C | Lang::Cpp)) => prototype_in(text, &name),
+                _ => None,
+            };
+            VarInfo {
+                version: history.len() as u32,
+                defined_by_seq: top.seq,
+                prototype,
+                signature: signature.to_string(),
+                name,
+            }
+        })
+        .collect()
+}
+
+/// The C type a signature letter stands for.
+fn c_type(letter: char) -> &'static str {
+    match letter {
+        'i' => "int32_t",
+        'j' => "int64_t",
+        'f' => "float",
+        'd' => "double",
+        'p' => "void *",
+        _ => "void",
+    }
+}
+
+/// A declaration of `name` from its signature letters (`ipf` → `int32_t name(void *, float);`).
+pub fn prototype_from_letters(name: &str, signature: &Signature) -> String {
+    let text = signature.to_string();
+    let mut letters = text.chars();
+    let ret = c_type(letters.next().unwrap_or('v'));
+    let params: Vec<&str> = letters.map(c_type).collect();
+    let params = if params.is_empty() {
+        "void".to_string()
+    } else {
+        params.join(", ")
+    };
+    format!("{ret} {name}({params});")
+}
+
+/// `text` with comments and the insides of string and character literals blanked (same length,
+/// same line breaks), so a scan for braces and names sees only code.
+fn code_only(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = b[i..]
+                    .iter()
+                    .position(|c| *c == b'\n')
+                    .map_or(b.len(), |p| i + p);
+                blank(&mut out, i, end);
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = text[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
+                blank(&mut out, i, end);
+                i = end;
+            }
+            q @ (b'"' | b'\'') => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != q && b[j] != b'\n' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                let end = (j + 1).min(b.len());
+                blank(&mut out, i + 1, end.saturating_sub(1).max(i + 1));
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// The declaration of function `name` taken from the C or C++ `source` that defines it:
+/// `int helper(int v) { ... }` → `int helper(int v);` (the definition's own text, whitespace
+/// collapsed; `extern "C"` dropped). `None` when no top-level definition is found.
+pub fn prototype_in(source: &str, name: &str) -> Option<String> {
+    let code = code_only(source);
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut depth = 0i32;
+    let mut start = 0usize;
+    let mut i = 0usize;
+    let mut line_start = true;
+    while i < code.len() {
+        let c = code[i];
+        if line_start && c == b'#' {
+            // A preprocessor line (with continuations) ends any declaration before it.
+            while i < code.len() && !(code[i] == b'\n' && code[i - 1] != b'\\') {
+                i += 1;
+            }
+            start = i;
+            continue;
+        }
+        line_start = c == b'\n' || (line_start && c.is_ascii_whitespace());
+        match c {
+            b'{' => {
+                depth += 1;
+                start = i + 1;
+            }
+            b'}' => {
+                depth -= 1;
+                start = i + 1;
+            }
+            b';' if depth == 0 => start = i + 1,
+            _ if depth == 0
+                && code[i..].starts_with(name.as_bytes())
+                && (i == 0 || !ident(code[i - 1]))
+                && !code.get(i + name.len()).is_some_and(|c| ident(*c)) =>
+            {
+                if let Some(proto) = definition_at(source, &code, start, i + name.len()) {
+                    return Some(proto);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// When `code[after_name..]` is `( params ) {`, the declaration text from `start`.
+fn definition_at(source: &str, code: &[u8], start: usize, after_name: usize) -> Option<String> {
+    let mut j = after_name;
+    while code.get(j).is_some_and(u8::is_ascii_whitespace) {
+        j += 1;
+    }
+    if code.get(j) != Some(&b'(') {
+        return None;
+    }
+    let mut parens = 0;
+    let close = (j..code.len()).find(|&k| {
+        match code[k] {
+            b'(' => parens += 1,
+            b')' => parens -= 1,
+            _ => {}
+        }
+        parens == 0
+    })?;
+    let after = String::from_utf8_lossy(&code[close + 1..]).into_owned();
+    if !after.trim_start().starts_with('{') {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&code[start..=close]).into_owned();
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    // `extern "C"` (the literal was blanked to `" "`).
+    if words.first() == Some(&"extern") && words.get(1).is_some_and(|w| w.starts_with('"')) {
+        words.drain(..if words.get(1) == Some(&"\"") { 3 } else { 2 });
+    }
+    let _ = source;
+    let decl = words.join(" ");
+    (!decl.is_empty()).then(|| format!("{decl};"))
+}
+
+/// The `#include` lines of `source`, in order.
+fn includes_of(source: &str) -> impl Iterator<Item = &str> {
+    source.lines().map(str::trim).filter(|l| {
+        l.strip_prefix('#')
+            .is_some_and(|r| r.trim_start().starts_with("include"))
+    })
+}
+
+/// The text of `hotwasm_vars.h` for `vars`. `sources` are the C/C++ texts of the journal entries
+/// that define a current version (their `#include` lines come first, so the prototypes' types
+/// are known); `app_header_of(name)` names an app header declaring a host var (then the app's
+/// own declaration stands and this header only names it).
+pub fn header_text(
+    vars: &[VarInfo],
+    sources: &[(&str, Lang)],
+    app_header_of: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::from(
+        "/* hotwasm_vars.h: every current var with its prototype, written by `hotwasm serve` after\n   each applied eval (also at /hotwasm/vars.h). Do not edit: it is rewritten.\n   `#include <hotwasm_vars.h>` in an eval to call vars earlier evals defined. */\n#ifndef HOTWASM_VARS_H\n#define HOTWASM_VARS_H\n#include <stdint.h>\n",
+    );
+    let mut seen = Vec::new();
+    for (text, lang) in sources {
+        for inc in includes_of(text) {
+            if inc.contains(HEADER) || seen.contains(&(inc, *lang)) {
+                continue;
+            }
+            seen.push((inc, *lang));
+        }
+    }
+    for (inc, lang) in &seen {
+        if *lang == Lang::Cpp {
+            out.push_str(&format!("#ifdef __cplusplus\n{inc}\n#endif\n"));
+        } else {
+            out.push_str(inc);
+            out.push('\n');
+        }
+    }
+    out.push_str("#ifdef __cplusplus\nextern \"C\" {\n#endif\n");
+    for v in vars {
+        let origin = match v.defined_by_seq {
+            Some(seq) => format!("version {}, journal entry {seq}", v.version),
+            None => format!("host var, version {}", v.version),
+        };
+        if v.name.starts_with("_Z") {
+            out.push_str(&format!(
+                "/* {} ({origin}): a C++-linkage var; declare it in C++ as its eval did */\n",
+                v.name
+            ));
+        } else if let Some(proto) = &v.prototype {
+            out.push_str(&format!("/* {} ({origin}) */\n{proto}\n", v.name));
+        } else if let Some(header) = app_header_of(&v.name) {
+            out.push_str(&format!(
+                "/* {} ({origin}, signature `{}`): declared in the app's {header} */\n",
+                v.name, v.signature
+            ));
+        } else {
+            out.push_str(&format!(
+                "/* {} ({origin}): from its signature letters `{}` (pointers are void *) */\n{}\n",
+                v.name,
+                v.signature,
+                Signature::parse(&v.signature)
+                    .map(|s| prototype_from_letters(&v.name, &s))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    out.push_str("#ifdef __cplusplus\n}\n#endif\n#endif /* HOTWASM_VARS_H */\n");
+    out
+}
+
+/// The header for the current state: `entries` of the journal, `host`'s vars, the app's
+/// `include_dirs` (headers there that name a host var declare it).
+pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBuf]) -> String {
+    let vars = current(host, entries);
+    let sources: Vec<(&str, Lang)> = entries
+        .iter()
+        .filter(|e| vars.iter().any(|v| v.defined_by_seq == Some(e.seq)))
+        .filter_map(|e| match &e.kind {
+            EntryKind::Patch { source, lang, .. } if *lang != Lang::Rust => {
+                Some((source.as_str(), *lang))
+            }
+            _ => None,
+        })
+        .collect();
+    let headers: Vec<(String, String)> = include_dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "h" || x == "hpp"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n != HEADER && n != "hotwasm.h")
+        })
+        .filter_map(|p| {
+            let name = p.file_name()?.to_string_lossy().into_owned();
+            Some((name, std::fs::read_to_string(&p).ok()?))
+        })
+        .collect();
+    let app_header_of = |var: &str| {
+        headers
+            .iter()
+            .find(|(_, text)| prototype_declared(text, var))
+            .map(|(name, _)| name.clone())
+    };
+    header_text(&vars, &sources, &app_header_of)
+}
+
+/// Whether `text` names `var` followed by `(` (a declaration or a macro that makes one).
+fn prototype_declared(text: &str, var: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(var).any(|(at, _)| {
+        !text[..at].ends_with(ident) && text[at + var.len()..].trim_start().starts_with('(')
+    })
+}
+
+/// The current vars of `hub` (its host manifest and journal).
+pub fn of_hub(hub: &crate::hub::Hub) -> Vec<VarInfo> {
+    let host = hub.host().unwrap_or_default();
+    let state = hub.lock();
+    current(&host, state.journal.entries())
+}
+
+/// The header text for `hub`'s current vars.
+pub fn header_of_hub(hub: &crate::hub::Hub) -> String {
+    let host = hub.host().unwrap_or_default();
+    let include_dirs = hub
+        .compiler
+        .as_ref()
+        .map(|c| c.include_dirs().to_vec())
+        .unwrap_or_default();
+    let state = hub.lock();
+    header_for(&host, state.journal.entries(), &include_dirs)
+}
+
+/// Rewrites `hub`'s header file when its text changed: before every compile (whatever changed
+/// the journal since: an undo, a host reload), after an applied eval, a rollback, a journal
+/// reset, and when the server starts.
+pub fn refresh(hub: &crate::hub::Hub) {
+    write_header(&hub.root, &header_of_hub(hub));
+}
+
+/// Writes the header into `<root>/.hotwasm/include/` (atomically: a compile reading it never
+/// sees half a file). Failures are reported, never fatal: the header is a convenience.
+pub fn write_header(root: &Path, text: &str) {
+    let dir = include_dir(root);
+    if std::fs::read_to_string(dir.join(HEADER)).is_ok_and(|old| old == text) {
+        return;
+    }
+    let result = std::fs::create_dir_all(&dir).and_then(|_| {
+        let tmp = dir.join(format!(".{HEADER}.tmp"));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, dir.join(HEADER))
+    });
+    if let Err(e) = result {
+        eprintln!(
+            "hotwasm: could not write {}: {e}; `#include <{HEADER}>` in evals will not see the latest vars",
+            dir.join(HEADER).display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotwasm_abi::{HostVar, PatchEntry, PatchManifest};
+    use std::sync::Arc;
+
+    fn sig(s: &str) -> Signature {
+        Signature::parse(s).unwrap()
+    }
+
+    fn patch(seq: u64, source: &str, vars: &[(&str, &str)]) -> Entry {
+        Entry {
+            seq,
+            kind: EntryKind::Patch {
+                manifest: PatchManifest {
+                    entries: vars
+                        .iter()
+                        .map(|(v, s)| PatchEntry {
+                            var: v.to_string(),
+                            symbol: format!("{v}__hw{seq}"),
+                            signature: sig(s),
+                        })
+                        .collect(),
+                },
+                run: None,
+                source: source.into(),
+                lang: Lang::C,
+                name: "eval.c".into(),
+                wasm: Arc::new(Vec::new()),
+            },
+        }
+    }
+
+    #[test]
+    fn prototypes_are_the_definitions_own_text() {
+        let src = "#include <stdio.h>\n/* int helper(int) { */\nstatic int twice(int v) { return v * 2; }\nint helper(int v)\n{ return twice(v) * 3; }\nconst char *name_of(const int *p, double (*f)(double)) { (void)p; (void)f; return \"x{\"; }\nint user(int v) { return helper(v); }\n";
+        assert_eq!(
+            prototype_in(src, "helper").as_deref(),
+            Some("int helper(int v);")
+        );
+        assert_eq!(
+            prototype_in(src, "name_of").as_deref(),
+            Some("const char *name_of(const int *p, double (*f)(double));")
+        );
+        assert_eq!(
+            prototype_in(src, "user").as_deref(),
+            Some("int user(int v);")
+        );
+        assert_eq!(prototype_in(src, "absent"), None);
+        let cpp = "extern \"C\" int f(int x) { return x; }\n";
+        assert_eq!(prototype_in(cpp, "f").as_deref(), Some("int f(int x);"));
+    }
+
+    #[test]
+    fn versions_count_as_the_registry_does() {
+        let host = HostManifest {
+            version: 1,
+            vars: vec![HostVar {
+                name: "step".into(),
+                signature: sig("vf"),
+            }],
+            ..HostManifest::default()
+        };
+        let entries = vec![
+            patch(1, "int helper(int v) { return v; }\n", &[("helper", "ii")]),
+            patch(
+                2,
+                "void step(float dt) { (void)dt; }\nint helper(int v) { return v + 1; }\n",
+                &[("step", "vf"), ("helper", "ii")],
+            ),
+            Entry {
+                seq: 3,
+                kind: EntryKind::Rollback {
+                    var: "helper".into(),
+                },
+            },
+            Entry {
+                seq: 4,
+                kind: EntryKind::Rollback {
+                    var: "helper".into(),
+                },
+            },
+        ];
+        let vars = current(&host, &entries);
+        let helper = vars.iter().find(|v| v.name == "helper").unwrap();
+        assert_eq!((helper.version, helper.defined_by_seq), (1, Some(1)));
+        assert_eq!(helper.prototype.as_deref(), Some("int helper(int v);"));
+        let step = vars.iter().find(|v| v.name == "step").unwrap();
+        assert_eq!((step.version, step.defined_by_seq), (2, Some(2)));
+        let header = header_text(&vars, &[], &|_| None);
+        assert!(header.contains("int helper(int v);"), "{header}");
+        let host_only = current(&host, &[]);
+        assert_eq!(host_only[0].version, 1);
+        let header = header_text(&host_only, &[], &|_| None);
+        assert!(header.contains("void step(float);"), "{header}");
+        let header = header_text(&host_only, &[], &|_| Some("app.h".into()));
+        assert!(
+            !header.contains("void step(float);") && header.contains("app.h"),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn letters_become_c_types() {
+        assert_eq!(
+            prototype_from_letters("f", &sig("ipjfd")),
+            "int32_t f(void *, int64_t, float, double);"
+        );
+        assert_eq!(prototype_from_letters("g", &sig("v")), "void g(void);");
+    }
+}

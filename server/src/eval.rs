@@ -299,8 +299,17 @@ pub fn compile_client_text(
     compile_source(compiler, lang, &source, work, host)
 }
 
+/// How a client's C/C++ text is compiled: whether its trailing expression's value is held, and
+/// whether the generated header of current vars is included first (see [`with_vars_context`]).
+#[derive(Clone, Copy)]
+struct Wrapping {
+    value: bool,
+    vars_context: bool,
+}
+
 /// [`compile_text`], again without the value when the trailing expression is `void` (it has
-/// no value to hold, so it runs as a statement).
+/// no value to hold, so it runs as a statement), and again without the vars context when the
+/// generated header is what failed (it is a convenience: the user's own text decides).
 fn compile_source(
     compiler: &Compiler,
     lang: Lang,
@@ -308,14 +317,44 @@ fn compile_source(
     work: &Path,
     host: &HostManifest,
 ) -> Result<Compiled, CompileError> {
-    match compile_text(compiler, lang, source, work, host, true) {
-        Err(CompileError::Failed { ref stderr, .. })
-            if statements::failed_for_void_value(stderr) =>
-        {
-            compile_text(compiler, lang, source, work, host, false)
+    let mut how = Wrapping {
+        value: true,
+        vars_context: true,
+    };
+    loop {
+        match compile_text(compiler, lang, source, work, host, how) {
+            Err(CompileError::Failed { ref stderr, .. })
+                if how.value && statements::failed_for_void_value(stderr) =>
+            {
+                how.value = false
+            }
+            Err(CompileError::Failed { ref stderr, .. })
+                if how.vars_context && stderr.contains(crate::vars::HEADER) =>
+            {
+                how.vars_context = false
+            }
+            other => return other,
         }
-        other => other,
     }
+}
+
+/// A client's C/C++ `text` (named `file` in diagnostics) with the generated header of current
+/// vars included first, so an eval calls an earlier eval's function or uses its global without
+/// declaring it again (a REPL's evals build on each other). What the eval itself declares or
+/// defines is left out of the header (its `HOTWASM_OWN_<name>` guard), so a redefinition with a
+/// new signature reaches the check, which names both. `#line 1` keeps the user's lines.
+fn with_vars_context(text: &str, file: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 128);
+    for name in statements::top_level(text).names {
+        out.push_str(&format!("#define {} 1\n", crate::vars::own_guard(&name)));
+    }
+    let file_lit = file.replace('\\', "\\\\").replace('"', "\\\"");
+    out.push_str(&format!(
+        "#include <{}>\n#line 1 \"{file_lit}\"\n",
+        crate::vars::HEADER
+    ));
+    out.push_str(text);
+    out
 }
 
 /// Compiles `source`; a client's text with statements or a trailing expression is first
@@ -328,17 +367,25 @@ fn compile_text(
     source: &Source,
     work: &Path,
     host: &HostManifest,
-    value: bool,
+    how: Wrapping,
 ) -> Result<Compiled, CompileError> {
     let client_text = source.cwd == work;
     let rewritten = match lang {
         _ if !client_text => None,
         Lang::Rust => statements::rust(&source.text),
         Lang::C | Lang::Cpp => {
-            let text = statements::c_family(&source.text, &source.input, lang == Lang::Cpp, value);
-            if let Some(text) = &text {
-                std::fs::write(work.join(&source.input), text).map_err(CompileError::Io)?;
-            }
+            let cpp = lang == Lang::Cpp;
+            let text = statements::c_family(&source.text, &source.input, cpp, how.value);
+            let text = match (how.vars_context, text) {
+                (true, text) => Some(with_vars_context(
+                    text.as_deref().unwrap_or(&source.text),
+                    &source.input,
+                )),
+                (false, text) => text,
+            };
+            // Always written: an earlier attempt may have left another text there.
+            let written = text.as_deref().unwrap_or(&source.text);
+            std::fs::write(work.join(&source.input), written).map_err(CompileError::Io)?;
             text
         }
     };

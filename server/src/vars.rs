@@ -249,8 +249,10 @@ fn includes_of(source: &str) -> impl Iterator<Item = &str> {
 /// own declaration stands and this header only names it).
 pub fn header_text(
     vars: &[VarInfo],
+    globals: &[GlobalDecl],
     sources: &[(&str, Lang)],
     app_header_of: &dyn Fn(&str) -> Option<String>,
+    local_type_of: &dyn Fn(&VarInfo) -> Option<String>,
 ) -> String {
     let mut out = String::from(
         "/* hotwasm_vars.h: every current var with its prototype, written by `hotwasm serve` after\n   each applied eval (also at /hotwasm/vars.h). Do not edit: it is rewritten.\n   `#include <hotwasm_vars.h>` in an eval to call vars earlier evals defined. */\n#ifndef HOTWASM_VARS_H\n#define HOTWASM_VARS_H\n#include <stdint.h>\n",
@@ -273,6 +275,9 @@ pub fn header_text(
         }
     }
     out.push_str("#ifdef __cplusplus\nextern \"C\" {\n#endif\n");
+    for g in globals {
+        out.push_str(&guarded(&g.name, &g.comment, g.declaration.as_deref()));
+    }
     for v in vars {
         let origin = match v.defined_by_seq {
             Some(seq) => format!("version {}, journal entry {seq}", v.version),
@@ -284,24 +289,128 @@ pub fn header_text(
                 v.name
             ));
         } else if let Some(proto) = &v.prototype {
-            out.push_str(&format!("/* {} ({origin}) */\n{proto}\n", v.name));
+            match local_type_of(v) {
+                Some(t) => out.push_str(&guarded(
+                    &v.name,
+                    &format!("{} ({origin}): its prototype `{proto}` names `{t}`, which that eval declared itself: declare both again where you use them", v.name),
+                    None,
+                )),
+                None => out.push_str(&guarded(&v.name, &format!("{} ({origin})", v.name), Some(proto))),
+            }
         } else if let Some(header) = app_header_of(&v.name) {
             out.push_str(&format!(
                 "/* {} ({origin}, signature `{}`): declared in the app's {header} */\n",
                 v.name, v.signature
             ));
         } else {
-            out.push_str(&format!(
-                "/* {} ({origin}): from its signature letters `{}` (pointers are void *) */\n{}\n",
-                v.name,
-                v.signature,
-                Signature::parse(&v.signature)
-                    .map(|s| prototype_from_letters(&v.name, &s))
-                    .unwrap_or_default()
-            ));
+            let comment = format!(
+                "{} ({origin}): from its signature letters `{}` (pointers are void *)",
+                v.name, v.signature
+            );
+            let proto = Signature::parse(&v.signature)
+                .ok()
+                .map(|s| prototype_from_letters(&v.name, &s));
+            out.push_str(&guarded(&v.name, &comment, proto.as_deref()));
         }
     }
     out.push_str("#ifdef __cplusplus\n}\n#endif\n#endif /* HOTWASM_VARS_H */\n");
+    out
+}
+
+/// A global an eval defined, as the header declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalDecl {
+    /// Its name.
+    pub name: String,
+    /// The comment above it (where it comes from, or why it is not declared).
+    pub comment: String,
+    /// `extern <type> <name>;`, when its type can be written here.
+    pub declaration: Option<String>,
+}
+
+/// The macro an eval defines to leave `name`'s declaration out of the header (the eval declares
+/// or defines `name` itself, perhaps with a new signature, which the check then judges).
+pub fn own_guard(name: &str) -> String {
+    format!("HOTWASM_OWN_{name}")
+}
+
+/// One declaration of the header, under its guard, or only its comment when it has none.
+fn guarded(name: &str, comment: &str, declaration: Option<&str>) -> String {
+    match declaration {
+        Some(d) => format!(
+            "/* {comment} */\n#ifndef {guard}\n{d}\n#endif\n",
+            guard = own_guard(name)
+        ),
+        None => format!("/* {comment} */\n"),
+    }
+}
+
+/// `extern` declaration text of a global named `name` whose type the globals scanner wrote as
+/// `ty` (tokens joined by spaces: `int`, `char *`, `unsigned int [ 4 ]`, `int ( * ) ( void )`).
+fn extern_declaration(name: &str, ty: &str) -> Option<String> {
+    if ty.is_empty() {
+        return None;
+    }
+    let declarator = if let Some(at) = ty.find("( * )") {
+        format!("{}( * {name} ){}", &ty[..at], &ty[at + 5..])
+    } else if let Some(at) = ty.find('[') {
+        format!("{}{name} {}", &ty[..at], &ty[at..])
+    } else {
+        format!("{ty} {name}")
+    };
+    Some(format!("extern {declarator};"))
+}
+
+/// Whether `text` names any of `types` as a whole identifier.
+fn mentions_any(text: &str, types: &[String]) -> Option<String> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    types
+        .iter()
+        .find(|t| {
+            text.match_indices(t.as_str()).any(|(at, _)| {
+                !text[..at].ends_with(ident) && !text[at + t.len()..].starts_with(ident)
+            })
+        })
+        .cloned()
+}
+
+/// The globals the journal's C/C++ patches define (the first definition of each: it owns the
+/// storage), declared `extern` unless their type is one the defining eval declared itself.
+fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
+    let mut out: Vec<GlobalDecl> = Vec::new();
+    for e in entries {
+        let EntryKind::Patch {
+            wasm, source, lang, ..
+        } = &e.kind
+        else {
+            continue;
+        };
+        if *lang == Lang::Rust {
+            continue;
+        }
+        let (_, globals) = crate::compile::latebind::read_sections(wasm);
+        let local_types = crate::compile::statements::top_level(source).types;
+        let mut globals: Vec<_> = globals.into_iter().collect();
+        globals.sort();
+        for (name, (_, ty)) in globals {
+            if out.iter().any(|g| g.name == name) || name.starts_with("hotwasm") {
+                continue;
+            }
+            let origin = format!("{name} (global, journal entry {})", e.seq);
+            let (comment, declaration) = match mentions_any(&ty, &local_types) {
+                Some(t) => (
+                    format!("{origin}: its type `{ty}` names `{t}`, which that eval declared itself: declare it again where you use it"),
+                    None,
+                ),
+                None => (origin, extern_declaration(&name, &ty)),
+            };
+            out.push(GlobalDecl {
+                name,
+                comment,
+                declaration,
+            });
+        }
+    }
     out
 }
 
@@ -340,7 +449,22 @@ pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBu
             .find(|(_, text)| prototype_declared(text, var))
             .map(|(name, _)| name.clone())
     };
-    header_text(&vars, &sources, &app_header_of)
+    let local_type_of = |v: &VarInfo| {
+        let seq = v.defined_by_seq?;
+        let source = entries.iter().find_map(|e| match &e.kind {
+            EntryKind::Patch { source, .. } if e.seq == seq => Some(source.as_str()),
+            _ => None,
+        })?;
+        let types = crate::compile::statements::top_level(source).types;
+        mentions_any(v.prototype.as_deref()?, &types)
+    };
+    header_text(
+        &vars,
+        &journal_globals(entries),
+        &sources,
+        &app_header_of,
+        &local_type_of,
+    )
 }
 
 /// Whether `text` names `var` followed by `(` (a declaration or a macro that makes one).
@@ -486,13 +610,13 @@ mod tests {
         assert_eq!(helper.prototype.as_deref(), Some("int helper(int v);"));
         let step = vars.iter().find(|v| v.name == "step").unwrap();
         assert_eq!((step.version, step.defined_by_seq), (2, Some(2)));
-        let header = header_text(&vars, &[], &|_| None);
+        let header = header_text(&vars, &[], &[], &|_| None, &|_| None);
         assert!(header.contains("int helper(int v);"), "{header}");
         let host_only = current(&host, &[]);
         assert_eq!(host_only[0].version, 1);
-        let header = header_text(&host_only, &[], &|_| None);
+        let header = header_text(&host_only, &[], &[], &|_| None, &|_| None);
         assert!(header.contains("void step(float);"), "{header}");
-        let header = header_text(&host_only, &[], &|_| Some("app.h".into()));
+        let header = header_text(&host_only, &[], &[], &|_| Some("app.h".into()), &|_| None);
         assert!(
             !header.contains("void step(float);") && header.contains("app.h"),
             "{header}"

@@ -466,6 +466,90 @@ pub fn split(text: &str) -> Vec<Chunk> {
     chunks
 }
 
+/// What the top level of C/C++ `text` declares: `names`, each function it defines and each
+/// declarator of its declarations (`int n = 0, *p;` → `n`, `p`; `int f(int);` → `f`), and
+/// `types`, the type names it declares itself (`typedef struct {…} pt;` → `pt`, `struct s {…};`
+/// → `s`). A scan, not a parser: a declarator inside parentheses (`int (*fp)(void);`) is missed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TopLevel {
+    /// Function and global names, in order of appearance.
+    pub names: Vec<String>,
+    /// Type names (typedef names, struct/union/enum tags).
+    pub types: Vec<String>,
+}
+
+/// See [`TopLevel`].
+pub fn top_level(text: &str) -> TopLevel {
+    let toks = tokenize(text, false);
+    let mut out = TopLevel::default();
+    for c in split(text) {
+        let chunk: Vec<&str> = toks
+            .iter()
+            .filter(|t| t.start >= c.start && t.end <= c.end && t.kind != Tok::Preprocessor)
+            .map(|t| &text[t.start..t.end])
+            .collect();
+        match c.kind {
+            ChunkKind::Definition => {
+                let head = &chunk[..chunk.iter().position(|&t| t == "{").unwrap_or(chunk.len())];
+                if let Some(at) = head.iter().position(|&t| t == "(") {
+                    push_name(&mut out.names, head[..at].last().copied());
+                }
+            }
+            ChunkKind::Declaration => declarators(&chunk, &mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn is_name(t: &str) -> bool {
+    t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && !DECLARATION_KEYWORDS.contains(&t)
+        && !STATEMENT_KEYWORDS.contains(&t)
+}
+
+fn push_name(names: &mut Vec<String>, t: Option<&str>) {
+    if let Some(t) = t.filter(|t| is_name(t)) {
+        if !names.iter().any(|n| n == t) {
+            names.push(t.to_string());
+        }
+    }
+}
+
+/// The declarators (and tags) of one top-level declaration's tokens.
+fn declarators(chunk: &[&str], out: &mut TopLevel) {
+    let is_typedef = chunk.first() == Some(&"typedef");
+    let mut depth = 0usize;
+    let mut in_initializer = false;
+    for (i, &t) in chunk.iter().enumerate() {
+        match t {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => depth = depth.saturating_sub(1),
+            "=" if depth == 0 => in_initializer = true,
+            "," if depth == 0 => in_initializer = false,
+            _ => {}
+        }
+        if in_initializer || (depth > 0 && t != "(" && t != "[" && t != "{") {
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|p| chunk[p]);
+        if matches!(prev, Some("struct" | "union" | "enum" | "class")) && depth <= 1 {
+            push_name(&mut out.types, Some(t));
+            continue;
+        }
+        let next = chunk.get(i + 1).copied();
+        let ends_declarator = matches!(next, Some("=" | ";" | "," | "[" | "(") | None);
+        if depth == 0 && ends_declarator && !matches!(prev, Some("struct" | "union" | "enum")) {
+            let list = if is_typedef {
+                &mut out.types
+            } else {
+                &mut out.names
+            };
+            push_name(list, Some(t));
+        }
+    }
+}
+
 /// Names the generated code uses (reserved: `hotwasm__` prefix).
 const USER_MAIN: &str = "hotwasm__user_main";
 
@@ -846,5 +930,13 @@ mod tests {
             rust("fn f() -> char { 'a' }\nfn g<'a>(x: &'a str) -> &'a str { x }\nf()").is_some()
         );
         assert_eq!(rust("fn g<'a>(x: &'a str) -> &'a str { x }\n"), None);
+    }
+    #[test]
+    fn top_level_names_functions_globals_and_types() {
+        let t = top_level(
+            "#include <stdio.h>\ntypedef struct { int x, y; } pt;\nstruct node { struct node *next; };\nint counter = 0, *p = &counter, q = sizeof(pt);\nstatic double scale[3];\nint (*fp)(int) = sq;\nint sq(int x);\npt mk(int a) { pt q = {a, a}; return q; }\ncounter += 1;\nsq(2)",
+        );
+        assert_eq!(t.names, ["counter", "p", "q", "scale", "sq", "mk"]);
+        assert_eq!(t.types, ["pt", "node"]);
     }
 }

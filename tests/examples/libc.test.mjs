@@ -196,6 +196,13 @@ describe('the C library in a patch (examples/c-host)', { timeout: 15 * 60_000 },
     assert.ok(helper.defined_by_seq > 0);
   });
 
+  test('an expression eval calls C library functions the patch links itself and prints the value', async () => {
+    const { hot } = page;
+    const result = await hot.eval('#include <math.h>\n#include <ctype.h>\nhypot(3.0, 4.0) + cbrt(27.0) + toupper(\'a\')', 'c');
+    assert.ok(result.ok, `eval failed at ${result.stage}: ${result.error}\n${result.raw_output ?? ''}`);
+    assert.deepEqual(result.pages[0].value, { type: 'double', text: '73.0' });
+  });
+
   test('a C library function a patch cannot use is refused before sending, naming it and the fix', async () => {
     const { hot } = page;
     for (const [call, name] of [['setenv("A", "b", 1)', 'setenv'], ['atexit(0)', 'atexit']]) {

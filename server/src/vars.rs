@@ -305,21 +305,10 @@ pub fn header_text(
     out
 }
 
-/// The header for the current state: `entries` of the journal, `host`'s vars, the app's
-/// `include_dirs` (headers there that name a host var declare it).
-pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBuf]) -> String {
-    let vars = current(host, entries);
-    let sources: Vec<(&str, Lang)> = entries
-        .iter()
-        .filter(|e| vars.iter().any(|v| v.defined_by_seq == Some(e.seq)))
-        .filter_map(|e| match &e.kind {
-            EntryKind::Patch { source, lang, .. } if *lang != Lang::Rust => {
-                Some((source.as_str(), *lang))
-            }
-            _ => None,
-        })
-        .collect();
-    let headers: Vec<(String, String)> = include_dirs
+/// The app's headers in `include_dirs` (name, text): a host var one of them declares is only
+/// named by the generated header. Read before taking the journal lock.
+pub fn app_headers(include_dirs: &[PathBuf]) -> Vec<(String, String)> {
+    include_dirs
         .iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
         .flatten()
@@ -332,6 +321,22 @@ pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBu
         .filter_map(|p| {
             let name = p.file_name()?.to_string_lossy().into_owned();
             Some((name, std::fs::read_to_string(&p).ok()?))
+        })
+        .collect()
+}
+
+/// The header for the current state: `entries` of the journal, `host`'s vars, the app's
+/// `headers` ([`app_headers`]).
+pub fn header_for(host: &HostManifest, entries: &[Entry], headers: &[(String, String)]) -> String {
+    let vars = current(host, entries);
+    let sources: Vec<(&str, Lang)> = entries
+        .iter()
+        .filter(|e| vars.iter().any(|v| v.defined_by_seq == Some(e.seq)))
+        .filter_map(|e| match &e.kind {
+            EntryKind::Patch { source, lang, .. } if *lang != Lang::Rust => {
+                Some((source.as_str(), *lang))
+            }
+            _ => None,
         })
         .collect();
     let app_header_of = |var: &str| {
@@ -366,8 +371,9 @@ pub fn header_of_hub(hub: &crate::hub::Hub) -> String {
         .as_ref()
         .map(|c| c.include_dirs().to_vec())
         .unwrap_or_default();
+    let headers = app_headers(&include_dirs);
     let state = hub.lock();
-    header_for(&host, state.journal.entries(), &include_dirs)
+    header_for(&host, state.journal.entries(), &headers)
 }
 
 /// Rewrites `hub`'s header file when its text changed: before every compile (whatever changed
@@ -384,10 +390,11 @@ pub fn write_header(root: &Path, text: &str) {
     if std::fs::read_to_string(dir.join(HEADER)).is_ok_and(|old| old == text) {
         return;
     }
+    // A temp file of its own per writer, renamed over the header: concurrent evals never mix.
     let result = std::fs::create_dir_all(&dir).and_then(|_| {
-        let tmp = dir.join(format!(".{HEADER}.tmp"));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, dir.join(HEADER))
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.persist(dir.join(HEADER)).map(|_| ()).map_err(|e| e.error)
     });
     if let Err(e) = result {
         eprintln!(

@@ -62,7 +62,7 @@ fn a_statement_only_eval_is_sent_with_an_empty_manifest_and_a_run_once_function(
 
 #[test]
 fn a_trailing_expression_reports_its_value_through_the_function_of_its_type() {
-    let _dog = watchdog(180);
+    let _dog = watchdog(300);
     let server = Server::start();
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
@@ -89,6 +89,22 @@ fn a_trailing_expression_reports_its_value_through_the_function_of_its_type() {
             "{source}: {imported:?}"
         );
         assert!(last_patch(&page).header["run"].is_string(), "{source}");
+    }
+    // C++: the overload of the type (a class object by its bytes).
+    for (i, (source, reporter)) in [
+        ("1 < 2", "hotwasm_value_bool"),
+        ("struct P { int x; };\nP{3}", "hotwasm_value_bytes"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = eval_lang(&mut repl, &format!("cpp{i}"), "cpp", source);
+        ok(&r);
+        let imported = imports(&last_patch(&page).wasm);
+        assert!(
+            imported.iter().any(|n| n == reporter),
+            "{source}: {imported:?}"
+        );
     }
 }
 
@@ -152,4 +168,105 @@ fn definitions_only_compile_as_written_with_nothing_to_run() {
     let p = last_patch(&page);
     assert!(p.header["run"].is_null(), "{}", p.header);
     assert_eq!(p.header["manifest"][0]["var"], "triple");
+}
+
+/// Where an expression eval's compile time goes, beside a definition of the same size: the
+/// compiler process, reading symbols, the linker, for `6*7` (fast path, -O2). A figure, not a
+/// check: `cargo test --release -p hotwasm-server --test statements_and_expressions -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn expression_compile_phases() {
+    use hotwasm_server::compile::{Compiler, CompilerConfig};
+    use hotwasm_server::protocol::Lang;
+    for (k, v) in toolchain_env() {
+        std::env::set_var(k, v);
+    }
+    let project = tempfile::tempdir().unwrap();
+    let compiler = Compiler::new(CompilerConfig {
+        root: project.path().to_path_buf(),
+        include_dirs: vec![repo_root().join("abi/include")],
+        defines: Vec::new(),
+        rust_prelude: None,
+        plain_emcc: false,
+        opt: "-O2".into(),
+        timeout: std::time::Duration::from_secs(60),
+        memory_bytes: 2 << 30,
+    })
+    .unwrap();
+    let host: hotwasm_abi::HostManifest = serde_json::from_str(HOST_MANIFEST).unwrap();
+    let p50 = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    for (label, make) in [
+        (
+            "expression `6*k`",
+            (|k| format!("6*{k}")) as fn(u32) -> String,
+        ),
+        ("definition", |k| {
+            format!("int bench_value(void) {{ return 6*{k}; }}\n")
+        }),
+    ] {
+        let mut rows = Vec::new();
+        for k in 0..23 {
+            let work = tempfile::tempdir().unwrap();
+            let started = std::time::Instant::now();
+            let c = hotwasm_server::eval::compile_client_text(
+                &compiler,
+                Lang::C,
+                &make(k),
+                "repl.c",
+                work.path(),
+                &host,
+            )
+            .unwrap();
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+            if k >= 3 {
+                rows.push([
+                    ms(started.elapsed()),
+                    ms(c.phases.compile),
+                    ms(c.phases.symbols),
+                    ms(c.phases.link),
+                ]);
+            }
+        }
+        let col = |i: usize| p50(rows.iter().map(|r| r[i]).collect());
+        println!(
+            "{label}: p50 total {:.1} ms = compiler {:.1} + symbols {:.1} + linker {:.1} (+ files, include check) (n={})",
+            col(0),
+            col(1),
+            col(2),
+            col(3),
+            rows.len()
+        );
+    }
+}
+
+#[test]
+fn a_host_older_than_value_printing_refuses_an_expression_before_sending_and_says_to_rebuild() {
+    let _dog = watchdog(120);
+    let server = Server::start();
+    let manifest = server.root.path().join("build/hot/hotwasm-host.json");
+    let mut old: Value = serde_json::from_str(HOST_MANIFEST).unwrap();
+    old["exports"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|e| !e.as_str().unwrap().starts_with("hotwasm_value_"));
+    std::fs::write(&manifest, old.to_string()).unwrap();
+    let mut repl = repl(&server);
+    let r = eval(&mut repl, "old1", "6*7");
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["stage"], "check", "{r}");
+    let error = r["error"].as_str().unwrap();
+    assert!(
+        error.contains("hotwasm_value_i64") && error.contains("rebuild the host"),
+        "{error}"
+    );
+    // Statements need nothing new from the host.
+    ok(&eval(
+        &mut repl,
+        "old2",
+        "#include <stdio.h>\nputs(\"still fine\");\n",
+    ));
 }

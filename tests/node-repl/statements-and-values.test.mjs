@@ -37,7 +37,7 @@ function valueOf(result) {
   return values[0];
 }
 
-describe('C statements and expressions on two pages of examples/c-host', { timeout: 25 * 60_000 }, () => {
+describe('C statements and expressions on two pages of examples/c-host', { timeout: 25 * 60_000, concurrency: false }, () => {
   const APP = join(ROOT, 'examples/c-host');
   let server;
   const pages = [];
@@ -102,7 +102,7 @@ describe('C statements and expressions on two pages of examples/c-host', { timeo
   });
 });
 
-describe('Rust statements and expressions on examples/rust-host', { timeout: 25 * 60_000 }, () => {
+describe('Rust statements and expressions on examples/rust-host', { timeout: 25 * 60_000, concurrency: false }, () => {
   const APP = join(ROOT, 'examples/rust-host');
   let server;
   let hot;

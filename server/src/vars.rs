@@ -394,7 +394,9 @@ pub fn write_header(root: &Path, text: &str) {
     let result = std::fs::create_dir_all(&dir).and_then(|_| {
         let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
         std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(dir.join(HEADER)).map(|_| ()).map_err(|e| e.error)
+        tmp.persist(dir.join(HEADER))
+            .map(|_| ())
+            .map_err(|e| e.error)
     });
     if let Err(e) = result {
         eprintln!(

@@ -245,12 +245,14 @@ fn includes_of(source: &str) -> impl Iterator<Item = &str> {
 
 /// The text of `hotwasm_vars.h` for `vars`. `sources` are the C/C++ texts of the journal entries
 /// that define a current version (their `#include` lines come first, so the prototypes' types
-/// are known); `app_header_of(name)` names an app header declaring a host var (then the app's
-/// own declaration stands and this header only names it).
+/// are known; a quoted one that `resolves` says is not found from the include path is left as
+/// a comment: it stood beside the eval's own file); `app_header_of(name)` names an app header
+/// declaring a host var (then the app's own declaration stands and this header only names it).
 pub fn header_text(
     vars: &[VarInfo],
     sources: &[(&str, Lang)],
     app_header_of: &dyn Fn(&str) -> Option<String>,
+    resolves: &dyn Fn(&str) -> bool,
 ) -> String {
     let mut out = String::from(
         "/* hotwasm_vars.h: every current var with its prototype, written by `hotwasm serve` after\n   each applied eval (also at /hotwasm/vars.h). Do not edit: it is rewritten.\n   `#include <hotwasm_vars.h>` in an eval to call vars earlier evals defined. */\n#ifndef HOTWASM_VARS_H\n#define HOTWASM_VARS_H\n#include <stdint.h>\n",
@@ -265,7 +267,13 @@ pub fn header_text(
         }
     }
     for (inc, lang) in &seen {
-        if *lang == Lang::Cpp {
+        let quoted = inc
+            .split('"')
+            .nth(1)
+            .filter(|_| inc.matches('"').count() == 2);
+        if let Some(file) = quoted.filter(|f| !resolves(f)) {
+            out.push_str(&format!("/* not on the include path, so left out: {file} (an eval included it from beside its own file) */\n"));
+        } else if *lang == Lang::Cpp {
             out.push_str(&format!("#ifdef __cplusplus\n{inc}\n#endif\n"));
         } else {
             out.push_str(inc);
@@ -326,8 +334,13 @@ pub fn app_headers(include_dirs: &[PathBuf]) -> Vec<(String, String)> {
 }
 
 /// The header for the current state: `entries` of the journal, `host`'s vars, the app's
-/// `headers` ([`app_headers`]).
-pub fn header_for(host: &HostManifest, entries: &[Entry], headers: &[(String, String)]) -> String {
+/// `headers` ([`app_headers`]) and `include_dirs` (where a quoted include must resolve).
+pub fn header_for(
+    host: &HostManifest,
+    entries: &[Entry],
+    headers: &[(String, String)],
+    include_dirs: &[PathBuf],
+) -> String {
     let vars = current(host, entries);
     let sources: Vec<(&str, Lang)> = entries
         .iter()
@@ -345,7 +358,8 @@ pub fn header_for(host: &HostManifest, entries: &[Entry], headers: &[(String, St
             .find(|(_, text)| prototype_declared(text, var))
             .map(|(name, _)| name.clone())
     };
-    header_text(&vars, &sources, &app_header_of)
+    let resolves = |file: &str| include_dirs.iter().any(|d| d.join(file).is_file());
+    header_text(&vars, &sources, &app_header_of, &resolves)
 }
 
 /// Whether `text` names `var` followed by `(` (a declaration or a macro that makes one).
@@ -373,7 +387,7 @@ pub fn header_of_hub(hub: &crate::hub::Hub) -> String {
         .unwrap_or_default();
     let headers = app_headers(&include_dirs);
     let state = hub.lock();
-    header_for(&host, state.journal.entries(), &headers)
+    header_for(&host, state.journal.entries(), &headers, &include_dirs)
 }
 
 /// Rewrites `hub`'s header file when its text changed: before every compile (whatever changed
@@ -495,17 +509,35 @@ mod tests {
         assert_eq!(helper.prototype.as_deref(), Some("int helper(int v);"));
         let step = vars.iter().find(|v| v.name == "step").unwrap();
         assert_eq!((step.version, step.defined_by_seq), (2, Some(2)));
-        let header = header_text(&vars, &[], &|_| None);
+        let header = header_text(&vars, &[], &|_| None, &|_| true);
         assert!(header.contains("int helper(int v);"), "{header}");
         let host_only = current(&host, &[]);
         assert_eq!(host_only[0].version, 1);
-        let header = header_text(&host_only, &[], &|_| None);
+        let header = header_text(&host_only, &[], &|_| None, &|_| true);
         assert!(header.contains("void step(float);"), "{header}");
-        let header = header_text(&host_only, &[], &|_| Some("app.h".into()));
+        let header = header_text(&host_only, &[], &|_| Some("app.h".into()), &|_| true);
         assert!(
             !header.contains("void step(float);") && header.contains("app.h"),
             "{header}"
         );
+    }
+
+    #[test]
+    fn includes_come_first_and_a_quoted_one_off_the_include_path_is_left_out() {
+        let src = "#include <math.h>\n#include \"app.h\"\n#include \"beside.h\"\nint f(int v) { return v; }\n";
+        let vars = [VarInfo {
+            name: "f".into(),
+            signature: "ii".into(),
+            version: 1,
+            prototype: Some("int f(int v);".into()),
+            defined_by_seq: Some(1),
+        }];
+        let text = header_text(&vars, &[(src, Lang::C)], &|_| None, &|f| f == "app.h");
+        let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
+        assert!(at("#include <math.h>") < at("int f(int v);"));
+        assert!(at("#include \"app.h\"") < at("int f(int v);"));
+        assert!(!text.contains("#include \"beside.h\""), "{text}");
+        assert!(text.contains("left out: beside.h"), "{text}");
     }
 
     #[test]

@@ -67,6 +67,10 @@ step latency 2400 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS" 
 # Eval→value: a one-line C expression (`6*7`) through the fast path to one Node page and back.
 step eval-value 1200 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/c-host >/dev/null && node --experimental-websocket benches/eval-value.mjs --evals 40 --json build/bench/eval-value.json'
 
+# The C library in patches (issue 11): patch size and compile time of libc-calling evals, against
+# a no-libc eval under the same load (examples/c-host under Node).
+step libc 1200 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/c-host >/dev/null && node --experimental-websocket benches/libc.mjs --evals 9 --json build/bench/libc.json'
+
 # --- new measurements (benches/)
 step soak 1800 node benches/soak.mjs --patches "$SOAK_PATCHES" --json "$OUT/soak.json"
 step fanout 600 node --experimental-websocket benches/fanout.mjs --clients "$FANOUT_CLIENTS" --json "$OUT/fanout.json"

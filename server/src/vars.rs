@@ -245,13 +245,15 @@ fn includes_of(source: &str) -> impl Iterator<Item = &str> {
 
 /// The text of `hotwasm_vars.h` for `vars`. `sources` are the C/C++ texts of the journal entries
 /// that define a current version (their `#include` lines come first, so the prototypes' types
-/// are known); `app_header_of(name)` names an app header declaring a host var (then the app's
-/// own declaration stands and this header only names it).
+/// are known; a quoted one that `resolves` says is not found from the include path is left as
+/// a comment: it stood beside the eval's own file); `app_header_of(name)` names an app header
+/// declaring a host var (then the app's own declaration stands and this header only names it).
 pub fn header_text(
     vars: &[VarInfo],
     globals: &[GlobalDecl],
     sources: &[(&str, Lang)],
     app_header_of: &dyn Fn(&str) -> Option<String>,
+    resolves: &dyn Fn(&str) -> bool,
     local_type_of: &dyn Fn(&VarInfo) -> Option<String>,
 ) -> String {
     let mut out = String::from(
@@ -267,7 +269,13 @@ pub fn header_text(
         }
     }
     for (inc, lang) in &seen {
-        if *lang == Lang::Cpp {
+        let quoted = inc
+            .split('"')
+            .nth(1)
+            .filter(|_| inc.matches('"').count() == 2);
+        if let Some(file) = quoted.filter(|f| !resolves(f)) {
+            out.push_str(&format!("/* not on the include path, so left out: {file} (an eval included it from beside its own file) */\n"));
+        } else if *lang == Lang::Cpp {
             out.push_str(&format!("#ifdef __cplusplus\n{inc}\n#endif\n"));
         } else {
             out.push_str(inc);
@@ -414,21 +422,10 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
     out
 }
 
-/// The header for the current state: `entries` of the journal, `host`'s vars, the app's
-/// `include_dirs` (headers there that name a host var declare it).
-pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBuf]) -> String {
-    let vars = current(host, entries);
-    let sources: Vec<(&str, Lang)> = entries
-        .iter()
-        .filter(|e| vars.iter().any(|v| v.defined_by_seq == Some(e.seq)))
-        .filter_map(|e| match &e.kind {
-            EntryKind::Patch { source, lang, .. } if *lang != Lang::Rust => {
-                Some((source.as_str(), *lang))
-            }
-            _ => None,
-        })
-        .collect();
-    let headers: Vec<(String, String)> = include_dirs
+/// The app's headers in `include_dirs` (name, text): a host var one of them declares is only
+/// named by the generated header. Read before taking the journal lock.
+pub fn app_headers(include_dirs: &[PathBuf]) -> Vec<(String, String)> {
+    include_dirs
         .iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
         .flatten()
@@ -442,6 +439,27 @@ pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBu
             let name = p.file_name()?.to_string_lossy().into_owned();
             Some((name, std::fs::read_to_string(&p).ok()?))
         })
+        .collect()
+}
+
+/// The header for the current state: `entries` of the journal, `host`'s vars, the app's
+/// `headers` ([`app_headers`]) and `include_dirs` (where a quoted include must resolve).
+pub fn header_for(
+    host: &HostManifest,
+    entries: &[Entry],
+    headers: &[(String, String)],
+    include_dirs: &[PathBuf],
+) -> String {
+    let vars = current(host, entries);
+    let sources: Vec<(&str, Lang)> = entries
+        .iter()
+        .filter(|e| vars.iter().any(|v| v.defined_by_seq == Some(e.seq)))
+        .filter_map(|e| match &e.kind {
+            EntryKind::Patch { source, lang, .. } if *lang != Lang::Rust => {
+                Some((source.as_str(), *lang))
+            }
+            _ => None,
+        })
         .collect();
     let app_header_of = |var: &str| {
         headers
@@ -449,6 +467,7 @@ pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBu
             .find(|(_, text)| prototype_declared(text, var))
             .map(|(name, _)| name.clone())
     };
+    let resolves = |file: &str| include_dirs.iter().any(|d| d.join(file).is_file());
     let local_type_of = |v: &VarInfo| {
         let seq = v.defined_by_seq?;
         let source = entries.iter().find_map(|e| match &e.kind {
@@ -463,6 +482,7 @@ pub fn header_for(host: &HostManifest, entries: &[Entry], include_dirs: &[PathBu
         &journal_globals(entries),
         &sources,
         &app_header_of,
+        &resolves,
         &local_type_of,
     )
 }
@@ -490,8 +510,9 @@ pub fn header_of_hub(hub: &crate::hub::Hub) -> String {
         .as_ref()
         .map(|c| c.include_dirs().to_vec())
         .unwrap_or_default();
+    let headers = app_headers(&include_dirs);
     let state = hub.lock();
-    header_for(&host, state.journal.entries(), &include_dirs)
+    header_for(&host, state.journal.entries(), &headers, &include_dirs)
 }
 
 /// Rewrites `hub`'s header file when its text changed: before every compile (whatever changed
@@ -508,10 +529,13 @@ pub fn write_header(root: &Path, text: &str) {
     if std::fs::read_to_string(dir.join(HEADER)).is_ok_and(|old| old == text) {
         return;
     }
+    // A temp file of its own per writer, renamed over the header: concurrent evals never mix.
     let result = std::fs::create_dir_all(&dir).and_then(|_| {
-        let tmp = dir.join(format!(".{HEADER}.tmp"));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, dir.join(HEADER))
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.persist(dir.join(HEADER))
+            .map(|_| ())
+            .map_err(|e| e.error)
     });
     if let Err(e) = result {
         eprintln!(
@@ -610,17 +634,49 @@ mod tests {
         assert_eq!(helper.prototype.as_deref(), Some("int helper(int v);"));
         let step = vars.iter().find(|v| v.name == "step").unwrap();
         assert_eq!((step.version, step.defined_by_seq), (2, Some(2)));
-        let header = header_text(&vars, &[], &[], &|_| None, &|_| None);
+        let header = header_text(&vars, &[], &[], &|_| None, &|_| true, &|_| None);
         assert!(header.contains("int helper(int v);"), "{header}");
         let host_only = current(&host, &[]);
         assert_eq!(host_only[0].version, 1);
-        let header = header_text(&host_only, &[], &[], &|_| None, &|_| None);
+        let header = header_text(&host_only, &[], &[], &|_| None, &|_| true, &|_| None);
         assert!(header.contains("void step(float);"), "{header}");
-        let header = header_text(&host_only, &[], &[], &|_| Some("app.h".into()), &|_| None);
+        let header = header_text(
+            &host_only,
+            &[],
+            &[],
+            &|_| Some("app.h".into()),
+            &|_| true,
+            &|_| None,
+        );
         assert!(
             !header.contains("void step(float);") && header.contains("app.h"),
             "{header}"
         );
+    }
+
+    #[test]
+    fn includes_come_first_and_a_quoted_one_off_the_include_path_is_left_out() {
+        let src = "#include <math.h>\n#include \"app.h\"\n#include \"beside.h\"\nint f(int v) { return v; }\n";
+        let vars = [VarInfo {
+            name: "f".into(),
+            signature: "ii".into(),
+            version: 1,
+            prototype: Some("int f(int v);".into()),
+            defined_by_seq: Some(1),
+        }];
+        let text = header_text(
+            &vars,
+            &[],
+            &[(src, Lang::C)],
+            &|_| None,
+            &|f| f == "app.h",
+            &|_| None,
+        );
+        let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
+        assert!(at("#include <math.h>") < at("int f(int v);"));
+        assert!(at("#include \"app.h\"") < at("int f(int v);"));
+        assert!(!text.contains("#include \"beside.h\""), "{text}");
+        assert!(text.contains("left out: beside.h"), "{text}");
     }
 
     #[test]

@@ -126,6 +126,18 @@ fn a_second_patch_binds_to_the_cpp_library_an_earlier_one_brought() {
 }
 
 #[test]
+fn a_cpp_patch_links_the_c_library_functions_the_host_lacks() {
+    let mut s = c_host();
+    s.eval_cpp(
+        "#include <cmath>\n#include <cstdlib>\n#include <cctype>\n\
+         extern \"C\" int cpp_libc(int x) { return (int)std::hypot(3.0 * x, 4.0 * x) + std::toupper('a') + std::atoi(\"7\"); }\n",
+    )
+    .unwrap();
+    s.call("v", "cpp_libc", Some(2));
+    assert_eq!(s.run()["v"], 10 + 65 + 7);
+}
+
+#[test]
 fn each_overload_is_its_own_var_and_a_redefinition_reaches_only_its_callers() {
     let mut s = c_host();
     s.eval_cpp(&fixture("overloads.cpp")).unwrap();

@@ -299,7 +299,8 @@ pub fn compile_client_text(
 }
 
 /// [`compile_text`], again without the value when the trailing expression is `void` (it has
-/// no value to hold, so it runs as a statement).
+/// no value to hold, so it runs as a statement), and again for a C client text whose globals
+/// have initializers that are not constant (they are assigned when the eval runs instead).
 fn compile_source(
     compiler: &Compiler,
     lang: Lang,
@@ -307,13 +308,26 @@ fn compile_source(
     work: &Path,
     host: &HostManifest,
 ) -> Result<Compiled, CompileError> {
-    match compile_text(compiler, lang, source, work, host, true) {
-        Err(CompileError::Failed { ref stderr, .. })
-            if statements::failed_for_void_value(stderr) =>
-        {
-            compile_text(compiler, lang, source, work, host, false)
+    let mut value = true;
+    let mut dynamic: Vec<u32> = Vec::new();
+    loop {
+        let result = compile_text(compiler, lang, source, work, host, value, &dynamic);
+        match &result {
+            Err(CompileError::Failed { stderr, .. })
+                if value && statements::failed_for_void_value(stderr) =>
+            {
+                value = false
+            }
+            Err(CompileError::Failed { diagnostics, .. })
+                if lang == Lang::C && dynamic.is_empty() && source.cwd == work =>
+            {
+                dynamic = statements::non_constant_initializers(diagnostics, &source.input);
+                if dynamic.is_empty() {
+                    return result;
+                }
+            }
+            _ => return result,
         }
-        other => other,
     }
 }
 
@@ -328,13 +342,20 @@ fn compile_text(
     work: &Path,
     host: &HostManifest,
     value: bool,
+    dynamic_lines: &[u32],
 ) -> Result<Compiled, CompileError> {
     let client_text = source.cwd == work;
     let rewritten = match lang {
         _ if !client_text => None,
         Lang::Rust => statements::rust(&source.text),
         Lang::C | Lang::Cpp => {
-            let text = statements::c_family(&source.text, &source.input, lang == Lang::Cpp, value);
+            let text = statements::c_family_with(
+                &source.text,
+                &source.input,
+                lang == Lang::Cpp,
+                value,
+                dynamic_lines,
+            );
             if let Some(text) = &text {
                 std::fs::write(work.join(&source.input), text).map_err(CompileError::Io)?;
             }

@@ -52,6 +52,9 @@
 //                           snapshot each page took before that patch); the journal forgets the
 //                           undone entries. undo_result: {id, ok, seq, state, undone, pages, error}
 //   hot.vars() → [{name, signature, version, patched, history: [{patch, symbol, seq, builtin, ...}]}]
+//   hot.serverVars() → Promise<[{name, signature, version, prototype?, defined_by_seq?}]>   every
+//                           current var as the server knows it (host manifest + journal: vars any
+//                           client or saved file defined, exact versions, C prototypes)
 //   hot.resetJournal()      forget the server's journal (a reload then starts from the built-in code)
 //   hot.reconnect()         retry now instead of waiting for the backoff timer
 //   hot.close()             disconnect for good, give stdout back
@@ -358,7 +361,7 @@ export class Hot {
       case 'error':
         this.log('error', `the server refused a message (${msg.code}): ${msg.message}`);
         return this.emit('server_error', msg);
-      default: // diagnostics, replay_done, pong, host_build
+      default: // diagnostics, replay_done, pong, host_build, vars_result
         return this.emit(msg.type, msg);
     }
   }
@@ -473,6 +476,17 @@ export class Hot {
       p.reject(new Error(reason));
       this.pendingEvals.delete(id);
     }
+  }
+
+  /** Every current var as the server knows it (a `vars` request, answered by `vars_result`). */
+  serverVars() {
+    const id = `v${++this.evalCounter}`;
+    return new Promise((resolve, reject) => {
+      const finish = (fn, value) => (clearTimeout(timer), off(), fn(value));
+      const off = this.on('vars_result', (m) => m.id === id && finish(resolve, m.vars));
+      const timer = setTimeout(() => finish(reject, new Error(`the server did not answer vars within ${EVAL_TIMEOUT_MS / 1000} s`)), EVAL_TIMEOUT_MS);
+      if (!this.connection.send(ClientMsg.vars(id))) finish(reject, new Error('not connected to the hotwasm server: start it with `hotwasm serve`'));
+    });
   }
 
   /**

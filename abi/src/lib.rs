@@ -16,7 +16,7 @@ mod symbol;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use host_manifest::{HostManifest, HostVar};
+pub use host_manifest::{FieldLayout, HostManifest, HostVar, LayoutInput, TypeLayout};
 pub use patch_manifest::{ManifestError, PatchEntry, PatchManifest};
 pub use signature::{Signature, SignatureError, ValType};
 pub use symbol::{is_c_identifier, split_versioned_symbol, versioned_symbol, VERSION_SEPARATOR};

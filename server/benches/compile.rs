@@ -64,6 +64,8 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
             })
             .to_vec(),
         exports: vec!["hotwasm_slot".into()],
+        layouts: Vec::new(),
+        layout_inputs: Vec::new(),
     };
     let mut times = Vec::with_capacity(RUNS);
     let mut sizes = Vec::new();

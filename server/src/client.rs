@@ -356,6 +356,26 @@ pub fn eval(
     }
 }
 
+/// Prints the host rebuild news that arrived while the terminal waited for input (the repl calls
+/// it before each prompt), without waiting for more. Other messages are not for this moment and
+/// are dropped, as between evals.
+pub fn print_pending_host_news(ws: &mut Socket) {
+    let MaybeTlsStream::Plain(stream) = ws.get_mut() else {
+        return;
+    };
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    while let Ok(Message::Text(text)) = ws.read() {
+        if let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) {
+            print_host_news(&msg);
+        }
+    }
+    if let MaybeTlsStream::Plain(stream) = ws.get_mut() {
+        let _ = stream.set_nonblocking(false);
+    }
+}
+
 /// A host rebuild the server reported meanwhile: started, failed, or done with the journal
 /// entries the new host could not take.
 fn print_host_news(msg: &ServerMsg) {

@@ -94,7 +94,8 @@ pub struct Build {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Patches {
-    /// `-I` directories for C/C++ patches.
+    /// `-I` directories for C/C++ patches; the types their headers name are shared (their
+    /// layouts are recorded by the host build and checked per patch: [`crate::layout`]).
     pub include_dirs: Vec<String>,
     /// `-D` definitions for C/C++ patches.
     pub defines: Vec<String>,

@@ -4,7 +4,8 @@
 //! 2. `compile`: in a compile slot, C or Rust to a linked SIDE_MODULE;
 //! 3. **under the journal lock** (so the sequence number is ours and a page that connects now
 //!    gets the entry exactly once): `check` renames the patch's functions to versioned
-//!    symbols, reads it and checks it against the host manifest and earlier patches, then
+//!    symbols, reads it and checks it against the host manifest (its vars, exports and the
+//!    layouts of the types it shares, [`crate::layout`]) and earlier patches, then
 //!    [`Hub::deliver`] journals it and queues it for every page;
 //! 4. `report_acks`: waits for every page's ack and reports per-page outcomes and timings.
 //!
@@ -402,6 +403,7 @@ fn check(
     host: &HostManifest,
     config_file: &Path,
 ) -> Result<(Vec<u8>, inspect::Checked), String> {
+    crate::layout::check(&host.layouts, &compiled.layouts)?;
     let seq = state.journal.next_seq();
     let renames: HashMap<String, String> = compiled
         .defined

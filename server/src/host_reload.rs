@@ -146,8 +146,18 @@ pub fn start(hub: Arc<Hub>, watch: HostWatch) -> notify::Result<Vec<String>> {
                 changed.insert(p);
             }
             let files: Vec<String> = changed.iter().filter_map(|p| watch.watched(p)).collect();
+            // Editors' temporary files come and go: name the files still there, if any are.
+            let present: Vec<String> = files
+                .iter()
+                .filter(|f| watch.root.join(f).exists())
+                .cloned()
+                .collect();
             if !files.is_empty() {
-                rebuild(&hub, &watch, files);
+                rebuild(
+                    &hub,
+                    &watch,
+                    if present.is_empty() { files } else { present },
+                );
             }
         }
     });
@@ -256,9 +266,9 @@ pub fn build_diagnostics(output: &str) -> Vec<Diagnostic> {
 
 /// The journal entries that no longer fit the `new` host (the pages ran them on `old`), each
 /// with the reason, in journal order. A patch fits when every var it defines or calls has the
-/// same signature in the new host (or is still none of the host's), and every symbol it
-/// imports from the old host is still exported; a rollback fits when the patch it undoes was
-/// kept.
+/// same signature in the new host (or is still none of the host's), every symbol it
+/// imports from the old host is still exported, and no shared type its source names changed
+/// layout ([`crate::layout::misfit`]); a rollback fits when the patch it undoes was kept.
 pub fn fit(entries: &[Entry], old: &HostManifest, new: &HostManifest) -> Vec<DroppedEntry> {
     let mut dropped = Vec::new();
     // Per var, the kept patches that define it (what a later rollback undoes).
@@ -270,8 +280,9 @@ pub fn fit(entries: &[Entry], old: &HostManifest, new: &HostManifest) -> Vec<Dro
                 manifest,
                 wasm,
                 name,
+                source,
                 ..
-            } => match misfit(manifest, wasm, old, new, &defined) {
+            } => match misfit(manifest, wasm, source, old, new, &defined) {
                 Some(reason) => dropped.push(DroppedEntry {
                     seq: entry.seq,
                     reason: format!("{name}: {reason}"),
@@ -302,6 +313,7 @@ pub fn fit(entries: &[Entry], old: &HostManifest, new: &HostManifest) -> Vec<Dro
 fn misfit(
     manifest: &PatchManifest,
     wasm: &[u8],
+    source: &str,
     old: &HostManifest,
     new: &HostManifest,
     defined: &HashSet<String>,
@@ -353,8 +365,7 @@ fn misfit(
             ));
         }
     }
-    // Layouts of shared types: checked here too once the host manifest records them.
-    None
+    crate::layout::misfit(&old.layouts, &new.layouts, source)
 }
 
 #[cfg(test)]
@@ -374,6 +385,8 @@ mod tests {
                 })
                 .collect(),
             exports: exports.iter().map(|s| s.to_string()).collect(),
+            layouts: Vec::new(),
+            layout_inputs: Vec::new(),
         }
     }
 

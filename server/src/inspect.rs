@@ -391,6 +391,8 @@ mod tests {
                 signature: sig("vppf"),
             }],
             exports: vec!["demo_random".into(), "step".into()],
+            layouts: Vec::new(),
+            layout_inputs: Vec::new(),
         }
     }
 

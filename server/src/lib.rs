@@ -32,6 +32,7 @@ pub mod hub;
 pub mod init;
 pub mod inspect;
 pub mod journal;
+pub mod layout;
 pub mod protocol;
 pub mod repl;
 pub mod security;

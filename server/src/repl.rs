@@ -45,6 +45,7 @@ pub fn run(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
     let mut entry = String::new();
     loop {
         let prompt = if entry.is_empty() {
+            client::print_pending_host_news(&mut session.ws);
             session.prompt()
         } else {
             "...> "

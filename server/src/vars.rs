@@ -458,7 +458,7 @@ mod tests {
                 name: "step".into(),
                 signature: sig("vf"),
             }],
-            exports: vec![],
+            ..HostManifest::default()
         };
         let entries = vec![
             patch(1, "int helper(int v) { return v; }\n", &[("helper", "ii")]),

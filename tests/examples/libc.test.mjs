@@ -187,6 +187,13 @@ describe('the C library in a patch (examples/c-host)', { timeout: 15 * 60_000 },
     result = await hot.eval('#include <stdio.h>\n#include <hotwasm_vars.h>\nvoid hotwasm_main(void) { printf("helper %d\\n", libc_helper(14)); }\n', 'c');
     assert.ok(result.ok, `eval failed at ${result.stage}: ${result.error}\n${result.raw_output ?? ''}`);
     assert.equal(result.pages[0].output.trim(), 'helper 42');
+    // The server's vars, exact: what the header declared, with its version and journal entry.
+    const helper = (await hot.serverVars()).find((v) => v.name === 'libc_helper');
+    assert.deepEqual(
+      { signature: helper.signature, version: helper.version, prototype: helper.prototype },
+      { signature: 'ii', version: 1, prototype: 'int libc_helper(int v);' },
+    );
+    assert.ok(helper.defined_by_seq > 0);
   });
 
   test('a C library function a patch cannot use is refused before sending, naming it and the fix', async () => {

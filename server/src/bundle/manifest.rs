@@ -2,7 +2,8 @@
 //! HOT_RELOAD host itself: `scripts/host-manifest.mjs` instantiates it under Node with
 //! `noInitialRun` (constructors register the vars, `main` does not run) and calls
 //! `_hotwasm_list_json()` for the vars; the exports are read here from the wasm with the one
-//! reader hotwasm shares ([`hotwasm_abi::wasm`]).
+//! reader hotwasm shares ([`hotwasm_abi::wasm`]); the shared types' layouts come measured
+//! ([`super::layouts`]).
 
 use super::{say, BuildError, Built};
 use crate::home::Home;
@@ -13,7 +14,12 @@ use std::process::Command;
 pub const FILE_NAME: &str = "hotwasm-host.json";
 
 /// Writes the manifest of `built` to `path` (checked to be a manifest this server reads).
-pub fn write(home: &Home, built: &Built, path: &Path) -> Result<(), BuildError> {
+pub fn write(
+    home: &Home,
+    built: &Built,
+    path: &Path,
+    layouts: super::layouts::Measured,
+) -> Result<(), BuildError> {
     let script = home.script("host-manifest.mjs");
     say("reading the host manifest from the built host (node, noInitialRun)");
     let node = crate::toolchain::require(home, "node")?;
@@ -42,6 +48,8 @@ pub fn write(home: &Home, built: &Built, path: &Path) -> Result<(), BuildError> 
         "version": hotwasm_abi::HostManifest::VERSION,
         "vars": vars["vars"],
         "exports": shape.provided_to_patches(),
+        "layouts": layouts.layouts,
+        "layout_inputs": layouts.inputs,
     });
     let text = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BuildError::Config(format!("writing the host manifest: {e}")))?;

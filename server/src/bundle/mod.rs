@@ -9,11 +9,13 @@
 //! 3. **compile and link**: cargo for a Rust host ([`rust_host`]), emcc/em++ plus the runtime
 //!    staticlib for a C/C++ host ([`c_host`]), into `<out_dir>/hot` or `<out_dir>/plain` as
 //!    `<name>.js` + `<name>.wasm`;
-//! 4. **host manifest** (HOT_RELOAD): asked from the built host itself ([`manifest`]);
+//! 4. **host manifest** (HOT_RELOAD): asked from the built host itself ([`manifest`]), with the
+//!    layouts of the types it shares with patches, measured beside steps 1–3 ([`layouts`]);
 //! 5. **report**: what was built, where, and its sizes.
 
 pub mod c_host;
 pub mod exports;
+pub mod layouts;
 pub mod manifest;
 pub mod rust_host;
 
@@ -139,6 +141,7 @@ pub fn build_linked(
         config.app.name,
         config.file.display()
     ));
+    let measuring = hot.then(|| layouts::start(config, home));
     let exports = exports::plan(config, home, hot, &dir)?;
     let list = write_export_list(&dir, &exports.functions)?;
     let flags = link_flags(config, hot, &list, &exports.response_files);
@@ -152,11 +155,44 @@ pub fn build_linked(
         HostLang::Rust => rust_host::build(config, home, hot, &flags, &built, link)?,
         HostLang::C | HostLang::Cpp => c_host::build(config, home, hot, &flags, &built, link)?,
     }
-    if let Some(path) = &built.manifest {
-        manifest::write(home, &built, path)?;
+    if let (Some(path), Some(measuring)) = (&built.manifest, measuring) {
+        let layouts = shared_layouts(measuring);
+        manifest::write(home, &built, path, layouts)?;
     }
     report(&built, mode, started);
     Ok(built)
+}
+
+/// The measured layouts of the shared types, saying what was measured (an unmeasurable header
+/// only turns its checks off: the host itself built).
+fn shared_layouts(
+    measuring: std::thread::JoinHandle<Result<layouts::Measured, String>>,
+) -> layouts::Measured {
+    let waited = Instant::now();
+    let measured = measuring
+        .join()
+        .unwrap_or_else(|_| Err("the measuring thread panicked".into()));
+    let waited = waited.elapsed().as_secs_f64();
+    match measured {
+        Ok(m) => {
+            for (header, why) in &m.skipped {
+                say(&format!(
+                    "warning: {} does not compile where hotwasm measures the shared headers (it may need another header first: {why}): patches' layouts of its types are not checked",
+                    header.display()
+                ));
+            }
+            say(&format!(
+                "measured the layouts of {} shared types in {:.2} s, beside the build (it waited {waited:.2} s for them)",
+                m.layouts.len(),
+                m.elapsed.as_secs_f64()
+            ));
+            m
+        }
+        Err(why) => {
+            say(&format!("warning: the shared types' layouts were not measured ({why}): patches' layouts are not checked"));
+            layouts::Measured::default()
+        }
+    }
 }
 
 /// Writes the `-sEXPORTED_FUNCTIONS` list to a file named by its content's hash, so a changed
@@ -332,12 +368,18 @@ fn report(built: &Built, mode: &str, started: Instant) {
     println!("  {:<24} {}", name(&built.wasm), kb(&built.wasm));
     println!("  {:<24} {}", name(&built.js), kb(&built.js));
     if let Some(m) = &built.manifest {
-        let summary = crate::hub::read_host_manifest(m)
-            .ok()
-            .flatten()
-            .map_or("unreadable".into(), |h| {
-                format!("{} vars, {} exports", h.vars.len(), h.exports.len())
-            });
+        let summary =
+            crate::hub::read_host_manifest(m)
+                .ok()
+                .flatten()
+                .map_or("unreadable".into(), |h| {
+                    format!(
+                        "{} vars, {} exports, {} shared types",
+                        h.vars.len(),
+                        h.exports.len(),
+                        h.layouts.len()
+                    )
+                });
         println!("  {:<24} {summary}", name(m));
     }
 }

@@ -1,6 +1,8 @@
 //! C and C++ source → linked, late-bound SIDE_MODULE. The steps:
 //! 1. compile with clang -cc1 (fast path; C++ with the precompiled std headers when it includes
 //!    one) or emcc, under time and memory limits;
+//!    clang dumps the layouts of the records it laid out into `patch.layouts` on the way
+//!    when the layout check can find something ([`crate::layout::Verified::wants`]);
 //! 2. check every file it read lies in the project, the toolchain or an include dir (a missing
 //!    header is reported as such, with its line);
 //! 3. read the object's vars and globals ([`super::latebind::plan`]; C++: what the C++ libraries
@@ -48,6 +50,8 @@ struct CompiledObject {
     stderr: String,
     /// The system headers it read (for telling library functions from vars).
     system_headers: Vec<PathBuf>,
+    /// The layouts of the records it laid out.
+    layouts: Vec<hotwasm_abi::TypeLayout>,
 }
 
 impl Compiler {
@@ -85,7 +89,15 @@ impl Compiler {
             SourceLang::Cpp => self.learnt_cpp()?,
         };
         let mut phases = Phases::default();
-        let object = self.compile_object(src, work, lang, learnt, &mut phases)?;
+        let lang_name = match lang {
+            SourceLang::C => "c",
+            SourceLang::Cpp => "cpp",
+        };
+        let dump = self.layouts.wants(host, src.text, lang_name);
+        let object = self.compile_object(src, work, lang, learnt, dump.is_some(), &mut phases)?;
+        if let Some(dump) = dump {
+            self.layouts.record(dump, &host.layouts, &object.layouts);
+        }
 
         let phase = Instant::now();
         let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
@@ -119,6 +131,7 @@ impl Compiler {
             wasm,
             defined,
             plan,
+            layouts: object.layouts,
             diagnostics: object.diagnostics,
             stderr: object.stderr,
             elapsed: started.elapsed(),
@@ -126,14 +139,15 @@ impl Compiler {
         })
     }
 
-    /// Steps 1 and 2: runs the compiler (writing `work/patch.o` and `work/patch.d`) and checks
-    /// what it read.
+    /// Steps 1 and 2: runs the compiler (writing `work/patch.o` and `work/patch.d`, and with
+    /// `dump` the record layouts) and checks what it read.
     fn compile_object(
         &self,
         src: CSource<'_>,
         work: &Path,
         lang: SourceLang,
         learnt: &super::fast::Learnt,
+        dump: bool,
         phases: &mut Phases,
     ) -> Result<CompiledObject, CompileError> {
         let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
@@ -142,9 +156,15 @@ impl Compiler {
                 SourceLang::C => self.c_flags(&self.config.opt),
                 SourceLang::Cpp => self.cpp_flags(&self.config.opt),
             };
-            emcc::compile_command(&self.emcc, &flags, src.input, &obj, &dep)
+            let mut cmd = emcc::compile_command(&self.emcc, &flags, src.input, &obj, &dep);
+            for flag in crate::layout::DUMP_FLAGS.iter().filter(|_| dump) {
+                cmd.args(["-Xclang", flag]);
+            }
+            cmd
         } else {
-            learnt.compile_command(src.input, src.cwd, work)
+            let mut cmd = learnt.compile_command(src.input, src.cwd, work);
+            cmd.args(crate::layout::DUMP_FLAGS.iter().filter(|_| dump));
+            cmd
         };
         let quote_dir = self.quote_dir(src);
         if let Some(dir) = &quote_dir {
@@ -163,7 +183,9 @@ impl Compiler {
         }
         cmd.current_dir(src.cwd);
         let phase = Instant::now();
-        let finished = self.run(cmd, self.limits(), "the compiler")?;
+        let dump_file = work.join("patch.layouts");
+        let dump = std::fs::File::create(&dump_file).map_err(CompileError::Io)?;
+        let finished = self.run_to(cmd, self.limits(), "the compiler", dump.into())?;
         phases.compile = phase.elapsed();
 
         let header_roots: Vec<PathBuf> =
@@ -196,10 +218,12 @@ impl Compiler {
             .map(|d| canonical(&src.cwd.join(d)))
             .filter(|d| header_roots.iter().any(|r| d.starts_with(r)))
             .collect();
+        let dump = std::fs::read_to_string(&dump_file).map_err(CompileError::Io)?;
         Ok(CompiledObject {
             diagnostics,
             stderr: finished.stderr,
             system_headers,
+            layouts: crate::layout::parse_dump(&dump, src.cwd),
         })
     }
 

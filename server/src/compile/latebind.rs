@@ -295,6 +295,8 @@ mod tests {
                 signature: sig("vppf"),
             }],
             exports: vec!["printf".into(), "step".into()],
+            layouts: Vec::new(),
+            layout_inputs: Vec::new(),
         }
     }
 

@@ -114,6 +114,8 @@ pub struct Compiled {
     pub defined: Vec<String>,
     /// What the patch binds to: the vars it defines and calls, the globals it defines and uses.
     pub plan: latebind::Plan,
+    /// The layouts of the records the compile laid out (C and C++; see [`crate::layout`]).
+    pub layouts: Vec<hotwasm_abi::TypeLayout>,
     /// Warnings, parsed.
     pub diagnostics: Vec<Diagnostic>,
     /// Compiler stderr word for word.
@@ -159,6 +161,7 @@ pub struct Compiler {
     trampolines: OnceLock<Result<trampolines::Cache, String>>,
     /// The C library patches link, made for the current host's exports ([`libc`]).
     patch_libc: Mutex<Option<Arc<libc::PatchLibc>>>,
+    layouts: crate::layout::Verified,
 }
 
 impl Compiler {
@@ -175,6 +178,7 @@ impl Compiler {
             prelude: rust::PreludeCache::default(),
             trampolines: OnceLock::new(),
             patch_libc: Mutex::new(None),
+            layouts: crate::layout::Verified::default(),
         })
     }
 
@@ -463,6 +467,7 @@ impl Compiler {
             wasm,
             defined,
             plan,
+            layouts: Vec::new(),
             diagnostics,
             stderr,
             elapsed: started.elapsed(),
@@ -502,8 +507,19 @@ impl Compiler {
         limits: process::Limits,
         what: &str,
     ) -> Result<process::Finished, CompileError> {
+        self.run_to(cmd, limits, what, std::process::Stdio::null())
+    }
+
+    /// [`Compiler::run`] with the process's stdout going to `stdout`.
+    fn run_to(
+        &self,
+        cmd: Command,
+        limits: process::Limits,
+        what: &str,
+        stdout: std::process::Stdio,
+    ) -> Result<process::Finished, CompileError> {
         let program = cmd.get_program().to_string_lossy().into_owned();
-        process::run(cmd, limits).map_err(|e| match e {
+        process::run_to(cmd, limits, stdout).map_err(|e| match e {
             process::RunError::TimedOut => CompileError::TimedOut(limits.timeout),
             process::RunError::Spawn(error) => CompileError::Spawn {
                 program: format!("{what} ({program})"),

@@ -39,9 +39,14 @@ pub struct Limits {
 }
 
 /// Runs `cmd` to completion or until `limits.timeout`, in its own process group.
-pub fn run(mut cmd: Command, limits: Limits) -> Result<Finished, RunError> {
+pub fn run(cmd: Command, limits: Limits) -> Result<Finished, RunError> {
+    run_to(cmd, limits, Stdio::null())
+}
+
+/// [`run`], with the child's stdout going to `stdout` (e.g. a file in the work directory).
+pub fn run_to(mut cmd: Command, limits: Limits, stdout: Stdio) -> Result<Finished, RunError> {
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::piped());
     cmd.process_group(0);
     if let Some(bytes) = limits.address_space {

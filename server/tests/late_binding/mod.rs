@@ -47,6 +47,8 @@ pub fn host_manifest() -> HostManifest {
         ]
         .map(String::from)
         .to_vec(),
+        layouts: Vec::new(),
+        layout_inputs: Vec::new(),
     }
 }
 

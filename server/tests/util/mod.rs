@@ -132,6 +132,13 @@ impl Server {
         Self::spawn_env(root, args, env)
     }
 
+    /// Serves an app as it is: its own hotwasm.toml and built host manifest, none of the test
+    /// project's files.
+    #[allow(dead_code)] // not every test binary serves an app
+    pub fn serve_app(root: tempfile::TempDir, extra: &[&str]) -> Server {
+        Self::spawn(root, extra.iter().map(|s| s.to_string()).collect())
+    }
+
     fn spawn(root: tempfile::TempDir, args: Vec<String>) -> Server {
         Self::spawn_env(root, args, Vec::new())
     }

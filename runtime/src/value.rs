@@ -8,6 +8,10 @@ use std::cell::RefCell;
 /// Longest string or byte dump shown; the rest is elided with `…`.
 pub const MAX_SHOWN: usize = 4096;
 
+/// Longest value text kept (a page's ack must stay far below the server's 1 MiB frame limit,
+/// whatever a Rust `Debug` prints); the rest is elided with `…`.
+pub const MAX_TEXT: usize = 16 * 1024;
+
 /// Bytes of a struct shown in hex.
 const MAX_BYTES_SHOWN: usize = 64;
 
@@ -17,7 +21,21 @@ thread_local! {
 
 /// Records `text` of type `ty` as the current value, replacing any earlier one.
 pub fn record(ty: &str, text: String) {
-    VALUE.with(|v| *v.borrow_mut() = Some((ty.to_string(), text)));
+    let (ty, text) = (bounded(ty.to_string()), bounded(text));
+    VALUE.with(|v| *v.borrow_mut() = Some((ty, text)));
+}
+
+/// `s` cut to at most [`MAX_TEXT`] bytes (at a char boundary), then `…`.
+fn bounded(mut s: String) -> String {
+    if s.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
 }
 
 /// Takes the recorded value, if any, as JSON `{"type":…,"text":…}`.
@@ -137,6 +155,14 @@ mod tests {
             take_json().as_deref(),
             Some("{\"type\":\"char *\",\"text\":\"\\\"a\\\\\\\"\\n\\\"\"}")
         );
+    }
+
+    #[test]
+    fn a_huge_text_is_cut_so_the_ack_stays_small() {
+        record("Vec<u8>", "é".repeat(MAX_TEXT));
+        let json = take_json().unwrap();
+        assert!(json.len() < MAX_TEXT + 100, "{}", json.len());
+        assert!(json.ends_with("…\"}"), "{}", &json[json.len() - 10..]);
     }
 
     #[test]

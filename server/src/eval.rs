@@ -308,8 +308,10 @@ struct Wrapping {
 }
 
 /// [`compile_text`], again without the value when the trailing expression is `void` (it has
-/// no value to hold, so it runs as a statement), and again without the vars context when the
-/// generated header is what failed (it is a convenience: the user's own text decides).
+/// no value to hold, so it runs as a statement), again without the vars context when the
+/// generated header is what failed (it is a convenience: the user's own text decides), and
+/// again for a C client text whose globals have initializers that are not constant (they are
+/// assigned when the eval runs instead).
 fn compile_source(
     compiler: &Compiler,
     lang: Lang,
@@ -321,19 +323,29 @@ fn compile_source(
         value: true,
         vars_context: true,
     };
+    let mut dynamic: Vec<u32> = Vec::new();
     loop {
-        match compile_text(compiler, lang, source, work, host, how) {
-            Err(CompileError::Failed { ref stderr, .. })
+        let result = compile_text(compiler, lang, source, work, host, how, &dynamic);
+        match &result {
+            Err(CompileError::Failed { stderr, .. })
                 if how.value && statements::failed_for_void_value(stderr) =>
             {
                 how.value = false
             }
-            Err(CompileError::Failed { ref stderr, .. })
+            Err(CompileError::Failed { stderr, .. })
                 if how.vars_context && stderr.contains(crate::vars::HEADER) =>
             {
                 how.vars_context = false
             }
-            other => return other,
+            Err(CompileError::Failed { diagnostics, .. })
+                if lang == Lang::C && dynamic.is_empty() && source.cwd == work =>
+            {
+                dynamic = statements::non_constant_initializers(diagnostics, &source.input);
+                if dynamic.is_empty() {
+                    return result;
+                }
+            }
+            _ => return result,
         }
     }
 }
@@ -368,14 +380,20 @@ fn compile_text(
     work: &Path,
     host: &HostManifest,
     how: Wrapping,
+    dynamic_lines: &[u32],
 ) -> Result<Compiled, CompileError> {
     let client_text = source.cwd == work;
     let rewritten = match lang {
         _ if !client_text => None,
         Lang::Rust => statements::rust(&source.text),
         Lang::C | Lang::Cpp => {
-            let cpp = lang == Lang::Cpp;
-            let text = statements::c_family(&source.text, &source.input, cpp, how.value);
+            let text = statements::c_family_with(
+                &source.text,
+                &source.input,
+                lang == Lang::Cpp,
+                how.value,
+                dynamic_lines,
+            );
             let text = match (how.vars_context, text) {
                 (true, text) => Some(with_vars_context(
                     text.as_deref().unwrap_or(&source.text),

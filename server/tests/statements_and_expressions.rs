@@ -109,6 +109,24 @@ fn a_trailing_expression_reports_its_value_through_the_function_of_its_type() {
 }
 
 #[test]
+fn a_c_global_with_a_non_constant_initializer_is_assigned_by_the_run_once_function() {
+    let _dog = watchdog(120);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut repl = repl(&server);
+    let r = eval(
+        &mut repl,
+        "n1",
+        "int twice(int v) { return 2 * v; }\nint doubled = twice(21);\n",
+    );
+    ok(&r);
+    let p = last_patch(&page);
+    assert!(p.header["run"].is_string(), "{}", p.header);
+    assert_eq!(p.header["manifest"][0]["var"], "twice");
+}
+
+#[test]
 fn a_void_trailing_expression_runs_as_a_statement() {
     let _dog = watchdog(120);
     let server = Server::start();

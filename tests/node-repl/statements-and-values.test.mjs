@@ -91,6 +91,13 @@ describe('C statements and expressions on two pages of examples/c-host', { timeo
     assert.deepEqual(valueOf(await evalOk(hot, 'extern int counter;\ncounter', 'c')), { type: 'int', text: '3' });
   });
 
+  test("a global whose initializer is not a constant gets its value when the eval runs", async () => {
+    const [hot] = pages;
+    const r = await evalOk(hot, 'int scale(int v) { return 3 * v; }\nint tripled = scale(7);\ntripled', 'c');
+    assert.deepEqual(valueOf(r), { type: 'int', text: '21' });
+    assert.deepEqual(valueOf(await evalOk(hot, 'extern int tripled;\ntripled + 1', 'c')), { type: 'int', text: '22' });
+  });
+
   test('a compile error in a statement names the line the user wrote', async () => {
     const [hot] = pages;
     const r = await hot.eval('int fine = 1;\nint add(int a) { return a + fine; }\n\nfine += missing;\n', 'c');

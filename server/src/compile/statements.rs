@@ -565,11 +565,84 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
 /// when it holds no statement and no expression. `value: false` runs a trailing expression as
 /// a statement (for a `void` one, whose value cannot be held).
 pub fn c_family(text: &str, file: &str, cpp: bool, value: bool) -> Option<String> {
-    let chunks = split(text);
-    if !chunks
-        .iter()
-        .any(|c| matches!(c.kind, ChunkKind::Statement | ChunkKind::Expression))
+    c_family_with(text, file, cpp, value, &[])
+}
+
+/// A piece of the text the run-once function runs: a statement, the trailing expression, or
+/// the initializer of a global (`name = init;`, from the `=` to before the `;`).
+struct Moved<'a> {
+    start: usize,
+    end: usize,
+    kind: ChunkKind,
+    assign_to: Option<&'a str>,
+}
+
+/// The single-declarator global `T name = init;` of chunk `c`, as the moved initializer, when
+/// `c` is a declaration on one of `lines` (C's "initializer element is not a compile-time
+/// constant": the global is declared without it and assigned in the run-once function).
+fn dynamic_initializer<'a>(text: &'a str, c: &Chunk, lines: &[u32]) -> Option<Moved<'a>> {
+    let (first, _) = line_col(text, c.start);
+    let (last, _) = line_col(text, c.end);
+    if c.kind != ChunkKind::Declaration
+        || !lines
+            .iter()
+            .any(|&l| (first..=last).contains(&(l as usize)))
     {
+        return None;
+    }
+    let chunk = &text[c.start..c.end];
+    let toks = tokenize(chunk, false);
+    let s = |i: usize| toks.get(i).map_or("", |t| &chunk[t.start..t.end]);
+    let mut depth = 0;
+    let mut eq = None;
+    for i in 0..toks.len() {
+        match s(i) {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => depth -= 1,
+            "=" if depth == 0 && eq.is_none() => eq = Some(i),
+            "," if depth == 0 && eq.is_some() => return None,
+            _ => {}
+        }
+    }
+    let eq = eq?;
+    let name = s(eq.checked_sub(1)?);
+    let assignable = toks[eq - 1].kind == Tok::Ident
+        && eq >= 2
+        && !matches!(s(eq - 2), "const" | "typedef")
+        && !matches!(s(0), "typedef" | "extern" | "constexpr")
+        && s(toks.len() - 1) == ";";
+    assignable.then(|| Moved {
+        start: c.start + toks[eq].start,
+        end: c.start + toks[toks.len() - 1].start,
+        kind: ChunkKind::Statement,
+        assign_to: Some(name),
+    })
+}
+
+/// [`c_family`], also moving into the run-once function the initializers of the globals
+/// declared on `dynamic_lines` (see [`dynamic_initializer`]).
+pub fn c_family_with(
+    text: &str,
+    file: &str,
+    cpp: bool,
+    value: bool,
+    dynamic_lines: &[u32],
+) -> Option<String> {
+    let chunks = split(text);
+    let mut moved: Vec<Moved> = chunks
+        .iter()
+        .filter_map(|c| match c.kind {
+            ChunkKind::Statement | ChunkKind::Expression => Some(Moved {
+                start: c.start,
+                end: c.end,
+                kind: c.kind,
+                assign_to: None,
+            }),
+            _ => dynamic_initializer(text, c, dynamic_lines),
+        })
+        .collect();
+    moved.sort_by_key(|m| m.start);
+    if moved.is_empty() {
         return None;
     }
     let file_lit = file.replace('\\', "\\\\").replace('"', "\\\"");
@@ -592,10 +665,7 @@ pub fn c_family(text: &str, file: &str, cpp: bool, value: bool) -> Option<String
     let mut body = String::new();
     let mut has_value = false;
     let mut last = 0;
-    for c in &chunks {
-        if !matches!(c.kind, ChunkKind::Statement | ChunkKind::Expression) {
-            continue;
-        }
+    for c in &moved {
         top.push_str(&text[last..c.start]);
         // Blank the moved chunk, keeping its newlines so later lines keep their numbers.
         top.extend(text[c.start..c.end].chars().filter(|&ch| ch == '\n'));
@@ -616,6 +686,11 @@ pub fn c_family(text: &str, file: &str, cpp: bool, value: bool) -> Option<String
             }
             body.push_str(chunk);
             body.push_str("\n));\n");
+        } else if let Some(name) = c.assign_to {
+            // `= init` becomes `name = init;` at the initializer's line and column.
+            body.push_str(&format!("#line {line} \"{file_lit}\"\n"));
+            body.push_str(&" ".repeat(col - 1));
+            body.push_str(&format!("{name} {chunk};\n"));
         } else {
             body.push_str(&format!("#line {line} \"{file_lit}\"\n"));
             body.push_str(&" ".repeat(col - 1));
@@ -653,6 +728,23 @@ pub fn failed_for_void_value(stderr: &str) -> bool {
     stderr.contains("hotwasm__tmp")
         && (stderr.contains("variable has incomplete type 'void'")
             || stderr.contains("cannot form a reference to 'void'"))
+}
+
+/// The lines of `file` where C refused a global's initializer as not constant (retry with
+/// [`c_family_with`] and these lines).
+pub fn non_constant_initializers(
+    diagnostics: &[crate::protocol::Diagnostic],
+    file: &str,
+) -> Vec<u32> {
+    diagnostics
+        .iter()
+        .filter(|d| {
+            d.message
+                .starts_with("initializer element is not a compile-time constant")
+                && (d.file == file || d.file.ends_with(&format!("/{file}")))
+        })
+        .map(|d| d.line)
+        .collect()
 }
 
 /// Rust items that may stand at the top of a patch.
@@ -905,6 +997,29 @@ mod tests {
         assert!(
             plain.contains("f()\n;") && !plain.contains("HOTWASM_VALUE"),
             "{plain}"
+        );
+    }
+
+    #[test]
+    fn a_global_with_a_non_constant_initializer_is_assigned_in_the_run_once_function() {
+        let text = "int base = 2;\nint x = twice(base), y;\ndouble r =\n   sqrt(base);\nr";
+        let out = c_family_with(text, "repl.c", false, true, &[3, 4]).expect("moved");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "int base = 2;");
+        assert_eq!(
+            lines[1], "int x = twice(base), y;",
+            "two declarators stay as written"
+        );
+        assert_eq!(lines[2].trim_end(), "double r");
+        assert_eq!(lines[3].trim_end(), ";");
+        assert!(
+            out.contains("#line 3 \"repl.c\"\n         r =\n   sqrt(base);\n"),
+            "{out}"
+        );
+        let at = |needle: &str| out.find(needle).unwrap();
+        assert!(
+            at("r =\n") < at("HOTWASM_VALUE"),
+            "the initializer runs before the statements after it"
         );
     }
 

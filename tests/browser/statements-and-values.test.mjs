@@ -1,7 +1,10 @@
 // Statements and expressions typed into a real page: the particles app on hotwasm's generic page
 // in headless Chromium. A line typed into the page console that ends with an expression shows
 // its value and type in the console; a statement-only eval runs once on the page; a Rust
-// expression prints through Debug; a compile error in a statement keeps the user's line.
+// expression prints through Debug; a compile error in a statement keeps the user's line; a
+// session typed into the console builds on itself the way a REPL's does (earlier evals' functions
+// and globals without redeclaring them, redefinitions reaching earlier callers, mutual recursion,
+// a stored function pointer, the C library).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,5 +71,33 @@ describe('statements and expressions in the page', { timeout: 300_000 }, () => {
     assert.equal(r.ok, false);
     const d = r.diagnostics.find((x) => x.severity === 'error');
     assert.equal(d.line, 4, JSON.stringify(d));
+  });
+  test('console evals build on each other like a REPL session', async () => {
+    const value = async (source) => {
+      const r = await evalIn(page, source);
+      assert.ok(r.ok, `${JSON.stringify(source)}: ${r.error}\n${r.raw_output ?? ''}`);
+      return r.pages[0];
+    };
+    // Definitions, then uses that declare nothing: the generated vars header is included.
+    await value('int tally = 0;\nint scale(int v) { return v * 3; }\nint twice_scaled(int v) { return 2 * scale(v); }\nint (*keep)(int) = scale;');
+    for (const expected of ['1', '2', '3']) {
+      assert.deepEqual((await value('tally += 1;\ntally')).value, { type: 'int', text: expected }, 'a global bumped by three evals');
+    }
+    assert.equal((await value('twice_scaled(5)')).value.text, '30');
+    // Redefining the callee reaches the earlier caller and the stored function pointer.
+    await value('int scale(int v) { return v * 10; }');
+    assert.equal((await value('twice_scaled(5)')).value.text, '100', 'an earlier caller sees the new callee');
+    assert.equal((await value('keep(2)')).value.text, '20', 'a stored function pointer follows the redefinition');
+    // Mutual recursion across two evals (a forward declaration, then its definition).
+    await value('int is_odd(int);\nint is_even(int n) { return n == 0 ? 1 : is_odd(n - 1); }');
+    await value('int is_odd(int n) { return n == 0 ? 0 : is_even(n - 1); }');
+    assert.equal((await value('is_even(10) && is_odd(7)')).value.text, '1');
+    // The C library: host printf with floats, qsort and hypot linked into the patch.
+    const libc = await value('#include <stdio.h>\n#include <stdlib.h>\n#include <math.h>\nstatic int up(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }\nint xs[4] = {4, 1, 3, 2};\nqsort(xs, 4, sizeof xs[0], up);\nprintf("%.2f %d%d%d%d\\n", hypot(3, 4), xs[0], xs[1], xs[2], xs[3]);');
+    assert.equal(libc.output.trim(), '5.00 1234');
+    // A changed signature is still refused naming both (the header steps aside for it).
+    const r = await evalIn(page, 'double scale(double v) { return v; }');
+    assert.equal(r.ok, false);
+    assert.match(r.error, /`ii`.*`dd`/);
   });
 });

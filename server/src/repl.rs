@@ -15,6 +15,7 @@ const HELP: &str = "\
 Enter definitions, declarations and statements; end an entry with a blank line or a line `;;`.
 Statements run once on every page; an entry that ends with an expression (no `;`) prints its
 value with its type (`= 42 (int)`). Top-level declarations (`int counter = 0;`) are globals.
+C/C++ entries see what earlier entries defined without declaring it again (`sq(9)`, `counter`).
 Commands (at the start of an entry):
   :help           this text
   :vars           every current var: the host's and those any eval or saved file defined

@@ -687,4 +687,53 @@ mod tests {
         );
         assert_eq!(prototype_from_letters("g", &sig("v")), "void g(void);");
     }
+    #[test]
+    fn declarations_sit_under_own_guards_and_eval_local_types_are_named_not_used() {
+        let src = "typedef struct { int x, y; } pt;\npt mk(int a) { pt p = {a, a}; return p; }\nint sq(int x) { return x * x; }\n";
+        let entries = vec![patch(1, src, &[("mk", "vpi"), ("sq", "ii")])];
+        let host = HostManifest::default();
+        let globals = vec![GlobalDecl {
+            name: "counter".into(),
+            comment: "counter (global, journal entry 1)".into(),
+            declaration: extern_declaration("counter", "int"),
+        }];
+        let header = header_text(
+            &current(&host, &entries),
+            &globals,
+            &[(src, Lang::C)],
+            &|_| None,
+            &|_| true,
+            &|v| mentions_any(v.prototype.as_deref()?, &["pt".to_string()]),
+        );
+        assert!(
+            header.contains("#ifndef HOTWASM_OWN_sq\nint sq(int x);\n#endif"),
+            "{header}"
+        );
+        assert!(
+            header.contains("#ifndef HOTWASM_OWN_counter\nextern int counter;\n#endif"),
+            "{header}"
+        );
+        assert!(!header.contains("pt mk(int a);\n"), "{header}");
+        assert!(
+            header.contains("names `pt`, which that eval declared itself"),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn extern_declarations_place_the_name_in_arrays_and_function_pointers() {
+        assert_eq!(
+            extern_declaration("n", "int").as_deref(),
+            Some("extern int n;")
+        );
+        assert_eq!(
+            extern_declaration("xs", "unsigned int [ 4 ]").as_deref(),
+            Some("extern unsigned int xs [ 4 ];")
+        );
+        assert_eq!(
+            extern_declaration("fp", "int ( * ) ( int )").as_deref(),
+            Some("extern int ( * fp ) ( int );")
+        );
+        assert_eq!(extern_declaration("x", ""), None);
+    }
 }

@@ -81,16 +81,28 @@ pub fn connect(conn: &ConnArgs) -> Result<Socket, ClientError> {
 
 /// Reads the server's `welcome` (the answer to [`connect`]'s hello): the host's hot vars.
 pub fn welcome(ws: &mut Socket) -> Result<Vec<HostVar>, ClientError> {
+    reply(ws, |msg| match msg {
+        ServerMsg::Welcome { host_vars, .. } => Some(host_vars),
+        _ => None,
+    })
+}
+
+/// Reads messages until `pick` takes one (its answer) or the server refuses (an `error`).
+fn reply<T>(ws: &mut Socket, pick: impl Fn(ServerMsg) -> Option<T>) -> Result<T, ClientError> {
     loop {
         let Message::Text(text) = ws.read()? else {
             continue;
         };
         match serde_json::from_str::<ServerMsg>(&text) {
-            Ok(ServerMsg::Welcome { host_vars, .. }) => return Ok(host_vars),
             Ok(ServerMsg::Error { code, message }) => {
                 return Err(ClientError::Refused(format!("{code:?}: {message}")))
             }
-            _ => {}
+            Ok(msg) => {
+                if let Some(answer) = pick(msg) {
+                    return Ok(answer);
+                }
+            }
+            Err(_) => {}
         }
     }
 }
@@ -193,18 +205,10 @@ pub fn vars(ws: &mut Socket) -> Result<Vec<crate::protocol::VarInfo>, ClientErro
     ws.send(Message::Text(
         serde_json::to_string(&msg).expect("serializes"),
     ))?;
-    loop {
-        let Message::Text(text) = ws.read()? else {
-            continue;
-        };
-        match serde_json::from_str::<ServerMsg>(&text) {
-            Ok(ServerMsg::VarsResult { vars, .. }) => return Ok(vars),
-            Ok(ServerMsg::Error { code, message }) => {
-                return Err(ClientError::Refused(format!("{code:?}: {message}")))
-            }
-            _ => {}
-        }
-    }
+    reply(ws, |msg| match msg {
+        ServerMsg::VarsResult { vars, .. } => Some(vars),
+        _ => None,
+    })
 }
 
 /// Prints one diagnostic as `file:line:col: severity: message`; when it points into `name`,

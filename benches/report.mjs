@@ -20,7 +20,7 @@ const p = (s = '') => out.push(s);
 /** The rows of a failed step: its status and the last lines of its log. */
 const failNote = (n) => {
   const s = status[n];
-  if (!s) return `_not run_`;
+  if (!s) return read(`${n}.json`) || read(`${n}.log`) ? `_not in the last run's steps; the figures below come from a separate run of the command_` : `_not run_`;
   if (s.st === 'skipped') return `_skipped (BENCH_SKIP)_`;
   if (s.st === 'ok') return null;
   const tail = (read(`${n}.log`) ?? '').trim().split('\n').slice(-12).join('\n');
@@ -33,6 +33,19 @@ const section = (title, n, rerun) => {
   p();
   const note = n && failNote(n);
   if (note) { p(note); p(); }
+};
+/** Under the section of a step that passed but left no JSON (a failed or absent step already said why). */
+const notRun = (n, file) => {
+  if (!ok(n)) return;
+  p(`_not run: the step left no readable \`${file}\` in \`${dir}\`_`);
+  p();
+};
+/** Under a step that passed but printed no figures the report knows: its log's last lines. */
+const logTail = (n) => {
+  const tail = (read(`${n}.log`) ?? '').trim().split('\n').slice(-12).join('\n');
+  if (!ok(n) || !tail) return;
+  p(`No figures found in \`${n}.log\`; its last lines:\n\n\`\`\`\n${tail}\n\`\`\``);
+  p();
 };
 
 // ---------------------------------------------------------------- header
@@ -81,6 +94,33 @@ const latency = [];
 const fps = [...(read('latency.log') ?? '').matchAll(/^ {2}(\S.*?)\s+([\d.]+) fps\s+([\d.]+) ms\/frame\s+(\d+) particles/gm)].map((m) => ({ label: m[1], fps: Number(m[2]), ms: Number(m[3]), particles: Number(m[4]) }));
 const sizes = (read('sizes.log') ?? '').trim().split('\n').filter((l) => l.includes('\t')).map((l) => { const [file, bytes, gz] = l.split('\t'); return { file, bytes: Number(bytes), gz: Number(gz) }; });
 const fuzzTable = (read('fuzz.log') ?? '').split('\n').filter((l) => l.startsWith('|'));
+const scale = json('scale.json');
+const evalValue = json('eval-value.json');
+const libc = json('libc.json');
+const snap = json('snapshot.json');
+const hostReload = json('host-reload.json');
+// tests/cpp/eval-latency.bench.mjs: "<label>: eval→live p50 N ms p95 N ms; server compile p50 N ms (n=N, ...)".
+const cppLat = [...(read('cpp-latency.log') ?? '').matchAll(/^(\S+): eval→live p50 ([\d.]+) ms p95 ([\d.]+) ms; server compile p50 ([\d.]+) ms \(n=(\d+)/gm)].map((m) => ({ label: m[1], p50: Number(m[2]), p95: Number(m[3]), compile: Number(m[4]), n: Number(m[5]) }));
+// The late-binding test prints three lines (cargo's -q dots may precede them, so nothing is anchored).
+const lateLog = read('late-binding.log') ?? '';
+const lateNum = (re) => { const m = re.exec(lateLog); return m ? Number(m[1]) : null; };
+const late = {
+  pointer: lateNum(/function pointer \(a host hot_fn's path\): ([\d.]+) ns/),
+  late: lateNum(/late-bound call: ([\d.]+) ns/),
+  direct: lateNum(/, direct call: ([\d.]+) ns/),
+  ratio: lateNum(/, ratio ([\d.]+) \(best of/),
+  first: lateNum(/trampolines: first eval ([\d.]+) ms/),
+  cached: lateNum(/cached p50 ([\d.]+) ms/),
+  link: lateNum(/; link ([\d.]+) ms/),
+};
+// scale: the example apps other than the large host are the "small apps" of the ≤ 300 KB target.
+const LARGE = 'examples/large-host';
+const appTotal = (x) => x.wasm.raw + x.js.raw;
+const overheadKb = (e) => (e.overheadBytes ?? appTotal(e.hot) - appTotal(e.plain)) / 1024;
+const smallApps = Object.entries(scale?.apps ?? {}).filter(([d, e]) => d !== LARGE && e?.hot && e?.plain);
+const largeSize = scale?.apps?.[LARGE]?.ratio;
+const largeStart = scale?.large?.hot?.firstFrame / scale?.large?.plain?.firstFrame;
+const snapPer16 = snap?.rows?.length ? Math.max(...snap.rows.map((r) => r.takeMsPer16Mb)) : null;
 
 // ---------------------------------------------------------------- summary
 p('## Summary: targets and the worst figures');
@@ -88,6 +128,9 @@ p();
 p('| check | target | measured | verdict |');
 p('|---|---|---|---|');
 const verdict = (b) => (b == null ? '–' : b ? 'met' : '**missed**');
+const atMost = (x, limit) => (Number.isFinite(x) ? x <= limit : null);
+/** Verdicts combined: null if none was measured, else whether every measured one was met. */
+const allOf = (...bs) => (bs.every((b) => b == null) ? null : bs.every((b) => b !== false));
 const slotN = callN.ratios['ratio slot/direct'];
 const slotW = callW.ratios['ratio slot/direct'];
 p(`| hot call, slot vs direct (native / wasm) | ≤ 1.5× | ${f(slotN, 2)}× / ${f(slotW, 2)}× | ${verdict(slotN == null && slotW == null ? null : (slotN ?? 0) <= 1.5 && (slotW ?? 0) <= 1.5)} |`);
@@ -108,6 +151,16 @@ p(`| soak: failed patches | 0 | ${soak?.failures ?? '–'} of ${soak?.patches ??
 p(`| fan-out: eval → all ${fan?.clients ?? 50} pages acked, p50 warm / first | all acked | ${f(fan?.eval_to_all_acked_ms?.p50_warm)} / ${f(fan?.eval_to_all_acked_ms?.first)} ms | ${verdict(fan ? !fan.failures?.length : null)} |`);
 p(`| server peak RSS (200 evals + compile bomb) | < 200 MiB | ${f(mem?.peak_hwm_mib)} MiB | ${verdict(mem ? mem.under_limit : null)} |`);
 p(`| compile bomb stopped, server up, next eval ok | yes | ${mem ? `${mem.bomb?.ok === false ? 'refused' : 'NOT refused'} in ${f(mem.bomb_ms / 1000)} s; next eval ${mem.eval_after_bomb_ok ? 'ok' : 'FAILED'}` : '–'} | ${verdict(mem ? mem.bomb?.ok === false && mem.eval_after_bomb_ok : null)} |`);
+p(`| eval→value, C \`6*7\` fast path, p50 / p95 (Node page) | p50 ≤ 80 ms | ${f(evalValue?.eval_to_value_p50_ms)} / ${f(evalValue?.eval_to_value_p95_ms)} ms | ${verdict(atMost(evalValue?.eval_to_value_p50_ms, 80))} |`);
+const cppTrivial = cppLat.find((l) => l.label === 'trivial');
+p(`| C++ eval→live, trivial, p50 / p95 (Node page) | p50 ≤ 150 ms | ${f(cppTrivial?.p50, 0)} / ${f(cppTrivial?.p95, 0)} ms | ${verdict(atMost(cppTrivial?.p50, 150))} |`);
+p(`| late-bound call ÷ direct call (wasm, Node) | ≤ 1.3× | ${f(late.ratio, 2)}× | ${verdict(atMost(late.ratio, 1.3))} |`);
+p(`| snapshot of linear memory, ms per 16 MB (worst size, Chromium) | ≤ 10 ms | ${f(snapPer16, 2)} ms | ${verdict(atMost(snapPer16, 10))} |`);
+p(`| host reload: save → new host running, world restored (median) | ≤ 20 s | ${f(hostReload?.median_save_to_restored_s)} s | ${verdict(atMost(hostReload?.median_save_to_restored_s, 20))} |`);
+const worstSmall = smallApps.map(([d, e]) => [d, overheadKb(e)]).sort((a, b) => b[1] - a[1])[0];
+const smallMet = smallApps.filter(([, e]) => overheadKb(e) <= 300).length;
+p(`| HOT_RELOAD size overhead, small apps (worst) | ≤ 300 KB each | ${worstSmall ? `${f(worstSmall[1])} KB (\`${worstSmall[0]}\`); ${smallMet} of ${smallApps.length} within` : '–'} | ${verdict(worstSmall ? smallMet === smallApps.length : null)} |`);
+p(`| large host, HOT_RELOAD ÷ plain: size / start-up to first frame | ≤ 1.2× each | ${f(largeSize, 2)}× / ${f(largeStart, 2)}× | ${verdict(allOf(atMost(largeSize, 1.2), atMost(largeStart, 1.2)))} |`);
 const fuzzFindings = /FINDINGS: (\d+)/.exec(read('fuzz.log') ?? '')?.[1];
 p(`| fuzzing: findings in ${process.env.FUZZ_SECONDS ?? 60} s | 0 | ${ok('fuzz') ? 0 : (fuzzFindings ?? '–')} | ${verdict(status.fuzz ? ok('fuzz') : null)} |`);
 p();
@@ -118,6 +171,8 @@ const plain = latency.filter((l) => !/fast/i.test(l.label) || /rust/i.test(l.lab
 for (const l of plain) if (l.rows['eval→live (page)']) worst.push([`eval→live p95 (${l.label})`, l.rows['eval→live (page)'][1]]);
 if (fan?.eval_to_all_acked_ms) worst.push([`fan-out first eval to ${fan.clients} acks (cold compile)`, fan.eval_to_all_acked_ms.first]);
 for (const c of compile) worst.push([`server compile p95 (${c.label})`, c.p95]);
+for (const l of cppLat) worst.push([`C++ eval→live p95 (${l.label}, Node page)`, l.p95]);
+if (Number.isFinite(evalValue?.eval_to_value_p95_ms)) worst.push(['eval→value p95 (C `6*7`, Node page)', evalValue.eval_to_value_p95_ms]);
 worst.sort((a, b) => b[1] - a[1]);
 if (worst.length) p(`Worst figure: **${worst[0][0]}: ${f(worst[0][1])} ms**.`);
 const failedSteps = Object.values(status).filter((s) => s.st !== 'ok' && s.st !== 'skipped');
@@ -241,46 +296,119 @@ if (mem?.start_rss_mib != null) {
 }
 
 
-section('C++ eval → live (real server + client, Node page, examples/cpp-host, ms)', 'cpp-latency', 'node --experimental-websocket tests/cpp/eval-latency.bench.mjs');
-for (const l of (read('cpp-latency.log') ?? '').split('\n').filter((l) => /eval→live/.test(l))) p(`- ${l.trim()}`);
-p();
-p('Target: p50 ≤ 150 ms for a C++ eval with the fast path (clang++ -cc1 + wasm-ld). A std-heavy patch (vector, string, sort with a lambda, unordered_map, to_string) links the libc++ parts it uses: 127 KB through the fast path (57 KB of it the name section), measured by `cargo test -p hotwasm-server --test cpp_patches -- --nocapture`.');
-p();
+const HOT_C = 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/c-host && ';
+const HOT_CPP = 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/cpp-host && ';
+const met = (b) => (b == null ? '' : b ? 'met' : '**missed**');
 
-section('Late-bound calls (a patch calling a var vs a direct call, wasm under Node)', 'late-binding', 'cargo test --release -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture');
-for (const l of (read('late-binding.log') ?? '').split('\n').filter((l) => /late-bound call:|function pointer|object read \+ trampolines/.test(l))) p(`- ${l.trim()}`);
-p();
+section('Eval → value (a C expression `6*7`, fast path, one Node page, ms)', 'eval-value', `${HOT_C}node --experimental-websocket benches/eval-value.mjs --evals 40`);
+if (!evalValue) notRun('eval-value', 'eval-value.json');
+else {
+  const ev = evalValue;
+  p('| measure | ms | target |');
+  p('|---|---:|---|');
+  p(`| eval → value on the page, p50 (n=${ev.evals}) | ${f(ev.eval_to_value_p50_ms)} | ≤ 80: ${met(atMost(ev.eval_to_value_p50_ms, 80))} |`);
+  p(`| eval → value on the page, p95 | ${f(ev.eval_to_value_p95_ms)} | |`);
+  p(`| server p50: compile / check / transfer / apply | ${f(ev.compile_p50_ms)} / ${f(ev.check_p50_ms)} / ${f(ev.transfer_p50_ms)} / ${f(ev.apply_p50_ms)} | |`);
+  p(`| server total p50 | ${f(ev.server_total_p50_ms)} | |`);
+  p(`| baseline, a definition-only eval alternating with it: eval→live / compile p50 | ${f(ev.definition_eval_p50_ms)} / ${f(ev.definition_compile_p50_ms)} | |`);
+  p();
+  p(`1-minute load average at the end: ${ev.load_average_1m ?? '?'}.`);
+  p();
+}
 
-const scale = json('scale.json');
-section('Scale: your own app, and a large host (1,000 hot functions, ~5 MB of wasm)', 'scale', 'node --experimental-websocket benches/scale.mjs');
-if (scale?.apps) {
-  const kb = (n) => (n / 1024).toFixed(1);
-  const tot = (x) => x.wasm.raw + x.js.raw;
-  p('| app | plain wasm + JS (KB) | HOT_RELOAD wasm + JS (KB) | HOT ÷ plain | HOT_RELOAD overhead (KB, target ≤ 300 on the small apps) |');
+section('C library in patches (examples/c-host, Node page, fast-path compile)', 'libc', `${HOT_C}node --experimental-websocket benches/libc.mjs --evals 9`);
+if (!libc?.rows) notRun('libc', 'libc.json');
+else {
+  p(`| eval | patch bytes | compile p50 (ms) | no-libc baseline: bytes | baseline compile p50 (ms) |`);
   p('|---|---:|---:|---:|---:|');
-  for (const [dir, e] of Object.entries(scale.apps)) {
-    p(`| \`${dir}\` | ${kb(e.plain.wasm.raw)} + ${kb(e.plain.js.raw)} | ${kb(e.hot.wasm.raw)} + ${kb(e.hot.js.raw)} | ${f(e.ratio, 2)}× | ${kb(tot(e.hot) - tot(e.plain))} |`);
+  for (const r of libc.rows) p(`| ${r.name} | ${r.patch_bytes?.toLocaleString('en') ?? '–'} | ${f(r.compile_ms_p50, 0)} | ${r.baseline_bytes?.toLocaleString('en') ?? '–'} | ${f(r.baseline_compile_ms_p50, 0)} |`);
+  p();
+  p(`Each case ${libc.evals} evals, alternated with a no-libc eval of the same shape (the baseline under the same load).`);
+  p();
+}
+
+section('C++ eval → live (real server + client, Node page, examples/cpp-host, ms)', 'cpp-latency', `${HOT_CPP}node --experimental-websocket tests/cpp/eval-latency.bench.mjs`);
+if (cppLat.length) {
+  p('| C++ eval | n | eval→live p50 | p95 | server compile p50 | target |');
+  p('|---|---:|---:|---:|---:|---|');
+  for (const l of cppLat) p(`| ${l.label} | ${l.n} | ${f(l.p50, 0)} | ${f(l.p95, 0)} | ${f(l.compile, 0)} | ${l.label === 'trivial' ? `p50 ≤ 150: ${met(atMost(l.p50, 150))}` : ''} |`);
+  p();
+  p('Trivial: an `extern "C"` redefinition; std-heavy: vector, string, sort with a lambda, unordered_map, to_string (the libc++ parts it uses linked into the patch). The first 2 evals of each are dropped (cold fast path, PCH build). Patch sizes: `cargo test -p hotwasm-server --test cpp_patches -- --nocapture`.');
+  p();
+} else logTail('cpp-latency');
+
+section('Late-bound calls (a patch calling a var vs a direct call, wasm under Node)', 'late-binding', 'cargo test --release -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture --test-threads=1');
+if (late.ratio != null || late.first != null) {
+  p('| measure | value | target |');
+  p('|---|---:|---|');
+  p(`| direct call (a \`static noinline\` leaf) | ${f(late.direct, 2)} ns | |`);
+  p(`| late-bound call (a var, through its trampoline and slot) | ${f(late.late, 2)} ns | |`);
+  p(`| late-bound ÷ direct (best of 5 × 20 M calls) | ${f(late.ratio, 2)}× | ≤ 1.3×: ${met(atMost(late.ratio, 1.3))} |`);
+  p(`| call through a function pointer (a host hot_fn's path) | ${f(late.pointer, 2)} ns | |`);
+  p(`| object read + trampolines, first eval (one llvm-mc run) | ${f(late.first)} ms | |`);
+  p(`| object read + trampolines, cached, p50 | ${f(late.cached, 2)} ms | |`);
+  p(`| link, first eval | ${f(late.link)} ms | |`);
+  p();
+} else logTail('late-binding');
+
+/** The large host's start-up, calls, registration, apply and exports (scale.json's `large`). */
+const scaleLarge = (L) => {
+  if (!L?.hot || !L?.plain) return;
+  const ratio = (k) => L.hot[k] / L.plain[k];
+  p('Large host (`examples/large-host`, Node, median of fresh processes):');
+  p();
+  p('| measure | plain | HOT_RELOAD | HOT ÷ plain | target |');
+  p('|---|---:|---:|---:|---|');
+  p(`| instantiated (ms) | ${f(L.plain.ready)} | ${f(L.hot.ready)} | ${f(ratio('ready'), 2)}× | |`);
+  p(`| start-up to the end of the first frame (ms) | ${f(L.plain.firstFrame)} | ${f(L.hot.firstFrame)} | ${f(ratio('firstFrame'), 2)}× | ≤ 1.2×: ${met(atMost(ratio('firstFrame'), 1.2))} |`);
+  p(`| host calling a hot function (ns/call; plain = direct call) | ${f(L.plain.nsPerCall, 2)} | ${f(L.hot.nsPerCall, 2)} | ${f(ratio('nsPerCall'), 2)}× | |`);
+  p(`| registering 1,000 more vars (ms) | – | ${f(L.hot.register1000, 2)} | | |`);
+  if (L.exports) p(`| wasm exports (V8 limit ${L.exports.limit?.toLocaleString('en')}) | ${L.exports.plain} | ${L.exports.hot} | | |`);
+  if (L.apply) {
+    p(`| patch apply in the page (ms, p50 / p95) | – | ${f(L.apply.applyMs?.p50)} / ${f(L.apply.applyMs?.p95)} | | |`);
+    p(`| eval → applied, server total (ms, p50 / p95) | – | ${f(L.apply.evalMs?.p50)} / ${f(L.apply.evalMs?.p95)} | | |`);
   }
   p();
-  const L = scale.large;
-  if (L?.hot) {
-    p('Large host (`examples/large-host`, Node, median of fresh processes):');
-    p();
-    p('| measure | plain | HOT_RELOAD | HOT ÷ plain |');
-    p('|---|---:|---:|---:|');
-    p(`| instantiated (ms) | ${f(L.plain.ready)} | ${f(L.hot.ready)} | ${f(L.hot.ready / L.plain.ready, 2)}× |`);
-    p(`| start-up to the end of the first frame (ms, target ≤ 1.2×) | ${f(L.plain.firstFrame)} | ${f(L.hot.firstFrame)} | ${f(L.hot.firstFrame / L.plain.firstFrame, 2)}× |`);
-    p(`| host calling a hot function (ns/call; plain = direct call) | ${f(L.plain.nsPerCall, 2)} | ${f(L.hot.nsPerCall, 2)} | ${f(L.hot.nsPerCall / L.plain.nsPerCall, 2)}× |`);
-    p(`| registering 1,000 more vars (ms) | – | ${f(L.hot.register1000, 2)} | |`);
-    p(`| wasm exports (V8 limit ${L.exports.limit.toLocaleString('en')}) | ${L.exports.plain} | ${L.exports.hot} | |`);
-    if (L.apply) {
-      p(`| patch apply in the page (ms, p50 / p95) | – | ${f(L.apply.applyMs.p50)} / ${f(L.apply.applyMs.p95)} | |`);
-      p(`| eval → applied, server total (ms, p50 / p95) | – | ${f(L.apply.evalMs.p50)} / ${f(L.apply.evalMs.p95)} | |`);
-    }
-    p();
-    p('The HOT_RELOAD host exports the registry, the app\'s own exports and the C library list, not its hot functions (patches reach vars through slots), so the export count does not grow with the number of hot functions.');
-    p();
+  p('The HOT_RELOAD host exports the registry, the app\'s own exports and the C library list, not its hot functions (patches reach vars through slots), so the export count does not grow with the number of hot functions.');
+  p();
+};
+section('Scale: your own app, and a large host (1,000 hot functions, ~5 MB of wasm)', 'scale', 'node --experimental-websocket benches/scale.mjs');
+if (!scale?.apps) notRun('scale', 'scale.json');
+else {
+  const kb = (n) => (n / 1024).toFixed(1);
+  p('| app | plain wasm + JS (KB) | HOT_RELOAD wasm + JS (KB) | HOT ÷ plain | HOT_RELOAD overhead (KB) | target |');
+  p('|---|---:|---:|---:|---:|---|');
+  for (const [dir, e] of Object.entries(scale.apps)) {
+    if (!e?.hot || !e?.plain) continue;
+    const target = dir === LARGE ? `≤ 1.2×: ${met(atMost(e.ratio, 1.2))}` : `≤ 300 KB: ${met(overheadKb(e) <= 300)}`;
+    p(`| \`${dir}\` | ${kb(e.plain.wasm.raw)} + ${kb(e.plain.js.raw)} | ${kb(e.hot.wasm.raw)} + ${kb(e.hot.js.raw)} | ${f(e.ratio, 2)}× | ${f(overheadKb(e))} | ${target} |`);
   }
+  p();
+  scaleLarge(scale.large);
+}
+
+section('Undo with state: linear-memory snapshots (headless Chromium, particle demo)', 'snapshot', 'node benches/snapshot.mjs');
+if (!snap?.rows) notRun('snapshot', 'snapshot.json');
+else {
+  p(`| memory | snapshot ms, median [min] | restore ms, median [min] | snapshot ms per 16 MB | target ≤ 10 ms per 16 MB | first snapshots (fresh buffers) ms |`);
+  p('|---:|---:|---:|---:|---|---|');
+  for (const r of snap.rows) {
+    p(`| ${f(r.bytes / 2 ** 20, 0)} MB | ${f(r.takeMs, 2)} [${f(r.takeMin, 2)}] | ${f(r.restoreMs, 2)} [${f(r.restoreMin, 2)}] | ${f(r.takeMsPer16Mb, 2)} | ${met(atMost(r.takeMsPer16Mb, 10))} | ${(r.firstMs ?? []).map((x) => f(x, 2)).join(', ')} |`);
+  }
+  p();
+  if (snap.applyPath?.length) { p(`In the apply path of a fresh page (16 MB), the snapshot each of the first ${snap.applyPath.length} patches took: ${snap.applyPath.map((x) => f(x, 2)).join(', ')} ms. Medians of ${snap.runs} runs per size.`); p(); }
+}
+
+section('Host reload: save a host source → the rebuilt host running with its world restored (Chromium)', 'host-reload', 'node benches/host-reload.mjs --runs 3');
+if (!hostReload?.rows) notRun('host-reload', 'host-reload.json');
+else {
+  const hr = hostReload;
+  p(`Median of ${hr.runs} runs (warm build): save → restored **${f(hr.median_save_to_restored_s)} s** (target ≤ ${hr.target_s ?? 20} s: ${met(atMost(hr.median_save_to_restored_s, hr.target_s ?? 20))}), of which the host build ${f(hr.median_build_s)} s; the compatible patch replayed at ${f(hr.median_save_to_replayed_s)} s.`);
+  p();
+  p('| run | host build (s) | save → restored (s) | save → patch replayed (s) | state bytes | frame | particles | score |');
+  p('|---:|---:|---:|---:|---:|---|---|---|');
+  for (const r of hr.rows) p(`| ${r.run} | ${f(r.build_s)} | ${f(r.restored_s)} | ${f(r.replayed_s)} | ${r.state_bytes?.toLocaleString('en') ?? '–'} | ${r.frame} | ${r.particles} | ${r.score} |`);
+  p();
 }
 
 section(`Fuzzing (stable Rust, ${process.env.FUZZ_SECONDS ?? 60} s)`, 'fuzz', `cargo run --release --manifest-path fuzz/Cargo.toml -- --seconds ${process.env.FUZZ_SECONDS ?? 60}`);

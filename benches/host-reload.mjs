@@ -8,11 +8,11 @@
 // warms it; then each run changes a constant of src/hot.rs (LIFETIME) and saves it.
 //
 //   node benches/host-reload.mjs [--runs 3] [--json build/bench/host-reload.json]
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { evalIn, hotwasm, launchBrowser, openDemo, startServer, toolchainEnv } from '../tests/browser/helpers.mjs';
+import { copyDemo, evalIn, hotwasm, launchBrowser, openDemo, startServer, toolchainEnv } from '../tests/browser/helpers.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -28,20 +28,6 @@ if (values.help) {
 }
 const RUNS = Number(values.runs);
 const TARGET_DIR = path.join(root, 'target', 'bench-host-reload');
-
-/** The demo as a standalone package in `dir` (the workspace's inherited keys spelled out). */
-function copyDemo(dir) {
-  const demo = path.join(root, 'examples', 'particles');
-  for (const f of ['hotwasm.toml', 'include', 'patches', 'src', 'web']) cpSync(path.join(demo, f), path.join(dir, f), { recursive: true });
-  cpSync(path.join(root, 'Cargo.lock'), path.join(dir, 'Cargo.lock'));
-  cpSync(path.join(root, 'rust-toolchain.toml'), path.join(dir, 'rust-toolchain.toml'));
-  const toml = readFileSync(path.join(demo, 'Cargo.toml'), 'utf8')
-    .replace('edition.workspace = true', 'edition = "2021"')
-    .replace('license.workspace = true', 'license = "MIT OR Apache-2.0"')
-    .replace(/\[lints\]\nworkspace = true\n?/, '')
-    .replace('path = "../../runtime"', `path = ${JSON.stringify(path.join(root, 'runtime'))}`);
-  writeFileSync(path.join(dir, 'Cargo.toml'), `${toml}\n[workspace]\n`);
-}
 
 const stats = (page) => page.evaluate(() => globalThis.hotwasm.stats());
 

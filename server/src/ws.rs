@@ -4,7 +4,7 @@
 
 use crate::eval::{self, Input};
 use crate::hub::{AckInfo, Hub, Out};
-use crate::protocol::{decode_client, ClientMsg, ErrorCode, Role, PROTOCOL_VERSION};
+use crate::protocol::{decode_client, ClientMsg, ErrorCode, Lang, Role, PROTOCOL_VERSION};
 use crate::security::MAX_SOURCE;
 use hotwasm_abi::is_c_identifier;
 use std::net::TcpStream;
@@ -117,74 +117,13 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             role,
             journal_epoch,
             journal_seq,
-        } => {
-            if protocol != PROTOCOL_VERSION {
-                hub.send(
-                    id,
-                    Hub::error(
-                        ErrorCode::ProtocolVersion,
-                        format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: update the client"),
-                    ),
-                );
-                return hub.send(id, Out::Close(1002));
-            }
-            hub.hello(
-                id,
-                role == Role::Page,
-                journal_epoch.as_deref(),
-                journal_seq,
-            );
-        }
+        } => on_hello(hub, id, protocol, role, journal_epoch, journal_seq),
         ClientMsg::Eval {
             id: eval_id,
             lang,
             source,
             name,
-        } => {
-            if source.len() > MAX_SOURCE {
-                hub.send(
-                    id,
-                    Hub::error(
-                        ErrorCode::TooLarge,
-                        format!("source is {} bytes, over the 256 KiB limit: send one function at a time", source.len()),
-                    ),
-                );
-                return hub.send(id, Out::Close(1009));
-            }
-            let name = match name {
-                None => lang.default_file_name().to_string(),
-                Some(n) if is_safe_relative_name(&n) => n,
-                Some(n) => {
-                    return hub.send(
-                        id,
-                        Hub::error(
-                            ErrorCode::BadRequest,
-                            format!("file name `{}` refused: use a name like `step.c` or the file's path in the app like `patches/step.c` (letters, digits, `.`, `_`, `-` between `/`; no `..`)", n.escape_debug()),
-                        ),
-                    )
-                }
-            };
-            let Some(ticket) = hub.try_queue() else {
-                return hub.send(
-                    id,
-                    Hub::error(
-                        ErrorCode::Busy,
-                        "too many compiles running or queued: retry in a moment",
-                    ),
-                );
-            };
-            let hub = hub.clone();
-            std::thread::spawn(move || {
-                let outcome = eval::run(
-                    &hub,
-                    ticket,
-                    lang,
-                    Input::Text { source, name },
-                    Some(eval_id.clone()),
-                );
-                hub.send(id, Out::Text(outcome.into_result(eval_id).to_json()));
-            });
-        }
+        } => on_eval(hub, id, eval_id, lang, source, name),
         ClientMsg::Ack {
             seq,
             ok,
@@ -241,41 +180,130 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             seq,
             state,
             trap,
-        } => {
-            if undo_id.len() > 128 || trap.as_ref().is_some_and(|t| t.len() > MAX_SOURCE) {
-                return hub.send(
-                    id,
-                    Hub::error(
-                        ErrorCode::BadRequest,
-                        "undo refused: its id is over 128 bytes or its trap message over 256 KiB",
-                    ),
-                );
-            }
-            // Collecting the pages' acks waits (and the asking page acks on this connection):
-            // not on this connection's thread. A bounded number at a time.
-            let Some(slot) = crate::undo::InFlight::enter() else {
-                return hub.send(
-                    id,
-                    Hub::error(
-                        ErrorCode::Busy,
-                        "too many undos waiting for pages' answers: retry in a moment",
-                    ),
-                );
-            };
-            let hub = hub.clone();
-            std::thread::spawn(move || {
-                let result = crate::undo::run(&hub, id, undo_id, seq, state, trap);
-                drop(slot);
-                crate::vars::refresh(&hub);
-                hub.send(id, Out::Text(result.to_json()));
-            });
-        }
+        } => on_undo(hub, id, undo_id, seq, state, trap),
         ClientMsg::Vars { id: request } => {
             let vars = crate::vars::of_hub(hub);
             let answer = crate::protocol::ServerMsg::VarsResult { id: request, vars };
             hub.send(id, Out::Text(answer.to_json()));
         }
     }
+}
+
+/// A client's `hello`: refused (and closed) when it speaks another protocol version.
+fn on_hello(
+    hub: &Arc<Hub>,
+    id: u64,
+    protocol: u32,
+    role: Role,
+    journal_epoch: Option<String>,
+    journal_seq: u64,
+) {
+    if protocol != PROTOCOL_VERSION {
+        hub.send(
+                id,
+                Hub::error(
+                    ErrorCode::ProtocolVersion,
+                    format!("this server speaks protocol {PROTOCOL_VERSION}, not {protocol}: update the client"),
+                ),
+            );
+        return hub.send(id, Out::Close(1002));
+    }
+    hub.hello(
+        id,
+        role == Role::Page,
+        journal_epoch.as_deref(),
+        journal_seq,
+    );
+}
+
+/// A client's `eval`: checked (size, file name, queue room), then compiled and delivered on a
+/// thread of its own; the `eval_result` goes back on this connection.
+fn on_eval(
+    hub: &Arc<Hub>,
+    id: u64,
+    eval_id: String,
+    lang: Lang,
+    source: String,
+    name: Option<String>,
+) {
+    if source.len() > MAX_SOURCE {
+        hub.send(
+            id,
+            Hub::error(
+                ErrorCode::TooLarge,
+                format!(
+                    "source is {} bytes, over the 256 KiB limit: send one function at a time",
+                    source.len()
+                ),
+            ),
+        );
+        return hub.send(id, Out::Close(1009));
+    }
+    let name = match name {
+            None => lang.default_file_name().to_string(),
+            Some(n) if is_safe_relative_name(&n) => n,
+            Some(n) => {
+                return hub.send(
+                    id,
+                    Hub::error(
+                        ErrorCode::BadRequest,
+                        format!("file name `{}` refused: use a name like `step.c` or the file's path in the app like `patches/step.c` (letters, digits, `.`, `_`, `-` between `/`; no `..`)", n.escape_debug()),
+                    ),
+                )
+            }
+        };
+    let Some(ticket) = hub.try_queue() else {
+        return hub.send(
+            id,
+            Hub::error(
+                ErrorCode::Busy,
+                "too many compiles running or queued: retry in a moment",
+            ),
+        );
+    };
+    let hub = hub.clone();
+    std::thread::spawn(move || {
+        let outcome = eval::run(
+            &hub,
+            ticket,
+            lang,
+            Input::Text { source, name },
+            Some(eval_id.clone()),
+        );
+        hub.send(id, Out::Text(outcome.into_result(eval_id).to_json()));
+    });
+}
+
+/// A client's `undo`: checked, then run on a thread of its own (collecting the pages' acks
+/// waits, and the asking page acks on this connection); the `undo_result` goes back here.
+fn on_undo(hub: &Arc<Hub>, id: u64, undo_id: String, seq: u64, state: bool, trap: Option<String>) {
+    if undo_id.len() > 128 || trap.as_ref().is_some_and(|t| t.len() > MAX_SOURCE) {
+        return hub.send(
+            id,
+            Hub::error(
+                ErrorCode::BadRequest,
+                "undo refused: its id is over 128 bytes or its trap message over 256 KiB",
+            ),
+        );
+    }
+    // Collecting the pages' acks waits (and the asking page acks on this connection):
+    // not on this connection's thread. A bounded number at a time.
+    let Some(slot) = crate::undo::InFlight::enter() else {
+        return hub.send(
+            id,
+            Hub::error(
+                ErrorCode::Busy,
+                "too many undos waiting for pages' answers: retry in a moment",
+            ),
+        );
+    };
+    let hub = hub.clone();
+    std::thread::spawn(move || {
+        let result = crate::undo::run(&hub, id, undo_id, seq, state, trap);
+        drop(slot);
+        crate::vars::refresh(&hub);
+        hub.send(id, Out::Text(result.to_json()));
+    });
 }
 
 /// An eval's `name`: a file name, or a path relative to the app (the editor tab's file, so

@@ -3,7 +3,7 @@
 // for the page's own events (never for time), screenshots.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,23 @@ export const GENERIC_PAGE_ARGS = ['--page', 'hotwasm', '--frame', 'demo_frame'];
 export const APP_INCLUDE = '#include "particles.h"';
 
 const log = (...a) => process.env.HOTWASM_TEST_VERBOSE && console.error('[helpers]', ...a);
+
+/**
+ * Copies the particle demo into `dir` as a standalone cargo package (the workspace's inherited
+ * keys spelled out, the runtime by absolute path), so a test or bench may edit its host sources
+ * without touching the repo. Build it with its own CARGO_TARGET_DIR.
+ */
+export function copyDemo(dir) {
+  for (const f of ['hotwasm.toml', 'include', 'patches', 'src', 'web']) cpSync(join(PARTICLES, f), join(dir, f), { recursive: true });
+  cpSync(join(ROOT, 'Cargo.lock'), join(dir, 'Cargo.lock'));
+  cpSync(join(ROOT, 'rust-toolchain.toml'), join(dir, 'rust-toolchain.toml'));
+  const toml = readFileSync(join(PARTICLES, 'Cargo.toml'), 'utf8')
+    .replace('edition.workspace = true', 'edition = "2021"')
+    .replace('license.workspace = true', 'license = "MIT OR Apache-2.0"')
+    .replace(/\[lints\]\nworkspace = true\n?/, '')
+    .replace('path = "../../runtime"', `path = ${JSON.stringify(join(ROOT, 'runtime'))}`);
+  writeFileSync(join(dir, 'Cargo.toml'), `${toml}\n[workspace]\n`);
+}
 
 /** The environment `scripts/setup.sh --print-env` prints (EM_CONFIG, PATH with emcc…). */
 export function toolchainEnv() {

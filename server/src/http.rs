@@ -44,21 +44,30 @@ pub fn accept_loop(listener: TcpListener, hub: Arc<Hub>, roots: Arc<Site>) {
     }
 }
 
-fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+/// Reads a request head (up to its blank line) and what came after it; `None` when the client
+/// went away or sent a head over the limit (then it has been answered 431).
+fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
     let mut buf = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
-    let head_len = loop {
+    loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
+            return Some((buf, end + 4));
         }
         if buf.len() > MAX_REQUEST_HEAD {
-            return respond(&mut stream, 431, "text/plain", b"request head too large\n");
+            respond(stream, 431, "text/plain", b"request head too large\n");
+            return None;
         }
         match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return None,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
+    }
+}
+
+fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let Some((buf, head_len)) = read_head(&mut stream) else {
+        return;
     };
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut req = httparse::Request::new(&mut headers);
@@ -108,21 +117,7 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
                 b"expected a WebSocket upgrade\n",
             );
         };
-        let accept = derive_accept_key(key.as_bytes());
-        let response = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-        );
-        if stream.write_all(response.as_bytes()).is_err() {
-            return;
-        }
-        let config = WebSocketConfig {
-            max_message_size: Some(MAX_FRAME),
-            max_frame_size: Some(MAX_FRAME),
-            ..WebSocketConfig::default()
-        };
-        let rest = buf[head_len..].to_vec();
-        let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
-        return crate::ws::serve(hub.clone(), ws);
+        return upgrade(stream, hub, key, buf[head_len..].to_vec());
     }
     if route == "/hotwasm/vars.h" {
         let header = crate::vars::header_of_hub(hub);
@@ -144,6 +139,25 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         _ => (site.roots.as_slice(), route),
     };
     serve_file(&mut stream, rest, hub, roots);
+}
+
+/// Answers a checked WebSocket upgrade (its `Sec-WebSocket-Key` is `key`; `rest` is what the
+/// client sent after its request head) and serves the connection, frames bounded by MAX_FRAME.
+fn upgrade(mut stream: TcpStream, hub: &Arc<Hub>, key: &str, rest: Vec<u8>) {
+    let accept = derive_accept_key(key.as_bytes());
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    if stream.write_all(response.as_bytes()).is_err() {
+        return;
+    }
+    let config = WebSocketConfig {
+        max_message_size: Some(MAX_FRAME),
+        max_frame_size: Some(MAX_FRAME),
+        ..WebSocketConfig::default()
+    };
+    let ws = WebSocket::from_partially_read(stream, rest, Role::Server, Some(config));
+    crate::ws::serve(hub.clone(), ws);
 }
 
 /// `/hotwasm/app.json` after `build` host rebuilds: the bundle's URLs carry `?build=N` (so no

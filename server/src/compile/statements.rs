@@ -619,6 +619,37 @@ fn dynamic_initializer<'a>(text: &'a str, c: &Chunk, lines: &[u32]) -> Option<Mo
     })
 }
 
+/// The text a moved chunk `c` of `text` becomes inside the run-once function, behind a `#line`
+/// directive and indented to its column so diagnostics keep the user's place: a trailing
+/// expression is wrapped in `HOTWASM_VALUE` (when `value`), a moved initializer becomes an
+/// assignment, a statement stays as written.
+fn moved_into_run_once(text: &str, c: &Moved, file_lit: &str, value: bool) -> String {
+    let (line, col) = line_col(text, c.start);
+    let chunk = &text[c.start..c.end];
+    let indent = " ".repeat(col - 1);
+    if c.kind == ChunkKind::Expression && value {
+        // The macro's name on the line before, so the expression keeps its column too.
+        return if line > 1 {
+            format!(
+                "#line {} \"{file_lit}\"\nHOTWASM_VALUE((\n{indent}{chunk}\n));\n",
+                line - 1
+            )
+        } else {
+            format!("#line {line} \"{file_lit}\"\nHOTWASM_VALUE(({chunk}\n));\n")
+        };
+    }
+    if let Some(name) = &c.assign_to {
+        // `= init` becomes `name = init;` at the initializer's line and column.
+        return format!("#line {line} \"{file_lit}\"\n{indent}{name} {chunk};\n");
+    }
+    let end = if c.kind == ChunkKind::Expression {
+        "\n;\n"
+    } else {
+        "\n"
+    };
+    format!("#line {line} \"{file_lit}\"\n{indent}{chunk}{end}")
+}
+
 /// [`c_family`], also moving into the run-once function the initializers of the globals
 /// declared on `dynamic_lines` (see [`dynamic_initializer`]).
 pub fn c_family_with(
@@ -670,37 +701,8 @@ pub fn c_family_with(
         // Blank the moved chunk, keeping its newlines so later lines keep their numbers.
         top.extend(text[c.start..c.end].chars().filter(|&ch| ch == '\n'));
         last = c.end;
-        let (line, col) = line_col(text, c.start);
-        let chunk = &text[c.start..c.end];
-        if c.kind == ChunkKind::Expression && value {
-            has_value = true;
-            // The macro's name on the line before, so the expression keeps its column too.
-            if line > 1 {
-                body.push_str(&format!(
-                    "#line {} \"{file_lit}\"\nHOTWASM_VALUE((\n",
-                    line - 1
-                ));
-                body.push_str(&" ".repeat(col - 1));
-            } else {
-                body.push_str(&format!("#line {line} \"{file_lit}\"\nHOTWASM_VALUE(("));
-            }
-            body.push_str(chunk);
-            body.push_str("\n));\n");
-        } else if let Some(name) = c.assign_to {
-            // `= init` becomes `name = init;` at the initializer's line and column.
-            body.push_str(&format!("#line {line} \"{file_lit}\"\n"));
-            body.push_str(&" ".repeat(col - 1));
-            body.push_str(&format!("{name} {chunk};\n"));
-        } else {
-            body.push_str(&format!("#line {line} \"{file_lit}\"\n"));
-            body.push_str(&" ".repeat(col - 1));
-            body.push_str(chunk);
-            body.push_str(if c.kind == ChunkKind::Expression {
-                "\n;\n"
-            } else {
-                "\n"
-            });
-        }
+        has_value |= c.kind == ChunkKind::Expression && value;
+        body.push_str(&moved_into_run_once(text, c, &file_lit, value));
     }
     top.push_str(&text[last..]);
     if !top.ends_with('\n') {

@@ -11,7 +11,7 @@ export const SERVER_BIN = path.join(root, 'target/debug/hotwasm');
 export async function startServer(args = []) {
   if (typeof WebSocket === 'undefined') throw new Error('no global WebSocket: run node with --experimental-websocket (Node 20) or Node ≥ 22');
   const state = mkdtempSync(path.join(tmpdir(), 'hotwasm-bench-'));
-  const argv = ['serve', '--port', '0', '--root', root, '--no-watch', '--journal', path.join(state, 'journal'), ...args];
+  const argv = ['serve', '--port', '0', '--project', path.join(root, 'examples', 'particles'), '--no-watch', '--journal', path.join(state, 'journal'), ...args];
   const proc = spawn(SERVER_BIN, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const started = await new Promise((resolve, reject) => {
@@ -103,7 +103,7 @@ export function ping(c, ms = 5000) {
 /** A distinct background_color patch (a host var of the demo). */
 export const colourSource = (i) => {
   const colour = (0xff000000 | ((i * 2654435761) & 0xffffff)) >>> 0;
-  return `#include "hotwasm.h"\nuint32_t background_color(const World *w) { (void)w; return 0x${colour.toString(16)}u; }\n`;
+  return `#include "particles.h"\nuint32_t background_color(const World *w) { (void)w; return 0x${colour.toString(16)}u; }\n`;
 };
 
 export const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]; };

@@ -20,6 +20,7 @@ use crate::home::Home;
 use crate::hub::Hub;
 use crate::journal::{Entry, EntryKind};
 use crate::protocol::{Diagnostic, DroppedEntry, HostBuildStatus, ServerMsg};
+use crate::watch::Globs;
 use hotwasm_abi::{HostManifest, PatchManifest};
 use notify::{RecursiveMode, Watcher};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -38,7 +39,7 @@ pub struct HostWatch {
     config: Config,
     home: Home,
     root: PathBuf,
-    patterns: Vec<glob::Pattern>,
+    globs: Globs,
     /// Directories to watch, each recursively or not.
     pub dirs: Vec<(PathBuf, RecursiveMode)>,
 }
@@ -47,33 +48,23 @@ impl HostWatch {
     /// The watch of `config`'s `[build] host_watch` (relative to the canonical `root`), or `None`
     /// when it names nothing.
     pub fn new(config: &Config, home: &Home, root: &Path) -> Result<Option<HostWatch>, String> {
-        let globs = &config.build.host_watch;
-        if globs.is_empty() {
+        if config.build.host_watch.is_empty() {
             return Ok(None);
         }
-        let mut patterns = Vec::new();
-        let mut dirs: Vec<(PathBuf, RecursiveMode)> = Vec::new();
-        for g in globs {
-            let full = root.join(g);
-            patterns.push(
-                glob::Pattern::new(&full.to_string_lossy())
-                    .map_err(|e| format!("[build] host_watch: `{g}` is not a glob: {e}"))?,
-            );
-            let base: PathBuf = full
-                .components()
-                .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-                .collect();
-            // A plain file (`Cargo.toml`) is watched through its directory, not below it.
-            let entry = if base == full {
-                (
-                    base.parent().unwrap_or(root).to_path_buf(),
-                    RecursiveMode::NonRecursive,
-                )
-            } else {
-                (base, RecursiveMode::Recursive)
-            };
-            dirs.push(entry);
-        }
+        let globs = Globs::new(root, &config.build.host_watch, "[build] host_watch")?;
+        // A plain file (`Cargo.toml`) is watched through its directory, not below it.
+        let mut dirs: Vec<(PathBuf, RecursiveMode)> = globs
+            .bases
+            .iter()
+            .map(|(dir, plain_file)| {
+                let mode = if *plain_file {
+                    RecursiveMode::NonRecursive
+                } else {
+                    RecursiveMode::Recursive
+                };
+                (dir.clone(), mode)
+            })
+            .collect();
         dirs.sort_by(|a, b| a.0.cmp(&b.0));
         dirs.dedup_by(|b, a| {
             let same = a.0 == b.0;
@@ -86,26 +77,14 @@ impl HostWatch {
             config: config.clone(),
             home: home.clone(),
             root: root.to_path_buf(),
-            patterns,
+            globs,
             dirs,
         }))
     }
 
     /// The path relative to the root if saving it should rebuild the host.
     pub fn watched(&self, path: &Path) -> Option<String> {
-        let rel = path.strip_prefix(&self.root).ok()?;
-        let hidden = rel
-            .components()
-            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-        let options = glob::MatchOptions {
-            require_literal_separator: true,
-            ..glob::MatchOptions::new()
-        };
-        let matched = self
-            .patterns
-            .iter()
-            .any(|p| p.matches_path_with(path, options));
-        (!hidden && matched && !path.is_dir()).then(|| rel.to_string_lossy().into_owned())
+        self.globs.matched(path).filter(|_| !path.is_dir())
     }
 }
 

@@ -15,11 +15,67 @@ use std::time::Duration;
 /// Quiet time after the last change before compiling.
 pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
+/// Globs relative to an app root (one config key's list): which saved paths they match, and
+/// where to watch for them. Shared by the patch watch and the host watch.
+#[derive(Debug, Clone)]
+pub struct Globs {
+    patterns: Vec<glob::Pattern>,
+    root: PathBuf,
+    /// Each glob's directory to watch (its literal prefix) and whether the glob names one plain
+    /// file (then that directory is its parent, watched for that file, not below it).
+    pub bases: Vec<(PathBuf, bool)>,
+}
+
+impl Globs {
+    /// The globs of config key `key` (named in the error for a bad one) under `root` (canonical).
+    pub fn new(root: &Path, globs: &[String], key: &str) -> Result<Globs, String> {
+        let mut patterns = Vec::new();
+        let mut bases = Vec::new();
+        for g in globs {
+            let full = root.join(g);
+            let pattern = glob::Pattern::new(&full.to_string_lossy())
+                .map_err(|e| format!("{key}: `{g}` is not a glob: {e}"))?;
+            patterns.push(pattern);
+            let base: PathBuf = full
+                .components()
+                .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+                .collect();
+            bases.push(if base == full {
+                (base.parent().unwrap_or(root).to_path_buf(), true)
+            } else {
+                (base, false)
+            });
+        }
+        Ok(Globs {
+            patterns,
+            root: root.to_path_buf(),
+            bases,
+        })
+    }
+
+    /// `path` relative to the root when a glob matches it and no part of it is hidden (editors'
+    /// `.#x.c` and `.x.swp`).
+    pub fn matched(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let hidden = rel
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..glob::MatchOptions::new()
+        };
+        let matched = self
+            .patterns
+            .iter()
+            .any(|p| p.matches_path_with(path, options));
+        (!hidden && matched).then(|| rel.to_string_lossy().into_owned())
+    }
+}
+
 /// What to watch: globs relative to the app root, and files never compiled.
 #[derive(Debug, Clone)]
 pub struct WatchSet {
-    root: PathBuf,
-    patterns: Vec<glob::Pattern>,
+    globs: Globs,
     excluded: Vec<PathBuf>,
     /// The directories to watch recursively (each glob's literal prefix).
     pub dirs: Vec<PathBuf>,
@@ -28,24 +84,8 @@ pub struct WatchSet {
 impl WatchSet {
     /// The set for `globs` under `root` (canonical), never matching `excluded`.
     pub fn new(root: &Path, globs: &[String], excluded: Vec<PathBuf>) -> Result<WatchSet, String> {
-        let mut patterns = Vec::new();
-        let mut dirs: Vec<PathBuf> = Vec::new();
-        for g in globs {
-            let full = root.join(g);
-            let pattern = glob::Pattern::new(&full.to_string_lossy())
-                .map_err(|e| format!("[patches] watch: `{g}` is not a glob: {e}"))?;
-            patterns.push(pattern);
-            let base: PathBuf = full
-                .components()
-                .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-                .collect();
-            let base = if base == full {
-                base.parent().unwrap_or(root).to_path_buf()
-            } else {
-                base
-            };
-            dirs.push(base);
-        }
+        let globs = Globs::new(root, globs, "[patches] watch")?;
+        let mut dirs: Vec<PathBuf> = globs.bases.iter().map(|(d, _)| d.clone()).collect();
         dirs.sort();
         dirs.dedup();
         let nested: Vec<PathBuf> = dirs
@@ -55,8 +95,7 @@ impl WatchSet {
             .collect();
         dirs.retain(|d| !nested.contains(d));
         Ok(WatchSet {
-            root: root.to_path_buf(),
-            patterns,
+            globs,
             excluded,
             dirs,
         })
@@ -64,26 +103,9 @@ impl WatchSet {
 
     /// The path relative to the root and its language if saving it should deliver a patch.
     pub fn watched(&self, path: &Path) -> Option<(String, Lang)> {
-        let rel = path.strip_prefix(&self.root).ok()?;
         let lang = Lang::of_path(path)?;
-        let options = glob::MatchOptions {
-            require_literal_separator: true,
-            ..glob::MatchOptions::new()
-        };
-        let hidden = rel
-            .components()
-            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
-        if hidden
-            || self.excluded.iter().any(|e| e == path)
-            || !self
-                .patterns
-                .iter()
-                .any(|p| p.matches_path_with(path, options))
-            || !path.is_file()
-        {
-            return None;
-        }
-        Some((rel.to_string_lossy().into_owned(), lang))
+        let rel = self.globs.matched(path)?;
+        (!self.excluded.iter().any(|e| e == path) && path.is_file()).then_some((rel, lang))
     }
 }
 

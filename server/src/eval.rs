@@ -146,10 +146,6 @@ fn compile_and_deliver(
         .map_err(|e| Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()))?;
     let source = Source::read(hub, lang, input, work.path())?;
     let host = hub.host().map_err(|e| Outcome::failed(Stage::Check, e))?;
-    if lang != Lang::Rust {
-        // `#include <hotwasm_vars.h>` sees every var the journal holds now.
-        crate::vars::refresh(hub);
-    }
     let (compiled, mut base) = compile(compiler, &ticket, lang, &source, work.path(), &host)?;
     let mut state = hub.lock();
     let check_started = Instant::now();

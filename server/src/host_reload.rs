@@ -202,6 +202,8 @@ pub fn rebuild(hub: &Hub, watch: &HostWatch, files: Vec<String>) {
         started.elapsed().as_secs_f64(),
         dropped.len()
     );
+    // The new host's vars and the entries kept: what `#include <hotwasm_vars.h>` declares.
+    crate::vars::refresh(hub);
     hub.broadcast(&ServerMsg::HostReload { build, dropped });
 }
 

@@ -515,9 +515,9 @@ pub fn header_of_hub(hub: &crate::hub::Hub) -> String {
     header_for(&host, state.journal.entries(), &headers, &include_dirs)
 }
 
-/// Rewrites `hub`'s header file when its text changed: before every compile (whatever changed
-/// the journal since: an undo, a host reload), after an applied eval, a rollback, a journal
-/// reset, and when the server starts.
+/// Rewrites `hub`'s header file when its text changed: wherever the journal or the host
+/// changes (an applied eval, a rollback or a trap's, an undo, a journal reset, a host reload)
+/// and when the server starts, never on the compile path.
 pub fn refresh(hub: &crate::hub::Hub) {
     write_header(&hub.root, &header_of_hub(hub));
 }

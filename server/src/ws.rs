@@ -167,6 +167,7 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             if let Err(e) = hub.rollback(&var, Some(id)) {
                 hub.send(id, Hub::error(ErrorCode::BadRequest, e.to_string()));
             }
+            crate::vars::refresh(hub);
         }
         ClientMsg::JournalReset => {
             if let Err(e) = hub.reset_journal() {

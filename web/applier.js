@@ -24,14 +24,18 @@
 // so does a run-once function that fails at step 5 with `onTrap = 'state'` (its code is undone too,
 // and the page asks the server to undo that patch everywhere, as after a trap).
 //
-// Traps, `onTrap = 'state'` (the default): the page restores the snapshot taken before the
-// trapping patch — memory, and with it the registry, so that patch and every later one are undone
-// here — and asks the server to `undo` to before that patch on every page (journaled: the journal
-// forgets the undone entries). The server's `undo` then finds nothing left to undo here.
-// `onTrap = 'code'`, or no snapshot of that patch left: the page rolls the trapping var back
-// itself and says `trap`; the server journals that rollback and sends it to every *other* page.
-// This page recognises it on replay (by var) or as a gap in the seqs it is sent while connected,
-// so it is never applied twice.
+// Traps in a call from the page (`hot.call`): a trap undoes at most the call that trapped.
+//   `onTrap = 'state'` (the default): while a patch is new, the page copied memory before the call
+//   (call-guard.js) and puts it back: every write of the trapping call is undone, nothing before
+//   it (the frames, evals and user actions since the patch stay). Then, as in every mode, the
+//   trapping var is rolled back (code only) and the page says `trap`; the server journals that
+//   rollback and sends it to every *other* page. Outside the window (or over its size) the call's
+//   writes stay and the `trap` event says why (`state.reason`, `state.leftBehind`).
+//   `onTrap = 'code'`: no copies; the call's writes stay (`state.leftBehind` says what that means).
+// This page recognises the journaled rollback on replay (by var) or as a gap in the seqs it is
+// sent while connected, so it is never applied twice.
+// A patch's run-once function that traps is different: the snapshot before that patch is one call
+// old (the apply and the run), so it is restored (see above) and the patch undone everywhere.
 //
 // Undo (`undo {seq, state, journal_seq}`): every patch applied here from `seq` on is undone —
 // with `state`, by restoring the snapshot before `seq` (memory, registry, Emscripten's GOT and
@@ -44,6 +48,13 @@
 import { manifestText } from './protocol.js';
 import { describeTrap, blame } from './traps.js';
 import { Snapshots } from './snapshots.js';
+import { CallGuard } from './call-guard.js';
+
+/** What a trap leaves in memory when the trapping call is not undone (`trap` event, docs). */
+export const LEFT_BEHIND =
+  'whatever the trapping call wrote before it trapped stays as it was: data it half-updated, a Rust ' +
+  'RefCell it had borrowed (every later borrow panics "already borrowed"), a lock it held, an ' +
+  "interpreter it left mid-call; the app's own code may fail on it until the page is reloaded";
 
 const now = () => globalThis.performance.now();
 
@@ -52,13 +63,15 @@ export class Applier {
    * @param {import('./registry.js').HostRegistry} registry
    * @param {{capture(fn): string}} stdio  output capture for `hotwasm_main`
    */
-  constructor(registry, stdio, { snapshots = {}, onTrap = 'state' } = {}) {
+  constructor(registry, stdio, { snapshots = {}, onTrap = 'state', callGuard = {} } = {}) {
     this.registry = registry;
     this.stdio = stdio;
     /** Linear-memory snapshots before each patch (null: never taken). */
     this.snapshots = snapshots ? new Snapshots(registry.Module, snapshots) : null;
     /** 'state': a trap restores the snapshot before the trapping patch; 'code': rolls the var back. */
     this.onTrap = onTrap === 'code' ? 'code' : 'state';
+    /** Copies of memory before each call while a patch is new (a trap undoes that call only). */
+    this.callGuard = new CallGuard(registry.Module, this.onTrap === 'code' ? false : callGuard);
     this.journalEpoch = null;
     this.journalSeq = 0;
     /** seq → {seq, patchId, path, manifest, evalId, appliedAt} for patches applied here. */
@@ -118,6 +131,7 @@ export class Applier {
       }
       out.ok = true;
       out.patchId = applied.patchId;
+      this.callGuard.arm();
       this.patches.set(seq, { ...base, patchId: applied.patchId, appliedAt: Date.now() });
       this.patchIdToSeq.set(applied.patchId, seq);
       if (header.run) Object.assign(out, this.undoFailedRun(seq, this.runOnce(applied.patchId, header.path, header.run)));
@@ -180,23 +194,17 @@ export class Applier {
   }
 
   /**
-   * After a call threw (the stack pointer already restored): rolls back the patched vars to
-   * blame. Returns `{message, how, vars: [{var, seq, symbol, rolledBack, error}], var}`; `var`
-   * is null when no patched function could be blamed (the trap is in the app's own code).
+   * After a call threw (the stack pointer already restored): with `onTrap = 'state'`, puts memory
+   * back as it was before that call when the call was copied (call-guard.js: `copy` is the number
+   * `callGuard.before()` gave it), then rolls back the patched vars to blame, code only. Returns
+   * `{message, how, vars: [{var, seq, symbol, rolledBack, error}], var, stack, state}`; `var` is
+   * null when no patched function could be blamed (the trap is in the app's own code; the call is
+   * still undone). `state`: `{restored, scope: 'call'|'none', call, ms, bytes?, reason?, leftBehind?}`.
    */
-  rollBackTrap(error) {
+  rollBackTrap(error, { call = null, copy = 0 } = {}) {
     const message = describeTrap(error);
     const { vars, how } = blame(error?.stack ?? '', this.vars().filter((v) => v.patched));
-    const seqs = vars.map((v) => v.history.at(-1).seq).filter((s) => s != null);
-    const before = seqs.length ? Math.min(...seqs) : null;
-    let state = null;
-    if (this.onTrap === 'state' && before != null) {
-      state = this.restoreState(before);
-      if (state.restored) {
-        const results = vars.map((v) => ({ var: v.name, seq: v.history.at(-1).seq ?? 0, symbol: v.history.at(-1).symbol, rolledBack: true, error: null }));
-        return { message, how, vars: results, var: results[0]?.var ?? null, stack: error?.stack ?? '', state };
-      }
-    }
+    const state = this.undoCall(call, copy);
     const results = vars.map((v) => {
       const top = v.history.at(-1);
       const rb = this.registry.rollbackVar(v.name);
@@ -204,6 +212,14 @@ export class Applier {
       return { var: v.name, seq: top.seq ?? 0, symbol: top.symbol, rolledBack: rb.ok, error: rb.error };
     });
     return { message, how, vars: results, var: results[0]?.var ?? null, stack: error?.stack ?? '', state };
+  }
+
+  /** Undoes the trapping call's writes when `onTrap` is 'state' and the call was copied. */
+  undoCall(call, copy) {
+    if (this.onTrap === 'code') return { restored: false, scope: 'none', call, ms: 0, reason: '[serve] on_trap is "code"', leftBehind: LEFT_BEHIND };
+    const r = this.callGuard.restore(copy);
+    if (r.restored) return { restored: true, scope: 'call', call, ms: r.ms, bytes: r.bytes, warning: r.warning ?? null };
+    return { restored: false, scope: 'none', call, ms: 0, reason: r.reason, leftBehind: LEFT_BEHIND };
   }
 
   /**

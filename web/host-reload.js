@@ -4,10 +4,19 @@
 //      copy the bytes out of wasm memory;
 //   2. keep them, with the build number and the dropped journal entries, in sessionStorage
 //      (this tab only) and reload the document: the new bundle loads (no-store, `?build=N`);
-//   3. new host, after its `main` (attach): hand the bytes to the app's restore hook
-//      (`hotwasm_state_reserve` + `hotwasm_state_restore`), before saying hello;
-//   4. the server replays the journal entries that fit the new host (it forgot the others).
-// An app without hooks is reloaded and replayed as on any page load.
+//   3. new host, after its `main` (attach): take the record and hold every `hot.call` (it answers
+//      HELD without calling: no frame of the app's loop runs from here to step 5);
+//   4. the server replays the journal entries that fit the new host (it forgot the others): the
+//      definitions and their statements run on the new host's fresh state;
+//   5. at `replay_done`: hand the bytes to the app's restore hook (`hotwasm_state_reserve` +
+//      `hotwasm_state_restore`), drop the snapshots taken during the replay (they hold the fresh
+//      state), release `hot.call`, emit `host_reloaded`.
+// The order: replay, then restore. The restore hook runs with every replayed definition in
+// place, so it may call functions evals defined (a Lua adopter's hook re-registering them, say);
+// the carried state already holds what the replayed statements did in the old host, so it
+// overwrites what they did again on the fresh state. If the connection fails before the replay,
+// the state is restored on the built-in code and `host_reloaded.error` says so.
+// An app without hooks is reloaded and replayed as on any page load (held until replay_done).
 
 const KEY = 'hotwasm:host-reload';
 

@@ -26,8 +26,12 @@
 //     snapshots  {count, budgetMb} bounds of the linear-memory snapshots taken before each patch
 //                (default: [serve] snapshots / snapshot_budget_mb of /hotwasm/app.json, else 8 and
 //                512); false: take none
-//     onTrap     'state' (restore the snapshot before the trapping patch) or 'code' (roll the var
-//                back only); default [serve] on_trap of /hotwasm/app.json, else 'state'
+//     onTrap     'state' (undo the trapping call's writes, when it was copied, and roll the var
+//                back) or 'code' (roll the var back only: the call's writes stay); default
+//                [serve] on_trap of /hotwasm/app.json, else 'state'
+//     callGuard  {calls, maxMb}: with onTrap 'state', memory is copied before each hot.call for
+//                the first `calls` calls after each patch (default 600), while it is at most
+//                `maxMb` (default 256), so that a trap undoes that call only; false: never
 //     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
 //     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default in a
 //                browser: location.reload(), the app's state travelling in sessionStorage, see
@@ -35,13 +39,16 @@
 //
 // Hot
 //   hot.on(type, fn) → unsubscribe()     subscribe to one event type ('*' for all: fn(type, detail))
-//   hot.call(fn | 'export_name', ...args) → result | TRAPPED
+//   hot.call(fn | 'export_name', ...args) → result | TRAPPED | HELD
 //       Calls a wasm export (name with or without the leading '_') or any function, trap-safe:
-//       the stack pointer is saved and restored, the patched var that trapped is found from its
+//       the stack pointer is saved and restored; with onTrap 'state' the call's writes are undone
+//       when it was copied (see callGuard); the patched var that trapped is found from its
 //       versioned symbol `name__hwN` in the stack (else the newest live patch), rolled back here
 //       and reported to the server (journaled for every other page and for reloads), and a 'trap'
 //       event is emitted. Returns TRAPPED instead of throwing. Emscripten's `exit`/'unwind' and
 //       errors of plain JS (no wasm frame: a bug in the page's own code) are rethrown untouched.
+//       Returns HELD without calling while the page moves onto a rebuilt host (from attach until
+//       the journal is replayed and the app's state restored): no frame runs in between.
 //   hot.eval(source, lang = 'c', { name }) → Promise<eval_result>   compile + deliver to every page
 //       lang: one of LANGS ('c', 'cpp', 'rust'); name: the file name diagnostics use
 //       (default eval.<extensionOf(lang)>)
@@ -80,11 +87,12 @@
 //                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
-//                 state: {restored, before, undone: [seq], ms, reason?} | null}
-//                (var null: the trap was in the app's own code, nothing to roll back; state.restored:
-//                memory and code are back as before patch #state.before, on every page)
+//                 state: {restored, scope: 'call'|'none', call, ms, bytes?, reason?, leftBehind?}}
+//                (var null: the trap was in the app's own code, nothing to roll back; restored:
+//                memory is back as before the call `call` — that call's writes are all that was
+//                undone, on this page only; else `reason` says why not and `leftBehind` what stays)
 //   undo         {seq, before, state, replay, ok, error, undone: [seq], restored, applyMs}
-//   output       {seq, evalId, text}                what a patch's hotwasm_main printed here
+//   output       {seq, evalId, text, replay}        what a patch's hotwasm_main printed here
 //   diagnostics  {name, diagnostics: [{file, line, column, severity, message}], raw_output}
 //                                                   a saved file failed to compile
 //   eval_result  the server's answer to any eval sent from this page, plus clientMs
@@ -95,9 +103,10 @@
 //                                                   (the old host keeps running)
 //   host_reload  {build, dropped: [{seq, reason}], hooks, bytes, error}   a new host is built:
 //                the app's state was saved (bytes) and the page reloads onto it
-//   host_reloaded {build, dropped, restored, bytes, error, ms}   this page runs the new host: its
-//                state restored (restored), the fitting journal entries replayed (emitted after
-//                replay_done; also kept as hot.hostReloaded)
+//   host_reloaded {build, dropped, restored, bytes, error, ms, replayed, heldCalls}   this page runs
+//                the new host: the fitting journal entries replayed (replayed: how many), then
+//                the state restored (restored), then the app runs again (heldCalls: hot.calls
+//                answered HELD meanwhile); emitted before replay_done; also hot.hostReloaded
 //   log          {level, message}                   things worth telling a user
 //
 // What attach needs from the build (HOT_RELOAD): the registry's C ABI exports (`_hotwasm_*`) and
@@ -118,6 +127,11 @@ export { describeTrap } from './traps.js';
 
 /** What `hot.call` returns when the call trapped. */
 export const TRAPPED = Object.freeze({ trapped: true, toString: () => 'TRAPPED' });
+/**
+ * What `hot.call` returns, without calling, while the page moves onto a rebuilt host: between
+ * the journal's replay and the restore of the app's state no app code runs.
+ */
+export const HELD = Object.freeze({ held: true, toString: () => 'HELD' });
 
 const EVAL_TIMEOUT_MS = 120_000;
 const ROLLBACK_TIMEOUT_MS = 15_000;
@@ -185,7 +199,14 @@ export class Hot {
     this.Module = Module;
     this.registry = new HostRegistry(Module, { preloadThreshold: options.preloadThreshold });
     this.stdio = captureStdio(Module);
-    this.applier = new Applier(this.registry, this.stdio, { snapshots: options.snapshots ?? {}, onTrap: options.onTrap });
+    this.applier = new Applier(this.registry, this.stdio, { snapshots: options.snapshots ?? {}, onTrap: options.onTrap, callGuard: options.callGuard ?? {} });
+    /** Nesting of `hot.call` (a JS import calling back into the app). */
+    this.depth = 0;
+    /** While true (a host reload's replay and restore), `hot.call` returns HELD. */
+    this.holding = false;
+    this.heldCalls = 0;
+    /** The record of a host reload awaiting the replay before its state is restored. */
+    this.carried = null;
     this.pendingUndos = new Map();
     this.listeners = new Map();
     this.exports = new Map();
@@ -272,21 +293,45 @@ export class Hot {
         resolve();
       };
     });
-    this.restoreCarriedState();
+    this.holdForCarriedState();
     this.connection.start();
     return settled;
   }
 
-  /** After a host rebuild: the app's state the old host saved goes into this one, before replay. */
-  restoreCarriedState() {
+  /**
+   * After a host rebuild: the state the old host saved waits for the journal's replay, and no app
+   * code runs through `hot.call` until both are done (host-reload.js, "the order").
+   */
+  holdForCarriedState() {
     const record = takeStash();
     if (!record) return;
-    this.hostReloaded = restoreStash(this.Module, record, () => this.registry.lastError());
-    const off = this.on('replay_done', () => {
+    this.carried = record;
+    this.holding = true;
+    const off = this.on('status', (s) => {
+      if (s.state !== 'closed' && s.state !== 'stopped') return;
       off();
-      this.hostReloaded.replayedAt = Date.now();
-      this.emit('host_reloaded', this.hostReloaded);
+      // No server to replay from: the state comes back anyway, on the built-in code.
+      this.enqueue(() => this.finishHostReload({ replayed: false, reason: s.reason ?? 'the connection closed before the journal was replayed' }));
     });
+    this.offHoldStatus = off;
+  }
+
+  /** The journal is replayed (or cannot be): restore the carried state, then let the app run. */
+  finishHostReload({ replayed, reason = null, count = 0 }) {
+    const record = this.carried;
+    if (!record) return;
+    this.carried = null;
+    this.offHoldStatus?.();
+    const detail = restoreStash(this.Module, record, () => this.registry.lastError());
+    // The snapshots taken before each replayed patch hold the fresh host's state, not the app's.
+    this.applier.snapshots?.dropFrom(0);
+    this.holding = false;
+    detail.replayed = replayed ? count : null;
+    if (!replayed) detail.error = [detail.error, `the journal was not replayed: ${reason}`].filter(Boolean).join('; ');
+    detail.heldCalls = this.heldCalls;
+    detail.replayedAt = Date.now();
+    this.hostReloaded = detail;
+    this.emit('host_reloaded', detail);
   }
 
   /**
@@ -358,10 +403,14 @@ export class Hot {
         return this.emit('journal_reset', msg);
       case 'host_reload':
         return this.onHostReload(msg);
+      case 'replay_done':
+        // Every patch of the replay is applied (this runs after them, in order): state now.
+        if (this.carried) this.finishHostReload({ replayed: true, count: msg.count });
+        return this.emit('replay_done', msg);
       case 'error':
         this.log('error', `the server refused a message (${msg.code}): ${msg.message}`);
         return this.emit('server_error', msg);
-      default: // diagnostics, replay_done, pong, host_build, vars_result
+      default: // diagnostics, pong, host_build, vars_result
         return this.emit(msg.type, msg);
     }
   }
@@ -373,7 +422,7 @@ export class Hot {
     if (detail.runUndone) this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, header.seq, true, detail.error));
     if (detail.duplicate) return;
     this.emit('patch', detail);
-    if (detail.output) this.emit('output', { seq: detail.seq, evalId: detail.evalId, text: detail.output });
+    if (detail.output) this.emit('output', { seq: detail.seq, evalId: detail.evalId, text: detail.output, replay: detail.replay });
     this.emit('history', this.vars());
   }
 
@@ -395,17 +444,27 @@ export class Hot {
 
   /** Trap-safe call; see the top of this file. */
   call(fn, ...args) {
+    if (this.holding) {
+      this.heldCalls += 1;
+      return HELD;
+    }
     const f = typeof fn === 'function' ? fn : this.exportFn(String(fn));
+    const name = typeof fn === 'function' ? fn.name || null : String(fn).replace(/^_/, '');
     const M = this.Module;
     const sp = M.stackSave();
+    // The outermost call only: a trap undoes that call's writes (call-guard.js).
+    const copy = this.depth === 0 && this.hotReload ? this.applier.callGuard.before() : 0;
+    this.depth += 1;
     try {
       return f(...args);
     } catch (error) {
       // The wasm frames a trap unwound never ran their epilogues: put the stack pointer back.
       M.stackRestore(sp);
       if (isControlFlow(error) || !fromWasm(error)) throw error;
-      this.recoverFromTrap(error);
+      this.recoverFromTrap(error, { call: name, copy });
       return TRAPPED;
+    } finally {
+      this.depth -= 1;
     }
   }
 
@@ -414,15 +473,11 @@ export class Hot {
    * server for every other page) and emits 'trap'. Call it yourself only if you catch traps
    * without `hot.call`, after restoring the stack pointer.
    */
-  recoverFromTrap(error) {
-    const info = this.hotReload ? this.applier.rollBackTrap(error) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };
-    if (info.state?.restored) {
-      // Memory is back as before the patch here: the server undoes it on every other page too.
-      this.sendTrap(ClientMsg.undo(`trap-${++this.evalCounter}`, info.state.before, true, info.message));
-    } else {
-      for (const v of info.vars) {
-        if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));
-      }
+  recoverFromTrap(error, { call = null, copy = 0 } = {}) {
+    const info = this.hotReload ? this.applier.rollBackTrap(error, { call, copy }) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };
+    // The code rollback is journaled for every other page; the undone call was this page's own.
+    for (const v of info.vars) {
+      if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));
     }
     this.emit('trap', { ...info, error });
     if (info.vars.length) this.emit('history', this.vars());

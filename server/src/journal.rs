@@ -6,6 +6,13 @@
 //! Sequence numbers never repeat in one journal directory, even across resets, so the
 //! virtual-FS path of a patch (`/hotwasm/patch-<epoch>-<seq>.so`) is unique for a page's life.
 //!
+//! What a page is sent (docs/PROTOCOL.md, "What a reload replays"): a page catching up (same
+//! epoch, the seq it reached) gets every entry after it; a new wasm instance (a page load, a host
+//! reload) gets every entry but the *commands*: patches that define nothing — no var, no exported
+//! global or function but their run-once function — i.e. evals of statements and expressions
+//! only (`count_alive()`, `printf(...)`). They ran on the pages of their time; a new instance
+//! starts from the program (the definitions, with their own statements), not from its history.
+//!
 //! An undo to before entry N forgets N and every later entry (their files are deleted, so a new
 //! page never replays them) and appends an `undo` entry: a page that applied some of them while
 //! connected, then missed the undo, is sent it on reconnect; a page that never applied them
@@ -73,6 +80,39 @@ pub struct Entry {
     pub seq: u64,
     /// What it records.
     pub kind: EntryKind,
+}
+
+impl Entry {
+    /// Whether this entry is a command: a patch that defines nothing a later eval, the app or a
+    /// reload could use (no var; no export but its run-once function and the linker's own `__`
+    /// names). A patch whose exports cannot be read counts as a definition (it is replayed).
+    pub fn is_command(&self) -> bool {
+        let EntryKind::Patch {
+            manifest, run, wasm, ..
+        } = &self.kind
+        else {
+            return false;
+        };
+        manifest.entries.is_empty()
+            && exports(wasm).is_some_and(|names| {
+                names
+                    .iter()
+                    .all(|n| n.starts_with("__") || Some(n) == run.as_ref())
+            })
+    }
+}
+
+/// The export names of a side module, or `None` if it does not parse.
+fn exports(wasm: &[u8]) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ExportSection(section) = payload.ok()? {
+            for export in section {
+                names.push(export.ok()?.name.to_string());
+            }
+        }
+    }
+    Some(names)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -199,7 +239,9 @@ impl Journal {
         &self.entries
     }
 
-    /// Entries a page must replay: after `seq` if `epoch` is this journal's, else all.
+    /// Entries a page must be sent: after `seq` if `epoch` is this journal's and `seq` > 0 (a
+    /// page catching up: all of them); else every entry but the commands (a new instance: see the
+    /// top of this file).
     pub fn after(&self, epoch: Option<&str>, seq: u64) -> Vec<Entry> {
         let from = if epoch == Some(self.epoch.as_str()) {
             seq
@@ -208,7 +250,7 @@ impl Journal {
         };
         self.entries
             .iter()
-            .filter(|e| e.seq > from)
+            .filter(|e| e.seq > from && (from > 0 || !e.is_command()))
             .cloned()
             .collect()
     }

@@ -41,6 +41,19 @@ export function copyDemo(dir) {
   writeFileSync(join(dir, 'Cargo.toml'), `${toml}\n[workspace]\n`);
 }
 
+/**
+ * Copies examples/c-host (bounce: balls, a frame count and a score; C state hooks; hot functions
+ * `ball_speed`, `ball_color`, `sky_color`) into a fresh temp dir, `[serve]` lines appended to its
+ * hotwasm.toml, and builds it with `hotwasm build --hot` (~10 s). Returns the dir (remove it).
+ */
+export function bounceApp(serveToml = '') {
+  const dir = mkdtempSync(join(tmpdir(), 'hotwasm-bounce-'));
+  for (const f of ['hotwasm.toml', 'src', 'patches']) cpSync(join(ROOT, 'examples', 'c-host', f), join(dir, f), { recursive: true });
+  if (serveToml) writeFileSync(join(dir, 'hotwasm.toml'), `${readFileSync(join(dir, 'hotwasm.toml'), 'utf8')}${serveToml}\n`);
+  hotwasm(['build', '--hot', '--project', dir]);
+  return dir;
+}
+
 /** The environment `scripts/setup.sh --print-env` prints (EM_CONFIG, PATH with emcc…). */
 export function toolchainEnv() {
   const r = spawnSync('bash', [join(ROOT, 'scripts', 'setup.sh'), '--print-env'], { encoding: 'utf8' });

@@ -4,7 +4,7 @@
 // the app names a `frame` export, calls it once per animation frame through `hot.call` (a trap in
 // a patched function is rolled back and the loop carries on). Built only on the public API.
 
-import { appInfo, attach, extensionOf, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
+import { appInfo, attach, extensionOf, HELD, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
@@ -172,7 +172,8 @@ function startFrames(hot, frame) {
   const tick = (t) => {
     const dt = Math.min(0.05, Math.max(0, (t - last) / 1000));
     last = t;
-    if (!state.paused && hot.call(frame, dt) !== TRAPPED) {
+    const r = state.paused ? null : hot.call(frame, dt);
+    if (r !== null && r !== TRAPPED && r !== HELD) {
       state.frames += 1;
       if (state.frames % 10 === 0) $('stat-frames').textContent = state.frames.toLocaleString('en-US');
     }

@@ -93,24 +93,26 @@ export const formatValue = (v) => `= ${v.text} (${v.type})`;
 
 const ms = (x) => (x == null ? '–' : x < 10 ? x.toFixed(1) : Math.round(x).toString());
 
+/** `the call of \`frame\`` or `the call`: which call a trap event's state speaks of. */
+const callName = (t) => (t.state?.call ? `the call of \`${t.state.call}\`` : 'the call');
+
 /**
  * What a page says about a trap event in a patched function: `{title, detail}` for a banner.
- * Says whether the app's state was restored (the snapshot before the trapping patch) or only the
- * code rolled back, and why not.
+ * Says exactly what was undone: the trapping call's writes (restored) or nothing of the data, and
+ * then why not and what stays.
  */
 export function trapReport(t) {
   const names = t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
   if (t.state?.restored) {
-    const later = t.state.undone.filter((s) => s !== t.state.before);
     return {
-      title: `Trap in ${names}: rolled back, state restored`,
-      detail: `${t.message}. Code and memory are back as they were before patch #${t.state.before}${later.length ? ` (later patches #${later.sort((a, b) => a - b).join(', #')} undone too)` : ''}, on every page; fix the code and eval again.`,
+      title: `Trap in ${names}: rolled back, the trapping call undone`,
+      detail: `${t.message}. Memory is back as it was just before ${callName(t)} that trapped (its writes undone here, nothing before it); the previous version of the code runs again on every page. Fix the code and eval again.`,
     };
   }
-  const why = t.state?.reason ? ` State not restored: ${t.state.reason}.` : '';
+  const why = t.state?.reason ? ` The trapping call was not undone: ${t.state.reason}; ${t.state.leftBehind}.` : '';
   return {
     title: `Trap in ${names}: rolled back`,
-    detail: `${t.message}. The previous version runs again on every page; the data stays as the patch left it.${why} Fix the code and eval again.`,
+    detail: `${t.message}. The previous version runs again on every page.${why} Fix the code and eval again.`,
   };
 }
 
@@ -121,18 +123,20 @@ export function logEvents(hot, c) {
   hot.on('patch', (p) => {
     const names = p.manifest.map((m) => m.var).join(', ') || 'statements only';
     if (!p.ok) c.log('error', `patch #${p.seq} (${names}) did not apply: ${p.error}`);
-    else if (!hot.isOwnEval(p.evalId)) c.log(p.replay ? 'replay' : 'ok', `${p.replay ? 'replayed' : 'applied'} patch #${p.seq} (${names}) in ${ms(p.applyMs)} ms`);
+    // A replay is summed up by replay_done; only what went wrong in it is worth a line.
+    else if (!p.replay && !hot.isOwnEval(p.evalId)) c.log('ok', `applied patch #${p.seq} (${names}) in ${ms(p.applyMs)} ms`);
     if (p.ok && p.value && !p.replay) c.log('value', formatValue(p.value));
   });
-  hot.on('output', (o) => c.log('output', `patch #${o.seq} printed:`, o.text));
-  hot.on('rollback', (r) => c.log(r.ok ? 'info' : 'error', `${r.replay ? 'replayed ' : ''}rollback #${r.seq} of ${r.var}${r.ok ? '' : `: ${r.error}`}`));
+  hot.on('output', (o) => !o.replay && c.log('output', `patch #${o.seq} printed:`, o.text));
+  hot.on('rollback', (r) => (!r.replay || !r.ok) && c.log(r.ok ? 'info' : 'error', `rollback #${r.seq} of ${r.var}${r.ok ? '' : `: ${r.error}`}`));
   hot.on('trap', (t) => {
     const names = () => t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
-    if (t.var && t.state?.restored) c.log('trap', `trap in ${names()} → rolled back (${t.how}), state restored to before patch #${t.state.before} in ${ms(t.state.ms)} ms`, t.message);
-    else if (t.var) c.log('trap', `trap in ${names()} → rolled back (${t.how})${t.state?.reason ? `; state not restored: ${t.state.reason}` : ''}`, t.message);
-    else c.log('error', `trap in the app's own code: ${t.message}`);
+    const undone = t.state?.restored ? `; ${callName(t)} undone (${ms(t.state.ms)} ms)` : t.state?.reason ? `; ${callName(t)} not undone: ${t.state.reason}` : '';
+    if (t.var) c.log('trap', `trap in ${names()} → rolled back (${t.how})${undone}`, t.message);
+    else c.log('error', `trap in the app's own code${undone}: ${t.message}`);
   });
   hot.on('undo', (u) => {
+    if (u.replay && u.ok) return; // summed up by replay_done
     const what = u.restored ? 'code and state' : 'code';
     const text = u.undone.length ? `undid patches #${[...u.undone].sort((a, b) => a - b).join(', #')} (${what} back to before #${u.before})` : `undo to before #${u.before}: nothing applied here to undo`;
     c.log(u.ok ? 'info' : 'error', `${u.replay ? 'replayed ' : ''}${text}${u.ok ? '' : `: ${u.error}`}`);

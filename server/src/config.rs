@@ -129,9 +129,10 @@ pub struct Serve {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnTrap {
-    /// Restore the snapshot taken before the trapping patch: code and memory as before it.
+    /// Undo the trapping call (the page's copy of memory before it, while a patch is new) and
+    /// roll the trapping var back one version.
     State,
-    /// Roll the trapping var back one version; the data stays as the patch left it.
+    /// Roll the trapping var back one version; the trapping call's writes stay.
     Code,
 }
 

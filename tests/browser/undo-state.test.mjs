@@ -1,6 +1,7 @@
 // Undo with state in headless Chromium, with the real dev server and the particle demo: a patch
 // that writes garbage into the world then traps leaves the world exactly as it was before the
-// patch, on every page, and the journal forgets it; the history's "undo code + state" button puts
+// trapping call (tests/browser/trap-scope.test.mjs: and no earlier), the var rolled back on every
+// page; the history's "undo code + state" button puts
 // the frame counter back to its value before the patch; the snapshot bound keeps the newest.
 // The demo is paused (its own Pause button) so that only the test's frames change the world.
 
@@ -76,7 +77,7 @@ describe('undo with state in headless Chromium', { timeout: 600_000 }, () => {
     await server?.stop();
   });
 
-  test('a patch that writes garbage then traps leaves the world exactly as before it, on every page; the journal forgets it', async () => {
+  test('a patch that writes garbage then traps leaves the world exactly as before the trapping call; the other page rolls the var back and keeps its world', async () => {
     const page = await openDemo(browser, server.url);
     const other = await openDemo(browser, server.url);
     await pause(page);
@@ -88,29 +89,30 @@ describe('undo with state in headless Chromium', { timeout: 600_000 }, () => {
     );
     const world = await digest(page);
     const otherWorld = await digest(other);
+    await other.evaluate(() => {
+      globalThis.__rollbacks = [];
+      globalThis.hotwasm.hot.on('rollback', (r) => globalThis.__rollbacks.push(r));
+    });
     const r = await evalIn(page, GARBAGE, 'c', 'step_particle.c');
     assert.equal(r.ok, true, `the garbage patch applied: ${r.error} ${r.raw_output}`);
     assert.equal(await step(page, 1), 1, 'the patched step_particle trapped');
-    assert.deepEqual(await digest(page), world, 'the world is exactly as it was before the patch');
+    assert.deepEqual(await digest(page), world, 'the world is exactly as it was before the trapping call');
     await page.waitForSelector('#banner:not([hidden])');
-    assert.match(await page.textContent('#banner'), /step_particle.*rolled back, state restored/s);
-    assert.match(await page.textContent('#banner'), new RegExp(`before patch #${r.seq}`));
+    assert.match(await page.textContent('#banner'), /step_particle.*rolled back, the trapping call undone/s);
+    assert.match(await page.textContent('#banner'), /just before the call of `demo_frame`/);
     assert.equal((await varOf(page, 'step_particle')).patched, false);
-    await screenshot(page, 'undo-01-trap-state-restored');
+    await screenshot(page, 'undo-01-trap-call-undone');
 
-    // The other page never ran the patch: the server's undo restores its snapshot too.
-    await undosSeen(other, 1);
-    const u = (await other.evaluate(() => globalThis.__undos))[0];
-    assert.deepEqual([u.before, u.restored, u.ok], [r.seq, true, true]);
+    // The other page never ran the trapping call: the journaled rollback reaches it, its world stays.
+    await other.waitForFunction(() => globalThis.__rollbacks.some((x) => x.var === 'step_particle'), null, { timeout: 15_000 });
     assert.deepEqual(await digest(other), otherWorld);
     assert.equal((await varOf(other, 'step_particle')).patched, false);
-    await undosSeen(page, 1); // the journaled undo reached the trapping page (nothing left to do)
 
     assert.equal(await step(page, 5), 0, 'frames run again');
     await page.reload();
     await page.waitForFunction(() => globalThis.hotwasm?.view && globalThis.hotwasm.stats().frame > 5);
     await waitConnected(page);
-    assert.equal((await varOf(page, 'step_particle')).patched, false, 'a new page does not replay the undone patch');
+    assert.equal((await varOf(page, 'step_particle')).patched, false, 'a new page replays the patch and its rollback');
     await page.close();
     await other.close();
   });

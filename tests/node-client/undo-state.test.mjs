@@ -1,6 +1,6 @@
 // Undo with state in the page client (web/snapshots.js, web/applier.js) against the real
 // HOT_RELOAD particles bundle under Node: a snapshot of linear memory before each patch, a trap
-// that restores it, `undo` with and without state, the bounds on snapshots, and what Emscripten
+// that undoes the trapping call (web/call-guard.js), `undo` with and without state, the bounds on snapshots, and what Emscripten
 // keeps outside linear memory (GOT, LDSO) after a restore. Patches are compiled here with emcc;
 // the fake server on the other end of the client's WebSocket sends them as the real one does.
 //
@@ -103,28 +103,22 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
     global = sideModule('global', '#include <stdint.h>\nint hw_undo_counter = 41;\nuint32_t background_color__hw912(const void *w) { (void)w; return (uint32_t)++hw_undo_counter; }\n');
   });
 
-  test('a trap restores memory as it was before the trapping patch and asks the server to undo that patch everywhere', async () => {
+  test('a trap undoes the trapping call (its garbage included) and reports the var\'s rollback, not an undo of the patch', async () => {
     const { hot, server, events, Module } = await attached(bundle);
     frames(hot, 30);
     const before = worldDigest(Module);
     const ack = await server.patch({ seq: 1, manifest: [{ var: 'step_particle', symbol: 'step_particle__hw911', signature: 'vppf' }], bytes: garbage });
     assert.equal(ack.ok, true, ack.error);
     assert.equal(hot.call(FRAME, 1 / 60), TRAPPED);
-    assert.deepEqual(worldDigest(Module), before, 'the world is exactly as before the patch');
+    assert.deepEqual(worldDigest(Module), before, 'the world is exactly as before the trapping call');
     const t = events.find((e) => e.type === 'trap').detail;
     assert.equal(t.var, 'step_particle');
-    assert.equal(t.state.restored, true);
-    assert.equal(t.state.before, 1);
-    assert.deepEqual(t.state.undone, [1]);
-    assert.equal(varOf(hot, 'step_particle').patched, false, 'the registry (in memory) is back too');
-    const sent = await server.next('undo', 0);
-    assert.equal(sent.seq, 1);
-    assert.equal(sent.state, true);
-    assert.match(sent.trap, /unreachable/);
-    // The server's journaled undo reaches this page too: nothing is left to undo here.
-    const echo = await server.undo({ seq: 1, state: true, journalSeq: 2 });
-    assert.equal(echo.ok, true, echo.error);
-    assert.equal(hot.journal.seq, 2);
+    assert.deepEqual([t.state.restored, t.state.scope, t.state.call], [true, 'call', FRAME]);
+    assert.equal(varOf(hot, 'step_particle').patched, false, 'the var is rolled back');
+    const sent = await server.next('trap', 0);
+    assert.deepEqual([sent.seq, sent.var], [1, 'step_particle']);
+    assert.match(sent.message, /unreachable/);
+    assert.deepEqual(hot.applier.snapshots.seqs, [1], 'the snapshot before the patch stays for an explicit undo');
     frames(hot, 10);
     assert.equal(worldDigest(Module).frame, before.frame + 10, 'frames go on from the restored world');
     hot.close();

@@ -7,24 +7,30 @@
 // the trap, a `RefCell` it had borrowed, an interpreter it left mid-call, a lock it held), so
 // the page copies memory before each `hot.call` and puts exactly that call's writes back.
 //
-// While a patch is new: the copy costs one memcpy of the app's memory per call (measured in
-// headless Chromium, tests/browser/trap-scope.test.mjs prints it: see docs/PROTOCOL.md, "Traps"),
-// so it is taken for the first `calls` calls after each patch applied on this page (default 600:
-// ten seconds of frames at 60 fps), and only while memory is at most `maxMb`. A trap outside that
-// window, or over that size, rolls back the code only and the `trap` event says that the call's
-// writes stayed (`state.restored: false`, `state.reason`).
+// While a patch is new: the copy costs one memcpy per call, so it is taken for the first `calls`
+// calls after each patch applied on this page (default 600: ten seconds of frames at 60 fps), and
+// only while the copied part is at most `maxMb`. A trap outside that window, or over that size,
+// rolls back the code only and the `trap` event says that the call's writes stayed
+// (`state.restored: false`, `state.reason`).
 //
-// The copy reuses one buffer (a `Snapshots` of count 1: the buffer of the previous call's copy is
-// the next one's), so after the first call no memory is allocated and no page faults are paid.
-// Restoring puts the memory, Emscripten's GOT and LDSO back as before the call (snapshots.js).
-
-import { Snapshots } from './snapshots.js';
+// Only the used part of memory is copied: everything below the heap's break (`sbrk(0)`: the
+// data, the stack, every block malloc handed out, the allocator's own state, the runtime's
+// registry). Nothing above the break was handed out, so restoring writes the copy back below the
+// old break and zeroes what the trapping call took above it (the restored allocator will hand it
+// out again as fresh memory). A host that does not export `sbrk` (built before it was in
+// scripts/libc-exports.txt) gets the whole memory copied. What a call changes outside linear
+// memory is not undone: Emscripten's GOT and LDSO (an app that dlopens inside a call), the file
+// system, the page's JS objects. Cost: docs/PROTOCOL.md, "Undo and state snapshots".
+//
+// The copy reuses one buffer, allocated and touched when a patch applies (not in the first
+// guarded call: a fresh buffer costs a page fault per 4 KB), grown only when the break passed it.
 
 const now = () => globalThis.performance.now();
+const MB = 1024 * 1024;
 
-/** Defaults: guarded calls after each patch, and the largest memory copied per call. */
+/** Defaults: guarded calls after each patch, and the largest copy per call. */
 export const DEFAULT_GUARD_CALLS = 600;
-export const DEFAULT_GUARD_MAX_MB = 256;
+export const DEFAULT_GUARD_MAX_MB = 32;
 
 export class CallGuard {
   /**
@@ -33,64 +39,91 @@ export class CallGuard {
    */
   constructor(Module, options = {}) {
     const { calls = DEFAULT_GUARD_CALLS, maxMb = DEFAULT_GUARD_MAX_MB } = options || {};
+    this.Module = Module;
     this.calls = options === false ? 0 : Math.max(0, Math.floor(calls));
     this.maxMb = maxMb;
-    this.copies = new Snapshots(Module, { count: this.calls ? 1 : 0, budgetMb: maxMb });
+    /** The reused buffer (null until the first patch). */
+    this.buffer = null;
     /** Guarded calls left before the newest patch stops counting as new. */
     this.left = 0;
-    /** The number of the call whose copy is held (0: none). */
+    /** The number of the call whose copy is held (0: none), and the break it was taken at. */
     this.held = 0;
+    this.heldEnd = 0;
     this.serial = 0;
+    this.why = null;
     /** What the copies cost on this page: {count, totalMs, maxMs, bytes}. */
     this.stats = { count: 0, totalMs: 0, maxMs: 0, bytes: 0 };
   }
 
-  /** A patch applied here: the next `calls` calls are guarded. */
+  /** The end of the used part of memory: the heap's break, else the whole memory. */
+  usedEnd() {
+    const M = this.Module;
+    const len = M.HEAPU8.length;
+    return typeof M._sbrk === 'function' ? Math.min(len, M._sbrk(0) >>> 0) : len;
+  }
+
+  /** A patch applied here: the next `calls` calls are guarded; the buffer is made ready now. */
   arm() {
+    if (!this.calls) return;
     this.left = this.calls;
+    this.ensureBuffer(this.usedEnd());
+  }
+
+  ensureBuffer(bytes) {
+    if (this.buffer && this.buffer.length >= bytes) return;
+    // Room for the heap to grow a little, within the limit.
+    const size = Math.max(bytes, Math.min(Math.ceil((bytes * 1.25) / 65536) * 65536, this.maxMb * MB));
+    this.buffer = new Uint8Array(size);
+    this.buffer.fill(0xff); // page it in now, not during a call
   }
 
   /**
-   * Before a call: copies memory when a patch is new. Returns the call's number (pass it to
-   * `restore` if the call traps), or 0 with `why` set when the call is not guarded.
+   * Before a call: copies the used memory when a patch is new. Returns the call's number (pass it
+   * to `restore` if the call traps), or 0 with `why` set when the call is not guarded.
    */
   before() {
     this.held = 0;
     if (this.left <= 0) {
-      this.why = this.calls ? `the call came ${this.calls} or more calls after the newest patch (only calls while a patch is new are copied)` : 'per-call copies are off on this page';
+      this.why = this.calls ? `it came ${this.calls} or more calls after the newest patch (only calls while a patch is new are copied)` : 'per-call copies are off on this page';
       return 0;
     }
     this.left -= 1;
-    const len = this.copies.Module.HEAPU8?.length ?? 0;
-    if (len > this.maxMb * 1024 * 1024) {
-      this.why = `linear memory (${Math.round(len / 1048576)} MB) is over the per-call copy limit (${this.maxMb} MB)`;
+    const t0 = now();
+    const end = this.usedEnd();
+    if (end > this.maxMb * MB) {
+      this.why = `the app's memory in use (${Math.round(end / MB)} MB) is over the per-call copy limit (${this.maxMb} MB)`;
       return 0;
     }
-    const n = ++this.serial;
-    const t = this.copies.take(n);
-    if (!t.kept) {
-      this.why = t.reason;
-      return 0;
-    }
-    this.held = n;
+    this.ensureBuffer(end);
+    this.buffer.set(this.Module.HEAPU8.subarray(0, end));
+    this.held = ++this.serial;
+    this.heldEnd = end;
+    const ms = now() - t0;
     const s = this.stats;
     s.count += 1;
-    s.totalMs += t.ms;
-    s.maxMs = Math.max(s.maxMs, t.ms);
-    s.bytes = t.bytes;
-    return n;
+    s.totalMs += ms;
+    s.maxMs = Math.max(s.maxMs, ms);
+    s.bytes = end;
+    return this.held;
   }
 
   /**
-   * After call `n` trapped: memory, GOT and LDSO back as before it. Returns
-   * {restored, ms, bytes, zeroed, reason?}.
+   * After call `n` trapped: the used memory back as before it, what the call took above the old
+   * break zeroed. Returns {restored, ms, bytes, zeroed, reason?}.
    */
   restore(n) {
-    if (!n || n !== this.held) return { restored: false, ms: 0, bytes: 0, reason: this.why ?? 'this call was not copied' };
+    if (!n || n !== this.held) return { restored: false, ms: 0, bytes: 0, reason: this.why ?? 'the call was not copied' };
     const t0 = now();
-    const r = this.copies.restore(n);
+    const end = this.heldEnd;
+    const grown = this.usedEnd(); // the break as the trapping call left it
+    // ---- STATE-CHANGING SECTION: no wasm code runs until it ends ----
+    const heap = this.Module.HEAPU8;
+    heap.set(this.buffer.subarray(0, end), 0);
+    const zeroed = Math.max(0, grown - end);
+    if (zeroed) heap.fill(0, end, grown);
+    // ---- end ----
     this.held = 0;
-    return { restored: true, ms: now() - t0, bytes: r.bytes, zeroed: r.zeroed, warning: r.warning };
+    return { restored: true, ms: now() - t0, bytes: end, zeroed };
   }
 
   /** Mean and worst copy time so far, for a readout: `{count, meanMs, maxMs, bytes}`. */

@@ -29,9 +29,9 @@
 //     onTrap     'state' (undo the trapping call's writes, when it was copied, and roll the var
 //                back) or 'code' (roll the var back only: the call's writes stay); default
 //                [serve] on_trap of /hotwasm/app.json, else 'state'
-//     callGuard  {calls, maxMb}: with onTrap 'state', memory is copied before each hot.call for
-//                the first `calls` calls after each patch (default 600), while it is at most
-//                `maxMb` (default 256), so that a trap undoes that call only; false: never
+//     callGuard  {calls, maxMb}: with onTrap 'state', the memory in use is copied before each
+//                hot.call for the first `calls` calls after each patch (default 600), while it is
+//                at most `maxMb` (default 32), so that a trap undoes that call only; false: never
 //     backoffMin, backoffMax  reconnect delays in ms (default 250, doubling up to 5000)
 //     reloadPage (msg) => void   how to load a rebuilt host after `host_reload` (default in a
 //                browser: location.reload(), the app's state travelling in sessionStorage, see

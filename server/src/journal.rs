@@ -88,7 +88,10 @@ impl Entry {
     /// names). A patch whose exports cannot be read counts as a definition (it is replayed).
     pub fn is_command(&self) -> bool {
         let EntryKind::Patch {
-            manifest, run, wasm, ..
+            manifest,
+            run,
+            wasm,
+            ..
         } = &self.kind
         else {
             return false;

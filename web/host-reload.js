@@ -12,10 +12,11 @@
 //      `hotwasm_state_restore`), drop the snapshots taken during the replay (they hold the fresh
 //      state), release `hot.call`, emit `host_reloaded`.
 // The order: replay, then restore. The restore hook runs with every replayed definition in
-// place, so it may call functions evals defined (a Lua adopter's hook re-registering them, say);
-// the carried state already holds what the replayed statements did in the old host, so it
-// overwrites what they did again on the fresh state. If the connection fails before the replay,
-// the state is restored on the built-in code and `host_reloaded.error` says so.
+// place, so it may call functions evals defined (a scripting host's hook re-registering them
+// with its interpreter, say); the carried state already holds what the replayed statements did
+// in the old host, so it overwrites what they did again on the fresh state. If the connection
+// fails before the replay, the state is restored on the built-in code and `host_reloaded.error`
+// says so.
 // An app without hooks is reloaded and replayed as on any page load (held until replay_done).
 
 const KEY = 'hotwasm:host-reload';

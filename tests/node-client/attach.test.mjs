@@ -186,7 +186,7 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     const ack = await server.patch({ seq: 1, manifest, bytes: main, run: 'hotwasm_main__hw902' });
     assert.equal(ack.ok, true, ack.error);
     assert.equal(ack.output, 'six times seven is 42');
-    assert.deepEqual(events.find((e) => e.type === 'output').detail, { seq: 1, evalId: null, text: 'six times seven is 42' });
+    assert.deepEqual(events.find((e) => e.type === 'output').detail, { seq: 1, evalId: null, text: 'six times seven is 42', replay: false });
     hot.close();
   });
 

@@ -469,9 +469,11 @@ export class Hot {
   }
 
   /**
-   * Rolls back the patched var to blame for `error` (here at once, then journaled by the
-   * server for every other page) and emits 'trap'. Call it yourself only if you catch traps
-   * without `hot.call`, after restoring the stack pointer.
+   * Undoes the trapping call when `hot.call` copied memory before it (`copy`: its number from
+   * the call guard; `call`: the export's name, for the event), rolls back the patched var to
+   * blame for `error` (here at once, then journaled by the server for every other page) and
+   * emits 'trap'. Call it yourself only if you catch traps without `hot.call`, after restoring
+   * the stack pointer (no copy then: the call's writes stay, and the event says so).
    */
   recoverFromTrap(error, { call = null, copy = 0 } = {}) {
     const info = this.hotReload ? this.applier.rollBackTrap(error, { call, copy }) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };

@@ -112,6 +112,7 @@ describe('what a trap undoes', { timeout: 300_000 }, () => {
     const figures = await page.evaluate(() => {
       const g = globalThis.hotwasm.hot.applier.callGuard;
       const M = globalThis.hotwasm.Module;
+      g.maxMb = 1024; // measure past the default limit too
       const measure = () => {
         g.left = 1e9;
         g.ensureBuffer(g.usedEnd());
@@ -122,7 +123,7 @@ describe('what a trap undoes', { timeout: 300_000 }, () => {
         const whole = new Uint8Array(M.HEAPU8.length);
         const t1 = performance.now();
         for (let i = 0; i < 20; i++) whole.set(M.HEAPU8);
-        return { usedMb: g.usedEnd() / 1048576, ms, memoryMb: M.HEAPU8.length / 1048576, wholeMs: (performance.now() - t1) / 20 };
+        return { usedMb: g.usedEnd() / 1048576, copiedMb: g.stats.bytes / 1048576, ms, memoryMb: M.HEAPU8.length / 1048576, wholeMs: (performance.now() - t1) / 20 };
       };
       const small = measure();
       const p = M._malloc(64 << 20);
@@ -130,6 +131,7 @@ describe('what a trap undoes', { timeout: 300_000 }, () => {
       return [small, measure()];
     });
     for (const f of figures) {
+      assert.equal(f.copiedMb, f.usedMb, 'every measured call copied the memory in use');
       console.log(`per-call copy: ${f.usedMb.toFixed(2)} MB in use → ${f.ms.toFixed(3)} ms per call (copying all ${f.memoryMb.toFixed(0)} MB of memory: ${f.wholeMs.toFixed(3)} ms)`);
     }
     await page.close();

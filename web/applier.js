@@ -218,7 +218,7 @@ export class Applier {
   undoCall(call, copy) {
     if (this.onTrap === 'code') return { restored: false, scope: 'none', call, ms: 0, reason: '[serve] on_trap is "code"', leftBehind: LEFT_BEHIND };
     const r = this.callGuard.restore(copy);
-    if (r.restored) return { restored: true, scope: 'call', call, ms: r.ms, bytes: r.bytes, warning: r.warning ?? null };
+    if (r.restored) return { restored: true, scope: 'call', call, ms: r.ms, bytes: r.bytes, zeroed: r.zeroed };
     return { restored: false, scope: 'none', call, ms: 0, reason: r.reason, leftBehind: LEFT_BEHIND };
   }
 

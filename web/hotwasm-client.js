@@ -87,7 +87,7 @@
 //                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
-//                 state: {restored, scope: 'call'|'none', call, ms, bytes?, reason?, leftBehind?}}
+//                 state: {restored, scope: 'call'|'none', call, ms, bytes?, zeroed?, reason?, leftBehind?}}
 //                (var null: the trap was in the app's own code, nothing to roll back; restored:
 //                memory is back as before the call `call` — that call's writes are all that was
 //                undone, on this page only; else `reason` says why not and `leftBehind` what stays)

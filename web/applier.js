@@ -92,12 +92,14 @@ export class Applier {
 
   /**
    * The server journals a trap's rollback and sends it to every page but the one that trapped.
-   * So a gap in the seqs this page is sent, while connected, is exactly its own trap rollbacks:
-   * consume that many pending local rollbacks.
+   * So a gap in the seqs of the *live* entries this page is sent is exactly its own trap
+   * rollbacks: consume that many pending local rollbacks. A replay has other gaps — entries an
+   * undo forgot, and commands a new instance is not sent (docs/PROTOCOL.md, "What a reload
+   * replays") — and none of those: it sends this page's own rollbacks, recognised by var.
    */
-  skipGap(seq) {
+  skipGap(seq, replay) {
     const gap = seq - this.journalSeq - 1;
-    if (gap > 0 && this.journalSeq > 0) this.localRollbacks.splice(0, gap);
+    if (!replay && gap > 0 && this.journalSeq > 0) this.localRollbacks.splice(0, gap);
   }
 
   /** Applies one `patch`; resolves to the event detail (`ok`, `error`, `output`, timings). */
@@ -112,7 +114,7 @@ export class Applier {
       path: header.path,
     };
     if (seq <= this.journalSeq) return { ...base, ok: true, duplicate: true, error: null, output: '', applyMs: 0 };
-    this.skipGap(seq);
+    this.skipGap(seq, base.replay);
     const t0 = now();
     const out = { ok: false, error: null, output: '', value: null, patchId: 0, writeMs: 0, preloaded: false, snapshot: null };
     try {
@@ -179,7 +181,7 @@ export class Applier {
   applyRollback(msg) {
     if (msg.seq <= this.journalSeq) return { seq: msg.seq, var: msg.var, replay: !!msg.replay, ok: true, error: null, duplicate: true, applyMs: 0 };
     const local = this.localRollbacks.indexOf(msg.var);
-    if (local < 0) this.skipGap(msg.seq);
+    if (local < 0) this.skipGap(msg.seq, !!msg.replay);
     const t0 = now();
     let result;
     if (local >= 0) {
@@ -270,7 +272,7 @@ export class Applier {
     const entry = msg.journal_seq;
     const base = { seq: entry, before: msg.seq, state: !!msg.state, replay: !!msg.replay };
     if (entry <= this.journalSeq) return { ...base, ok: true, error: null, duplicate: true, undone: [], restored: false, applyMs: 0 };
-    this.skipGap(entry);
+    this.skipGap(entry, !!msg.replay);
     const t0 = now();
     const undone = this.appliedFrom(msg.seq);
     let restored = false;

@@ -180,6 +180,23 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     hot.close();
   });
 
+  test('a gap in a replay (an entry an undo forgot, a command not sent) keeps the pending local rollback for its echo (on_trap = code)', async () => {
+    const { hot, server } = await attached(bundle, { onTrap: 'code' });
+    const manifest = [{ var: 'step_particle', symbol: 'step_particle__hw901', signature: 'vppf' }];
+    await server.patch({ seq: 1, manifest, bytes: trap });
+    assert.equal(hot.call(FRAME, 1 / 60), TRAPPED);
+    assert.deepEqual(hot.journal.localRollbacks, ['step_particle']);
+    // Reconnected, the page is sent what it missed: seq 2 is absent (a command, or forgotten by an
+    // undo), seq 3 patches background_color, seq 4 is the journaled echo of this page's rollback.
+    await server.patch({ seq: 3, manifest: [{ var: 'background_color', symbol: 'background_color__hw900', signature: 'ip' }], bytes: bg, replay: true });
+    assert.deepEqual(hot.journal.localRollbacks, ['step_particle'], 'a replay gap is not a trap rollback');
+    const echo = await server.rollback({ seq: 4, var: 'step_particle', replay: true });
+    assert.equal(echo.ok, true);
+    assert.equal(varOf(hot, 'step_particle').history.length, 1, 'the echo was not applied a second time');
+    assert.equal(varOf(hot, 'background_color').patched, true);
+    hot.close();
+  });
+
   test('what hotwasm_main prints comes back in the ack and as an output event', async () => {
     const { hot, server, events } = await attached(bundle);
     const manifest = [{ var: 'background_color', symbol: 'background_color__hw902', signature: 'ip' }];

@@ -124,6 +124,34 @@ describe('undo with state in the page client (Node, real bundle)', { timeout: 30
     hot.close();
   });
 
+  test('memory the trapping call took from malloc is given back: the break is where it was and that memory reads as zero', async () => {
+    const { hot, server, Module } = await attached(bundle);
+    frames(hot, 5);
+    const ack = await server.patch({ seq: 1, manifest: [{ var: 'step_particle', symbol: 'step_particle__hw911', signature: 'vppf' }], bytes: garbage });
+    assert.equal(ack.ok, true, ack.error);
+    const before = worldDigest(Module);
+    const brk = Module._sbrk(0) >>> 0;
+    const big = 8 * 1024 * 1024;
+    let block = 0;
+    let grownTo = 0;
+    const r = hot.call(() => {
+      block = Module._malloc(big);
+      Module.HEAPU8.fill(7, block, block + big);
+      grownTo = Module._sbrk(0) >>> 0;
+      Module._demo_frame(1 / 60); // the patched step_particle traps in it
+    });
+    assert.equal(r, TRAPPED);
+    assert.ok(grownTo >= brk + big / 2, `the call moved the break up (${brk} → ${grownTo})`);
+    assert.equal(Module._sbrk(0) >>> 0, brk, 'the break is back');
+    assert.equal(Module.HEAPU8.subarray(brk, grownTo).findIndex((b) => b !== 0), -1, 'what the call took above the old break reads as zero');
+    assert.deepEqual(worldDigest(Module), before);
+    const again = Module._malloc(big);
+    assert.notEqual(again, 0, 'malloc works from the restored state');
+    Module._free(again);
+    frames(hot, 3);
+    hot.close();
+  });
+
   test('statements that write garbage then trap when the patch runs them leave the world and the code as before the patch', async () => {
     const { hot, server, Module } = await attached(bundle);
     frames(hot, 12);

@@ -109,13 +109,18 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// A place in the compile queue; [`Ticket::wait`] turns it into a [`Slot`].
-pub struct Ticket(Arc<Hub>);
+/// A place in the compile queue; [`Ticket::wait`] turns it into a [`Slot`]. Dropping a ticket
+/// that never waited gives its place back, so every early exit of an eval (an unreadable file,
+/// no compiler, a bad host manifest) frees the queue.
+pub struct Ticket {
+    hub: Arc<Hub>,
+    queued: bool,
+}
 
 impl Ticket {
-    /// Waits for a compile slot.
-    pub fn wait(&self) -> Slot<'_> {
-        let hub = &self.0;
+    /// Waits for a compile slot (leaving the queue for it).
+    pub fn wait(&mut self) -> Slot<'_> {
+        let hub = &self.hub;
         let mut s = lock(&hub.slots);
         while s.0 >= MAX_COMPILES {
             s = hub
@@ -124,8 +129,18 @@ impl Ticket {
                 .unwrap_or_else(PoisonError::into_inner);
         }
         s.0 += 1;
-        s.1 -= 1;
+        if std::mem::take(&mut self.queued) {
+            s.1 -= 1;
+        }
         Slot(hub)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.queued {
+            lock(&self.hub.slots).1 -= 1;
+        }
     }
 }
 
@@ -171,7 +186,10 @@ impl Hub {
             return None;
         }
         s.1 += 1;
-        Some(Ticket(self.clone()))
+        Some(Ticket {
+            hub: self.clone(),
+            queued: true,
+        })
     }
 
     /// Registers a new client connection and returns its id.
@@ -375,10 +393,17 @@ impl Hub {
 
     /// An error message for a client.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Out {
+        Self::refusal(code, message, None)
+    }
+
+    /// An error message refusing the request `id` (an eval's or undo's), so the client waiting
+    /// for its answer gets one.
+    pub fn refusal(code: ErrorCode, message: impl Into<String>, id: Option<String>) -> Out {
         Out::Text(
             ServerMsg::Error {
                 code,
                 message: message.into(),
+                id,
             }
             .to_json(),
         )

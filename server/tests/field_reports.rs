@@ -1,0 +1,90 @@
+//! What adopters and a fresh machine hit (issue 20), each against the real server, real
+//! WebSockets and real emcc: unreadable saved files never wedge the compile queue, every
+//! refused eval is answered with its id, HTTP refusals carry their own status, the server
+//! refuses connections past its limit, the server reloads an edited hotwasm.toml, and a patch
+//! using the C library compiles from an empty Emscripten cache.
+mod util;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+use util::*;
+
+/// Every message of `ty` the page has seen so far.
+fn of_type(page: &Page, ty: &str) -> Vec<Value> {
+    page.messages
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] == ty)
+        .cloned()
+        .collect()
+}
+
+const ANSWER: &str = "int fr_answer(int a) { return a + 5; }\n";
+
+#[test]
+fn unreadable_saved_files_never_wedge_the_compile_queue() {
+    let _dog = watchdog(240);
+    let server = Server::start_with(tempfile::tempdir().unwrap(), &[]);
+    let page = Page::connect(&server, None, 0);
+    assert_eq!(page.wait_replay(), 0);
+    // More unreadable files than the queue holds (4), one save after another: each one is
+    // answered with diagnostics naming it and the fix, none keeps a place in the queue.
+    for i in 1..=6 {
+        let name = format!("patches/bad{i}.c");
+        std::fs::write(server.root.path().join(&name), b"\xff\xfe int x;\n").unwrap();
+        wait_until(&format!("diagnostics for {name}"), 60, || {
+            of_type(&page, "diagnostics").len() >= i
+        });
+        let d = of_type(&page, "diagnostics").pop().unwrap();
+        assert_eq!(d["name"], name, "{d}");
+        let message = d["diagnostics"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!(
+                "{name} is not UTF-8 text (byte 0xff at offset 0, line 1)"
+            )) && message.contains("save it as UTF-8"),
+            "{message}"
+        );
+    }
+    // The queue is free: an eval from a terminal still compiles and is delivered.
+    let mut ws = repl(&server);
+    let result = eval(&mut ws, "after-bad-files", ANSWER);
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["stage"], "done", "{result}");
+}
+
+#[test]
+fn every_eval_past_a_full_queue_is_answered_busy_with_its_id() {
+    let _dog = watchdog(240);
+    let server = Server::start();
+    let mut ws = repl(&server);
+    // A burst of evals: the queue takes four (two of them compile as soon as their threads
+    // start), the rest are refused at once (a compile takes far longer than reading a message).
+    let ids: Vec<String> = (0..12).map(|i| format!("burst-{i}")).collect();
+    for id in &ids {
+        send(
+            &mut ws,
+            json!({"type":"eval","id":id,"lang":"c","source":ANSWER}),
+        );
+    }
+    let mut answered = std::collections::BTreeMap::new();
+    while answered.len() < ids.len() {
+        let v = recv(&mut ws);
+        match v["type"].as_str() {
+            Some("eval_result") => {
+                assert_eq!(v["ok"], true, "{v}");
+                answered.insert(v["id"].as_str().unwrap().to_string(), "result");
+            }
+            Some("error") => {
+                assert_eq!(v["code"], "busy", "{v}");
+                let id = v["id"].as_str().unwrap_or_else(|| panic!("no id: {v}"));
+                answered.insert(id.to_string(), "busy");
+            }
+            _ => {}
+        }
+    }
+    let busy = answered.values().filter(|a| **a == "busy").count();
+    assert!(busy >= 1, "a full queue refused none: {answered:?}");
+    assert!(busy <= ids.len() - 4, "the queue holds four: {answered:?}");
+}

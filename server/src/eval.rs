@@ -149,7 +149,7 @@ fn compile_and_deliver(
     let (compiled, mut base) = compile(compiler, &mut ticket, lang, &source, work.path(), &host)?;
     let mut state = hub.lock();
     let check_started = Instant::now();
-    let checked = check(&state, lang, compiled, &host, &hub.config_file);
+    let checked = check(&mut state, lang, compiled, &host, &hub.config_file);
     base.timings.check_ms = ms(check_started);
     let (wasm, checked) = checked.map_err(|e| base.fail(Stage::Check, e))?;
     base.diagnostics
@@ -451,7 +451,7 @@ fn compile_text(
 /// Under the journal lock: renames the patch's functions to versioned symbols of the next
 /// sequence number, reads the patch and checks it against the host and earlier patches.
 fn check(
-    state: &State,
+    state: &mut State,
     lang: Lang,
     compiled: Compiled,
     host: &HostManifest,
@@ -466,17 +466,7 @@ fn check(
         .collect();
     let wasm = rename_exports(&compiled.wasm, &renames).map_err(|e| e.to_string())?;
     let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
-    let known = inspect::Known::from_journal(
-        Hub::journal_vars(state),
-        state
-            .journal
-            .entries()
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EntryKind::Patch { wasm, .. } => Some(wasm.as_slice()),
-                _ => None,
-            }),
-    );
+    let known = state.known();
     let checked = inspect::check(
         &shape,
         &compiled.defined,

@@ -88,3 +88,89 @@ fn every_eval_past_a_full_queue_is_answered_busy_with_its_id() {
     assert!(busy >= 1, "a full queue refused none: {answered:?}");
     assert!(busy <= ids.len() - 4, "the queue holds four: {answered:?}");
 }
+
+/// The status line of the answer to `request`, sent on a fresh connection.
+fn status_line(port: u16, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn connections_past_the_limit_are_refused_with_503_naming_it_and_served_again_after() {
+    let _dog = watchdog(120);
+    let server = Server::start();
+    let get = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", server.port);
+    assert_eq!(status_line(server.port, get.as_bytes()), "HTTP/1.1 200 OK");
+    // 64 connections that sent half a request head hold their threads (until the 10 s read
+    // timeout); the server accepts in order, so the next one is the 65th.
+    let mut held: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+            s
+        })
+        .collect();
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("already has 64 connections open: close pages or terminals"),
+        "{answer}"
+    );
+    // Closing the held connections frees their places.
+    held.clear();
+    wait_until(
+        "a request served after the held connections closed",
+        30,
+        || status_line(server.port, get.as_bytes()) == "HTTP/1.1 200 OK",
+    );
+}
+
+#[test]
+fn each_http_refusal_carries_its_own_status() {
+    let _dog = watchdog(60);
+    let server = Server::start();
+    let host = format!("Host: 127.0.0.1:{}\r\n", server.port);
+    let cases: [(String, &str); 5] = [
+        (
+            format!("GET /nothing-here HTTP/1.1\r\n{host}\r\n"),
+            "404 Not Found",
+        ),
+        (
+            format!("POST / HTTP/1.1\r\n{host}\r\n"),
+            "405 Method Not Allowed",
+        ),
+        (
+            "GET / HTTP/1.1\r\nHost: evil.example:80\r\n\r\n".into(),
+            "403 Forbidden",
+        ),
+        (
+            format!("GET /repl?token={} HTTP/1.1\r\n{host}\r\n", server.token),
+            "400 Bad Request",
+        ),
+        (
+            format!(
+                "GET / HTTP/1.1\r\n{host}X-Big: {}\r\n\r\n",
+                "a".repeat(20_000)
+            ),
+            "431 Request Header Fields Too Large",
+        ),
+    ];
+    for (request, want) in cases {
+        assert_eq!(
+            status_line(server.port, request.as_bytes()),
+            format!("HTTP/1.1 {want}"),
+            "{}",
+            &request[..request.len().min(60)]
+        );
+    }
+}

@@ -174,3 +174,106 @@ fn each_http_refusal_carries_its_own_status() {
         );
     }
 }
+
+/// The next message of one of `types` within `secs` (a host build may take longer than one
+/// read timeout: each timeout is waited through).
+fn next_of(ws: &mut Socket, types: &[&str], secs: u64) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {types:?} within {secs} s"
+        );
+        match ws.read() {
+            Ok(tungstenite::Message::Text(t)) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if types.contains(&v["type"].as_str().unwrap_or_default()) {
+                    return v;
+                }
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("connection lost: {e}"),
+        }
+    }
+}
+
+/// Runs the real `hotwasm` command; panics with its output when it fails.
+fn hotwasm(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotwasm"))
+        .args(args)
+        .envs(toolchain_env())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "hotwasm {args:?} failed:\n{text}");
+    text
+}
+
+/// Waits for one host rebuild's outcome: `host_reload` (built) or `host_build failed`.
+fn rebuilt(ws: &mut Socket, files: &str) -> Value {
+    let building = next_of(ws, &["host_build"], 60);
+    assert_eq!(building["status"], "building", "{building}");
+    assert_eq!(building["files"], json!([files]), "{building}");
+    next_of(ws, &["host_reload", "host_build"], 300)
+}
+
+#[test]
+fn serve_rebuilds_with_an_edited_hotwasm_toml_and_keeps_the_last_valid_one() {
+    let _dog = watchdog(600);
+    let root = tempfile::tempdir().unwrap();
+    let app = root.path().to_path_buf();
+    hotwasm(&[
+        "init",
+        "--lang",
+        "c",
+        "--name",
+        "fr-app",
+        app.to_str().unwrap(),
+    ]);
+    // The host builds only with the flag the edited config adds.
+    let source = app.join("src/app.c");
+    let mut text = std::fs::read_to_string(&source).unwrap();
+    text.push_str("#ifndef FR_FLAG\n#error built with a stale hotwasm.toml\n#endif\n");
+    std::fs::write(&source, &text).unwrap();
+    let config = app.join("hotwasm.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let server = Server::serve_app(root, &[]);
+    let mut ws = repl(&server);
+
+    // The edit adds the flag: the server reloads it and rebuilds the host with it.
+    let fixed = original.replace(
+        "cflags = [\"-Iinclude\"]",
+        "cflags = [\"-Iinclude\", \"-DFR_FLAG=1\"]",
+    );
+    assert_ne!(fixed, original, "the scaffold's cflags line moved");
+    std::fs::write(&config, &fixed).unwrap();
+    let outcome = rebuilt(&mut ws, "hotwasm.toml");
+    assert_eq!(outcome["type"], "host_reload", "{outcome}");
+
+    // An invalid edit is refused with the reason; the server keeps the config it had.
+    let invalid = fixed.replace("[serve]", "[serve]\nport = \"x\"");
+    assert_eq!(invalid.lines().position(|l| l == "port = \"x\""), Some(17));
+    std::fs::write(&config, invalid).unwrap();
+    let d = next_of(&mut ws, &["diagnostics"], 60);
+    assert_eq!(d["name"], "hotwasm.toml", "{d}");
+    let message = d["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("hotwasm.toml:18:8: invalid type: string \"x\", expected u16")
+            && message.contains("the server keeps the config it had"),
+        "{message}"
+    );
+    // A saved host source rebuilds with the kept config (the flag is still there).
+    text.push_str("/* saved again */\n");
+    std::fs::write(&source, &text).unwrap();
+    let outcome = rebuilt(&mut ws, "src/app.c");
+    assert_eq!(outcome["type"], "host_reload", "{outcome}");
+}

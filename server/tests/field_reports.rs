@@ -277,3 +277,57 @@ fn serve_rebuilds_with_an_edited_hotwasm_toml_and_keeps_the_last_valid_one() {
     let outcome = rebuilt(&mut ws, "src/app.c");
     assert_eq!(outcome["type"], "host_reload", "{outcome}");
 }
+
+/// The size of the built host's wasm.
+fn wasm_size(app: &std::path::Path, name: &str) -> u64 {
+    std::fs::metadata(app.join(format!("build/hot/{name}.wasm")))
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn a_release_build_after_a_server_rebuild_relinks_instead_of_keeping_the_fast_link() {
+    let _dog = watchdog(1200);
+    let root = tempfile::tempdir().unwrap();
+    let app = root.path().to_path_buf();
+    hotwasm(&[
+        "init",
+        "--lang",
+        "rust",
+        "--name",
+        "fr-rust",
+        app.to_str().unwrap(),
+    ]);
+    // The app's cargo target directory is kept between runs (its dependencies take minutes).
+    let target = repo_root().join("target/field-reports-rust-host");
+    std::fs::create_dir_all(&target).unwrap();
+    std::os::unix::fs::symlink(&target, app.join("target")).unwrap();
+    let server = Server::serve_app(root, &[]);
+    let mut ws = repl(&server);
+    // A saved host source: the server rebuilds the host with its fast link (-O1).
+    let main = app.join("src/main.rs");
+    let mut text = std::fs::read_to_string(&main).unwrap();
+    text.push_str("// saved\n");
+    std::fs::write(&main, &text).unwrap();
+    let outcome = rebuilt(&mut ws, "src/main.rs");
+    assert_eq!(outcome["type"], "host_reload", "{outcome}");
+    let fast = wasm_size(&app, "fr-rust");
+    drop(server);
+
+    // The documented release build links again: the bundle is not the server's -O1 host.
+    let out = std::process::Command::new("bash")
+        .arg(repo_root().join("scripts/emscripten-bundle.sh"))
+        .arg(&app)
+        .env("HOT_RELOAD", "1")
+        .envs(toolchain_env())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("relinking"), "{log}");
+    let release = wasm_size(&app, "fr-rust");
+    assert!(
+        release < fast,
+        "the release host ({release} bytes) is smaller than the -O1 one ({fast} bytes)"
+    );
+}

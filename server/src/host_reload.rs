@@ -491,7 +491,7 @@ mod tests {
         }
         let text = "[app]\nname = \"a\"\nlang = \"c\"\n[build]\nsources = [\"src/*.c\"]\nhost_watch = [\"src/**\", \"Cargo.toml\"]\n";
         let config = Config::parse(text, &root.join("hotwasm.toml")).unwrap();
-        let w = HostWatch::new(&config, &Home::at(&root), &root)
+        let w = HostWatch::new(&Arc::new(Mutex::new(config)), &Home::at(&root), &root)
             .unwrap()
             .unwrap();
         let rel = |f: &str| w.watched(&root.join(f));

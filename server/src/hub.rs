@@ -591,7 +591,7 @@ mod tests {
             clients: HashMap::new(),
             sections: SectionsRead::default(),
         };
-        let mut step = |state: &mut State, what: &str| {
+        let step = |state: &mut State, what: &str| {
             let known = state.known();
             assert_eq!(known, read_all(state), "after {what}");
             assert!(!known.vars.is_empty() || state.journal.is_empty(), "{what}");

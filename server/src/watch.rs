@@ -370,6 +370,42 @@ mod tests {
     }
 
     #[test]
+    fn an_edited_config_is_reloaded_naming_what_applies_now_and_what_after_a_restart() {
+        let file = Path::new("/app/hotwasm.toml");
+        let base = "[app]\nname = \"a\"\nlang = \"c\"\n[build]\nsources = [\"src/*.c\"]\n";
+        let old = Config::parse(base, file).unwrap();
+        let same = Config::parse(&format!("# a comment\n{base}"), file);
+        assert_eq!(ConfigNews::of(&old, &same), ConfigNews::Unchanged);
+        let edited = format!("{base}ldflags = [\"-sASSERTIONS=1\"]\n[serve]\nport = 9000\n");
+        let news = ConfigNews::of(&old, &Config::parse(&edited, file));
+        let restart = vec!["[serve]"];
+        assert_eq!(
+            news,
+            ConfigNews::Reloaded {
+                build: true,
+                restart
+            }
+        );
+        let line = news.describe(file, true).unwrap();
+        assert!(
+            line.contains("[build] changed: rebuilding the host with it"),
+            "{line}"
+        );
+        assert!(line.contains("[serve] changed: the running server keeps what it read at start until you stop `hotwasm serve` and start it again"), "{line}");
+        let bad = Config::parse(&format!("{base}[serve]\nport = \"x\"\n"), file);
+        let news = ConfigNews::of(&old, &bad);
+        assert!(
+            matches!(&news, ConfigNews::Invalid(why) if why.contains("/app/hotwasm.toml:7:8")),
+            "{news:?}"
+        );
+        let line = news.describe(file, false).unwrap();
+        assert!(
+            line.contains("the server keeps the config it had"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn a_bad_glob_is_refused_naming_it() {
         let e = WatchSet::new(Path::new("/r"), &["patches/[".to_string()], Vec::new()).unwrap_err();
         assert!(e.contains("`patches/[`"), "{e}");

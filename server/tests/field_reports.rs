@@ -331,3 +331,90 @@ fn a_release_build_after_a_server_rebuild_relinks_instead_of_keeping_the_fast_li
         "the release host ({release} bytes) is smaller than the -O1 one ({fast} bytes)"
     );
 }
+
+/// A HOT_RELOAD host's manifest as far as patches see it: the test host's vars and the C
+/// library every HOT_RELOAD host exports (scripts/libc-exports.txt).
+fn manifest_with_the_hosts_c_library() -> String {
+    let mut m: Value = serde_json::from_str(HOST_MANIFEST).unwrap();
+    let list = std::fs::read_to_string(repo_root().join("scripts/libc-exports.txt")).unwrap();
+    let exports = m["exports"].as_array_mut().unwrap();
+    for name in list
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        exports.push(name.trim().into());
+    }
+    m.to_string()
+}
+
+/// The names of the functions a module imports.
+fn function_imports(wasm: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let Ok(wasmparser::Payload::ImportSection(r)) = payload {
+            for import in r.into_iter().flatten() {
+                if matches!(import.ty, wasmparser::TypeRef::Func(_)) {
+                    out.push(import.name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+const USES_THE_C_LIBRARY: &str = r#"#include <stdio.h>
+#include <stdlib.h>
+static int by_value(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+int fr_parse_and_sort(const char *text) {
+  int v[3] = {0, 0, 0};
+  if (sscanf(text, "%d %d %d", &v[0], &v[1], &v[2]) != 3) return -1;
+  qsort(v, 3, sizeof v[0], by_value);
+  return v[0] * 100 + v[1] * 10 + v[2] + (int)strtod("0.5", NULL);
+}
+"#;
+
+#[test]
+fn a_patch_using_the_c_library_compiles_from_an_empty_emscripten_cache() {
+    let _dog = watchdog(600);
+    let cache = tempfile::tempdir().unwrap();
+    let em_cache = cache.path().to_str().unwrap();
+    let started = std::time::Instant::now();
+    let server = Server::start_with_env(
+        tempfile::tempdir().unwrap(),
+        &["--no-watch"],
+        &[("EM_CACHE", em_cache)],
+    );
+    std::fs::write(
+        server.root.path().join("build/hot/hotwasm-host.json"),
+        manifest_with_the_hosts_c_library(),
+    )
+    .unwrap();
+    let mut ws = repl(&server);
+    send(
+        &mut ws,
+        json!({"type":"eval","id":"libc","lang":"c","source":USES_THE_C_LIBRARY}),
+    );
+    // The server builds the PIC C library into the empty cache on first need (a minute or
+    // more), then compiles: `qsort` is linked into the patch, `sscanf` and `strtod` bind to
+    // the host's.
+    let result = next_of(&mut ws, &["eval_result"], 540);
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["stage"], "done", "{result}");
+    let pic = cache.path().join("sysroot/lib/wasm32-emscripten/pic");
+    for lib in ["libc.a", "libcompiler_rt.a"] {
+        assert!(pic.join(lib).is_file(), "{lib} built into the empty cache");
+    }
+    eprintln!(
+        "from an empty Emscripten cache to a compiled C library patch: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    // What a page receives (a page waits for nothing that long: it connects now).
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let again = eval(&mut ws, "libc-again", USES_THE_C_LIBRARY);
+    assert_eq!(again["ok"], true, "{again}");
+    let patch = page.patches().pop().unwrap();
+    let imports = function_imports(&patch.wasm);
+    assert!(!imports.iter().any(|i| i == "qsort"), "{imports:?}");
+    assert!(imports.iter().any(|i| i == "sscanf"), "{imports:?}");
+}

@@ -149,7 +149,7 @@ pub fn build_linked(
     let exports = exports::plan(config, home, hot, &dir)?;
     let list = write_export_list(&dir, &exports.functions)?;
     let flags = link_flags(config, hot, &list, &exports.response_files)?;
-    refuse_finalize(home, &flags)?;
+    refuse_finalize(config, home, &flags)?;
     let built = Built {
         js: dir.join(format!("{}.js", config.app.name)),
         wasm: dir.join(format!("{}.wasm", config.app.name)),
@@ -272,7 +272,7 @@ pub fn link_flags(
 
 /// Refuses link flags that need binaryen's `wasm-emscripten-finalize` when the toolchain's
 /// binaryen has none (npm's, which scripts/setup.sh installs), naming each and what works.
-fn refuse_finalize(home: &Home, flags: &[String]) -> Result<(), BuildError> {
+fn refuse_finalize(config: &Config, home: &Home, flags: &[String]) -> Result<(), BuildError> {
     let Some(why) = ldflags::needs_finalize(flags) else {
         return Ok(());
     };
@@ -285,7 +285,8 @@ fn refuse_finalize(home: &Home, flags: &[String]) -> Result<(), BuildError> {
         return Ok(());
     }
     Err(BuildError::Config(format!(
-        "[build] ldflags cannot link with this toolchain: emcc would rewrite the wasm with binaryen's wasm-emscripten-finalize, and the binaryen in {} has none (it is npm's, which runs as JavaScript). {why}",
+        "{}: [build] ldflags cannot link with this toolchain: emcc would rewrite the wasm with binaryen's wasm-emscripten-finalize, and the binaryen in {} has none (it is npm's, which runs as JavaScript). {why}",
+        config.file.display(),
         root.display()
     )))
 }

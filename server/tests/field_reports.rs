@@ -418,3 +418,66 @@ fn a_patch_using_the_c_library_compiles_from_an_empty_emscripten_cache() {
     assert!(!imports.iter().any(|i| i == "qsort"), "{imports:?}");
     assert!(imports.iter().any(|i| i == "sscanf"), "{imports:?}");
 }
+
+/// Runs the real `hotwasm` command in `dir`: whether it succeeded and its stderr.
+fn hotwasm_in(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotwasm"))
+        .args(args)
+        .current_dir(dir)
+        .envs(toolchain_env())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn debug_flags_in_ldflags_link_or_are_refused_with_the_reason_and_plain_builds_are_quiet() {
+    let _dog = watchdog(600);
+    let root = tempfile::tempdir().unwrap();
+    let app = root.path();
+    hotwasm(&[
+        "init",
+        "--lang",
+        "c",
+        "--name",
+        "fr-flags",
+        app.to_str().unwrap(),
+    ]);
+    let config = app.join("hotwasm.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let with_ldflags = |flags: &str| {
+        let text = original.replace("[patches]", &format!("ldflags = [{flags}]\n\n[patches]"));
+        std::fs::write(&config, text).unwrap();
+    };
+
+    // Full stack checks need a binaryen program npm's binaryen lacks: refused before the link.
+    with_ldflags("\"-sASSERTIONS=1\", \"-sSTACK_OVERFLOW_CHECK=2\"");
+    let (ok, log) = hotwasm_in(app, &["build", "--hot"]);
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("[build] ldflags cannot link with this toolchain")
+            && log.contains("wasm-emscripten-finalize")
+            && log.contains("-sSTACK_OVERFLOW_CHECK=2: use -sSTACK_OVERFLOW_CHECK=1"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("emcc: error"),
+        "refused before emcc ran: {log}"
+    );
+
+    // The app's runtime methods join hotwasm's; a plain host warns about nothing of hotwasm's.
+    with_ldflags("\"-sEXPORTED_RUNTIME_METHODS=['addFunction']\"");
+    let (ok, log) = hotwasm_in(app, &["build"]);
+    assert!(ok, "{log}");
+    assert!(!log.contains("EXPORTED_RUNTIME_METHODS"), "{log}");
+    let js = std::fs::read_to_string(app.join("build/plain/fr-flags.js")).unwrap();
+    for method in ["addFunction", "FS", "ccall"] {
+        assert!(
+            js.contains(&format!("Module[\"{method}\"]")),
+            "{method} exported"
+        );
+    }
+}

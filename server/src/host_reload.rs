@@ -36,7 +36,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// What to watch and how to build: the app's config and hotwasm's checkout.
 #[derive(Debug, Clone)]
 pub struct HostWatch {
-    /// The server's config, as [`crate::watch::watch_config`] last loaded it: each rebuild
+    /// The server's config, as [`crate::config_watch::start`] last loaded it: each rebuild
     /// builds with it.
     config: Arc<Mutex<Config>>,
     home: Home,

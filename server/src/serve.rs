@@ -254,7 +254,7 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
         }
     }
     if settings.watch_config {
-        if let Err(e) = crate::watch::watch_config(hub.clone(), settings.config.clone(), rebuild) {
+        if let Err(e) = crate::config_watch::start(hub.clone(), settings.config.clone(), rebuild) {
             eprintln!(
                 "hotwasm: warning: cannot watch {} ({e}): edits to it apply after a restart",
                 crate::config::FILE_NAME

@@ -312,7 +312,9 @@ fn a_release_build_after_a_server_rebuild_relinks_instead_of_keeping_the_fast_li
     let outcome = rebuilt(&mut ws, "src/main.rs");
     assert_eq!(outcome["type"], "host_reload", "{outcome}");
     let fast = wasm_size(&app, "fr-rust");
-    drop(server);
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
 
     // The documented release build links again: the bundle is not the server's -O1 host.
     let out = std::process::Command::new("bash")

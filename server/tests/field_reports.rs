@@ -1,8 +1,15 @@
 //! What adopters and a fresh machine hit (issue 20), each against the real server, real
 //! WebSockets and real emcc: unreadable saved files never wedge the compile queue, every
 //! refused eval is answered with its id, HTTP refusals carry their own status, the server
-//! refuses connections past its limit, the server reloads an edited hotwasm.toml, and a patch
-//! using the C library compiles from an empty Emscripten cache.
+//! refuses connections past its limit, the server rebuilds with an edited hotwasm.toml, a
+//! release build after the server's fast rebuild relinks, debug flags in `[build] ldflags`
+//! link or are refused with the reason, and a patch using the C library compiles from an empty
+//! Emscripten cache.
+//!
+//! CI time (2-core machine, shared): the empty-cache test ~100 s (it builds the PIC libc and
+//! compiler-rt), the Rust release-relink test ~105 s with a warm target directory
+//! (target/field-reports-rust-host or $CARGO_TARGET_DIR), the config test ~50 s, the rest
+//! seconds.
 mod util;
 use serde_json::{json, Value};
 use std::io::{Read, Write};

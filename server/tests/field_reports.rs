@@ -230,7 +230,7 @@ fn rebuilt(ws: &mut Socket, files: &str) -> Value {
     let building = next_of(ws, &["host_build"], 60);
     assert_eq!(building["status"], "building", "{building}");
     assert_eq!(building["files"], json!([files]), "{building}");
-    next_of(ws, &["host_reload", "host_build"], 300)
+    next_of(ws, &["host_reload", "host_build"], 900)
 }
 
 #[test]

@@ -112,9 +112,9 @@ fn connections_past_the_limit_are_refused_with_503_naming_it_and_served_again_af
     let server = Server::start();
     let get = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", server.port);
     assert_eq!(status_line(server.port, get.as_bytes()), "HTTP/1.1 200 OK");
-    // 64 connections that sent half a request head hold their threads (until the 10 s read
-    // timeout); the server accepts in order, so the next one is the 65th.
-    let mut held: Vec<TcpStream> = (0..64)
+    // 256 connections that sent half a request head hold their threads (until the 10 s read
+    // timeout); the server accepts in order, so the next one is the 257th.
+    let mut held: Vec<TcpStream> = (0..256)
         .map(|_| {
             let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
             s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
@@ -130,7 +130,7 @@ fn connections_past_the_limit_are_refused_with_503_naming_it_and_served_again_af
         "{answer}"
     );
     assert!(
-        answer.contains("already has 64 connections open: close pages or terminals"),
+        answer.contains("already has 256 connections open: close pages or terminals"),
         "{answer}"
     );
     // Closing the held connections frees their places.

@@ -4,6 +4,7 @@
 #   - Emscripten 3.1.69 unpacked from Debian trixie's architecture-independent package
 #     into a user cache (never installed into the system),
 #   - binaryen from npm (pinned), acorn for Emscripten's JS optimizer, our own EM_CONFIG,
+#   - the Emscripten libraries patches link (PIC libc, compiler-rt, libc++), built into its cache,
 #   - the wasm32-unknown-emscripten Rust target (via rust-toolchain.toml),
 #   - Debian's chromium and npm's playwright-core for the browser tests.
 # A second run checks stamps and returns in seconds.
@@ -129,6 +130,31 @@ CFG
   if ! cmp -s "$tmp" "$EM_CONFIG_FILE" 2>/dev/null; then mv "$tmp" "$EM_CONFIG_FILE"; else rm -f "$tmp"; fi
 }
 
+# The libraries patches link, which Emscripten builds into its cache only on first use: the
+# PIC C library and compiler-rt (C and C++ patches link what they call from them) and the C++
+# libraries with wasm exceptions (C++ patches). A fresh cache has none; `hotwasm serve` builds
+# the C ones on first need too, but the first eval would wait minutes for them.
+PATCH_LIBRARIES=(libc libcompiler_rt libc++-except libc++abi-except libunwind-except)
+build_patch_libraries() {
+  local cache pic missing=() n=0 t0 out
+  cache=$(EM_CONFIG="$EM_CONFIG_FILE" "$EMSCRIPTEN_ROOT/em-config" CACHE)
+  pic="$cache/sysroot/lib/wasm32-emscripten/pic"
+  for lib in "${PATCH_LIBRARIES[@]}"; do [[ -f "$pic/$lib.a" ]] || missing+=("$lib"); done
+  [[ ${#missing[@]} -eq 0 ]] && return
+  log "building the Emscripten libraries patches link into $cache, once: ${missing[*]} (minutes: libc++ takes longest)"
+  out=$(mktemp)
+  for lib in "${missing[@]}"; do
+    n=$((n + 1)); t0=$SECONDS
+    log "  [$n/${#missing[@]}] embuilder build $lib --pic"
+    if ! EM_CONFIG="$EM_CONFIG_FILE" "$EMSCRIPTEN_ROOT/embuilder" build "$lib" --pic >"$out" 2>&1; then
+      tail -20 "$out" >&2; rm -f "$out"
+      die "embuilder build $lib --pic failed (its output is above)"
+    fi
+    log "  [$n/${#missing[@]}] $lib built in $((SECONDS - t0)) s"
+  done
+  rm -f "$out"
+}
+
 install_rust_target() {
   if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-emscripten; then
     log "rustup target add wasm32-unknown-emscripten"
@@ -152,6 +178,7 @@ main() {
   install_emscripten
   install_node_tools
   write_em_config
+  build_patch_libraries
   install_rust_target
   [[ "${HOTWASM_SKIP_BROWSER:-0}" == 1 ]] || install_playwright
   log "ready: emcc $(EM_CONFIG="$EM_CONFIG_FILE" "$EMSCRIPTEN_ROOT/emcc" --version 2>/dev/null | head -1 | sed 's/.*) //')"

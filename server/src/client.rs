@@ -94,7 +94,7 @@ fn reply<T>(ws: &mut Socket, pick: impl Fn(ServerMsg) -> Option<T>) -> Result<T,
             continue;
         };
         match serde_json::from_str::<ServerMsg>(&text) {
-            Ok(ServerMsg::Error { code, message }) => {
+            Ok(ServerMsg::Error { code, message, .. }) => {
                 return Err(ClientError::Refused(format!("{code:?}: {message}")))
             }
             Ok(msg) => {
@@ -349,7 +349,7 @@ pub fn eval(
                     );
                 }
             }
-            ServerMsg::Error { code, message } => {
+            ServerMsg::Error { code, message, .. } => {
                 return Err(ClientError::Refused(format!("{code:?}: {message}")))
             }
             msg @ (ServerMsg::HostBuild { .. } | ServerMsg::HostReload { .. }) => {

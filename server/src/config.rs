@@ -56,7 +56,7 @@ impl HostLang {
 }
 
 /// `[app]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct App {
     /// Output base name: `<out>/hot/<name>.js` and `<name>.wasm`.
@@ -69,7 +69,7 @@ pub struct App {
 }
 
 /// `[build]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Build {
     /// Rust: the cargo package with the host binary.
@@ -91,7 +91,7 @@ pub struct Build {
 }
 
 /// `[patches]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Patches {
     /// `-I` directories for C/C++ patches; the types their headers name are shared (their
@@ -108,7 +108,7 @@ pub struct Patches {
 }
 
 /// `[serve]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Serve {
     /// The app's own page directory; `None` → hotwasm's generic page.

@@ -131,7 +131,7 @@ pub fn run(
 
 fn compile_and_deliver(
     hub: &Arc<Hub>,
-    ticket: Ticket,
+    mut ticket: Ticket,
     lang: Lang,
     input: Input,
     eval_id: Option<String>,
@@ -146,10 +146,10 @@ fn compile_and_deliver(
         .map_err(|e| Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()))?;
     let source = Source::read(hub, lang, input, work.path())?;
     let host = hub.host().map_err(|e| Outcome::failed(Stage::Check, e))?;
-    let (compiled, mut base) = compile(compiler, &ticket, lang, &source, work.path(), &host)?;
+    let (compiled, mut base) = compile(compiler, &mut ticket, lang, &source, work.path(), &host)?;
     let mut state = hub.lock();
     let check_started = Instant::now();
-    let checked = check(&state, lang, compiled, &host, &hub.config_file);
+    let checked = check(&mut state, lang, compiled, &host, &hub.config_file);
     base.timings.check_ms = ms(check_started);
     let (wasm, checked) = checked.map_err(|e| base.fail(Stage::Check, e))?;
     base.diagnostics
@@ -206,8 +206,7 @@ impl Source {
                 })
             }
             Input::File(rel) => {
-                let text = std::fs::read_to_string(hub.root.join(&rel))
-                    .map_err(|e| fail(format!("cannot read {rel}: {e}")))?;
+                let text = read_saved(&hub.root, &rel).map_err(fail)?;
                 let cwd = if lang == Lang::Rust {
                     work.to_path_buf()
                 } else {
@@ -224,10 +223,25 @@ impl Source {
     }
 }
 
+/// The text of the saved file `rel` (relative to `root`), or why it cannot be compiled: gone,
+/// unreadable, or not UTF-8 text (naming the first bad byte and where it is).
+fn read_saved(root: &Path, rel: &str) -> Result<String, String> {
+    let bytes = std::fs::read(root.join(rel)).map_err(|e| format!("cannot read {rel}: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        format!(
+            "{rel} is not UTF-8 text (byte 0x{:02x} at offset {at}, line {line}), so it was not compiled: save it as UTF-8",
+            bytes[at]
+        )
+    })
+}
+
 /// Compiles in a compile slot; on success also the outcome so far (warnings, compile time).
 fn compile(
     compiler: &Compiler,
-    ticket: &Ticket,
+    ticket: &mut Ticket,
     lang: Lang,
     source: &Source,
     work: &Path,
@@ -437,7 +451,7 @@ fn compile_text(
 /// Under the journal lock: renames the patch's functions to versioned symbols of the next
 /// sequence number, reads the patch and checks it against the host and earlier patches.
 fn check(
-    state: &State,
+    state: &mut State,
     lang: Lang,
     compiled: Compiled,
     host: &HostManifest,
@@ -452,17 +466,7 @@ fn check(
         .collect();
     let wasm = rename_exports(&compiled.wasm, &renames).map_err(|e| e.to_string())?;
     let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
-    let known = inspect::Known::from_journal(
-        Hub::journal_vars(state),
-        state
-            .journal
-            .entries()
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EntryKind::Patch { wasm, .. } => Some(wasm.as_slice()),
-                _ => None,
-            }),
-    );
+    let known = state.known();
     let checked = inspect::check(
         &shape,
         &compiled.defined,

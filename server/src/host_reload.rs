@@ -26,8 +26,8 @@ use notify::{RecursiveMode, Watcher};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::channel;
-use std::sync::Arc;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Quiet time after the last save before rebuilding (editors write a file in several steps).
@@ -36,7 +36,9 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// What to watch and how to build: the app's config and hotwasm's checkout.
 #[derive(Debug, Clone)]
 pub struct HostWatch {
-    config: Config,
+    /// The server's config, as [`crate::config_watch::start`] last loaded it: each rebuild
+    /// builds with it.
+    config: Arc<Mutex<Config>>,
     home: Home,
     root: PathBuf,
     globs: Globs,
@@ -47,7 +49,16 @@ pub struct HostWatch {
 impl HostWatch {
     /// The watch of `config`'s `[build] host_watch` (relative to the canonical `root`), or `None`
     /// when it names nothing.
-    pub fn new(config: &Config, home: &Home, root: &Path) -> Result<Option<HostWatch>, String> {
+    pub fn new(
+        config: &Arc<Mutex<Config>>,
+        home: &Home,
+        root: &Path,
+    ) -> Result<Option<HostWatch>, String> {
+        let shared = config.clone();
+        let config = &config
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         if config.build.host_watch.is_empty() {
             return Ok(None);
         }
@@ -74,7 +85,7 @@ impl HostWatch {
             same
         });
         Ok(Some(HostWatch {
-            config: config.clone(),
+            config: shared,
             home: home.clone(),
             root: root.to_path_buf(),
             globs,
@@ -82,16 +93,29 @@ impl HostWatch {
         }))
     }
 
-    /// The path relative to the root if saving it should rebuild the host.
+    /// The path relative to the root if saving it should rebuild the host (hotwasm.toml when
+    /// its `[build]` changed: the config watch sends it).
     pub fn watched(&self, path: &Path) -> Option<String> {
+        if path == self.config().file {
+            return Some(crate::config::FILE_NAME.to_string());
+        }
         self.globs.matched(path).filter(|_| !path.is_dir())
+    }
+
+    /// The config a rebuild builds with now.
+    fn config(&self) -> Config {
+        self.config
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
 /// Watches the host sources on a background thread and rebuilds on save. Directories that do
-/// not exist are named in the returned warnings.
-pub fn start(hub: Arc<Hub>, watch: HostWatch) -> notify::Result<Vec<String>> {
+/// not exist are named in the returned warnings; the sender queues a rebuild for a path.
+pub fn start(hub: Arc<Hub>, watch: HostWatch) -> notify::Result<(Vec<String>, Sender<PathBuf>)> {
     let (tx, rx) = channel();
+    let queue = tx.clone();
     let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
         if let Ok(ev) = ev {
             if matches!(
@@ -140,7 +164,7 @@ pub fn start(hub: Arc<Hub>, watch: HostWatch) -> notify::Result<Vec<String>> {
             }
         }
     });
-    Ok(warnings)
+    Ok((warnings, queue))
 }
 
 /// Rebuilds the host after `files` changed and moves the pages onto it (see the module doc).
@@ -158,8 +182,12 @@ pub fn rebuild(hub: &Hub, watch: &HostWatch, files: Vec<String>) {
         raw_output: String::new(),
     });
     let old = hub.host().unwrap_or_default();
-    let built =
-        crate::bundle::build_linked(&watch.config, &watch.home, true, crate::bundle::Link::Fast);
+    let built = crate::bundle::build_linked(
+        &watch.config(),
+        &watch.home,
+        true,
+        crate::bundle::Link::Fast,
+    );
     if let Err(e) = built {
         let raw_output = match &e {
             crate::bundle::BuildError::Command { output, .. } => output.clone(),
@@ -463,7 +491,7 @@ mod tests {
         }
         let text = "[app]\nname = \"a\"\nlang = \"c\"\n[build]\nsources = [\"src/*.c\"]\nhost_watch = [\"src/**\", \"Cargo.toml\"]\n";
         let config = Config::parse(text, &root.join("hotwasm.toml")).unwrap();
-        let w = HostWatch::new(&config, &Home::at(&root), &root)
+        let w = HostWatch::new(&Arc::new(Mutex::new(config)), &Home::at(&root), &root)
             .unwrap()
             .unwrap();
         let rel = |f: &str| w.watched(&root.join(f));

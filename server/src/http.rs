@@ -1,12 +1,13 @@
-//! The HTTP side: one thread per connection reads a request head, refuses foreign `Host`s,
+//! The HTTP side: one thread per connection (at most [`MAX_CONNECTIONS`] at once) reads a request head, refuses foreign `Host`s,
 //! serves the [`Site`] (GET only, no traversal, every HTML page with the token injected), and
 //! hands `/repl` upgrades that carry the token and an acceptable `Origin` to [`crate::ws`].
 
 use crate::hub::Hub;
-use crate::security::{check_token, MAX_FRAME, MAX_REQUEST_HEAD};
+use crate::security::{check_token, MAX_CONNECTIONS, MAX_FRAME, MAX_REQUEST_HEAD};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tungstenite::handshake::derive_accept_key;
@@ -35,12 +36,48 @@ pub struct Site {
     pub app_json: String,
 }
 
-/// Accepts connections forever.
+/// Accepts connections forever, each on a thread of its own while it lasts (an HTTP request,
+/// or a WebSocket for its life); past [`MAX_CONNECTIONS`] open at once, a new one is answered
+/// 503 naming the limit and closed.
 pub fn accept_loop(listener: TcpListener, hub: Arc<Hub>, roots: Arc<Site>) {
+    let open = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+        let Ok(mut stream) = stream else { continue };
+        let Some(permit) = Permit::take(&open) else {
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let body = format!("the server already has {MAX_CONNECTIONS} connections open: close pages or terminals you no longer use, then retry\n");
+            respond(
+                &mut stream,
+                Status::Unavailable,
+                "text/plain",
+                body.as_bytes(),
+            );
+            continue;
+        };
         let (hub, roots) = (hub.clone(), roots.clone());
-        std::thread::spawn(move || handle(stream, &hub, &roots));
+        std::thread::spawn(move || {
+            handle(stream, &hub, &roots);
+            drop(permit);
+        });
+    }
+}
+
+/// One open connection counted against [`MAX_CONNECTIONS`]; dropping it frees its place.
+struct Permit(Arc<AtomicUsize>);
+
+impl Permit {
+    fn take(open: &Arc<AtomicUsize>) -> Option<Permit> {
+        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < MAX_CONNECTIONS).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| Permit(open.clone()))
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -54,7 +91,12 @@ fn read_head(stream: &mut TcpStream) -> Option<(Vec<u8>, usize)> {
             return Some((buf, end + 4));
         }
         if buf.len() > MAX_REQUEST_HEAD {
-            respond(stream, 431, "text/plain", b"request head too large\n");
+            respond(
+                stream,
+                Status::HeadTooLarge,
+                "text/plain",
+                b"request head too large\n",
+            );
             return None;
         }
         match stream.read(&mut chunk) {
@@ -75,7 +117,12 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         req.parse(&buf[..head_len]),
         Ok(httparse::Status::Complete(_))
     ) {
-        return respond(&mut stream, 400, "text/plain", b"malformed request\n");
+        return respond(
+            &mut stream,
+            Status::BadRequest,
+            "text/plain",
+            b"malformed request\n",
+        );
     }
     let header = |name: &str| {
         req.headers
@@ -86,14 +133,19 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
     if let Err(refusal) = hub.names.check_host(header("host")) {
         return respond(
             &mut stream,
-            403,
+            Status::Forbidden,
             "text/plain",
             format!("{refusal}\n").as_bytes(),
         );
     }
     let path = req.path.unwrap_or("/").to_string();
     if req.method != Some("GET") {
-        return respond(&mut stream, 405, "text/plain", b"only GET is served\n");
+        return respond(
+            &mut stream,
+            Status::MethodNotAllowed,
+            "text/plain",
+            b"only GET is served\n",
+        );
     }
     let route = path.split('?').next().unwrap_or("/");
     if route == "/repl" {
@@ -102,7 +154,7 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         if let Err(refusal) = checks {
             return respond(
                 &mut stream,
-                403,
+                Status::Forbidden,
                 "text/plain",
                 format!("{refusal}\n").as_bytes(),
             );
@@ -112,7 +164,7 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         else {
             return respond(
                 &mut stream,
-                400,
+                Status::BadRequest,
                 "text/plain",
                 b"expected a WebSocket upgrade\n",
             );
@@ -123,7 +175,7 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
         let header = crate::vars::header_of_hub(hub);
         return respond(
             &mut stream,
-            200,
+            Status::Ok,
             "text/plain; charset=utf-8",
             header.as_bytes(),
         );
@@ -131,7 +183,7 @@ fn handle(mut stream: TcpStream, hub: &Arc<Hub>, site: &Site) {
     if route == "/hotwasm/app.json" {
         let build = hub.host_build.load(std::sync::atomic::Ordering::Relaxed);
         let body = app_json_of_build(&site.app_json, build);
-        return respond(&mut stream, 200, "application/json", body.as_bytes());
+        return respond(&mut stream, Status::Ok, "application/json", body.as_bytes());
     }
     let (roots, rest) = match route.strip_prefix("/hotwasm") {
         Some("" | "/") => (std::slice::from_ref(&site.generic_page), "/"),
@@ -191,7 +243,7 @@ fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &[PathBuf])
                 .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
     });
     let Some(rel) = rel.filter(|_| safe) else {
-        return respond(stream, 404, "text/plain", b"not found\n");
+        return respond(stream, Status::NotFound, "text/plain", b"not found\n");
     };
     for root in roots {
         let Ok(root) = std::fs::canonicalize(root) else {
@@ -212,9 +264,9 @@ fn serve_file(stream: &mut TcpStream, route: &str, hub: &Hub, roots: &[PathBuf])
                 .replace(TOKEN_PLACEHOLDER, &hub.token)
                 .into_bytes();
         }
-        return respond(stream, 200, ty, &body);
+        return respond(stream, Status::Ok, ty, &body);
     }
-    respond(stream, 404, "text/plain", b"not found\n")
+    respond(stream, Status::NotFound, "text/plain", b"not found\n")
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -250,17 +302,44 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
-fn respond(stream: &mut TcpStream, status: u16, ty: &str, body: &[u8]) {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Request Header Fields Too Large",
-    };
+/// Every status this server answers with: its code and reason phrase, in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// 200.
+    Ok,
+    /// 400: a malformed request or a plain GET of `/repl`.
+    BadRequest,
+    /// 403: a foreign `Host` or `Origin`, or no token.
+    Forbidden,
+    /// 404.
+    NotFound,
+    /// 405: anything but GET.
+    MethodNotAllowed,
+    /// 431: a request head over [`MAX_REQUEST_HEAD`].
+    HeadTooLarge,
+    /// 503: more connections than [`MAX_CONNECTIONS`].
+    Unavailable,
+}
+
+impl Status {
+    /// The status code and its reason phrase.
+    pub fn line(self) -> (u16, &'static str) {
+        match self {
+            Status::Ok => (200, "OK"),
+            Status::BadRequest => (400, "Bad Request"),
+            Status::Forbidden => (403, "Forbidden"),
+            Status::NotFound => (404, "Not Found"),
+            Status::MethodNotAllowed => (405, "Method Not Allowed"),
+            Status::HeadTooLarge => (431, "Request Header Fields Too Large"),
+            Status::Unavailable => (503, "Service Unavailable"),
+        }
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: Status, ty: &str, body: &[u8]) {
+    let (code, reason) = status.line();
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
         body.len()
     );
     let _ = stream

@@ -4,6 +4,7 @@
 //! (live or replayed), and in sequence order.
 
 use crate::compile::Compiler;
+use crate::inspect::Known;
 use crate::journal::{Entry, EntryKind, Journal, JournalError};
 use crate::protocol::{ErrorCode, ServerMsg, PROTOCOL_VERSION};
 use crate::security::{Names, ACK_TIMEOUT, MAX_COMPILES, MAX_QUEUED};
@@ -73,6 +74,56 @@ pub struct State {
     /// The journal.
     pub journal: Journal,
     clients: HashMap<u64, Client>,
+    sections: SectionsRead,
+}
+
+/// The `hotwasm.vars`/`hotwasm.globals` sections of the journal's patches, read from each patch
+/// once and folded oldest first (an eval's check needs them under the state lock; reading every
+/// journaled patch again on every eval grew with the journal).
+#[derive(Default)]
+struct SectionsRead {
+    epoch: String,
+    /// The patch entries folded in, in journal order.
+    seqs: Vec<u64>,
+    known: Known,
+}
+
+impl State {
+    /// What earlier patches defined and bound to: the same as [`Known::from_journal`] over the
+    /// journal's manifests and patches, reading only the patches journaled since the last call
+    /// (all of them again after an undo forgot some or the journal was reset).
+    pub fn known(&mut self) -> Known {
+        let patches: Vec<(u64, &[u8])> = self
+            .journal
+            .entries()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Patch { wasm, .. } => Some((e.seq, wasm.as_slice())),
+                _ => None,
+            })
+            .collect();
+        let read = &mut self.sections;
+        let current = read.epoch == self.journal.epoch()
+            && read.seqs.len() <= patches.len()
+            && read.seqs.iter().zip(&patches).all(|(a, (b, _))| a == b);
+        if !current {
+            *read = SectionsRead {
+                epoch: self.journal.epoch().to_string(),
+                ..SectionsRead::default()
+            };
+        }
+        for (seq, wasm) in &patches[read.seqs.len()..] {
+            let later = Known::from_journal(HashMap::new(), [*wasm]);
+            read.known.vars.extend(later.vars);
+            for (name, global) in later.globals {
+                read.known.globals.entry(name).or_insert(global);
+            }
+            read.seqs.push(*seq);
+        }
+        let mut known = read.known.clone();
+        known.vars.extend(Hub::journal_vars(self));
+        known
+    }
 }
 
 /// Everything the connection threads share.
@@ -109,13 +160,18 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// A place in the compile queue; [`Ticket::wait`] turns it into a [`Slot`].
-pub struct Ticket(Arc<Hub>);
+/// A place in the compile queue; [`Ticket::wait`] turns it into a [`Slot`]. Dropping a ticket
+/// that never waited gives its place back, so every early exit of an eval (an unreadable file,
+/// no compiler, a bad host manifest) frees the queue.
+pub struct Ticket {
+    hub: Arc<Hub>,
+    queued: bool,
+}
 
 impl Ticket {
-    /// Waits for a compile slot.
-    pub fn wait(&self) -> Slot<'_> {
-        let hub = &self.0;
+    /// Waits for a compile slot (leaving the queue for it).
+    pub fn wait(&mut self) -> Slot<'_> {
+        let hub = &self.hub;
         let mut s = lock(&hub.slots);
         while s.0 >= MAX_COMPILES {
             s = hub
@@ -124,8 +180,18 @@ impl Ticket {
                 .unwrap_or_else(PoisonError::into_inner);
         }
         s.0 += 1;
-        s.1 -= 1;
+        if std::mem::take(&mut self.queued) {
+            s.1 -= 1;
+        }
         Slot(hub)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.queued {
+            lock(&self.hub.slots).1 -= 1;
+        }
     }
 }
 
@@ -149,6 +215,7 @@ impl Hub {
             state: Mutex::new(State {
                 journal,
                 clients: HashMap::new(),
+                sections: SectionsRead::default(),
             }),
             acks: Mutex::new(HashMap::new()),
             acked: Condvar::new(),
@@ -171,7 +238,10 @@ impl Hub {
             return None;
         }
         s.1 += 1;
-        Some(Ticket(self.clone()))
+        Some(Ticket {
+            hub: self.clone(),
+            queued: true,
+        })
     }
 
     /// Registers a new client connection and returns its id.
@@ -216,7 +286,9 @@ impl Hub {
     pub fn hello(&self, id: u64, page: bool, epoch: Option<&str>, seq: u64) {
         let host_vars: Vec<HostVar> = self.host().map(|h| h.vars).unwrap_or_default();
         let mut state = self.lock();
-        let State { journal, clients } = &mut *state;
+        let State {
+            journal, clients, ..
+        } = &mut *state;
         let Some(client) = clients.get_mut(&id) else {
             return;
         };
@@ -375,10 +447,17 @@ impl Hub {
 
     /// An error message for a client.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Out {
+        Self::refusal(code, message, None)
+    }
+
+    /// An error message refusing the request `id` (an eval's or undo's), so the client waiting
+    /// for its answer gets one.
+    pub fn refusal(code: ErrorCode, message: impl Into<String>, id: Option<String>) -> Out {
         Out::Text(
             ServerMsg::Error {
                 code,
                 message: message.into(),
+                id,
             }
             .to_json(),
         )
@@ -465,6 +544,84 @@ pub fn read_host_manifest(path: &std::path::Path) -> Result<Option<HostManifest>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wasm module of custom sections only (each under 128 bytes: one-byte sizes).
+    fn sections(list: &[(&str, &str)]) -> Arc<Vec<u8>> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        for (name, data) in list {
+            let len = 1 + name.len() + data.len();
+            assert!(len < 128 && name.len() < 128);
+            wasm.extend([0, len as u8, name.len() as u8]);
+            wasm.extend(name.bytes().chain(data.bytes()));
+        }
+        Arc::new(wasm)
+    }
+
+    fn patch(vars: &str, globals: &str) -> EntryKind {
+        EntryKind::Patch {
+            manifest: hotwasm_abi::PatchManifest { entries: vec![] },
+            run: None,
+            source: String::new(),
+            lang: crate::protocol::Lang::C,
+            name: "p.c".into(),
+            wasm: sections(&[("hotwasm.vars", vars), ("hotwasm.globals", globals)]),
+        }
+    }
+
+    /// What the journal's patches declare, read again from every patch.
+    fn read_all(state: &State) -> Known {
+        Known::from_journal(
+            Hub::journal_vars(state),
+            state
+                .journal
+                .entries()
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EntryKind::Patch { wasm, .. } => Some(wasm.as_slice()),
+                    _ => None,
+                }),
+        )
+    }
+
+    #[test]
+    fn what_earlier_patches_declare_is_read_once_and_matches_reading_them_all_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State {
+            journal: Journal::open(dir.path()).unwrap(),
+            clients: HashMap::new(),
+            sections: SectionsRead::default(),
+        };
+        let step = |state: &mut State, what: &str| {
+            let known = state.known();
+            assert_eq!(known, read_all(state), "after {what}");
+            assert!(!known.vars.is_empty() || state.journal.is_empty(), "{what}");
+        };
+        state.journal.append(patch("f ii\n", "g 4 int\n")).unwrap();
+        step(&mut state, "the first patch");
+        state
+            .journal
+            .append(patch("f vi\nh d\n", "g 8 long\nk 1 char\n"))
+            .unwrap();
+        step(&mut state, "a redefinition");
+        assert_eq!(state.sections.seqs, vec![1, 2], "each patch read once");
+        state
+            .journal
+            .append(EntryKind::Rollback { var: "f".into() })
+            .unwrap();
+        let undone = state.journal.append(patch("u i\n", "")).unwrap().seq;
+        step(&mut state, "a rollback and a patch");
+        state.journal.undo(undone, false).unwrap();
+        step(&mut state, "an undo");
+        assert_eq!(
+            state.known().vars.get("u"),
+            None,
+            "the undone patch is forgotten"
+        );
+        state.journal.reset().unwrap();
+        step(&mut state, "a reset");
+        state.journal.append(patch("z p\n", "")).unwrap();
+        step(&mut state, "a patch in the new epoch");
+    }
 
     #[test]
     fn host_manifest_reads_and_explains_bad_files() {

@@ -10,7 +10,8 @@
 //! C, C++ and Rust evals and saved files ([`watch`]) into SIDE_MODULE patches, checks them
 //! against the host manifest, delivers them to every page, journals them on disk and replays
 //! them to pages that (re)connect. A save of one of the host's own sources rebuilds the host
-//! and moves every page onto it with the app's state ([`host_reload`]).
+//! and moves every page onto it with the app's state ([`host_reload`]); an edited hotwasm.toml
+//! is reloaded ([`config_watch`]).
 //!
 //! Flow of one eval: [`ws`] reads it → [`eval`] compiles it ([`compile`]), renames its exports
 //! to versioned symbols ([`compile::rename`]), reads and checks it ([`inspect`]) → [`hub`]
@@ -24,6 +25,7 @@ pub mod cli;
 pub mod client;
 pub mod compile;
 pub mod config;
+pub mod config_watch;
 pub mod eval;
 pub mod home;
 pub mod host_reload;

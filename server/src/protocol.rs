@@ -406,6 +406,10 @@ pub enum ServerMsg {
         code: ErrorCode,
         /// What to do about it.
         message: String,
+        /// The refused `eval`'s (or `undo`'s) id, so a client waiting for its answer gets one;
+        /// absent for other messages.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 
@@ -756,6 +760,12 @@ mod tests {
         round_trip_server(ServerMsg::Error {
             code: ErrorCode::Busy,
             message: "m".into(),
+            id: None,
+        });
+        round_trip_server(ServerMsg::Error {
+            code: ErrorCode::Busy,
+            message: "m".into(),
+            id: Some("e1".into()),
         });
     }
 

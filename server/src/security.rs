@@ -20,6 +20,9 @@ pub const MAX_COMPILES: usize = 2;
 pub const MAX_QUEUED: usize = 4;
 /// How long an eval waits for page acks.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections (HTTP requests in progress and WebSockets) open at once; more are refused
+/// with 503. Each is a thread; a page or a terminal holds one.
+pub const MAX_CONNECTIONS: usize = 256;
 /// Largest HTTP request head.
 pub const MAX_REQUEST_HEAD: usize = 16 * 1024;
 

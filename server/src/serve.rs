@@ -65,6 +65,10 @@ pub struct Settings {
     pub watch: Option<WatchSet>,
     /// Host rebuild on save (`[build] host_watch`); `None` when watching is off or it is empty.
     pub host_watch: Option<crate::host_reload::HostWatch>,
+    /// The config as last loaded (host rebuilds build with it; the config watch reloads it).
+    pub config: Arc<std::sync::Mutex<Config>>,
+    /// Whether to watch hotwasm.toml for edits (off with `--no-watch`).
+    pub watch_config: bool,
     /// Whether the app is likely to send C++ (a C++ host, or C++ files watched): then the C++
     /// fast path and libraries are prepared at start-up instead of on the first C++ eval.
     pub warm_cpp: bool,
@@ -116,10 +120,11 @@ impl Settings {
                 .map_err(|e| ServeError::Watch(config.file.display().to_string(), e))?;
             Some(set)
         };
+        let shared = Arc::new(std::sync::Mutex::new(config.clone()));
         let host_watch = if args.no_watch {
             None
         } else {
-            crate::host_reload::HostWatch::new(config, home, &root)
+            crate::host_reload::HostWatch::new(&shared, home, &root)
                 .map_err(|e| ServeError::Watch(config.file.display().to_string(), e))?
         };
         let warm_cpp = config.app.lang == crate::config::HostLang::Cpp
@@ -129,6 +134,8 @@ impl Settings {
                     .any(|e| g.ends_with(&format!(".{e}")))
             });
         Ok(Settings {
+            config: shared,
+            watch_config: !args.no_watch,
             warm_cpp,
             journal: root.join(&args.journal),
             bind: args.bind.clone(),
@@ -232,16 +239,26 @@ pub fn run(settings: Settings) -> Result<(), ServeError> {
             ),
         }
     }
+    let mut rebuild = None;
     if let Some(w) = settings.host_watch {
         match crate::host_reload::start(hub.clone(), w) {
-            Ok(warnings) => {
+            Ok((warnings, queue)) => {
                 for w in warnings {
                     eprintln!("hotwasm: warning: not watching {w}");
                 }
+                rebuild = Some(queue);
             }
             Err(e) => eprintln!(
                 "hotwasm: warning: cannot watch the [build] host_watch globs ({e}); host rebuilds on save are off"
             ),
+        }
+    }
+    if settings.watch_config {
+        if let Err(e) = crate::config_watch::start(hub.clone(), settings.config.clone(), rebuild) {
+            eprintln!(
+                "hotwasm: warning: cannot watch {} ({e}): edits to it apply after a restart",
+                crate::config::FILE_NAME
+            );
         }
     }
     println!("hotwasm: open http://{host}:{port}/?token={token}");

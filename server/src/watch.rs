@@ -155,28 +155,14 @@ pub fn start(hub: Arc<Hub>, set: WatchSet) -> notify::Result<Vec<String>> {
 
 fn compile(hub: &Arc<Hub>, rel: String, lang: Lang) {
     let Some(ticket) = hub.try_queue() else {
-        eprintln!("hotwasm: {rel} changed but the compile queue is full; save it again");
-        return;
+        let busy = "changed but the compile queue is full (evals from clients are compiling): save it again in a moment";
+        return report(hub, rel, Vec::new(), busy.into(), String::new());
     };
     let outcome = eval::run(hub, ticket, lang, Input::File(rel.clone()), None);
     match outcome.stage {
         Some(Stage::Compile | Stage::Check) => {
-            let mut diagnostics = outcome.diagnostics;
-            if diagnostics.is_empty() {
-                diagnostics.push(Diagnostic {
-                    file: rel.clone(),
-                    line: 1,
-                    column: 1,
-                    severity: "error".into(),
-                    message: outcome.error.clone().unwrap_or_default(),
-                });
-            }
-            eprintln!("hotwasm: {rel}: {}", outcome.error.unwrap_or_default());
-            hub.broadcast(&ServerMsg::Diagnostics {
-                name: rel,
-                diagnostics,
-                raw_output: outcome.raw_output,
-            });
+            let error = outcome.error.unwrap_or_default();
+            report(hub, rel, outcome.diagnostics, error, outcome.raw_output);
         }
         _ => eprintln!(
             "hotwasm: {rel} delivered as patch {} in {:.0} ms",
@@ -184,6 +170,32 @@ fn compile(hub: &Arc<Hub>, rel: String, lang: Lang) {
             outcome.timings.total_ms
         ),
     }
+}
+
+/// Logs why saved file `rel` was not delivered and sends every client its `diagnostics` (the
+/// error itself at line 1 when the compiler gave none).
+pub fn report(
+    hub: &Hub,
+    rel: String,
+    mut diagnostics: Vec<Diagnostic>,
+    error: String,
+    raw: String,
+) {
+    eprintln!("hotwasm: {rel}: {error}");
+    if diagnostics.is_empty() {
+        diagnostics.push(Diagnostic {
+            file: rel.clone(),
+            line: 1,
+            column: 1,
+            severity: "error".into(),
+            message: error,
+        });
+    }
+    hub.broadcast(&ServerMsg::Diagnostics {
+        name: rel,
+        diagnostics,
+        raw_output: raw,
+    });
 }
 
 #[cfg(test)]

@@ -230,12 +230,13 @@ fn on_eval(
     if source.len() > MAX_SOURCE {
         hub.send(
             id,
-            Hub::error(
+            Hub::refusal(
                 ErrorCode::TooLarge,
                 format!(
                     "source is {} bytes, over the 256 KiB limit: send one function at a time",
                     source.len()
                 ),
+                Some(eval_id),
             ),
         );
         return hub.send(id, Out::Close(1009));
@@ -246,9 +247,10 @@ fn on_eval(
             Some(n) => {
                 return hub.send(
                     id,
-                    Hub::error(
+                    Hub::refusal(
                         ErrorCode::BadRequest,
                         format!("file name `{}` refused: use a name like `step.c` or the file's path in the app like `patches/step.c` (letters, digits, `.`, `_`, `-` between `/`; no `..`)", n.escape_debug()),
+                        Some(eval_id),
                     ),
                 )
             }
@@ -256,9 +258,10 @@ fn on_eval(
     let Some(ticket) = hub.try_queue() else {
         return hub.send(
             id,
-            Hub::error(
+            Hub::refusal(
                 ErrorCode::Busy,
                 "too many compiles running or queued: retry in a moment",
+                Some(eval_id),
             ),
         );
     };
@@ -292,9 +295,10 @@ fn on_undo(hub: &Arc<Hub>, id: u64, undo_id: String, seq: u64, state: bool, trap
     let Some(slot) = crate::undo::InFlight::enter() else {
         return hub.send(
             id,
-            Hub::error(
+            Hub::refusal(
                 ErrorCode::Busy,
                 "too many undos waiting for pages' answers: retry in a moment",
+                Some(undo_id),
             ),
         );
     };

@@ -16,6 +16,7 @@
 pub mod c_host;
 pub mod exports;
 pub mod layouts;
+pub mod ldflags;
 pub mod manifest;
 pub mod rust_host;
 
@@ -48,6 +49,9 @@ pub const CLIENT_RUNTIME_METHODS: [&str; 13] = [
     "GOT",
     "LDSO",
 ];
+
+/// The runtime methods of [`CLIENT_RUNTIME_METHODS`] only a HOT_RELOAD host has.
+const DYNAMIC_LINKER_METHODS: [&str; 2] = ["GOT", "LDSO"];
 
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +148,8 @@ pub fn build_linked(
     let measuring = hot.then(|| layouts::start(config, home));
     let exports = exports::plan(config, home, hot, &dir)?;
     let list = write_export_list(&dir, &exports.functions)?;
-    let flags = link_flags(config, hot, &list, &exports.response_files);
+    let flags = link_flags(config, hot, &list, &exports.response_files)?;
+    refuse_finalize(config, home, &flags)?;
     let built = Built {
         js: dir.join(format!("{}.js", config.app.name)),
         wasm: dir.join(format!("{}.wasm", config.app.name)),
@@ -219,13 +224,25 @@ fn write_export_list(
     Ok(path)
 }
 
-/// The emcc link flags of every host (Rust hands them to rustc as `-C link-arg`).
-pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: &[PathBuf]) -> Vec<String> {
+/// The emcc link flags of every host (Rust hands them to rustc as `-C link-arg`): the runtime
+/// methods are the client's (`GOT` and `LDSO` only with HOT_RELOAD: a plain host has no dynamic
+/// linker), `[build] runtime_methods` and any `-sEXPORTED_RUNTIME_METHODS` of `[build] ldflags`,
+/// merged into one list ([`ldflags`]).
+pub fn link_flags(
+    config: &Config,
+    hot: bool,
+    list: &Path,
+    rsp: &[PathBuf],
+) -> Result<Vec<String>, BuildError> {
+    let (from_ldflags, ldflags) =
+        ldflags::take_runtime_methods(&config.build.ldflags, &config.file.display().to_string())
+            .map_err(BuildError::Config)?;
     let mut methods: Vec<String> = CLIENT_RUNTIME_METHODS
         .iter()
+        .filter(|m| hot || !DYNAMIC_LINKER_METHODS.contains(m))
         .map(|m| m.to_string())
         .collect();
-    for m in &config.build.runtime_methods {
+    for m in config.build.runtime_methods.iter().chain(&from_ldflags) {
         if !methods.contains(m) {
             methods.push(m.clone());
         }
@@ -249,8 +266,29 @@ pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: &[PathBuf]) -> V
             flags.push(format!("-Wl,@{}", rsp.display()));
         }
     }
-    flags.extend(rooted_flags(&config.root, &config.build.ldflags));
-    flags
+    flags.extend(rooted_flags(&config.root, &ldflags));
+    Ok(flags)
+}
+
+/// Refuses link flags that need binaryen's `wasm-emscripten-finalize` when the toolchain's
+/// binaryen has none (npm's, which scripts/setup.sh installs), naming each and what works.
+fn refuse_finalize(config: &Config, home: &Home, flags: &[String]) -> Result<(), BuildError> {
+    let Some(why) = ldflags::needs_finalize(flags) else {
+        return Ok(());
+    };
+    let out = Command::new(crate::toolchain::require(home, "em-config")?)
+        .arg("BINARYEN_ROOT")
+        .output()
+        .map_err(|e| BuildError::io("running em-config BINARYEN_ROOT".into(), e))?;
+    let root = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if root.join("bin/wasm-emscripten-finalize").is_file() {
+        return Ok(());
+    }
+    Err(BuildError::Config(format!(
+        "{}: [build] ldflags cannot link with this toolchain: emcc would rewrite the wasm with binaryen's wasm-emscripten-finalize, and the binaryen in {} has none (it is npm's, which runs as JavaScript). {why}",
+        config.file.display(),
+        root.display()
+    )))
 }
 
 /// Flags with every relative path that names something under `root` made absolute (`-Isrc`,
@@ -400,7 +438,8 @@ mod tests {
             true,
             Path::new("/o/list.json"),
             &[PathBuf::from("/o/std.rsp")],
-        );
+        )
+        .unwrap();
         assert!(hot.contains(&"-sEXPORT_NAME=createA".to_string()));
         assert!(hot.contains(&"-sMAIN_MODULE=2".to_string()));
         assert!(hot.contains(&"-Wl,@/o/std.rsp".to_string()));
@@ -411,10 +450,18 @@ mod tests {
             .find(|f| f.starts_with("-sEXPORTED_RUNTIME_METHODS="))
             .unwrap();
         assert!(methods.ends_with(",GOT,LDSO,addFunction"), "{methods}");
-        let plain = link_flags(&c, false, Path::new("/o/list.json"), &[]);
+        let plain = link_flags(&c, false, Path::new("/o/list.json"), &[]).unwrap();
         assert!(!plain
             .iter()
             .any(|f| f.contains("MAIN_MODULE") || f.contains(".rsp")));
+        let methods = plain
+            .iter()
+            .find(|f| f.starts_with("-sEXPORTED_RUNTIME_METHODS="))
+            .unwrap();
+        assert!(
+            !methods.contains("GOT") && !methods.contains("LDSO"),
+            "{methods}"
+        );
     }
 
     #[test]

@@ -49,19 +49,80 @@ pub fn build(
     if hot {
         cmd.args(["--features", HOT_FEATURE]);
     }
+    // Through the environment, which emcc appends to its command line and cargo does not
+    // fingerprint: a link flag in RUSTFLAGS would rebuild every dependency. So the target
+    // directory's last link is stamped with it, and a build of another flavour relinks.
+    let mut emcc_cflags = std::env::var("EMCC_CFLAGS").unwrap_or_default();
     if link == super::Link::Fast {
-        // Through the environment, which emcc appends to its command line and cargo does not
-        // fingerprint: a link flag in RUSTFLAGS would rebuild every dependency.
-        let extra = std::env::var("EMCC_CFLAGS").unwrap_or_default();
-        cmd.env("EMCC_CFLAGS", format!("{extra} -O1").trim_start());
+        emcc_cflags = format!("{emcc_cflags} -O1").trim_start().to_string();
     }
+    cmd.env("EMCC_CFLAGS", &emcc_cflags);
+    let stamp = LinkStamp::at(&target_dir);
+    stamp.relink_unless(&emcc_cflags, package);
     say(&format!(
         "cargo build --release -p {package} --target {TARGET}{} (thin LTO; a first build takes minutes) in {}",
         if hot { " --features hot-reload" } else { "" },
         target_dir.display()
     ));
     let (js, wasm) = cargo_artifact(&mut cmd, package, hot)?;
+    stamp.write(&emcc_cflags, &js, &wasm);
     copy_renamed(&js, &wasm, built)
+}
+
+/// What the last link in a cargo target directory was given outside cargo's fingerprint (the
+/// `EMCC_CFLAGS` emcc appends: `-O1` for `hotwasm serve`'s fast rebuilds), and the binary it
+/// wrote. A build with other `EMCC_CFLAGS` removes that binary, so cargo links it again instead
+/// of handing back the other flavour as fresh (it would, in 0.2 s).
+struct LinkStamp(PathBuf);
+
+impl LinkStamp {
+    fn at(target_dir: &Path) -> LinkStamp {
+        LinkStamp(target_dir.join("hotwasm-link.json"))
+    }
+
+    /// Removes the last link's binary when it was linked with other `emcc_cflags` (or when no
+    /// stamp says how: a target directory of an older hotwasm, so `package`'s binary).
+    fn relink_unless(&self, emcc_cflags: &str, package: &str) {
+        let stamp: Option<serde_json::Value> = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let files: Vec<PathBuf> = match &stamp {
+            Some(s) if s["emcc_cflags"] == emcc_cflags => return,
+            Some(s) => ["js", "wasm"]
+                .iter()
+                .filter_map(|k| s[*k].as_str().map(PathBuf::from))
+                .collect(),
+            None => {
+                let release = self.0.with_file_name(TARGET).join("release");
+                let stem = package.replace('-', "_");
+                vec![
+                    release.join(format!("{package}.js")),
+                    release.join(format!("{stem}.wasm")),
+                ]
+            }
+        };
+        if files.iter().any(|f| f.exists()) {
+            say("the last link here was of another flavour (EMCC_CFLAGS differ): relinking");
+        }
+        for file in files {
+            // cargo checks its unit's own output in deps/ (named with `_`); the uplifted copy
+            // beside it goes too.
+            let name = file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .replace('-', "_");
+            let deps = file.with_file_name("deps").join(name);
+            let _ = std::fs::remove_file(&deps);
+            let _ = std::fs::remove_file(&file);
+        }
+    }
+
+    /// Records the link that wrote `js` and `wasm`.
+    fn write(&self, emcc_cflags: &str, js: &Path, wasm: &Path) {
+        let stamp = serde_json::json!({"emcc_cflags": emcc_cflags, "js": js, "wasm": wasm});
+        let _ = super::write_atomically(&self.0, stamp.to_string().as_bytes());
+    }
 }
 
 /// `$CARGO_TARGET_DIR/emscripten-<mode>`, else `<workspace target dir>/emscripten-<mode>`.

@@ -275,6 +275,42 @@ pub fn exports_key(host: &HostManifest) -> u64 {
     h
 }
 
+/// Builds the [`ARCHIVES`] missing from `dirs` (Emscripten's PIC library directory, as the
+/// learnt link line names it) with the `embuilder` beside `emcc`: on a machine whose Emscripten
+/// cache has none yet (scripts/setup.sh builds them; a new `EM_CACHE` has none). Once per cache;
+/// embuilder's progress goes to the server's stderr.
+pub fn build_missing(emcc: &Path, dirs: &[PathBuf]) -> Result<(), CompileError> {
+    let missing: Vec<String> = ARCHIVES
+        .iter()
+        .filter(|lib| !dirs.iter().any(|d| d.join(format!("lib{lib}.a")).is_file()))
+        .map(|lib| format!("lib{lib}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let command = format!("embuilder build {} --pic", missing.join(" "));
+    eprintln!("hotwasm: Emscripten's cache has no PIC {} for patches yet: building them once ({command}, about a minute each)", missing.join(" and "));
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new(emcc.with_file_name("embuilder"))
+        .arg("build")
+        .args(&missing)
+        .arg("--pic")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| CompileError::Learn(format!("could not run `{command}`: {e}")))?;
+    if !status.success() {
+        return Err(CompileError::Learn(format!(
+            "`{command}` failed ({status}): see its output above"
+        )));
+    }
+    eprintln!(
+        "hotwasm: built {} in {:.0} s",
+        missing.join(" and "),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Reads every member of [`ARCHIVES`] (found in `dirs`) as `lib:member` → (member, its bytes).
 fn read_archives(dirs: &[PathBuf]) -> Result<BTreeMap<String, (Member, Vec<u8>)>, CompileError> {
     let mut members = BTreeMap::new();
@@ -286,7 +322,7 @@ fn read_archives(dirs: &[PathBuf]) -> Result<BTreeMap<String, (Member, Vec<u8>)>
             .find(|p| p.is_file())
             .ok_or_else(|| {
                 CompileError::Learn(format!(
-                    "{file} is not in Emscripten's PIC library directory ({}): run `embuilder build libc compiler-rt --pic`",
+                    "{file} is not in Emscripten's PIC library directory ({}): run `embuilder build libc libcompiler_rt --pic` (or `bash scripts/setup.sh`)",
                     dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
                 ))
             })?;

@@ -301,6 +301,7 @@ impl Compiler {
             .filter_map(|a| a.strip_prefix("-L"))
             .map(PathBuf::from)
             .collect();
+        libc::build_missing(&self.emcc, &dirs)?;
         libc::PatchLibc::make(&dirs, host, &dir, obj)
     }
 

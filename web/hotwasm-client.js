@@ -409,6 +409,7 @@ export class Hot {
         return this.emit('replay_done', msg);
       case 'error':
         this.log('error', `the server refused a message (${msg.code}): ${msg.message}`);
+        this.failRequest(msg);
         return this.emit('server_error', msg);
       default: // diagnostics, pong, host_build, vars_result
         return this.emit(msg.type, msg);
@@ -524,6 +525,15 @@ export class Hot {
       pending.resolve(result);
     }
     this.emit('eval_result', result);
+  }
+
+  /** A refusal that names an eval of this page (busy, too large, …) ends that eval's wait. */
+  failRequest(msg) {
+    const pending = msg.id != null && this.pendingEvals.get(msg.id);
+    if (!pending) return;
+    this.pendingEvals.delete(msg.id);
+    clearTimeout(pending.timer);
+    pending.reject(Object.assign(new Error(`the server refused eval ${msg.id} (${msg.code}): ${msg.message}`), { code: msg.code }));
   }
 
   failPending(reason) {

@@ -277,6 +277,20 @@ describe('attach() under Node', { timeout: 300_000 }, () => {
     await assert.rejects(hot.eval('int y;'), /not connected/, 'an eval without a connection is refused at once');
   });
 
+  test('an eval the server refuses by id (busy) rejects at once with the server’s words; another eval still waits', async () => {
+    const { hot, server } = await attached(bundle);
+    const since = server.received.length;
+    const refused = hot.eval('int a(void) { return 1; }');
+    const other = hot.eval('int b(void) { return 2; }');
+    const first = await server.next('eval', since);
+    const second = await server.waitFor((m) => m.type === 'eval' && m.id !== first.id, since);
+    server.send({ type: 'error', id: first.id, code: 'busy', message: 'too many compiles running or queued: retry in a moment' });
+    await assert.rejects(refused, (e) => e.code === 'busy' && e.message.includes(first.id) && /retry in a moment/.test(e.message));
+    server.send({ type: 'eval_result', id: second.id, ok: true, stage: 'done', diagnostics: [], raw_output: '', error: null, timings: {}, pages: [], seq: 1 });
+    assert.equal((await other).id, second.id, 'the refusal of one eval does not end the wait of another');
+    hot.close();
+  });
+
   test('hot.rollback resolves once the journaled rollback reached this page, and rejects when refused', async () => {
     const { hot, server } = await attached(bundle);
     await server.patch({ seq: 1, manifest: [{ var: 'background_color', symbol: 'background_color__hw900', signature: 'ip' }], bytes: bg });

@@ -47,10 +47,11 @@ pub enum Command {
     },
     /// Read C, C++ or Rust from the terminal and evaluate it (end an entry with a blank line or
     /// `;;`). On a terminal: line editing and history (the app's `.hotwasm/repl_history`).
-    /// Commands: `:help`, `:vars`, `:rollback NAME`, `:load FILE`, `:c`/`:cpp`/`:rust`, `:quit`.
-    #[command(
-        after_help = "Example:\n  hotwasm repl\n  c> int app_value(int frame) { return frame * 3; }\n  ...> ;;\n  c> :vars\n  c> :rollback app_value\n  c> :load patches/colors.c\n  c> :cpp"
-    )]
+    /// Lines starting with `:` are commands (listed below).
+    #[command(after_help = format!(
+        "Commands:\n{}\nExample:\n  hotwasm repl\n  c> int app_value(int frame) {{ return frame * 3; }}\n  ...> ;;\n  c> :vars\n  c> :rollback app_value\n  c> :undo 3\n  c> :load patches/colors.c\n  c> :cpp",
+        crate::repl::commands_help()
+    ))]
     Repl {
         /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`): the same as `--lang rust`.
         #[arg(long)]

@@ -24,6 +24,7 @@ pub mod cli;
 pub mod client;
 pub mod compile;
 pub mod config;
+pub mod editors;
 pub mod eval;
 pub mod home;
 pub mod host_reload;

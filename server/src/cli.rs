@@ -28,7 +28,7 @@ pub enum Command {
     Init(InitArgs),
     /// Build the app's host for the browser (HOT_RELOAD with --hot) as hotwasm.toml says.
     #[command(
-        after_help = "Example:\n  hotwasm build --hot --project examples/particles   # → examples/particles/build/hot/\n  hotwasm build                                       # plain build of the app around the cwd"
+        after_help = "Example:\n  hotwasm build --hot --project examples/particles   # → examples/particles/build/hot/\n  hotwasm build                                       # plain build of the app around the cwd\n  hotwasm build --check                               # check hotwasm.toml, write the editor files"
     )]
     Build(BuildArgs),
     /// Serve the app's page, its HOT_RELOAD bundle and the WebSocket; compile and deliver patches.
@@ -112,6 +112,11 @@ pub struct BuildArgs {
     /// without it a plain build into `<out_dir>/plain`.
     #[arg(long)]
     pub hot: bool,
+    /// Build nothing: read hotwasm.toml (an unknown key or a bad value is an error), warn about
+    /// each path it names that does not exist, and write the editor files (clangd,
+    /// rust-analyzer).
+    #[arg(long)]
+    pub check: bool,
     /// The app (a directory holding hotwasm.toml, or below one); default: the current directory.
     #[arg(long, alias = "root")]
     pub project: Option<PathBuf>,

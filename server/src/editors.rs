@@ -275,6 +275,41 @@ fn seed_vars_header(
     write_file(&header, &text, written)
 }
 
+/// What `hotwasm build --check` warns about: each path the config names that does not exist
+/// (a source glob matching nothing, an include dir, the prelude, the page, the Cargo package).
+pub fn missing_paths(config: &Config) -> Vec<String> {
+    let file = config.file.display();
+    let mut out = Vec::new();
+    for g in &config.build.sources {
+        let pattern = config.path(g);
+        let matched = glob::glob(&pattern.to_string_lossy())
+            .map(|mut m| m.next().is_some())
+            .unwrap_or(false);
+        if !matched {
+            out.push(format!("{file}: [build] sources: `{g}` matches no file"));
+        }
+    }
+    if config.build.package.is_some() && !config.path("Cargo.toml").is_file() {
+        out.push(format!(
+            "{file}: [build] package: there is no Cargo.toml beside hotwasm.toml"
+        ));
+    }
+    let named = [
+        ("[patches] include_dirs", config.include_dirs()),
+        (
+            "[patches] rust_prelude",
+            config.rust_prelude().into_iter().collect(),
+        ),
+        ("[serve] page", config.page_dir().into_iter().collect()),
+    ];
+    for (key, paths) in named {
+        for p in paths.iter().filter(|p| !p.exists()) {
+            out.push(format!("{file}: {key}: {} does not exist", p.display()));
+        }
+    }
+    out
+}
+
 fn write_file(path: &Path, text: &str, written: &mut Written) -> Result<(), EditorError> {
     let write = || {
         if let Some(dir) = path.parent() {

@@ -36,6 +36,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let home = Home::find()?;
             let config = Config::find(args.project.as_deref())?;
             toolchain::adopt_env(&home)?;
+            if args.check {
+                for warning in editors::missing_paths(&config) {
+                    eprintln!("hotwasm: warning: {warning}");
+                }
+                println!("{}: the config is valid", config.file.display());
+                write_editor_files(&config, &home);
+                return Ok(());
+            }
             bundle::build(&config, &home, args.hot)?;
             write_editor_files(&config, &home);
         }

@@ -15,7 +15,7 @@ const SECTION = '### A Rust app with its own page';
 /** The section's blocks as `{path: text}`, each named by its first line. */
 function sectionFiles() {
   const doc = readFileSync(join(ROOT, 'docs', 'ADOPTING.md'), 'utf8').split('\n');
-  const start = doc.indexOf(SECTION) + 1;
+  const start = doc.findIndex((l) => l.startsWith(SECTION)) + 1;
   assert.ok(start > 0, `docs/ADOPTING.md has no "${SECTION}"`);
   const end = doc.findIndex((l, i) => i > start && /^##? /.test(l));
   const files = {};

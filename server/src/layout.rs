@@ -538,7 +538,8 @@ Record: RecordDecl 0x1 <a.h:6:9, line:10:1> line:6:16 struct Ball definition
                 "in.s"
             ]
         );
-        assert_eq!(l[0].fields[3].ty, "union app::D::(unnamed)");
+        // By structure: the scope C++ names an anonymous member by is not part of its type.
+        assert_eq!(l[0].fields[3].ty, "union (unnamed)");
         assert_eq!(l[0].fields[5].bits.as_deref(), Some("0-2"));
         assert_eq!((l[0].size, l[0].align), (24, 8));
     }

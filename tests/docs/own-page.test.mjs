@@ -17,7 +17,7 @@ function sectionFiles() {
   const doc = readFileSync(join(ROOT, 'docs', 'ADOPTING.md'), 'utf8').split('\n');
   const start = doc.findIndex((l) => l.startsWith(SECTION)) + 1;
   assert.ok(start > 0, `docs/ADOPTING.md has no "${SECTION}"`);
-  const end = doc.findIndex((l, i) => i > start && /^##? /.test(l));
+  const end = doc.findIndex((l, i) => i > start && /^## /.test(l));
   const files = {};
   for (const b of blocksOf('docs/ADOPTING.md').filter((b) => b.line > start && b.line < end)) {
     const name = b.text.match(/^(?:#|\/\/|<!--)\s*(\S+)/)?.[1];

@@ -121,13 +121,22 @@ fn compile_commands(
     let c_flags = emcc::compile_flags(&opt, &include_dirs, &config.patches.defines);
     let mut cpp_flags = c_flags.clone();
     cpp_flags.extend(cpp::compile_flags());
-    let c = driver_line(&c_flags, "c").map_err(|e| EditorError::Emcc("C", e))?;
-    let cxx = driver_line(&cpp_flags, "cpp").map_err(|e| EditorError::Emcc("C++", e))?;
+    let is_c = |f: &PathBuf| f.extension().is_some_and(|e| e == "c");
+    // emcc is asked only for the languages the app's patches are in (about 1 s each).
+    let c = if files.iter().any(is_c) {
+        driver_line(&c_flags, "c").map_err(|e| EditorError::Emcc("C", e))?
+    } else {
+        Vec::new()
+    };
+    let cxx = if files.iter().any(|f| !is_c(f)) {
+        driver_line(&cpp_flags, "cpp").map_err(|e| EditorError::Emcc("C++", e))?
+    } else {
+        Vec::new()
+    };
     let entries: Vec<_> = files
         .iter()
         .map(|file| {
-            let is_c = file.extension().is_some_and(|e| e == "c");
-            let mut arguments = if is_c { c.clone() } else { cxx.clone() };
+            let mut arguments = if is_c(file) { c.clone() } else { cxx.clone() };
             arguments.push(file.display().to_string());
             json!({
                 "directory": root.display().to_string(),

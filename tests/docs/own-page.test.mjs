@@ -61,7 +61,7 @@ describe("the docs' Rust app with its own page", { timeout: 900_000 }, () => {
     hotwasm(['init', '--lang', 'rust', dir]);
     rmSync(join(dir, 'patches', 'app_value.rs'));
     const files = sectionFiles();
-    assert.deepEqual(Object.keys(files).sort(), ['hotwasm.toml', 'src/lib.rs', 'web/index.html', 'web/life.js']);
+    assert.deepEqual(Object.keys(files).sort(), ['hotwasm.toml', 'src/lib.rs', 'web/game.js', 'web/index.html']);
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), text);

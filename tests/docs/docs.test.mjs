@@ -113,6 +113,16 @@ describe('every command line and config snippet of README.md and docs/', { timeo
     });
   });
 
+  test('the config check names each path the config lists that does not exist', () => {
+    const dir = join(SCRATCH, 'config-paths');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'hotwasm.toml'), '[app]\nname = "a"\nlang = "c"\n[build]\nsources = ["src/*.c"]\n[patches]\ninclude_dirs = ["headers"]\n');
+    const r = spawnSync('bash', [HOTWASM, 'build', '--check', '--project', dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /\[build\] sources: `src\/\*\.c` matches no file/);
+    assert.match(r.stderr, /\[patches\] include_dirs: .*headers does not exist/);
+  });
+
   test('the config check refuses what the reader refuses (so a snippet with a dead key fails)', () => {
     const dir = join(SCRATCH, 'config-bad');
     mkdirSync(dir);

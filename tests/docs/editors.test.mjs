@@ -63,6 +63,17 @@ describe('clangd sees each example patch as hotwasm compiles it', { timeout: 300
       assert.ok(without.errors > 0, 'clangd found no error even without the database: this test shows nothing');
     });
   }
+
+  test("an app's own compile_commands.json is left alone; hotwasm's entries go to .hotwasm/", () => {
+    const dir = copyExample('c-host');
+    const own = '[{"directory": "/x", "file": "/x/a.c", "arguments": ["cc", "-c", "a.c"]}]\n';
+    writeFileSync(join(dir, 'compile_commands.json'), own);
+    const said = check(dir);
+    assert.equal(readFileSync(join(dir, 'compile_commands.json'), 'utf8'), own);
+    assert.match(said, /compile_commands\.json is your own/);
+    const ours = JSON.parse(readFileSync(join(dir, '.hotwasm', 'compile_commands.json'), 'utf8'));
+    assert.deepEqual(ours.map((e) => e.file), [join(dir, 'patches', 'colors.c')]);
+  });
 });
 
 /** Compiles the crates of `project` (a rust-project.json) in order, as it describes them. */

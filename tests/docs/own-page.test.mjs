@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ROOT, blocksOf } from './blocks.mjs';
-import { hotwasm, launchBrowser, startServer } from '../browser/helpers.mjs';
+import { hotwasm, launchBrowser, startServer, toolchainEnv } from '../browser/helpers.mjs';
 
 const SECTION = '### A Rust app with its own page';
 
@@ -66,7 +66,10 @@ describe("the docs' Rust app with its own page", { timeout: 900_000 }, () => {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), text);
     }
-    hotwasm(['build', '--hot', '--project', dir]);
+    // The workspace's target dir: the dependencies the demo's HOT_RELOAD build compiled for the
+    // target (hotwasm-abi's bindings, libc) are reused instead of built again for this app.
+    const env = { ...toolchainEnv(), HOTWASM_HOME: ROOT, CARGO_TARGET_DIR: join(ROOT, 'target') };
+    hotwasm(['build', '--hot', '--project', dir], { env });
     server = await startServer({ project: dir });
     browser = await launchBrowser();
   });

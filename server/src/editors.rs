@@ -49,22 +49,8 @@ pub fn write(config: &Config, home: &Home) -> Result<Written, EditorError> {
     let root = std::fs::canonicalize(&config.root).unwrap_or_else(|_| config.root.clone());
     let mut written = Written::default();
     let (c_files, rust_files) = patch_files(config, &root);
-    let commands = compile_commands(config, home, &root, &c_files)?;
-    let own = root.join(COMPILE_COMMANDS);
-    let ours = root.join(".hotwasm").join(COMPILE_COMMANDS);
-    let previous = std::fs::read(&ours).ok();
-    let foreign = std::fs::read(&own)
-        .ok()
-        .is_some_and(|now| Some(&now) != previous.as_ref());
-    write_file(&ours, &commands, &mut written)?;
-    if foreign {
-        written.notes.push(format!(
-            "{} is your own, so hotwasm left it alone: its patch entries are in {} (give clangd `--compile-commands-dir=.hotwasm`, or merge them)",
-            own.display(),
-            ours.display()
-        ));
-    } else {
-        write_file(&own, &commands, &mut written)?;
+    if !c_files.is_empty() {
+        write_compile_commands(config, home, &root, &c_files, &mut written)?;
     }
     seed_vars_header(config, home, &root, &mut written)?;
     if !rust_files.is_empty() || config.rust_prelude().is_some() {
@@ -76,6 +62,35 @@ pub fn write(config: &Config, home: &Home) -> Result<Written, EditorError> {
         )?;
     }
     Ok(written)
+}
+
+/// clangd's database for `files` at the app root, unless the app has one of its own: then in
+/// `.hotwasm/` (which always gets a copy, to tell the two apart next time).
+fn write_compile_commands(
+    config: &Config,
+    home: &Home,
+    root: &Path,
+    files: &[PathBuf],
+    written: &mut Written,
+) -> Result<(), EditorError> {
+    let commands = compile_commands(config, home, root, files)?;
+    let own = root.join(COMPILE_COMMANDS);
+    let ours = root.join(".hotwasm").join(COMPILE_COMMANDS);
+    let previous = std::fs::read(&ours).ok();
+    let foreign = std::fs::read(&own)
+        .ok()
+        .is_some_and(|now| Some(&now) != previous.as_ref());
+    write_file(&ours, &commands, written)?;
+    if foreign {
+        written.notes.push(format!(
+            "{} is your own, so hotwasm left it alone: its patch entries are in {} (give clangd `--compile-commands-dir=.hotwasm`, or merge them)",
+            own.display(),
+            ours.display()
+        ));
+        Ok(())
+    } else {
+        write_file(&own, &commands, written)
+    }
 }
 
 /// The patch files the `[patches] watch` globs match now: C and C++ ones, Rust ones (the prelude

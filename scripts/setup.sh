@@ -175,6 +175,7 @@ main() {
   SUDO=$(need_root_for_apt)
   mkdir -p "$HOTWASM_CACHE"
   apt_install_missing clang-19 lld-19 llvm-19 libclang1-19 chromium python3 binutils
+  apt_install_missing clangd-19   # tests/docs/editors.test.mjs: clangd on patches with the written compile_commands.json
   install_emscripten
   install_node_tools
   write_em_config

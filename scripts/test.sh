@@ -43,6 +43,9 @@ node --experimental-websocket --test --test-concurrency=1 tests/examples/ tests/
 step "C++ patches and hosts end to end (the real server, the C++ example host under Node)"
 node --experimental-websocket --test --test-concurrency=1 tests/cpp/
 
+step "docs: every command and config snippet of README.md and docs/ as written; what clangd and rust-analyzer get"
+node --experimental-websocket --test --test-concurrency=1 tests/docs/
+
 step "headless Chromium tests (real pages, real server)"
 node --test --test-concurrency=1 tests/browser/
 

@@ -28,7 +28,7 @@ pub enum Command {
     Init(InitArgs),
     /// Build the app's host for the browser (HOT_RELOAD with --hot) as hotwasm.toml says.
     #[command(
-        after_help = "Example:\n  hotwasm build --hot --project examples/particles   # → examples/particles/build/hot/\n  hotwasm build                                       # plain build of the app around the cwd"
+        after_help = "Example:\n  hotwasm build --hot --project examples/particles   # → examples/particles/build/hot/\n  hotwasm build                                       # plain build of the app around the cwd\n  hotwasm build --check                               # check hotwasm.toml, write the editor files"
     )]
     Build(BuildArgs),
     /// Serve the app's page, its HOT_RELOAD bundle and the WebSocket; compile and deliver patches.
@@ -47,10 +47,11 @@ pub enum Command {
     },
     /// Read C, C++ or Rust from the terminal and evaluate it (end an entry with a blank line or
     /// `;;`). On a terminal: line editing and history (the app's `.hotwasm/repl_history`).
-    /// Commands: `:help`, `:vars`, `:rollback NAME`, `:load FILE`, `:c`/`:cpp`/`:rust`, `:quit`.
-    #[command(
-        after_help = "Example:\n  hotwasm repl\n  c> int app_value(int frame) { return frame * 3; }\n  ...> ;;\n  c> :vars\n  c> :rollback app_value\n  c> :load patches/colors.c\n  c> :cpp"
-    )]
+    /// Lines starting with `:` are commands (listed below).
+    #[command(after_help = format!(
+        "Commands:\n{}\nExample:\n  hotwasm repl\n  c> int app_value(int frame) {{ return frame * 3; }}\n  ...> ;;\n  c> :vars\n  c> :rollback app_value\n  c> :undo 3\n  c> :load patches/colors.c\n  c> :cpp",
+        crate::repl::commands_help()
+    ))]
     Repl {
         /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`): the same as `--lang rust`.
         #[arg(long)]
@@ -111,6 +112,11 @@ pub struct BuildArgs {
     /// without it a plain build into `<out_dir>/plain`.
     #[arg(long)]
     pub hot: bool,
+    /// Build nothing: read hotwasm.toml (an unknown key or a bad value is an error), warn about
+    /// each path it names that does not exist, and write the editor files (clangd,
+    /// rust-analyzer).
+    #[arg(long)]
+    pub check: bool,
     /// The app (a directory holding hotwasm.toml, or below one); default: the current directory.
     #[arg(long, alias = "root")]
     pub project: Option<PathBuf>,

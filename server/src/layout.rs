@@ -152,18 +152,53 @@ fn record_name(text: &str, cwd: &Path, files: &mut Files) -> Option<String> {
     }
 }
 
-/// `(unnamed at path:3:9)` inside a type → `(unnamed)`: where the anonymous record is written is
-/// not part of the layout.
+/// A type as the layouts compare it, by structure: `(unnamed at path:3:9)` → `(unnamed)`, and
+/// a scope before it dropped (`union pthread_attr_t::(unnamed at …)` → `union (unnamed)`): where
+/// an anonymous record is written and what scope C++ (but not C) names it by are not part of the
+/// layout — its fields, listed after it, are compared one by one. C's `_Bool` is C++'s `bool`.
 fn anonymous(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("(unnamed at ") {
-        out.push_str(&rest[..at]);
+        out.push_str(without_scope(&rest[..at]));
         out.push_str("(unnamed)");
         rest = match rest[at..].find(')') {
             Some(end) => &rest[at + end + 1..],
             None => "",
         };
+    }
+    out.push_str(rest);
+    bool_spelled_as_in_cpp(&out)
+}
+
+/// `union Outer<A, B>::` → `union `: the scope qualifier ending `text`, if any, left out.
+fn without_scope(text: &str) -> &str {
+    let Some(scoped) = text.strip_suffix("::") else {
+        return text;
+    };
+    let mut depth = 0usize;
+    for (i, c) in scoped.char_indices().rev() {
+        match c {
+            '>' => depth += 1,
+            '<' => depth = depth.saturating_sub(1),
+            c if c.is_whitespace() && depth == 0 => return &scoped[..i + 1],
+            _ => {}
+        }
+    }
+    ""
+}
+
+/// `_Bool` (C) → `bool` (C++), as a whole word.
+fn bool_spelled_as_in_cpp(text: &str) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("_Bool") {
+        let after = &rest[at + "_Bool".len()..];
+        let whole = !rest[..at].ends_with(word) && !after.starts_with(word);
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { "bool" } else { "_Bool" });
+        rest = after;
     }
     out.push_str(rest);
     out
@@ -503,7 +538,8 @@ Record: RecordDecl 0x1 <a.h:6:9, line:10:1> line:6:16 struct Ball definition
                 "in.s"
             ]
         );
-        assert_eq!(l[0].fields[3].ty, "union app::D::(unnamed)");
+        // By structure: the scope C++ names an anonymous member by is not part of its type.
+        assert_eq!(l[0].fields[3].ty, "union (unnamed)");
         assert_eq!(l[0].fields[5].bits.as_deref(), Some("0-2"));
         assert_eq!((l[0].size, l[0].align), (24, 8));
     }

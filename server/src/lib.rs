@@ -26,6 +26,7 @@ pub mod client;
 pub mod compile;
 pub mod config;
 pub mod config_watch;
+pub mod editors;
 pub mod eval;
 pub mod home;
 pub mod host_reload;

@@ -11,23 +11,109 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
-const HELP: &str = "\
+const INTRO: &str = "\
 Enter definitions, declarations and statements; end an entry with a blank line or a line `;;`.
 Statements run once on every page; an entry that ends with an expression (no `;`) prints its
 value with its type (`= 42 (int)`). Top-level declarations (`int counter = 0;`) are globals.
-C/C++ entries see what earlier entries defined without declaring it again (`sq(9)`, `counter`).
-Commands (at the start of an entry):
-  :help           this text
-  :vars           every current var: the host's and those any eval or saved file defined
-                  (name, signature, version as the pages count it, the journal entry that
-                  defined it, its C prototype); `#include <hotwasm_vars.h>` declares them
-  :rollback NAME  roll var NAME back one version on every page
-  :undo N         roll code and state back to before journal entry #N on every page (each page
-                  restores the memory snapshot it took before that patch; later entries are
-                  undone too and the journal forgets them); `:undo N --code`: the code only
-  :load FILE      evaluate FILE (C, C++ or Rust by its extension)
-  :c :cpp :rust   switch the language of the next entries
-  :quit           leave (so does end of input, Ctrl-D)";
+C/C++ entries see what earlier entries defined without declaring it again (`sq(9)`, `counter`).";
+
+/// A `:` command of the repl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Help,
+    Vars,
+    Rollback,
+    Undo,
+    Load,
+    Lang(Lang),
+    Quit,
+}
+
+/// Every `:` command: the names that run it, what to type, what it does. The one list that
+/// `:help`, `hotwasm repl --help` and the dispatcher ([`Cmd::parse`]) read.
+const COMMANDS: &[(Cmd, &[&str], &str, &str)] = &[
+    (Cmd::Help, &[":help", ":h", ":?"], ":help", "this text"),
+    (
+        Cmd::Vars,
+        &[":vars"],
+        ":vars",
+        "every current var: the host's and those any eval or saved file defined (name, \
+         signature, version as the pages count it, the journal entry that defined it, its C \
+         prototype); `#include <hotwasm_vars.h>` declares them",
+    ),
+    (
+        Cmd::Rollback,
+        &[":rollback"],
+        ":rollback NAME",
+        "roll var NAME back one version on every page",
+    ),
+    (
+        Cmd::Undo,
+        &[":undo"],
+        ":undo N",
+        "roll code and state back to before journal entry #N on every page (each page restores \
+         the memory snapshot it took before that patch; later entries are undone too and the \
+         journal forgets them); `:undo N --code`: the code only",
+    ),
+    (
+        Cmd::Load,
+        &[":load"],
+        ":load FILE",
+        "evaluate FILE (C, C++ or Rust by its extension)",
+    ),
+    (
+        Cmd::Lang(Lang::C),
+        &[":c"],
+        ":c :cpp :rust",
+        "switch the language of the next entries",
+    ),
+    (Cmd::Lang(Lang::Cpp), &[":cpp"], "", ""),
+    (Cmd::Lang(Lang::Rust), &[":rust"], "", ""),
+    (
+        Cmd::Quit,
+        &[":quit", ":q", ":exit"],
+        ":quit",
+        "leave (so does end of input, Ctrl-D)",
+    ),
+];
+
+impl Cmd {
+    /// The command a `:` word names.
+    fn parse(word: &str) -> Option<Cmd> {
+        COMMANDS
+            .iter()
+            .find(|(_, names, ..)| names.contains(&word))
+            .map(|(cmd, ..)| *cmd)
+    }
+}
+
+/// The command list, one per row, wrapped to the terminal's usual width.
+pub fn commands_help() -> String {
+    let mut out = String::new();
+    for (_, _, usage, what) in COMMANDS.iter().filter(|(.., usage, _)| !usage.is_empty()) {
+        let mut line = format!("  {usage:<16}");
+        for word in what.split_whitespace() {
+            if line.len() + word.len() > 96 {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = " ".repeat(18);
+            }
+            line.push_str(word);
+            line.push(' ');
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// What `:help` prints.
+fn help() -> String {
+    format!(
+        "{INTRO}\nCommands (at the start of an entry):\n{}",
+        commands_help()
+    )
+}
 
 /// `hotwasm repl` in `lang` against the server of the app `conn` finds.
 pub fn run(conn: &ConnArgs, lang: Lang) -> Result<(), ClientError> {
@@ -126,20 +212,20 @@ impl Session {
     fn command(&mut self, line: &str) -> Result<Flow, ClientError> {
         let (cmd, arg) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
         let arg = arg.trim();
-        match cmd {
-            ":help" | ":h" | ":?" => println!("{HELP}"),
-            ":quit" | ":q" | ":exit" => return Ok(Flow::Quit),
-            ":c" | ":cpp" | ":rust" => {
-                self.lang = match cmd {
-                    ":c" => Lang::C,
-                    ":cpp" => Lang::Cpp,
-                    _ => Lang::Rust,
-                };
+        let Some(parsed) = Cmd::parse(cmd) else {
+            println!("unknown command {cmd}; `:help` lists the commands");
+            return Ok(Flow::Go);
+        };
+        match parsed {
+            Cmd::Help => println!("{}", help()),
+            Cmd::Quit => return Ok(Flow::Quit),
+            Cmd::Lang(lang) => {
+                self.lang = lang;
                 let (_, what, _) = language(self.lang);
                 println!("hotwasm repl: now {what}, statements or an expression.");
             }
-            ":vars" => self.print_vars()?,
-            ":rollback" if !arg.is_empty() => match client::rollback(&mut self.ws, arg)? {
+            Cmd::Vars => self.print_vars()?,
+            Cmd::Rollback if !arg.is_empty() => match client::rollback(&mut self.ws, arg)? {
                 Ok(()) => {
                     println!("rolled back {arg} on every page");
                     if let Some(v) = self.defined.get_mut(arg) {
@@ -148,13 +234,10 @@ impl Session {
                 }
                 Err(why) => println!("error: rollback of {arg} refused: {why}"),
             },
-            ":load" if !arg.is_empty() => self.load(Path::new(arg))?,
-            ":undo" => self.undo(arg)?,
-            ":rollback" | ":load" => println!(
-                "usage: {cmd} {}",
-                if cmd == ":load" { "FILE" } else { "NAME" }
-            ),
-            _ => println!("unknown command {cmd}; `:help` lists the commands"),
+            Cmd::Load if !arg.is_empty() => self.load(Path::new(arg))?,
+            Cmd::Undo => self.undo(arg)?,
+            Cmd::Rollback => println!("usage: :rollback NAME"),
+            Cmd::Load => println!("usage: :load FILE"),
         }
         Ok(Flow::Go)
     }
@@ -372,6 +455,32 @@ impl Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_command_the_repl_runs_is_listed_by_help_and_by_repl_help() {
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        let repl_help = cli
+            .find_subcommand_mut("repl")
+            .expect("a repl subcommand")
+            .render_long_help()
+            .to_string();
+        for (cmd, names, ..) in COMMANDS {
+            for name in *names {
+                assert_eq!(Cmd::parse(name), Some(*cmd), "{name}");
+            }
+            // Each command is shown by its first name (`:help`, `:c`, …).
+            for shown in [help(), repl_help.clone()] {
+                assert!(
+                    shown.contains(names[0]),
+                    "{} missing from:\n{shown}",
+                    names[0]
+                );
+            }
+        }
+        assert!(repl_help.contains(":undo N"), "{repl_help}");
+        assert_eq!(Cmd::parse(":nope"), None);
+    }
 
     #[test]
     fn the_scan_finds_the_vars_an_entry_defines_but_not_static_or_main() {

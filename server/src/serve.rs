@@ -13,7 +13,7 @@ use crate::security::{self, Names, COMPILER_MEMORY, COMPILE_TIMEOUT};
 use crate::watch::WatchSet;
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// `--page hotwasm`: serve hotwasm's generic page even if the app has its own.
@@ -74,6 +74,15 @@ pub struct Settings {
     pub warm_cpp: bool,
 }
 
+/// Where C/C++ patches find headers: `[patches] include_dirs`, the generated header of current
+/// vars (`#include <hotwasm_vars.h>`, under `root`) and hotwasm's `abi/include`.
+pub fn patch_include_dirs(config: &Config, root: &Path, home: &Home) -> Vec<PathBuf> {
+    let mut include_dirs = config.include_dirs();
+    include_dirs.push(crate::vars::include_dir(root));
+    include_dirs.push(home.abi_include());
+    include_dirs
+}
+
 impl Settings {
     /// `config` with `args` applied over it; hotwasm's own files from `home`.
     pub fn new(config: &Config, args: &ServeArgs, home: &Home) -> Result<Settings, ServeError> {
@@ -86,10 +95,7 @@ impl Settings {
             || bundle.join(crate::bundle::manifest::FILE_NAME),
             |p| root.join(p),
         );
-        let mut include_dirs = config.include_dirs();
-        // The generated header of current vars (`#include <hotwasm_vars.h>`).
-        include_dirs.push(crate::vars::include_dir(&root));
-        include_dirs.push(home.abi_include());
+        let include_dirs = patch_include_dirs(config, &root, home);
         let compiler = CompilerConfig {
             root: root.clone(),
             include_dirs,

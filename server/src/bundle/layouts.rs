@@ -87,6 +87,8 @@ pub fn measure(config: &Config, home: &Home) -> Result<Measured, String> {
         .into_iter()
         .filter(|l| words.contains(crate::layout::simple_name(&l.name)))
         .collect();
+    let outside = defined_outside(config, home, cpp, &dir, &kept, &measured.layouts)?;
+    measured.layouts.retain(|l| !outside.contains(&l.name));
     measured.elapsed = started.elapsed();
     Ok(measured)
 }
@@ -175,6 +177,103 @@ fn dump(
         .filter(|d| *d != unit)
         .collect();
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), deps))
+}
+
+/// The records among `layouts` that the compiler says are defined outside the app (in a system
+/// header: the C library's `pthread_attr_t`, `struct timespec`, C++'s `std::` types): a shared
+/// header may name them, but they are not the app's shared types. Asked of clang itself: a unit
+/// including the same headers redefines each record, and the note on each redefinition
+/// ("previous definition is here") names the file that defines it. A name clang places nowhere
+/// (a template instance, a name it could not redeclare) stays shared.
+fn defined_outside(
+    config: &Config,
+    home: &Home,
+    cpp: bool,
+    dir: &Path,
+    headers: &[PathBuf],
+    layouts: &[TypeLayout],
+) -> Result<HashSet<String>, String> {
+    if layouts.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let unit = dir.join(if cpp { "defined.cpp" } else { "defined.c" });
+    let mut text: String = headers
+        .iter()
+        .map(|h| format!("#include \"{}\"\n", h.display()))
+        .collect();
+    // Line of the unit → the record its redefinition names.
+    let mut probes = std::collections::HashMap::new();
+    for layout in layouts {
+        for probe in redefinitions(&layout.name, cpp) {
+            probes.insert(text.lines().count() + 1, layout.name.clone());
+            text.push_str(&probe);
+            text.push('\n');
+        }
+    }
+    std::fs::write(&unit, text).map_err(|e| format!("writing {}: {e}", unit.display()))?;
+    let tool = if cpp { "em++" } else { "emcc" };
+    let program = crate::toolchain::require(home, tool).map_err(|e| e.to_string())?;
+    let out = Command::new(program)
+        .current_dir(&config.root)
+        .args(flags(config, home))
+        .args(["-fsyntax-only", "-ferror-limit=0", "-fno-color-diagnostics"])
+        .arg(&unit)
+        .output()
+        .map_err(|e| format!("running {tool}: {e}"))?;
+    let project: Vec<PathBuf> = std::iter::once(config.root.clone())
+        .chain(config.include_dirs())
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .collect();
+    let unit_prefix = format!("{}:", unit.display());
+    let mut outside = HashSet::new();
+    let mut current: Option<&String> = None;
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if let Some(rest) = line.strip_prefix(&unit_prefix) {
+            let n: Option<usize> = rest.split(':').next().and_then(|n| n.parse().ok());
+            current = n
+                .and_then(|n| probes.get(&n))
+                .filter(|_| rest.contains(" error: "));
+            continue;
+        }
+        let Some((file, _)) = line.split_once(':').filter(|(_, r)| r.contains(" note: ")) else {
+            continue;
+        };
+        if let Some(name) = current.take() {
+            let file = config.root.join(file);
+            let file = std::fs::canonicalize(&file).unwrap_or(file);
+            if !project.iter().any(|p| file.starts_with(p)) {
+                outside.insert(name.clone());
+            }
+        }
+    }
+    Ok(outside)
+}
+
+/// Declarations that redefine the record `name` (as the layout dump names it), each on one line.
+fn redefinitions(name: &str, cpp: bool) -> Vec<String> {
+    if name.contains(['<', '(', ' ']) {
+        return Vec::new();
+    }
+    let probe = "{ char hotwasm_probe; };";
+    if !cpp {
+        // A tag, or a typedef of an anonymous record: whichever it is, one of the two clashes.
+        return vec![
+            format!("struct {name} {probe}"),
+            format!("typedef char {name};"),
+        ];
+    }
+    let mut scopes: Vec<&str> = name.split("::").collect();
+    let Some(last) = scopes.pop() else {
+        return Vec::new();
+    };
+    let open: String = scopes
+        .iter()
+        .map(|s| format!("namespace {s} {{ "))
+        .collect();
+    vec![format!(
+        "{open}struct {last} {probe}{}",
+        " }".repeat(scopes.len())
+    )]
 }
 
 /// The first error of a failed measuring compile of `unit`, and which of its `#include` lines

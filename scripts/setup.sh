@@ -148,7 +148,7 @@ main() {
   command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup"
   SUDO=$(need_root_for_apt)
   mkdir -p "$HOTWASM_CACHE"
-  apt_install_missing clang-19 lld-19 llvm-19 libclang1-19 chromium python3 binutils
+  apt_install_missing clang-19 lld-19 llvm-19 libclang1-19 chromium python3 binutils libclang-19-dev llvm-19-dev liblld-19-dev
   install_emscripten
   install_node_tools
   write_em_config

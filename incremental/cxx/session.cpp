@@ -1,0 +1,575 @@
+// hotwasm-incremental: one clang CompilerInstance kept alive for a whole REPL session. Each
+// input grows the same translation unit (clang's -fincremental-extensions, as clang-repl) and is
+// emitted as its own wasm32 object; nothing is ever executed natively. The steps are those of
+// clang's internal IncrementalParser (clang/lib/Interpreter), driven from public headers because
+// clang::Interpreter::create insists on a native JIT. See ../shared notes and docs/INCREMENTAL.md.
+//
+// C interface (used by src/ffi.rs): every buffer handed out is malloc'd and freed by hw_buf_free.
+
+#include "clang/AST/ASTContext.h"
+#include "clang/AST/Decl.h"
+#include "clang/AST/DeclCXX.h"
+#include "clang/AST/DeclContextInternals.h"
+#include "clang/AST/DeclTemplate.h"
+#include "clang/AST/Expr.h"
+#include "clang/AST/GlobalDecl.h"
+#include "clang/Basic/DiagnosticOptions.h"
+#include "clang/Basic/TargetInfo.h"
+#include "clang/CodeGen/BackendUtil.h"
+#include "clang/CodeGen/CodeGenAction.h"
+#include "clang/CodeGen/ModuleBuilder.h"
+#include "clang/Frontend/CompilerInstance.h"
+#include "clang/Frontend/CompilerInvocation.h"
+#include "clang/Frontend/FrontendAction.h"
+#include "clang/Lex/PPCallbacks.h"
+#include "clang/Lex/Preprocessor.h"
+#include "clang/Lex/PreprocessorOptions.h"
+#include "clang/Parse/Parser.h"
+#include "clang/Sema/Sema.h"
+#include "lld/Common/Driver.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+extern "C" {
+void LLVMInitializeWebAssemblyTargetInfo();
+void LLVMInitializeWebAssemblyTarget();
+void LLVMInitializeWebAssemblyTargetMC();
+void LLVMInitializeWebAssemblyAsmPrinter();
+}
+
+LLD_HAS_DRIVER(wasm)
+
+using namespace clang;
+
+namespace {
+
+// ---- diagnostics -------------------------------------------------------------------------
+
+struct Diag {
+  std::string severity, file, message;
+  unsigned line = 0, column = 0;
+};
+
+/// Keeps every diagnostic as data (file, line, column, severity, message), never as text.
+class Collector : public DiagnosticConsumer {
+public:
+  std::vector<Diag> diags;
+  void HandleDiagnostic(DiagnosticsEngine::Level level, const Diagnostic &info) override {
+    DiagnosticConsumer::HandleDiagnostic(level, info);
+    Diag d;
+    switch (level) {
+    case DiagnosticsEngine::Ignored: return;
+    case DiagnosticsEngine::Note: d.severity = "note"; break;
+    case DiagnosticsEngine::Remark: d.severity = "remark"; break;
+    case DiagnosticsEngine::Warning: d.severity = "warning"; break;
+    case DiagnosticsEngine::Error: d.severity = "error"; break;
+    case DiagnosticsEngine::Fatal: d.severity = "fatal error"; break;
+    }
+    llvm::SmallString<256> text;
+    info.FormatDiagnostic(text);
+    d.message = std::string(text);
+    if (info.hasSourceManager() && info.getLocation().isValid()) {
+      PresumedLoc p = info.getSourceManager().getPresumedLoc(info.getLocation());
+      if (p.isValid()) {
+        d.file = p.getFilename();
+        d.line = p.getLine();
+        d.column = p.getColumn();
+      }
+    }
+    diags.push_back(std::move(d));
+  }
+};
+
+// ---- macros ------------------------------------------------------------------------------
+
+/// Records the macros the current input defines or undefines (by the preprocessor, not by
+/// reading text).
+class MacroRecorder : public PPCallbacks {
+public:
+  const SourceManager *sm = nullptr;
+  FileID current;
+  std::vector<std::pair<std::string, bool>> changes; // (name, defined)
+  bool inCurrent(SourceLocation loc) const {
+    return sm && current.isValid() && sm->getFileID(sm->getExpansionLoc(loc)) == current;
+  }
+  void MacroDefined(const Token &name, const MacroDirective *) override {
+    if (inCurrent(name.getLocation()))
+      changes.emplace_back(name.getIdentifierInfo()->getName().str(), true);
+  }
+  void MacroUndefined(const Token &name, const MacroDefinition &, const MacroDirective *) override {
+    if (inCurrent(name.getLocation()))
+      changes.emplace_back(name.getIdentifierInfo()->getName().str(), false);
+  }
+};
+
+// ---- the action that keeps the translation unit open ----------------------------------
+
+/// An EmitLLVMOnlyAction whose translation unit is incremental and whose EndSourceFile keeps
+/// the preprocessor, Sema and the code generator alive (clang's IncrementalAction).
+class IncrementalAction : public WrapperFrontendAction {
+  bool terminating = false;
+
+public:
+  explicit IncrementalAction(llvm::LLVMContext &ctx)
+      : WrapperFrontendAction(std::make_unique<EmitLLVMOnlyAction>(&ctx)) {}
+  FrontendAction *wrapped() const { return WrappedAction.get(); }
+  TranslationUnitKind getTranslationUnitKind() override { return TU_Incremental; }
+  void ExecuteAction() override {
+    CompilerInstance &ci = getCompilerInstance();
+    Preprocessor &pp = ci.getPreprocessor();
+    pp.enableIncrementalProcessing();
+    pp.EnterMainSourceFile();
+    if (!ci.hasSema())
+      ci.createSema(getTranslationUnitKind(), nullptr);
+  }
+  void EndSourceFile() override {
+    if (terminating && wrapped())
+      WrapperFrontendAction::EndSourceFile();
+  }
+  void finalize() {
+    terminating = true;
+    EndSourceFile();
+  }
+};
+
+struct Input {
+  TranslationUnitDecl *part;
+};
+
+// ---- the session -------------------------------------------------------------------------
+
+struct Session {
+  llvm::LLVMContext llvm;
+  Collector collector;
+  MacroRecorder *macros = nullptr; // owned by the preprocessor
+  std::unique_ptr<CompilerInstance> ci;
+  std::unique_ptr<IncrementalAction> action;
+  std::unique_ptr<Parser> parser;
+  std::list<Input> inputs;
+  unsigned count = 0;
+
+  ~Session() {
+    parser.reset();
+    if (action)
+      action->finalize();
+  }
+
+  CodeGenerator *codegen() const {
+    return static_cast<CodeGenAction *>(action->wrapped())->getCodeGenerator();
+  }
+};
+
+const char *kInputsName = "<<< inputs >>>";
+
+bool create(Session &s, int argc, const char **argv, std::string &err) {
+  static bool initialized = [] {
+    LLVMInitializeWebAssemblyTargetInfo();
+    LLVMInitializeWebAssemblyTarget();
+    LLVMInitializeWebAssemblyTargetMC();
+    LLVMInitializeWebAssemblyAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  std::vector<const char *> args(argv, argv + argc);
+  s.ci = std::make_unique<CompilerInstance>();
+  s.ci->createDiagnostics(&s.collector, /*ShouldOwnClient=*/false);
+  if (!CompilerInvocation::CreateFromArgs(s.ci->getInvocation(), args, s.ci->getDiagnostics())) {
+    err = "the compiler refused its command line";
+    return false;
+  }
+  auto &fe = s.ci->getFrontendOpts();
+  // Options given as -mllvm reach LLVM's own option parser, as cc1_main does.
+  if (!fe.LLVMArgs.empty()) {
+    std::vector<const char *> llvmArgs{"clang"};
+    for (auto &a : fe.LLVMArgs)
+      llvmArgs.push_back(a.c_str());
+    llvm::cl::ResetAllOptionOccurrences();
+    llvm::cl::ParseCommandLineOptions(llvmArgs.size(), llvmArgs.data());
+  }
+  if (fe.Inputs.size() != 1) {
+    err = "the compiler command line must name exactly one input (it is replaced by the session)";
+    return false;
+  }
+  fe.Inputs[0] = FrontendInputFile(kInputsName, fe.Inputs[0].getKind());
+  fe.DisableFree = false;
+  auto &cg = s.ci->getCodeGenOpts();
+  cg.DisableFree = false;
+  cg.ClearASTBeforeBackend = false; // it frees the AST after the first input
+  s.ci->getLangOpts().IncrementalExtensions = true;
+  s.ci->getPreprocessorOpts().addRemappedFile(
+      kInputsName, llvm::MemoryBuffer::getMemBuffer("", kInputsName).release());
+  s.ci->setTarget(TargetInfo::CreateTargetInfo(s.ci->getDiagnostics(),
+                                               s.ci->getInvocation().TargetOpts));
+  if (!s.ci->hasTarget()) {
+    err = "the compiler has no target for this command line";
+    return false;
+  }
+  s.ci->getTarget().adjust(s.ci->getDiagnostics(), s.ci->getLangOpts());
+  s.action = std::make_unique<IncrementalAction>(s.llvm);
+  s.ci->ExecuteAction(*s.action);
+  if (!s.ci->hasSema() || s.collector.getNumErrors() > 0) {
+    err = "the compiler could not start its translation unit";
+    return false;
+  }
+  auto recorder = std::make_unique<MacroRecorder>();
+  recorder->sm = &s.ci->getSourceManager();
+  s.macros = recorder.get();
+  s.ci->getPreprocessor().addPPCallbacks(std::move(recorder));
+  s.parser = std::make_unique<Parser>(s.ci->getPreprocessor(), s.ci->getSema(), false);
+  s.parser->Initialize();
+  return true;
+}
+
+/// Removes what `part` declared from name lookup (clang's IncrementalParser::CleanUpPTU).
+void forget(TranslationUnitDecl *part) {
+  TranslationUnitDecl *first = part->getFirstDecl();
+  if (StoredDeclsMap *map = first->getPrimaryContext()->getLookupPtr()) {
+    for (auto it = map->begin(); it != map->end(); ++it) {
+      StoredDeclsList &list = it->second;
+      DeclContextLookupResult r = list.getLookupResult();
+      for (NamedDecl *d : r)
+        if (d->getTranslationUnitDecl() == part)
+          list.remove(d);
+      if (list.isNull())
+        map->erase(it);
+    }
+  }
+}
+
+/// Parses one input into a new part of the translation unit; false on errors (the part is
+/// then forgotten and its code dropped).
+bool parse(Session &s, llvm::StringRef text, FileID &fid) {
+  Sema &sema = s.ci->getSema();
+  Parser &p = *s.parser;
+  Sema::GlobalEagerInstantiationScope global(sema, /*Enabled=*/true);
+  Sema::LocalEagerInstantiationScope local(sema);
+  std::string name = "eval_" + std::to_string(++s.count);
+  auto buf = llvm::WritableMemoryBuffer::getNewUninitMemBuffer(text.size() + 1, name);
+  memcpy(buf->getBufferStart(), text.data(), text.size());
+  buf->getBufferStart()[text.size()] = '\n';
+  SourceManager &sm = s.ci->getSourceManager();
+  SourceLocation start = sm.getLocForStartOfFile(sm.getMainFileID());
+  fid = sm.createFileID(std::move(buf), SrcMgr::C_User, 0, 0, start);
+  s.macros->current = fid;
+  Preprocessor &pp = s.ci->getPreprocessor();
+  if (pp.EnterSourceFile(fid, nullptr, start))
+    return false;
+  ASTContext &ctx = sema.getASTContext();
+  ctx.addTranslationUnitDecl();
+  TranslationUnitDecl *part = ctx.getTranslationUnitDecl();
+  // The end of the previous input (in incremental mode the lexer ends each input with
+  // annot_repl_input_end instead of eof).
+  if (p.getCurToken().is(tok::annot_repl_input_end)) {
+    p.ConsumeAnyToken();
+    p.ExitScope();
+    sema.CurContext = nullptr;
+    p.EnterScope(Scope::DeclScope);
+    sema.ActOnTranslationUnitScope(p.getCurScope());
+  }
+  ASTConsumer &consumer = s.ci->getASTConsumer();
+  Parser::DeclGroupPtrTy decl;
+  Sema::ModuleImportState importState;
+  for (bool eof = p.ParseFirstTopLevelDecl(decl, importState); !eof;
+       eof = p.ParseTopLevelDecl(decl, importState)) {
+    if (decl && !consumer.HandleTopLevelDecl(decl.get()))
+      break;
+  }
+  bool failed = s.ci->getDiagnostics().hasErrorOccurred();
+  if (!failed) {
+    for (Decl *d : sema.WeakTopLevelDecls())
+      consumer.HandleTopLevelDecl(DeclGroupRef(d));
+    local.perform();
+    global.perform();
+    consumer.HandleTranslationUnit(ctx);
+    failed = s.ci->getDiagnostics().hasErrorOccurred();
+  }
+  Token end;
+  pp.Lex(end); // the parser stopped at this input's end; the next one starts after it
+  if (failed) {
+    forget(part);
+    s.ci->getDiagnostics().Reset(/*soft=*/true);
+    return false;
+  }
+  s.inputs.push_back({part});
+  return true;
+}
+
+// ---- what the input declared -------------------------------------------------------------
+
+std::string typeName(ASTContext &ctx, QualType t) {
+  PrintingPolicy policy = ctx.getPrintingPolicy();
+  policy.SuppressTagKeyword = false;
+  return t.getAsString(policy);
+}
+
+void writeFunction(Session &s, llvm::json::OStream &j, FunctionDecl *fd) {
+  ASTContext &ctx = s.ci->getASTContext();
+  j.attribute("type", typeName(ctx, fd->getType()));
+  j.attribute("return_type", typeName(ctx, fd->getReturnType()));
+  j.attributeArray("params", [&] {
+    for (ParmVarDecl *p : fd->parameters())
+      j.value(typeName(ctx, p->getType()));
+  });
+  j.attribute("definition", fd->doesThisDeclarationHaveABody());
+  j.attribute("static", fd->getStorageClass() == SC_Static);
+  j.attribute("inline", fd->isInlined());
+  j.attribute("extern_c", fd->isExternC());
+  j.attribute("variadic", fd->isVariadic());
+  bool templated = fd->isTemplated() || fd->isDependentContext();
+  if (!templated && fd->doesThisDeclarationHaveABody()) {
+    GlobalDecl gd = isa<CXXConstructorDecl>(fd) ? GlobalDecl(cast<CXXConstructorDecl>(fd), Ctor_Complete)
+                    : isa<CXXDestructorDecl>(fd) ? GlobalDecl(cast<CXXDestructorDecl>(fd), Dtor_Complete)
+                                                 : GlobalDecl(fd);
+    j.attribute("symbol", s.codegen()->GetMangledName(gd).str());
+  }
+}
+
+void writeVar(Session &s, llvm::json::OStream &j, VarDecl *vd) {
+  ASTContext &ctx = s.ci->getASTContext();
+  j.attribute("type", typeName(ctx, vd->getType()));
+  j.attribute("definition", vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly);
+  j.attribute("static", vd->getStorageClass() == SC_Static);
+  j.attribute("extern_c", vd->isExternC());
+  j.attribute("has_init", vd->hasInit());
+  bool dependent = vd->getType()->isDependentType();
+  j.attribute("constant_init", !dependent && vd->hasInit() && vd->hasConstantInitialization());
+  j.attribute("destructed", !dependent && vd->needsDestruction(ctx) != QualType::DK_none);
+  if (!dependent && vd->hasGlobalStorage() && !vd->isStaticDataMember())
+    j.attribute("symbol", s.codegen()->GetMangledName(GlobalDecl(vd)).str());
+}
+
+void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid);
+
+void writeChildren(Session &s, llvm::json::OStream &j, DeclContext *dc, FileID fid) {
+  j.attributeArray("members", [&] {
+    for (Decl *c : dc->decls())
+      if (!c->isImplicit())
+        writeDecl(s, j, c, fid);
+  });
+}
+
+void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid) {
+  SourceManager &sm = s.ci->getSourceManager();
+  ASTContext &ctx = s.ci->getASTContext();
+  j.object([&] {
+    j.attribute("kind", d->getDeclKindName());
+    PresumedLoc p = sm.getPresumedLoc(sm.getExpansionLoc(d->getLocation()));
+    if (p.isValid()) {
+      j.attribute("line", p.getLine());
+      j.attribute("column", p.getColumn());
+    }
+    if (auto *nd = dyn_cast<NamedDecl>(d))
+      j.attribute("name", nd->getQualifiedNameAsString());
+    if (auto *tsd = dyn_cast<TopLevelStmtDecl>(d)) {
+      Stmt *st = tsd->getStmt();
+      j.attribute("statement", st->getStmtClassName());
+      j.attribute("semi_missing", tsd->isSemiMissing());
+      if (auto *e = dyn_cast_or_null<Expr>(st)) {
+        j.attribute("expr_type", typeName(ctx, e->getType()));
+        j.attribute("lvalue", e->isGLValue());
+      }
+    } else if (auto *ft = dyn_cast<FunctionTemplateDecl>(d)) {
+      writeFunction(s, j, ft->getTemplatedDecl());
+    } else if (auto *fd = dyn_cast<FunctionDecl>(d)) {
+      writeFunction(s, j, fd);
+    } else if (auto *vd = dyn_cast<VarDecl>(d)) {
+      writeVar(s, j, vd);
+    } else if (auto *td = dyn_cast<TypedefNameDecl>(d)) {
+      j.attribute("type", typeName(ctx, td->getUnderlyingType()));
+    } else if (auto *tag = dyn_cast<TagDecl>(d)) {
+      j.attribute("definition", tag->isThisDeclarationADefinition());
+    }
+    if (isa<LinkageSpecDecl, NamespaceDecl, ExportDecl>(d))
+      writeChildren(s, j, cast<DeclContext>(d), fid);
+  });
+}
+
+/// The functions the module runs at load (llvm.global_ctors): top-level statements
+/// (`__stmts__N`) and dynamic initializers of globals.
+std::vector<std::string> loadTimeInitializers(llvm::Module &m) {
+  std::vector<std::string> out;
+  auto *gv = m.getNamedGlobal("llvm.global_ctors");
+  if (!gv || !gv->hasInitializer())
+    return out;
+  if (auto *arr = dyn_cast<llvm::ConstantArray>(gv->getInitializer()))
+    for (auto &op : arr->operands())
+      if (auto *entry = dyn_cast<llvm::ConstantStruct>(op))
+        if (auto *f = dyn_cast<llvm::Function>(entry->getOperand(1)->stripPointerCasts()))
+          out.push_back(f->getName().str());
+  return out;
+}
+
+void writeDiagnostics(llvm::json::OStream &j, Collector &c) {
+  j.attributeArray("diagnostics", [&] {
+    for (auto &d : c.diags)
+      j.object([&] {
+        j.attribute("severity", d.severity);
+        j.attribute("file", d.file);
+        j.attribute("line", d.line);
+        j.attribute("column", d.column);
+        j.attribute("message", d.message);
+      });
+  });
+  c.diags.clear();
+}
+
+double msSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+/// Emits `m` as a wasm32 object with the session's code generation options (its -O level,
+/// PIC, target features), running the optimisation pipeline once.
+void emitObject(Session &s, llvm::Module &m, llvm::SmallVectorImpl<char> &out) {
+  CompilerInstance &ci = *s.ci;
+  auto &cg = ci.getCodeGenOpts();
+  cg.DisableLLVMPasses = false;
+  EmitBackendOutput(ci.getDiagnostics(), ci.getHeaderSearchOpts(), cg, ci.getTargetOpts(),
+                    ci.getLangOpts(), ci.getTarget().getDataLayoutString(), &m,
+                    Backend_EmitObj, &ci.getVirtualFileSystem(),
+                    std::make_unique<llvm::raw_svector_ostream>(out));
+  cg.DisableLLVMPasses = true;
+}
+
+struct Buf {
+  char *data;
+  size_t len;
+};
+
+void give(Buf *b, llvm::StringRef s) {
+  b->data = static_cast<char *>(malloc(s.size() ? s.size() : 1));
+  memcpy(b->data, s.data(), s.size());
+  b->len = s.size();
+}
+
+} // namespace
+
+extern "C" {
+
+typedef struct Buf hw_buf;
+
+void hw_buf_free(hw_buf *b) {
+  free(b->data);
+  b->data = nullptr;
+  b->len = 0;
+}
+
+void *hw_session_new(int argc, const char **argv, hw_buf *err) {
+  auto s = std::make_unique<Session>();
+  std::string why;
+  if (!create(*s, argc, argv, why)) {
+    for (auto &d : s->collector.diags)
+      why += "\n" + d.severity + ": " + d.message;
+    give(err, why);
+    return nullptr;
+  }
+  // The code generator's passes run once, when the object is emitted (emitObject).
+  s->ci->getCodeGenOpts().DisableLLVMPasses = true;
+  return s.release();
+}
+
+void hw_session_free(void *p) { delete static_cast<Session *>(p); }
+
+/// Compiles one input. Writes the report (JSON) to `report` and the wasm32 object to `object`
+/// (empty when the input failed). Returns 1 when it compiled.
+int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_buf *object) {
+  Session &s = *static_cast<Session *>(p);
+  auto t0 = std::chrono::steady_clock::now();
+  s.macros->changes.clear();
+  FileID fid;
+  bool ok = parse(s, llvm::StringRef(text, len), fid);
+  double parseMs = msSince(t0);
+  std::unique_ptr<llvm::Module> module(s.codegen()->ReleaseModule());
+  s.codegen()->StartModule("eval_" + std::to_string(s.count + 1), s.llvm);
+  llvm::SmallString<0> obj;
+  double emitMs = 0;
+  if (ok && module) {
+    auto t1 = std::chrono::steady_clock::now();
+    emitObject(s, *module, obj);
+    emitMs = msSince(t1);
+    ok = !s.ci->getDiagnostics().hasErrorOccurred();
+  }
+  std::string json;
+  llvm::raw_string_ostream os(json);
+  llvm::json::OStream j(os);
+  j.object([&] {
+    j.attribute("ok", ok);
+    j.attribute("input", s.count);
+    writeDiagnostics(j, s.collector);
+    j.attributeArray("macros", [&] {
+      for (auto &[name, defined] : s.macros->changes)
+        j.object([&] {
+          j.attribute("name", name);
+          j.attribute("defined", defined);
+        });
+    });
+    unsigned fromHeaders = 0;
+    j.attributeArray("decls", [&] {
+      if (!ok)
+        return;
+      SourceManager &sm = s.ci->getSourceManager();
+      for (Decl *d : s.inputs.back().part->decls()) {
+        if (d->isImplicit())
+          continue;
+        if (sm.getFileID(sm.getExpansionLoc(d->getLocation())) != fid) {
+          ++fromHeaders;
+          continue;
+        }
+        writeDecl(s, j, d, fid);
+      }
+    });
+    j.attribute("header_decls", fromHeaders);
+    j.attributeArray("load_initializers", [&] {
+      if (ok && module)
+        for (auto &n : loadTimeInitializers(*module))
+          j.value(n);
+    });
+    j.attribute("parse_ms", parseMs);
+    j.attribute("emit_ms", emitMs);
+    j.attribute("inputs_alive", static_cast<int64_t>(s.inputs.size()));
+  });
+  os.flush();
+  s.ci->getDiagnostics().Reset(/*soft=*/true);
+  give(report, json);
+  give(object, ok ? llvm::StringRef(obj.data(), obj.size()) : llvm::StringRef());
+  return ok ? 1 : 0;
+}
+
+/// Forgets the last `n` successful inputs (their declarations leave name lookup, as
+/// clang::Interpreter::Undo). Returns how many were undone.
+unsigned hw_session_undo(void *p, unsigned n) {
+  Session &s = *static_cast<Session *>(p);
+  unsigned done = 0;
+  while (done < n && !s.inputs.empty()) {
+    forget(s.inputs.back().part);
+    s.inputs.pop_back();
+    ++done;
+  }
+  return done;
+}
+
+/// Runs wasm-ld in this process (lld's library); `argv[0]` must be "wasm-ld". Its messages go
+/// to `messages`. Returns 1 on success.
+int hw_wasm_ld(int argc, const char **argv, hw_buf *messages) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  std::vector<const char *> args(argv, argv + argc);
+  lld::Result r = lld::lldMain(args, os, os, {{lld::Wasm, &lld::wasm::link}});
+  os.flush();
+  give(messages, out);
+  return r.retCode == 0 && r.canRunAgain ? 1 : 0;
+}
+
+} // extern "C"

@@ -1,0 +1,31 @@
+//! Shared helpers: the cc1 and wasm-ld lines learnt once per test binary from the real emcc.
+
+use hotwasm_incremental::cc1::{self, Learnt};
+use hotwasm_incremental::{Lang, Session};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+fn emcc() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("emcc"))
+        .find(|p| p.exists())
+        .expect("emcc is not on PATH: eval \"$(bash scripts/setup.sh --print-env)\"")
+}
+
+/// The learnt lines for `lang` at -O2 with the server's patch flags.
+pub fn learnt(lang: Lang) -> &'static Learnt {
+    static C: OnceLock<Learnt> = OnceLock::new();
+    static CPP: OnceLock<Learnt> = OnceLock::new();
+    let cell = match lang {
+        Lang::C => &C,
+        Lang::Cpp => &CPP,
+    };
+    cell.get_or_init(|| cc1::learn(&emcc(), lang, &cc1::patch_flags(lang, "-O2")).expect("learn"))
+}
+
+/// A fresh incremental session for `lang`.
+pub fn session(lang: Lang) -> Session {
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_hotwasm-clang-session"));
+    Session::start_with(&program, lang, &learnt(lang).for_session()).expect("session starts")
+}

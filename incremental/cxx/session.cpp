@@ -233,19 +233,47 @@ bool create(Session &s, int argc, const char **argv, std::string &err) {
   return true;
 }
 
-/// Removes what `part` declared from name lookup (clang's IncrementalParser::CleanUpPTU).
-void forget(TranslationUnitDecl *part) {
-  TranslationUnitDecl *first = part->getFirstDecl();
-  if (StoredDeclsMap *map = first->getPrimaryContext()->getLookupPtr()) {
-    for (auto it = map->begin(); it != map->end(); ++it) {
-      StoredDeclsList &list = it->second;
-      DeclContextLookupResult r = list.getLookupResult();
-      for (NamedDecl *d : r)
-        if (d->getTranslationUnitDecl() == part)
-          list.remove(d);
-      if (list.isNull())
-        map->erase(it);
-    }
+/// Removes what `part` declared from name lookup: the translation unit's lookup table
+/// (clang's IncrementalParser::CleanUpPTU) and the identifier chains C and C++ lookup walk
+/// first, so neither a failed nor an undone input leaves a name behind.
+void dropFromLookup(DeclContext *dc, TranslationUnitDecl *part, std::vector<NamedDecl *> &dropped) {
+  // Build the table first: in C it is built lazily, from every part's declarations, and would
+  // bring the forgotten ones back at the next lookup that builds it (a redeclaration check).
+  StoredDeclsMap *map = dc->getPrimaryContext()->buildLookup();
+  if (!map)
+    return;
+  for (auto it = map->begin(); it != map->end(); ++it) {
+    StoredDeclsList &list = it->second;
+    DeclContextLookupResult r = list.getLookupResult();
+    for (NamedDecl *d : r)
+      if (d->getTranslationUnitDecl() == part) {
+        list.remove(d);
+        dropped.push_back(d);
+      }
+    if (list.isNull())
+      map->erase(it);
+  }
+}
+
+void forget(Sema &sema, TranslationUnitDecl *part) {
+  std::vector<NamedDecl *> names;
+  dropFromLookup(part->getFirstDecl(), part, names);
+  // Functions and variables with C linkage are also found through this context (clang checks
+  // redeclarations against it, in C as in C++).
+  dropFromLookup(sema.getASTContext().getExternCContextDecl(), part, names);
+  // C's implicit function declarations are on the chains without being in the part's list.
+  for (Decl *d : part->decls())
+    if (auto *nd = dyn_cast<NamedDecl>(d))
+      names.push_back(nd);
+  for (NamedDecl *nd : names) {
+    if (!nd->getDeclName().getFETokenInfo())
+      continue;
+    // RemoveDecl requires the declaration to be on the chain: look first.
+    for (auto it = sema.IdResolver.begin(nd->getDeclName()); it != sema.IdResolver.end(); ++it)
+      if (*it == nd) {
+        sema.IdResolver.RemoveDecl(nd);
+        break;
+      }
   }
 }
 
@@ -299,7 +327,7 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Token end;
   pp.Lex(end); // the parser stopped at this input's end; the next one starts after it
   if (failed) {
-    forget(part);
+    forget(sema, part);
     s.ci->getDiagnostics().Reset(/*soft=*/true);
     return false;
   }
@@ -378,7 +406,7 @@ void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid) {
       j.attribute("statement", st->getStmtClassName());
       j.attribute("semi_missing", tsd->isSemiMissing());
       if (auto *e = dyn_cast_or_null<Expr>(st)) {
-        j.attribute("expr_type", typeName(ctx, e->getType()));
+        j.attribute("expr_type", typeName(ctx, e->getType().getCanonicalType()));
         j.attribute("lvalue", e->isGLValue());
       }
     } else if (auto *ft = dyn_cast<FunctionTemplateDecl>(d)) {
@@ -553,7 +581,7 @@ unsigned hw_session_undo(void *p, unsigned n) {
   Session &s = *static_cast<Session *>(p);
   unsigned done = 0;
   while (done < n && !s.inputs.empty()) {
-    forget(s.inputs.back().part);
+    forget(s.ci->getSema(), s.inputs.back().part);
     s.inputs.pop_back();
     ++done;
   }

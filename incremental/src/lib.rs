@@ -14,6 +14,7 @@
 //! [`cc1`] turns the `clang -cc1` line emcc runs into what either needs.
 
 pub mod cc1;
+pub mod corpus;
 pub mod link;
 pub mod percall;
 pub mod protocol;

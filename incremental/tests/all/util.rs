@@ -29,3 +29,22 @@ pub fn session(lang: Lang) -> Session {
     let program = PathBuf::from(env!("CARGO_BIN_EXE_hotwasm-clang-session"));
     Session::start_with(&program, lang, &learnt(lang).for_session()).expect("session starts")
 }
+
+/// Whether `bytes` contain `name` (a symbol or section name in a wasm file).
+pub fn mentions(bytes: &[u8], name: &str) -> bool {
+    bytes.windows(name.len()).any(|w| w == name.as_bytes())
+}
+
+/// The names of the functions and globals a wasm object imports (wasmparser's reading of the
+/// linking section would be the production way; the import section suffices here).
+pub fn imports(object: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(object) {
+        if let Ok(wasmparser::Payload::ImportSection(reader)) = payload {
+            for import in reader.into_iter().flatten() {
+                names.push(import.name.to_string());
+            }
+        }
+    }
+    names
+}

@@ -159,6 +159,7 @@ struct Session {
   std::unique_ptr<IncrementalAction> action;
   std::unique_ptr<Parser> parser;
   std::list<Input> inputs;
+  std::vector<std::string> llvmArgs;
   unsigned count = 0;
 
   ~Session() {
@@ -173,6 +174,17 @@ struct Session {
 };
 
 const char *kInputsName = "<<< inputs >>>";
+
+/// Gives LLVM's global options the session's -mllvm values (as cc1_main does). Done again before
+/// each object: an in-process wasm-ld resets every LLVM option to its default when it parses its
+/// own -mllvm list (C++ then lost -wasm-enable-eh: "-exception-model=wasm only allowed with…").
+void applyLLVMArgs(Session &s) {
+  std::vector<const char *> args{"clang"};
+  for (auto &a : s.llvmArgs)
+    args.push_back(a.c_str());
+  llvm::cl::ResetAllOptionOccurrences();
+  llvm::cl::ParseCommandLineOptions(args.size(), args.data());
+}
 
 bool create(Session &s, int argc, const char **argv, std::string &err) {
   static bool initialized = [] {
@@ -191,14 +203,8 @@ bool create(Session &s, int argc, const char **argv, std::string &err) {
     return false;
   }
   auto &fe = s.ci->getFrontendOpts();
-  // Options given as -mllvm reach LLVM's own option parser, as cc1_main does.
-  if (!fe.LLVMArgs.empty()) {
-    std::vector<const char *> llvmArgs{"clang"};
-    for (auto &a : fe.LLVMArgs)
-      llvmArgs.push_back(a.c_str());
-    llvm::cl::ResetAllOptionOccurrences();
-    llvm::cl::ParseCommandLineOptions(llvmArgs.size(), llvmArgs.data());
-  }
+  s.llvmArgs = fe.LLVMArgs;
+  applyLLVMArgs(s);
   if (fe.Inputs.size() != 1) {
     err = "the compiler command line must name exactly one input (it is replaced by the session)";
     return false;
@@ -462,6 +468,7 @@ double msSince(std::chrono::steady_clock::time_point t) {
 /// PIC, target features), running the optimisation pipeline once.
 void emitObject(Session &s, llvm::Module &m, llvm::SmallVectorImpl<char> &out) {
   CompilerInstance &ci = *s.ci;
+  applyLLVMArgs(s);
   auto &cg = ci.getCodeGenOpts();
   cg.DisableLLVMPasses = false;
   EmitBackendOutput(ci.getDiagnostics(), ci.getHeaderSearchOpts(), cg, ci.getTargetOpts(),

@@ -162,6 +162,11 @@ impl Session {
         Ok(session)
     }
 
+    /// The child's process id (for its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sets the deadline for each later request (60 s by default).
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;

@@ -28,3 +28,21 @@ fn each_eval_object_links_into_a_side_module_in_and_out_of_process() {
     assert_eq!(a, b, "the in-process link writes the same side module");
     assert!(util::mentions(&a, "dylink.0"));
 }
+
+#[test]
+fn a_cpp_eval_after_an_in_process_link_keeps_wasm_exceptions() {
+    let mut s = util::session(Lang::Cpp);
+    let out = s
+        .eval("int thrower(int x) { if (x) throw x; return 0; }")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    let dir = tempfile::tempdir().unwrap();
+    let obj = dir.path().join("eval.o");
+    std::fs::write(&obj, &out.object).unwrap();
+    let line = util::learnt(Lang::Cpp).link_line(&[obj], &dir.path().join("p.so"));
+    assert!(s.link(&link::in_process_argv(&line)).unwrap().ok);
+    let out = s
+        .eval("int catcher(int x) { try { return thrower(x); } catch (int e) { return e; } }")
+        .expect("the session survives a C++ eval after the linker reset LLVM's options");
+    assert!(out.ok, "{:?}", out.errors());
+}

@@ -32,3 +32,18 @@ fn per_call_cannot_tell_a_final_call_with_semicolon_from_one_without() {
         "clang 19's AST dump has no semi-missing flag: guessed a value"
     );
 }
+
+#[test]
+fn per_call_cpp_overloads_carry_to_the_next_eval() {
+    let mut s = PerCallSession::new(util::learnt(Lang::Cpp), &[]).unwrap();
+    let (first, _) = s
+        .eval("int sq(int x) { return x * x; }\ndouble sq(double x) { return x * x; }")
+        .unwrap();
+    assert!(first.ok, "{:?}", first.diagnostics);
+    let (next, _) = s.eval("sq(9) + sq(1.5)").unwrap();
+    assert!(next.ok, "{:?}", next.diagnostics);
+    assert_eq!(
+        next.value().and_then(|v| v.expr_type.as_deref()),
+        Some("double")
+    );
+}

@@ -279,17 +279,29 @@ fn corpus_rates(c: &Learnt, cpp: &Learnt, pch_free: &[String]) {
 }
 
 fn main() {
-    let n: usize = std::env::var("INCR_BENCH_N")
+    // `cargo bench` passes --bench; `cargo test --benches` does not: then a 2-eval smoke run.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let n: usize = match std::env::var("INCR_BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(25);
+    {
+        Some(n) => n,
+        None if smoke => 2,
+        None => 25,
+    };
     let emcc = emcc();
     let c = cc1::learn(&emcc, Lang::C, &cc1::patch_flags(Lang::C, "-O2")).expect("learn C");
     let cpp = cc1::learn(&emcc, Lang::Cpp, &cc1::patch_flags(Lang::Cpp, "-O2")).expect("learn C++");
     let dir = tempfile::tempdir().expect("tempdir");
     let (firsts, pch_ms, pch) = first_std_eval(&cpp, dir.path());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     println!(
         "## Incremental compile benchmark (n = {n} evals per row, -O2, times in ms, p50 / p95)\n"
+    );
+    println!(
+        "Load average (1, 5, 15 min) before the timed rows: {}\n",
+        load.join(" ")
     );
     println!(
         "(a) first eval of `<vector>`+`<string>`+`<algorithm>` in a fresh session: {firsts:.0?} ms"
@@ -315,14 +327,15 @@ fn main() {
         Session::start_with(&session_program(), Lang::Cpp, &cpp.for_session()).expect("session");
     let start_rss = rss_kb(s.pid());
     checked(s.eval(STD_HEADERS).expect("eval"), STD_HEADERS);
-    for i in 0..200 {
+    for i in 0..if smoke { 2 } else { 200 } {
         let text = format!("int g{i} = {i};\nint h{i}(int x) {{ return x + g{i}; }}\nh{i}(2)");
         checked(s.eval(&text).expect("eval"), &text);
     }
     println!(
-        "\nSession memory (RSS): {} MB at start, {} MB after the std headers and 200 more evals",
+        "\nSession memory (RSS): {} MB at start, {} MB after the std headers and {} more evals",
         start_rss / 1024,
-        rss_kb(s.pid()) / 1024
+        rss_kb(s.pid()) / 1024,
+        if smoke { 2 } else { 200 },
     );
     corpus_rates(&c, &cpp, &[]);
 }

@@ -25,6 +25,7 @@
 #include "clang/Lex/Preprocessor.h"
 #include "clang/Lex/PreprocessorOptions.h"
 #include "clang/Parse/Parser.h"
+#include "clang/Sema/Lookup.h"
 #include "clang/Sema/Sema.h"
 #include "lld/Common/Driver.h"
 #include "llvm/IR/Constants.h"
@@ -39,6 +40,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -161,6 +163,9 @@ struct Session {
   std::list<Input> inputs;
   std::vector<std::string> llvmArgs;
   unsigned count = 0;
+  /// The final expressions whose value is recorded, with what they were before the call to
+  /// the recording function replaced them: (expression type, recording function).
+  std::map<const TopLevelStmtDecl *, std::pair<std::string, std::string>> captured;
 
   ~Session() {
     parser.reset();
@@ -283,6 +288,67 @@ void forget(Sema &sema, TranslationUnitDecl *part) {
   }
 }
 
+std::string typeName(ASTContext &ctx, QualType t) {
+  PrintingPolicy policy = ctx.getPrintingPolicy();
+  policy.SuppressTagKeyword = false;
+  return t.getAsString(policy);
+}
+
+/// The hotwasm ABI function that records a value of type `t` (abi/include/hotwasm.h), or
+/// nullptr when the type has none here (records, functions, dependent and scoped-enum types).
+const char *recorderFor(ASTContext &ctx, QualType t) {
+  t = t.getCanonicalType();
+  if (t->isVoidType() || t->isDependentType())
+    return nullptr;
+  if (t->isBooleanType())
+    return "hotwasm_value_bool";
+  if (t->isCharType())
+    return "hotwasm_value_char";
+  if (t->isIntegralOrUnscopedEnumerationType())
+    return t->isSignedIntegerOrEnumerationType() ? "hotwasm_value_i64" : "hotwasm_value_u64";
+  if (t->isSpecificBuiltinType(BuiltinType::Float))
+    return "hotwasm_value_f32";
+  if (t->isRealFloatingType())
+    return "hotwasm_value_f64";
+  QualType pointee = t->isPointerType()  ? t->getPointeeType()
+                     : t->isArrayType() ? QualType(t->getArrayElementTypeNoTypeQual(), 0)
+                                        : QualType();
+  if (pointee.isNull())
+    return nullptr;
+  return pointee->isCharType() ? "hotwasm_value_str" : "hotwasm_value_ptr";
+}
+
+/// Replaces a final expression without `;` by a call recording its value and type name
+/// (`hotwasm_value_i64("int", expr)`), built by Sema as clang's own value printing does, when
+/// the recording functions are declared in the session (an input included hotwasm.h).
+void captureValue(Session &s, TopLevelStmtDecl *t) {
+  auto *e = dyn_cast_or_null<Expr>(t->getStmt());
+  if (!e || e->isTypeDependent() || e->isValueDependent())
+    return;
+  Sema &sema = s.ci->getSema();
+  ASTContext &ctx = sema.getASTContext();
+  const char *fn = recorderFor(ctx, e->getType());
+  if (!fn)
+    return;
+  SourceLocation loc = e->getBeginLoc();
+  LookupResult found(sema, DeclarationName(&ctx.Idents.get(fn)), loc, Sema::LookupOrdinaryName);
+  if (!sema.LookupName(found, sema.TUScope) || !found.isSingleResult())
+    return;
+  ExprResult callee = sema.BuildDeclarationNameExpr(CXXScopeSpec(), found, false);
+  if (callee.isInvalid())
+    return;
+  PrintingPolicy policy = ctx.getPrintingPolicy();
+  std::string shown = e->getType().getUnqualifiedType().getAsString(policy);
+  QualType litType = ctx.getStringLiteralArrayType(ctx.CharTy, shown.size());
+  Expr *name = StringLiteral::Create(ctx, shown, StringLiteralKind::Ordinary, false, litType, loc);
+  Expr *args[] = {name, e};
+  ExprResult call = sema.ActOnCallExpr(sema.getCurScope(), callee.get(), loc, args, loc);
+  if (call.isInvalid())
+    return;
+  s.captured[t] = {typeName(ctx, e->getType().getCanonicalType()), fn};
+  t->setStmt(call.get());
+}
+
 /// Parses one input into a new part of the translation unit; false on errors (the part is
 /// then forgotten and its code dropped).
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
@@ -318,7 +384,12 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Sema::ModuleImportState importState;
   for (bool eof = p.ParseFirstTopLevelDecl(decl, importState); !eof;
        eof = p.ParseTopLevelDecl(decl, importState)) {
-    if (decl && !consumer.HandleTopLevelDecl(decl.get()))
+    if (!decl)
+      continue;
+    for (Decl *d : decl.get())
+      if (auto *t = dyn_cast<TopLevelStmtDecl>(d); t && t->isSemiMissing())
+        captureValue(s, t);
+    if (!consumer.HandleTopLevelDecl(decl.get()))
       break;
   }
   bool failed = s.ci->getDiagnostics().hasErrorOccurred();
@@ -342,12 +413,6 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
 }
 
 // ---- what the input declared -------------------------------------------------------------
-
-std::string typeName(ASTContext &ctx, QualType t) {
-  PrintingPolicy policy = ctx.getPrintingPolicy();
-  policy.SuppressTagKeyword = false;
-  return t.getAsString(policy);
-}
 
 void writeFunction(Session &s, llvm::json::OStream &j, FunctionDecl *fd) {
   ASTContext &ctx = s.ci->getASTContext();
@@ -409,11 +474,18 @@ void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid) {
       j.attribute("name", nd->getQualifiedNameAsString());
     if (auto *tsd = dyn_cast<TopLevelStmtDecl>(d)) {
       Stmt *st = tsd->getStmt();
-      j.attribute("statement", st->getStmtClassName());
       j.attribute("semi_missing", tsd->isSemiMissing());
-      if (auto *e = dyn_cast_or_null<Expr>(st)) {
-        j.attribute("expr_type", typeName(ctx, e->getType().getCanonicalType()));
-        j.attribute("lvalue", e->isGLValue());
+      auto cap = s.captured.find(tsd);
+      if (cap != s.captured.end()) {
+        j.attribute("statement", "value");
+        j.attribute("expr_type", cap->second.first);
+        j.attribute("recorded_by", cap->second.second);
+      } else {
+        j.attribute("statement", st->getStmtClassName());
+        if (auto *e = dyn_cast<Expr>(st)) {
+          j.attribute("expr_type", typeName(ctx, e->getType().getCanonicalType()));
+          j.attribute("lvalue", e->isGLValue());
+        }
       }
     } else if (auto *ft = dyn_cast<FunctionTemplateDecl>(d)) {
       writeFunction(s, j, ft->getTemplatedDecl());

@@ -282,6 +282,12 @@ fn to_decl(node: &Value) -> Decl {
         inline: node["inline"].as_bool() == Some(true),
         has_init: node.get("init").is_some(),
         symbol: node["mangledName"].as_str().map(String::from),
+        params: inner
+            .into_iter()
+            .flatten()
+            .filter(|c| c["kind"] == "ParmVarDecl")
+            .filter_map(|c| c["type"]["qualType"].as_str().map(String::from))
+            .collect(),
         ..Decl::default()
     };
     if kind == "TopLevelStmtDecl" {

@@ -74,6 +74,9 @@ pub struct Decl {
     pub semi_missing: bool,
     /// `TopLevelStmt` holding an expression: its type.
     pub expr_type: Option<String>,
+    /// The final expression's value is recorded by this hotwasm ABI function
+    /// (`hotwasm_value_i64`, …), whose call replaced it, when the session declares them.
+    pub recorded_by: Option<String>,
     /// Whether that expression is an lvalue.
     pub lvalue: bool,
     /// `LinkageSpec` / `Namespace`: what it contains.

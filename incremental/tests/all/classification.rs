@@ -90,3 +90,46 @@ fn a_cpp_global_with_a_constructor_is_dynamic_and_destructed() {
         "the destructor is registered with __cxa_atexit"
     );
 }
+
+/// The ABI header the server would give the session as its first input.
+fn abi_header() -> String {
+    format!(
+        "#include \"{}/../abi/include/hotwasm.h\"",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn the_final_value_is_recorded_by_the_abi_function_for_its_type() {
+    let mut s = util::session(Lang::Cpp);
+    assert!(s.eval(&abi_header()).unwrap().ok);
+    let cases = [
+        ("6 * 7", "hotwasm_value_i64", "int"),
+        ("2.5f", "hotwasm_value_f32", "float"),
+        ("1 < 2", "hotwasm_value_bool", "bool"),
+        ("\"hi\"", "hotwasm_value_str", "const char[3]"),
+        ("sizeof(int)", "hotwasm_value_u64", "unsigned long"),
+    ];
+    for (text, recorder, ty) in cases {
+        let out = s.eval(text).unwrap();
+        assert!(out.ok, "{text}: {:?}", out.errors());
+        let v = out.value().unwrap_or_else(|| panic!("{text}: no value"));
+        assert_eq!(v.recorded_by.as_deref(), Some(recorder), "{text}");
+        assert_eq!(v.expr_type.as_deref(), Some(ty), "{text}");
+        assert!(
+            util::imports(&out.object).contains(&recorder.to_string()),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_value_without_a_recorder_for_its_type_is_still_classified() {
+    let mut s = util::session(Lang::Cpp);
+    assert!(s.eval(&abi_header()).unwrap().ok);
+    let out = s.eval("struct Q { int a; };\nQ{1}").unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    let v = out.value().expect("a value");
+    assert_eq!(v.recorded_by, None);
+    assert_eq!(v.expr_type.as_deref(), Some("struct Q"));
+}

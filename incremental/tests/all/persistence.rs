@@ -85,3 +85,17 @@ fn a_later_eval_calls_an_earlier_function_through_an_import() {
         util::imports(&out.object)
     );
 }
+
+#[test]
+fn a_template_used_again_is_emitted_again_while_a_global_is_imported() {
+    let mut s = util::session(Lang::Cpp);
+    ok(&mut s, "int counter = 0;\ntemplate <class T> __attribute__((noinline)) T tw(T v) { return v + v; }\nint u1(int x) { return tw(x); }");
+    let out = ok(&mut s, "int u2(int x) { counter++; return tw(x); }");
+    let imports = util::imports(&out.object);
+    assert!(imports.contains(&"counter".to_string()), "{imports:?}");
+    assert!(!imports.iter().any(|i| i.contains("twIi")), "{imports:?}");
+    assert!(
+        util::mentions(&out.object, "_Z2twIiET_S0_"),
+        "the instantiation is in this object (weak)"
+    );
+}

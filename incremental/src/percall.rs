@@ -86,8 +86,7 @@ impl PerCallSession {
         let compiling = compile.spawn_output();
         let dump = ast.output()?;
         let ast_time = t.elapsed();
-        let compiled = compiling.join()?;
-        let compile_time = t.elapsed();
+        let (compiled, compile_time) = compiling.join()?;
         let t = Instant::now();
         let mut out = EvalOutput {
             ok: compiled.status.success(),
@@ -128,10 +127,11 @@ trait SpawnOutput {
     fn spawn_output(&mut self) -> Joined;
 }
 
-struct Joined(std::thread::JoinHandle<std::io::Result<Output>>);
+/// A command running on its own thread; its output and how long it ran.
+struct Joined(std::thread::JoinHandle<std::io::Result<(Output, Duration)>>);
 
 impl Joined {
-    fn join(self) -> std::io::Result<Output> {
+    fn join(self) -> std::io::Result<(Output, Duration)> {
         self.0
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("compile thread panicked")))
@@ -140,11 +140,15 @@ impl Joined {
 
 impl SpawnOutput for Command {
     fn spawn_output(&mut self) -> Joined {
+        let started = Instant::now();
         let child = self
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
             .spawn();
-        Joined(std::thread::spawn(move || child?.wait_with_output()))
+        Joined(std::thread::spawn(move || {
+            let out = child?.wait_with_output()?;
+            Ok((out, started.elapsed()))
+        }))
     }
 }
 

@@ -14,6 +14,7 @@
 #include "clang/AST/Expr.h"
 #include "clang/AST/GlobalDecl.h"
 #include "clang/Basic/DiagnosticOptions.h"
+#include "clang/Basic/DiagnosticSema.h"
 #include "clang/Basic/TargetInfo.h"
 #include "clang/CodeGen/BackendUtil.h"
 #include "clang/CodeGen/CodeGenAction.h"
@@ -69,8 +70,58 @@ struct Diag {
 class Collector : public DiagnosticConsumer {
 public:
   std::vector<Diag> diags;
+  /// An error saying a name is defined again: where, and where the earlier definition is
+  /// (from the note that follows, when clang gives that note).
+  struct Redefinition {
+    SourceLocation at, previous;
+    DeclarationName name;
+  };
+  /// Errors of the current input, and those that are redefinitions.
+  unsigned errors = 0;
+  std::vector<Redefinition> redefinitions;
+  bool wantNote = false;
+
+  /// The name a redefinition error is about (its first argument), when it is a name.
+  static DeclarationName nameArg(const Diagnostic &info) {
+    if (info.getNumArgs() == 0)
+      return DeclarationName();
+    switch (info.getArgKind(0)) {
+    case DiagnosticsEngine::ak_identifierinfo:
+      return DeclarationName(info.getArgIdentifier(0));
+    case DiagnosticsEngine::ak_declarationname:
+      return DeclarationName::getFromOpaqueInteger(info.getRawArg(0));
+    case DiagnosticsEngine::ak_nameddecl:
+      return reinterpret_cast<NamedDecl *>(info.getRawArg(0))->getDeclName();
+    default:
+      return DeclarationName();
+    }
+  }
+
+  static bool isRedefinition(unsigned id) {
+    return id == diag::err_redefinition || id == diag::err_redefinition_different_kind ||
+           id == diag::err_redefinition_different_type ||
+           id == diag::err_redefinition_different_typedef || id == diag::err_conflicting_types;
+  }
+
+  void startInput() {
+    errors = 0;
+    redefinitions.clear();
+    wantNote = false;
+  }
+
   void HandleDiagnostic(DiagnosticsEngine::Level level, const Diagnostic &info) override {
     DiagnosticConsumer::HandleDiagnostic(level, info);
+    if (level >= DiagnosticsEngine::Error) {
+      ++errors;
+      wantNote = isRedefinition(info.getID());
+      if (wantNote)
+        redefinitions.push_back({info.getLocation(), SourceLocation(), nameArg(info)});
+    } else if (level == DiagnosticsEngine::Note && wantNote &&
+               (info.getID() == diag::note_previous_definition ||
+                info.getID() == diag::note_previous_declaration)) {
+      redefinitions.back().previous = info.getLocation();
+      wantNote = false;
+    }
     Diag d;
     switch (level) {
     case DiagnosticsEngine::Ignored: return;
@@ -149,6 +200,7 @@ public:
 
 struct Input {
   TranslationUnitDecl *part;
+  FileID file;
 };
 
 // ---- the session -------------------------------------------------------------------------
@@ -163,6 +215,8 @@ struct Session {
   std::list<Input> inputs;
   std::vector<std::string> llvmArgs;
   unsigned count = 0;
+  /// The part of the last input that failed (forgotten, kept for finding what it redefined).
+  TranslationUnitDecl *failedPart = nullptr;
   /// The final expressions whose value is recorded, with what they were before the call to
   /// the recording function replaced them: (expression type, recording function).
   std::map<const TopLevelStmtDecl *, std::pair<std::string, std::string>> captured;
@@ -255,12 +309,14 @@ void dropFromLookup(DeclContext *dc, TranslationUnitDecl *part, std::vector<Name
     return;
   for (auto it = map->begin(); it != map->end(); ++it) {
     StoredDeclsList &list = it->second;
-    DeclContextLookupResult r = list.getLookupResult();
-    for (NamedDecl *d : r)
-      if (d->getTranslationUnitDecl() == part) {
-        list.remove(d);
-        dropped.push_back(d);
-      }
+    // Collected first: removing while walking the same list skips or revisits entries.
+    std::vector<NamedDecl *> gone;
+    for (NamedDecl *d : list.getLookupResult())
+      if (d->getTranslationUnitDecl() == part)
+        gone.push_back(d);
+    for (NamedDecl *d : gone)
+      list.remove(d);
+    dropped.insert(dropped.end(), gone.begin(), gone.end());
     if (list.isNull())
       map->erase(it);
   }
@@ -277,7 +333,8 @@ void forget(Sema &sema, TranslationUnitDecl *part) {
     if (auto *nd = dyn_cast<NamedDecl>(d))
       names.push_back(nd);
   for (NamedDecl *nd : names) {
-    if (!nd->getDeclName().getFETokenInfo())
+    // (An unnamed declaration, e.g. clang's recovery from a redefined struct, has no chain.)
+    if (nd->getDeclName().isEmpty() || !nd->getDeclName().getFETokenInfo())
       continue;
     // RemoveDecl requires the declaration to be on the chain: look first.
     for (auto it = sema.IdResolver.begin(nd->getDeclName()); it != sema.IdResolver.end(); ++it)
@@ -349,6 +406,88 @@ void captureValue(Session &s, TopLevelStmtDecl *t) {
   t->setStmt(call.get());
 }
 
+/// Removes one declaration from name lookup (for a redefinition that replaces it).
+void forgetDecl(Sema &sema, NamedDecl *nd) {
+  DeclContext *contexts[] = {nd->getDeclContext(), sema.getASTContext().getExternCContextDecl()};
+  for (DeclContext *dc : contexts) {
+    StoredDeclsMap *map = dc->getPrimaryContext()->buildLookup();
+    if (!map)
+      continue;
+    auto it = map->find(nd->getDeclName());
+    if (it == map->end() || it->second.isNull())
+      continue;
+    it->second.remove(nd);
+    if (it->second.isNull())
+      map->erase(it);
+  }
+  if (!nd->getDeclName().isEmpty() && nd->getDeclName().getFETokenInfo())
+    for (auto it = sema.IdResolver.begin(nd->getDeclName()); it != sema.IdResolver.end(); ++it)
+      if (*it == nd) {
+        sema.IdResolver.RemoveDecl(nd);
+        break;
+      }
+}
+
+/// Every named declaration of `parts` (top level, or in linkage/namespace blocks) whose
+/// location lies in `file` (when valid), to `visit` until it returns true; returns that one.
+template <class F>
+NamedDecl *findDecl(std::vector<DeclContext *> todo, FileID file, SourceManager &sm, F visit) {
+  while (!todo.empty()) {
+    DeclContext *dc = todo.back();
+    todo.pop_back();
+    for (Decl *d : dc->decls()) {
+      if (isa<LinkageSpecDecl, NamespaceDecl>(d))
+        todo.push_back(cast<DeclContext>(d));
+      auto *nd = dyn_cast<NamedDecl>(d);
+      if (!nd || (file.isValid() && sm.getFileID(sm.getExpansionLoc(nd->getLocation())) != file))
+        continue;
+      if (visit(nd))
+        return nd;
+    }
+  }
+  return nullptr;
+}
+
+/// The declaration an earlier eval wrote at `loc`; nullptr when `loc` is not in an eval's own
+/// text (a header's declaration is never replaced).
+NamedDecl *declAt(Session &s, SourceLocation loc) {
+  SourceManager &sm = s.ci->getSourceManager();
+  FileID file = sm.getFileID(sm.getExpansionLoc(loc));
+  for (auto &in : s.inputs)
+    if (in.file == file)
+      return findDecl({in.part}, file, sm, [&](NamedDecl *nd) { return nd->getLocation() == loc; });
+  return nullptr;
+}
+
+/// The earlier eval's declaration that the failed input's declaration at `r.at` redefines:
+/// same name, same kind, and for functions the same type. (clang gives no "previous definition"
+/// note when both sit at the same offset of their buffers, and makes a redefined struct
+/// anonymous, so the name comes from the error itself.)
+NamedDecl *redefinedBy(Session &s, const Collector::Redefinition &r) {
+  SourceManager &sm = s.ci->getSourceManager();
+  if (!s.failedPart || r.name.isEmpty())
+    return nullptr;
+  NamedDecl *now = findDecl({s.failedPart}, FileID(), sm,
+                            [&](NamedDecl *nd) { return nd->getLocation() == r.at; });
+  ASTContext &ctx = s.ci->getASTContext();
+  NamedDecl *found = nullptr;
+  for (auto &in : s.inputs)
+    if (NamedDecl *nd = findDecl({in.part}, in.file, sm, [&](NamedDecl *d) {
+          if (d->getDeclName() != r.name)
+            return false;
+          if (!now)
+            return false;
+          if (isa<TagDecl>(now))
+            return isa<TagDecl>(d);
+          if (d->getKind() != now->getKind())
+            return false;
+          auto *f = dyn_cast<FunctionDecl>(d);
+          return !f || ctx.hasSameType(f->getType(), cast<FunctionDecl>(now)->getType());
+        }))
+      found = nd;
+  return found;
+}
+
 /// Parses one input into a new part of the translation unit; false on errors (the part is
 /// then forgotten and its code dropped).
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
@@ -404,11 +543,12 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Token end;
   pp.Lex(end); // the parser stopped at this input's end; the next one starts after it
   if (failed) {
+    s.failedPart = part;
     forget(sema, part);
     s.ci->getDiagnostics().Reset(/*soft=*/true);
     return false;
   }
-  s.inputs.push_back({part});
+  s.inputs.push_back({part, fid});
   return true;
 }
 
@@ -561,6 +701,39 @@ void give(Buf *b, llvm::StringRef s) {
   b->len = s.size();
 }
 
+/// One parse of `input` with a fresh report and module: the module is taken from the code
+/// generator (a new one started), even when the parse failed.
+bool attempt(Session &s, llvm::StringRef input, FileID &fid, std::unique_ptr<llvm::Module> &module) {
+  s.collector.diags.clear();
+  s.collector.startInput();
+  s.macros->changes.clear();
+  bool ok = parse(s, input, fid);
+  module.reset(s.codegen()->ReleaseModule());
+  s.codegen()->StartModule("eval_" + std::to_string(s.count + 1), s.llvm);
+  return ok;
+}
+
+/// When every error of the last parse said a name of an earlier eval is defined again, forgets
+/// those earlier declarations and returns their names; otherwise changes nothing.
+std::vector<std::string> replaceable(Session &s) {
+  Collector &c = s.collector;
+  std::vector<std::string> names;
+  if (c.errors == 0 || c.errors != c.redefinitions.size())
+    return names;
+  std::vector<NamedDecl *> old;
+  for (auto &r : c.redefinitions) {
+    NamedDecl *nd = r.previous.isValid() ? declAt(s, r.previous) : redefinedBy(s, r);
+    if (!nd)
+      return names;
+    old.push_back(nd);
+  }
+  for (NamedDecl *nd : old) {
+    names.push_back(nd->getQualifiedNameAsString());
+    forgetDecl(s.ci->getSema(), nd);
+  }
+  return names;
+}
+
 } // namespace
 
 extern "C" {
@@ -594,12 +767,17 @@ void hw_session_free(void *p) { delete static_cast<Session *>(p); }
 int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_buf *object) {
   Session &s = *static_cast<Session *>(p);
   auto t0 = std::chrono::steady_clock::now();
-  s.macros->changes.clear();
+  llvm::StringRef input(text, len);
   FileID fid;
-  bool ok = parse(s, llvm::StringRef(text, len), fid);
+  std::unique_ptr<llvm::Module> module;
+  bool ok = attempt(s, input, fid, module);
+  // A redefinition is a new version in hotwasm: forget what the input redefines, parse again.
+  std::vector<std::string> replaced = replaceable(s);
+  if (!ok && !replaced.empty())
+    ok = attempt(s, input, fid, module);
+  else
+    replaced.clear();
   double parseMs = msSince(t0);
-  std::unique_ptr<llvm::Module> module(s.codegen()->ReleaseModule());
-  s.codegen()->StartModule("eval_" + std::to_string(s.count + 1), s.llvm);
   llvm::SmallString<0> obj;
   double emitMs = 0;
   if (ok && module) {
@@ -614,6 +792,10 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
   j.object([&] {
     j.attribute("ok", ok);
     j.attribute("input", s.count);
+    j.attributeArray("replaced", [&] {
+      for (auto &name : replaced)
+        j.value(name);
+    });
     writeDiagnostics(j, s.collector);
     j.attributeArray("macros", [&] {
       for (auto &[name, defined] : s.macros->changes)

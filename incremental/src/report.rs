@@ -102,6 +102,9 @@ pub struct EvalOutput {
     pub ok: bool,
     /// Its number in the session (1-based, counting failed ones).
     pub input: u32,
+    /// Names of earlier evals this eval defined again (a new version: the earlier declaration
+    /// left lookup and the eval was parsed again).
+    pub replaced: Vec<String>,
     /// Everything the compiler said.
     pub diagnostics: Vec<Diagnostic>,
     /// Macros it defined or undefined.

@@ -99,3 +99,61 @@ fn a_template_used_again_is_emitted_again_while_a_global_is_imported() {
         "the instantiation is in this object (weak)"
     );
 }
+
+#[test]
+fn redefining_a_c_function_replaces_it_even_with_a_new_signature() {
+    let mut s = util::session(Lang::C);
+    ok(&mut s, "int sq(int x) { return x * x; }");
+    let again = ok(&mut s, "int sq(int x) { return x + x; }");
+    assert_eq!(again.replaced, ["sq"]);
+    assert_eq!(
+        again.decl("sq").and_then(|d| d.symbol.as_deref()),
+        Some("sq")
+    );
+    let retyped = ok(&mut s, "double sq(double x) { return x * 2; }");
+    assert_eq!(retyped.replaced, ["sq"]);
+    let out = ok(&mut s, "sq(1.5)");
+    assert_eq!(
+        out.value().and_then(|v| v.expr_type.as_deref()),
+        Some("double")
+    );
+}
+
+#[test]
+fn redefining_a_cpp_class_replaces_it_and_keeps_other_overloads() {
+    let mut s = util::session(Lang::Cpp);
+    ok(
+        &mut s,
+        "struct P { int a; };\nint f(int x) { return x; }\nint f(double x) { return 2; }",
+    );
+    let again = ok(
+        &mut s,
+        "struct P { double b; };\nint f(int x) { return x + 1; }",
+    );
+    assert_eq!(again.replaced, ["P", "f"]);
+    let out = ok(&mut s, "P{1.5}.b + f(2.5)");
+    assert_eq!(
+        out.value().and_then(|v| v.expr_type.as_deref()),
+        Some("double")
+    );
+}
+
+#[test]
+fn a_redefinition_beside_another_error_replaces_nothing() {
+    let mut s = util::session(Lang::C);
+    ok(&mut s, "int sq(int x) { return x * x; }");
+    let out = s
+        .eval("int sq(int x) { return x + x; }\nint bad = nope;")
+        .unwrap();
+    assert!(!out.ok && out.replaced.is_empty());
+    let out = ok(&mut s, "sq(3)");
+    assert!(out.replaced.is_empty());
+}
+
+#[test]
+fn a_library_declaration_is_never_replaced() {
+    let mut s = util::session(Lang::C);
+    ok(&mut s, "#include <stdlib.h>");
+    let out = s.eval("double abs(double x) { return x; }").unwrap();
+    assert!(!out.ok && out.replaced.is_empty(), "{:?}", out.errors());
+}

@@ -30,6 +30,7 @@
 #include "clang/Sema/Sema.h"
 #include "lld/Common/Driver.h"
 #include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -690,6 +691,39 @@ void emitObject(Session &s, llvm::Module &m, llvm::SmallVectorImpl<char> &out) {
   cg.DisableLLVMPasses = true;
 }
 
+/// hotwasm's run-once function: what an eval runs after its functions are swapped in.
+const char *kRunOnce = "hotwasm_main";
+
+/// Moves what the module would run at load (`llvm.global_ctors`: top-level statements, in
+/// order with the dynamic initializers of globals) into an exported `hotwasm_main`, so it runs
+/// after the registry swap as hotwasm documents, not at dlopen. Returns whether there was any.
+bool moveInitializersToRunOnce(llvm::Module &m) {
+  auto *gv = m.getNamedGlobal("llvm.global_ctors");
+  if (!gv || !gv->hasInitializer() || m.getFunction(kRunOnce))
+    return false;
+  std::vector<std::pair<uint64_t, llvm::Function *>> ctors;
+  if (auto *arr = dyn_cast<llvm::ConstantArray>(gv->getInitializer()))
+    for (auto &op : arr->operands())
+      if (auto *entry = dyn_cast<llvm::ConstantStruct>(op)) {
+        auto *prio = dyn_cast<llvm::ConstantInt>(entry->getOperand(0));
+        auto *f = dyn_cast<llvm::Function>(entry->getOperand(1)->stripPointerCasts());
+        if (prio && f)
+          ctors.emplace_back(prio->getZExtValue(), f);
+      }
+  if (ctors.empty())
+    return false;
+  std::stable_sort(ctors.begin(), ctors.end(),
+                   [](auto &a, auto &b) { return a.first < b.first; });
+  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(m.getContext()), false);
+  auto *run = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, kRunOnce, m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(m.getContext(), "entry", run));
+  for (auto &[prio, f] : ctors)
+    b.CreateCall(f);
+  b.CreateRetVoid();
+  gv->eraseFromParent();
+  return true;
+}
+
 struct Buf {
   char *data;
   size_t len;
@@ -780,6 +814,12 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
   double parseMs = msSince(t0);
   llvm::SmallString<0> obj;
   double emitMs = 0;
+  std::vector<std::string> initializers;
+  bool runOnce = false;
+  if (ok && module) {
+    initializers = loadTimeInitializers(*module);
+    runOnce = moveInitializersToRunOnce(*module);
+  }
   if (ok && module) {
     auto t1 = std::chrono::steady_clock::now();
     emitObject(s, *module, obj);
@@ -821,10 +861,11 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
     });
     j.attribute("header_decls", fromHeaders);
     j.attributeArray("load_initializers", [&] {
-      if (ok && module)
-        for (auto &n : loadTimeInitializers(*module))
-          j.value(n);
+      for (auto &n : initializers)
+        j.value(n);
     });
+    if (runOnce)
+      j.attribute("run_once", kRunOnce);
     j.attribute("parse_ms", parseMs);
     j.attribute("emit_ms", emitMs);
     j.attribute("inputs_alive", static_cast<int64_t>(s.inputs.size()));

@@ -113,9 +113,12 @@ pub struct EvalOutput {
     pub decls: Vec<Decl>,
     /// How many declarations its `#include`s brought in.
     pub header_decls: u32,
-    /// Functions the object runs when loaded (`__stmts__N` for top-level statements, dynamic
-    /// initializers of globals), in order.
+    /// The module's initializers (top-level statements, dynamic initializers of globals) as
+    /// clang emitted them, in order. They no longer run at load: see `run_once`.
     pub load_initializers: Vec<String>,
+    /// The exported function that runs them, in order (`hotwasm_main`), after the page swaps the
+    /// eval's functions in; `None` when the eval runs nothing.
+    pub run_once: Option<String>,
     /// Milliseconds spent parsing and generating IR.
     pub parse_ms: f64,
     /// Milliseconds spent optimising and writing the object.

@@ -51,7 +51,7 @@ fn cpp_overloads_report_their_mangled_symbols() {
 }
 
 #[test]
-fn top_level_statements_become_a_load_time_initializer() {
+fn top_level_statements_run_in_the_run_once_function_not_at_load() {
     let mut s = util::session(Lang::C);
     let out = s.eval("int n = 1;\nn += 2;\nn *= 3;").unwrap();
     assert_eq!(out.statements().len(), 2);
@@ -61,6 +61,11 @@ fn top_level_statements_become_a_load_time_initializer() {
         "{:?}",
         out.load_initializers
     );
+    assert_eq!(out.run_once.as_deref(), Some("hotwasm_main"));
+    let exports = util::linked_exports(&out.object);
+    assert!(exports.contains(&"hotwasm_main".to_string()), "{exports:?}");
+    let defs = s.eval("int m = 4;").unwrap();
+    assert_eq!(defs.run_once, None, "an eval of definitions runs nothing");
 }
 
 #[test]

@@ -48,3 +48,22 @@ pub fn imports(object: &[u8]) -> Vec<String> {
     }
     names
 }
+
+/// The exports of the side module `object` links into (wasm-ld as emcc runs it).
+pub fn linked_exports(object: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = dir.path().join("eval.o");
+    std::fs::write(&obj, object).expect("write");
+    let so = dir.path().join("eval.so");
+    let line = learnt(Lang::C).link_line(&[obj], &so);
+    let (_, ok, printed) = hotwasm_incremental::link::wasm_ld_process(&line).expect("wasm-ld");
+    assert!(ok, "{printed}");
+    let bytes = std::fs::read(&so).expect("read");
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let Ok(wasmparser::Payload::ExportSection(reader)) = payload {
+            names.extend(reader.into_iter().flatten().map(|e| e.name.to_string()));
+        }
+    }
+    names
+}

@@ -83,10 +83,18 @@ fn a_session_refuses_a_command_line_of_the_other_language() {
 fn a_compile_over_its_deadline_stops_the_session_and_says_so() {
     let mut s = util::session(Lang::Cpp);
     s.set_timeout(std::time::Duration::from_millis(1));
-    let err = s.eval("#include <vector>\n#include <string>\n#include <algorithm>").unwrap_err();
-    assert!(matches!(err, hotwasm_incremental::SessionError::TimedOut(_)), "{err}");
+    let err = s
+        .eval("#include <vector>\n#include <string>\n#include <algorithm>")
+        .unwrap_err();
+    assert!(
+        matches!(err, hotwasm_incremental::SessionError::TimedOut(_)),
+        "{err}"
+    );
     assert!(err.to_string().contains("start a new session"), "{err}");
     s.set_timeout(std::time::Duration::from_secs(60));
     let err = s.eval("int x = 1;").unwrap_err();
-    assert!(matches!(err, hotwasm_incremental::SessionError::Died { .. }), "{err}");
+    assert!(
+        matches!(err, hotwasm_incremental::SessionError::Died { .. }),
+        "{err}"
+    );
 }

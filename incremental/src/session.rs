@@ -71,7 +71,8 @@ pub struct Session {
     child: Child,
     stdin: BufWriter<ChildStdin>,
     frames: Receiver<std::io::Result<Option<Vec<u8>>>>,
-    stderr: std::thread::JoinHandle<Vec<u8>>,
+    /// The thread keeping the end of the child's stderr (taken when the child is found dead).
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
     timeout: Duration,
     /// Milliseconds clang took to set up.
     pub setup_ms: f64,
@@ -150,7 +151,7 @@ impl Session {
             child,
             stdin,
             frames,
-            stderr,
+            stderr: Some(stderr),
             timeout: Duration::from_secs(60),
             setup_ms: 0.0,
         };
@@ -223,8 +224,11 @@ impl Session {
         let _ = self.child.kill();
         match self.child.wait() {
             Ok(status) => {
-                let handle = std::mem::replace(&mut self.stderr, std::thread::spawn(Vec::new));
-                let stderr = handle.join().unwrap_or_default();
+                let stderr = self
+                    .stderr
+                    .take()
+                    .and_then(|h| h.join().ok())
+                    .unwrap_or_default();
                 SessionError::Died {
                     status: status.to_string(),
                     stderr: String::from_utf8_lossy(&stderr).into_owned(),

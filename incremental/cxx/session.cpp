@@ -352,12 +352,34 @@ std::string typeName(ASTContext &ctx, QualType t) {
   return t.getAsString(policy);
 }
 
+/// The object a record value was read from (C reads a struct lvalue through an
+/// lvalue-to-rvalue conversion even in a discarded expression), or `e` itself.
+Expr *objectOf(Expr *e) {
+  if (auto *ice = dyn_cast<ImplicitCastExpr>(e); ice && ice->getCastKind() == CK_LValueToRValue)
+    return ice->getSubExpr();
+  return e;
+}
+
+/// Whether a value of record type can be shown as its bytes: complete, and (C++) trivially
+/// destroyed, and addressable (a C prvalue struct, e.g. a call's result, has no address).
+bool bytesRecordable(Expr *e) {
+  QualType t = e->getType().getCanonicalType();
+  if (!t->isRecordType() || t->isIncompleteType())
+    return false;
+  if (auto *rd = t->getAsCXXRecordDecl(); rd && !rd->hasTrivialDestructor())
+    return false;
+  return objectOf(e)->isGLValue() || t->getAsCXXRecordDecl();
+}
+
 /// The hotwasm ABI function that records a value of type `t` (abi/include/hotwasm.h), or
-/// nullptr when the type has none here (records, functions, dependent and scoped-enum types).
-const char *recorderFor(ASTContext &ctx, QualType t) {
-  t = t.getCanonicalType();
+/// nullptr when the type has none here (functions, dependent and scoped-enum types, records
+/// that are not [`bytesRecordable`]).
+const char *recorderFor(Expr *e) {
+  QualType t = e->getType().getCanonicalType();
   if (t->isVoidType() || t->isDependentType())
     return nullptr;
+  if (t->isRecordType())
+    return bytesRecordable(e) ? "hotwasm_value_bytes" : nullptr;
   if (t->isBooleanType())
     return "hotwasm_value_bool";
   if (t->isCharType())
@@ -377,7 +399,7 @@ const char *recorderFor(ASTContext &ctx, QualType t) {
 }
 
 /// Replaces a final expression without `;` by a call recording its value and type name
-/// (`hotwasm_value_i64("int", expr)`), built by Sema as clang's own value printing does, when
+/// (`hotwasm_value_i64("int", expr)`, `hotwasm_value_bytes("struct P", &expr, 8)`), built by Sema as clang's own value printing does, when
 /// the recording functions are declared in the session (an input included hotwasm.h).
 void captureValue(Session &s, TopLevelStmtDecl *t) {
   auto *e = dyn_cast_or_null<Expr>(t->getStmt());
@@ -385,7 +407,7 @@ void captureValue(Session &s, TopLevelStmtDecl *t) {
     return;
   Sema &sema = s.ci->getSema();
   ASTContext &ctx = sema.getASTContext();
-  const char *fn = recorderFor(ctx, e->getType());
+  const char *fn = recorderFor(e);
   if (!fn)
     return;
   SourceLocation loc = e->getBeginLoc();
@@ -399,7 +421,19 @@ void captureValue(Session &s, TopLevelStmtDecl *t) {
   std::string shown = e->getType().getUnqualifiedType().getAsString(policy);
   QualType litType = ctx.getStringLiteralArrayType(ctx.CharTy, shown.size());
   Expr *name = StringLiteral::Create(ctx, shown, StringLiteralKind::Ordinary, false, litType, loc);
-  Expr *args[] = {name, e};
+  std::vector<Expr *> args{name, e};
+  if (e->getType()->isRecordType()) {
+    // hotwasm_value_bytes(type, &value, sizeof value); a C++ prvalue is materialised first.
+    Expr *object = objectOf(e);
+    if (!object->isGLValue())
+      object = sema.CreateMaterializeTemporaryExpr(e->getType(), e, true);
+    QualType pointer = ctx.getPointerType(e->getType());
+    Expr *address = UnaryOperator::Create(ctx, object, UO_AddrOf, pointer, VK_PRValue,
+                                          OK_Ordinary, loc, false, FPOptionsOverride());
+    QualType sizeType = ctx.getSizeType();
+    llvm::APInt bytes(ctx.getTypeSize(sizeType), ctx.getTypeSizeInChars(e->getType()).getQuantity());
+    args = {name, address, IntegerLiteral::Create(ctx, bytes, sizeType, loc)};
+  }
   ExprResult call = sema.ActOnCallExpr(sema.getCurScope(), callee.get(), loc, args, loc);
   if (call.isInvalid())
     return;

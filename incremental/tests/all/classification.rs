@@ -129,12 +129,34 @@ fn the_final_value_is_recorded_by_the_abi_function_for_its_type() {
 }
 
 #[test]
+fn a_struct_value_is_recorded_as_its_bytes_in_c_and_cpp() {
+    let mut s = util::session(Lang::Cpp);
+    assert!(s.eval(&abi_header()).unwrap().ok);
+    let out = s.eval("struct Q { int a, b; };\nQ{1, 2}").unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    let v = out.value().expect("a value");
+    assert_eq!(v.recorded_by.as_deref(), Some("hotwasm_value_bytes"));
+    assert_eq!(v.expr_type.as_deref(), Some("struct Q"));
+    let mut c = util::session(Lang::C);
+    assert!(c.eval(&abi_header()).unwrap().ok);
+    let out = c.eval("struct p { int x, y; };\n(struct p){1, 2}").unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    assert_eq!(
+        out.value().and_then(|v| v.recorded_by.as_deref()),
+        Some("hotwasm_value_bytes")
+    );
+}
+
+#[test]
 fn a_value_without_a_recorder_for_its_type_is_still_classified() {
     let mut s = util::session(Lang::Cpp);
     assert!(s.eval(&abi_header()).unwrap().ok);
-    let out = s.eval("struct Q { int a; };\nQ{1}").unwrap();
+    let out = s.eval("struct D { int a; ~D() {} };\nD{1}").unwrap();
     assert!(out.ok, "{:?}", out.errors());
     let v = out.value().expect("a value");
-    assert_eq!(v.recorded_by, None);
-    assert_eq!(v.expr_type.as_deref(), Some("struct Q"));
+    assert_eq!(
+        v.recorded_by, None,
+        "a destructor to run: not shown as bytes"
+    );
+    assert_eq!(v.expr_type.as_deref(), Some("struct D"));
 }

@@ -22,4 +22,4 @@ pub mod report;
 mod session;
 
 pub use report::{Decl, Diagnostic, EvalOutput, MacroChange};
-pub use session::{Lang, Session, SessionError};
+pub use session::{Lang, Session, SessionError, SessionLimits};

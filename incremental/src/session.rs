@@ -6,6 +6,7 @@
 use crate::protocol::{self, Linked, Ready, Request, Undone};
 use crate::EvalOutput;
 use std::io::{BufWriter, Read};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -66,6 +67,25 @@ pub enum SessionError {
     },
 }
 
+/// Limits for a session child: a deadline per request and an address-space cap for the whole
+/// session (so a preprocessor bomb ends the session, not the machine).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Wall-clock limit of each request.
+    pub timeout: Duration,
+    /// `RLIMIT_AS` of the child, in bytes.
+    pub address_space: Option<u64>,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            timeout: Duration::from_secs(60),
+            address_space: None,
+        }
+    }
+}
+
 /// A live incremental compiler for one REPL session.
 pub struct Session {
     child: Child,
@@ -106,6 +126,16 @@ impl Session {
 
     /// [`Session::start`] with an explicit session program.
     pub fn start_with(program: &Path, lang: Lang, cc1: &[String]) -> Result<Session, SessionError> {
+        Session::start_limited(program, lang, cc1, SessionLimits::default())
+    }
+
+    /// [`Session::start_with`] under `limits`.
+    pub fn start_limited(
+        program: &Path,
+        lang: Lang,
+        cc1: &[String],
+        limits: SessionLimits,
+    ) -> Result<Session, SessionError> {
         if let Some(x) = cc1.iter().skip_while(|a| *a != "-x").nth(1) {
             if x.trim_end_matches("-header") != lang.clang_x() {
                 return Err(SessionError::WrongLanguage {
@@ -117,12 +147,35 @@ impl Session {
         if !program.exists() {
             return Err(SessionError::NoProgram(program.to_path_buf()));
         }
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(cc1)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
+            .stderr(Stdio::piped());
+        if let Some(bytes) = limits.address_space {
+            // SAFETY: the closure runs in the forked child before exec; it only calls
+            // async-signal-safe `setrlimit` on stack data and allocates nothing.
+            unsafe {
+                command.pre_exec(move || {
+                    let cap = libc::rlimit {
+                        rlim_cur: bytes as libc::rlim_t,
+                        rlim_max: bytes as libc::rlim_t,
+                    };
+                    let no_core = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0
+                        || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = command.spawn()?;
         let stdin = BufWriter::new(child.stdin.take().expect("piped"));
         let mut stdout = child.stdout.take().expect("piped");
         let (tx, frames) = mpsc::channel();
@@ -152,7 +205,7 @@ impl Session {
             stdin,
             frames,
             stderr: Some(stderr),
-            timeout: Duration::from_secs(60),
+            timeout: limits.timeout,
             setup_ms: 0.0,
         };
         let ready: Ready = session.json_frame()?;

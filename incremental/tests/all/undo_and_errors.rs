@@ -98,3 +98,29 @@ fn a_compile_over_its_deadline_stops_the_session_and_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn a_preprocessor_bomb_ends_a_capped_session_not_the_machine() {
+    let program = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hotwasm-clang-session"));
+    let limits = hotwasm_incremental::SessionLimits {
+        timeout: std::time::Duration::from_secs(60),
+        address_space: Some(1 << 30), // the server's compiler cap
+    };
+    let args = util::learnt(Lang::C).for_session();
+    let mut s =
+        hotwasm_incremental::Session::start_limited(&program, Lang::C, &args, limits).unwrap();
+    assert!(
+        s.eval("int fine = 1;").unwrap().ok,
+        "a capped session compiles"
+    );
+    let mut bomb = String::from("#define A0 \"x\"\n");
+    for i in 1..=40 {
+        bomb.push_str(&format!("#define A{i} A{p} A{p}\n", p = i - 1));
+    }
+    bomb.push_str("const char *big = A40;");
+    let err = s.eval(&bomb).unwrap_err();
+    assert!(
+        matches!(err, hotwasm_incremental::SessionError::Died { .. }),
+        "{err}"
+    );
+}

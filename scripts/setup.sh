@@ -174,7 +174,8 @@ main() {
   command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup"
   SUDO=$(need_root_for_apt)
   mkdir -p "$HOTWASM_CACHE"
-  apt_install_missing clang-19 lld-19 llvm-19 libclang1-19 chromium python3 binutils
+  # libclang-19-dev, llvm-19-dev, liblld-19-dev: the persistent compiler session (incremental/)
+  apt_install_missing clang-19 lld-19 llvm-19 libclang1-19 chromium python3 binutils libclang-19-dev llvm-19-dev liblld-19-dev
   apt_install_missing clangd-19   # tests/docs/editors.test.mjs: clangd on patches with the written compile_commands.json
   install_emscripten
   install_node_tools

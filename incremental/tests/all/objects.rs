@@ -1,0 +1,48 @@
+//! The objects a session emits are wasm32 relocatable objects that wasm-ld links into a
+//! SIDE_MODULE, as a process or inside the session process.
+
+use crate::util;
+use hotwasm_incremental::{link, Lang};
+
+#[test]
+fn each_eval_object_links_into_a_side_module_in_and_out_of_process() {
+    let mut s = util::session(Lang::C);
+    let out = s.eval("int sq(int x) { return x * x; }").unwrap();
+    assert_eq!(&out.object[..4], b"\0asm");
+    let dir = tempfile::tempdir().unwrap();
+    let obj = dir.path().join("eval.o");
+    std::fs::write(&obj, &out.object).unwrap();
+    let learnt = util::learnt(Lang::C);
+    // Same file name in two directories: the name lands in the module's name section.
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let process = learnt.link_line(std::slice::from_ref(&obj), &a_dir.join("p.so"));
+    let (_, ok, printed) = link::wasm_ld_process(&process).unwrap();
+    assert!(ok, "{printed}");
+    let inproc = learnt.link_line(std::slice::from_ref(&obj), &b_dir.join("p.so"));
+    let linked = s.link(&link::in_process_argv(&inproc)).unwrap();
+    assert!(linked.ok, "{}", linked.messages);
+    let a = std::fs::read(a_dir.join("p.so")).unwrap();
+    let b = std::fs::read(b_dir.join("p.so")).unwrap();
+    assert_eq!(a, b, "the in-process link writes the same side module");
+    assert!(util::mentions(&a, "dylink.0"));
+}
+
+#[test]
+fn a_cpp_eval_after_an_in_process_link_keeps_wasm_exceptions() {
+    let mut s = util::session(Lang::Cpp);
+    let out = s
+        .eval("int thrower(int x) { if (x) throw x; return 0; }")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    let dir = tempfile::tempdir().unwrap();
+    let obj = dir.path().join("eval.o");
+    std::fs::write(&obj, &out.object).unwrap();
+    let line = util::learnt(Lang::Cpp).link_line(&[obj], &dir.path().join("p.so"));
+    assert!(s.link(&link::in_process_argv(&line)).unwrap().ok);
+    let out = s
+        .eval("int catcher(int x) { try { return thrower(x); } catch (int e) { return e; } }")
+        .expect("the session survives a C++ eval after the linker reset LLVM's options");
+    assert!(out.ok, "{:?}", out.errors());
+}

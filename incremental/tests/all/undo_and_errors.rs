@@ -1,0 +1,126 @@
+//! Inputs that leave: an undone input's declarations are gone from lookup; a failed input
+//! leaves the session as it was.
+
+use crate::util;
+use hotwasm_incremental::Lang;
+
+#[test]
+fn undo_forgets_the_declarations_of_the_last_input() {
+    let mut s = util::session(Lang::C);
+    assert!(s.eval("int keep(void) { return 1; }").unwrap().ok);
+    assert!(s.eval("int gone(int x) { return x; }").unwrap().ok);
+    assert_eq!(s.undo(1).unwrap(), 1);
+    let out = s.eval("gone(1)").unwrap();
+    assert!(!out.ok);
+    assert!(
+        out.errors()[0].message.contains("gone"),
+        "{:?}",
+        out.errors()
+    );
+    let out = s
+        .eval("double gone(double x) { return x; }\nkeep()")
+        .unwrap();
+    assert!(
+        out.ok,
+        "a new signature for an undone name: {:?}",
+        out.errors()
+    );
+}
+
+#[test]
+fn undo_forgets_a_cpp_class_and_an_overload() {
+    let mut s = util::session(Lang::Cpp);
+    assert!(s.eval("int f(int x) { return x; }").unwrap().ok);
+    assert!(
+        s.eval("struct Gone { int v; };\nint f(double x) { return 2; }")
+            .unwrap()
+            .ok
+    );
+    assert_eq!(s.undo(1).unwrap(), 1);
+    assert!(!s.eval("Gone{1}.v").unwrap().ok, "the class is gone");
+    let out = s.eval("struct Gone { double w; };\nf(1.5)").unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    assert_eq!(
+        out.value().and_then(|v| v.expr_type.as_deref()),
+        Some("int")
+    );
+}
+
+#[test]
+fn undo_past_the_first_input_undoes_what_there_is() {
+    let mut s = util::session(Lang::C);
+    assert!(s.eval("int a1 = 1;").unwrap().ok);
+    assert_eq!(s.undo(5).unwrap(), 1);
+    assert!(!s.eval("a1").unwrap().ok, "the first input is undone too");
+    assert!(s.eval("double a1 = 2;").unwrap().ok);
+}
+
+#[test]
+fn a_failed_eval_leaves_no_declarations_behind() {
+    let mut s = util::session(Lang::C);
+    assert!(s.eval("int before = 1;").unwrap().ok);
+    let bad = s.eval("int half_made = 2;\nint broken = nope;").unwrap();
+    assert!(!bad.ok && bad.object.is_empty());
+    let d = &bad.errors()[0];
+    assert_eq!((d.file.as_str(), d.line, d.column), ("eval_2", 2, 14));
+    let out = s.eval("half_made").unwrap();
+    assert!(!out.ok, "a declaration of a failed eval must not survive");
+    let out = s.eval("int half_made = 3;\nhalf_made + before").unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+}
+
+#[test]
+fn a_session_refuses_a_command_line_of_the_other_language() {
+    let args = util::learnt(Lang::C).for_session();
+    let program = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hotwasm-clang-session"));
+    let err = hotwasm_incremental::Session::start_with(&program, Lang::Cpp, &args)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("learn the line"), "{err}");
+}
+
+#[test]
+fn a_compile_over_its_deadline_stops_the_session_and_says_so() {
+    let mut s = util::session(Lang::Cpp);
+    s.set_timeout(std::time::Duration::from_millis(1));
+    let err = s
+        .eval("#include <vector>\n#include <string>\n#include <algorithm>")
+        .unwrap_err();
+    assert!(
+        matches!(err, hotwasm_incremental::SessionError::TimedOut(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("start a new session"), "{err}");
+    s.set_timeout(std::time::Duration::from_secs(60));
+    let err = s.eval("int x = 1;").unwrap_err();
+    assert!(
+        matches!(err, hotwasm_incremental::SessionError::Died { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_preprocessor_bomb_ends_a_capped_session_not_the_machine() {
+    let program = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hotwasm-clang-session"));
+    let limits = hotwasm_incremental::SessionLimits {
+        timeout: std::time::Duration::from_secs(60),
+        address_space: Some(1 << 30), // the server's compiler cap
+    };
+    let args = util::learnt(Lang::C).for_session();
+    let mut s =
+        hotwasm_incremental::Session::start_limited(&program, Lang::C, &args, limits).unwrap();
+    assert!(
+        s.eval("int fine = 1;").unwrap().ok,
+        "a capped session compiles"
+    );
+    let mut bomb = String::from("#define A0 \"x\"\n");
+    for i in 1..=40 {
+        bomb.push_str(&format!("#define A{i} A{p} A{p}\n", p = i - 1));
+    }
+    bomb.push_str("const char *big = A40;");
+    let err = s.eval(&bomb).unwrap_err();
+    assert!(
+        matches!(err, hotwasm_incremental::SessionError::Died { .. }),
+        "{err}"
+    );
+}

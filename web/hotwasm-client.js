@@ -117,6 +117,18 @@ export { tokenFromPage } from './connection.js';
 export { describeTrap } from './traps.js';
 
 /** What `hot.call` returns when the call trapped. */
+/**
+ * Why this page cannot run a host built with threads (`-pthread`), or null when it can: such a
+ * host needs `SharedArrayBuffer`, which browsers only give a cross-origin isolated page. Shown
+ * when an app fails to start, instead of Emscripten's own message (docs/THREADS.md).
+ */
+export function isolationProblem(g = globalThis) {
+  if (typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated !== false) return null;
+  return 'this page is not cross-origin isolated, so it has no SharedArrayBuffer and cannot run an app built '
+    + 'with threads (-pthread): serve it with the headers Cross-Origin-Opener-Policy: same-origin and '
+    + 'Cross-Origin-Embedder-Policy: require-corp (hotwasm serve sends both)';
+}
+
 export const TRAPPED = Object.freeze({ trapped: true, toString: () => 'TRAPPED' });
 
 const EVAL_TIMEOUT_MS = 120_000;

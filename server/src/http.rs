@@ -250,6 +250,13 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// Sent with every response: the page is cross-origin isolated, so an app built with `-pthread`
+/// gets its `SharedArrayBuffer` (docs/THREADS.md). On every response, not only threaded apps':
+/// what the dev server serves is same-origin (the app's page, its bundle, hotwasm's client), which
+/// isolation leaves working, and one page then behaves the same whichever host it loads.
+pub const CROSS_ORIGIN_ISOLATION: &str =
+    "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: require-corp\r\n";
+
 fn respond(stream: &mut TcpStream, status: u16, ty: &str, body: &[u8]) {
     let reason = match status {
         200 => "OK",
@@ -260,7 +267,7 @@ fn respond(stream: &mut TcpStream, status: u16, ty: &str, body: &[u8]) {
         _ => "Request Header Fields Too Large",
     };
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{CROSS_ORIGIN_ISOLATION}Connection: close\r\n\r\n",
         body.len()
     );
     let _ = stream

@@ -18,6 +18,7 @@ pub mod exports;
 pub mod layouts;
 pub mod manifest;
 pub mod rust_host;
+pub mod threads;
 
 use crate::config::{Config, HostLang};
 use crate::home::Home;
@@ -141,6 +142,7 @@ pub fn build_linked(
         config.app.name,
         config.file.display()
     ));
+    threads::check(config, hot)?;
     let measuring = hot.then(|| layouts::start(config, home));
     let exports = exports::plan(config, home, hot, &dir)?;
     let list = write_export_list(&dir, &exports.functions)?;
@@ -245,6 +247,9 @@ pub fn link_flags(config: &Config, hot: bool, list: &Path, rsp: &[PathBuf]) -> V
     if hot {
         flags.push("-sMAIN_MODULE=2".into());
         flags.push("-sALLOW_TABLE_GROWTH=1".into());
+        if threads::threaded(config) {
+            flags.extend(threads::LINK_FLAGS.iter().map(|f| f.to_string()));
+        }
         for rsp in rsp {
             flags.push(format!("-Wl,@{}", rsp.display()));
         }

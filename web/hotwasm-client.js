@@ -197,7 +197,13 @@ export class Hot {
     this.Module = Module;
     this.registry = new HostRegistry(Module, { preloadThreshold: options.preloadThreshold });
     this.stdio = captureStdio(Module);
-    this.applier = new Applier(this.registry, this.stdio, { snapshots: options.snapshots ?? {}, onTrap: options.onTrap });
+    // A host with threads (shared memory) takes no memory snapshots and rolls code back on a trap:
+    // restoring memory under running workers would overwrite their stacks, their thread records
+    // and the dynamic linker's state mid-flight (docs/THREADS.md).
+    const threaded = typeof SharedArrayBuffer === 'function' && Module.HEAPU8?.buffer instanceof SharedArrayBuffer;
+    this.applier = new Applier(this.registry, this.stdio, threaded
+      ? { snapshots: null, onTrap: 'code' }
+      : { snapshots: options.snapshots ?? {}, onTrap: options.onTrap });
     this.pendingUndos = new Map();
     this.listeners = new Map();
     this.exports = new Map();

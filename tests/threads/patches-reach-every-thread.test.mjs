@@ -1,8 +1,8 @@
 // A pthreads host (examples/threads-c, built by `hotwasm build --hot` with the app's own -pthread)
 // under Node with its workers busy rendering: a patch applied on the main thread reaches every
 // worker's next call, a rollback does too, thread-local storage in a patch works per worker, an
-// idle (sleeping) pool still takes a patch, and what a threaded host cannot load is refused with a
-// message naming the cause while the old code keeps running. Run:
+// idle pool (its workers asleep in pthread_cond_wait) still takes a patch, and what a threaded
+// host cannot load is refused with a message naming the cause while the old code keeps running. Run:
 //   node --test tests/threads/
 // New threaded-host behaviours go here; benches/threads.mjs measures the same host.
 import assert from 'node:assert/strict';
@@ -52,7 +52,7 @@ describe('a patch in a host whose workers are running', () => {
     await pool.until(() => pool.seen().every((v, w) => v === 7000 + w), 'every worker to run the TLS patch');
   });
 
-  test('a sleeping pool takes a patch (its workers load it when they wake) and runs it on resume', async () => {
+  test('a pool asleep in pthread_cond_wait takes a patch (each worker loads it within its 100 ms wait slice) and runs it on resume', async () => {
     pool.Module._pool_pause(1);
     const r = pool.apply(await sideModule('tag_3000'), 'worker_tag worker_tag__hw2 ii');
     assert.ok(r.id > 0, r.error);

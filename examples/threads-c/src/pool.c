@@ -1,7 +1,7 @@
 /*
  * pool: a C app whose frames are computed by a pool of pthreads. Each worker renders its band
  * of rows into a shared framebuffer, calling the hot function pixel_color once per pixel, then
- * waits at a barrier for the others: one tick. The workers run on their own; the page's frame
+ * waits for the others: one tick. The workers run on their own; the page's frame
  * (pool_frame, on the main thread) only blits what they drew.
  *
  * Two functions are hot (HOTWASM_FN) and run on the workers: pixel_color and worker_tag. A patch
@@ -10,6 +10,7 @@
  */
 #include <emscripten.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,15 +24,16 @@
 
 static uint32_t *pixels;
 static pthread_t threads[MAX_WORKERS];
-static pthread_barrier_t tick_done;
 static int32_t workers;
 static _Atomic int32_t ticks;
 static _Atomic int32_t seen[MAX_WORKERS];
-/* While set, the workers sleep on `resume` between ticks (an idle pool, as an engine's search
- * threads wait for the next search). */
-static int32_t paused;
-static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t resume = PTHREAD_COND_INITIALIZER;
+/* The end of a tick: every worker waits on `changed` for the others (a barrier made of a condition
+ * variable, not pthread_barrier_t: docs/THREADS.md, "When a worker loads a patch"). While `paused`
+ * is set the workers sleep on it between ticks (an idle pool, as an engine's search threads wait
+ * for the next search). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static int32_t arrived, paused;
 
 /* ---- hot functions: edit them live (they run on the worker threads) --------------------- */
 
@@ -52,17 +54,30 @@ static void render_band(int32_t worker, int32_t tick) {
     for (int32_t x = 0; x < WIDTH; x++) pixels[y * WIDTH + x] = pixel_color(x, y, tick);
 }
 
+/* Waits until every worker finished this tick; the last one to arrive starts the next. */
+static void end_tick(void) {
+  pthread_mutex_lock(&lock);
+  int32_t tick = atomic_load(&ticks);
+  if (++arrived == workers) {
+    arrived = 0;
+    atomic_fetch_add(&ticks, 1);
+    pthread_cond_broadcast(&changed);
+  } else {
+    while (atomic_load(&ticks) == tick) pthread_cond_wait(&changed, &lock);
+  }
+  while (paused) pthread_cond_wait(&changed, &lock);
+  pthread_mutex_unlock(&lock);
+}
+
 static void *work(void *arg) {
   int32_t worker = (int32_t)(intptr_t)arg;
   for (;;) {
-    pthread_mutex_lock(&pause_lock);
-    while (paused) pthread_cond_wait(&resume, &pause_lock);
-    pthread_mutex_unlock(&pause_lock);
     int32_t tick = atomic_load(&ticks);
     render_band(worker, tick);
     atomic_store(&seen[worker], worker_tag(worker));
-    /* A blocking wait: where this worker loads patches the main thread loaded. */
-    if (pthread_barrier_wait(&tick_done) == PTHREAD_BARRIER_SERIAL_THREAD) atomic_fetch_add(&ticks, 1);
+    /* Where a busy worker loads the patches the main thread loaded: once a tick. */
+    sched_yield();
+    end_tick();
   }
   return NULL;
 }
@@ -71,7 +86,6 @@ static void *work(void *arg) {
 EMSCRIPTEN_KEEPALIVE int32_t pool_start(int32_t n) {
   if (workers) return workers;
   if (n < 1 || n > MAX_WORKERS) return 0;
-  pthread_barrier_init(&tick_done, NULL, (unsigned)n);
   workers = n;
   for (int32_t i = 0; i < n; i++) pthread_create(&threads[i], NULL, work, (void *)(intptr_t)i);
   return workers;
@@ -79,10 +93,10 @@ EMSCRIPTEN_KEEPALIVE int32_t pool_start(int32_t n) {
 
 /* Pauses (1) or resumes (0) the workers. */
 EMSCRIPTEN_KEEPALIVE void pool_pause(int32_t on) {
-  pthread_mutex_lock(&pause_lock);
+  pthread_mutex_lock(&lock);
   paused = on;
-  pthread_cond_broadcast(&resume);
-  pthread_mutex_unlock(&pause_lock);
+  pthread_cond_broadcast(&changed);
+  pthread_mutex_unlock(&lock);
 }
 
 EM_JS(void, pool_blit, (const uint32_t *px, int w, int h), {

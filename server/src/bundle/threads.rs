@@ -40,3 +40,40 @@ pub fn check(config: &Config, hot: bool) -> Result<(), BuildError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(lang: &str, cflags: &str, ldflags: &str) -> Config {
+        let text = format!(
+            "[app]\nname = \"t\"\nlang = \"{lang}\"\n[build]\ncflags = [{cflags}]\nldflags = [{ldflags}]\n"
+        );
+        Config::parse(&text, Path::new("/app/hotwasm.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_apps_own_pthread_flag_makes_a_threaded_host() {
+        assert!(threaded(&config("c", "\"-O2\", \"-pthread\"", "")));
+        assert!(threaded(&config("c", "", "\"-sUSE_PTHREADS=1\"")));
+        assert!(!threaded(&config(
+            "c",
+            "\"-O2\"",
+            "\"-sALLOW_MEMORY_GROWTH\""
+        )));
+    }
+
+    #[test]
+    fn a_rust_host_with_threads_is_refused_for_hot_reload_naming_the_way_out() {
+        let rust = config("rust", "", "\"-pthread\"");
+        let err = check(&rust, true).unwrap_err().to_string();
+        assert!(err.contains("without the atomics feature"), "{err}");
+        assert!(err.contains("without -pthread"), "{err}");
+        assert!(
+            check(&rust, false).is_ok(),
+            "the plain build is the app's own business"
+        );
+        assert!(check(&config("c", "\"-pthread\"", ""), true).is_ok());
+    }
+}

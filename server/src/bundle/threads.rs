@@ -48,7 +48,7 @@ mod tests {
 
     fn config(lang: &str, cflags: &str, ldflags: &str) -> Config {
         let text = format!(
-            "[app]\nname = \"t\"\nlang = \"{lang}\"\n[build]\ncflags = [{cflags}]\nldflags = [{ldflags}]\n"
+            "[app]\nname = \"t\"\nlang = \"{lang}\"\n[build]\npackage = \"t\"\nsources = [\"src/*.c\"]\ncflags = [{cflags}]\nldflags = [{ldflags}]\n"
         );
         Config::parse(&text, Path::new("/app/hotwasm.toml")).unwrap()
     }

@@ -19,7 +19,8 @@ describe('the threads example in Chromium', () => {
     server = await startServer({ project: app });
     ctx = await launchBrowser();
     page = await ctx.newPage();
-    page.on('pageerror', (e) => console.error('[page error]', e.message));
+    page.pageErrors = [];
+    page.on('pageerror', (e) => page.pageErrors.push(e));
     await page.goto(server.url);
     await page.waitForFunction(() => globalThis.hotwasm?.Module?._pool_ticks?.() > 5, null, { timeout: 60_000 });
   });
@@ -50,5 +51,24 @@ describe('the threads example in Chromium', () => {
     assert.ok(r.id > 0, r.error);
     await page.waitForFunction(() => [0, 1, 2, 3].every((w) => globalThis.hotwasm.Module._pool_seen(w) === 2000 + w), null, { timeout: 10_000 });
     console.log(`# apply on Chromium's main thread with 4 busy workers: ${r.ms.toFixed(1)} ms`);
+  });
+
+  test('a trap on a worker ends that thread: the page reports it and keeps animating, the pool stops, nothing rolls back', async () => {
+    const bytes = [...(await sideModule('tag_traps_on_worker_1'))];
+    const id = await page.evaluate((b) => {
+      const M = globalThis.hotwasm.Module;
+      M.FS.writeFile('/threads-test/trap.so', new Uint8Array(b));
+      return M.ccall('hotwasm_apply', 'number', ['string', 'string'], ['/threads-test/trap.so', 'worker_tag worker_tag__hw6 ii']);
+    }, bytes);
+    assert.ok(id > 0);
+    await page.waitForFunction(() => globalThis.hotwasm.Module._pool_seen(0) === 4000, null, { timeout: 10_000 });
+    const errorSeen = () => page.pageErrors.some((e) => /unreachable/.test(String(e.message)));
+    for (let i = 0; i < 100 && !errorSeen(); i++) await page.waitForFunction(() => true);
+    assert.ok(errorSeen(), `the trap reached the page: ${page.pageErrors.map((e) => e.message)}`);
+    const [ticks, frames] = await page.evaluate(() => [globalThis.hotwasm.Module._pool_ticks(), globalThis.hotwasm.state.frames]);
+    await page.waitForFunction((f) => globalThis.hotwasm.state.frames > f + 30, frames, { timeout: 10_000 });
+    assert.equal(await page.evaluate(() => globalThis.hotwasm.Module._pool_ticks()), ticks, 'the pool waits for the dead worker');
+    const live = await page.evaluate(() => globalThis.hotwasm.hot.registry.list().find((v) => v.name === 'worker_tag').history.at(-1).symbol);
+    assert.equal(live, 'worker_tag__hw6', 'the trapping version is still the live one');
   });
 });

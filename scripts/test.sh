@@ -43,6 +43,9 @@ node --experimental-websocket --test --test-concurrency=1 tests/examples/ tests/
 step "C++ patches and hosts end to end (the real server, the C++ example host under Node)"
 node --experimental-websocket --test --test-concurrency=1 tests/cpp/
 
+step "threads: the pthreads example (examples/threads-c) under Node and in headless Chromium, real -pthread patches"
+node --experimental-websocket --test --test-concurrency=1 tests/threads/
+
 step "headless Chromium tests (real pages, real server)"
 node --test --test-concurrency=1 tests/browser/
 

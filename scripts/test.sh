@@ -46,6 +46,9 @@ node --experimental-websocket --test --test-concurrency=1 tests/cpp/
 step "docs: every command and config snippet of README.md and docs/ as written; what clangd and rust-analyzer get"
 node --experimental-websocket --test --test-concurrency=1 tests/docs/
 
+step "threads: the pthreads example (examples/threads-c) under Node and in headless Chromium, real -pthread patches"
+node --experimental-websocket --test --test-concurrency=1 tests/threads/
+
 step "headless Chromium tests (real pages, real server)"
 node --test --test-concurrency=1 tests/browser/
 

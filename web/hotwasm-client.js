@@ -125,6 +125,18 @@ export { LANGS, PROTOCOL_VERSION, extensionOf } from './protocol.js';
 export { tokenFromPage } from './connection.js';
 export { describeTrap } from './traps.js';
 
+/**
+ * Why this page cannot run a host built with threads (`-pthread`), or null when it can: such a
+ * host needs `SharedArrayBuffer`, which browsers only give a cross-origin isolated page. Shown
+ * when an app fails to start, instead of Emscripten's own message (docs/THREADS.md).
+ */
+export function isolationProblem(g = globalThis) {
+  if (typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated !== false) return null;
+  return 'this page is not cross-origin isolated, so it has no SharedArrayBuffer and cannot run an app built '
+    + 'with threads (-pthread): serve it with the headers Cross-Origin-Opener-Policy: same-origin and '
+    + 'Cross-Origin-Embedder-Policy: require-corp (or credentialless, which hotwasm serve sends)';
+}
+
 /** What `hot.call` returns when the call trapped. */
 export const TRAPPED = Object.freeze({ trapped: true, toString: () => 'TRAPPED' });
 /**
@@ -199,7 +211,13 @@ export class Hot {
     this.Module = Module;
     this.registry = new HostRegistry(Module, { preloadThreshold: options.preloadThreshold });
     this.stdio = captureStdio(Module);
-    this.applier = new Applier(this.registry, this.stdio, { snapshots: options.snapshots ?? {}, onTrap: options.onTrap, callGuard: options.callGuard ?? {} });
+    // A host with threads (shared memory) takes no memory snapshots and rolls code back on a trap
+    // (so no call guard either): restoring memory under running workers would overwrite their
+    // stacks, their thread records and the dynamic linker's state mid-flight (docs/THREADS.md).
+    const threaded = typeof SharedArrayBuffer === 'function' && Module.HEAPU8?.buffer instanceof SharedArrayBuffer;
+    this.applier = new Applier(this.registry, this.stdio, threaded
+      ? { snapshots: null, onTrap: 'code' }
+      : { snapshots: options.snapshots ?? {}, onTrap: options.onTrap, callGuard: options.callGuard ?? {} });
     /** Nesting of `hot.call` (a JS import calling back into the app). */
     this.depth = 0;
     /** While true (a host reload's replay and restore), `hot.call` returns HELD. */

@@ -225,11 +225,13 @@ __attribute__((weak, visibility("hidden"), constructor)) void hotwasm__register_
 #define HOTWASM__FN_HOT(is_void, R, name, n, ...) HOTWASM__FN_HOT_(is_void, R, name, n __VA_OPT__(,) __VA_ARGS__)
 #define HOTWASM__FN_HOT_(is_void, R, name, n, ...)                                              \
   static R name##_hotwasm_default(HOTWASM__PARAMS(n __VA_OPT__(,) __VA_ARGS__));                            \
-  /* The slot: the current implementation. The runtime writes it; calls read it once. */        \
+  /* The slot: the current implementation. The runtime writes it; calls read it once, with a     \
+   * relaxed atomic load (a plain load in a build without threads; in a -pthread host the slot is \
+   * read on worker threads while the main thread swaps it: docs/THREADS.md). */                 \
   static R (*name##_hotwasm_slot)(HOTWASM__PARAMS(n __VA_OPT__(,) __VA_ARGS__)) = name##_hotwasm_default;  \
   R name(HOTWASM__PARAMS(n __VA_OPT__(,) __VA_ARGS__)) {                                                   \
     HOTWASM__CAT(HOTWASM__RETURN_, is_void)                                                      \
-    name##_hotwasm_slot(HOTWASM__MAP(n, HOTWASM__ARG, HOTWASM__COMMA __VA_OPT__(,) __VA_ARGS__));           \
+    __atomic_load_n(&name##_hotwasm_slot, __ATOMIC_RELAXED)(HOTWASM__MAP(n, HOTWASM__ARG, HOTWASM__COMMA __VA_OPT__(,) __VA_ARGS__)); \
   }                                                                                             \
   HOTWASM__MAP(n, HOTWASM__CHECK_PARAM, HOTWASM__NOTHING __VA_OPT__(,) __VA_ARGS__)                         \
   HOTWASM__STATIC_ASSERT(HOTWASM__RETURN_LETTER(is_void, R) != 0,                               \

@@ -302,6 +302,14 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// Sent with every response, so the page is cross-origin isolated and an app built with
+/// `-pthread` gets its `SharedArrayBuffer` (docs/THREADS.md); one page then behaves the same
+/// whichever host it loads. `credentialless`, not `require-corp`: a page that loads a script,
+/// font or image from another origin without a CORP header keeps working (it is fetched without
+/// credentials) — `require-corp` would block it in an app that has no threads at all.
+pub const CROSS_ORIGIN_ISOLATION: &str =
+    "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: credentialless\r\n";
+
 /// Every status this server answers with: its code and reason phrase, in one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -339,7 +347,7 @@ impl Status {
 fn respond(stream: &mut TcpStream, status: Status, ty: &str, body: &[u8]) {
     let (code, reason) = status.line();
     let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{CROSS_ORIGIN_ISOLATION}Connection: close\r\n\r\n",
         body.len()
     );
     let _ = stream

@@ -4,7 +4,7 @@
 // the app names a `frame` export, calls it once per animation frame through `hot.call` (a trap in
 // a patched function is rolled back and the loop carries on). Built only on the public API.
 
-import { appInfo, attach, extensionOf, HELD, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
+import { appInfo, attach, extensionOf, HELD, isolationProblem, loadFactory, TRAPPED } from '/hotwasm/hotwasm-client.js';
 import { CodeEditor } from '/hotwasm/ui/editor.js';
 import { Banner, DiagnosticsOverlay } from '/hotwasm/ui/overlay.js';
 import { HistoryPanel } from '/hotwasm/ui/history.js';
@@ -214,6 +214,6 @@ globalThis.hotwasm = {
 
 boot().catch((e) => {
   console.error(e);
-  banner.show('error', 'The app failed to start', e.message);
+  banner.show('error', 'The app failed to start', [e.message, isolationProblem()].filter(Boolean).join('\n'));
   $('mode').textContent = 'not loaded';
 });

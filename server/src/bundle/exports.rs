@@ -65,6 +65,9 @@ pub fn plan(config: &Config, home: &Home, hot: bool, out: &Path) -> Result<Expor
         .map_err(|e| BuildError::io(format!("reading {}", header_path.display()), e))?;
     functions.extend(abi_functions(&header));
     functions.extend(list_names(LIBC_EXPORTS).map(String::from));
+    if super::threads::threaded(config) {
+        functions.extend(super::threads::EXPORTS.iter().map(|f| f.to_string()));
+    }
     let response_files = match config.app.lang {
         HostLang::Rust => vec![rust_std_exports(home, &config.root, out)?],
         HostLang::Cpp => vec![cxx_abi_exports(home, out)?],

@@ -19,6 +19,7 @@ pub mod layouts;
 pub mod ldflags;
 pub mod manifest;
 pub mod rust_host;
+pub mod threads;
 
 use crate::config::{Config, HostLang};
 use crate::home::Home;
@@ -145,6 +146,7 @@ pub fn build_linked(
         config.app.name,
         config.file.display()
     ));
+    threads::check(config, hot)?;
     let measuring = hot.then(|| layouts::start(config, home));
     let exports = exports::plan(config, home, hot, &dir)?;
     let list = write_export_list(&dir, &exports.functions)?;
@@ -262,6 +264,9 @@ pub fn link_flags(
     if hot {
         flags.push("-sMAIN_MODULE=2".into());
         flags.push("-sALLOW_TABLE_GROWTH=1".into());
+        if threads::threaded(config) {
+            flags.extend(threads::LINK_FLAGS.iter().map(|f| f.to_string()));
+        }
         for rsp in rsp {
             flags.push(format!("-Wl,@{}", rsp.display()));
         }

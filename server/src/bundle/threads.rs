@@ -1,0 +1,79 @@
+//! Hosts with threads: what a HOT_RELOAD build adds when the app's own flags ask for pthreads
+//! (`-pthread` in `[build] cflags` or `ldflags`), and what it refuses (docs/THREADS.md).
+//!
+//! - The runtime staticlib is Rust, and stable Rust's prebuilt std for wasm32-unknown-emscripten
+//!   is compiled without the `atomics` feature, so wasm-ld refuses it in a shared-memory link
+//!   ("--shared-memory is disallowed by hotwasm_runtime…"). The link passes
+//!   `--no-check-features`: the runtime's code is sound there because it only ever runs on the
+//!   main browser thread (the page calls it; workers only read the slots the host's own C code
+//!   declares, compiled with atomics), see docs/THREADS.md.
+//! - A patch built with `-pthread` allocates its thread-local storage on each thread with
+//!   `emscripten_builtin_memalign`: the host keeps it.
+//! - A Rust host cannot: its own std would need the atomics feature (nightly `-Zbuild-std`).
+
+use crate::config::{Config, HostLang};
+
+use super::BuildError;
+
+/// The host functions a `-pthread` patch imports.
+pub const EXPORTS: [&str; 1] = ["emscripten_builtin_memalign"];
+
+/// The extra link flags of a HOT_RELOAD host with threads.
+pub const LINK_FLAGS: [&str; 1] = ["-Wl,--no-check-features"];
+
+/// Whether the app's own build flags ask for pthreads.
+pub fn threaded(config: &Config) -> bool {
+    let pthread = |f: &String| f == "-pthread" || f == "-sUSE_PTHREADS" || f == "-sUSE_PTHREADS=1";
+    config.build.cflags.iter().any(pthread) || config.build.ldflags.iter().any(pthread)
+}
+
+/// Refuses a HOT_RELOAD build with threads that cannot work, naming the reason and the way out.
+pub fn check(config: &Config, hot: bool) -> Result<(), BuildError> {
+    if hot && threaded(config) && config.app.lang == HostLang::Rust {
+        return Err(BuildError::Config(format!(
+            "{}: a Rust host cannot be built with threads (-pthread) for HOT_RELOAD: stable Rust's \
+             std for wasm32-unknown-emscripten is compiled without the atomics feature, so its \
+             code would race on shared memory. Build the HOT_RELOAD host without -pthread, or \
+             keep the threads in a C or C++ host (docs/THREADS.md)",
+            config.file.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(lang: &str, cflags: &str, ldflags: &str) -> Config {
+        let text = format!(
+            "[app]\nname = \"t\"\nlang = \"{lang}\"\n[build]\npackage = \"t\"\nsources = [\"src/*.c\"]\ncflags = [{cflags}]\nldflags = [{ldflags}]\n"
+        );
+        Config::parse(&text, Path::new("/app/hotwasm.toml")).unwrap()
+    }
+
+    #[test]
+    fn the_apps_own_pthread_flag_makes_a_threaded_host() {
+        assert!(threaded(&config("c", "\"-O2\", \"-pthread\"", "")));
+        assert!(threaded(&config("c", "", "\"-sUSE_PTHREADS=1\"")));
+        assert!(!threaded(&config(
+            "c",
+            "\"-O2\"",
+            "\"-sALLOW_MEMORY_GROWTH\""
+        )));
+    }
+
+    #[test]
+    fn a_rust_host_with_threads_is_refused_for_hot_reload_naming_the_way_out() {
+        let rust = config("rust", "", "\"-pthread\"");
+        let err = check(&rust, true).unwrap_err().to_string();
+        assert!(err.contains("without the atomics feature"), "{err}");
+        assert!(err.contains("without -pthread"), "{err}");
+        assert!(
+            check(&rust, false).is_ok(),
+            "the plain build is the app's own business"
+        );
+        assert!(check(&config("c", "\"-pthread\"", ""), true).is_ok());
+    }
+}

@@ -13,13 +13,7 @@ use hotwasm_abi::{HostManifest, Signature};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The header's file name (in [`include_dir`], and what evals `#include`).
-pub const HEADER: &str = "hotwasm_vars.h";
-
-/// Where the generated header lives: on every C/C++ patch's include path.
-pub fn include_dir(root: &Path) -> PathBuf {
-    root.join(".hotwasm").join("include")
-}
+pub use hotwasm_pipeline::vars_header::{include_dir, own_guard, HEADER};
 
 /// One version of a var: the journal entry that defined it (`None`: the host's own).
 #[derive(Debug, Clone)]
@@ -334,12 +328,6 @@ pub struct GlobalDecl {
     pub comment: String,
     /// `extern <type> <name>;`, when its type can be written here.
     pub declaration: Option<String>,
-}
-
-/// The macro an eval defines to leave `name`'s declaration out of the header (the eval declares
-/// or defines `name` itself, perhaps with a new signature, which the check then judges).
-pub fn own_guard(name: &str) -> String {
-    format!("HOTWASM_OWN_{name}")
 }
 
 /// One declaration of the header, under its guard, or only its comment when it has none.

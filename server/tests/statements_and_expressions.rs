@@ -230,15 +230,16 @@ fn expression_compile_phases() {
         for k in 0..23 {
             let work = tempfile::tempdir().unwrap();
             let started = std::time::Instant::now();
-            let c = hotwasm_server::eval::compile_client_text(
-                &compiler,
+            let source = hotwasm_pipeline::eval::Source::client_text(
                 Lang::C,
-                &make(k),
-                "repl.c",
+                make(k),
+                "repl.c".into(),
                 work.path(),
-                &host,
             )
             .unwrap();
+            let c = compiler
+                .compile_eval(Lang::C, &source, work.path(), &host)
+                .unwrap();
             let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
             if k >= 3 {
                 rows.push([

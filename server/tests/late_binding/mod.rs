@@ -1,6 +1,6 @@
 //! A REPL session against a real host under Node, without the server: each eval goes through
-//! the server's own compile pipeline (fast path: clang, llvm-mc, wasm-ld), rename and check, in
-//! journal order; then Node instantiates the host (`tests/fixtures/late_binding_host.c`, built
+//! the production patch pipeline (`hotwasm_pipeline`: the rewrite-and-retry compile on the fast
+//! path — clang, llvm-mc, wasm-ld — then the layout check, rename and check), in journal order; then Node instantiates the host (`tests/fixtures/late_binding_host.c`, built
 //! once with emcc as a MAIN_MODULE), dlopens every accepted patch in order, installing each
 //! patch's vars in their slots, and makes the calls the test asks for.
 //!
@@ -9,10 +9,11 @@
 //! pointers and persistent globals.
 #![allow(dead_code)] // Each test file uses a different subset.
 
-use hotwasm_abi::{versioned_symbol, HostManifest, HostVar, Signature};
-use hotwasm_server::compile::rename::rename_exports;
-use hotwasm_server::compile::{CSource, Compiled, Compiler, CompilerConfig};
-use hotwasm_server::inspect::{self, Known};
+use hotwasm_abi::{HostManifest, HostVar, Signature};
+use hotwasm_pipeline::compile::{CompileError, Compiled, Compiler, CompilerConfig};
+use hotwasm_pipeline::eval::{self, Source};
+use hotwasm_pipeline::inspect::Known;
+use hotwasm_pipeline::{vars_header, Lang};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -158,9 +159,14 @@ impl Session {
     pub fn with_host(host_js: PathBuf, host: HostManifest) -> Session {
         toolchain();
         let project = tempfile::tempdir().unwrap();
+        // The generated vars header every client eval includes, as the server keeps it (empty:
+        // these sessions declare what they call).
+        let vars_dir = vars_header::include_dir(project.path());
+        std::fs::create_dir_all(&vars_dir).unwrap();
+        std::fs::write(vars_dir.join(vars_header::HEADER), "").unwrap();
         let compiler = Compiler::new(CompilerConfig {
             root: project.path().to_path_buf(),
-            include_dirs: vec![util::repo_root().join("abi/include")],
+            include_dirs: vec![util::repo_root().join("abi/include"), vars_dir],
             defines: Vec::new(),
             rust_prelude: None,
             // HOTWASM_TEST_PLAIN_EMCC=1 runs the same sessions through plain emcc.
@@ -204,50 +210,32 @@ impl Session {
         self.eval_in(source, true, None)
     }
 
+    /// Through the production pipeline, as the server runs it: the rewrite-and-retry compile
+    /// ([`Compiler::compile_eval`]), then the check with its layout comparison and renaming.
     fn eval_in(&mut self, source: &str, cpp: bool, file: Option<&str>) -> Result<(), String> {
         let seq = self.patches.len() as u64 + 1;
         let work = tempfile::tempdir().unwrap();
-        let input = if cpp { "eval.cpp" } else { "eval.c" };
-        std::fs::write(work.path().join(input), source).unwrap();
-        let src = CSource {
-            cwd: work.path(),
-            input,
-            text: source,
-            stands_for: file,
-        };
-        let compiled = if cpp {
-            self.compiler.compile_cpp(src, work.path(), &self.host)
-        } else {
-            self.compiler.compile(src, work.path(), &self.host)
-        }
-        .map_err(|e| match e {
-            hotwasm_server::compile::CompileError::Failed { diagnostics, .. } => diagnostics
-                .iter()
-                .map(|d| format!("{}:{}: {}: {}", d.file, d.line, d.severity, d.message))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            e => e.to_string(),
-        })?;
-        let renames: HashMap<String, String> = compiled
-            .defined
-            .iter()
-            .map(|n| (n.clone(), versioned_symbol(n, seq)))
-            .collect();
-        let wasm = rename_exports(&compiled.wasm, &renames).map_err(|e| e.to_string())?;
-        let shape = inspect::read_patch(&wasm).map_err(|e| e.to_string())?;
+        let lang = if cpp { Lang::Cpp } else { Lang::C };
+        let name = file.unwrap_or(lang.default_file_name()).to_string();
+        let src = Source::client_text(lang, source.to_string(), name, work.path())
+            .map_err(|e| e.to_string())?;
+        let compiled = self
+            .compiler
+            .compile_eval(lang, &src, work.path(), &self.host)
+            .map_err(|e| match e {
+                CompileError::Failed { diagnostics, .. } => diagnostics
+                    .iter()
+                    .map(|d| format!("{}:{}: {}: {}", d.file, d.line, d.severity, d.message))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                e => e.to_string(),
+            })?;
         let known = Known::from_journal(
             self.manifest_vars.clone(),
             self.patches.iter().map(|(_, _, w)| w.as_slice()),
         );
-        let checked = inspect::check(
-            &shape,
-            &compiled.defined,
-            &compiled.plan,
-            |n| versioned_symbol(n, seq),
-            &self.host,
-            &known,
-        )
-        .map_err(|e| e.to_string())?;
+        let config_file = self.project.path().join("hotwasm.toml");
+        let (wasm, checked) = eval::check(lang, &compiled, seq, &self.host, &known, &config_file)?;
         let defs: Vec<String> = checked
             .entries
             .iter()

@@ -7,6 +7,9 @@ use crate::home::Home;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The Rust and Emscripten target of hosts and patches.
+pub const TARGET: &str = "wasm32-unknown-emscripten";
+
 /// A tool is missing or the setup could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
@@ -90,12 +93,7 @@ pub fn require(home: &Home, tool: &'static str) -> Result<PathBuf, ToolchainErro
 pub fn require_rust_target(home: &Home, dir: &std::path::Path) -> Result<(), ToolchainError> {
     let out = Command::new("rustc")
         .current_dir(dir)
-        .args([
-            "--print",
-            "target-libdir",
-            "--target",
-            crate::bundle::TARGET,
-        ])
+        .args(["--print", "target-libdir", "--target", TARGET])
         .output()
         .ok()
         .filter(|o| o.status.success());

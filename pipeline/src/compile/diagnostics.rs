@@ -2,7 +2,7 @@
 //! [`Diagnostic`]s; everything else (source excerpts, carets, "N errors generated") stays only in
 //! the raw output, which is always kept word for word.
 
-use crate::protocol::Diagnostic;
+use crate::Diagnostic;
 
 /// Every located diagnostic in clang's output, in order.
 pub fn parse(stderr: &str) -> Vec<Diagnostic> {

@@ -7,11 +7,8 @@ use hotwasm_abi::wasm::{self, LINKER_PROVIDED};
 use hotwasm_abi::{HostManifest, PatchEntry, Signature};
 use std::collections::HashMap;
 
-/// A wasm function type in signature letters (pointers read as `i`), if letters can say it.
-pub use hotwasm_abi::wasm::signature_of;
-
 /// The function a patch may define to run statements once per page after it applies.
-pub const RUN_ONCE: &str = "hotwasm_main";
+pub use crate::compile::latebind::RUN_ONCE;
 
 /// Why a wasm file or a patch was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]

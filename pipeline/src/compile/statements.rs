@@ -734,10 +734,7 @@ pub fn failed_for_void_value(stderr: &str) -> bool {
 
 /// The lines of `file` where C refused a global's initializer as not constant (retry with
 /// [`c_family_with`] and these lines).
-pub fn non_constant_initializers(
-    diagnostics: &[crate::protocol::Diagnostic],
-    file: &str,
-) -> Vec<u32> {
+pub fn non_constant_initializers(diagnostics: &[crate::Diagnostic], file: &str) -> Vec<u32> {
     diagnostics
         .iter()
         .filter(|d| {
@@ -775,7 +772,7 @@ const RUST_ITEM_WORDS: [&str; 17] = [
 pub const RUST_PREFIX: &str = "#[no_mangle] #[allow(non_snake_case, unused_braces, dead_code)] pub extern \"C\" fn hotwasm_main() { let hotwasm__v = { ";
 
 /// Moves the columns of diagnostics on the first line of `file` back past [`RUST_PREFIX`].
-pub fn unshift_rust_columns(diagnostics: &mut [crate::protocol::Diagnostic], file: &str) {
+pub fn unshift_rust_columns(diagnostics: &mut [crate::Diagnostic], file: &str) {
     let shift = RUST_PREFIX.chars().count() as u32;
     for d in diagnostics.iter_mut().filter(|d| {
         d.line == 1 && d.column > shift && (d.file == file || d.file.ends_with(&format!("/{file}")))

@@ -23,7 +23,7 @@ pub mod rust;
 pub mod statements;
 pub mod trampolines;
 
-use crate::protocol::Diagnostic;
+use crate::Diagnostic;
 use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -75,7 +75,10 @@ impl Cache {
             _ => {
                 let pieces: Vec<Piece> = missing.into_iter().map(|w| w.1).collect();
                 let asm = object_asm(&pieces);
-                let path = self.dir.path().join(format!("batch-{:016x}.o", fnv(&asm)));
+                let path = self.dir.path().join(format!(
+                    "batch-{:016x}.o",
+                    hotwasm_abi::fnv1a(asm.as_bytes())
+                ));
                 if !path.is_file() {
                     self.assemble(&path, &asm, limits)?;
                 }
@@ -195,13 +198,6 @@ impl Cache {
         }
         std::fs::rename(&tmp, path).map_err(CompileError::Io)
     }
-}
-
-/// FNV-1a of `text`.
-fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 fn file_safe(name: &str) -> String {

@@ -27,6 +27,7 @@ pub use libraries::{
 };
 pub use pch::{argv_of, pch_build_command, pch_source, wants_pch, with_pch, Pch, PCH_HEADERS};
 
+use super::latebind::RUN_ONCE;
 use std::path::Path;
 use std::process::Command;
 
@@ -39,9 +40,6 @@ pub fn is_cpp_path(path: &Path) -> bool {
         .and_then(|e| e.to_str())
         .is_some_and(|e| EXTENSIONS.contains(&e))
 }
-
-/// The function a patch may define to run statements once per page (as in C).
-const RUN_ONCE: &str = "hotwasm_main";
 
 /// emcc flags a C++ patch compiles with, on top of the C patch flags: wasm exceptions (what Rust
 /// and C++ hosts use), and inline functions kept inside the patch (a re-evaluated inline helper

@@ -3,7 +3,7 @@
 //! (`-fdump-record-layouts -fdump-record-layouts-canonical`), and the check that refuses a patch
 //! whose view of a shared type differs from the running host's.
 //!
-//! The host side is measured when the host is built ([`crate::bundle::layouts`]); the patch side
+//! The host side is measured when the host is built (`hotwasm build`, in the server crate); the patch side
 //! comes free with the patch's own compile: clang dumps the layout of every record the patch
 //! needed laid out (the ones it reads fields of, takes `sizeof` of, or holds by value), and
 //! only those are compared.
@@ -246,7 +246,7 @@ fn closing_brace(text: &str) -> Option<usize> {
 /// The hash a [`hotwasm_abi::LayoutInput`] records of `path`'s content (`None`: unreadable).
 pub fn file_hash(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
-    Some(format!("{:016x}", crate::bundle::fnv1a(&bytes)))
+    Some(format!("{:016x}", hotwasm_abi::fnv1a(&bytes)))
 }
 
 /// Whether every file the host's layouts were measured from still has the content it had then.
@@ -284,7 +284,7 @@ impl Verified {
             return None;
         }
         let dump = Dump {
-            host: crate::bundle::fnv1a(format!("{:?}", host.layouts).as_bytes()),
+            host: hotwasm_abi::fnv1a(format!("{:?}", host.layouts).as_bytes()),
             lang,
             inputs_unchanged: inputs_unchanged(host),
         };

@@ -14,7 +14,7 @@ use super::{
     canonical, cpp, diagnostics, emcc, includes, latebind, object, process, CompileError, Compiled,
     Compiler, LinkSpec, Phases,
 };
-use crate::protocol::Diagnostic;
+use crate::Diagnostic;
 use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

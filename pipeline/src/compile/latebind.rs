@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// The function a patch may define to run statements once per page after it applies.
-pub use crate::inspect::RUN_ONCE;
+pub const RUN_ONCE: &str = "hotwasm_main";
 
 /// Custom section listing `<name> <signature>` for every var a patch binds to.
 pub const VARS_SECTION: &str = "hotwasm.vars";
@@ -222,12 +222,7 @@ pub fn wrap_flags(plan: &Plan) -> Vec<String> {
 /// FNV-1a of the global's type and initializer text: which definition's initial value the
 /// storage holds.
 pub fn init_key(g: &GlobalDef) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in g.ty.bytes().chain([0]).chain(g.init.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    hotwasm_abi::fnv1a(&[g.ty.as_bytes(), &[0], g.init.as_bytes()].concat())
 }
 
 /// The companion global holding the init key of global `name`.

@@ -8,7 +8,7 @@
 //! (`use hotwasm_patch::*;`), so diagnostics point at the user's own lines and columns.
 
 use super::{process, CompileError};
-use crate::protocol::Diagnostic;
+use crate::Diagnostic;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};

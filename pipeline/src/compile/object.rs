@@ -2,7 +2,7 @@
 //! symbols with their wasm types, defined or undefined, and the external data symbols it defines
 //! or uses. This is what decides which vars a patch defines and calls.
 
-use crate::inspect::{signature_of, InspectError};
+use hotwasm_abi::wasm::signature_of;
 use hotwasm_abi::Signature;
 use wasmparser::{KnownCustom, Linking, Parser, Payload, SymbolFlags, SymbolInfo, TypeRef};
 
@@ -57,12 +57,19 @@ impl Symbols {
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> InspectError {
-    InspectError::Invalid(e.to_string())
+/// The object is not readable wasm.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error(
+    "the compiled patch is not valid wasm: {0}; this is a toolchain bug, retry with --plain-emcc"
+)]
+pub struct ObjectError(String);
+
+fn invalid(e: impl std::fmt::Display) -> ObjectError {
+    ObjectError(e.to_string())
 }
 
 /// Reads the external function and data symbols of a relocatable object.
-pub fn read(object: &[u8]) -> Result<Symbols, InspectError> {
+pub fn read(object: &[u8]) -> Result<Symbols, ObjectError> {
     let mut types = Vec::new();
     // Function index space: imported functions first (with their import names), then defined.
     let mut funcs: Vec<(u32, Option<String>)> = Vec::new();

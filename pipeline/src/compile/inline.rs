@@ -4,10 +4,12 @@
 //! indirectly. The trampolines themselves stay (a pointer to a var is a trampoline's table slot).
 //!
 //! The rewrite splices bytes inside function bodies only: wasm branches name block depths, not
-//! byte offsets, and a linked module has no relocations, so nothing else moves.
+//! byte offsets, and a linked module has no relocations, so nothing else moves; the code
+//! section around the bodies is written by wasm-encoder ([`super::rewrite`]).
 
 use std::collections::HashMap;
 use std::ops::Range;
+use wasm_encoder::CodeSection;
 use wasmparser::{KnownCustom, Name, Operator, Parser, Payload};
 
 /// Why a linked patch could not be rewritten.
@@ -26,7 +28,7 @@ pub fn inline_trampoline_calls(wasm: &[u8]) -> Result<Vec<u8>, InlineError> {
         return Ok(wasm.to_vec());
     }
     let mut imported = 0u32;
-    let mut code: Option<(Range<usize>, Vec<Range<usize>>)> = None;
+    let mut code: Option<Vec<Range<usize>>> = None;
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.map_err(err)? {
             Payload::ImportSection(r) => {
@@ -36,16 +38,16 @@ pub fn inline_trampoline_calls(wasm: &[u8]) -> Result<Vec<u8>, InlineError> {
                     }
                 }
             }
-            Payload::CodeSectionStart { range, .. } => code = Some((range, Vec::new())),
+            Payload::CodeSectionStart { .. } => code = Some(Vec::new()),
             Payload::CodeSectionEntry(body) => {
-                if let Some((_, bodies)) = code.as_mut() {
+                if let Some(bodies) = code.as_mut() {
                     bodies.push(body.range());
                 }
             }
             _ => {}
         }
     }
-    let Some((section, bodies)) = code else {
+    let Some(bodies) = code else {
         return Ok(wasm.to_vec());
     };
     // The replacement of a call to each trampoline: its body from `global.get` to before `end`.
@@ -65,20 +67,11 @@ pub fn inline_trampoline_calls(wasm: &[u8]) -> Result<Vec<u8>, InlineError> {
             new_bodies.push(rewrite_body(wasm, body.clone(), &replacement)?);
         }
     }
-    let mut section_body = Vec::new();
-    write_u32(&mut section_body, new_bodies.len() as u32);
+    let mut section = CodeSection::new();
     for b in &new_bodies {
-        write_u32(&mut section_body, b.len() as u32);
-        section_body.extend_from_slice(b);
+        section.raw(b);
     }
-    let header_start = section_header_start(wasm, section.start);
-    let mut out = Vec::with_capacity(wasm.len() + 64);
-    out.extend_from_slice(&wasm[..header_start]);
-    out.push(10);
-    write_u32(&mut out, section_body.len() as u32);
-    out.extend_from_slice(&section_body);
-    out.extend_from_slice(&wasm[section.end..]);
-    Ok(out)
+    super::rewrite::replace_section(wasm, &section).map_err(err)
 }
 
 /// Function indices named `__wrap_*` in the name section.
@@ -163,31 +156,4 @@ fn rewrite_body(
     }
     out.extend_from_slice(&wasm[copied..body.end]);
     Ok(out)
-}
-
-/// Where the section whose body starts at `body_start` begins (its id byte); its size may be a
-/// padded LEB.
-fn section_header_start(wasm: &[u8], body_start: usize) -> usize {
-    for width in 1..=5 {
-        let start = body_start - width - 1;
-        let leb = &wasm[start + 1..body_start];
-        let ends_here = leb.last().is_some_and(|b| b & 0x80 == 0)
-            && leb[..leb.len() - 1].iter().all(|b| b & 0x80 != 0);
-        if wasm[start] == 10 && ends_here {
-            return start;
-        }
-    }
-    body_start - 2
-}
-
-fn write_u32(out: &mut Vec<u8>, mut v: u32) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }

@@ -19,6 +19,7 @@ pub mod libc;
 pub mod object;
 pub mod process;
 pub mod rename;
+pub mod rewrite;
 pub mod rust;
 pub mod statements;
 pub mod trampolines;

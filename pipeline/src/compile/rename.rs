@@ -1,5 +1,5 @@
 //! Gives a linked patch's exports their versioned names (`step` → `step__hw7`) by rewriting
-//! the export section in place.
+//! its export section ([`super::rewrite`]).
 //!
 //! Patches are compiled with `-fvisibility=hidden`, so calls and address-takes between the
 //! functions of one patch, and its globals, bind inside the patch; only the names the dynamic
@@ -7,6 +7,8 @@
 //! `step` would otherwise bind to the first.
 
 use std::collections::HashMap;
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+use wasm_encoder::ExportSection;
 use wasmparser::{ExternalKind, Parser, Payload};
 
 /// Why a patch could not be renamed.
@@ -27,17 +29,10 @@ pub fn rename_exports(
     wasm: &[u8],
     renames: &HashMap<String, String>,
 ) -> Result<Vec<u8>, RenameError> {
-    let mut out = Vec::with_capacity(wasm.len() + 16 * renames.len());
+    let mut exports = ExportSection::new();
     let mut done = 0;
-    let mut copied_to = 0;
     for payload in Parser::new(0).parse_all(wasm) {
         if let Payload::ExportSection(reader) = payload? {
-            let range = reader.range();
-            // The section starts with its id byte and LEB size just before `range.start`.
-            let header_start = section_header_start(wasm, range.start, range.end - range.start);
-            out.extend_from_slice(&wasm[copied_to..header_start]);
-            let mut body = Vec::new();
-            write_u32(&mut body, reader.count());
             for export in reader {
                 let export = export?;
                 let name = match renames.get(export.name) {
@@ -47,18 +42,14 @@ pub fn rename_exports(
                     }
                     _ => export.name,
                 };
-                write_u32(&mut body, name.len() as u32);
-                body.extend_from_slice(name.as_bytes());
-                body.push(kind_byte(export.kind));
-                write_u32(&mut body, export.index);
+                exports.export(
+                    name,
+                    RoundtripReencoder.export_kind(export.kind),
+                    export.index,
+                );
             }
-            out.push(7);
-            write_u32(&mut out, body.len() as u32);
-            out.extend_from_slice(&body);
-            copied_to = range.end;
         }
     }
-    out.extend_from_slice(&wasm[copied_to..]);
     if done != renames.len() {
         let missing = renames
             .keys()
@@ -67,7 +58,7 @@ pub fn rename_exports(
             .unwrap_or_default();
         return Err(RenameError::Missing(missing));
     }
-    Ok(out)
+    Ok(super::rewrite::replace_section(wasm, &exports)?)
 }
 
 fn exports_name(wasm: &[u8], name: &str) -> bool {
@@ -75,53 +66,6 @@ fn exports_name(wasm: &[u8], name: &str) -> bool {
         Ok(Payload::ExportSection(r)) => r.into_iter().any(|e| e.is_ok_and(|e| e.name == name)),
         _ => false,
     })
-}
-
-/// Finds where the section whose body is `wasm[body_start..body_start+len]` begins (its id byte).
-fn section_header_start(wasm: &[u8], body_start: usize, len: usize) -> usize {
-    let mut leb = Vec::new();
-    write_u32(&mut leb, len as u32);
-    // The size may have been written with padding (wasm-ld pads to 5 bytes), so try each width.
-    for width in leb.len()..=5 {
-        let start = body_start - width - 1;
-        if wasm[start] == 7 && read_u32(&wasm[start + 1..body_start]) == Some(len as u32) {
-            return start;
-        }
-    }
-    body_start - leb.len() - 1
-}
-
-fn read_u32(bytes: &[u8]) -> Option<u32> {
-    let mut value: u64 = 0;
-    for (i, b) in bytes.iter().enumerate() {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return (i + 1 == bytes.len()).then_some(value as u32);
-        }
-    }
-    None
-}
-
-fn write_u32(out: &mut Vec<u8>, mut v: u32) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn kind_byte(kind: ExternalKind) -> u8 {
-    match kind {
-        ExternalKind::Func => 0,
-        ExternalKind::Table => 1,
-        ExternalKind::Memory => 2,
-        ExternalKind::Global => 3,
-        ExternalKind::Tag => 4,
-    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod inline;
 pub mod latebind;
 pub mod libc;
 pub mod object;
+pub mod probe;
 pub mod process;
 pub mod rename;
 pub mod rewrite;
@@ -28,7 +29,7 @@ use crate::Diagnostic;
 use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Why a compile produced no patch.
@@ -77,10 +78,12 @@ pub enum CompileError {
     #[error("Rust patches need rustc with the wasm32-unknown-emscripten target, and none was found ({0}): run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
     RustcNotFound(String),
     /// The prelude crate did not compile.
-    #[error(
-        "the Rust patch prelude (examples/particles/patches/prelude.rs) does not compile: {0}"
-    )]
-    Prelude(String),
+    #[error("the Rust patch prelude ({path}) does not compile: {why}")]
+    Prelude {
+        /// The app's prelude as configured ([patches] rust_prelude), or what stands for none.
+        path: String,
+        why: String,
+    },
 }
 
 /// How compiles run.
@@ -153,13 +156,14 @@ struct LinkSpec<'a> {
 pub struct Compiler {
     config: CompilerConfig,
     emcc: PathBuf,
-    learnt: OnceLock<Result<fast::Learnt, String>>,
-    learnt_cpp: OnceLock<Result<fast::Learnt, String>>,
-    cpp_libraries: OnceLock<Result<cpp::Libraries, String>>,
+    // Each probe is kept once it succeeds and tried again on the next eval when it failed.
+    learnt: probe::Probe<fast::Learnt>,
+    learnt_cpp: probe::Probe<fast::Learnt>,
+    cpp_libraries: probe::Probe<cpp::Libraries>,
     pch: cpp::Pch,
-    rust: OnceLock<Result<rust::Toolchain, String>>,
+    rust: probe::Probe<rust::Toolchain>,
     prelude: rust::PreludeCache,
-    trampolines: OnceLock<Result<trampolines::Cache, String>>,
+    trampolines: probe::Probe<trampolines::Cache>,
     /// The C library patches link, made for the current host's exports ([`libc`]).
     patch_libc: Mutex<Option<Arc<libc::PatchLibc>>>,
     layouts: crate::layout::Verified,
@@ -171,13 +175,13 @@ impl Compiler {
         Ok(Compiler {
             emcc: emcc::find()?,
             config,
-            learnt: OnceLock::new(),
-            learnt_cpp: OnceLock::new(),
-            cpp_libraries: OnceLock::new(),
+            learnt: probe::Probe::default(),
+            learnt_cpp: probe::Probe::default(),
+            cpp_libraries: probe::Probe::default(),
             pch: cpp::Pch::default(),
-            rust: OnceLock::new(),
+            rust: probe::Probe::default(),
             prelude: rust::PreludeCache::default(),
-            trampolines: OnceLock::new(),
+            trampolines: probe::Probe::default(),
             patch_libc: Mutex::new(None),
             layouts: crate::layout::Verified::default(),
         })
@@ -190,37 +194,31 @@ impl Compiler {
 
     fn learnt(&self) -> Result<&fast::Learnt, CompileError> {
         let opt = &self.config.opt;
-        self.learnt
-            .get_or_init(|| {
-                fast::Learnt::learn(
-                    &self.emcc,
-                    fast::ProbeLang::C,
-                    &self.c_flags(opt),
-                    &emcc::link_flags(opt),
-                )
-                .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| CompileError::Learn(e.clone()))
+        self.learnt.get_or_probe(|| {
+            fast::Learnt::learn(
+                &self.emcc,
+                fast::ProbeLang::C,
+                &self.c_flags(opt),
+                &emcc::link_flags(opt),
+            )
+            .map_err(|e| CompileError::Learn(e.to_string()))
+        })
     }
 
     /// The fast path of C++ patches: the C flags plus [`cpp::compile_flags`], wasm exceptions.
     fn learnt_cpp(&self) -> Result<&fast::Learnt, CompileError> {
         let opt = &self.config.opt;
-        self.learnt_cpp
-            .get_or_init(|| {
-                let mut link = emcc::link_flags(opt);
-                link.push("-fwasm-exceptions".into());
-                fast::Learnt::learn(
-                    &self.emcc,
-                    fast::ProbeLang::Cpp,
-                    &self.cpp_flags(opt),
-                    &link,
-                )
-                .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| CompileError::Learn(e.clone()))
+        self.learnt_cpp.get_or_probe(|| {
+            let mut link = emcc::link_flags(opt);
+            link.push("-fwasm-exceptions".into());
+            fast::Learnt::learn(
+                &self.emcc,
+                fast::ProbeLang::Cpp,
+                &self.cpp_flags(opt),
+                &link,
+            )
+            .map_err(|e| CompileError::Learn(e.to_string()))
+        })
     }
 
     /// Learns the C++ fast path and reads the C++ libraries now rather than on the first C++ eval.
@@ -237,13 +235,10 @@ impl Compiler {
     /// The C++ libraries patches link, found through the learnt C++ link line.
     fn cpp_libraries(&self) -> Result<&cpp::Libraries, CompileError> {
         let learnt = self.learnt_cpp()?;
-        self.cpp_libraries
-            .get_or_init(|| {
-                let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
-                cpp::Libraries::find(&link).map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| CompileError::Learn(e.clone()))
+        self.cpp_libraries.get_or_probe(|| {
+            let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
+            cpp::Libraries::find(&link).map_err(|e| CompileError::Learn(e.to_string()))
+        })
     }
 
     /// Assembles the trampolines of the host's vars now (at most
@@ -311,10 +306,9 @@ impl Compiler {
 
     fn trampolines(&self) -> Result<&trampolines::Cache, CompileError> {
         let learnt = self.learnt()?;
-        self.trampolines
-            .get_or_init(|| trampolines::Cache::new(learnt.clang()).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| CompileError::Learn(e.clone()))
+        self.trampolines.get_or_probe(|| {
+            trampolines::Cache::new(learnt.clang()).map_err(|e| CompileError::Learn(e.to_string()))
+        })
     }
 
     /// Links `object` with the trampolines and globals objects of `plan` into `so`, each var
@@ -356,15 +350,12 @@ impl Compiler {
     }
 
     fn rust_toolchain(&self) -> Result<&rust::Toolchain, CompileError> {
-        self.rust
-            .get_or_init(|| {
-                rust::Toolchain::find(&self.config.root).map_err(|e| match e {
-                    CompileError::RustcNotFound(why) => why,
-                    e => e.to_string(),
-                })
+        self.rust.get_or_probe(|| {
+            rust::Toolchain::find(&self.config.root).map_err(|e| match e {
+                e @ CompileError::RustcNotFound(_) => e,
+                e => CompileError::RustcNotFound(e.to_string()),
             })
-            .as_ref()
-            .map_err(|e| CompileError::RustcNotFound(e.clone()))
+        })
     }
 
     fn rust_opt_level(&self) -> String {

@@ -19,7 +19,7 @@ use std::time::SystemTime;
 pub const INJECTED: &str = "#[allow(unused_imports)] use hotwasm_patch::*;\n";
 
 /// The rustc target of the host and its patches.
-pub const TARGET: &str = "wasm32-unknown-emscripten";
+pub use crate::toolchain::TARGET;
 
 /// Environment variable naming the rustc to use instead of the project's toolchain.
 pub const RUSTC_ENV: &str = "HOTWASM_RUSTC";
@@ -144,8 +144,17 @@ impl PreludeCache {
                 empty
             }
         };
+        let prelude_error = |why: String| CompileError::Prelude {
+            path: match &configured {
+                Some(p) => format!("{}, [patches] rust_prelude in hotwasm.toml", p.display()),
+                None => {
+                    "the empty one used when hotwasm.toml sets no [patches] rust_prelude".into()
+                }
+            },
+            why,
+        };
         if !src.is_file() {
-            return Err(CompileError::Prelude(format!(
+            return Err(prelude_error(format!(
                 "{} is missing: create it or fix [patches] rust_prelude in hotwasm.toml",
                 src.display()
             )));
@@ -169,7 +178,7 @@ impl PreludeCache {
             }
         };
         if !finished.status.success() {
-            return Err(CompileError::Prelude(format!(
+            return Err(prelude_error(format!(
                 "rustc failed on {}:\n{}",
                 src.display(),
                 finished.stderr

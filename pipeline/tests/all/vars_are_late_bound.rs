@@ -2,7 +2,7 @@
 //! an earlier eval's, or one of the same patch; a pointer to a var follows redefinitions;
 //! `static` functions stay private. Real clang/llvm-mc/wasm-ld patches, a real emcc host,
 //! Node (see `late_binding/mod.rs`).
-mod late_binding;
+use crate::late_binding;
 use late_binding::Session;
 
 #[test]

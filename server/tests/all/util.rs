@@ -4,7 +4,6 @@
 //!
 //! Tests that compile need emcc: they take the environment from `scripts/setup.sh --print-env`
 //! themselves (the documented test command sources it too).
-#![allow(dead_code)] // Each test file uses a different subset of these helpers.
 
 use serde_json::{json, Value};
 use std::io::BufRead;
@@ -37,6 +36,7 @@ pub fn watchdog(secs: u64) -> Watchdog {
 /// Cancels its watchdog when dropped.
 pub struct Watchdog(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
 
+/// The hotwasm checkout these tests run in.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -52,12 +52,7 @@ pub fn toolchain_env() -> Vec<(String, String)> {
         .output()
         .unwrap();
     let path = std::env::var("PATH").unwrap_or_default();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.trim_matches('"').replace("$PATH", &path)))
-        .collect()
+    hotwasm_pipeline::toolchain::parse_exports(&String::from_utf8_lossy(&out.stdout), &path)
 }
 
 /// The hotwasm.toml of a test project: a C app whose patches see `include/` (the demo's

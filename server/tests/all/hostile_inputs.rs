@@ -1,7 +1,7 @@
 //! Hostile inputs get an error reply or a clean close, and the server keeps serving others:
 //! invalid JSON, unknown types, binary garbage, a 10 MB frame, oversized sources, `#include` of
 //! a file outside the project, a preprocessor bomb, and 50 clients churning during evals.
-mod util;
+use crate::util;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tungstenite::Message;

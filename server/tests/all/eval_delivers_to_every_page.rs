@@ -1,6 +1,6 @@
 //! An eval compiles, is checked, reaches every connected page as a header + binary frame, and
 //! the sender gets `eval_result` with timings and each page's output.
-mod util;
+use crate::util;
 use serde_json::json;
 use util::*;
 

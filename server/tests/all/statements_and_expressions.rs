@@ -4,7 +4,7 @@
 //! through the `hotwasm_value_*` function of its type; diagnostics keep the user's lines and
 //! columns. Real server, real clang; the page here acks without running (tests/node-repl/ runs
 //! the patches in real pages and reads the values).
-mod util;
+use crate::util;
 use serde_json::Value;
 use util::*;
 
@@ -190,7 +190,7 @@ fn definitions_only_compile_as_written_with_nothing_to_run() {
 
 /// Where an expression eval's compile time goes, beside a definition of the same size: the
 /// compiler process, reading symbols, the linker, for `6*7` (fast path, -O2). A figure, not a
-/// check: `cargo test --release -p hotwasm-server --test statements_and_expressions -- --ignored
+/// check: `cargo test --release -p hotwasm-server --test all expression_compile_phases -- --ignored
 /// --nocapture`.
 #[test]
 #[ignore]

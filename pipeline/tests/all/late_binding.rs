@@ -7,7 +7,6 @@
 //! The host stands in for the hotwasm runtime (a var registry with `hotwasm_slot`), so these
 //! tests pin down what the compile pipeline guarantees: late-bound calls, stable function
 //! pointers and persistent globals.
-#![allow(dead_code)] // Each test file uses a different subset.
 
 use hotwasm_abi::{HostManifest, HostVar, Signature};
 use hotwasm_pipeline::compile::{CompileError, Compiled, Compiler, CompilerConfig};
@@ -19,9 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
-
-#[path = "../util/mod.rs"]
-mod util;
 
 /// The host's vars and exports, as its manifest would list them.
 pub fn host_manifest() -> HostManifest {
@@ -53,13 +49,20 @@ pub fn host_manifest() -> HostManifest {
     }
 }
 
-/// Puts the toolchain on PATH (once per test process).
+/// The hotwasm checkout these tests run in.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Puts the toolchain on PATH (once per test process), as every hotwasm command does.
 pub fn toolchain() {
     static ENV: OnceLock<()> = OnceLock::new();
     ENV.get_or_init(|| {
-        for (k, v) in util::toolchain_env() {
-            std::env::set_var(k, v);
-        }
+        hotwasm_pipeline::toolchain::adopt_env(&hotwasm_pipeline::home::Home::at(repo_root()))
+            .unwrap()
     });
 }
 
@@ -75,7 +78,7 @@ pub fn host_js() -> PathBuf {
 /// functions and `exports`, unless its build is newer than the source.
 pub fn build_host(source: &str, compiler: &str, flags: &[String], exports: &[&str]) -> PathBuf {
     toolchain();
-    let src = util::repo_root().join(source);
+    let src = repo_root().join(source);
     let stem = Path::new(source).file_stem().unwrap().to_string_lossy();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("host-{stem}"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -166,7 +169,7 @@ impl Session {
         std::fs::write(vars_dir.join(vars_header::HEADER), "").unwrap();
         let compiler = Compiler::new(CompilerConfig {
             root: project.path().to_path_buf(),
-            include_dirs: vec![util::repo_root().join("abi/include"), vars_dir],
+            include_dirs: vec![repo_root().join("abi/include"), vars_dir],
             defines: Vec::new(),
             rust_prelude: None,
             // HOTWASM_TEST_PLAIN_EMCC=1 runs the same sessions through plain emcc.

@@ -2,7 +2,7 @@
 //! precompiled std headers, llvm-mc trampolines, wasm-ld with the PIC C++ libraries), run under
 //! Node in a C host that links no C++ and in a C++ host built with -fwasm-exceptions
 //! (tests/fixtures/cpp/host.cpp). Sources: tests/fixtures/cpp/.
-mod late_binding;
+use crate::late_binding;
 use hotwasm_abi::{HostManifest, HostVar, Signature};
 use hotwasm_server::bundle::exports::{list_names, LIBC_EXPORTS};
 use late_binding::{build_host, host_manifest, Session};

@@ -2,7 +2,7 @@
 //! `hotwasm build --hot`, served by `hotwasm serve`, run by a page (Node + the real web client,
 //! `init_apps/page.mjs`), and saving its patch file changes the running app without losing its
 //! state. The plain build of the same app builds too.
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Command;
@@ -38,7 +38,7 @@ fn first_try(lang: &str, patch: &str, new_source: &str) {
         "{plain}"
     );
 
-    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/init_apps/page.mjs");
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/all/init_apps_page.mjs");
     let out = Command::new("node")
         .arg("--experimental-websocket")
         .arg(page)

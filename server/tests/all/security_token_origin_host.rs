@@ -1,6 +1,6 @@
 //! The upgrade needs the per-run token, an own Origin (if any) and an own Host; the page HTML
 //! gets the token injected; static files never leave their roots; the token file is private.
-mod util;
+use crate::util;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use util::*;

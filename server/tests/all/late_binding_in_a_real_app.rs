@@ -1,13 +1,13 @@
 //! Late binding and persistent globals end to end in a real app: the C example host
 //! (examples/c-host, copied and built with `HOT_RELOAD=1 scripts/emscripten-bundle.sh`, so its
 //! registry is the real hotwasm runtime), the real `hotwasm serve`, and a Node page attached with
-//! the public web client (`late_binding/real_app.mjs` holds the steps: redefine a callee, mutual
+//! the public web client (`late_binding_real_app.mjs` beside this file holds the steps: redefine a callee, mutual
 //! recursion across evals, a stored function pointer, a global bumped by three evals, initializer
 //! rules, a refused type change, a redefined host var; the app keeps running throughout).
 use std::path::Path;
 use std::process::Command;
 
-mod util;
+use crate::util;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -41,7 +41,7 @@ fn vars_and_globals_are_late_bound_in_a_real_app_under_node() {
     assert!(built.success(), "building the C example host failed");
     let out = Command::new("node")
         .arg("--experimental-websocket")
-        .arg(root.join("server/tests/late_binding/real_app.mjs"))
+        .arg(root.join("server/tests/all/late_binding_real_app.mjs"))
         .arg(&app)
         .arg(app.join("build/hot/bounce.js"))
         .envs(env.iter().map(|(k, v)| (k, v)))
@@ -53,5 +53,23 @@ fn vars_and_globals_are_late_bound_in_a_real_app_under_node() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    eprintln!("{stdout}");
+    // The page's script reports each step it saw hold, in order, and ends with the app's frame
+    // count checked: every claim above, not only that Node exited.
+    let done = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ok: "))
+        .unwrap_or_else(|| panic!("the page reported no steps:\n{stdout}"));
+    let steps: Vec<&str> = done.split("; ").collect();
+    assert_eq!(
+        steps,
+        [
+            "redefine a callee: an earlier caller sees it",
+            "mutual recursion across two evals",
+            "a stored function pointer follows a redefinition",
+            "a global bumped by three evals",
+            "an initializer change takes effect, the same text keeps the value",
+            "a type change is refused naming both types",
+            "a redefined host var reaches the host",
+        ]
+    );
 }

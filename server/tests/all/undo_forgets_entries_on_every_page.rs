@@ -1,7 +1,7 @@
 //! `undo {id, seq, state}`: every page is told to undo entry `seq` and every later one, each
 //! page's answer comes back in `undo_result`, and the journal forgets the undone entries (a new
 //! page never replays them; a page that missed the undo gets it on reconnect).
-mod util;
+use crate::util;
 use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! re-define it use the same storage; re-evaluating keeps the value unless the initializer text
 //! changed; a type change is refused naming both types. Real patches and host under Node (see
 //! `late_binding/mod.rs`).
-mod late_binding;
+use crate::late_binding;
 use late_binding::Session;
 
 #[test]

@@ -1,6 +1,6 @@
 //! Compile errors come back as structured diagnostics at the user's line:column with the raw
 //! output; a signature mismatch names both signatures; an unknown import names the symbol.
-mod util;
+use crate::util;
 use util::*;
 
 #[test]

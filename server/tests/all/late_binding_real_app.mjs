@@ -4,7 +4,7 @@
 // real WebSocket. Each eval prints what it checks from `hotwasm_main`; the page's output comes
 // back in the eval result.
 //   node --experimental-websocket real_app.mjs <app dir (built)> <bundle js>
-// Run by server/tests/late_binding_in_a_real_app.rs.
+// Run by server/tests/all/late_binding_in_a_real_app.rs.
 
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';

@@ -1,7 +1,7 @@
 //! Rust evals: compiled with rustc against the prelude crate, linked as a SIDE_MODULE that
 //! imports std from the host, checked against the real host manifest and delivered; compile
 //! errors come back at the user's line:column; a missing host export is refused by name.
-mod util;
+use crate::util;
 use serde_json::Value;
 use util::*;
 

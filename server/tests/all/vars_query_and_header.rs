@@ -2,7 +2,7 @@
 //! request answers with exact versions and prototypes (behind the same token as `eval`), and the
 //! generated header `hotwasm_vars.h` lets a later eval call an earlier eval's var without
 //! retyping its prototype. Real clang/wasm-ld patches; a test page acks them.
-mod util;
+use crate::util;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! A text eval that stands for a project file finds `#include "..."` files beside that file (the
 //! page's editor tab of `patches/ball.c` may include `patches/shapes.h`); a missing header is
 //! reported as "file not found" at its line, never as a compiler crash.
-mod late_binding;
+use crate::late_binding;
 use late_binding::Session;
 
 #[test]

@@ -3,7 +3,7 @@
 // frames, then saves the scaffold's patch file with a new body (what a user does first) and
 // checks that the running app calls the new `app_value` and kept its frame count.
 //   node --experimental-websocket page.mjs <hotwasm binary> <app dir> <bundle js> <patch file> <new source>
-// Run by server/tests/init_apps_live_edit_on_the_first_try.rs; prints `ok: ...` on success.
+// Run by server/tests/all/init_apps_live_edit_on_the_first_try.rs; prints `ok: ...` on success.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
 //! a syntax error sends `diagnostics` naming the file and line; two saves in quick succession
 //! are debounced into one patch. The watch handles saves one after another, so each check
 //! waits for the next event instead of sleeping: anything extra would have arrived first.
-mod util;
+use crate::util;
 use serde_json::Value;
 use util::*;
 

@@ -1,6 +1,6 @@
 //! Patches from the fast path and from plain emcc have the same exports with the same types and
 //! both validate as wasm (and both are delivered by a running server).
-mod util;
+use crate::util;
 use util::*;
 
 const SRC: &str = "#include \"particles.h\"\n\

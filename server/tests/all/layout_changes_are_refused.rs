@@ -3,7 +3,7 @@
 //! layout is accepted. Real apps (copies of the C and C++ examples), built with
 //! `hotwasm build --hot`, served by `hotwasm serve`, patched through the protocol. (The C case
 //! of a field added in the middle runs in headless Chromium: tests/browser/layout-check.test.mjs.)
-mod util;
+use crate::util;
 
 use std::path::Path;
 use std::process::Command;

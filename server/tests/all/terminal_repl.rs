@@ -2,7 +2,7 @@
 //! evaluates each in the connected pages and prints the outcome and diagnostics; `--rust` takes
 //! Rust entries.
 
-mod util;
+use crate::util;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

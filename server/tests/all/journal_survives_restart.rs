@@ -1,6 +1,6 @@
 //! Delivered patches are journaled: a page connecting later gets them replayed (only those after
 //! its journal_seq), a kill -9 and restart keeps them, and a reset clears them with a new epoch.
-mod util;
+use crate::util;
 use serde_json::json;
 use util::*;
 

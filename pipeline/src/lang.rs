@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The language of an eval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Lang {
     /// C, compiled by clang through Emscripten.

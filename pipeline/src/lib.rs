@@ -17,6 +17,7 @@
 //! - [`vars_header`]: the generated header of current vars that client C/C++ evals include.
 //! - [`lang`]: the eval languages and compiler diagnostics (the wire protocol speaks them too).
 //! - [`toolchain`], [`home`]: finding the Emscripten/LLVM/Rust tools and hotwasm's checkout.
+//! - [`files`]: the one atomic file write (the server's journal and `hotwasm build` use it too).
 //!
 //! Tests: unit tests beside each module; tests of the pipeline with a real toolchain in
 //! `tests/` (see its top comment for where a new one goes).
@@ -24,6 +25,7 @@
 
 pub mod compile;
 pub mod eval;
+pub mod files;
 pub mod home;
 pub mod inspect;
 pub mod lang;

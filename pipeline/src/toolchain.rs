@@ -31,10 +31,16 @@ pub enum ToolchainError {
     },
 }
 
+/// The one way hotwasm finds a tool: the first of `names` on `PATH` (list a versioned name
+/// first, as Debian installs LLVM 19: `llvm-mc-19`, then `llvm-mc`).
+pub fn find(names: &[&str]) -> Option<PathBuf> {
+    names.iter().find_map(|n| which::which(n).ok())
+}
+
 /// Makes the toolchain's environment this process's own (so every child sees it): a no-op
 /// when `emcc` is already on `PATH` with an `EM_CONFIG`. Call it before starting threads.
 pub fn adopt_env(home: &Home) -> Result<(), ToolchainError> {
-    if which::which("emcc").is_ok() && std::env::var_os("EM_CONFIG").is_some() {
+    if find(&["emcc"]).is_some() && std::env::var_os("EM_CONFIG").is_some() {
         return Ok(());
     }
     let script = home.script("setup.sh");
@@ -82,7 +88,7 @@ pub fn require(home: &Home, tool: &'static str) -> Result<PathBuf, ToolchainErro
         "cargo" | "rustc" | "rustup" => "and install Rust with rustup first",
         _ => "apt-get install clang-19 lld-19 llvm-19",
     };
-    which::which(tool).map_err(|_| ToolchainError::Missing {
+    find(&[tool]).ok_or_else(|| ToolchainError::Missing {
         tool,
         fix: setup_fix(home, what),
     })

@@ -14,8 +14,7 @@
 use crate::protocol::Lang;
 use hotwasm_abi::PatchManifest;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -374,18 +373,8 @@ impl Journal {
     }
 
     fn write_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{}-{}", std::process::id(), name));
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        drop(f);
         let to = self.dir.join(name);
-        fs::rename(&tmp, &to).map_err(io(&to))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))
+        hotwasm_pipeline::files::write_atomically(&to, bytes).map_err(io(&to))
     }
 }
 

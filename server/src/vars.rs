@@ -519,11 +519,7 @@ pub fn write_header(root: &Path, text: &str) {
     }
     // A temp file of its own per writer, renamed over the header: concurrent evals never mix.
     let result = std::fs::create_dir_all(&dir).and_then(|_| {
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(dir.join(HEADER))
-            .map(|_| ())
-            .map_err(|e| e.error)
+        hotwasm_pipeline::files::write_atomically(&dir.join(HEADER), text.as_bytes())
     });
     if let Err(e) = result {
         eprintln!(

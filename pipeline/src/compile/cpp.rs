@@ -249,9 +249,7 @@ fn source_name(s: &str) -> Option<(&str, &str)> {
 /// Demangles C++ symbols for messages with LLVM's `llvm-cxxfilt` (one process for all of them);
 /// symbols it cannot read, or every symbol when it is missing, are returned unchanged.
 pub fn demangle_all(symbols: &[String]) -> Vec<String> {
-    let tool = ["llvm-cxxfilt-19", "llvm-cxxfilt", "c++filt"]
-        .iter()
-        .find_map(|t| which::which(t).ok());
+    let tool = crate::toolchain::find(&["llvm-cxxfilt-19", "llvm-cxxfilt", "c++filt"]);
     let out = tool.and_then(|tool| Command::new(tool).args(symbols).output().ok());
     match out {
         Some(out) if out.status.success() => {

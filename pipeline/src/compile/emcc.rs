@@ -7,7 +7,7 @@ use std::process::Command;
 
 /// Finds `emcc` on `PATH`.
 pub fn find() -> Result<PathBuf, CompileError> {
-    which::which("emcc").map_err(|_| CompileError::EmccNotFound)
+    crate::toolchain::find(&["emcc"]).ok_or(CompileError::EmccNotFound)
 }
 
 /// Flags for compiling one patch source to a PIC object. Default visibility with

@@ -216,54 +216,11 @@ fn run_learning(cmd: Command, limits: process::Limits) -> Result<String, Compile
     }
 }
 
-/// Splits a printed command line: clang quotes with `"..."` and backslashes, emcc (Python's
-/// shlex) with `'...'`.
+/// Splits a printed command line into its words as a POSIX shell would (clang quotes with
+/// `"..."` and backslashes, emcc with Python's `shlex.quote`); a line whose quotes do not close is
+/// no command line (no words).
 pub fn split_command_line(line: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut in_arg = false;
-    let mut chars = line.trim().chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                in_arg = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => cur.extend(chars.next()),
-                        c => cur.push(c),
-                    }
-                }
-            }
-            '\'' => {
-                in_arg = true;
-                for c in chars.by_ref() {
-                    if c == '\'' {
-                        break;
-                    }
-                    cur.push(c);
-                }
-            }
-            '\\' => {
-                in_arg = true;
-                cur.extend(chars.next());
-            }
-            c if c.is_whitespace() => {
-                if in_arg {
-                    args.push(std::mem::take(&mut cur));
-                    in_arg = false;
-                }
-            }
-            c => {
-                in_arg = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_arg {
-        args.push(cur);
-    }
-    args
+    shlex::split(line).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -280,6 +237,7 @@ mod tests {
             split_command_line("wasm-ld-19 'it'\"'\"'s' ''"),
             vec!["wasm-ld-19", "it's", ""]
         );
+        assert!(split_command_line("clang \"unclosed").is_empty());
     }
 
     #[test]

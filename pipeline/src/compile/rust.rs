@@ -45,8 +45,8 @@ impl Toolchain {
                 ))),
             };
         }
-        let proxy = which::which("rustc")
-            .map_err(|_| CompileError::RustcNotFound("rustc is not on PATH".into()))?;
+        let proxy = crate::toolchain::find(&["rustc"])
+            .ok_or_else(|| CompileError::RustcNotFound("rustc is not on PATH".into()))?;
         let out = Command::new(&proxy)
             .args(["--print", "sysroot"])
             .current_dir(root)

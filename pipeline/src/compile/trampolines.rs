@@ -33,14 +33,12 @@ impl Cache {
         let assembler = if beside.is_file() {
             beside
         } else {
-            which::which("llvm-mc-19")
-                .or_else(|_| which::which("llvm-mc"))
-                .map_err(|_| {
-                    CompileError::Learn(format!(
-                        "no llvm-mc beside {} or on PATH: install llvm-19 (bash scripts/setup.sh)",
-                        clang.display()
-                    ))
-                })?
+            crate::toolchain::find(&["llvm-mc-19", "llvm-mc"]).ok_or_else(|| {
+                CompileError::Learn(format!(
+                    "no llvm-mc beside {} or on PATH: install llvm-19 (bash scripts/setup.sh)",
+                    clang.display()
+                ))
+            })?
         };
         let dir = tempfile::Builder::new()
             .prefix("hotwasm-trampolines")
@@ -166,20 +164,21 @@ impl Cache {
     ) -> Result<(), CompileError> {
         // Two compiles may assemble the same object at once: each writes its own files and the
         // rename makes one of them the cached object.
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = path.with_extension(format!("{n}.tmp"));
-        let src = path.with_extension(format!("{n}.s"));
-        std::fs::write(&src, asm).map_err(CompileError::Io)?;
+        let tmp = crate::files::temp_beside(path).map_err(CompileError::Io)?;
+        let src = tempfile::Builder::new()
+            .suffix(".s")
+            .tempfile_in(tmp.path().parent().unwrap_or(Path::new(".")))
+            .map_err(CompileError::Io)?;
+        std::fs::write(src.path(), asm).map_err(CompileError::Io)?;
         let mut cmd = Command::new(&self.assembler);
         cmd.args([
             "-triple=wasm32-unknown-emscripten",
             "-filetype=obj",
             "-mattr=+mutable-globals,+sign-ext,+reference-types,+multivalue",
         ])
-        .arg(&src)
+        .arg(src.path())
         .arg("-o")
-        .arg(&tmp);
+        .arg(tmp.path());
         let program = self.assembler.display().to_string();
         let finished = process::run(cmd, limits).map_err(|e| match e {
             process::RunError::TimedOut => CompileError::TimedOut(limits.timeout),
@@ -196,7 +195,9 @@ impl Cache {
                 ),
             });
         }
-        std::fs::rename(&tmp, path).map_err(CompileError::Io)
+        tmp.persist(path)
+            .map(|_| ())
+            .map_err(|e| CompileError::Io(e.error))
     }
 }
 

@@ -333,11 +333,9 @@ pub fn tee_stderr(child: &mut std::process::Child) -> std::thread::JoinHandle<St
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
+/// Writes `bytes` to `path` through a temporary file of a unique name in the same directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
+    hotwasm_pipeline::files::write_atomically(path, bytes)
         .map_err(|e| BuildError::io(format!("writing {}", path.display()), e))
 }
 

@@ -169,3 +169,18 @@ fn a_compile_error_shows_the_source_line_with_a_caret_under_the_column() {
     );
     assert!(page.patches().is_empty());
 }
+
+#[test]
+fn an_unknown_lang_is_refused_naming_every_language() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotwasm"))
+        .args(["repl", "--lang", "go"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid value 'go' for '--lang <LANG>'")
+            && stderr.contains("[possible values: c, rust, cpp]"),
+        "{stderr}"
+    );
+}

@@ -7,11 +7,11 @@
 //!
 //! The server serves the app's page, its HOT_RELOAD bundle and hotwasm's web client over HTTP
 //! ([`http`]), speaks the protocol of `docs/PROTOCOL.md` on the WebSocket at `/repl`, compiles
-//! C, C++ and Rust evals and saved files ([`watch`]) with the patch pipeline (the
-//! `hotwasm-pipeline` crate: [`compile`], [`inspect`], [`layout`]), delivers them to every page,
-//! journals them on disk and replays them to pages that (re)connect. A save of one of the host's
-//! own sources rebuilds the host and moves every page onto it with the app's state
-//! ([`host_reload`]).
+//! C, C++ and Rust evals and saved files ([`watch`], debounced by [`saves`]) with the patch
+//! pipeline (the `hotwasm-pipeline` crate: [`compile`], [`inspect`], [`layout`]), delivers them
+//! to every page, journals them on disk and replays them to pages that (re)connect. A save of
+//! one of the host's own sources rebuilds the host and moves every page onto it with the app's
+//! state ([`host_reload`]).
 //!
 //! Flow of one eval: [`ws`] reads it → [`eval`] compiles and checks it (the pipeline's
 //! `Compiler::compile_eval` and `eval::check`) → [`hub`] journals it ([`journal`]) and queues it
@@ -33,6 +33,7 @@ pub mod init;
 pub mod journal;
 pub mod protocol;
 pub mod repl;
+pub mod saves;
 pub mod security;
 pub mod serve;
 pub mod undo;

@@ -11,7 +11,9 @@
 //! - [`compile`]: C, C++ and Rust to a linked SIDE_MODULE (the fast path, plain emcc, rustc),
 //!   under time and memory limits: statements and expressions ([`compile::statements`]), late
 //!   binding of vars and globals ([`compile::latebind`], [`compile::trampolines`]), the C and C++
-//!   libraries a patch links, renaming exports ([`compile::rename`]).
+//!   libraries a patch links, renaming exports ([`compile::rename`]); the one wasm rewrite
+//!   ([`compile::rewrite`], wasm-encoder) and the toolchain probes kept once they succeed
+//!   ([`compile::probe`]).
 //! - [`inspect`]: reads a linked patch and checks it against the host manifest.
 //! - [`layout`]: the memory layouts of shared types, read from clang's dump, and their check.
 //! - [`vars_header`]: the generated header of current vars that client C/C++ evals include.

@@ -89,7 +89,7 @@ struct Wrapping {
 }
 
 impl Compiler {
-    /// Compiles an eval's `source` in the directory `work`: [`Compiler::compile_text`], again
+    /// Compiles an eval's `source` in the directory `work`: `Compiler::compile_text`, again
     /// without the value when the trailing expression is `void` (it has no value to hold, so it
     /// runs as a statement), again without the vars context when the generated header is what
     /// failed (it is a convenience: the user's own text decides), and again for a C client text

@@ -80,7 +80,7 @@ pub enum CompileError {
     /// The prelude crate did not compile.
     #[error("the Rust patch prelude ({path}) does not compile: {why}")]
     Prelude {
-        /// The app's prelude as configured ([patches] rust_prelude), or what stands for none.
+        /// The app's prelude as configured (`[patches] rust_prelude`), or what stands for none.
         path: String,
         why: String,
     },

@@ -217,7 +217,7 @@ if (fps.length) {
   p();
 }
 
-section('Server compile (ms)', 'compile', 'cargo bench -p hotwasm-server --bench compile');
+section('Server compile (ms)', 'compile', 'cargo bench -p hotwasm-pipeline --bench compile');
 if (compile.length) {
   p('| path | n | p50 | p95 |');
   p('|---|---:|---:|---:|');

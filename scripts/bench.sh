@@ -60,7 +60,7 @@ step sizes 60 bash -c 'cd examples/particles && for f in build/{plain,hot}/parti
 step call-overhead-native 900 cargo bench -p hotwasm-runtime --bench call_overhead
 step call-overhead-wasm 900 cargo bench -p hotwasm-runtime --bench call_overhead --target wasm32-unknown-emscripten
 step apply 900 node tests/node/bench-apply.mjs
-step compile 1800 cargo bench -p hotwasm-server --bench compile
+step compile 1800 cargo bench -p hotwasm-pipeline --bench compile
 step cpp-latency 1800 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/cpp-host >/dev/null && node --experimental-websocket tests/cpp/eval-latency.bench.mjs'
 step late-binding 900 cargo bench -p hotwasm-pipeline --bench late_binding
 step latency 2400 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS" --lang both

@@ -1,4 +1,4 @@
-//! `cargo bench -p hotwasm-server --bench layout_check`: what the layout check adds to a patch
+//! `cargo bench -p hotwasm-pipeline --bench layout_check`: what the layout check adds to a patch
 //! compile (the server-side part of eval → live), p50 over interleaved runs of the same patch
 //! compiled three ways: against a host without shared layouts (nothing to check, no dump), a
 //! host whose measured header changed (clang dumps the record layouts: the cost of a check
@@ -8,7 +8,7 @@
 //! environment: `eval "$(bash scripts/setup.sh --print-env)"` first.
 
 use hotwasm_abi::{HostManifest, LayoutInput, TypeLayout};
-use hotwasm_server::compile::{CSource, Compiled, Compiler, CompilerConfig};
+use hotwasm_pipeline::compile::{CSource, Compiled, Compiler, CompilerConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -82,7 +82,7 @@ fn measure(label: &str, name: &str, text: &str) {
     changed.layouts = compile(&compiler, name, text, &changed).layouts;
     assert!(!changed.layouts.is_empty(), "the dump names World/Particle");
     let mut steady = changed.clone();
-    steady.layout_inputs[0].hash = hotwasm_server::layout::file_hash(&header).unwrap();
+    steady.layout_inputs[0].hash = hotwasm_pipeline::layout::file_hash(&header).unwrap();
     compile(&compiler, name, text, &steady);
     let mut times: [Vec<f64>; 3] = Default::default();
     for i in 0..RUNS + 1 {

@@ -1,4 +1,4 @@
-//! `cargo bench -p hotwasm-server --bench compile`: server-side compile of a one-function C
+//! `cargo bench -p hotwasm-pipeline --bench compile`: server-side compile of a one-function C
 //! patch, p50/p95 over 50 compiles, for the fast path, plain emcc -O2 and plain emcc -O1; and
 //! of Rust patches (rustc --emit obj + the fast path's wasm-ld), a plain and a std-heavy one, at
 //! rustc opt-level 2 and 1 (`-- rust` measures only those).
@@ -10,8 +10,8 @@
 //! fast path p50 54.9 ms / p95 70.3 ms (clang -cc1 33.7 ms, wasm-ld 20.4 ms, rest < 0.3 ms);
 //! emcc -O2 p50 985 ms / p95 1098 ms; emcc -O1 p50 477 ms / p95 554 ms.
 
-use hotwasm_server::compile::rename::rename_exports;
-use hotwasm_server::compile::{Compiler, CompilerConfig};
+use hotwasm_pipeline::compile::rename::rename_exports;
+use hotwasm_pipeline::compile::{Compiler, CompilerConfig};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -77,7 +77,7 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
             None => {
                 std::fs::write(work.path().join("eval.c"), SOURCE).unwrap();
                 compiler.compile(
-                    hotwasm_server::compile::CSource {
+                    hotwasm_pipeline::compile::CSource {
                         cwd: work.path(),
                         input: "eval.c",
                         text: SOURCE,
@@ -144,7 +144,7 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
 }
 
 fn main() {
-    // `cargo bench -p hotwasm-server --bench compile -- fast` measures only the paths whose
+    // `cargo bench -p hotwasm-pipeline --bench compile -- fast` measures only the paths whose
     // label contains `fast` (cargo passes `--bench` too; it is ignored).
     let filters: Vec<String> = std::env::args()
         .skip(1)

@@ -217,7 +217,7 @@ if (fps.length) {
   p();
 }
 
-section('Server compile (ms)', 'compile', 'cargo bench -p hotwasm-server --bench compile');
+section('Server compile (ms)', 'compile', 'cargo bench -p hotwasm-pipeline --bench compile');
 if (compile.length) {
   p('| path | n | p50 | p95 |');
   p('|---|---:|---:|---:|');
@@ -333,11 +333,11 @@ if (cppLat.length) {
   p('|---|---:|---:|---:|---:|---|');
   for (const l of cppLat) p(`| ${l.label} | ${l.n} | ${f(l.p50, 0)} | ${f(l.p95, 0)} | ${f(l.compile, 0)} | ${l.label === 'trivial' ? `p50 ≤ 150: ${met(atMost(l.p50, 150))}` : ''} |`);
   p();
-  p('Trivial: an `extern "C"` redefinition; std-heavy: vector, string, sort with a lambda, unordered_map, to_string (the libc++ parts it uses linked into the patch). The first 2 evals of each are dropped (cold fast path, PCH build). Patch sizes: `cargo test -p hotwasm-server --test cpp_patches -- --nocapture`.');
+  p('Trivial: an `extern "C"` redefinition; std-heavy: vector, string, sort with a lambda, unordered_map, to_string (the libc++ parts it uses linked into the patch). The first 2 evals of each are dropped (cold fast path, PCH build). Patch sizes: `cargo test -p hotwasm-server --test all cpp_patches -- --nocapture`.');
   p();
 } else logTail('cpp-latency');
 
-section('Late-bound calls (a patch calling a var vs a direct call, wasm under Node)', 'late-binding', 'cargo test --release -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture --test-threads=1');
+section('Late-bound calls (a patch calling a var vs a direct call, wasm under Node)', 'late-binding', 'cargo bench -p hotwasm-pipeline --bench late_binding');
 if (late.ratio != null || late.first != null) {
   p('| measure | value | target |');
   p('|---|---:|---|');

@@ -60,9 +60,9 @@ step sizes 60 bash -c 'cd examples/particles && for f in build/{plain,hot}/parti
 step call-overhead-native 900 cargo bench -p hotwasm-runtime --bench call_overhead
 step call-overhead-wasm 900 cargo bench -p hotwasm-runtime --bench call_overhead --target wasm32-unknown-emscripten
 step apply 900 node tests/node/bench-apply.mjs
-step compile 1800 cargo bench -p hotwasm-server --bench compile
+step compile 1800 cargo bench -p hotwasm-pipeline --bench compile
 step cpp-latency 1800 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/cpp-host >/dev/null && node --experimental-websocket tests/cpp/eval-latency.bench.mjs'
-step late-binding 900 cargo test --release -q -p hotwasm-server --test late_bound_calls_cost_little_more_than_direct_calls -- --ignored --nocapture --test-threads=1
+step late-binding 900 cargo bench -p hotwasm-pipeline --bench late_binding
 step latency 2400 node tests/browser/bench-latency.mjs --evals "$LATENCY_EVALS" --lang both
 # Eval→value: a one-line C expression (`6*7`) through the fast path to one Node page and back.
 step eval-value 1200 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/c-host >/dev/null && node --experimental-websocket benches/eval-value.mjs --evals 40 --json build/bench/eval-value.json'

@@ -109,3 +109,76 @@ impl HostManifest {
         self.exports.iter().any(|e| e == symbol)
     }
 }
+
+#[cfg(feature = "json")]
+impl HostManifest {
+    /// Reads the host manifest a HOT_RELOAD build writes (`hotwasm-host.json`) at `path`.
+    ///
+    /// `Ok(None)` if there is no such file yet; an error naming the file and the fix if it is
+    /// there but not a host manifest of this format version.
+    pub fn read(path: &std::path::Path) -> Result<Option<HostManifest>, String> {
+        const FIX: &str = "rebuild the host with `hotwasm build --hot` in the app (or HOT_RELOAD=1 scripts/emscripten-bundle.sh <app dir>)";
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the host manifest {}: {e}",
+                    path.display()
+                ))
+            }
+        };
+        let manifest = serde_json::from_str::<HostManifest>(&text).map_err(|e| {
+            format!(
+                "the host manifest {} is not valid ({e}): {FIX}",
+                path.display()
+            )
+        })?;
+        if manifest.version != HostManifest::VERSION {
+            return Err(format!(
+                "the host manifest {} has format version {}, this server reads version {}: {FIX}",
+                path.display(),
+                manifest.version,
+                HostManifest::VERSION
+            ));
+        }
+        Ok(Some(manifest))
+    }
+}
+
+#[cfg(all(test, feature = "json"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_manifest_reads_and_explains_bad_files() {
+        let dir = std::env::temp_dir().join(format!("hotwasm-abi-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hotwasm-host.json");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(HostManifest::read(&path), Ok(None));
+        std::fs::write(
+            &path,
+            r#"{"version":1,"vars":[{"name":"step","signature":"vppf"}],"exports":["printf"]}"#,
+        )
+        .unwrap();
+        let m = HostManifest::read(&path).unwrap().unwrap();
+        assert_eq!(m.var("step").unwrap().signature.to_string(), "vppf");
+        assert!(m.exports_symbol("printf"));
+        for bad in [
+            r#"{"version":1,"vars":[{"name":"step","signature":"q"}],"exports":[]}"#,
+            r#"{"vars":[]}"#,
+            r#"{"version":2,"vars":[],"exports":[]}"#,
+            "not json",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = HostManifest::read(&path).unwrap_err();
+            assert!(e.contains(&path.display().to_string()), "{e}");
+            assert!(
+                e.contains("rebuild the host with `hotwasm build --hot`"),
+                "{e}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

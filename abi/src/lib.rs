@@ -4,11 +4,12 @@
 //! their parsing, the patch manifest that travels with every patch, the host manifest the
 //! bundle script writes, and the versioned symbol names that keep Emscripten's linker from
 //! binding a new patch to an old definition; with the `wasm` feature, the one reader of a
-//! wasm module's exports and imports. Without features it has no dependencies, so the runtime
+//! wasm module's exports and imports; with `json`, reading the host manifest file. Without features it has no dependencies, so the runtime
 //! can link it into a wasm host at no cost.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod hash;
 mod host_manifest;
 mod patch_manifest;
 mod signature;
@@ -16,6 +17,7 @@ mod symbol;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
+pub use hash::fnv1a;
 pub use host_manifest::{FieldLayout, HostManifest, HostVar, LayoutInput, TypeLayout};
 pub use patch_manifest::{ManifestError, PatchEntry, PatchManifest};
 pub use signature::{Signature, SignatureError, ValType};

@@ -56,9 +56,9 @@ pub enum Command {
         /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`): the same as `--lang rust`.
         #[arg(long)]
         rust: bool,
-        /// The language of the entries (`c`, `cpp` or `rust`; default `c`).
-        #[arg(long, value_parser = ["c", "cpp", "rust"])]
-        lang: Option<String>,
+        /// The language of the entries (default `c`).
+        #[arg(long, value_enum)]
+        lang: Option<crate::protocol::Lang>,
         /// Where the server is.
         #[command(flatten)]
         conn: ConnArgs,

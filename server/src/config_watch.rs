@@ -5,10 +5,11 @@
 
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::saves::{Kinds, Saves};
 use crate::watch::{report, DEBOUNCE};
-use notify::{RecursiveMode, Watcher};
+use notify::RecursiveMode;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 /// What an edit of hotwasm.toml means for a running server.
@@ -93,25 +94,17 @@ pub fn start(
     rebuild: Option<Sender<PathBuf>>,
 ) -> notify::Result<()> {
     let file = lock(&current).file.clone();
-    let (tx, rx) = channel();
-    let name = file.file_name().map(|n| n.to_os_string());
-    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if let Ok(ev) = ev {
-            if ev
-                .paths
-                .iter()
-                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
-            {
-                let _ = tx.send(());
-            }
-        }
-    })?;
-    let dir = file.parent().unwrap_or(Path::new("."));
-    watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let (saves, _) = Saves::watch(
+        &[(dir, RecursiveMode::NonRecursive)],
+        Kinds::Writes,
+        DEBOUNCE,
+    )?;
     std::thread::spawn(move || {
-        let _watcher = watcher;
-        while rx.recv().is_ok() {
-            while rx.recv_timeout(DEBOUNCE).is_ok() {}
+        while let Some(saved) = saves.next_batch() {
+            if !saved.iter().any(|p| p.file_name() == file.file_name()) {
+                continue;
+            }
             let loaded = Config::load(&file);
             let news = ConfigNews::of(&lock(&current), &loaded);
             if let Some(line) = news.describe(&file, rebuild.is_some()) {

@@ -20,13 +20,14 @@ use crate::home::Home;
 use crate::hub::Hub;
 use crate::journal::{Entry, EntryKind};
 use crate::protocol::{Diagnostic, DroppedEntry, HostBuildStatus, ServerMsg};
+use crate::saves::{Kinds, Saves};
 use crate::watch::Globs;
 use hotwasm_abi::{HostManifest, PatchManifest};
-use notify::{RecursiveMode, Watcher};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use notify::RecursiveMode;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -114,40 +115,19 @@ impl HostWatch {
 /// Watches the host sources on a background thread and rebuilds on save. Directories that do
 /// not exist are named in the returned warnings; the sender queues a rebuild for a path.
 pub fn start(hub: Arc<Hub>, watch: HostWatch) -> notify::Result<(Vec<String>, Sender<PathBuf>)> {
-    let (tx, rx) = channel();
-    let queue = tx.clone();
-    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if let Ok(ev) = ev {
-            if matches!(
-                ev.kind,
-                notify::EventKind::Create(_)
-                    | notify::EventKind::Modify(_)
-                    | notify::EventKind::Remove(_)
-            ) {
-                for p in ev.paths {
-                    let _ = tx.send(p);
-                }
-            }
-        }
-    })?;
-    let mut warnings = Vec::new();
-    for (dir, mode) in &watch.dirs {
-        if dir.is_dir() {
-            watcher.watch(dir, *mode)?;
-        } else {
-            warnings.push(format!(
+    let (saves, missing) = Saves::watch(&watch.dirs, Kinds::WritesAndRemovals, DEBOUNCE)?;
+    let queue = saves.queue();
+    let warnings = missing
+        .iter()
+        .map(|dir| {
+            format!(
                 "{} ([build] host_watch) does not exist: create it and restart the server to watch it",
                 dir.display()
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     std::thread::spawn(move || {
-        let _watcher = watcher;
-        while let Ok(first) = rx.recv() {
-            let mut changed = BTreeSet::from([first]);
-            while let Ok(p) = rx.recv_timeout(DEBOUNCE) {
-                changed.insert(p);
-            }
+        while let Some(changed) = saves.next_batch() {
             let files: Vec<String> = changed.iter().filter_map(|p| watch.watched(p)).collect();
             // Editors' temporary files come and go: name the files still there, if any are.
             let present: Vec<String> = files

@@ -21,8 +21,7 @@
 use crate::protocol::Lang;
 use hotwasm_abi::PatchManifest;
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -105,17 +104,10 @@ impl Entry {
     }
 }
 
-/// The export names of a side module, or `None` if it does not parse.
+/// The export names of a side module (abi's one wasm reader), or `None` if it does not parse.
 fn exports(wasm: &[u8]) -> Option<Vec<String>> {
-    let mut names = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        if let wasmparser::Payload::ExportSection(section) = payload.ok()? {
-            for export in section {
-                names.push(export.ok()?.name.to_string());
-            }
-        }
-    }
-    Some(names)
+    let shape = hotwasm_abi::wasm::read_module(wasm).ok()?;
+    Some(shape.export_names.into_iter().collect())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -419,18 +411,8 @@ impl Journal {
     }
 
     fn write_atomically(&self, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{}-{}", std::process::id(), name));
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        drop(f);
         let to = self.dir.join(name);
-        fs::rename(&tmp, &to).map_err(io(&to))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&self.dir))
+        hotwasm_pipeline::files::write_atomically(&to, bytes).map_err(io(&to))
     }
 }
 

@@ -60,10 +60,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Repl { rust, lang, conn } => {
-            let lang = match (rust, lang.as_deref()) {
-                (true, _) | (_, Some("rust")) => protocol::Lang::Rust,
-                (_, Some("cpp")) => protocol::Lang::Cpp,
-                _ => protocol::Lang::C,
+            let lang = match (rust, lang) {
+                (true, _) => protocol::Lang::Rust,
+                (false, lang) => lang.unwrap_or(protocol::Lang::C),
             };
             repl::run(&conn, lang)?
         }

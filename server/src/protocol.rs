@@ -3,6 +3,8 @@
 //! `web/protocol.js` mirrors this file (`hotwasm protocol --json` prints what it must match).
 
 use hotwasm_abi::{HostVar, PatchEntry};
+/// The eval language and compiler diagnostics are the patch pipeline's; the protocol speaks them.
+pub use hotwasm_pipeline::{Diagnostic, Lang, LANGS};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version spoken here.
@@ -16,55 +18,6 @@ pub enum Role {
     Page,
     /// A terminal or editor client: sends evals, receives results.
     Repl,
-}
-
-/// The language of an eval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lang {
-    /// C, compiled by clang through Emscripten.
-    C,
-    /// Rust: `#[no_mangle] pub extern "C" fn`s compiled against the `hotwasm_patch` prelude.
-    Rust,
-    /// C++: `extern "C"` functions are vars as in C; functions with C++ linkage are vars named by
-    /// their mangled symbol (one per overload).
-    Cpp,
-}
-
-/// Every eval language as on the wire ([`Lang::as_str`] keeps it whole).
-pub const LANGS: [Lang; 3] = [Lang::C, Lang::Cpp, Lang::Rust];
-
-impl Lang {
-    /// As on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::C => "c",
-            Lang::Cpp => "cpp",
-            Lang::Rust => "rust",
-        }
-    }
-
-    /// The language of a source file by its extension (`.c`; `.cpp`, `.cc`, `.cxx`, `.c++`;
-    /// `.rs`), if it is one hotwasm compiles.
-    pub fn of_path(path: &std::path::Path) -> Option<Lang> {
-        if crate::compile::cpp::is_cpp_path(path) {
-            return Some(Lang::Cpp);
-        }
-        match path.extension()?.to_str()? {
-            "c" => Some(Lang::C),
-            "rs" => Some(Lang::Rust),
-            _ => None,
-        }
-    }
-
-    /// The file name a text eval compiles as when the client names none.
-    pub fn default_file_name(self) -> &'static str {
-        match self {
-            Lang::C => "eval.c",
-            Lang::Cpp => "eval.cpp",
-            Lang::Rust => "eval.rs",
-        }
-    }
 }
 
 /// Client → server.
@@ -172,21 +125,6 @@ pub struct VarInfo {
     /// The journal entry that defined the current version (absent: the host's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defined_by_seq: Option<u64>,
-}
-
-/// One compiler diagnostic, parsed from clang's output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Diagnostic {
-    /// The file as the user named it.
-    pub file: String,
-    /// 1-based line in the user's source.
-    pub line: u32,
-    /// 1-based column.
-    pub column: u32,
-    /// `error`, `warning`, `note` or `fatal error`.
-    pub severity: String,
-    /// The message, without the location prefix.
-    pub message: String,
 }
 
 /// Where the time of an eval went, in milliseconds.

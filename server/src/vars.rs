@@ -13,13 +13,7 @@ use hotwasm_abi::{HostManifest, Signature};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The header's file name (in [`include_dir`], and what evals `#include`).
-pub const HEADER: &str = "hotwasm_vars.h";
-
-/// Where the generated header lives: on every C/C++ patch's include path.
-pub fn include_dir(root: &Path) -> PathBuf {
-    root.join(".hotwasm").join("include")
-}
+pub use hotwasm_pipeline::vars_header::{include_dir, own_guard, HEADER};
 
 /// One version of a var: the journal entry that defined it (`None`: the host's own).
 #[derive(Debug, Clone)]
@@ -336,12 +330,6 @@ pub struct GlobalDecl {
     pub declaration: Option<String>,
 }
 
-/// The macro an eval defines to leave `name`'s declaration out of the header (the eval declares
-/// or defines `name` itself, perhaps with a new signature, which the check then judges).
-pub fn own_guard(name: &str) -> String {
-    format!("HOTWASM_OWN_{name}")
-}
-
 /// One declaration of the header, under its guard, or only its comment when it has none.
 fn guarded(name: &str, comment: &str, declaration: Option<&str>) -> String {
     match declaration {
@@ -531,11 +519,7 @@ pub fn write_header(root: &Path, text: &str) {
     }
     // A temp file of its own per writer, renamed over the header: concurrent evals never mix.
     let result = std::fs::create_dir_all(&dir).and_then(|_| {
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(dir.join(HEADER))
-            .map(|_| ())
-            .map_err(|e| e.error)
+        hotwasm_pipeline::files::write_atomically(&dir.join(HEADER), text.as_bytes())
     });
     if let Err(e) = result {
         eprintln!(

@@ -5,10 +5,9 @@
 use crate::eval::{self, Input};
 use crate::hub::Hub;
 use crate::protocol::{Diagnostic, Lang, ServerMsg, Stage};
-use notify::{RecursiveMode, Watcher};
-use std::collections::BTreeSet;
+use crate::saves::{Kinds, Saves};
+use notify::RecursiveMode;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::channel;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -112,37 +111,23 @@ impl WatchSet {
 /// Watches the set's directories on a background thread. Directories that do not exist yet
 /// are named in the returned warnings.
 pub fn start(hub: Arc<Hub>, set: WatchSet) -> notify::Result<Vec<String>> {
-    let (tx, rx) = channel();
-    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        if let Ok(ev) = ev {
-            if matches!(
-                ev.kind,
-                notify::EventKind::Create(_) | notify::EventKind::Modify(_)
-            ) {
-                for p in ev.paths {
-                    let _ = tx.send(p);
-                }
-            }
-        }
-    })?;
-    let mut warnings = Vec::new();
-    for dir in &set.dirs {
-        if dir.is_dir() {
-            watcher.watch(dir, RecursiveMode::Recursive)?;
-        } else {
-            warnings.push(format!(
+    let dirs: Vec<_> = set
+        .dirs
+        .iter()
+        .map(|d| (d.clone(), RecursiveMode::Recursive))
+        .collect();
+    let (saves, missing) = Saves::watch(&dirs, Kinds::Writes, DEBOUNCE)?;
+    let warnings = missing
+        .iter()
+        .map(|dir| {
+            format!(
                 "{} does not exist: create it and restart the server to watch it",
                 dir.display()
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     std::thread::spawn(move || {
-        let _watcher = watcher;
-        while let Ok(first) = rx.recv() {
-            let mut changed = BTreeSet::from([first]);
-            while let Ok(p) = rx.recv_timeout(DEBOUNCE) {
-                changed.insert(p);
-            }
+        while let Some(changed) = saves.next_batch() {
             for path in changed {
                 if let Some((rel, lang)) = set.watched(&path) {
                     compile(&hub, rel, lang);

@@ -54,7 +54,7 @@ pub fn write(
     let text = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BuildError::Config(format!("writing the host manifest: {e}")))?;
     super::write_atomically(path, &text)?;
-    crate::hub::read_host_manifest(path)
+    hotwasm_abi::HostManifest::read(path)
         .map_err(BuildError::Config)?
         .ok_or_else(|| BuildError::Config(format!("{} was not written", path.display())))?;
     Ok(())

@@ -29,7 +29,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// The Rust target of every browser build.
-pub const TARGET: &str = "wasm32-unknown-emscripten";
+pub use crate::toolchain::TARGET;
 
 /// What the web client needs from every bundle (`Module.FS`, `Module.stackSave`, ...).
 pub const CLIENT_RUNTIME_METHODS: [&str; 13] = [
@@ -376,20 +376,14 @@ pub fn tee_stderr(child: &mut std::process::Child) -> std::thread::JoinHandle<St
     })
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
+/// Writes `bytes` to `path` through a temporary file of a unique name in the same directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
+    hotwasm_pipeline::files::write_atomically(path, bytes)
         .map_err(|e| BuildError::io(format!("writing {}", path.display()), e))
 }
 
 /// FNV-1a, for content-named files (not security relevant).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+pub use hotwasm_abi::fnv1a;
 
 fn report(built: &Built, mode: &str, started: Instant) {
     let kb = |p: &Path| {
@@ -412,7 +406,7 @@ fn report(built: &Built, mode: &str, started: Instant) {
     println!("  {:<24} {}", name(&built.js), kb(&built.js));
     if let Some(m) = &built.manifest {
         let summary =
-            crate::hub::read_host_manifest(m)
+            hotwasm_abi::HostManifest::read(m)
                 .ok()
                 .flatten()
                 .map_or("unreadable".into(), |h| {

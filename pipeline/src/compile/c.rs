@@ -1,0 +1,345 @@
+//! C and C++ source → linked, late-bound SIDE_MODULE. The steps:
+//! 1. compile with clang -cc1 (fast path; C++ with the precompiled std headers when it includes
+//!    one) or emcc, under time and memory limits;
+//!    clang dumps the layouts of the records it laid out into `patch.layouts` on the way
+//!    when the layout check can find something ([`crate::layout::Verified::wants`]);
+//! 2. check every file it read lies in the project, the toolchain or an include dir (a missing
+//!    header is reported as such, with its line);
+//! 3. read the object's vars and globals ([`super::latebind::plan`]; C++: what the C++ libraries
+//!    define is never a var, and C++-linkage definitions follow [`super::cpp::check_linkage`]);
+//! 4. link it with its trampolines and globals objects, every var wrapped (C++: with the C++
+//!    libraries it uses).
+
+use super::{
+    canonical, cpp, diagnostics, emcc, includes, latebind, object, process, CompileError, Compiled,
+    Compiler, LinkSpec, Phases,
+};
+use crate::Diagnostic;
+use hotwasm_abi::HostManifest;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The language of a [`CSource`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceLang {
+    /// C.
+    C,
+    /// C++ (`extern "C"` functions are vars as in C; C++-linkage ones by their mangled name).
+    Cpp,
+}
+
+/// One C or C++ source to compile.
+#[derive(Debug, Clone, Copy)]
+pub struct CSource<'a> {
+    /// The directory the compiler runs in (the project root for files, the work dir for text).
+    pub cwd: &'a Path,
+    /// The file to compile, relative to `cwd`; diagnostics name it so.
+    pub input: &'a str,
+    /// Its text (for the declarations of its globals).
+    pub text: &'a str,
+    /// For text evals, the project file it stands for (relative to the root), whose directory is
+    /// searched for `#include "..."` too.
+    pub stands_for: Option<&'a str>,
+}
+
+/// What compiling to an object left besides `patch.o`.
+struct CompiledObject {
+    /// Warnings, parsed.
+    diagnostics: Vec<Diagnostic>,
+    /// The compiler's stderr word for word.
+    stderr: String,
+    /// The system headers it read (for telling library functions from vars).
+    system_headers: Vec<PathBuf>,
+    /// The layouts of the records it laid out.
+    layouts: Vec<hotwasm_abi::TypeLayout>,
+}
+
+impl Compiler {
+    /// Compiles C `src` into `work` and links it late-bound against `host`.
+    pub fn compile(
+        &self,
+        src: CSource<'_>,
+        work: &Path,
+        host: &HostManifest,
+    ) -> Result<Compiled, CompileError> {
+        self.compile_c_family(src, work, host, SourceLang::C)
+    }
+
+    /// Compiles C++ `src` (its `input` ends in `.cpp`/`.cc`) into `work` and links it late-bound
+    /// against `host`, with the C++ libraries it uses.
+    pub fn compile_cpp(
+        &self,
+        src: CSource<'_>,
+        work: &Path,
+        host: &HostManifest,
+    ) -> Result<Compiled, CompileError> {
+        self.compile_c_family(src, work, host, SourceLang::Cpp)
+    }
+
+    fn compile_c_family(
+        &self,
+        src: CSource<'_>,
+        work: &Path,
+        host: &HostManifest,
+        lang: SourceLang,
+    ) -> Result<Compiled, CompileError> {
+        let started = Instant::now();
+        let learnt = match lang {
+            SourceLang::C => self.learnt()?,
+            SourceLang::Cpp => self.learnt_cpp()?,
+        };
+        let mut phases = Phases::default();
+        let lang_name = match lang {
+            SourceLang::C => "c",
+            SourceLang::Cpp => "cpp",
+        };
+        let dump = self.layouts.wants(host, src.text, lang_name);
+        let object = self.compile_object(src, work, lang, learnt, dump.is_some(), &mut phases)?;
+        if let Some(dump) = dump {
+            self.layouts.record(dump, &host.layouts, &object.layouts);
+        }
+
+        let phase = Instant::now();
+        let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
+        let symbols = object::read(&bytes).map_err(|e| CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+        let libc = self.patch_libc(host)?;
+        let (mut plan, mut spec) = match lang {
+            SourceLang::C => (
+                latebind::plan(&symbols, host, Some(src.text), &|n| !libc.defines(n)),
+                LinkSpec {
+                    learnt,
+                    emcc_flags: Vec::new(),
+                    linker_args: Vec::new(),
+                },
+            ),
+            SourceLang::Cpp => self.cpp_plan(&symbols, host, src.text, learnt, &libc)?,
+        };
+        latebind::mark_library_calls(&mut plan, host, &object.system_headers);
+        latebind::mark_unlinkable_calls(&mut plan, |n| libc.why_not(n));
+        let libc_objects = libc.objects(undefined_symbols(&symbols));
+        phases.symbols = phase.elapsed();
+
+        let runs_once = symbols.defines(latebind::RUN_ONCE);
+        let obj = work.join("patch.o");
+        spec.linker_args
+            .extend(libc_objects.iter().map(|p| p.display().to_string()));
+        let (wasm, defined) =
+            self.bind_and_link(&obj, work, &plan, runs_once, spec, &mut phases)?;
+        Ok(Compiled {
+            wasm,
+            defined,
+            plan,
+            layouts: object.layouts,
+            diagnostics: object.diagnostics,
+            stderr: object.stderr,
+            elapsed: started.elapsed(),
+            phases,
+        })
+    }
+
+    /// Steps 1 and 2: runs the compiler (writing `work/patch.o` and `work/patch.d`, and with
+    /// `dump` the record layouts) and checks what it read.
+    fn compile_object(
+        &self,
+        src: CSource<'_>,
+        work: &Path,
+        lang: SourceLang,
+        learnt: &super::fast::Learnt,
+        dump: bool,
+        phases: &mut Phases,
+    ) -> Result<CompiledObject, CompileError> {
+        let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
+        let mut cmd = if self.config.plain_emcc {
+            let flags = match lang {
+                SourceLang::C => self.c_flags(&self.config.opt),
+                SourceLang::Cpp => self.cpp_flags(&self.config.opt),
+            };
+            let mut cmd = emcc::compile_command(&self.emcc, &flags, src.input, &obj, &dep);
+            for flag in crate::layout::DUMP_FLAGS.iter().filter(|_| dump) {
+                cmd.args(["-Xclang", flag]);
+            }
+            cmd
+        } else {
+            let mut cmd = learnt.compile_command(src.input, src.cwd, work);
+            cmd.args(crate::layout::DUMP_FLAGS.iter().filter(|_| dump));
+            cmd
+        };
+        let quote_dir = self.quote_dir(src);
+        if let Some(dir) = &quote_dir {
+            cmd.arg("-iquote").arg(dir);
+        }
+        let mut pch_dir = None;
+        if lang == SourceLang::Cpp && !self.config.plain_emcc {
+            let limits = self.limits();
+            (cmd, pch_dir) =
+                self.pch
+                    .apply(cmd, src.text, |build| match process::run(build, limits) {
+                        Ok(f) if f.status.success() => Ok(()),
+                        Ok(f) => Err(f.stderr),
+                        Err(_) => Err("the precompiled header build did not finish".into()),
+                    });
+        }
+        cmd.current_dir(src.cwd);
+        let phase = Instant::now();
+        let dump_file = work.join("patch.layouts");
+        let dump = std::fs::File::create(&dump_file).map_err(CompileError::Io)?;
+        let finished = self.run_to(cmd, self.limits(), "the compiler", dump.into())?;
+        phases.compile = phase.elapsed();
+
+        let header_roots: Vec<PathBuf> =
+            learnt.header_roots().iter().map(|p| canonical(p)).collect();
+        let mut allowed = vec![
+            canonical(&self.config.root),
+            canonical(work),
+            canonical(src.cwd),
+        ];
+        allowed.extend(header_roots.iter().cloned());
+        allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
+        allowed.extend(quote_dir);
+        allowed.extend(pch_dir.as_deref().map(canonical));
+        let deps = match std::fs::read_to_string(&dep) {
+            Ok(text) => includes::parse_depfile(&text),
+            Err(_) => return Err(self.no_depfile(&finished, src.cwd, &allowed)),
+        };
+        if let Some(outside) = includes::first_outside(&deps, src.cwd, &allowed) {
+            return Err(CompileError::IncludeOutside(outside));
+        }
+        let diagnostics = diagnostics::parse(&finished.stderr);
+        if !finished.status.success() {
+            return Err(CompileError::Failed {
+                diagnostics,
+                stderr: finished.stderr,
+            });
+        }
+        let system_headers = deps
+            .iter()
+            .map(|d| canonical(&src.cwd.join(d)))
+            .filter(|d| header_roots.iter().any(|r| d.starts_with(r)))
+            .collect();
+        let dump = std::fs::read_to_string(&dump_file).map_err(CompileError::Io)?;
+        Ok(CompiledObject {
+            diagnostics,
+            stderr: finished.stderr,
+            system_headers,
+            layouts: crate::layout::parse_dump(&dump, src.cwd),
+        })
+    }
+
+    /// A C++ patch's plan and link: symbols the C++ libraries define are never vars nor shared
+    /// globals; C++-linkage definitions named like an `extern "C"` host var are refused; the link
+    /// exports only the patch's vars and globals and adds the libraries.
+    fn cpp_plan<'a>(
+        &self,
+        symbols: &object::Symbols,
+        host: &HostManifest,
+        text: &str,
+        learnt: &'a super::fast::Learnt,
+        libc: &super::libc::PatchLibc,
+    ) -> Result<(latebind::Plan, LinkSpec<'a>), CompileError> {
+        let libs = self.cpp_libraries()?;
+        let mut plan = latebind::plan(symbols, host, Some(text), &|n| {
+            libs.is_var_name(n) && !libc.defines(n)
+        });
+        plan.globals.retain(|g| !libs.defines(&g.name));
+        plan.global_uses.retain(|g| !libs.defines(&g.name));
+        cpp::check_linkage(
+            plan.defines.iter().map(|v| v.name.as_str()),
+            |n| host.var(n).is_some(),
+            cpp::demangle,
+        )?;
+        cpp::check_call_linkage(
+            plan.calls.iter().map(|v| v.name.as_str()),
+            |n| host.var(n).is_some(),
+            cpp::demangle,
+        )?;
+        let keys: Vec<String> = plan
+            .globals
+            .iter()
+            .map(|g| latebind::init_key_symbol(&g.name))
+            .collect();
+        let globals = plan
+            .globals
+            .iter()
+            .map(|g| g.name.as_str())
+            .chain(keys.iter().map(String::as_str));
+        let mut linker_args =
+            cpp::link_exports(plan.defines.iter().map(|v| v.name.as_str()), globals);
+        // The archives cost ~45 ms of link time even unused: only when the patch needs them.
+        if libs.needed_by(undefined_symbols(symbols)) {
+            linker_args.extend(libs.link_args.iter().cloned());
+        }
+        let spec = LinkSpec {
+            learnt,
+            emcc_flags: cpp::emcc_link_flags(),
+            linker_args,
+        };
+        Ok((plan, spec))
+    }
+
+    /// The project directory of the file a text eval stands for, if it exists.
+    fn quote_dir(&self, src: CSource<'_>) -> Option<PathBuf> {
+        let rel = Path::new(src.stands_for?);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+        {
+            return None;
+        }
+        let dir = canonical(self.config.root.join(rel).parent()?);
+        (dir.is_dir() && dir.starts_with(canonical(&self.config.root))).then_some(dir)
+    }
+
+    /// Why a compile wrote no dependency file. Clang skips it after a fatal error; the one fatal
+    /// error we can report without showing what it read is a missing header, named with the
+    /// line that includes it (when that line is in a file we may show). Anything else withholds
+    /// the output.
+    fn no_depfile(
+        &self,
+        finished: &process::Finished,
+        cwd: &Path,
+        allowed: &[PathBuf],
+    ) -> CompileError {
+        let missing: Option<Diagnostic> = diagnostics::parse(&finished.stderr)
+            .into_iter()
+            .find(|d| d.severity == "fatal error" && d.message.ends_with("file not found"));
+        if let Some(mut d) = missing {
+            d.message.push_str(
+                " (searched beside the including file, in [patches] include_dirs of hotwasm.toml and in hotwasm's abi/include)",
+            );
+            if includes::first_outside(std::slice::from_ref(&d.file), cwd, allowed).is_none() {
+                let stderr = format!(
+                    "{}:{}:{}: {}: {}\n",
+                    d.file, d.line, d.column, d.severity, d.message
+                );
+                return CompileError::Failed {
+                    diagnostics: vec![d],
+                    stderr,
+                };
+            }
+        }
+        let how = match finished.status.code() {
+            Some(code) => format!("failed (exit status {code}) without listing what it read"),
+            None => format!("was killed ({})", finished.status),
+        };
+        CompileError::Crashed(how, self.config.memory_bytes >> 20)
+    }
+}
+
+/// The functions and data an object uses without defining them.
+fn undefined_symbols(symbols: &object::Symbols) -> impl Iterator<Item = &str> {
+    symbols
+        .functions
+        .iter()
+        .filter(|f| !f.defined)
+        .map(|f| f.name.as_str())
+        .chain(
+            symbols
+                .data
+                .iter()
+                .filter(|d| d.size.is_none())
+                .map(|d| d.name.as_str()),
+        )
+}

@@ -1,0 +1,537 @@
+//! C source → linked SIDE_MODULE, by the fast path (learnt clang + wasm-ld) or plain emcc, in
+//! a caller-provided work directory, under time and memory limits, refusing any compile that
+//! read a file outside the project or the toolchain's headers.
+//!
+//! The patch is linked with its global functions exported under their plain names; the caller
+//! renames them ([`rename`]) once it knows the journal sequence number.
+
+mod c;
+pub use c::{CSource, SourceLang};
+pub mod cpp;
+pub mod diagnostics;
+pub mod emcc;
+pub mod fast;
+pub mod globals;
+pub mod includes;
+pub mod inline;
+pub mod latebind;
+pub mod libc;
+pub mod object;
+pub mod probe;
+pub mod process;
+pub mod rename;
+pub mod rewrite;
+pub mod rust;
+pub mod statements;
+pub mod trampolines;
+
+use crate::Diagnostic;
+use hotwasm_abi::HostManifest;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Why a compile produced no patch.
+#[derive(Debug, thiserror::Error)]
+#[allow(missing_docs)] // Each variant's fields are what its message names.
+pub enum CompileError {
+    /// emcc is not on PATH.
+    #[error("emcc not found on PATH: run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
+    EmccNotFound,
+    /// Learning the fast path failed.
+    #[error("could not learn emcc's command lines for the fast path (start with --plain-emcc to skip it): {0}")]
+    Learn(String),
+    /// A compiler could not be started.
+    #[error(
+        "could not start {program}: {error}; check the toolchain with `bash scripts/setup.sh`"
+    )]
+    Spawn {
+        program: String,
+        error: std::io::Error,
+    },
+    /// The work directory could not be used.
+    #[error("could not use the compile's temporary directory: {0}; check free space in $TMPDIR")]
+    Io(std::io::Error),
+    /// The source has errors (the usual case).
+    #[error("the source does not compile ({} diagnostics): fix the first error and eval again", diagnostics.len())]
+    Failed {
+        diagnostics: Vec<Diagnostic>,
+        stderr: String,
+    },
+    /// The compiler ran past the wall-clock limit.
+    #[error("the compiler ran longer than {0:?} and was killed: look for runaway macro or template recursion")]
+    TimedOut(Duration),
+    /// The compiler hit the memory cap or crashed; its output is withheld.
+    #[error("the compiler {0} and its output is withheld (it may hit the {1} MiB memory cap): look for runaway macro expansion")]
+    Crashed(String, u64),
+    /// The source included a file outside the project and the toolchain.
+    #[error("`{0}` is outside the project and the Emscripten sysroot: only headers inside them may be included, so the compile was refused and its output withheld")]
+    IncludeOutside(String),
+    /// wasm-ld failed.
+    #[error("linking the patch failed: {stderr}")]
+    Link { stderr: String },
+    /// A C++ patch cannot be compiled or would be wrong.
+    #[error("{0}")]
+    Cpp(#[from] cpp::CppError),
+    /// No usable rustc for Rust patches.
+    #[error("Rust patches need rustc with the wasm32-unknown-emscripten target, and none was found ({0}): run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
+    RustcNotFound(String),
+    /// The prelude crate did not compile.
+    #[error("the Rust patch prelude ({path}) does not compile: {why}")]
+    Prelude {
+        /// The app's prelude as configured (`[patches] rust_prelude`), or what stands for none.
+        path: String,
+        why: String,
+    },
+}
+
+/// How compiles run.
+#[derive(Debug, Clone)]
+pub struct CompilerConfig {
+    /// The project root; its files may be included.
+    pub root: PathBuf,
+    /// `-I` directories for C patches (the app's `[patches] include_dirs`, then hotwasm's
+    /// `abi/include`).
+    pub include_dirs: Vec<PathBuf>,
+    /// `-D` definitions for C patches (`NAME` or `NAME=VALUE`), from `[patches] defines`.
+    pub defines: Vec<String>,
+    /// The app's Rust patch prelude (absolute), from `[patches] rust_prelude`; `None`: Rust
+    /// patches get an empty prelude.
+    pub rust_prelude: Option<PathBuf>,
+    /// Use plain emcc instead of the fast path.
+    pub plain_emcc: bool,
+    /// Optimisation flag, e.g. `-O2`.
+    pub opt: String,
+    /// Wall-clock limit per compiler process.
+    pub timeout: Duration,
+    /// Address-space cap of the compiler process.
+    pub memory_bytes: u64,
+}
+
+/// A compile's result: the linked (not yet renamed) patch.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The SIDE_MODULE bytes, exports under plain names.
+    pub wasm: Vec<u8>,
+    /// The vars the source defines, plus `hotwasm_main` if it defines that.
+    pub defined: Vec<String>,
+    /// What the patch binds to: the vars it defines and calls, the globals it defines and uses.
+    pub plan: latebind::Plan,
+    /// The layouts of the records the compile laid out (C and C++; see [`crate::layout`]).
+    pub layouts: Vec<hotwasm_abi::TypeLayout>,
+    /// Warnings, parsed.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Compiler stderr word for word.
+    pub stderr: String,
+    /// Wall time of compile + link.
+    pub elapsed: Duration,
+    /// Where that time went.
+    pub phases: Phases,
+}
+
+/// The parts of [`Compiled::elapsed`] (the rest is temp files and include checks).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Phases {
+    /// The compiler process (clang -cc1, or emcc -c), start to exit.
+    pub compile: Duration,
+    /// Reading the object's symbols and assembling (or finding cached) trampolines.
+    pub symbols: Duration,
+    /// The linker process (wasm-ld, or emcc), start to exit.
+    pub link: Duration,
+}
+
+/// How a patch links besides its objects.
+struct LinkSpec<'a> {
+    /// The learnt fast-path link line (C's or C++'s).
+    learnt: &'a fast::Learnt,
+    /// Extra emcc flags when linking with plain emcc.
+    emcc_flags: Vec<String>,
+    /// Extra linker arguments, after the objects (both paths).
+    linker_args: Vec<String>,
+}
+
+/// Compiles patches; cheap to share between threads.
+#[derive(Debug)]
+pub struct Compiler {
+    config: CompilerConfig,
+    emcc: PathBuf,
+    // Each probe is kept once it succeeds and tried again on the next eval when it failed.
+    learnt: probe::Probe<fast::Learnt>,
+    learnt_cpp: probe::Probe<fast::Learnt>,
+    cpp_libraries: probe::Probe<cpp::Libraries>,
+    pch: cpp::Pch,
+    rust: probe::Probe<rust::Toolchain>,
+    prelude: rust::PreludeCache,
+    trampolines: probe::Probe<trampolines::Cache>,
+    /// The C library patches link, made for the current host's exports ([`libc`]).
+    patch_libc: Mutex<Option<Arc<libc::PatchLibc>>>,
+    layouts: crate::layout::Verified,
+}
+
+impl Compiler {
+    /// Finds emcc; the fast path is learnt on first use (or by [`Compiler::warm_up`]).
+    pub fn new(config: CompilerConfig) -> Result<Compiler, CompileError> {
+        Ok(Compiler {
+            emcc: emcc::find()?,
+            config,
+            learnt: probe::Probe::default(),
+            learnt_cpp: probe::Probe::default(),
+            cpp_libraries: probe::Probe::default(),
+            pch: cpp::Pch::default(),
+            rust: probe::Probe::default(),
+            prelude: rust::PreludeCache::default(),
+            trampolines: probe::Probe::default(),
+            patch_libc: Mutex::new(None),
+            layouts: crate::layout::Verified::default(),
+        })
+    }
+
+    /// Learns the fast path now rather than on the first eval.
+    pub fn warm_up(&self) -> Result<(), CompileError> {
+        self.learnt().map(|_| ())
+    }
+
+    fn learnt(&self) -> Result<&fast::Learnt, CompileError> {
+        let opt = &self.config.opt;
+        self.learnt.get_or_probe(|| {
+            fast::Learnt::learn(
+                &self.emcc,
+                fast::ProbeLang::C,
+                &self.c_flags(opt),
+                &emcc::link_flags(opt),
+            )
+            .map_err(|e| CompileError::Learn(e.to_string()))
+        })
+    }
+
+    /// The fast path of C++ patches: the C flags plus [`cpp::compile_flags`], wasm exceptions.
+    fn learnt_cpp(&self) -> Result<&fast::Learnt, CompileError> {
+        let opt = &self.config.opt;
+        self.learnt_cpp.get_or_probe(|| {
+            let mut link = emcc::link_flags(opt);
+            link.push("-fwasm-exceptions".into());
+            fast::Learnt::learn(
+                &self.emcc,
+                fast::ProbeLang::Cpp,
+                &self.cpp_flags(opt),
+                &link,
+            )
+            .map_err(|e| CompileError::Learn(e.to_string()))
+        })
+    }
+
+    /// Learns the C++ fast path and reads the C++ libraries now rather than on the first C++ eval.
+    pub fn warm_up_cpp(&self) -> Result<(), CompileError> {
+        self.cpp_libraries().map(|_| ())
+    }
+
+    fn cpp_flags(&self, opt: &str) -> Vec<String> {
+        let mut flags = self.c_flags(opt);
+        flags.extend(cpp::compile_flags());
+        flags
+    }
+
+    /// The C++ libraries patches link, found through the learnt C++ link line.
+    fn cpp_libraries(&self) -> Result<&cpp::Libraries, CompileError> {
+        let learnt = self.learnt_cpp()?;
+        self.cpp_libraries.get_or_probe(|| {
+            let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
+            cpp::Libraries::find(&link).map_err(|e| CompileError::Learn(e.to_string()))
+        })
+    }
+
+    /// Assembles the trampolines of the host's vars now (at most
+    /// [`trampolines::PREPARED_HOST_VARS`] of them) and makes the C library patches link, so the
+    /// first eval of a host var or a C library function links at once.
+    pub fn warm_up_vars(&self, host: &HostManifest) -> Result<(), CompileError> {
+        self.trampolines()?.prepare(host, self.limits())?;
+        // And the C library patches link (~0.1 s: reading and extracting the archives).
+        self.patch_libc(host).map(|_| ())
+    }
+
+    /// The C library patches link for `host` (made on first use and again when the host's
+    /// exports change: the linkable members and the shim object, in the trampoline cache's dir).
+    /// When it cannot be made, patches get none (a warning says why) and the check refuses the
+    /// library functions the host lacks by name, as before.
+    pub fn patch_libc(&self, host: &HostManifest) -> Result<Arc<libc::PatchLibc>, CompileError> {
+        let mut current = self.patch_libc.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(made) = current.as_ref().filter(|l| l.fits(host)) {
+            return Ok(made.clone());
+        }
+        let made = self.make_patch_libc(host).unwrap_or_else(|e| {
+            eprintln!("hotwasm: warning: patches can call only the C library functions the host exports: {e}");
+            libc::PatchLibc::none(host)
+        });
+        let made = Arc::new(made);
+        *current = Some(made.clone());
+        Ok(made)
+    }
+
+    fn make_patch_libc(&self, host: &HostManifest) -> Result<libc::PatchLibc, CompileError> {
+        let learnt = self.learnt()?;
+        let dir = self
+            .trampolines()?
+            .dir()
+            .join(format!("libc-{:016x}", libc::exports_key(host)));
+        std::fs::create_dir_all(&dir).map_err(CompileError::Io)?;
+        std::fs::write(dir.join("shim.c"), libc::shim_source()).map_err(CompileError::Io)?;
+        let (obj, dep) = (dir.join("patch.o"), dir.join("patch.d"));
+        let mut cmd = if self.config.plain_emcc {
+            let flags = self.c_flags(&self.config.opt);
+            emcc::compile_command(&self.emcc, &flags, "shim.c", &obj, &dep)
+        } else {
+            learnt.compile_command("shim.c", &dir, &dir)
+        };
+        cmd.current_dir(&dir);
+        let done = self.run(cmd, self.limits(), "the compiler (C library shim)")?;
+        if !done.status.success() {
+            return Err(CompileError::Learn(format!(
+                "compiling the C library shim failed:\n{}",
+                done.stderr
+            )));
+        }
+        let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
+        let dirs: Vec<PathBuf> = link
+            .iter()
+            .filter_map(|a| a.strip_prefix("-L"))
+            .map(PathBuf::from)
+            .collect();
+        libc::build_missing(&self.emcc, &dirs)?;
+        libc::PatchLibc::make(&dirs, host, &dir, obj)
+    }
+
+    fn c_flags(&self, opt: &str) -> Vec<String> {
+        emcc::compile_flags(opt, &self.config.include_dirs, &self.config.defines)
+    }
+
+    fn trampolines(&self) -> Result<&trampolines::Cache, CompileError> {
+        let learnt = self.learnt()?;
+        self.trampolines.get_or_probe(|| {
+            trampolines::Cache::new(learnt.clang()).map_err(|e| CompileError::Learn(e.to_string()))
+        })
+    }
+
+    /// Links `object` with the trampolines and globals objects of `plan` into `so`, each var
+    /// wrapped; returns the patch and its defined vars (plus `hotwasm_main` when `runs_once`).
+    fn bind_and_link(
+        &self,
+        object: &Path,
+        work: &Path,
+        plan: &latebind::Plan,
+        runs_once: bool,
+        spec: LinkSpec<'_>,
+        phases: &mut Phases,
+    ) -> Result<(Vec<u8>, Vec<String>), CompileError> {
+        let so = work.join("patch.so");
+        let phase = Instant::now();
+        let helpers = self.trampolines()?.objects(plan, self.limits())?;
+        phases.symbols += phase.elapsed();
+        let mut linker_args = latebind::wrap_flags(plan);
+        let mut defined: Vec<String> = plan.defines.iter().map(|v| v.name.clone()).collect();
+        if runs_once {
+            linker_args.push(format!("--export={}", latebind::RUN_ONCE));
+            defined.push(latebind::RUN_ONCE.to_string());
+        }
+        linker_args.extend(spec.linker_args);
+        let cmd = if self.config.plain_emcc {
+            let mut flags = emcc::link_flags(&self.config.opt);
+            flags.extend(spec.emcc_flags);
+            let mut objects = vec![object.to_path_buf()];
+            objects.extend(helpers);
+            emcc::link_command(&self.emcc, &flags, &objects, &so, &linker_args)
+        } else {
+            spec.learnt.link_command(work, &helpers, &linker_args)
+        };
+        let wasm = self.link(cmd, work, &so, phases)?;
+        let wasm = inline::inline_trampoline_calls(&wasm).map_err(|e| CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+        Ok((wasm, defined))
+    }
+
+    fn rust_toolchain(&self) -> Result<&rust::Toolchain, CompileError> {
+        self.rust.get_or_probe(|| {
+            rust::Toolchain::find(&self.config.root).map_err(|e| match e {
+                e @ CompileError::RustcNotFound(_) => e,
+                e => CompileError::RustcNotFound(e.to_string()),
+            })
+        })
+    }
+
+    fn rust_opt_level(&self) -> String {
+        let o = self.config.opt.trim_start_matches("-O");
+        if o.is_empty() { "2" } else { o }.to_string()
+    }
+
+    /// Finds rustc and builds the prelude rlib now rather than on the first Rust eval.
+    pub fn warm_up_rust(&self) -> Result<(), CompileError> {
+        let tc = self.rust_toolchain()?;
+        self.prelude
+            .rlib(tc, &self.config, &self.rust_opt_level(), self.limits())
+            .map(|_| ())
+    }
+
+    fn limits(&self) -> process::Limits {
+        process::Limits {
+            timeout: self.config.timeout,
+            address_space: Some(self.config.memory_bytes),
+        }
+    }
+
+    /// Compiles Rust `source` as `name` (a path relative to the work dir, shown in diagnostics)
+    /// into `work`: `rustc --emit obj` against the prelude crate, then the same link as C. The
+    /// patch's vars are its visible `#[no_mangle]` functions.
+    pub fn compile_rust(
+        &self,
+        source: &str,
+        name: &str,
+        work: &Path,
+        host: &HostManifest,
+    ) -> Result<Compiled, CompileError> {
+        let started = Instant::now();
+        let tc = self.rust_toolchain()?;
+        let opt = self.rust_opt_level();
+        let rlib = self.prelude.rlib(tc, &self.config, &opt, self.limits())?;
+        let input = work.join(name);
+        if let Some(dir) = input.parent() {
+            std::fs::create_dir_all(dir).map_err(CompileError::Io)?;
+        }
+        std::fs::write(&input, rust::with_prelude(source)).map_err(CompileError::Io)?;
+        let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
+        let cmd = rust::compile_command(tc, &opt, &rlib, name, work);
+        let mut phases = Phases::default();
+        let phase = Instant::now();
+        let finished = self.run(cmd, self.limits(), "rustc")?;
+        phases.compile = phase.elapsed();
+        let deps = match std::fs::read_to_string(&dep) {
+            Ok(text) => includes::parse_depfile(&text),
+            Err(_) if finished.status.success() => Vec::new(),
+            Err(_) => {
+                let (diagnostics, stderr) = rust::parse_json_diagnostics(&finished.stderr);
+                if diagnostics.is_empty() {
+                    let how = match finished.status.code() {
+                        Some(code) => {
+                            format!("failed (exit status {code}) without listing what it read")
+                        }
+                        None => format!("was killed ({})", finished.status),
+                    };
+                    return Err(CompileError::Crashed(how, self.config.memory_bytes >> 20));
+                }
+                return Err(CompileError::Failed {
+                    diagnostics,
+                    stderr,
+                });
+            }
+        };
+        // include_str!/include_bytes!/#[path] may only read files of the project.
+        let allowed = [canonical(&self.config.root), canonical(work)];
+        if let Some(outside) = includes::first_outside(&deps, work, &allowed) {
+            return Err(CompileError::IncludeOutside(outside));
+        }
+        let (diagnostics, stderr) = rust::parse_json_diagnostics(&finished.stderr);
+        if !finished.status.success() {
+            return Err(CompileError::Failed {
+                diagnostics,
+                stderr,
+            });
+        }
+        let phase = Instant::now();
+        let object = std::fs::read(&obj).map_err(CompileError::Io)?;
+        let symbols = object::read(&object).map_err(|e| CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+        let plan = latebind::plan(&symbols, host, None, &rust::is_user_symbol);
+        phases.symbols = phase.elapsed();
+        let spec = LinkSpec {
+            learnt: self.learnt()?,
+            emcc_flags: vec!["-fwasm-exceptions".to_string()],
+            linker_args: Vec::new(),
+        };
+        let (wasm, defined) = self.bind_and_link(
+            &obj,
+            work,
+            &plan,
+            symbols.defines(latebind::RUN_ONCE),
+            spec,
+            &mut phases,
+        )?;
+        Ok(Compiled {
+            wasm,
+            defined,
+            plan,
+            layouts: Vec::new(),
+            diagnostics,
+            stderr,
+            elapsed: started.elapsed(),
+            phases,
+        })
+    }
+
+    /// Runs a link command in `work` and reads the side module it wrote to `so`. Node (wasm-opt
+    /// under emcc) reserves more address space than any cap allows; the link reads only our own
+    /// object, so time is its only limit.
+    fn link(
+        &self,
+        mut cmd: Command,
+        work: &Path,
+        so: &Path,
+        phases: &mut Phases,
+    ) -> Result<Vec<u8>, CompileError> {
+        cmd.current_dir(work);
+        let limits = process::Limits {
+            timeout: self.config.timeout,
+            address_space: None,
+        };
+        let phase = Instant::now();
+        let linked = self.run(cmd, limits, "the linker")?;
+        phases.link = phase.elapsed();
+        if !linked.status.success() {
+            return Err(CompileError::Link {
+                stderr: linked.stderr,
+            });
+        }
+        std::fs::read(so).map_err(CompileError::Io)
+    }
+
+    fn run(
+        &self,
+        cmd: Command,
+        limits: process::Limits,
+        what: &str,
+    ) -> Result<process::Finished, CompileError> {
+        self.run_to(cmd, limits, what, std::process::Stdio::null())
+    }
+
+    /// [`Compiler::run`] with the process's stdout going to `stdout`.
+    fn run_to(
+        &self,
+        cmd: Command,
+        limits: process::Limits,
+        what: &str,
+        stdout: std::process::Stdio,
+    ) -> Result<process::Finished, CompileError> {
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        process::run_to(cmd, limits, stdout).map_err(|e| match e {
+            process::RunError::TimedOut => CompileError::TimedOut(limits.timeout),
+            process::RunError::Spawn(error) => CompileError::Spawn {
+                program: format!("{what} ({program})"),
+                error,
+            },
+        })
+    }
+
+    /// The `-I` directories of C/C++ patches.
+    pub fn include_dirs(&self) -> &[PathBuf] {
+        &self.config.include_dirs
+    }
+
+    /// Whether this compiler uses plain emcc.
+    pub fn plain_emcc(&self) -> bool {
+        self.config.plain_emcc
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}

@@ -1,0 +1,97 @@
+//! A global with external linkage gets its storage once: later evals that declare it or
+//! re-define it use the same storage; re-evaluating keeps the value unless the initializer text
+//! changed; a type change is refused naming both types. Real patches and host under Node (see
+//! `late_binding/mod.rs`).
+use crate::late_binding;
+use late_binding::Session;
+
+#[test]
+fn a_global_bumped_by_three_evals_keeps_one_storage() {
+    let mut s = Session::new();
+    s.eval("int counter = 0;\nint bump(void) { return ++counter; }\n")
+        .unwrap();
+    s.call("one", "bump", None);
+    s.eval("extern int counter;\nint bump_ten(void) { counter += 10; return counter; }\n")
+        .unwrap();
+    s.call("two", "bump_ten", None);
+    s.eval("int counter = 0;\nint bump(void) { counter += 100; return counter; }\n")
+        .unwrap();
+    s.call("three", "bump", None);
+    s.call("ten_again", "bump_ten", None);
+    let out = s.run();
+    assert_eq!(
+        (out["one"], out["two"], out["three"], out["ten_again"]),
+        (1, 11, 111, 121)
+    );
+}
+
+#[test]
+fn same_initializer_keeps_the_value_and_a_changed_one_takes_effect() {
+    let mut s = Session::new();
+    let v1 = "int speed = 5;\nint get_speed(void) { return speed; }\nint set_seven(void) { speed = 7; return 0; }\n";
+    s.eval(v1).unwrap();
+    s.call("initial", "get_speed", None);
+    s.call("set", "set_seven", None);
+    s.eval(v1).unwrap();
+    s.call("same_text", "get_speed", None);
+    s.eval("int speed = 10;\nint get_speed(void) { return speed; }\n")
+        .unwrap();
+    s.call("new_text", "get_speed", None);
+    s.call("set2", "set_seven", None);
+    s.call("set_after_new", "get_speed", None);
+    let out = s.run();
+    assert_eq!(
+        (
+            out["initial"],
+            out["same_text"],
+            out["new_text"],
+            out["set_after_new"]
+        ),
+        (5, 7, 10, 7)
+    );
+}
+
+#[test]
+fn a_type_change_is_refused_naming_both_types() {
+    let mut s = Session::new();
+    s.eval("int speed = 5;\nint get_speed(void) { return speed; }\n")
+        .unwrap();
+    let e = s
+        .eval("long long speed = 5;\nint get_speed(void) { return (int)speed; }\n")
+        .unwrap_err();
+    assert!(
+        e.contains("`int (4 bytes)`") && e.contains("`long long (8 bytes)`"),
+        "{e}"
+    );
+    let e = s
+        .eval("extern float speed;\nint get_speed(void) { return (int)speed; }\n")
+        .unwrap_err();
+    assert!(
+        e.contains("`int (4 bytes)`") && e.contains("`float`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn arrays_and_pointers_persist_and_follow_their_initializers() {
+    let mut s = Session::new();
+    s.eval(
+        "int table[3] = {1, 2, 3};\n\
+         const char *label = \"abc\";\n\
+         int sum(void) { return table[0] + table[1] + table[2] + label[0]; }\n\
+         int poke(void) { table[1] = 20; return 0; }\n",
+    )
+    .unwrap();
+    s.call("first", "sum", None);
+    s.call("poke", "poke", None);
+    s.eval(
+        "int table[3] = {1, 2, 3};\n\
+         const char *label = \"xbc\";\n\
+         int sum(void) { return table[0] + table[1] + table[2] + label[0]; }\n",
+    )
+    .unwrap();
+    s.call("second", "sum", None);
+    let out = s.run();
+    assert_eq!(out["first"], 6 + 'a' as i64);
+    assert_eq!(out["second"], 24 + 'x' as i64);
+}

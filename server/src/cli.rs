@@ -50,7 +50,7 @@ pub enum Command {
     /// Lines starting with `:` are commands (listed below).
     #[command(after_help = format!(
         "Commands:\n{}\nExample:\n  hotwasm repl\n  c> int app_value(int frame) {{ return frame * 3; }}\n  ...> ;;\n  c> :vars\n  c> :rollback app_value\n  c> :undo 3\n  c> :load patches/colors.c\n  c> :cpp",
-        crate::repl::commands_help()
+        crate::repl_commands::commands_help()
     ))]
     Repl {
         /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`): the same as `--lang rust`.

@@ -35,6 +35,7 @@ pub mod init;
 pub mod journal;
 pub mod protocol;
 pub mod repl;
+pub mod repl_commands;
 pub mod saves;
 pub mod security;
 pub mod serve;

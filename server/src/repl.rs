@@ -7,6 +7,7 @@
 use crate::cli::ConnArgs;
 use crate::client::{self, ClientError, Socket};
 use crate::protocol::Lang;
+use crate::repl_commands::{commands_help, Cmd};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -16,96 +17,6 @@ Enter definitions, declarations and statements; end an entry with a blank line o
 Statements run once on every page; an entry that ends with an expression (no `;`) prints its
 value with its type (`= 42 (int)`). Top-level declarations (`int counter = 0;`) are globals.
 C/C++ entries see what earlier entries defined without declaring it again (`sq(9)`, `counter`).";
-
-/// A `:` command of the repl.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmd {
-    Help,
-    Vars,
-    Rollback,
-    Undo,
-    Load,
-    Lang(Lang),
-    Quit,
-}
-
-/// Every `:` command: the names that run it, what to type, what it does. The one list that
-/// `:help`, `hotwasm repl --help` and the dispatcher ([`Cmd::parse`]) read.
-const COMMANDS: &[(Cmd, &[&str], &str, &str)] = &[
-    (Cmd::Help, &[":help", ":h", ":?"], ":help", "this text"),
-    (
-        Cmd::Vars,
-        &[":vars"],
-        ":vars",
-        "every current var: the host's and those any eval or saved file defined (name, \
-         signature, version as the pages count it, the journal entry that defined it, its C \
-         prototype); `#include <hotwasm_vars.h>` declares them",
-    ),
-    (
-        Cmd::Rollback,
-        &[":rollback"],
-        ":rollback NAME",
-        "roll var NAME back one version on every page",
-    ),
-    (
-        Cmd::Undo,
-        &[":undo"],
-        ":undo N",
-        "roll code and state back to before journal entry #N on every page (each page restores \
-         the memory snapshot it took before that patch; later entries are undone too and the \
-         journal forgets them); `:undo N --code`: the code only",
-    ),
-    (
-        Cmd::Load,
-        &[":load"],
-        ":load FILE",
-        "evaluate FILE (C, C++ or Rust by its extension)",
-    ),
-    (
-        Cmd::Lang(Lang::C),
-        &[":c"],
-        ":c :cpp :rust",
-        "switch the language of the next entries",
-    ),
-    (Cmd::Lang(Lang::Cpp), &[":cpp"], "", ""),
-    (Cmd::Lang(Lang::Rust), &[":rust"], "", ""),
-    (
-        Cmd::Quit,
-        &[":quit", ":q", ":exit"],
-        ":quit",
-        "leave (so does end of input, Ctrl-D)",
-    ),
-];
-
-impl Cmd {
-    /// The command a `:` word names.
-    fn parse(word: &str) -> Option<Cmd> {
-        COMMANDS
-            .iter()
-            .find(|(_, names, ..)| names.contains(&word))
-            .map(|(cmd, ..)| *cmd)
-    }
-}
-
-/// The command list, one per row, wrapped to the terminal's usual width.
-pub fn commands_help() -> String {
-    let mut out = String::new();
-    for (_, _, usage, what) in COMMANDS.iter().filter(|(.., usage, _)| !usage.is_empty()) {
-        let mut line = format!("  {usage:<16}");
-        for word in what.split_whitespace() {
-            if line.len() + word.len() > 96 {
-                out.push_str(line.trim_end());
-                out.push('\n');
-                line = " ".repeat(18);
-            }
-            line.push_str(word);
-            line.push(' ');
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
 
 /// What `:help` prints.
 fn help() -> String {
@@ -455,6 +366,7 @@ impl Input {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::repl_commands::COMMANDS;
 
     #[test]
     fn every_command_the_repl_runs_is_listed_by_help_and_by_repl_help() {

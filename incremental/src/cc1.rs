@@ -33,7 +33,7 @@ pub enum LearnError {
     Missing(&'static str, String),
 }
 
-/// The emcc flags the server compiles patches with (server/src/compile/emcc.rs, cpp.rs).
+/// The emcc flags the server compiles patches with (pipeline/src/compile/emcc.rs, cpp.rs).
 pub fn patch_flags(lang: Lang, opt: &str) -> Vec<String> {
     let mut flags: Vec<String> = [
         opt,

@@ -71,6 +71,46 @@ impl Toolchain {
     }
 }
 
+impl Toolchain {
+    /// The directory of the target's rlibs (`<sysroot>/lib/rustlib/<target>/lib`).
+    pub fn rlib_dir(&self) -> Result<PathBuf, CompileError> {
+        let out = Command::new(&self.rustc)
+            .args(["--print", "sysroot"])
+            .output()
+            .map_err(|e| CompileError::RustcNotFound(format!("{}: {e}", self.rustc.display())))?;
+        let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        Ok(sysroot.join("lib/rustlib").join(TARGET).join("lib"))
+    }
+}
+
+/// The linker arguments of a Rust patch that links `std` ([`super::rust_std`]): the std objects
+/// and wraps, and, because those objects define thousands of symbols, exports limited to the
+/// patch's vars and globals (as for C++), so the linker keeps only what the patch reaches.
+pub fn std_linker_args(
+    plan: &super::latebind::Plan,
+    std: &super::rust_std::StdLink,
+) -> Vec<String> {
+    if std.objects.is_empty() {
+        return Vec::new();
+    }
+    let keys: Vec<String> = plan
+        .globals
+        .iter()
+        .map(|g| super::latebind::init_key_symbol(&g.name))
+        .collect();
+    let globals = plan
+        .globals
+        .iter()
+        .map(|g| g.name.as_str())
+        .chain(keys.iter().map(String::as_str));
+    let mut args = std.linker_args();
+    args.extend(super::cpp::link_exports(
+        plan.defines.iter().map(|v| v.name.as_str()),
+        globals,
+    ));
+    args
+}
+
 /// The compiled prelude rlib and what it was built from.
 #[derive(Debug)]
 struct Prelude {

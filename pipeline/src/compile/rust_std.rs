@@ -1,0 +1,587 @@
+//! The part of Rust's standard library (core, alloc, std, compiler_builtins) a Rust patch links
+//! itself when the host lacks it: the same rule as the C library ([`super::libc`]), applied per
+//! symbol because a std rlib holds one object for the whole crate.
+//!
+//! Measured (rustc 1.95, `wasm32-unknown-emscripten`): each of `libcore`, `liballoc` and `libstd`
+//! holds one PIC object (`-cgu.0.rcgu.o`: 2.4 MB, 0.7 MB, 5.0 MB with embedded bitcode and debug
+//! info); `libcompiler_builtins` holds 256 small ones. Their state is data in writable segments
+//! (`.data.*`, `.bss.*`) and thread-locals (`.tdata`/`.tbss`, TLS segments): the panic count and
+//! hook, stdout's buffer and lock, the hash seed keys, the allocator's registration. So, per
+//! symbol of those objects (functions and data, local ones too), from the relocations of its code
+//! or data:
+//! 1. a function or data symbol the host exports stays the host's: the patch imports it (calls
+//!    from copied code are `--wrap`ped to an import of that name, see [`StdLink`]);
+//! 2. writable or thread-local data is state: it is never copied, nor is anything that refers to
+//!    it (the host must export a function above it, or the patch cannot have it);
+//! 3. any other symbol is copied into the patch when everything it refers to is copied or the
+//!    host's ([`select`] computes this as a fixpoint, like the C library's members). Read-only
+//!    data (format tables, vtables) is copied with the code that uses it.
+//!
+//! wasm-ld links the whole object but keeps only what the patch reaches (the patch exports only
+//! its vars), so a patch carries the few functions it needs. Objects with constructors
+//! (`init_funcs`) or retained segments are never linked: the linker would keep all they reach.
+
+use super::object::Symbols;
+use super::CompileError;
+use hotwasm_abi::HostManifest;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use wasmparser::{
+    KnownCustom, Linking, Parser, Payload, RelocationType, SegmentFlags, SymbolFlags, SymbolInfo,
+};
+
+/// The sysroot crates whose objects patches may link from.
+pub const CRATES: [&str; 4] = ["core", "alloc", "std", "compiler_builtins"];
+
+/// Symbols every module gets from the dynamic linker.
+const LINKER_SYMBOLS: [&str; 5] = [
+    "__memory_base",
+    "__table_base",
+    "__stack_pointer",
+    "__indirect_function_table",
+    "__heap_base",
+];
+
+/// `WASM_SEG_FLAG_RETAIN` (`#[used]` data the linker keeps).
+const RETAIN_FLAG: u32 = 4;
+
+/// What one symbol of an object is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A function.
+    Func,
+    /// Data.
+    Data,
+    /// Anything else (globals, tables, tags, sections).
+    Other,
+}
+
+/// One symbol of an object and what its body refers to.
+#[derive(Debug, Clone)]
+pub struct Sym {
+    /// Its name (local ones too).
+    pub name: String,
+    /// What it is.
+    pub kind: Kind,
+    /// Defined in this object (else it refers to another object or the host).
+    pub defined: bool,
+    /// Local binding: no other object can name it.
+    pub local: bool,
+    /// Data in a writable or thread-local segment: state.
+    pub state: bool,
+    /// Symbol indices (of this object) its code or data refers to.
+    pub refs: Vec<u32>,
+}
+
+/// One object's symbols, in symbol-table order.
+#[derive(Debug, Clone, Default)]
+pub struct Object {
+    /// The symbols.
+    pub syms: Vec<Sym>,
+    /// It has constructors or retained segments: linking it would keep more than the patch needs.
+    pub has_roots: bool,
+}
+
+/// Reads an object's symbols and, from its relocations, what each one's code or data refers to.
+pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
+    let err = |e: wasmparser::BinaryReaderError| e.to_string();
+    let mut imported_funcs = 0u32;
+    let mut bodies: Vec<std::ops::Range<u32>> = Vec::new();
+    let mut code_start = 0usize;
+    let mut segs: Vec<std::ops::Range<u32>> = Vec::new();
+    let mut seg_state: Vec<bool> = Vec::new();
+    let mut infos: Vec<(Kind, String, SymbolFlags, Option<u32>)> = Vec::new();
+    let mut data_place: HashMap<usize, (u32, u32, u32)> = HashMap::new();
+    let mut relocs: Vec<(bool, u32, u32)> = Vec::new();
+    let (mut code_index, mut data_index, mut section) = (u32::MAX, u32::MAX, 0u32);
+    let mut object = Object::default();
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload.map_err(err)?;
+        let is_section = payload.as_section().is_some();
+        match payload {
+            Payload::ImportSection(r) => {
+                for i in r {
+                    imported_funcs +=
+                        u32::from(matches!(i.map_err(err)?.ty, wasmparser::TypeRef::Func(_)));
+                }
+            }
+            Payload::CodeSectionStart { range, .. } => {
+                code_start = range.start;
+                code_index = section;
+            }
+            Payload::CodeSectionEntry(body) => {
+                let r = body.range();
+                bodies.push((r.start - code_start) as u32..(r.end - code_start) as u32);
+            }
+            Payload::DataSection(r) => {
+                let data_start = r.range().start;
+                data_index = section;
+                for d in r {
+                    let d = d.map_err(err)?;
+                    let start = d.range.end - d.data.len() - data_start;
+                    segs.push(start as u32..(d.range.end - data_start) as u32);
+                }
+            }
+            Payload::CustomSection(c) => match c.as_known() {
+                KnownCustom::Linking(linking) => {
+                    for sub in linking.subsections() {
+                        match sub.map_err(err)? {
+                            Linking::SegmentInfo(s) => {
+                                for s in s {
+                                    let s = s.map_err(err)?;
+                                    object.has_roots |= s.flags.bits() & RETAIN_FLAG != 0;
+                                    seg_state.push(is_state_segment(s.name, s.flags));
+                                }
+                            }
+                            Linking::InitFuncs(f) => object.has_roots |= f.count() > 0,
+                            Linking::SymbolTable(t) => {
+                                for s in t {
+                                    let s = s.map_err(err)?;
+                                    if let SymbolInfo::Data {
+                                        symbol: Some(d), ..
+                                    } = &s
+                                    {
+                                        data_place.insert(infos.len(), (d.index, d.offset, d.size));
+                                    }
+                                    infos.push(symbol_info(s));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                KnownCustom::Reloc(r) => {
+                    let into_code = r.section_index() == code_index;
+                    if into_code || r.section_index() == data_index {
+                        for e in r.entries() {
+                            let e = e.map_err(err)?;
+                            if e.ty != RelocationType::TypeIndexLeb {
+                                relocs.push((into_code, e.offset, e.index));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        section += u32::from(is_section);
+    }
+    // Function symbol → its body; data symbol → its bytes in the data section.
+    let mut code_owner: Vec<(u32, u32, usize)> = Vec::new();
+    let mut data_owner: Vec<(u32, u32, usize)> = Vec::new();
+    for (i, (kind, name, flags, func)) in infos.iter().enumerate() {
+        let defined = !flags.contains(SymbolFlags::UNDEFINED);
+        let mut state = false;
+        match (kind, func) {
+            (Kind::Func, Some(f)) if defined && *f >= imported_funcs => {
+                if let Some(b) = bodies.get((*f - imported_funcs) as usize) {
+                    code_owner.push((b.start, b.end, i));
+                }
+            }
+            (Kind::Data, _) => {
+                if let Some((seg, off, size)) = data_place.get(&i) {
+                    state = seg_state.get(*seg as usize).copied().unwrap_or(true);
+                    if let Some(r) = segs.get(*seg as usize) {
+                        data_owner.push((r.start + off, r.start + off + size.max(&1), i));
+                    }
+                }
+            }
+            _ => {}
+        }
+        object.syms.push(Sym {
+            name: name.clone(),
+            kind: *kind,
+            defined,
+            local: flags.contains(SymbolFlags::BINDING_LOCAL),
+            state,
+            refs: Vec::new(),
+        });
+    }
+    code_owner.sort_unstable();
+    data_owner.sort_unstable();
+    for (in_code, offset, target) in relocs {
+        let owners = if in_code { &code_owner } else { &data_owner };
+        let at = owners.partition_point(|(start, _, _)| *start <= offset);
+        if let Some((_, end, owner)) = at.checked_sub(1).map(|i| owners[i]) {
+            if offset < end && (target as usize) < object.syms.len() {
+                object.syms[owner].refs.push(target);
+            }
+        }
+    }
+    for s in &mut object.syms {
+        s.refs.sort_unstable();
+        s.refs.dedup();
+    }
+    Ok(object)
+}
+
+/// Whether a data segment holds state: writable (`.data.*` but not `.data.rel.ro.*`, `.bss.*`)
+/// or thread-local.
+fn is_state_segment(name: &str, flags: SegmentFlags) -> bool {
+    let under = |p: &str| name == p || name.starts_with(&format!("{p}."));
+    flags.contains(SegmentFlags::TLS)
+        || under(".tdata")
+        || under(".tbss")
+        || under(".bss")
+        || (under(".data") && !under(".data.rel.ro"))
+}
+
+fn symbol_info(s: SymbolInfo<'_>) -> (Kind, String, SymbolFlags, Option<u32>) {
+    match s {
+        SymbolInfo::Func { flags, index, name } => (
+            Kind::Func,
+            name.unwrap_or_default().to_string(),
+            flags,
+            Some(index),
+        ),
+        SymbolInfo::Data { flags, name, .. } => (Kind::Data, name.to_string(), flags, None),
+        SymbolInfo::Global { flags, name, .. } => (
+            Kind::Other,
+            name.unwrap_or_default().to_string(),
+            flags,
+            None,
+        ),
+        SymbolInfo::Table { flags, name, .. } | SymbolInfo::Event { flags, name, .. } => (
+            Kind::Other,
+            name.unwrap_or_default().to_string(),
+            flags,
+            None,
+        ),
+        SymbolInfo::Section { flags, .. } => (Kind::Other, String::new(), flags, None),
+    }
+}
+
+/// A symbol of one object: (object, symbol index).
+pub type Node = (usize, u32);
+
+/// Why a std symbol cannot be linked into a patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotLinkable {
+    /// It is state, or reaches `state` (writable or thread-local data) the host does not export.
+    State(String),
+    /// It reaches `symbol`, which no std object defines and the host does not export.
+    Needs(String),
+    /// Its object has constructors or retained data, so it is never linked.
+    Rooted,
+}
+
+/// What a patch may copy out of `objects` for a host exporting `exported`: per node, `Ok` when
+/// it can be copied, else why not. Host-exported symbols are not in the map (they are the host's).
+pub fn select(
+    objects: &[Object],
+    exported: &dyn Fn(&str) -> bool,
+) -> HashMap<Node, Result<(), NotLinkable>> {
+    let by_name = definers(objects);
+    let resolve = |(o, s): Node| -> Option<Node> {
+        let sym = &objects[o].syms[s as usize];
+        if sym.defined {
+            Some((o, s))
+        } else {
+            by_name.get(sym.name.as_str()).copied()
+        }
+    };
+    let is_host = |(o, s): Node| {
+        let sym = &objects[o].syms[s as usize];
+        !sym.local && exported(&sym.name)
+    };
+    let mut status: HashMap<Node, Result<(), NotLinkable>> = HashMap::new();
+    for (o, obj) in objects.iter().enumerate() {
+        for (s, sym) in obj.syms.iter().enumerate() {
+            let n = (o, s as u32);
+            if !sym.defined || sym.kind == Kind::Other || is_host(n) {
+                continue;
+            }
+            let why = if obj.has_roots {
+                Err(NotLinkable::Rooted)
+            } else if sym.state {
+                Err(NotLinkable::State(sym.name.clone()))
+            } else {
+                Ok(())
+            };
+            status.insert(n, why);
+        }
+    }
+    loop {
+        let mut changed = Vec::new();
+        for (&(o, s), st) in &status {
+            if st.is_err() {
+                continue;
+            }
+            for &r in &objects[o].syms[s as usize].refs {
+                let target = &objects[o].syms[r as usize];
+                if is_host((o, r)) || LINKER_SYMBOLS.contains(&target.name.as_str()) {
+                    continue;
+                }
+                if target.kind == Kind::Other {
+                    continue;
+                }
+                let why = match resolve((o, r)) {
+                    Some(t) if is_host(t) => continue,
+                    Some(t) => match status.get(&t) {
+                        Some(Ok(())) => continue,
+                        Some(Err(why)) => why.clone(),
+                        None => NotLinkable::Needs(target.name.clone()),
+                    },
+                    None if exported(&target.name) => continue,
+                    None => NotLinkable::Needs(target.name.clone()),
+                };
+                changed.push(((o, s), why));
+                break;
+            }
+        }
+        if changed.is_empty() {
+            return status;
+        }
+        for (n, why) in changed {
+            status.insert(n, Err(why));
+        }
+    }
+}
+
+/// Global name → the first object symbol defining it.
+fn definers(objects: &[Object]) -> HashMap<&str, Node> {
+    let mut by_name = HashMap::new();
+    for (o, obj) in objects.iter().enumerate() {
+        for (s, sym) in obj.syms.iter().enumerate() {
+            if sym.defined && !sym.local && !sym.name.is_empty() {
+                by_name.entry(sym.name.as_str()).or_insert((o, s as u32));
+            }
+        }
+    }
+    by_name
+}
+
+/// What one patch links from the standard library.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StdLink {
+    /// The objects to link (wasm-ld keeps only what the patch reaches).
+    pub objects: Vec<PathBuf>,
+    /// Host-exported functions those objects define that the copied code calls: linked with
+    /// `--wrap=<name>` so the calls reach an import, renamed back to `<name>` after the link
+    /// ([`WRAP_PREFIX`]).
+    pub wraps: Vec<String>,
+    /// The symbols copied into the patch (for figures and tests).
+    pub copied: usize,
+}
+
+/// The prefix wasm-ld gives wrapped references.
+pub const WRAP_PREFIX: &str = "__wrap_";
+
+impl StdLink {
+    /// The linker arguments: the objects, then one `--wrap` per host function.
+    pub fn linker_args(&self) -> Vec<String> {
+        let objects = self.objects.iter().map(|p| p.display().to_string());
+        objects
+            .chain(self.wraps.iter().map(|w| format!("--wrap={w}")))
+            .collect()
+    }
+}
+
+/// The standard library patches link, made for one host's exports.
+#[derive(Debug)]
+pub struct PatchStd {
+    objects: Vec<Object>,
+    files: Vec<PathBuf>,
+    status: HashMap<Node, Result<(), NotLinkable>>,
+    by_name: HashMap<String, Node>,
+    exported: HashSet<String>,
+    key: u64,
+}
+
+impl PatchStd {
+    /// Reads the [`CRATES`] rlibs in `rlib_dir` (the sysroot's `lib/rustlib/<target>/lib`),
+    /// selects what a patch may copy for `host`, and writes their objects into `out`.
+    pub fn make(
+        rlib_dir: &Path,
+        host: &HostManifest,
+        out: &Path,
+    ) -> Result<PatchStd, CompileError> {
+        let mut objects = Vec::new();
+        let mut files = Vec::new();
+        for krate in CRATES {
+            let rlib = find_rlib(rlib_dir, krate)?;
+            let bytes = std::fs::read(&rlib).map_err(CompileError::Io)?;
+            let bad = |why: String| CompileError::Learn(format!("{}: {why}", rlib.display()));
+            let members =
+                super::libc::ar_members(&bytes).ok_or_else(|| bad("not an archive".into()))?;
+            for m in members.into_iter().filter(|m| m.name.ends_with(".o")) {
+                let (name, data) = (m.name, &bytes[m.data]);
+                let object = read_object(data).map_err(|e| bad(format!("member {name}: {e}")))?;
+                let file = out.join(format!("{krate}-{}", name.replace('/', "_")));
+                if !file.is_file() {
+                    std::fs::write(&file, data).map_err(CompileError::Io)?;
+                }
+                objects.push(object);
+                files.push(file);
+            }
+        }
+        let exported: HashSet<String> = host.exports.iter().cloned().collect();
+        let status = select(&objects, &|s| exported.contains(s));
+        let by_name = definers(&objects)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        Ok(PatchStd {
+            objects,
+            files,
+            status,
+            by_name,
+            exported,
+            key: super::libc::exports_key(host),
+        })
+    }
+
+    /// No standard library for patches (making it failed): they link as before.
+    pub fn none(host: &HostManifest) -> PatchStd {
+        PatchStd {
+            objects: Vec::new(),
+            files: Vec::new(),
+            status: HashMap::new(),
+            by_name: HashMap::new(),
+            exported: HashSet::new(),
+            key: super::libc::exports_key(host),
+        }
+    }
+
+    /// What a patch with `symbols` links from std, or the refusal of the first std symbol it
+    /// uses that the host lacks and a patch cannot link, naming it, why, and the fix.
+    pub fn link_or_refuse(&self, symbols: &Symbols) -> Result<StdLink, CompileError> {
+        let undefined = || {
+            let funcs = symbols.functions.iter().filter(|f| !f.defined);
+            let data = symbols.data.iter().filter(|d| d.size.is_none());
+            funcs
+                .map(|f| f.name.as_str())
+                .chain(data.map(|d| d.name.as_str()))
+        };
+        for name in undefined().filter(|n| !self.exported.contains(*n)) {
+            if let Some(why) = self.why_not(name) {
+                return Err(CompileError::StdNotLinkable(refusal(name, &why)));
+            }
+        }
+        Ok(self.link(undefined()))
+    }
+
+    /// Whether this was made for `host`'s exports.
+    pub fn fits(&self, host: &HostManifest) -> bool {
+        self.key == super::libc::exports_key(host)
+    }
+
+    /// Why a patch cannot link the std symbol `name`, if it is one it cannot link.
+    pub fn why_not(&self, name: &str) -> Option<String> {
+        let node = self.by_name.get(name)?;
+        let demangle = |s: &str| format!("{:#}", rustc_demangle::demangle(s));
+        match self.status.get(node)? {
+            Ok(()) => None,
+            Err(NotLinkable::State(s)) if s == name => Some(
+                "it is state of the standard library, which a patch must share with the host"
+                    .into(),
+            ),
+            Err(NotLinkable::State(s)) => Some(format!(
+                "it uses `{}`, state of the standard library that a patch must share with the host",
+                demangle(s)
+            )),
+            Err(NotLinkable::Needs(s)) => Some(format!(
+                "it needs `{}`, which neither the host nor the standard library's objects provide",
+                demangle(s)
+            )),
+            Err(NotLinkable::Rooted) => {
+                Some("its object runs constructors, so a patch never links it".into())
+            }
+        }
+    }
+
+    /// What a patch whose object leaves `undefined` symbols undefined links from std.
+    pub fn link<'a>(&self, undefined: impl Iterator<Item = &'a str>) -> StdLink {
+        let mut todo: Vec<Node> = undefined
+            .filter(|n| !self.exported.contains(*n))
+            .filter_map(|n| self.by_name.get(n).copied())
+            .filter(|n| matches!(self.status.get(n), Some(Ok(()))))
+            .collect();
+        let mut seen: HashSet<Node> = HashSet::new();
+        let mut objects: BTreeSet<usize> = BTreeSet::new();
+        let mut wraps: BTreeSet<String> = BTreeSet::new();
+        while let Some(n) = todo.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            objects.insert(n.0);
+            for &r in &self.objects[n.0].syms[n.1 as usize].refs {
+                let sym = &self.objects[n.0].syms[r as usize];
+                let target = if sym.defined {
+                    Some((n.0, r))
+                } else {
+                    self.by_name.get(&sym.name).copied()
+                };
+                if !sym.local && self.exported.contains(&sym.name) {
+                    if sym.kind == Kind::Func && target.is_some() {
+                        wraps.insert(sym.name.clone());
+                    }
+                    continue;
+                }
+                if let Some(t) = target.filter(|t| matches!(self.status.get(t), Some(Ok(())))) {
+                    todo.push(t);
+                }
+            }
+        }
+        StdLink {
+            objects: objects.iter().map(|o| self.files[*o].clone()).collect(),
+            wraps: wraps.into_iter().collect(),
+            copied: seen.len(),
+        }
+    }
+}
+
+/// The refusal of a patch using std symbol `raw` that the host lacks and a patch cannot link.
+pub fn refusal(raw: &str, why: &str) -> String {
+    let demangled = format!("{:#}", rustc_demangle::demangle(raw));
+    format!(
+        "the patch uses `{demangled}` (symbol `{raw}`) from the standard library, which the host does not export and a patch cannot link itself: {why}. The patch was not sent: use it somewhere in your host's Rust code so the host links and exports it, then rebuild the host with `hotwasm build --hot`"
+    )
+}
+
+/// The rlib of `krate` in `dir` (`lib<krate>-<hash>.rlib`).
+fn find_rlib(dir: &Path, krate: &str) -> Result<PathBuf, CompileError> {
+    let prefix = format!("lib{krate}-");
+    std::fs::read_dir(dir)
+        .map_err(CompileError::Io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".rlib"))
+        })
+        .ok_or_else(|| {
+            CompileError::Learn(format!(
+                "{}: no lib{krate}-*.rlib, so patches can use only the std functions the host exports",
+                dir.display()
+            ))
+        })
+}
+
+/// `wasm` with each import named `__wrap_<name>` for a `<name>` of `wraps` (function, or
+/// `GOT.func` entry) renamed to `<name>`: the host's symbol the wrapped calls of [`StdLink`] reach.
+pub fn unwrap_imports(wasm: &[u8], wraps: &[String]) -> Result<Vec<u8>, String> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    if wraps.is_empty() {
+        return Ok(wasm.to_vec());
+    }
+    let mut imports = wasm_encoder::ImportSection::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::ImportSection(r) = payload.map_err(|e| e.to_string())? {
+            for i in r {
+                let i = i.map_err(|e| e.to_string())?;
+                let name = match i.name.strip_prefix(WRAP_PREFIX) {
+                    Some(n) if wraps.iter().any(|w| w == n) => n,
+                    _ => i.name,
+                };
+                let ty = RoundtripReencoder
+                    .entity_type(i.ty)
+                    .map_err(|e| e.to_string())?;
+                imports.import(i.module, name, ty);
+            }
+        }
+    }
+    super::rewrite::replace_section(wasm, &imports).map_err(|e| e.to_string())
+}

@@ -86,6 +86,7 @@ pub struct Object {
 pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
     let err = |e: wasmparser::BinaryReaderError| e.to_string();
     let mut imported_funcs = 0u32;
+    let mut import_names: Vec<String> = Vec::new();
     let mut bodies: Vec<std::ops::Range<u32>> = Vec::new();
     let mut code_start = 0usize;
     let mut segs: Vec<std::ops::Range<u32>> = Vec::new();
@@ -101,8 +102,11 @@ pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
         match payload {
             Payload::ImportSection(r) => {
                 for i in r {
-                    imported_funcs +=
-                        u32::from(matches!(i.map_err(err)?.ty, wasmparser::TypeRef::Func(_)));
+                    let i = i.map_err(err)?;
+                    if matches!(i.ty, wasmparser::TypeRef::Func(_)) {
+                        imported_funcs += 1;
+                        import_names.push(i.name.to_string());
+                    }
                 }
             }
             Payload::CodeSectionStart { range, .. } => {
@@ -173,6 +177,12 @@ pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
     for (i, (kind, name, flags, func)) in infos.iter().enumerate() {
         let defined = !flags.contains(SymbolFlags::UNDEFINED);
         let mut state = false;
+        let name = match (kind, func) {
+            (Kind::Func, Some(f)) if name.is_empty() => {
+                import_names.get(*f as usize).cloned().unwrap_or_default()
+            }
+            _ => name.clone(),
+        };
         match (kind, func) {
             (Kind::Func, Some(f)) if defined && *f >= imported_funcs => {
                 if let Some(b) = bodies.get((*f - imported_funcs) as usize) {
@@ -190,7 +200,7 @@ pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
             _ => {}
         }
         object.syms.push(Sym {
-            name: name.clone(),
+            name,
             kind: *kind,
             defined,
             local: flags.contains(SymbolFlags::BINDING_LOCAL),
@@ -374,6 +384,7 @@ impl StdLink {
         let objects = self.objects.iter().map(|p| p.display().to_string());
         objects
             .chain(self.wraps.iter().map(|w| format!("--wrap={w}")))
+            .chain(["-Bsymbolic".to_string()])
             .collect()
     }
 }

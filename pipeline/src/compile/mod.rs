@@ -470,8 +470,12 @@ impl Compiler {
         let symbols = object::read(&object).map_err(|e| CompileError::Link {
             stderr: e.to_string(),
         })?;
-        let plan = latebind::plan(&symbols, host, None, &rust::is_user_symbol);
-        let std_link = self.patch_std(tc, host)?.link_or_refuse(&symbols)?;
+        let std = self.patch_std(tc, host)?;
+        // C-named std functions a patch links (`__multi3`) are never vars.
+        let plan = latebind::plan(&symbols, host, None, &|n| {
+            rust::is_user_symbol(n) && !std.defines(n)
+        });
+        let std_link = std.link_or_refuse(&symbols)?;
         phases.symbols = phase.elapsed();
         let spec = LinkSpec {
             learnt: self.learnt()?,

@@ -478,6 +478,15 @@ impl PatchStd {
         self.key == super::libc::exports_key(host)
     }
 
+    /// Whether a patch links `name` from std (it is not the host's and can be copied).
+    pub fn defines(&self, name: &str) -> bool {
+        !self.exported.contains(name)
+            && self
+                .by_name
+                .get(name)
+                .is_some_and(|n| matches!(self.status.get(n), Some(Ok(()))))
+    }
+
     /// Why a patch cannot link the std symbol `name`, if it is one it cannot link.
     pub fn why_not(&self, name: &str) -> Option<String> {
         let node = self.by_name.get(name)?;
@@ -511,7 +520,7 @@ impl PatchStd {
             .collect();
         let mut seen: HashSet<Node> = HashSet::new();
         let mut objects: BTreeSet<usize> = BTreeSet::new();
-        let mut wraps: BTreeSet<String> = BTreeSet::new();
+        let mut wraps: BTreeSet<(usize, String)> = BTreeSet::new();
         while let Some(n) = todo.pop() {
             if !seen.insert(n) {
                 continue;
@@ -525,8 +534,8 @@ impl PatchStd {
                     self.by_name.get(&sym.name).copied()
                 };
                 if !sym.local && self.exported.contains(&sym.name) {
-                    if sym.kind == Kind::Func && target.is_some() {
-                        wraps.insert(sym.name.clone());
+                    if let Some(t) = target.filter(|_| sym.kind == Kind::Func) {
+                        wraps.insert((t.0, sym.name.clone()));
                     }
                     continue;
                 }
@@ -537,7 +546,13 @@ impl PatchStd {
         }
         StdLink {
             objects: objects.iter().map(|o| self.files[*o].clone()).collect(),
-            wraps: wraps.into_iter().collect(),
+            // Only what a linked object defines: wasm-ld crashes (19.1, `getFunctionIndex`)
+            // wrapping a name no input defines; an undefined call already imports the host's.
+            wraps: wraps
+                .into_iter()
+                .filter(|(o, _)| objects.contains(o))
+                .map(|(_, name)| name)
+                .collect(),
             copied: seen.len(),
         }
     }

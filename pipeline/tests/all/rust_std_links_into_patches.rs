@@ -6,39 +6,44 @@
 //! `cargo test -p hotwasm-pipeline --test all rust_std -- --nocapture` prints each case's patch
 //! size and compile time.
 
-use crate::late_binding::{repo_root, toolchain};
+use crate::late_binding::{build_host, host_manifest, repo_root, toolchain, Session};
 use hotwasm_abi::HostManifest;
 use hotwasm_pipeline::{CompileError, Compiler, CompilerConfig};
 use std::time::Duration;
 
-/// The std cases of issue 18, each a function returning what it computed.
-pub const CASES: [(&str, &str); 6] = [
-    ("sort", "let mut v = vec![3i64, 1, 2]; v.sort(); v[0] * 100 + v[1] * 10 + v[2]"),
+/// The std cases of issue 18: (name, body of an `i32` function, what it returns).
+pub const CASES: [(&str, &str, i64); 6] = [
+    ("sort", "let mut v = vec![3i64, 1, 2]; v.sort(); v[0] * 100 + v[1] * 10 + v[2]", 123),
     (
         "sort_unstable_by_key",
         "let mut v = vec![(1i64, 'c'), (3, 'a'), (2, 'b')]; v.sort_unstable_by_key(|p| p.1); v[0].0 * 100 + v[1].0 * 10 + v[2].0",
+        321,
     ),
     (
         "btreemap",
         "let mut m = std::collections::BTreeMap::new(); for k in [5i64, 1, 4] { m.insert(k, k * 2); } m.iter().map(|(k, v)| k * 10 + v).sum::<i64>() * 10 + m.len() as i64",
+        1203,
     ),
     (
         "format_e",
         "let s = format!(\"{:e}\", 1234.5f64); if s == \"1.2345e3\" { s.len() as i64 } else { -1 }",
+        8,
     ),
     (
         "i128",
         "let a: i128 = std::hint::black_box(170141183460469231731687303715884105727); let b: i128 = std::hint::black_box(1_000_000_007); ((a / b) % 1_000_000_009 + (a % b)) as i64",
+        1_067_466_130,
     ),
     (
         "iterators",
         "let v: Vec<i64> = (1..=20i64).filter(|n| n % 3 != 0).map(|n| n * n).collect(); v.iter().rev().zip((0i64..).step_by(2)).map(|(a, b)| a - b).take(7).sum()",
+        1750,
     ),
 ];
 
 /// The patch text of `case`: a `#[no_mangle]` function named after it.
 pub fn patch(name: &str, body: &str) -> String {
-    format!("#[no_mangle]\npub extern \"C\" fn std_{name}() -> i64 {{ {body} }}\n")
+    format!("#[no_mangle]\npub extern \"C\" fn std_{name}() -> i32 {{ let r: i64 = {{ {body} }}; r as i32 }}\n")
 }
 
 /// What a host that links almost nothing exports: the allocator shim (as every Rust host
@@ -119,13 +124,12 @@ fn imports(wasm: &[u8]) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "wasm-ld 19 crashes (FunctionSymbol::getFunctionIndex) linking sort_unstable_by_key with --wrap of host-exported std functions defined in a linked std object: under investigation"]
 fn std_code_the_host_lacks_is_linked_into_the_patch() {
     let project = tempfile::tempdir().unwrap();
     let compiler = compiler(project.path());
     let host = minimal_host();
     compiler.warm_up_rust().unwrap();
-    for (name, body) in CASES {
+    for (name, body, _) in CASES {
         let work = tempfile::tempdir().unwrap();
         let compiled = compiler
             .compile_rust(&patch(name, body), "eval.rs", work.path(), &host)
@@ -169,7 +173,7 @@ fn std_state_the_host_lacks_is_refused_naming_the_symbol_and_the_fix() {
     let work = tempfile::tempdir().unwrap();
     let err = compiler
         .compile_rust(
-            &patch("print", "println!(\"hi\"); 1"),
+            &patch("print", "println!(\"hi\"); 1i64"),
             "eval.rs",
             work.path(),
             &minimal_host(),
@@ -181,4 +185,59 @@ fn std_state_the_host_lacks_is_refused_naming_the_symbol_and_the_fix() {
         text.contains("std::io::stdio::_print") && text.contains("hotwasm build --hot"),
         "{text}"
     );
+}
+
+/// A host under Node that links no Rust at all: the late-binding C host plus the symbols every
+/// Rust program defines (the allocator shim over `malloc`, a panic handler that aborts), under
+/// this toolchain's mangled names.
+fn rust_std_host() -> std::path::PathBuf {
+    let names = rust_allocator_symbols();
+    let named = |suffix: &str| names.iter().find(|n| n.ends_with(suffix)).unwrap().clone();
+    let fixture = repo_root().join("tests/fixtures/late_binding_host.c");
+    let source = format!(
+        "#include \"{}\"\n#include <stdlib.h>\n\
+         void *{alloc}(size_t size, size_t align) {{ return align <= 8 ? malloc(size) : aligned_alloc(align, (size + align - 1) / align * align); }}\n\
+         void {dealloc}(void *p, size_t size, size_t align) {{ free(p); }}\n\
+         void *{realloc}(void *p, size_t old, size_t align, size_t size) {{ void *q = {alloc}(size, align); memcpy(q, p, old < size ? old : size); free(p); return q; }}\n\
+         void {no_shim}(void) {{}}\n\
+         void {unwind}(void *info) {{ __builtin_trap(); }}\n\
+         void {oom}(size_t size, size_t align) {{ __builtin_trap(); }}\n",
+        fixture.display(),
+        alloc = named("12___rust_alloc"),
+        dealloc = named("14___rust_dealloc"),
+        realloc = named("14___rust_realloc"),
+        no_shim = named("___rust_no_alloc_shim_is_unstable_v2"),
+        unwind = named("17rust_begin_unwind"),
+        oom = named("26___rust_alloc_error_handler"),
+    );
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join("rust_std_host.c");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(source.as_str()) {
+        std::fs::write(&path, &source).unwrap();
+    }
+    let exports: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .chain(["memcmp", "bcmp"])
+        .collect();
+    build_host(path.to_str().unwrap(), "emcc", &[], &exports)
+}
+
+#[test]
+fn std_cases_return_the_right_values_in_a_host_that_links_no_rust() {
+    let mut host = minimal_host();
+    host.exports.extend(host_manifest().exports);
+    host.exports.sort();
+    host.exports.dedup();
+    let mut session = Session::with_host(rust_std_host(), host);
+    for (name, body, _) in CASES {
+        session
+            .eval_rust(&patch(name, body))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        session.call(name, &format!("std_{name}"), None);
+    }
+    let out = session.run();
+    for (name, _, want) in CASES {
+        assert_eq!(out[name], want, "{name}");
+    }
 }

@@ -84,31 +84,34 @@ impl Toolchain {
 }
 
 /// The linker arguments of a Rust patch that links `std` ([`super::rust_std`]): the std objects
-/// and wraps, and, because those objects define thousands of symbols, exports limited to the
-/// patch's vars and globals (as for C++), so the linker keeps only what the patch reaches.
+/// and wraps, `-Bsymbolic` (the copied std symbols have default visibility and are not exported,
+/// so they must bind inside the patch, not through the dynamic linker's GOT), and exports limited
+/// to the patch's vars (as for C++), so the linker keeps only what the patch reaches.
+///
+/// `-Bsymbolic` would also bind a `#[no_mangle]` static the patch defines inside the patch,
+/// instead of to the first definition every later patch binds to, so a patch with such a
+/// static that needs std code the host lacks is refused, naming both.
 pub fn std_linker_args(
     plan: &super::latebind::Plan,
+    symbols: &super::object::Symbols,
     std: &super::rust_std::StdLink,
-) -> Vec<String> {
+) -> Result<Vec<String>, CompileError> {
     if std.objects.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let keys: Vec<String> = plan
-        .globals
-        .iter()
-        .map(|g| super::latebind::init_key_symbol(&g.name))
-        .collect();
-    let globals = plan
-        .globals
-        .iter()
-        .map(|g| g.name.as_str())
-        .chain(keys.iter().map(String::as_str));
+    let shared = symbols.data.iter().find(|d| d.size.is_some() && !d.private);
+    if let Some(global) = shared {
+        return Err(CompileError::StdNotLinkable(format!(
+            "the patch defines the static `{}`, which later patches share, and also needs standard library code the host does not link ({} symbols); a patch cannot do both yet: move the static into its own eval, or use those std functions in the host's Rust code and rebuild the host with `hotwasm build --hot`",
+            global.name, std.copied
+        )));
+    }
     let mut args = std.linker_args();
     args.extend(super::cpp::link_exports(
         plan.defines.iter().map(|v| v.name.as_str()),
-        globals,
+        std::iter::empty(),
     ));
-    args
+    Ok(args)
 }
 
 /// The compiled prelude rlib and what it was built from.

@@ -379,7 +379,8 @@ pub struct StdLink {
 pub const WRAP_PREFIX: &str = "__wrap_";
 
 impl StdLink {
-    /// The linker arguments: the objects, then one `--wrap` per host function.
+    /// The linker arguments: the objects, one `--wrap` per host function, and `-Bsymbolic`
+    /// ([`super::rust::std_linker_args`] says why).
     pub fn linker_args(&self) -> Vec<String> {
         let objects = self.objects.iter().map(|p| p.display().to_string());
         objects
@@ -610,4 +611,73 @@ pub fn unwrap_imports(wasm: &[u8], wraps: &[String]) -> Result<Vec<u8>, String> 
         }
     }
     super::rewrite::replace_section(wasm, &imports).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sym(name: &str, kind: Kind, defined: bool, state: bool, refs: &[u32]) -> Sym {
+        Sym {
+            name: name.into(),
+            kind,
+            defined,
+            local: name.starts_with('.'),
+            state,
+            refs: refs.to_vec(),
+        }
+    }
+
+    #[test]
+    fn code_reaching_state_or_missing_symbols_is_refused_and_host_exports_stay_the_hosts() {
+        let core = Object {
+            syms: vec![
+                sym("sort", Kind::Func, true, false, &[1, 2, 5]), // 0
+                sym(".Lhelper", Kind::Func, true, false, &[]),    // 1
+                sym(".Lrodata", Kind::Data, true, false, &[]),    // 2
+                sym("print", Kind::Func, true, false, &[4]),      // 3
+                sym("STDOUT", Kind::Data, true, true, &[]),       // 4
+                sym("panic", Kind::Func, true, false, &[7]),      // 5
+                sym("uses_missing", Kind::Func, true, false, &[8]), // 6
+                sym("begin_unwind", Kind::Func, false, false, &[]), // 7
+                sym("nowhere", Kind::Func, false, false, &[]),    // 8
+                sym("calls_print", Kind::Func, true, false, &[3]), // 9
+            ],
+            has_roots: false,
+        };
+        let std = Object {
+            syms: vec![sym("begin_unwind", Kind::Func, true, false, &[])],
+            has_roots: true,
+        };
+        let status = select(&[core, std], &|s| s == "begin_unwind");
+        assert_eq!(status[&(0, 0)], Ok(()), "sort copies its helper and rodata");
+        assert_eq!(status[&(0, 1)], Ok(()));
+        assert_eq!(
+            status[&(0, 5)],
+            Ok(()),
+            "panic calls the host's begin_unwind"
+        );
+        assert_eq!(status[&(0, 3)], Err(NotLinkable::State("STDOUT".into())));
+        assert_eq!(
+            status[&(0, 9)],
+            Err(NotLinkable::State("STDOUT".into())),
+            "the state is named through what reaches it"
+        );
+        assert_eq!(status[&(0, 6)], Err(NotLinkable::Needs("nowhere".into())));
+        assert!(
+            !status.contains_key(&(1, 0)),
+            "a host export is the host's, never copied"
+        );
+    }
+
+    #[test]
+    fn writable_and_thread_local_segments_are_state_and_relro_is_not() {
+        let none = SegmentFlags::empty();
+        assert!(is_state_segment(".data.COUNT", none));
+        assert!(is_state_segment(".bss.HOOK", none));
+        assert!(is_state_segment(".tdata.KEYS", none));
+        assert!(is_state_segment(".rodata.x", SegmentFlags::TLS));
+        assert!(!is_state_segment(".rodata.table", none));
+        assert!(!is_state_segment(".data.rel.ro.vtable", none));
+    }
 }

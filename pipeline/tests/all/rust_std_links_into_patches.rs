@@ -68,6 +68,14 @@ pub fn minimal_host() -> HostManifest {
 /// allocator shim (`__rust_alloc` and friends) and the panic handler (`rust_begin_unwind`),
 /// mangled for this toolchain.
 fn rust_allocator_symbols() -> Vec<String> {
+    nm(&["-u"], &["liballoc-", "libcore-"])
+        .into_iter()
+        .filter(|s| s.contains("___rustc"))
+        .collect()
+}
+
+/// The symbols `llvm-nm <flags>` lists for the sysroot rlibs whose names start with `prefixes`.
+fn nm(flags: &[&str], prefixes: &[&str]) -> Vec<String> {
     let out = std::process::Command::new("rustc")
         .args(["--print", "sysroot"])
         .current_dir(repo_root())
@@ -80,20 +88,34 @@ fn rust_allocator_symbols() -> Vec<String> {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().into_owned();
-            (n.starts_with("liballoc-") || n.starts_with("libcore-")) && n.ends_with(".rlib")
+            prefixes.iter().any(|p| n.starts_with(p)) && n.ends_with(".rlib")
         })
         .collect();
     let nm = std::process::Command::new("llvm-nm")
-        .arg("-u")
+        .args(flags)
         .args(&rlibs)
         .output()
         .unwrap();
-    String::from_utf8_lossy(&nm.stdout)
+    let mut names: Vec<String> = String::from_utf8_lossy(&nm.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().last())
-        .filter(|s| s.contains("___rustc"))
+        .filter(|s| !s.ends_with(':') && !s.ends_with(".o"))
         .map(String::from)
-        .collect()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A host that exports every global symbol of core, alloc, std and compiler_builtins: what a
+/// HOT_RELOAD host that links all of them would offer (the figures' "host has it" baseline).
+fn full_host() -> HostManifest {
+    let mut host = minimal_host();
+    host.exports.extend(nm(
+        &["--defined-only", "--extern-only"],
+        &["libcore-", "liballoc-", "libstd-", "libcompiler_builtins-"],
+    ));
+    host
 }
 
 pub fn compiler(root: &std::path::Path) -> Compiler {
@@ -129,6 +151,13 @@ fn std_code_the_host_lacks_is_linked_into_the_patch() {
     let compiler = compiler(project.path());
     let host = minimal_host();
     compiler.warm_up_rust().unwrap();
+    let tc = hotwasm_pipeline::compile::rust::Toolchain::find(&repo_root()).unwrap();
+    let t0 = std::time::Instant::now();
+    compiler.patch_std(&tc, &host).unwrap();
+    println!(
+        "reading the std rlibs for a host (once per host exports): {:?}",
+        t0.elapsed()
+    );
     for (name, body, _) in CASES {
         let work = tempfile::tempdir().unwrap();
         let compiled = compiler
@@ -159,11 +188,55 @@ fn std_code_the_host_lacks_is_linked_into_the_patch() {
             "{name} imports what the host lacks: {missing:?}"
         );
         println!(
-            "{name}: patch {} bytes, compile {:?}, imports the host lacks: {missing:?}",
+            "{name}: patch {} bytes, compile {:?} (rustc {:?}, link {:?})",
             compiled.wasm.len(),
-            compiled.elapsed
+            compiled.elapsed,
+            compiled.phases.compile,
+            compiled.phases.link
         );
     }
+}
+
+/// The figures' baseline: the same cases against a host that links and exports all of std, so
+/// the patches import it (`-- --nocapture` prints them).
+#[test]
+fn std_cases_import_std_from_a_host_that_links_it() {
+    let project = tempfile::tempdir().unwrap();
+    let compiler = compiler(project.path());
+    let host = full_host();
+    compiler.warm_up_rust().unwrap();
+    for (name, body, _) in CASES {
+        let work = tempfile::tempdir().unwrap();
+        let compiled = compiler
+            .compile_rust(&patch(name, body), "eval.rs", work.path(), &host)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        println!(
+            "{name} (host links std): patch {} bytes, compile {:?} (rustc {:?}, link {:?})",
+            compiled.wasm.len(),
+            compiled.elapsed,
+            compiled.phases.compile,
+            compiled.phases.link
+        );
+    }
+}
+
+#[test]
+fn a_shared_static_beside_linked_std_code_is_refused_naming_both() {
+    let project = tempfile::tempdir().unwrap();
+    let compiler = compiler(project.path());
+    let work = tempfile::tempdir().unwrap();
+    let source = format!(
+        "#[no_mangle]\npub static mut SORTS: i32 = 0;\n{}",
+        patch("sort", CASES[0].1)
+    );
+    let err = compiler
+        .compile_rust(&source, "eval.rs", work.path(), &minimal_host())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`SORTS`") && err.contains("standard library"),
+        "{err}"
+    );
 }
 
 #[test]

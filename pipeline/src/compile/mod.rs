@@ -480,7 +480,7 @@ impl Compiler {
         let spec = LinkSpec {
             learnt: self.learnt()?,
             emcc_flags: vec!["-fwasm-exceptions".to_string()],
-            linker_args: rust::std_linker_args(&plan, &symbols, &std_link)?,
+            linker_args: rust::std_linker_args(&plan, &symbols, &std_link, work)?,
         };
         let (wasm, defined) = self.bind_and_link(
             &obj,

@@ -95,6 +95,7 @@ pub fn std_linker_args(
     plan: &super::latebind::Plan,
     symbols: &super::object::Symbols,
     std: &super::rust_std::StdLink,
+    work: &Path,
 ) -> Result<Vec<String>, CompileError> {
     if std.objects.is_empty() {
         return Ok(Vec::new());
@@ -106,7 +107,9 @@ pub fn std_linker_args(
             global.name, std.copied
         )));
     }
-    let mut args = std.linker_args();
+    let keep = work.join("std-wraps.o");
+    std::fs::write(&keep, super::rust_std::wrap_object(std)).map_err(CompileError::Io)?;
+    let mut args = std.linker_args(&keep);
     args.extend(super::cpp::link_exports(
         plan.defines.iter().map(|v| v.name.as_str()),
         std::iter::empty(),

@@ -71,6 +71,8 @@ pub struct Sym {
     pub state: bool,
     /// Symbol indices (of this object) its code or data refers to.
     pub refs: Vec<u32>,
+    /// A function's wasm type.
+    pub ty: Option<wasmparser::FuncType>,
 }
 
 /// One object's symbols, in symbol-table order.
@@ -87,6 +89,9 @@ pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
     let err = |e: wasmparser::BinaryReaderError| e.to_string();
     let mut imported_funcs = 0u32;
     let mut import_names: Vec<String> = Vec::new();
+    let mut types: Vec<wasmparser::FuncType> = Vec::new();
+    // Function index → type index (imports first).
+    let mut func_types: Vec<u32> = Vec::new();
     let mut bodies: Vec<std::ops::Range<u32>> = Vec::new();
     let mut code_start = 0usize;
     let mut segs: Vec<std::ops::Range<u32>> = Vec::new();
@@ -103,10 +108,21 @@ pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
             Payload::ImportSection(r) => {
                 for i in r {
                     let i = i.map_err(err)?;
-                    if matches!(i.ty, wasmparser::TypeRef::Func(_)) {
+                    if let wasmparser::TypeRef::Func(t) = i.ty {
                         imported_funcs += 1;
                         import_names.push(i.name.to_string());
+                        func_types.push(t);
                     }
+                }
+            }
+            Payload::TypeSection(r) => {
+                for t in r.into_iter_err_on_gc_types() {
+                    types.push(t.map_err(err)?);
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for t in r {
+                    func_types.push(t.map_err(err)?);
                 }
             }
             Payload::CodeSectionStart { range, .. } => {
@@ -199,7 +215,13 @@ pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
             }
             _ => {}
         }
+        let ty = func
+            .filter(|_| *kind == Kind::Func)
+            .and_then(|f| func_types.get(f as usize))
+            .and_then(|t| types.get(*t as usize))
+            .cloned();
         object.syms.push(Sym {
+            ty,
             name,
             kind: *kind,
             defined,
@@ -299,7 +321,7 @@ pub fn select(
     for (o, obj) in objects.iter().enumerate() {
         for (s, sym) in obj.syms.iter().enumerate() {
             let n = (o, s as u32);
-            if !sym.defined || sym.kind == Kind::Other || is_host(n) {
+            if !sym.defined || sym.kind == Kind::Other {
                 continue;
             }
             let why = if obj.has_roots {
@@ -371,6 +393,8 @@ pub struct StdLink {
     /// `--wrap=<name>` so the calls reach an import, renamed back to `<name>` after the link
     /// ([`WRAP_PREFIX`]).
     pub wraps: Vec<String>,
+    /// The wasm type of each of `wraps` (for [`wrap_object`]).
+    pub wrap_types: Vec<wasmparser::FuncType>,
     /// The symbols copied into the patch (for figures and tests).
     pub copied: usize,
 }
@@ -379,14 +403,111 @@ pub struct StdLink {
 pub const WRAP_PREFIX: &str = "__wrap_";
 
 impl StdLink {
-    /// The linker arguments: the objects, one `--wrap` per host function, and `-Bsymbolic`
-    /// ([`super::rust::std_linker_args`] says why).
-    pub fn linker_args(&self) -> Vec<String> {
+    /// The linker arguments: the objects, `wrap_object` (see [`wrap_object`]), one `--wrap` per
+    /// host function, and `-Bsymbolic` ([`super::rust::std_linker_args`] says why).
+    pub fn linker_args(&self, wrap_object: &Path) -> Vec<String> {
         let objects = self.objects.iter().map(|p| p.display().to_string());
+        let wraps = self.wraps.iter().map(|w| format!("--wrap={w}"));
+        let keep = (!self.wraps.is_empty()).then(|| wrap_object.display().to_string());
         objects
-            .chain(self.wraps.iter().map(|w| format!("--wrap={w}")))
+            .chain(keep)
+            .chain(wraps)
             .chain(["-Bsymbolic".to_string()])
             .collect()
+    }
+}
+
+/// A relocatable object whose (unused, local) functions call `__wrap_<name>` for each wrapped
+/// host function, with its type. wasm-ld 19 imports a wrapped name as a function only when an
+/// input object calls it directly: without this it crashes (`FunctionSymbol::getFunctionIndex`)
+/// on the first call `--wrap` redirected (measured: an object that merely declares the name
+/// crashes it too).
+pub fn wrap_object(link: &StdLink) -> Vec<u8> {
+    use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
+    use wasm_encoder::{CustomSection, Module, RawSection, SymbolTable};
+    let n = link.wraps.len() as u32;
+    let mut types = wasm_encoder::TypeSection::new();
+    let mut imports = wasm_encoder::ImportSection::new();
+    let mut functions = wasm_encoder::FunctionSection::new();
+    let mut symbols = SymbolTable::new();
+    let (mut code, mut relocs) = (Vec::new(), Vec::new());
+    leb(&mut code, n);
+    for (i, (name, ty)) in link.wraps.iter().zip(&link.wrap_types).enumerate() {
+        let i = i as u32;
+        let val = |v: &wasmparser::ValType| RoundtripReencoder.val_type(*v).ok();
+        let params: Vec<_> = ty.params().iter().filter_map(val).collect();
+        let results: Vec<_> = ty.results().iter().filter_map(val).collect();
+        types.ty().function(params, results);
+        let wrapped = format!("{WRAP_PREFIX}{name}");
+        imports.import("env", &wrapped, wasm_encoder::EntityType::Function(i));
+        symbols.function(SymbolTable::WASM_SYM_UNDEFINED, i, None);
+        // The caller: zero for each parameter, `call i` (5-byte index, relocated), drop results.
+        let mut body = vec![0u8]; // no locals
+        for p in ty.params() {
+            body.extend(match p {
+                wasmparser::ValType::I64 => vec![0x42, 0],
+                wasmparser::ValType::F32 => vec![0x43, 0, 0, 0, 0],
+                wasmparser::ValType::F64 => vec![0x44, 0, 0, 0, 0, 0, 0, 0, 0],
+                _ => vec![0x41, 0],
+            });
+        }
+        body.push(0x10);
+        let at = body.len();
+        body.extend([
+            0x80 | (i as u8 & 0x7f),
+            0x80 | ((i >> 7) as u8 & 0x7f),
+            0x80,
+            0x80,
+            0,
+        ]);
+        body[at] |= 0x80;
+        body.extend(std::iter::repeat_n(0x1a, ty.results().len()));
+        body.push(0x0b);
+        leb(&mut code, body.len() as u32);
+        relocs.push(((code.len() + at) as u32, i));
+        code.extend(body);
+        functions.function(n);
+        let keep = format!("__hotwasm_keep_{i}");
+        symbols.function(SymbolTable::WASM_SYM_BINDING_LOCAL, n + i, Some(&keep));
+    }
+    types.ty().function([], []);
+    let mut linking = wasm_encoder::LinkingSection::new();
+    linking.symbol_table(&symbols);
+    let mut reloc = Vec::new();
+    leb(&mut reloc, 3); // the code section: type, import, function, code
+    leb(&mut reloc, relocs.len() as u32);
+    for (offset, symbol) in relocs {
+        reloc.push(0); // R_WASM_FUNCTION_INDEX_LEB
+        leb(&mut reloc, offset);
+        leb(&mut reloc, symbol);
+    }
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&imports)
+        .section(&functions)
+        .section(&RawSection {
+            id: 10,
+            data: &code,
+        })
+        .section(&linking)
+        .section(&CustomSection {
+            name: "reloc.CODE".into(),
+            data: reloc.into(),
+        });
+    module.finish()
+}
+
+/// Appends `v` as unsigned LEB128.
+fn leb(out: &mut Vec<u8>, mut v: u32) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
     }
 }
 
@@ -517,45 +638,60 @@ impl PatchStd {
         let mut todo: Vec<Node> = undefined
             .filter(|n| !self.exported.contains(*n))
             .filter_map(|n| self.by_name.get(n).copied())
-            .filter(|n| matches!(self.status.get(n), Some(Ok(()))))
+            .filter(|n| self.copyable(n))
             .collect();
         let mut seen: HashSet<Node> = HashSet::new();
         let mut objects: BTreeSet<usize> = BTreeSet::new();
-        let mut wraps: BTreeSet<(usize, String)> = BTreeSet::new();
-        while let Some(n) = todo.pop() {
-            if !seen.insert(n) {
-                continue;
-            }
-            objects.insert(n.0);
-            for &r in &self.objects[n.0].syms[n.1 as usize].refs {
-                let sym = &self.objects[n.0].syms[r as usize];
-                let target = if sym.defined {
-                    Some((n.0, r))
-                } else {
-                    self.by_name.get(&sym.name).copied()
-                };
-                if !sym.local && self.exported.contains(&sym.name) {
-                    if let Some(t) = target.filter(|_| sym.kind == Kind::Func) {
-                        wraps.insert((t.0, sym.name.clone()));
-                    }
+        // Host functions the copied code calls: (defining node, name).
+        let mut host: BTreeSet<(Node, String)> = BTreeSet::new();
+        loop {
+            while let Some(n) = todo.pop() {
+                if !seen.insert(n) {
                     continue;
                 }
-                if let Some(t) = target.filter(|t| matches!(self.status.get(t), Some(Ok(())))) {
-                    todo.push(t);
+                objects.insert(n.0);
+                for &r in &self.objects[n.0].syms[n.1 as usize].refs {
+                    let sym = &self.objects[n.0].syms[r as usize];
+                    let target = match sym.defined {
+                        true => Some((n.0, r)),
+                        false => self.by_name.get(&sym.name).copied(),
+                    };
+                    let Some(t) = target else { continue };
+                    if !sym.local && self.exported.contains(&sym.name) {
+                        if sym.kind == Kind::Func {
+                            host.insert((t, sym.name.clone()));
+                        }
+                    } else if self.copyable(&t) {
+                        todo.push(t);
+                    }
                 }
             }
+            // A host function a linked object defines would bind to that object's copy: copy it
+            // (it holds no state) or, if it does hold state, wrap its calls to the host's.
+            todo = host
+                .iter()
+                .map(|(t, _)| *t)
+                .filter(|t| objects.contains(&t.0) && !seen.contains(t) && self.copyable(t))
+                .collect();
+            if todo.is_empty() {
+                break;
+            }
         }
+        let wraps: Vec<(String, wasmparser::FuncType)> = host
+            .into_iter()
+            .filter(|(t, _)| objects.contains(&t.0) && !seen.contains(t))
+            .filter_map(|(t, name)| Some((name, self.objects[t.0].syms[t.1 as usize].ty.clone()?)))
+            .collect();
         StdLink {
             objects: objects.iter().map(|o| self.files[*o].clone()).collect(),
-            // Only what a linked object defines: wasm-ld crashes (19.1, `getFunctionIndex`)
-            // wrapping a name no input defines; an undefined call already imports the host's.
-            wraps: wraps
-                .into_iter()
-                .filter(|(o, _)| objects.contains(o))
-                .map(|(_, name)| name)
-                .collect(),
+            wraps: wraps.iter().map(|(name, _)| name.clone()).collect(),
+            wrap_types: wraps.into_iter().map(|(_, ty)| ty).collect(),
             copied: seen.len(),
         }
+    }
+
+    fn copyable(&self, n: &Node) -> bool {
+        matches!(self.status.get(n), Some(Ok(())))
     }
 }
 
@@ -625,6 +761,7 @@ mod tests {
             local: name.starts_with('.'),
             state,
             refs: refs.to_vec(),
+            ty: None,
         }
     }
 

@@ -9,13 +9,19 @@
 //! hook, stdout's buffer and lock, the hash seed keys, the allocator's registration. So, per
 //! symbol of those objects (functions and data, local ones too), from the relocations of its code
 //! or data:
-//! 1. a function or data symbol the host exports stays the host's: the patch imports it (calls
-//!    from copied code are `--wrap`ped to an import of that name, see [`StdLink`]);
-//! 2. writable or thread-local data is state: it is never copied, nor is anything that refers to
+//! 1. writable or thread-local data is state: it is never copied, nor is anything that refers to
 //!    it (the host must export a function above it, or the patch cannot have it);
-//! 3. any other symbol is copied into the patch when everything it refers to is copied or the
-//!    host's ([`select`] computes this as a fixpoint, like the C library's members). Read-only
-//!    data (format tables, vtables) is copied with the code that uses it.
+//! 2. any other symbol is copyable when everything it refers to is copyable or the host exports
+//!    it ([`select`] computes this as a fixpoint, like the C library's members). Read-only data
+//!    (format tables, vtables) is copied with the code that uses it;
+//! 3. a patch copies the copyable symbols it needs that the host does not export, and takes the
+//!    host's copy of what the host exports ([`PatchStd::link`]) — except a host-exported function
+//!    that a linked object also defines: the linker would bind to the object's copy, so the
+//!    patch copies it when it is copyable (duplicate code without state is harmless) and wraps
+//!    the calls to it otherwise (`--wrap`, renamed back to the host's name after the link).
+//!
+//! A std symbol a patch needs, the host lacks and is not copyable is refused before sending,
+//! naming it, why (the state it reaches) and the fix ([`PatchStd::link_or_refuse`]).
 //!
 //! wasm-ld links the whole object but keeps only what the patch reaches (the patch exports only
 //! its vars), so a patch carries the few functions it needs. Objects with constructors
@@ -299,7 +305,7 @@ pub enum NotLinkable {
 }
 
 /// What a patch may copy out of `objects` for a host exporting `exported`: per node, `Ok` when
-/// it can be copied, else why not. Host-exported symbols are not in the map (they are the host's).
+/// it can be copied, else why not (host-exported symbols too: a linked object may define them).
 pub fn select(
     objects: &[Object],
     exported: &dyn Fn(&str) -> bool,
@@ -766,7 +772,7 @@ mod tests {
     }
 
     #[test]
-    fn code_reaching_state_or_missing_symbols_is_refused_and_host_exports_stay_the_hosts() {
+    fn code_reaching_state_or_missing_symbols_is_refused_and_host_exports_serve_as_they_are() {
         let core = Object {
             syms: vec![
                 sym("sort", Kind::Func, true, false, &[1, 2, 5]), // 0
@@ -801,10 +807,112 @@ mod tests {
             "the state is named through what reaches it"
         );
         assert_eq!(status[&(0, 6)], Err(NotLinkable::Needs("nowhere".into())));
-        assert!(
-            !status.contains_key(&(1, 0)),
-            "a host export is the host's, never copied"
+        assert_eq!(
+            status[&(1, 0)],
+            Err(NotLinkable::Rooted),
+            "nothing of an object with constructors is copied"
         );
+    }
+
+    #[test]
+    fn host_functions_a_linked_object_defines_are_copied_when_stateless_and_wrapped_otherwise() {
+        let f = |name: &str, refs: &[u32]| Sym {
+            ty: Some(wasmparser::FuncType::new([], [])),
+            ..sym(name, Kind::Func, true, false, refs)
+        };
+        let core = Object {
+            syms: vec![
+                f("sort", &[1, 2, 3, 4]),                     // 0: what the patch needs
+                f("pure_exported", &[]),                      // 1: the host exports it, no state
+                f("stateful_exported", &[5]),                 // 2: the host exports it, state
+                sym("unwind", Kind::Func, false, false, &[]), // 3: the host's, in `other`
+                f(".Llocal", &[]),                            // 4
+                sym("COUNT", Kind::Data, true, true, &[]),    // 5
+            ],
+            has_roots: false,
+        };
+        let other = Object {
+            syms: vec![f("unwind", &[])],
+            has_roots: false,
+        };
+        let objects = vec![core, other];
+        let exported: HashSet<String> = ["pure_exported", "stateful_exported", "unwind"]
+            .map(String::from)
+            .into();
+        let status = select(&objects, &|s| exported.contains(s));
+        let by_name = definers(&objects)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let std = PatchStd {
+            objects,
+            files: vec![PathBuf::from("core.o"), PathBuf::from("other.o")],
+            status,
+            by_name,
+            exported,
+            key: 0,
+        };
+        let link = std.link(["sort"].into_iter());
+        assert_eq!(
+            link.objects,
+            [PathBuf::from("core.o")],
+            "`unwind` is imported"
+        );
+        assert_eq!(link.wraps, ["stateful_exported"]);
+        assert_eq!(
+            link.copied, 3,
+            "sort, its local helper and the stateless host function"
+        );
+    }
+
+    #[test]
+    fn the_wrap_object_calls_each_wrapped_name_with_its_type() {
+        let ty = wasmparser::FuncType::new(
+            [wasmparser::ValType::I32, wasmparser::ValType::F64],
+            [wasmparser::ValType::I64],
+        );
+        let link = StdLink {
+            wraps: vec!["begin_panic".into()],
+            wrap_types: vec![ty],
+            ..StdLink::default()
+        };
+        let bytes = wrap_object(&link);
+        wasmparser::Validator::new().validate_all(&bytes).unwrap();
+        let object = read_object(&bytes).unwrap();
+        let names: Vec<(&str, bool, &[u32])> = object
+            .syms
+            .iter()
+            .map(|s| (s.name.as_str(), s.defined, s.refs.as_slice()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("__wrap_begin_panic", false, &[][..]),
+                ("__hotwasm_keep_0", true, &[0][..])
+            ]
+        );
+    }
+
+    #[test]
+    fn only_wrapped_imports_get_their_hosts_name_back() {
+        let mut types = wasm_encoder::TypeSection::new();
+        types.ty().function([], []);
+        let mut imports = wasm_encoder::ImportSection::new();
+        for name in ["__wrap_begin_panic", "__wrap_step"] {
+            imports.import("env", name, wasm_encoder::EntityType::Function(0));
+        }
+        let mut module = wasm_encoder::Module::new();
+        module.section(&types).section(&imports);
+        let out = unwrap_imports(&module.finish(), &["begin_panic".to_string()]).unwrap();
+        let names: Vec<String> = Parser::new(0)
+            .parse_all(&out)
+            .filter_map(|p| match p {
+                Ok(Payload::ImportSection(r)) => Some(r),
+                _ => None,
+            })
+            .flat_map(|r| r.into_iter().map(|i| i.unwrap().name.to_string()))
+            .collect();
+        assert_eq!(names, ["begin_panic", "__wrap_step"]);
     }
 
     #[test]

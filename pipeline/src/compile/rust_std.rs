@@ -310,23 +310,60 @@ pub fn select(
     objects: &[Object],
     exported: &dyn Fn(&str) -> bool,
 ) -> HashMap<Node, Result<(), NotLinkable>> {
+    let mut status = initial_status(objects);
     let by_name = definers(objects);
-    let resolve = |(o, s): Node| -> Option<Node> {
-        let sym = &objects[o].syms[s as usize];
-        if sym.defined {
-            Some((o, s))
-        } else {
-            by_name.get(sym.name.as_str()).copied()
+    // Who refers to each node, and the nodes refused from the start or for a missing symbol.
+    let mut referrers: HashMap<Node, Vec<Node>> = HashMap::new();
+    let mut refused: Vec<Node> = Vec::new();
+    for (&(o, s), st) in status.iter_mut() {
+        if st.is_err() {
+            refused.push((o, s));
+            continue;
         }
-    };
-    let is_host = |(o, s): Node| {
-        let sym = &objects[o].syms[s as usize];
-        !sym.local && exported(&sym.name)
-    };
-    let mut status: HashMap<Node, Result<(), NotLinkable>> = HashMap::new();
+        for &r in &objects[o].syms[s as usize].refs {
+            let target = &objects[o].syms[r as usize];
+            let host = !target.local && exported(&target.name);
+            if host || target.kind == Kind::Other || LINKER_SYMBOLS.contains(&target.name.as_str())
+            {
+                continue;
+            }
+            let resolved = match target.defined {
+                true => Some((o, r)),
+                false => by_name.get(target.name.as_str()).copied(),
+            };
+            match resolved {
+                Some(t) if objects[t.0].syms[t.1 as usize].kind != Kind::Other => {
+                    referrers.entry(t).or_default().push((o, s));
+                }
+                Some(_) => {}
+                None => {
+                    *st = Err(NotLinkable::Needs(target.name.clone()));
+                    refused.push((o, s));
+                    break;
+                }
+            }
+        }
+    }
+    // Everything that reaches a refused node is refused for the same reason.
+    while let Some(n) = refused.pop() {
+        let Some(Err(why)) = status.get(&n).cloned() else {
+            continue;
+        };
+        for r in referrers.get(&n).into_iter().flatten() {
+            if let Some(st @ Ok(())) = status.get_mut(r) {
+                *st = Err(why.clone());
+                refused.push(*r);
+            }
+        }
+    }
+    status
+}
+
+/// Every defined function and data symbol: refused when its object has roots or it is state.
+fn initial_status(objects: &[Object]) -> HashMap<Node, Result<(), NotLinkable>> {
+    let mut status = HashMap::new();
     for (o, obj) in objects.iter().enumerate() {
         for (s, sym) in obj.syms.iter().enumerate() {
-            let n = (o, s as u32);
             if !sym.defined || sym.kind == Kind::Other {
                 continue;
             }
@@ -337,44 +374,10 @@ pub fn select(
             } else {
                 Ok(())
             };
-            status.insert(n, why);
+            status.insert((o, s as u32), why);
         }
     }
-    loop {
-        let mut changed = Vec::new();
-        for (&(o, s), st) in &status {
-            if st.is_err() {
-                continue;
-            }
-            for &r in &objects[o].syms[s as usize].refs {
-                let target = &objects[o].syms[r as usize];
-                if is_host((o, r)) || LINKER_SYMBOLS.contains(&target.name.as_str()) {
-                    continue;
-                }
-                if target.kind == Kind::Other {
-                    continue;
-                }
-                let why = match resolve((o, r)) {
-                    Some(t) if is_host(t) => continue,
-                    Some(t) => match status.get(&t) {
-                        Some(Ok(())) => continue,
-                        Some(Err(why)) => why.clone(),
-                        None => NotLinkable::Needs(target.name.clone()),
-                    },
-                    None if exported(&target.name) => continue,
-                    None => NotLinkable::Needs(target.name.clone()),
-                };
-                changed.push(((o, s), why));
-                break;
-            }
-        }
-        if changed.is_empty() {
-            return status;
-        }
-        for (n, why) in changed {
-            status.insert(n, Err(why));
-        }
-    }
+    status
 }
 
 /// Global name → the first object symbol defining it.

@@ -92,97 +92,105 @@ pub struct Object {
 
 /// Reads an object's symbols and, from its relocations, what each one's code or data refers to.
 pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
-    let err = |e: wasmparser::BinaryReaderError| e.to_string();
-    let mut imported_funcs = 0u32;
-    let mut import_names: Vec<String> = Vec::new();
-    let mut types: Vec<wasmparser::FuncType> = Vec::new();
-    // Function index → type index (imports first).
-    let mut func_types: Vec<u32> = Vec::new();
-    let mut bodies: Vec<std::ops::Range<u32>> = Vec::new();
-    let mut code_start = 0usize;
-    let mut segs: Vec<std::ops::Range<u32>> = Vec::new();
-    let mut seg_state: Vec<bool> = Vec::new();
-    let mut infos: Vec<(Kind, String, SymbolFlags, Option<u32>)> = Vec::new();
-    let mut data_place: HashMap<usize, (u32, u32, u32)> = HashMap::new();
-    let mut relocs: Vec<(bool, u32, u32)> = Vec::new();
-    let (mut code_index, mut data_index, mut section) = (u32::MAX, u32::MAX, 0u32);
-    let mut object = Object::default();
+    let mut scan = Scan {
+        code_index: u32::MAX,
+        data_index: u32::MAX,
+        ..Scan::default()
+    };
+    let mut section = 0u32;
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(err)?;
+        let payload = payload.map_err(|e| e.to_string())?;
         let is_section = payload.as_section().is_some();
+        scan.payload(payload, section)?;
+        section += u32::from(is_section);
+    }
+    Ok(scan.into_object())
+}
+
+/// What [`read_object`] gathers in its one pass over an object's sections.
+#[derive(Default)]
+struct Scan {
+    imported_funcs: u32,
+    import_names: Vec<String>,
+    types: Vec<wasmparser::FuncType>,
+    /// Function index → type index (imports first).
+    func_types: Vec<u32>,
+    /// Each function body's bytes, relative to the code section's contents.
+    bodies: Vec<std::ops::Range<u32>>,
+    code_start: usize,
+    /// Each data segment's bytes, relative to the data section's contents.
+    segs: Vec<std::ops::Range<u32>>,
+    seg_state: Vec<bool>,
+    /// The symbol table: kind, name, flags, function index.
+    infos: Vec<(Kind, String, SymbolFlags, Option<u32>)>,
+    /// Data symbol → (segment, offset, size).
+    data_place: HashMap<usize, (u32, u32, u32)>,
+    /// (in the code section, offset, symbol index).
+    relocs: Vec<(bool, u32, u32)>,
+    code_index: u32,
+    data_index: u32,
+    has_roots: bool,
+}
+
+fn err(e: wasmparser::BinaryReaderError) -> String {
+    e.to_string()
+}
+
+impl Scan {
+    fn payload(&mut self, payload: Payload<'_>, section: u32) -> Result<(), String> {
         match payload {
             Payload::ImportSection(r) => {
                 for i in r {
                     let i = i.map_err(err)?;
                     if let wasmparser::TypeRef::Func(t) = i.ty {
-                        imported_funcs += 1;
-                        import_names.push(i.name.to_string());
-                        func_types.push(t);
+                        self.imported_funcs += 1;
+                        self.import_names.push(i.name.to_string());
+                        self.func_types.push(t);
                     }
                 }
             }
             Payload::TypeSection(r) => {
                 for t in r.into_iter_err_on_gc_types() {
-                    types.push(t.map_err(err)?);
+                    self.types.push(t.map_err(err)?);
                 }
             }
             Payload::FunctionSection(r) => {
                 for t in r {
-                    func_types.push(t.map_err(err)?);
+                    self.func_types.push(t.map_err(err)?);
                 }
             }
             Payload::CodeSectionStart { range, .. } => {
-                code_start = range.start;
-                code_index = section;
+                self.code_start = range.start;
+                self.code_index = section;
             }
             Payload::CodeSectionEntry(body) => {
-                let r = body.range();
-                bodies.push((r.start - code_start) as u32..(r.end - code_start) as u32);
+                let (r, start) = (body.range(), self.code_start);
+                self.bodies
+                    .push((r.start - start) as u32..(r.end - start) as u32);
             }
             Payload::DataSection(r) => {
                 let data_start = r.range().start;
-                data_index = section;
+                self.data_index = section;
                 for d in r {
                     let d = d.map_err(err)?;
                     let start = d.range.end - d.data.len() - data_start;
-                    segs.push(start as u32..(d.range.end - data_start) as u32);
+                    self.segs
+                        .push(start as u32..(d.range.end - data_start) as u32);
                 }
             }
             Payload::CustomSection(c) => match c.as_known() {
                 KnownCustom::Linking(linking) => {
                     for sub in linking.subsections() {
-                        match sub.map_err(err)? {
-                            Linking::SegmentInfo(s) => {
-                                for s in s {
-                                    let s = s.map_err(err)?;
-                                    object.has_roots |= s.flags.bits() & RETAIN_FLAG != 0;
-                                    seg_state.push(is_state_segment(s.name, s.flags));
-                                }
-                            }
-                            Linking::InitFuncs(f) => object.has_roots |= f.count() > 0,
-                            Linking::SymbolTable(t) => {
-                                for s in t {
-                                    let s = s.map_err(err)?;
-                                    if let SymbolInfo::Data {
-                                        symbol: Some(d), ..
-                                    } = &s
-                                    {
-                                        data_place.insert(infos.len(), (d.index, d.offset, d.size));
-                                    }
-                                    infos.push(symbol_info(s));
-                                }
-                            }
-                            _ => {}
-                        }
+                        self.linking(sub.map_err(err)?)?;
                     }
                 }
                 KnownCustom::Reloc(r) => {
-                    let into_code = r.section_index() == code_index;
-                    if into_code || r.section_index() == data_index {
+                    let into_code = r.section_index() == self.code_index;
+                    if into_code || r.section_index() == self.data_index {
                         for e in r.entries() {
                             let e = e.map_err(err)?;
                             if e.ty != RelocationType::TypeIndexLeb {
-                                relocs.push((into_code, e.offset, e.index));
+                                self.relocs.push((into_code, e.offset, e.index));
                             }
                         }
                     }
@@ -191,67 +199,117 @@ pub fn read_object(bytes: &[u8]) -> Result<Object, String> {
             },
             _ => {}
         }
-        section += u32::from(is_section);
+        Ok(())
     }
-    // Function symbol → its body; data symbol → its bytes in the data section.
-    let mut code_owner: Vec<(u32, u32, usize)> = Vec::new();
-    let mut data_owner: Vec<(u32, u32, usize)> = Vec::new();
-    for (i, (kind, name, flags, func)) in infos.iter().enumerate() {
-        let defined = !flags.contains(SymbolFlags::UNDEFINED);
-        let mut state = false;
-        let name = match (kind, func) {
-            (Kind::Func, Some(f)) if name.is_empty() => {
-                import_names.get(*f as usize).cloned().unwrap_or_default()
-            }
-            _ => name.clone(),
-        };
-        match (kind, func) {
-            (Kind::Func, Some(f)) if defined && *f >= imported_funcs => {
-                if let Some(b) = bodies.get((*f - imported_funcs) as usize) {
-                    code_owner.push((b.start, b.end, i));
+
+    fn linking(&mut self, sub: Linking<'_>) -> Result<(), String> {
+        match sub {
+            Linking::SegmentInfo(s) => {
+                for s in s {
+                    let s = s.map_err(err)?;
+                    self.has_roots |= s.flags.bits() & RETAIN_FLAG != 0;
+                    self.seg_state.push(is_state_segment(s.name, s.flags));
                 }
             }
-            (Kind::Data, _) => {
-                if let Some((seg, off, size)) = data_place.get(&i) {
-                    state = seg_state.get(*seg as usize).copied().unwrap_or(true);
-                    if let Some(r) = segs.get(*seg as usize) {
-                        data_owner.push((r.start + off, r.start + off + size.max(&1), i));
+            Linking::InitFuncs(f) => self.has_roots |= f.count() > 0,
+            Linking::SymbolTable(t) => {
+                for s in t {
+                    let s = s.map_err(err)?;
+                    if let SymbolInfo::Data {
+                        symbol: Some(d), ..
+                    } = &s
+                    {
+                        let at = self.infos.len();
+                        self.data_place.insert(at, (d.index, d.offset, d.size));
                     }
+                    self.infos.push(symbol_info(s));
                 }
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// The symbols, each with what the relocations inside its body or bytes refer to.
+    fn into_object(self) -> Object {
+        // Function symbol → its body; data symbol → its bytes in the data section.
+        let mut code_owner: Vec<(u32, u32, usize)> = Vec::new();
+        let mut data_owner: Vec<(u32, u32, usize)> = Vec::new();
+        let mut syms = Vec::with_capacity(self.infos.len());
+        for (i, (kind, name, flags, func)) in self.infos.iter().enumerate() {
+            let defined = !flags.contains(SymbolFlags::UNDEFINED);
+            let mut state = false;
+            match (kind, func) {
+                (Kind::Func, Some(f)) if defined && *f >= self.imported_funcs => {
+                    if let Some(b) = self.bodies.get((*f - self.imported_funcs) as usize) {
+                        code_owner.push((b.start, b.end, i));
+                    }
+                }
+                (Kind::Data, _) => {
+                    if let Some((seg, off, size)) = self.data_place.get(&i) {
+                        state = self.seg_state.get(*seg as usize).copied().unwrap_or(true);
+                        if let Some(r) = self.segs.get(*seg as usize) {
+                            data_owner.push((r.start + off, r.start + off + size.max(&1), i));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            syms.push(self.sym(*kind, name, *flags, *func, state));
+        }
+        code_owner.sort_unstable();
+        data_owner.sort_unstable();
+        for (in_code, offset, target) in &self.relocs {
+            let owners = if *in_code { &code_owner } else { &data_owner };
+            let at = owners.partition_point(|(start, _, _)| start <= offset);
+            if let Some((_, end, owner)) = at.checked_sub(1).map(|i| owners[i]) {
+                if *offset < end && (*target as usize) < syms.len() {
+                    syms[owner].refs.push(*target);
+                }
+            }
+        }
+        for s in &mut syms {
+            s.refs.sort_unstable();
+            s.refs.dedup();
+        }
+        Object {
+            syms,
+            has_roots: self.has_roots,
+        }
+    }
+
+    fn sym(
+        &self,
+        kind: Kind,
+        name: &str,
+        flags: SymbolFlags,
+        func: Option<u32>,
+        state: bool,
+    ) -> Sym {
+        let name = match func {
+            // An undefined function without an explicit name has its import's.
+            Some(f) if kind == Kind::Func && name.is_empty() => self
+                .import_names
+                .get(f as usize)
+                .cloned()
+                .unwrap_or_default(),
+            _ => name.to_string(),
+        };
         let ty = func
-            .filter(|_| *kind == Kind::Func)
-            .and_then(|f| func_types.get(f as usize))
-            .and_then(|t| types.get(*t as usize))
+            .filter(|_| kind == Kind::Func)
+            .and_then(|f| self.func_types.get(f as usize))
+            .and_then(|t| self.types.get(*t as usize))
             .cloned();
-        object.syms.push(Sym {
-            ty,
+        Sym {
             name,
-            kind: *kind,
-            defined,
+            kind,
+            defined: !flags.contains(SymbolFlags::UNDEFINED),
             local: flags.contains(SymbolFlags::BINDING_LOCAL),
             state,
             refs: Vec::new(),
-        });
-    }
-    code_owner.sort_unstable();
-    data_owner.sort_unstable();
-    for (in_code, offset, target) in relocs {
-        let owners = if in_code { &code_owner } else { &data_owner };
-        let at = owners.partition_point(|(start, _, _)| *start <= offset);
-        if let Some((_, end, owner)) = at.checked_sub(1).map(|i| owners[i]) {
-            if offset < end && (target as usize) < object.syms.len() {
-                object.syms[owner].refs.push(target);
-            }
+            ty,
         }
     }
-    for s in &mut object.syms {
-        s.refs.sort_unstable();
-        s.refs.dedup();
-    }
-    Ok(object)
 }
 
 /// Whether a data segment holds state: writable (`.data.*` but not `.data.rel.ro.*`, `.bss.*`)

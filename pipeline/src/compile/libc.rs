@@ -200,14 +200,14 @@ pub fn select(
 }
 
 /// One archive member's name and where its data lies in the archive.
-struct ArMember {
-    name: String,
-    data: std::ops::Range<usize>,
+pub(super) struct ArMember {
+    pub(super) name: String,
+    pub(super) data: std::ops::Range<usize>,
 }
 
 /// Walks a GNU archive's members (not the symbol index nor the long-names member), resolving
 /// long names.
-fn ar_members(ar: &[u8]) -> Option<Vec<ArMember>> {
+pub(super) fn ar_members(ar: &[u8]) -> Option<Vec<ArMember>> {
     if !ar.starts_with(b"!<arch>\n") {
         return None;
     }

@@ -22,6 +22,7 @@ pub mod process;
 pub mod rename;
 pub mod rewrite;
 pub mod rust;
+pub mod rust_std;
 pub mod statements;
 pub mod trampolines;
 
@@ -77,6 +78,9 @@ pub enum CompileError {
     /// No usable rustc for Rust patches.
     #[error("Rust patches need rustc with the wasm32-unknown-emscripten target, and none was found ({0}): run `bash scripts/setup.sh`, then `eval \"$(bash scripts/setup.sh --print-env)\"` and start the server again")]
     RustcNotFound(String),
+    /// A Rust patch uses a std symbol the host lacks and a patch cannot link ([`rust_std`]).
+    #[error("{0}")]
+    StdNotLinkable(String),
     /// The prelude crate did not compile.
     #[error("the Rust patch prelude ({path}) does not compile: {why}")]
     Prelude {
@@ -166,6 +170,8 @@ pub struct Compiler {
     trampolines: probe::Probe<trampolines::Cache>,
     /// The C library patches link, made for the current host's exports ([`libc`]).
     patch_libc: Mutex<Option<Arc<libc::PatchLibc>>>,
+    /// The standard library Rust patches link, made for the current host's exports.
+    patch_std: Mutex<Option<Arc<rust_std::PatchStd>>>,
     layouts: crate::layout::Verified,
 }
 
@@ -183,6 +189,7 @@ impl Compiler {
             prelude: rust::PreludeCache::default(),
             trampolines: probe::Probe::default(),
             patch_libc: Mutex::new(None),
+            patch_std: Mutex::new(None),
             layouts: crate::layout::Verified::default(),
         })
     }
@@ -372,6 +379,29 @@ impl Compiler {
             .map(|_| ())
     }
 
+    /// The standard library Rust patches link for `host` (made on first use and again when the
+    /// host's exports change; the rlibs' objects are written once into the trampoline cache's
+    /// dir). When it cannot be made, patches get none (a warning says why).
+    pub fn patch_std(
+        &self,
+        tc: &rust::Toolchain,
+        host: &HostManifest,
+    ) -> Result<Arc<rust_std::PatchStd>, CompileError> {
+        let mut current = self.patch_std.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(made) = current.as_ref().filter(|s| s.fits(host)) {
+            return Ok(made.clone());
+        }
+        let dir = self.trampolines()?.dir().join("rust-std");
+        std::fs::create_dir_all(&dir).map_err(CompileError::Io)?;
+        let made = rust_std::PatchStd::make(&tc.rlib_dir()?, host, &dir).unwrap_or_else(|e| {
+            eprintln!("hotwasm: warning: Rust patches can use only the std functions the host exports: {e}");
+            rust_std::PatchStd::none(host)
+        });
+        let made = Arc::new(made);
+        *current = Some(made.clone());
+        Ok(made)
+    }
+
     fn limits(&self) -> process::Limits {
         process::Limits {
             timeout: self.config.timeout,
@@ -441,12 +471,17 @@ impl Compiler {
         let symbols = object::read(&object).map_err(|e| CompileError::Link {
             stderr: e.to_string(),
         })?;
-        let plan = latebind::plan(&symbols, host, None, &rust::is_user_symbol);
+        let std = self.patch_std(tc, host)?;
+        // C-named std functions a patch links (`__multi3`) are never vars.
+        let plan = latebind::plan(&symbols, host, None, &|n| {
+            rust::is_user_symbol(n) && !std.defines(n)
+        });
+        let std_link = std.link_or_refuse(&symbols)?;
         phases.symbols = phase.elapsed();
         let spec = LinkSpec {
             learnt: self.learnt()?,
             emcc_flags: vec!["-fwasm-exceptions".to_string()],
-            linker_args: Vec::new(),
+            linker_args: rust::std_linker_args(&plan, &symbols, &std_link, work)?,
         };
         let (wasm, defined) = self.bind_and_link(
             &obj,
@@ -456,6 +491,8 @@ impl Compiler {
             spec,
             &mut phases,
         )?;
+        let wasm = rust_std::unwrap_imports(&wasm, &std_link.wraps)
+            .map_err(|stderr| CompileError::Link { stderr })?;
         Ok(Compiled {
             wasm,
             defined,

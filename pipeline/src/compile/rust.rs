@@ -71,6 +71,52 @@ impl Toolchain {
     }
 }
 
+impl Toolchain {
+    /// The directory of the target's rlibs (`<sysroot>/lib/rustlib/<target>/lib`).
+    pub fn rlib_dir(&self) -> Result<PathBuf, CompileError> {
+        let out = Command::new(&self.rustc)
+            .args(["--print", "sysroot"])
+            .output()
+            .map_err(|e| CompileError::RustcNotFound(format!("{}: {e}", self.rustc.display())))?;
+        let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        Ok(sysroot.join("lib/rustlib").join(TARGET).join("lib"))
+    }
+}
+
+/// The linker arguments of a Rust patch that links `std` ([`super::rust_std`]): the std objects
+/// and wraps, `-Bsymbolic` (the copied std symbols have default visibility and are not exported,
+/// so they must bind inside the patch, not through the dynamic linker's GOT), and exports limited
+/// to the patch's vars (as for C++), so the linker keeps only what the patch reaches.
+///
+/// `-Bsymbolic` would also bind a `#[no_mangle]` static the patch defines inside the patch,
+/// instead of to the first definition every later patch binds to, so a patch with such a
+/// static that needs std code the host lacks is refused, naming both.
+pub fn std_linker_args(
+    plan: &super::latebind::Plan,
+    symbols: &super::object::Symbols,
+    std: &super::rust_std::StdLink,
+    work: &Path,
+) -> Result<Vec<String>, CompileError> {
+    if std.objects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let shared = symbols.data.iter().find(|d| d.size.is_some() && !d.private);
+    if let Some(global) = shared {
+        return Err(CompileError::StdNotLinkable(format!(
+            "the patch defines the static `{}`, which later patches share, and also needs standard library code the host does not link ({} symbols); a patch cannot do both yet: move the static into its own eval, or use those std functions in the host's Rust code and rebuild the host with `hotwasm build --hot`",
+            global.name, std.copied
+        )));
+    }
+    let keep = work.join("std-wraps.o");
+    std::fs::write(&keep, super::rust_std::wrap_object(std)).map_err(CompileError::Io)?;
+    let mut args = std.linker_args(&keep);
+    args.extend(super::cpp::link_exports(
+        plan.defines.iter().map(|v| v.name.as_str()),
+        std::iter::empty(),
+    ));
+    Ok(args)
+}
+
 /// The compiled prelude rlib and what it was built from.
 #[derive(Debug)]
 struct Prelude {

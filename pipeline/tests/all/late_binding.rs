@@ -199,26 +199,30 @@ impl Session {
     /// Compiles, renames and checks `source` as the next journal entry; on success the patch is
     /// loaded at this point of the Node run. Returns the refusal otherwise.
     pub fn eval(&mut self, source: &str) -> Result<(), String> {
-        self.eval_in(source, false, None)
+        self.eval_in(source, Lang::C, None)
     }
 
     /// [`Session::eval`] of a text that stands for project file `file` (relative to
     /// [`Session::project`]), as an editor tab's eval does.
     pub fn eval_as(&mut self, source: &str, file: &str) -> Result<(), String> {
-        self.eval_in(source, false, Some(file))
+        self.eval_in(source, Lang::C, Some(file))
     }
 
     /// [`Session::eval`] of C++ source.
     pub fn eval_cpp(&mut self, source: &str) -> Result<(), String> {
-        self.eval_in(source, true, None)
+        self.eval_in(source, Lang::Cpp, None)
+    }
+
+    /// [`Session::eval`] of Rust source.
+    pub fn eval_rust(&mut self, source: &str) -> Result<(), String> {
+        self.eval_in(source, Lang::Rust, None)
     }
 
     /// Through the production pipeline, as the server runs it: the rewrite-and-retry compile
     /// ([`Compiler::compile_eval`]), then the check with its layout comparison and renaming.
-    fn eval_in(&mut self, source: &str, cpp: bool, file: Option<&str>) -> Result<(), String> {
+    fn eval_in(&mut self, source: &str, lang: Lang, file: Option<&str>) -> Result<(), String> {
         let seq = self.patches.len() as u64 + 1;
         let work = tempfile::tempdir().unwrap();
-        let lang = if cpp { Lang::Cpp } else { Lang::C };
         let name = file.unwrap_or(lang.default_file_name()).to_string();
         let src = Source::client_text(lang, source.to_string(), name, work.path())
             .map_err(|e| e.to_string())?;

@@ -17,3 +17,6 @@ mod vars_are_late_bound;
 // Compiling: where includes resolve; the toolchain and the Rust prelude.
 mod includes_resolve_beside_the_edited_file;
 mod toolchain;
+
+// Rust patches: the standard library code the host lacks.
+mod rust_std_links_into_patches;

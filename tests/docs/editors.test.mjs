@@ -15,12 +15,14 @@ import { ROOT } from './blocks.mjs';
 const HOTWASM = join(ROOT, 'scripts', 'hotwasm');
 const CLANGD = process.env.HOTWASM_CLANGD || 'clangd-19';
 
-/** A copy of examples/`name` without its build outputs. */
+/** A copy of examples/`name` without its build outputs (and without the compile_commands.json an
+ * earlier build in the checkout wrote there: a copy without its .hotwasm/ would take it for the
+ * app's own). */
 function copyExample(name) {
   const dir = join(mkdtempSync(join(tmpdir(), `hotwasm-editors-${name}-`)), name);
   cpSync(join(ROOT, 'examples', name), dir, {
     recursive: true,
-    filter: (src) => !/\/(build|target|\.hotwasm)(\/|$)/.test(src.slice(ROOT.length)),
+    filter: (src) => !/\/(build|target|\.hotwasm|compile_commands\.json)(\/|$)/.test(src.slice(ROOT.length)),
   });
   return dir;
 }

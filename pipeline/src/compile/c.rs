@@ -196,13 +196,13 @@ impl Compiler {
         let mut pch_dir = None;
         if lang == SourceLang::Cpp && !self.config.plain_emcc {
             let limits = self.limits();
-            (cmd, pch_dir) =
-                self.pch
-                    .apply(cmd, src.text, |build| match process::run(build, limits) {
-                        Ok(f) if f.status.success() => Ok(()),
-                        Ok(f) => Err(f.stderr),
-                        Err(_) => Err("the precompiled header build did not finish".into()),
-                    });
+            (cmd, pch_dir) = self.pch[usize::from(threads)].apply(cmd, src.text, |build| {
+                match process::run(build, limits) {
+                    Ok(f) if f.status.success() => Ok(()),
+                    Ok(f) => Err(f.stderr),
+                    Err(_) => Err("the precompiled header build did not finish".into()),
+                }
+            });
         }
         cmd.current_dir(src.cwd);
         let phase = Instant::now();

@@ -171,7 +171,8 @@ pub struct Compiler {
     learnt: [probe::Probe<fast::Learnt>; 2],
     learnt_cpp: [probe::Probe<fast::Learnt>; 2],
     cpp_libraries: [probe::Probe<cpp::Libraries>; 2],
-    pch: cpp::Pch,
+    /// The precompiled headers, by threads as `learnt` (built from the learnt compile line).
+    pch: [cpp::Pch; 2],
     rust: probe::Probe<rust::Toolchain>,
     prelude: rust::PreludeCache,
     trampolines: probe::Probe<trampolines::Cache>,
@@ -191,7 +192,7 @@ impl Compiler {
             learnt: Default::default(),
             learnt_cpp: Default::default(),
             cpp_libraries: Default::default(),
-            pch: cpp::Pch::default(),
+            pch: Default::default(),
             rust: probe::Probe::default(),
             prelude: rust::PreludeCache::default(),
             trampolines: probe::Probe::default(),

@@ -173,6 +173,16 @@ mod tests {
         let m = HostManifest::read(&path).unwrap().unwrap();
         assert_eq!(m.var("step").unwrap().signature.to_string(), "vppf");
         assert!(m.exports_symbol("printf"));
+        assert!(
+            !m.threads,
+            "a manifest without `threads` is a host without threads"
+        );
+        std::fs::write(
+            &path,
+            r#"{"version":1,"vars":[],"exports":[],"threads":true}"#,
+        )
+        .unwrap();
+        assert!(HostManifest::read(&path).unwrap().unwrap().threads);
         for bad in [
             r#"{"version":1,"vars":[{"name":"step","signature":"q"}],"exports":[]}"#,
             r#"{"vars":[]}"#,

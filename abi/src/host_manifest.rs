@@ -43,6 +43,14 @@ pub struct HostManifest {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub layout_inputs: Vec<LayoutInput>,
+    /// Whether the host was built with threads (`-pthread`: its memory is shared), so patches
+    /// must be compiled and linked with `-pthread` too (false in manifests written before it was
+    /// recorded, and for every host without threads).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "std::ops::Not::not")
+    )]
+    pub threads: bool,
 }
 
 /// One file the shared layouts were measured from.
@@ -165,6 +173,16 @@ mod tests {
         let m = HostManifest::read(&path).unwrap().unwrap();
         assert_eq!(m.var("step").unwrap().signature.to_string(), "vppf");
         assert!(m.exports_symbol("printf"));
+        assert!(
+            !m.threads,
+            "a manifest without `threads` is a host without threads"
+        );
+        std::fs::write(
+            &path,
+            r#"{"version":1,"vars":[],"exports":[],"threads":true}"#,
+        )
+        .unwrap();
+        assert!(HostManifest::read(&path).unwrap().unwrap().threads);
         for bad in [
             r#"{"version":1,"vars":[{"name":"step","signature":"q"}],"exports":[]}"#,
             r#"{"vars":[]}"#,

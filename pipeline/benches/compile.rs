@@ -54,7 +54,7 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
         memory_bytes: 1 << 30,
     })
     .expect("emcc on PATH: eval \"$(bash scripts/setup.sh --print-env)\"");
-    compiler.warm_up().expect("fast path learnt");
+    compiler.warm_up(false).expect("fast path learnt");
     let host = hotwasm_abi::HostManifest {
         version: 1,
         vars: [("step_particle", "vppf"), ("background_color", "ip")]
@@ -66,6 +66,7 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
         exports: vec!["hotwasm_slot".into()],
         layouts: Vec::new(),
         layout_inputs: Vec::new(),
+        threads: false,
     };
     let mut times = Vec::with_capacity(RUNS);
     let mut sizes = Vec::new();

@@ -390,6 +390,7 @@ mod tests {
             exports: vec!["demo_random".into(), "step".into()],
             layouts: Vec::new(),
             layout_inputs: Vec::new(),
+            threads: false,
         }
     }
 

@@ -133,7 +133,8 @@ fn compile_commands(
 ) -> Result<String, EditorError> {
     let include_dirs = crate::serve::patch_include_dirs(config, root, home);
     let opt = format!("-O{}", config.opt());
-    let c_flags = emcc::compile_flags(&opt, &include_dirs, &config.patches.defines);
+    let threads = crate::bundle::threads::threaded(config);
+    let c_flags = emcc::compile_flags(&opt, &include_dirs, &config.patches.defines, threads);
     let mut cpp_flags = c_flags.clone();
     cpp_flags.extend(cpp::compile_flags());
     let is_c = |f: &PathBuf| f.extension().is_some_and(|e| e == "c");

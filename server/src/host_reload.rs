@@ -376,6 +376,7 @@ mod tests {
             exports: exports.iter().map(|s| s.to_string()).collect(),
             layouts: Vec::new(),
             layout_inputs: Vec::new(),
+            threads: false,
         }
     }
 

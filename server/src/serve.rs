@@ -283,17 +283,20 @@ fn warm_up(hub: &Arc<Hub>, cpp: bool) {
     let hub = hub.clone();
     std::thread::spawn(move || {
         if let Ok(c) = &hub.compiler {
-            match c.warm_up() {
+            let host = hub.host().ok();
+            // Patches of a host built with threads compile with -pthread (learnt separately).
+            let threads = host.as_ref().is_some_and(|h| h.threads);
+            match c.warm_up(threads) {
                 // The host vars' trampolines, so the first eval of a host var is fast too.
                 Ok(()) => {
-                    if let Ok(host) = hub.host() {
-                        let _ = c.warm_up_vars(&host);
+                    if let Some(host) = &host {
+                        let _ = c.warm_up_vars(host);
                     }
                 }
                 Err(e) => eprintln!("hotwasm: warning: {e}"),
             }
             if cpp {
-                if let Err(e) = c.warm_up_cpp() {
+                if let Err(e) = c.warm_up_cpp(threads) {
                     eprintln!("hotwasm: warning: C++ patches may be slow to start: {e}");
                 }
             }

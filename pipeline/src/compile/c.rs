@@ -42,6 +42,18 @@ pub struct CSource<'a> {
     pub stands_for: Option<&'a str>,
 }
 
+/// How one source compiles to an object.
+#[derive(Clone, Copy)]
+struct ObjectSpec<'a> {
+    lang: SourceLang,
+    /// The learnt fast-path compile line (C's or C++'s, with or without threads).
+    learnt: &'a super::fast::Learnt,
+    /// Whether to dump record layouts.
+    dump: bool,
+    /// Whether the host has threads (plain emcc compiles with `-pthread` then).
+    threads: bool,
+}
+
 /// What compiling to an object left besides `patch.o`.
 struct CompiledObject {
     /// Warnings, parsed.
@@ -85,8 +97,8 @@ impl Compiler {
     ) -> Result<Compiled, CompileError> {
         let started = Instant::now();
         let learnt = match lang {
-            SourceLang::C => self.learnt()?,
-            SourceLang::Cpp => self.learnt_cpp()?,
+            SourceLang::C => self.learnt(host.threads)?,
+            SourceLang::Cpp => self.learnt_cpp(host.threads)?,
         };
         let mut phases = Phases::default();
         let lang_name = match lang {
@@ -94,7 +106,13 @@ impl Compiler {
             SourceLang::Cpp => "cpp",
         };
         let dump = self.layouts.wants(host, src.text, lang_name);
-        let object = self.compile_object(src, work, lang, learnt, dump.is_some(), &mut phases)?;
+        let how = ObjectSpec {
+            lang,
+            learnt,
+            dump: dump.is_some(),
+            threads: host.threads,
+        };
+        let object = self.compile_object(src, work, how, &mut phases)?;
         if let Some(dump) = dump {
             self.layouts.record(dump, &host.layouts, &object.layouts);
         }
@@ -110,6 +128,7 @@ impl Compiler {
                 latebind::plan(&symbols, host, Some(src.text), &|n| !libc.defines(n)),
                 LinkSpec {
                     learnt,
+                    threads: host.threads,
                     emcc_flags: Vec::new(),
                     linker_args: Vec::new(),
                 },
@@ -145,16 +164,20 @@ impl Compiler {
         &self,
         src: CSource<'_>,
         work: &Path,
-        lang: SourceLang,
-        learnt: &super::fast::Learnt,
-        dump: bool,
+        how: ObjectSpec<'_>,
         phases: &mut Phases,
     ) -> Result<CompiledObject, CompileError> {
+        let ObjectSpec {
+            lang,
+            learnt,
+            dump,
+            threads,
+        } = how;
         let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
         let mut cmd = if self.config.plain_emcc {
             let flags = match lang {
-                SourceLang::C => self.c_flags(&self.config.opt),
-                SourceLang::Cpp => self.cpp_flags(&self.config.opt),
+                SourceLang::C => self.c_flags(&self.config.opt, threads),
+                SourceLang::Cpp => self.cpp_flags(&self.config.opt, threads),
             };
             let mut cmd = emcc::compile_command(&self.emcc, &flags, src.input, &obj, &dep);
             for flag in crate::layout::DUMP_FLAGS.iter().filter(|_| dump) {
@@ -173,13 +196,13 @@ impl Compiler {
         let mut pch_dir = None;
         if lang == SourceLang::Cpp && !self.config.plain_emcc {
             let limits = self.limits();
-            (cmd, pch_dir) =
-                self.pch
-                    .apply(cmd, src.text, |build| match process::run(build, limits) {
-                        Ok(f) if f.status.success() => Ok(()),
-                        Ok(f) => Err(f.stderr),
-                        Err(_) => Err("the precompiled header build did not finish".into()),
-                    });
+            (cmd, pch_dir) = self.pch[usize::from(threads)].apply(cmd, src.text, |build| {
+                match process::run(build, limits) {
+                    Ok(f) if f.status.success() => Ok(()),
+                    Ok(f) => Err(f.stderr),
+                    Err(_) => Err("the precompiled header build did not finish".into()),
+                }
+            });
         }
         cmd.current_dir(src.cwd);
         let phase = Instant::now();
@@ -238,7 +261,7 @@ impl Compiler {
         learnt: &'a super::fast::Learnt,
         libc: &super::libc::PatchLibc,
     ) -> Result<(latebind::Plan, LinkSpec<'a>), CompileError> {
-        let libs = self.cpp_libraries()?;
+        let libs = self.cpp_libraries(host.threads)?;
         let mut plan = latebind::plan(symbols, host, Some(text), &|n| {
             libs.is_var_name(n) && !libc.defines(n)
         });
@@ -272,6 +295,7 @@ impl Compiler {
         }
         let spec = LinkSpec {
             learnt,
+            threads: host.threads,
             emcc_flags: cpp::emcc_link_flags(),
             linker_args,
         };

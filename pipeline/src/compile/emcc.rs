@@ -10,11 +10,22 @@ pub fn find() -> Result<PathBuf, CompileError> {
     crate::toolchain::find(&["emcc"]).ok_or(CompileError::EmccNotFound)
 }
 
+/// The flag that makes a patch fit a host built with threads (its memory shared: the engine
+/// refuses a side module whose memory is not, "mismatch in shared state of memory"), given to
+/// both the compile and the link.
+pub const THREADS: &str = "-pthread";
+
 /// Flags for compiling one patch source to a PIC object. Default visibility with
 /// `-fsemantic-interposition` (given to cc1: clang's driver drops it for wasm) keeps every call to an external function a relocation the link's
 /// `--wrap` can redirect (clang neither inlines nor specialises them) and reaches external
 /// globals through the GOT (see [`super::latebind`]).
-pub fn compile_flags(opt: &str, include_dirs: &[PathBuf], defines: &[String]) -> Vec<String> {
+/// With `threads`, [`THREADS`] too.
+pub fn compile_flags(
+    opt: &str,
+    include_dirs: &[PathBuf],
+    defines: &[String],
+    threads: bool,
+) -> Vec<String> {
     let mut flags: Vec<String> = [
         opt,
         "-fPIC",
@@ -33,12 +44,15 @@ pub fn compile_flags(opt: &str, include_dirs: &[PathBuf], defines: &[String]) ->
     for define in defines {
         flags.push(format!("-D{define}"));
     }
+    if threads {
+        flags.push(THREADS.to_string());
+    }
     flags
 }
 
 /// Flags for linking a patch object into a SIDE_MODULE (`-sWASM_BIGINT` avoids needing
-/// `wasm-emscripten-finalize`, which npm's binaryen lacks).
-pub fn link_flags(opt: &str) -> Vec<String> {
+/// `wasm-emscripten-finalize`, which npm's binaryen lacks); with `threads`, [`THREADS`] too.
+pub fn link_flags(opt: &str, threads: bool) -> Vec<String> {
     [
         opt,
         "-sSIDE_MODULE=1",
@@ -46,6 +60,7 @@ pub fn link_flags(opt: &str) -> Vec<String> {
         "-Wno-version-check",
     ]
     .iter()
+    .chain(threads.then_some(&THREADS))
     .map(|s| s.to_string())
     .collect()
 }

@@ -99,7 +99,9 @@ fn trampoline_indices(wasm: &[u8]) -> Result<Vec<u32>, InlineError> {
 }
 
 /// The bytes of a trampoline body from its `global.get` to (not including) its final `end`,
-/// checking it is `local.get`s, `global.get`, `i32.load`, `call_indirect`, `end`.
+/// checking it is `local.get`s, then `global.get`, `i32.load`, `call_indirect`, `end` (the slot's
+/// address in a wasm global) or `global.get`, `i32.const`, `i32.add`, `i32.load`, `i32.load`,
+/// `call_indirect`, `end` (in linear memory at `__memory_base` + offset: hosts with threads).
 fn trampoline_tail(wasm: &[u8], body: Range<usize>) -> Result<&[u8], InlineError> {
     let fb = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
         &wasm[body.clone()],
@@ -116,9 +118,22 @@ fn trampoline_tail(wasm: &[u8], body: Range<usize>) -> Result<&[u8], InlineError
                 start = Some(at);
                 shape.push("global.get");
             }
+            Operator::I32Const { .. } if start.is_some() => shape.push("i32.const"),
+            Operator::I32Add if start.is_some() => shape.push("i32.add"),
             Operator::I32Load { memarg } if memarg.offset == 0 => shape.push("i32.load"),
             Operator::CallIndirect { .. } => shape.push("call_indirect"),
-            Operator::End if shape == ["global.get", "i32.load", "call_indirect"] => {
+            Operator::End
+                if shape == ["global.get", "i32.load", "call_indirect"]
+                    || shape
+                        == [
+                            "global.get",
+                            "i32.const",
+                            "i32.add",
+                            "i32.load",
+                            "i32.load",
+                            "call_indirect",
+                        ] =>
+            {
                 return Ok(&wasm[start.unwrap_or(at)..at]);
             }
             other => return Err(err(format!("unexpected {other:?} in a trampoline"))),

@@ -292,6 +292,7 @@ mod tests {
             exports: vec!["printf".into(), "step".into()],
             layouts: Vec::new(),
             layout_inputs: Vec::new(),
+            threads: false,
         }
     }
 

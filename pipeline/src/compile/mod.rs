@@ -81,6 +81,9 @@ pub enum CompileError {
     /// A Rust patch uses a std symbol the host lacks and a patch cannot link ([`rust_std`]).
     #[error("{0}")]
     StdNotLinkable(String),
+    /// The host has threads, and a Rust patch cannot be built for shared memory.
+    #[error("Rust patches cannot load into this app: its host is built with threads (-pthread), and stable Rust's std for wasm32-unknown-emscripten has no atomics, so a Rust patch cannot use its shared memory. Write the patch in C or C++, or build the host without -pthread")]
+    RustIntoThreads,
     /// The prelude crate did not compile.
     #[error("the Rust patch prelude ({path}) does not compile: {why}")]
     Prelude {
@@ -149,6 +152,8 @@ pub struct Phases {
 struct LinkSpec<'a> {
     /// The learnt fast-path link line (C's or C++'s).
     learnt: &'a fast::Learnt,
+    /// Whether the host has threads (plain emcc links with `-pthread` then).
+    threads: bool,
     /// Extra emcc flags when linking with plain emcc.
     emcc_flags: Vec<String>,
     /// Extra linker arguments, after the objects (both paths).
@@ -161,10 +166,13 @@ pub struct Compiler {
     config: CompilerConfig,
     emcc: PathBuf,
     // Each probe is kept once it succeeds and tried again on the next eval when it failed.
-    learnt: probe::Probe<fast::Learnt>,
-    learnt_cpp: probe::Probe<fast::Learnt>,
-    cpp_libraries: probe::Probe<cpp::Libraries>,
-    pch: cpp::Pch,
+    // Indexed by whether the host has threads ([`HostManifest::threads`]): those patches are
+    // compiled and linked with `-pthread`, from command lines learnt with it.
+    learnt: [probe::Probe<fast::Learnt>; 2],
+    learnt_cpp: [probe::Probe<fast::Learnt>; 2],
+    cpp_libraries: [probe::Probe<cpp::Libraries>; 2],
+    /// The precompiled headers, by threads as `learnt` (built from the learnt compile line).
+    pch: [cpp::Pch; 2],
     rust: probe::Probe<rust::Toolchain>,
     prelude: rust::PreludeCache,
     trampolines: probe::Probe<trampolines::Cache>,
@@ -181,10 +189,10 @@ impl Compiler {
         Ok(Compiler {
             emcc: emcc::find()?,
             config,
-            learnt: probe::Probe::default(),
-            learnt_cpp: probe::Probe::default(),
-            cpp_libraries: probe::Probe::default(),
-            pch: cpp::Pch::default(),
+            learnt: Default::default(),
+            learnt_cpp: Default::default(),
+            cpp_libraries: Default::default(),
+            pch: Default::default(),
             rust: probe::Probe::default(),
             prelude: rust::PreludeCache::default(),
             trampolines: probe::Probe::default(),
@@ -194,34 +202,35 @@ impl Compiler {
         })
     }
 
-    /// Learns the fast path now rather than on the first eval.
-    pub fn warm_up(&self) -> Result<(), CompileError> {
-        self.learnt().map(|_| ())
+    /// Learns the fast path (of a host with `threads` or without) now rather than on the first
+    /// eval.
+    pub fn warm_up(&self, threads: bool) -> Result<(), CompileError> {
+        self.learnt(threads).map(|_| ())
     }
 
-    fn learnt(&self) -> Result<&fast::Learnt, CompileError> {
+    fn learnt(&self, threads: bool) -> Result<&fast::Learnt, CompileError> {
         let opt = &self.config.opt;
-        self.learnt.get_or_probe(|| {
+        self.learnt[usize::from(threads)].get_or_probe(|| {
             fast::Learnt::learn(
                 &self.emcc,
                 fast::ProbeLang::C,
-                &self.c_flags(opt),
-                &emcc::link_flags(opt),
+                &self.c_flags(opt, threads),
+                &emcc::link_flags(opt, threads),
             )
             .map_err(|e| CompileError::Learn(e.to_string()))
         })
     }
 
     /// The fast path of C++ patches: the C flags plus [`cpp::compile_flags`], wasm exceptions.
-    fn learnt_cpp(&self) -> Result<&fast::Learnt, CompileError> {
+    fn learnt_cpp(&self, threads: bool) -> Result<&fast::Learnt, CompileError> {
         let opt = &self.config.opt;
-        self.learnt_cpp.get_or_probe(|| {
-            let mut link = emcc::link_flags(opt);
+        self.learnt_cpp[usize::from(threads)].get_or_probe(|| {
+            let mut link = emcc::link_flags(opt, threads);
             link.push("-fwasm-exceptions".into());
             fast::Learnt::learn(
                 &self.emcc,
                 fast::ProbeLang::Cpp,
-                &self.cpp_flags(opt),
+                &self.cpp_flags(opt, threads),
                 &link,
             )
             .map_err(|e| CompileError::Learn(e.to_string()))
@@ -229,20 +238,20 @@ impl Compiler {
     }
 
     /// Learns the C++ fast path and reads the C++ libraries now rather than on the first C++ eval.
-    pub fn warm_up_cpp(&self) -> Result<(), CompileError> {
-        self.cpp_libraries().map(|_| ())
+    pub fn warm_up_cpp(&self, threads: bool) -> Result<(), CompileError> {
+        self.cpp_libraries(threads).map(|_| ())
     }
 
-    fn cpp_flags(&self, opt: &str) -> Vec<String> {
-        let mut flags = self.c_flags(opt);
+    fn cpp_flags(&self, opt: &str, threads: bool) -> Vec<String> {
+        let mut flags = self.c_flags(opt, threads);
         flags.extend(cpp::compile_flags());
         flags
     }
 
     /// The C++ libraries patches link, found through the learnt C++ link line.
-    fn cpp_libraries(&self) -> Result<&cpp::Libraries, CompileError> {
-        let learnt = self.learnt_cpp()?;
-        self.cpp_libraries.get_or_probe(|| {
+    fn cpp_libraries(&self, threads: bool) -> Result<&cpp::Libraries, CompileError> {
+        let learnt = self.learnt_cpp(threads)?;
+        self.cpp_libraries[usize::from(threads)].get_or_probe(|| {
             let link = cpp::argv_of(&learnt.link_command(Path::new("."), &[], &[]));
             cpp::Libraries::find(&link).map_err(|e| CompileError::Learn(e.to_string()))
         })
@@ -252,7 +261,8 @@ impl Compiler {
     /// [`trampolines::PREPARED_HOST_VARS`] of them) and makes the C library patches link, so the
     /// first eval of a host var or a C library function links at once.
     pub fn warm_up_vars(&self, host: &HostManifest) -> Result<(), CompileError> {
-        self.trampolines()?.prepare(host, self.limits())?;
+        self.trampolines(host.threads)?
+            .prepare(host, self.limits())?;
         // And the C library patches link (~0.1 s: reading and extracting the archives).
         self.patch_libc(host).map(|_| ())
     }
@@ -266,7 +276,13 @@ impl Compiler {
         if let Some(made) = current.as_ref().filter(|l| l.fits(host)) {
             return Ok(made.clone());
         }
-        let made = self.make_patch_libc(host).unwrap_or_else(|e| {
+        let made = if host.threads {
+            // Emscripten's PIC libc for threads (`libc-mt.a`) is not split for patches yet.
+            Ok(libc::PatchLibc::none(host))
+        } else {
+            self.make_patch_libc(host)
+        };
+        let made = made.unwrap_or_else(|e| {
             eprintln!("hotwasm: warning: patches can call only the C library functions the host exports: {e}");
             libc::PatchLibc::none(host)
         });
@@ -276,16 +292,16 @@ impl Compiler {
     }
 
     fn make_patch_libc(&self, host: &HostManifest) -> Result<libc::PatchLibc, CompileError> {
-        let learnt = self.learnt()?;
+        let learnt = self.learnt(false)?;
         let dir = self
-            .trampolines()?
+            .trampolines(false)?
             .dir()
             .join(format!("libc-{:016x}", libc::exports_key(host)));
         std::fs::create_dir_all(&dir).map_err(CompileError::Io)?;
         std::fs::write(dir.join("shim.c"), libc::shim_source()).map_err(CompileError::Io)?;
         let (obj, dep) = (dir.join("patch.o"), dir.join("patch.d"));
         let mut cmd = if self.config.plain_emcc {
-            let flags = self.c_flags(&self.config.opt);
+            let flags = self.c_flags(&self.config.opt, false);
             emcc::compile_command(&self.emcc, &flags, "shim.c", &obj, &dep)
         } else {
             learnt.compile_command("shim.c", &dir, &dir)
@@ -308,12 +324,19 @@ impl Compiler {
         libc::PatchLibc::make(&dirs, host, &dir, obj)
     }
 
-    fn c_flags(&self, opt: &str) -> Vec<String> {
-        emcc::compile_flags(opt, &self.config.include_dirs, &self.config.defines)
+    fn c_flags(&self, opt: &str, threads: bool) -> Vec<String> {
+        emcc::compile_flags(
+            opt,
+            &self.config.include_dirs,
+            &self.config.defines,
+            threads,
+        )
     }
 
-    fn trampolines(&self) -> Result<&trampolines::Cache, CompileError> {
-        let learnt = self.learnt()?;
+    /// The trampoline cache (one for both kinds of host: [`trampolines::Cache::objects`] keeps
+    /// them apart), assembling with the llvm-mc beside the learnt clang.
+    fn trampolines(&self, threads: bool) -> Result<&trampolines::Cache, CompileError> {
+        let learnt = self.learnt(threads)?;
         self.trampolines.get_or_probe(|| {
             trampolines::Cache::new(learnt.clang()).map_err(|e| CompileError::Learn(e.to_string()))
         })
@@ -332,7 +355,9 @@ impl Compiler {
     ) -> Result<(Vec<u8>, Vec<String>), CompileError> {
         let so = work.join("patch.so");
         let phase = Instant::now();
-        let helpers = self.trampolines()?.objects(plan, self.limits())?;
+        let helpers = self
+            .trampolines(spec.threads)?
+            .objects(plan, spec.threads, self.limits())?;
         phases.symbols += phase.elapsed();
         let mut linker_args = latebind::wrap_flags(plan);
         let mut defined: Vec<String> = plan.defines.iter().map(|v| v.name.clone()).collect();
@@ -342,7 +367,7 @@ impl Compiler {
         }
         linker_args.extend(spec.linker_args);
         let cmd = if self.config.plain_emcc {
-            let mut flags = emcc::link_flags(&self.config.opt);
+            let mut flags = emcc::link_flags(&self.config.opt, spec.threads);
             flags.extend(spec.emcc_flags);
             let mut objects = vec![object.to_path_buf()];
             objects.extend(helpers);
@@ -391,7 +416,7 @@ impl Compiler {
         if let Some(made) = current.as_ref().filter(|s| s.fits(host)) {
             return Ok(made.clone());
         }
-        let dir = self.trampolines()?.dir().join("rust-std");
+        let dir = self.trampolines(false)?.dir().join("rust-std");
         std::fs::create_dir_all(&dir).map_err(CompileError::Io)?;
         let made = rust_std::PatchStd::make(&tc.rlib_dir()?, host, &dir).unwrap_or_else(|e| {
             eprintln!("hotwasm: warning: Rust patches can use only the std functions the host exports: {e}");
@@ -420,6 +445,9 @@ impl Compiler {
         host: &HostManifest,
     ) -> Result<Compiled, CompileError> {
         let started = Instant::now();
+        if host.threads {
+            return Err(CompileError::RustIntoThreads);
+        }
         let tc = self.rust_toolchain()?;
         let opt = self.rust_opt_level();
         let rlib = self.prelude.rlib(tc, &self.config, &opt, self.limits())?;
@@ -479,7 +507,8 @@ impl Compiler {
         let std_link = std.link_or_refuse(&symbols)?;
         phases.symbols = phase.elapsed();
         let spec = LinkSpec {
-            learnt: self.learnt()?,
+            learnt: self.learnt(false)?,
+            threads: false,
             emcc_flags: vec!["-fwasm-exceptions".to_string()],
             linker_args: rust::std_linker_args(&plan, &symbols, &std_link, work)?,
         };

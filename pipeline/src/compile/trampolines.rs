@@ -55,19 +55,23 @@ impl Cache {
     /// The objects to link with the patch. Cached objects are reused; when several are missing,
     /// one llvm-mc run assembles them all into one object for this patch (one process instead of
     /// one per object; later patches assemble their own single objects as needed).
+    /// With `threads` (a host whose memory is shared) each trampoline keeps its slot's address in
+    /// linear memory ([`trampoline`]).
     pub fn objects(
         &self,
         plan: &Plan,
+        threads: bool,
         limits: process::Limits,
     ) -> Result<Vec<PathBuf>, CompileError> {
-        let wanted = self.wanted(plan);
+        let wanted = self.wanted(plan, threads);
         let (cached, missing): (Vec<_>, Vec<_>) = wanted.into_iter().partition(|w| w.0.is_file());
         let mut objects: Vec<PathBuf> = cached.into_iter().map(|w| w.0).collect();
         match missing.len() {
             0 => {}
             1 => {
                 let (path, piece) = &missing[0];
-                self.assemble(path, &object_asm(std::slice::from_ref(piece)), limits)?;
+                let asm = object_asm(std::slice::from_ref(piece));
+                self.assemble(path, &asm, threads, limits)?;
                 objects.push(path.clone());
             }
             _ => {
@@ -78,7 +82,7 @@ impl Cache {
                     hotwasm_abi::fnv1a(asm.as_bytes())
                 ));
                 if !path.is_file() {
-                    self.assemble(&path, &asm, limits)?;
+                    self.assemble(&path, &asm, threads, limits)?;
                 }
                 objects.push(path);
             }
@@ -87,15 +91,17 @@ impl Cache {
     }
 
     /// Every object `plan` needs, with the piece of assembly it is made of.
-    fn wanted(&self, plan: &Plan) -> Vec<(PathBuf, Piece)> {
+    fn wanted(&self, plan: &Plan, threads: bool) -> Vec<(PathBuf, Piece)> {
         let mut wanted = Vec::new();
+        let mt = if threads { "mt-" } else { "" };
         for (i, v) in plan.vars().enumerate() {
-            let file = format!("t-{}-{}.o", file_safe(&v.name), v.signature);
-            wanted.push((self.dir.path().join(file), trampoline(v, &format!("_t{i}"))));
+            let file = format!("t-{mt}{}-{}.o", file_safe(&v.name), v.signature);
+            let piece = trampoline(v, &format!("_t{i}"), threads);
+            wanted.push((self.dir.path().join(file), piece));
         }
         for (i, g) in plan.globals.iter().enumerate() {
             let key = init_key(g);
-            let file = format!("g-{}-{}-{key:016x}.o", file_safe(&g.name), g.size);
+            let file = format!("g-{mt}{}-{}-{key:016x}.o", file_safe(&g.name), g.size);
             wanted.push((self.dir.path().join(file), global(g, &format!("_g{i}"))));
         }
         wanted
@@ -123,18 +129,19 @@ impl Cache {
             ..Plan::default()
         };
         let jobs: Vec<(PathBuf, String)> = self
-            .wanted(&plan)
+            .wanted(&plan, host.threads)
             .into_iter()
             .filter(|w| !w.0.is_file())
             .map(|(path, piece)| (path, object_asm(&[piece])))
             .collect();
-        self.assemble_all(&jobs.iter().collect::<Vec<_>>(), limits)
+        self.assemble_all(&jobs.iter().collect::<Vec<_>>(), host.threads, limits)
     }
 
     /// Assembles `jobs` (object path, assembly), as many at a time as there are cores.
     fn assemble_all(
         &self,
         jobs: &[&(PathBuf, String)],
+        threads: bool,
         limits: process::Limits,
     ) -> Result<(), CompileError> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -142,7 +149,7 @@ impl Cache {
             std::thread::scope(|s| {
                 let handles: Vec<_> = chunk
                     .iter()
-                    .map(|(path, asm)| s.spawn(|| self.assemble(path, asm, limits)))
+                    .map(|(path, asm)| s.spawn(|| self.assemble(path, asm, threads, limits)))
                     .collect();
                 handles.into_iter().try_for_each(|h| {
                     h.join().unwrap_or_else(|_| {
@@ -160,6 +167,7 @@ impl Cache {
         &self,
         path: &Path,
         asm: &str,
+        threads: bool,
         limits: process::Limits,
     ) -> Result<(), CompileError> {
         // Two compiles may assemble the same object at once: each writes its own files and the
@@ -171,10 +179,16 @@ impl Cache {
             .map_err(CompileError::Io)?;
         std::fs::write(src.path(), asm).map_err(CompileError::Io)?;
         let mut cmd = Command::new(&self.assembler);
+        // A shared-memory link takes only objects built with atomics and bulk memory.
+        let features = if threads {
+            "-mattr=+mutable-globals,+sign-ext,+reference-types,+multivalue,+atomics,+bulk-memory"
+        } else {
+            "-mattr=+mutable-globals,+sign-ext,+reference-types,+multivalue"
+        };
         cmd.args([
             "-triple=wasm32-unknown-emscripten",
             "-filetype=obj",
-            "-mattr=+mutable-globals,+sign-ext,+reference-types,+multivalue",
+            features,
         ])
         .arg(src.path())
         .arg("-o")
@@ -277,18 +291,62 @@ fn object_asm(pieces: &[Piece]) -> String {
 }
 
 /// The trampoline object of one var: `__wrap_<name>`, its slot, and the constructor that fetches
-/// the slot with `hotwasm_slot`.
+/// the slot with `hotwasm_slot` (for a host without threads).
 pub fn trampoline_asm(v: &VarUse) -> String {
-    object_asm(&[trampoline(v, "")])
+    object_asm(&[trampoline(v, "", false)])
 }
 
-fn trampoline(v: &VarUse, sfx: &str) -> Piece {
+/// Where a trampoline keeps its slot's address, as assembly: the declarations, the code that
+/// pushes the address, the code before and after the value to store, and the data it needs.
+struct Cell {
+    decls: String,
+    load: String,
+    store_before: String,
+    store_after: String,
+    data: String,
+}
+
+/// Without threads, a wasm global (one load per call). With threads, a word of linear memory:
+/// a wasm global belongs to one instance, each thread instantiates the patch, and only the main
+/// thread runs its constructors (Emscripten's `library_dylink.js`), so a worker's copy of the
+/// global would stay 0 and its late-bound calls would read address 0; memory is shared, so the
+/// main thread's store reaches every worker.
+fn cell(sfx: &str, threads: bool) -> Cell {
+    if !threads {
+        return Cell {
+            decls: format!("\t.globaltype\t__hotwasm_slot{sfx}, i32\n__hotwasm_slot{sfx}:\n"),
+            load: format!("\tglobal.get\t__hotwasm_slot{sfx}\n"),
+            store_before: String::new(),
+            store_after: format!("\tglobal.set\t__hotwasm_slot{sfx}\n"),
+            data: String::new(),
+        };
+    }
+    let address =
+        format!("\tglobal.get\t__memory_base\n\ti32.const\t.Lcell{sfx}@MBREL\n\ti32.add\n");
+    Cell {
+        decls: String::new(),
+        load: format!("{address}\ti32.load\t0\n"),
+        store_before: address,
+        store_after: "\ti32.store\t0\n".to_string(),
+        data: format!(
+            "\t.section\t.bss.__hotwasm_cell{sfx},\"\",@\n\t.p2align\t2, 0x0\n.Lcell{sfx}:\n\t.skip\t4\n\t.size\t.Lcell{sfx}, 4\n"
+        ),
+    }
+}
+
+fn trampoline(v: &VarUse, sfx: &str, threads: bool) -> Piece {
     let wrap = symbol(&format!("__wrap_{}", v.name));
     let ty = functype(&v.signature);
     let args: String = (0..v.signature.params.len())
         .map(|i| format!("\tlocal.get\t{i}\n"))
         .collect();
-    let decls = format!("\t.globaltype\t__hotwasm_slot{sfx}, i32\n__hotwasm_slot{sfx}:\n");
+    let Cell {
+        decls,
+        load,
+        store_before,
+        store_after,
+        data,
+    } = cell(sfx, threads);
     let body = format!(
         "\t.section\t.text.__wrap,\"\",@
 \t.hidden\t{wrap}
@@ -296,23 +354,21 @@ fn trampoline(v: &VarUse, sfx: &str) -> Piece {
 \t.type\t{wrap},@function
 {wrap}:
 \t.functype\t{wrap} {ty}
-{args}\tglobal.get\t__hotwasm_slot{sfx}
-\ti32.load\t0
+{args}{load}\ti32.load\t0
 \tcall_indirect\t__indirect_function_table, {ty}
 \tend_function
 \t.section\t.text.__hotwasm_bind,\"\",@
 \t.type\t__hotwasm_bind{sfx},@function
 __hotwasm_bind{sfx}:
 \t.functype\t__hotwasm_bind{sfx} () -> ()
-\tglobal.get\t__memory_base
+{store_before}\tglobal.get\t__memory_base
 \ti32.const\t.Lname{sfx}@MBREL
 \ti32.add
 \tglobal.get\t__memory_base
 \ti32.const\t.Lsig{sfx}@MBREL
 \ti32.add
 \tcall\thotwasm_slot
-\tglobal.set\t__hotwasm_slot{sfx}
-\tend_function
+{store_after}\tend_function
 \t.section\t.rodata.__hotwasm_name,\"S\",@
 .Lname{sfx}:
 \t.asciz\t{name}
@@ -324,7 +380,7 @@ __hotwasm_bind{sfx}:
 \t.section\t.init_array.{BIND_PRIORITY},\"\",@
 \t.p2align\t2, 0x0
 \t.int32\t__hotwasm_bind{sfx}
-\t.section\t.custom_section.{VARS_SECTION},\"\",@
+{data}\t.section\t.custom_section.{VARS_SECTION},\"\",@
 \t.ascii\t{line}
 ",
         name = quoted(&v.name),

@@ -46,6 +46,7 @@ pub fn host_manifest() -> HostManifest {
         .to_vec(),
         layouts: Vec::new(),
         layout_inputs: Vec::new(),
+        threads: false,
     }
 }
 

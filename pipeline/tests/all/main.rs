@@ -13,6 +13,8 @@ mod late_binding;
 // Late binding: vars called through slots, globals that keep their storage.
 mod globals_persist;
 mod vars_are_late_bound;
+// Hosts built with threads: -pthread patches, slot addresses in shared memory.
+mod patches_for_a_threaded_host;
 
 // Compiling: where includes resolve; the toolchain and the Rust prelude.
 mod includes_resolve_beside_the_edited_file;

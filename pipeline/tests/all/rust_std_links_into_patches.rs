@@ -61,6 +61,7 @@ pub fn minimal_host() -> HostManifest {
         exports,
         layouts: Vec::new(),
         layout_inputs: Vec::new(),
+        threads: false,
     }
 }
 
@@ -151,7 +152,7 @@ fn std_code_the_host_lacks_is_linked_into_the_patch() {
     let compiler = compiler(project.path());
     let host = minimal_host();
     compiler.warm_up_rust().unwrap();
-    compiler.warm_up().unwrap();
+    compiler.warm_up(false).unwrap();
     let tc = hotwasm_pipeline::compile::rust::Toolchain::find(&repo_root()).unwrap();
     let t0 = std::time::Instant::now();
     compiler.patch_std(&tc, &host).unwrap();

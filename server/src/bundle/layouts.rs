@@ -314,6 +314,7 @@ fn flags(config: &Config, home: &Home) -> Vec<String> {
                 &format!("-O{}", config.opt()),
                 &dirs,
                 &config.patches.defines,
+                false, // A Rust host has no threads (refused: bundle/threads.rs).
             )
         }
     }

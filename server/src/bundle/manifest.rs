@@ -19,6 +19,7 @@ pub fn write(
     built: &Built,
     path: &Path,
     layouts: super::layouts::Measured,
+    threads: bool,
 ) -> Result<(), BuildError> {
     let script = home.script("host-manifest.mjs");
     say("reading the host manifest from the built host (node, noInitialRun)");
@@ -50,6 +51,7 @@ pub fn write(
         "exports": shape.provided_to_patches(),
         "layouts": layouts.layouts,
         "layout_inputs": layouts.inputs,
+        "threads": threads,
     });
     let text = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| BuildError::Config(format!("writing the host manifest: {e}")))?;

@@ -164,7 +164,7 @@ pub fn build_linked(
     }
     if let (Some(path), Some(measuring)) = (&built.manifest, measuring) {
         let layouts = shared_layouts(measuring);
-        manifest::write(home, &built, path, layouts)?;
+        manifest::write(home, &built, path, layouts, threads::threaded(config))?;
     }
     report(&built, mode, started);
     Ok(built)

@@ -512,14 +512,16 @@ impl Compiler {
             emcc_flags: vec!["-fwasm-exceptions".to_string()],
             linker_args: rust::std_linker_args(&plan, &symbols, &std_link, work)?,
         };
-        let (wasm, defined) = self.bind_and_link(
-            &obj,
-            work,
-            &plan,
-            symbols.defines(latebind::RUN_ONCE),
-            spec,
-            &mut phases,
-        )?;
+        let (wasm, defined) = self
+            .bind_and_link(
+                &obj,
+                work,
+                &plan,
+                symbols.defines(latebind::RUN_ONCE),
+                spec,
+                &mut phases,
+            )
+            .map_err(|e| rust_std::wrapped_link_failure(e, &std_link))?;
         let wasm = rust_std::unwrap_imports(&wasm, &std_link.wraps)
             .map_err(|stderr| CompileError::Link { stderr })?;
         Ok(Compiled {

@@ -770,6 +770,20 @@ pub fn refusal(raw: &str, why: &str) -> String {
     )
 }
 
+/// A failed link of a patch that wraps stateful host functions a copied std object also defines:
+/// wasm-ld 19 can crash there ("PLEASE submit a bug report"), so such a failure becomes a refusal
+/// naming the wrapped function and the fix. Any other error is returned as it was.
+pub fn wrapped_link_failure(e: CompileError, link: &StdLink) -> CompileError {
+    let (CompileError::Link { .. }, Some(raw)) = (&e, link.wraps.first()) else {
+        return e;
+    };
+    let demangled = format!("{:#}", rustc_demangle::demangle(raw));
+    CompileError::StdNotLinkable(format!(
+        "the patch needs standard library code the host does not link ({} symbols) from the same std object as `{demangled}` (symbol `{raw}`), which holds state the host shares, and the linker cannot keep the two apart. The patch was not sent: use the std functions your patch calls somewhere in your host's Rust code so the host links and exports them, then rebuild the host with `hotwasm build --hot`",
+        link.copied
+    ))
+}
+
 /// The rlib of `krate` in `dir` (`lib<krate>-<hash>.rlib`).
 fn find_rlib(dir: &Path, krate: &str) -> Result<PathBuf, CompileError> {
     let prefix = format!("lib{krate}-");

@@ -67,7 +67,9 @@ describe('Rust evals that need std code examples/rust-host does not link', { tim
     const r = await hot.eval('println!("hi");\n1', 'rust');
     assert.equal(r.ok, false, 'refused');
     assert.match(r.error, /std::io::stdio::_print/);
-    assert.match(r.error, /state of the standard library/);
+    // Why depends on what the host links: std state itself, or a C function behind it (a lock).
+    assert.match(r.error, /state of the standard library|which neither the host nor the standard library's objects provide/);
+    assert.match(r.error, /cannot link itself/);
     assert.match(r.error, /hotwasm build --hot/);
   });
 });

@@ -6,7 +6,6 @@
 use crate::protocol::{self, Linked, Ready, Request, Undone};
 use crate::EvalOutput;
 use std::io::{BufWriter, Read};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -154,26 +153,7 @@ impl Session {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(bytes) = limits.address_space {
-            // SAFETY: the closure runs in the forked child before exec; it only calls
-            // async-signal-safe `setrlimit` on stack data and allocates nothing.
-            unsafe {
-                command.pre_exec(move || {
-                    let cap = libc::rlimit {
-                        rlim_cur: bytes as libc::rlim_t,
-                        rlim_max: bytes as libc::rlim_t,
-                    };
-                    let no_core = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0
-                        || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+            hotwasm_pipeline::compile::process::cap_address_space(&mut command, bytes);
         }
         let mut child = command.spawn()?;
         let stdin = BufWriter::new(child.stdin.take().expect("piped"));

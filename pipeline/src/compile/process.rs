@@ -50,26 +50,7 @@ pub fn run_to(mut cmd: Command, limits: Limits, stdout: Stdio) -> Result<Finishe
         .stderr(Stdio::piped());
     cmd.process_group(0);
     if let Some(bytes) = limits.address_space {
-        // SAFETY: the closure runs in the forked child before exec; it only calls
-        // async-signal-safe `setrlimit` on stack data and allocates nothing.
-        unsafe {
-            cmd.pre_exec(move || {
-                let cap = libc::rlimit {
-                    rlim_cur: bytes as libc::rlim_t,
-                    rlim_max: bytes as libc::rlim_t,
-                };
-                let no_core = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
-                if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0
-                    || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        cap_address_space(&mut cmd, bytes);
     }
     let mut child = cmd.spawn().map_err(RunError::Spawn)?;
     let mut pipe = child.stderr.take().expect("stderr is piped");
@@ -139,6 +120,31 @@ pub fn run_to(mut cmd: Command, limits: Limits, stdout: Stdio) -> Result<Finishe
         status,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
+}
+
+/// Makes the child that `cmd` starts unable to map more than `bytes` of address space (a compile
+/// bomb gets an allocation failure, not the machine's memory) and to write a core file.
+pub fn cap_address_space(cmd: &mut Command, bytes: u64) {
+    // SAFETY: the closure runs in the forked child before exec; it only calls
+    // async-signal-safe `setrlimit` on stack data and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            let cap = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            let no_core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0
+                || libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,15 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-step() { printf '\n== %s\n' "$*"; }
+# Each step prints its title, and the seconds the previous one took (the CI time budget's split).
+STEP_START=$SECONDS
+STEP_NAME=""
+step() {
+  if [ -n "$STEP_NAME" ]; then printf '== took %ss: %s\n' "$((SECONDS - STEP_START))" "$STEP_NAME"; fi
+  STEP_START=$SECONDS
+  STEP_NAME="$*"
+  printf '\n== %s\n' "$*"
+}
 
 step "setup (installs what is missing; seconds when nothing is)"
 bash scripts/setup.sh
@@ -54,3 +62,5 @@ node --test --test-concurrency=1 tests/browser/
 
 step "fuzz: a bounded round (10 s) of the manifest, signature, protocol and wasm readers"
 cargo run --release -q --manifest-path fuzz/Cargo.toml -- --seconds 10
+step "done"
+printf '== all steps passed in %ss\n' "$SECONDS"

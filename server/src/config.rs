@@ -107,6 +107,30 @@ pub struct Patches {
     pub opt: Option<String>,
 }
 
+/// `[hot]`: which functions of a HOT_RELOAD host patches may replace (docs/ALL-HOT.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hot {
+    /// `"all"`: every function of the app's sources is hot unless kept cold; `"marked"` (the
+    /// default when the key is absent, so existing apps keep building as before): only
+    /// `HOTWASM_FN` / `hot_fn!` functions.
+    pub mode: Option<HotMode>,
+    /// Functions kept cold in `"all"` mode (direct calls; a patch redefining one is refused).
+    pub cold: Vec<String>,
+    /// Source files (globs, relative to the app root) whose functions are all kept cold.
+    pub cold_files: Vec<String>,
+}
+
+/// `[hot] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HotMode {
+    /// Every function of the app's sources, unless kept cold.
+    All,
+    /// Only the marked functions.
+    Marked,
+}
+
 /// `[serve]`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -161,6 +185,8 @@ struct Raw {
     patches: Patches,
     #[serde(default)]
     serve: Serve,
+    #[serde(default)]
+    hot: Hot,
 }
 
 fn default_export_name() -> String {
@@ -194,6 +220,8 @@ pub struct Config {
     pub patches: Patches,
     /// `[serve]` as written.
     pub serve: Serve,
+    /// `[hot]` as written.
+    pub hot: Hot,
 }
 
 impl Config {
@@ -241,6 +269,7 @@ impl Config {
             build: raw.build,
             patches: raw.patches,
             serve: raw.serve,
+            hot: raw.hot,
         };
         config.validate().map_err(|m| invalid(String::new(), m))?;
         Ok(config)
@@ -303,6 +332,11 @@ impl Config {
     /// The output directory (`[build] out_dir`, default `build`).
     pub fn out_dir(&self) -> PathBuf {
         self.path(self.build.out_dir.as_deref().unwrap_or("build"))
+    }
+
+    /// Whether every function of the app is hot (`[hot] mode = "all"`).
+    pub fn all_hot(&self) -> bool {
+        self.hot.mode == Some(HotMode::All)
     }
 
     /// Where a build of this mode goes: `<out_dir>/hot` or `<out_dir>/plain`.

@@ -135,9 +135,11 @@ fn targets(shape: &Shape, hot_names: &[&str]) -> Result<Targets, String> {
         missing: Vec::new(),
         accessor: match by_name.get(SLOTS_ACCESSOR).map(Vec::as_slice) {
             Some([one]) => *one,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "the linked host has no `{SLOTS_ACCESSOR}` (the all-hot directory was not linked)"
-            )),
+            ))
+            }
         },
     };
     for (slot, name) in hot_names.iter().enumerate() {

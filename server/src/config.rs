@@ -414,6 +414,23 @@ mod tests {
     }
 
     #[test]
+    fn hot_mode_is_marked_unless_all_is_written_and_a_misspelt_mode_is_refused() {
+        let app = "[app]\nname = \"a\"\nlang = \"c\"\n[build]\nsources = [\"src/*.c\"]\n";
+        assert!(
+            !parse(app).unwrap().all_hot(),
+            "no [hot]: marked-only, as before"
+        );
+        let all = parse(&format!(
+            "{app}[hot]\nmode = \"all\"\ncold = [\"f\"]\ncold_files = [\"src/fast/*.c\"]\n"
+        ))
+        .unwrap();
+        assert!(all.all_hot());
+        assert_eq!(all.hot.cold, vec!["f".to_string()]);
+        let e = parse(&format!("{app}[hot]\nmode = \"everything\"\n")).unwrap_err();
+        assert!(e.to_string().contains("everything"), "{e}");
+    }
+
+    #[test]
     fn a_minimal_config_gets_the_documented_defaults() {
         let c = parse(MINIMAL_RUST).unwrap();
         assert_eq!(c.root, Path::new("/apps/x"));

@@ -71,6 +71,12 @@ describe('examples/allhot-c: every function hot, no marks', { timeout: 15 * 60_0
     assert.match(r.error, /tally_checksum.*kept cold by \[hot\] cold/s);
   });
 
+  test('a static name two files define is refused naming both files and how to choose', async () => {
+    const r = await hot.eval('#include "tally.h"\nint32_t clamp(int32_t n) { return n; }\n', 'c');
+    assert.equal(r.ok, false, 'an ambiguous static was redefined');
+    assert.match(r.error, /`clamp` is defined in src\/scale\.c and src\/tally\.c.*rename one of them/s);
+  });
+
   test('a call to a host function a patch cannot reach is refused before sending, saying so', async () => {
     const r = await hot.eval('#include "tally.h"\nint32_t step(int32_t n) { return tally_checksum(n); }\n', 'c');
     assert.equal(r.ok, false, 'a call to an unreachable host function was sent');

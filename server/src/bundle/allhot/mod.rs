@@ -58,8 +58,9 @@ pub struct ColdFn {
 }
 
 /// Flags every app source compiles with in all-hot mode: no inlining of one app function into
-/// another (a redefined function must change in every caller).
-pub const COMPILE_FLAGS: [&str; 1] = ["-fno-inline"];
+/// another (a redefined function must change in every caller), and `HOTWASM_FN` as a plain
+/// function (the rewrite makes it hot like every other).
+pub const COMPILE_FLAGS: [&str; 2] = ["-fno-inline", "-DHOTWASM_ALL_HOT"];
 
 /// Flags the all-hot link adds: the name section the rewrite reads, and `-O1` so binaryen's
 /// wasm-opt does not run (it would inline, drop arguments and merge identical functions).
@@ -151,6 +152,12 @@ pub fn prepare(
     objects: &[PathBuf],
     bundle_dir: &Path,
 ) -> Result<(Plan, PathBuf), BuildError> {
+    if super::threads::threaded(config) {
+        return Err(BuildError::Config(format!(
+            "{}: [hot] mode = \"all\" does not support threaded hosts yet (each thread instantiates the module, and the all-hot start-up would write the shared slots once per thread): use mode = \"marked\" with HOTWASM_FN for this app (docs/ALL-HOT.md)",
+            config.file.display()
+        )));
+    }
     let plan = plan(config, sources, objects)?;
     say(&format!(
         "all-hot: {} functions hot, {} cold",
@@ -168,7 +175,7 @@ pub fn finish(mut plan: Plan, wasm: &Path, bundle_dir: &Path) -> Result<(), Buil
     let bytes = std::fs::read(wasm)
         .map_err(|e| BuildError::io(format!("reading {}", wasm.display()), e))?;
     let names: Vec<&str> = plan.hot.iter().map(|f| f.name.as_str()).collect();
-    let rewritten = rewrite::rewrite(&bytes, &names, rewrite::Slots::Memory)
+    let rewritten = rewrite::rewrite(&bytes, &names, slots_kind())
         .map_err(|e| BuildError::Config(format!("all-hot rewrite of {}: {e}", wasm.display())))?;
     super::write_atomically(wasm, &rewritten.wasm)?;
     let missing: std::collections::BTreeSet<&str> =
@@ -191,6 +198,18 @@ pub fn finish(mut plan: Plan, wasm: &Path, bundle_dir: &Path) -> Result<(), Buil
     let json = serde_json::to_vec_pretty(&plan)
         .map_err(|e| BuildError::Config(format!("writing the all-hot plan: {e}")))?;
     super::write_atomically(&bundle_dir.join(PLAN_FILE), &json)
+}
+
+/// The slots the rewrite uses: memory (the registry's), or — only to measure the alternative
+/// (benches/allhot.mjs; such a host cannot apply patches to its functions) — table entries, with
+/// `HOTWASM_ALLHOT_SLOTS=table` in the build's environment.
+fn slots_kind() -> rewrite::Slots {
+    if std::env::var("HOTWASM_ALLHOT_SLOTS").as_deref() == Ok("table") {
+        say("all-hot: table slots (HOTWASM_ALLHOT_SLOTS=table: for measuring only, patches cannot replace functions of this host)");
+        rewrite::Slots::Table
+    } else {
+        rewrite::Slots::Memory
+    }
 }
 
 /// Step 5: adds the plan of an all-hot build in `bundle_dir` (if any) to the host manifest at

@@ -236,7 +236,7 @@ fn assemble(
         let start = StartSection {
             function_index: total_funcs + w.t.order.len() as u32,
         };
-        if !start_written && matches!(id, 9 | 12 | 10 | 11) {
+        if !start_written && matches!(id, 9..=12) {
             out.section(&start);
             start_written = true;
         }
@@ -531,5 +531,168 @@ impl Writer<'_> {
             section.functions(&map);
         }
         Ok(section)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        EntityType, ImportSection, MemoryType, NameSection, TableType, TypeSection,
+    };
+
+    /// A linked host in miniature: `f` (hot), `g` calling `f`, the directory's accessor, an
+    /// imported table and memory, one element segment and a name section.
+    fn host() -> Vec<u8> {
+        let mut m = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([ValType::I32], [ValType::I32]); // 0: f, g
+        types.ty().function([], [ValType::I32]); // 1: accessor
+        m.section(&types);
+        let mut imports = ImportSection::new();
+        imports.import(
+            "env",
+            "memory",
+            EntityType::Memory(MemoryType {
+                minimum: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            }),
+        );
+        imports.import(
+            "env",
+            "__indirect_function_table",
+            EntityType::Table(TableType {
+                element_type: wasm_encoder::RefType::FUNCREF,
+                minimum: 3,
+                maximum: None,
+                table64: false,
+                shared: false,
+            }),
+        );
+        m.section(&imports);
+        let mut funcs = FunctionSection::new();
+        funcs.function(0).function(0).function(1);
+        m.section(&funcs);
+        let mut globals = GlobalSection::new();
+        globals.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            },
+            &ConstExpr::i32_const(0),
+        );
+        m.section(&globals);
+        let mut elements = ElementSection::new();
+        elements.active(
+            None,
+            &ConstExpr::i32_const(1),
+            Elements::Functions(std::borrow::Cow::Borrowed(&[1])),
+        );
+        m.section(&elements);
+        let mut code = CodeSection::new();
+        let mut f = Function::new([]);
+        f.instruction(&Instruction::LocalGet(0))
+            .instruction(&Instruction::I32Const(1))
+            .instruction(&Instruction::I32Add)
+            .instruction(&Instruction::End);
+        code.function(&f);
+        let mut g = Function::new([]);
+        g.instruction(&Instruction::LocalGet(0))
+            .instruction(&Instruction::Call(0))
+            .instruction(&Instruction::End);
+        code.function(&g);
+        let mut a = Function::new([]);
+        a.instruction(&Instruction::I32Const(64))
+            .instruction(&Instruction::End);
+        code.function(&a);
+        m.section(&code);
+        let mut names = NameSection::new();
+        let mut map = NameMap::new();
+        map.append(0, "f");
+        map.append(1, "g");
+        map.append(2, SLOTS_ACCESSOR);
+        names.functions(&map);
+        m.section(&names);
+        m.finish()
+    }
+
+    fn ops_of(wasm: &[u8], index: usize) -> Vec<String> {
+        let body = Parser::new(0)
+            .parse_all(wasm)
+            .filter_map(|p| match p.unwrap() {
+                Payload::CodeSectionEntry(b) => Some(b),
+                _ => None,
+            })
+            .nth(index)
+            .unwrap();
+        let mut r = body.get_operators_reader().unwrap();
+        let mut out = Vec::new();
+        while !r.eof() {
+            out.push(format!("{:?}", r.read().unwrap()));
+        }
+        out
+    }
+
+    #[test]
+    fn direct_calls_go_through_the_slot_and_the_function_becomes_a_trampoline() {
+        let out = rewrite(&host(), &["f", "gone"], Slots::Memory).unwrap();
+        wasmparser::Validator::new()
+            .validate_all(&out.wasm)
+            .expect("valid wasm");
+        assert_eq!(out.missing, vec!["gone".to_string()]);
+        assert_eq!(out.call_sites, 1);
+        let g = ops_of(&out.wasm, 1).join(" ");
+        assert!(!g.contains("Call { function_index: 0 }"), "{g}");
+        assert!(g.contains("I32Load") && g.contains("CallIndirect"), "{g}");
+        let f = ops_of(&out.wasm, 0).join(" ");
+        assert!(
+            f.contains("CallIndirect") && !f.contains("I32Add"),
+            "f is a trampoline: {f}"
+        );
+        let moved = ops_of(&out.wasm, 3).join(" ");
+        assert!(
+            moved.contains("I32Add"),
+            "f's body moved to the end: {moved}"
+        );
+        let start = ops_of(&out.wasm, 4).join(" ");
+        assert!(
+            start.contains("TableGrow")
+                && start.contains("TableInit")
+                && start.contains("I32Store"),
+            "{start}"
+        );
+        let has_start = Parser::new(0)
+            .parse_all(&out.wasm)
+            .any(|p| matches!(p, Ok(Payload::StartSection { func: 4, .. })));
+        assert!(has_start, "the new start function runs at instantiation");
+    }
+
+    #[test]
+    fn table_slots_call_a_constant_table_entry_with_no_load() {
+        let out = rewrite(&host(), &["f"], Slots::Table).unwrap();
+        wasmparser::Validator::new()
+            .validate_all(&out.wasm)
+            .expect("valid wasm");
+        let g = ops_of(&out.wasm, 1).join(" ");
+        assert!(
+            g.contains("I32Const { value: 3 }") && !g.contains("I32Load"),
+            "{g}"
+        );
+    }
+
+    #[test]
+    fn a_host_without_the_directory_is_refused_by_name() {
+        let mut m = Module::new();
+        let mut names = NameSection::new();
+        let mut map = NameMap::new();
+        map.append(0, "f");
+        names.functions(&map);
+        m.section(&names);
+        let e = rewrite(&m.finish(), &["f"], Slots::Memory).err().unwrap();
+        assert!(e.contains(SLOTS_ACCESSOR), "{e}");
     }
 }

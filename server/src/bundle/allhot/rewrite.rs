@@ -24,6 +24,9 @@ use wasm_encoder::{
 };
 use wasmparser::{BinaryReader, FuncType, Operator, Parser, Payload, TypeRef};
 
+/// How far above the declared table size [`Slots::Table`] puts its entries.
+const TABLE_SLACK: i32 = 1024;
+
 /// Where the current implementation of a hot function is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slots {
@@ -172,7 +175,10 @@ pub fn rewrite(wasm: &[u8], hot_names: &[&str], slots: Slots) -> Result<Rewritte
         t: &t,
         slots,
         slots_global,
-        table_base: shape.table_min as i32,
+        // Table slots start at a fixed index above the table's size at instantiation (the JS
+        // side creates the table a little larger than the wasm declares), so call sites can
+        // name them as constants.
+        table_base: shape.table_min as i32 + TABLE_SLACK,
     };
     let mut bodies: Vec<Vec<u8>> = Vec::new();
     let mut moved: HashMap<u32, Vec<u8>> = HashMap::new();
@@ -412,6 +418,29 @@ impl Writer<'_> {
         let mut f = Function::new([(1, ValType::I32)]);
         if let Some(s) = earlier {
             f.instruction(&Instruction::Call(s));
+        }
+        let base = 0;
+        if self.slots == Slots::Table {
+            // Pad the table up to the fixed base the call sites assume (trap if it is past it).
+            for i in [
+                Instruction::TableSize(0),
+                Instruction::I32Const(self.table_base),
+                Instruction::I32GtU,
+                Instruction::If(wasm_encoder::BlockType::Empty),
+                Instruction::Unreachable,
+                Instruction::End,
+                Instruction::RefNull(wasm_encoder::HeapType::Abstract {
+                    shared: false,
+                    ty: wasm_encoder::AbstractHeapType::Func,
+                }),
+                Instruction::I32Const(self.table_base),
+                Instruction::TableSize(0),
+                Instruction::I32Sub,
+                Instruction::TableGrow(0),
+                Instruction::Drop,
+            ] {
+                f.instruction(&i);
+            }
         }
         let base = 0;
         for i in [
@@ -678,10 +707,9 @@ mod tests {
             .validate_all(&out.wasm)
             .expect("valid wasm");
         let g = ops_of(&out.wasm, 1).join(" ");
-        assert!(
-            g.contains("I32Const { value: 3 }") && !g.contains("I32Load"),
-            "{g}"
-        );
+        // The first entry: the declared table size (3) plus the slack.
+        let first = format!("I32Const {{ value: {} }}", 3 + TABLE_SLACK);
+        assert!(g.contains(&first) && !g.contains("I32Load"), "{g}");
     }
 
     #[test]

@@ -62,9 +62,11 @@ pub struct ColdFn {
 /// function (the rewrite makes it hot like every other).
 pub const COMPILE_FLAGS: [&str; 2] = ["-fno-inline", "-DHOTWASM_ALL_HOT"];
 
-/// Flags the all-hot link adds: the name section the rewrite reads, and `-O1` so binaryen's
-/// wasm-opt does not run (it would inline, drop arguments and merge identical functions).
-pub const LINK_FLAGS: [&str; 2] = ["--profiling-funcs", "-O1"];
+/// Flags the all-hot link adds: the name section the rewrite reads, with symbol names as the
+/// objects spell them (C++ names mangled, as patches define them: wasm-ld demangles by
+/// default), and `-O1` so binaryen's wasm-opt does not run (it would inline, drop arguments and
+/// merge identical functions).
+pub const LINK_FLAGS: [&str; 3] = ["--profiling-funcs", "-Wl,--no-demangle", "-O1"];
 
 /// Step 1: the plan for the objects compiled from `sources`.
 pub fn plan(config: &Config, sources: &[PathBuf], objects: &[PathBuf]) -> Result<Plan, BuildError> {

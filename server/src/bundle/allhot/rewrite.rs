@@ -442,7 +442,6 @@ impl Writer<'_> {
                 f.instruction(&i);
             }
         }
-        let base = 0;
         for i in [
             Instruction::RefNull(wasm_encoder::HeapType::Abstract {
                 shared: false,

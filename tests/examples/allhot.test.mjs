@@ -1,8 +1,8 @@
 // All-hot mode end to end (docs/ALL-HOT.md): examples/allhot-c, a C app with no hotwasm marks and
 // no export list for patches, built with `hotwasm build --hot`, served by the real server, its real
 // bundle under Node as the page. A patch replaces a `static` function the host calls and calls a
-// hidden internal function; rollback restores the host's own; cold functions are refused before
-// sending, naming why.
+// hidden internal function and a static global; rollback restores the host's own; cold functions
+// are refused before sending, naming why.
 //
 //   node --experimental-websocket --test tests/examples/allhot.test.mjs
 
@@ -63,6 +63,14 @@ describe('examples/allhot-c: every function hot, no marks', { timeout: 15 * 60_0
   test('rolling the static function back restores the host\'s own version for its callers', async () => {
     await hot.rollback('step');
     assert.equal(call(hot, 'tally_value'), 8);
+  });
+
+  test('a patch uses a static global of the host, which nothing exports', async () => {
+    await applied(hot, '#include "tally.h"\nextern int32_t frames;\nint32_t step(int32_t n) { return n + frames * 1000; }\n');
+    assert.equal(call(hot, 'tally_value'), 8008, 'step read the host\'s static `frames` (8)');
+    call(hot, 'tally_frame', 1 / 60);
+    assert.equal(call(hot, 'tally_value'), 9009, 'and sees it change as the host runs');
+    await hot.rollback('step');
   });
 
   test('a function kept cold by [hot] cold cannot be redefined, and the refusal names the key', async () => {

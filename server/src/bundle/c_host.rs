@@ -66,7 +66,7 @@ pub fn build(
         link.arg("-O1");
     }
     if all_hot.is_some() {
-        link.args(super::allhot::LINK_FLAGS);
+        link.args(super::allhot::link_flags(&built.dir));
     }
     say(&format!("linking {}", built.js.display()));
     run(
@@ -75,7 +75,7 @@ pub fn build(
         ": see its output above ([build] ldflags are added last)",
     )?;
     match all_hot {
-        Some((plan, _)) => super::allhot::finish(plan, &built.wasm, &built.dir),
+        Some((plan, _)) => super::allhot::finish(plan, &objects, &built.wasm, &built.dir),
         None => Ok(()),
     }
 }

@@ -18,6 +18,7 @@
 //!    listed with the reason a patch cannot replace or call them.
 
 pub mod directory;
+pub mod linkmap;
 pub mod objects;
 pub mod rewrite;
 
@@ -67,6 +68,17 @@ pub const COMPILE_FLAGS: [&str; 2] = ["-fno-inline", "-DHOTWASM_ALL_HOT"];
 /// default), and `-O1` so binaryen's wasm-opt does not run (it would inline, drop arguments and
 /// merge identical functions).
 pub const LINK_FLAGS: [&str; 3] = ["--profiling-funcs", "-Wl,--no-demangle", "-O1"];
+
+/// The link map's file name in the bundle directory (where the rewrite finds the addresses of
+/// the app's globals).
+pub const MAP_FILE: &str = "hotwasm-allhot.map";
+
+/// Every flag the all-hot link adds ([`LINK_FLAGS`] and the link map into `bundle_dir`).
+pub fn link_flags(bundle_dir: &Path) -> Vec<String> {
+    let mut flags: Vec<String> = LINK_FLAGS.map(String::from).to_vec();
+    flags.push(format!("-Wl,-Map={}", bundle_dir.join(MAP_FILE).display()));
+    flags
+}
 
 /// Step 1: the plan for the objects compiled from `sources`.
 pub fn plan(config: &Config, sources: &[PathBuf], objects: &[PathBuf]) -> Result<Plan, BuildError> {
@@ -172,12 +184,23 @@ pub fn prepare(
 
 /// Step 4 for [`super::c_host`]: rewrites the linked `wasm` in place; functions of the plan the
 /// linked host does not have (the linker dropped them: nothing calls them) move to `cold`.
-/// Writes the final plan to the bundle directory.
-pub fn finish(mut plan: Plan, wasm: &Path, bundle_dir: &Path) -> Result<(), BuildError> {
+/// The app's globals (`objects`' data symbols, addresses from the link map) are exported for
+/// patches. Writes the final plan to the bundle directory.
+pub fn finish(
+    mut plan: Plan,
+    objects: &[PathBuf],
+    wasm: &Path,
+    bundle_dir: &Path,
+) -> Result<(), BuildError> {
     let bytes = std::fs::read(wasm)
         .map_err(|e| BuildError::io(format!("reading {}", wasm.display()), e))?;
     let names: Vec<&str> = plan.hot.iter().map(|f| f.name.as_str()).collect();
-    let rewritten = rewrite::rewrite(&bytes, &names, slots_kind())
+    let map_path = bundle_dir.join(MAP_FILE);
+    let map = std::fs::read_to_string(&map_path)
+        .map_err(|e| BuildError::io(format!("reading {}", map_path.display()), e))?;
+    let objects: Vec<&Path> = objects.iter().map(PathBuf::as_path).collect();
+    let globals: Vec<(String, u32)> = linkmap::data_symbols(&map, &objects).into_iter().collect();
+    let rewritten = rewrite::rewrite(&bytes, &names, &globals, slots_kind())
         .map_err(|e| BuildError::Config(format!("all-hot rewrite of {}: {e}", wasm.display())))?;
     super::write_atomically(wasm, &rewritten.wasm)?;
     let missing: std::collections::BTreeSet<&str> =
@@ -192,10 +215,11 @@ pub fn finish(mut plan: Plan, wasm: &Path, bundle_dir: &Path) -> Result<(), Buil
         name: f.name,
     }));
     say(&format!(
-        "all-hot: rewrote {} ({} hot functions, {} call sites)",
+        "all-hot: rewrote {} ({} hot functions, {} call sites, {} globals exported to patches)",
         wasm.display(),
         plan.hot.len(),
-        rewritten.call_sites
+        rewritten.call_sites,
+        rewritten.globals
     ));
     let json = serde_json::to_vec_pretty(&plan)
         .map_err(|e| BuildError::Config(format!("writing the all-hot plan: {e}")))?;

@@ -46,6 +46,8 @@ pub struct Rewritten {
     pub missing: Vec<String>,
     /// How many direct calls became indirect.
     pub call_sites: usize,
+    /// How many of the app's globals were exported for patches.
+    pub globals: usize,
 }
 
 /// What the rewrite reads from the module before writing it.
@@ -60,6 +62,7 @@ struct Shape {
     start: Option<u32>,
     table_min: u64,
     element_segments: Option<u32>,
+    exports: std::collections::HashSet<String>,
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -94,6 +97,11 @@ fn read_shape(wasm: &[u8]) -> Result<Shape, String> {
                 }
             }
             Payload::GlobalSection(r) => s.defined_globals = r.count(),
+            Payload::ExportSection(r) => {
+                for e in r {
+                    s.exports.insert(e.map_err(err)?.name.to_string());
+                }
+            }
             Payload::StartSection { func, .. } => s.start = Some(func),
             Payload::ElementSection(r) => s.element_segments = Some(r.count()),
             Payload::CustomSection(c) => {
@@ -159,8 +167,21 @@ fn targets(shape: &Shape, hot_names: &[&str]) -> Result<Targets, String> {
 
 /// Rewrites `wasm` so that every function named in `hot_names` (slot `i` is `hot_names[i]`) is
 /// called through its slot.
-pub fn rewrite(wasm: &[u8], hot_names: &[&str], slots: Slots) -> Result<Rewritten, String> {
+///
+/// `globals` (name, offset from the memory base) are the app's data symbols: each one the module
+/// does not export yet is exported, so patches can use it (a `static` or hidden global too).
+pub fn rewrite(
+    wasm: &[u8],
+    hot_names: &[&str],
+    globals: &[(String, u32)],
+    slots: Slots,
+) -> Result<Rewritten, String> {
     let shape = read_shape(wasm)?;
+    let globals: Vec<(String, u32)> = globals
+        .iter()
+        .filter(|(n, _)| !shape.exports.contains(n))
+        .cloned()
+        .collect();
     let t = targets(&shape, hot_names)?;
     let total_funcs = shape.func_types.len() as u32;
     let slots_global = shape.imported_globals + shape.defined_globals;
@@ -175,6 +196,7 @@ pub fn rewrite(wasm: &[u8], hot_names: &[&str], slots: Slots) -> Result<Rewritte
         t: &t,
         slots,
         slots_global,
+        globals: &globals,
         // Table slots start at a fixed index above the table's size at instantiation (the JS
         // side creates the table a little larger than the wasm declares), so call sites can
         // name them as constants.
@@ -212,6 +234,7 @@ pub fn rewrite(wasm: &[u8], hot_names: &[&str], slots: Slots) -> Result<Rewritte
         wasm,
         missing: t.missing.clone(),
         call_sites,
+        globals: globals.len(),
     })
 }
 
@@ -290,7 +313,34 @@ fn assemble(
                     },
                     &ConstExpr::i32_const(0),
                 );
+                for (_, offset) in w.globals {
+                    globals.global(
+                        GlobalType {
+                            val_type: ValType::I32,
+                            mutable: false,
+                            shared: false,
+                        },
+                        &ConstExpr::i32_const(*offset as i32),
+                    );
+                }
                 out.section(&globals);
+            }
+            7 => {
+                let mut exports = wasm_encoder::ExportSection::new();
+                RoundtripReencoder
+                    .parse_export_section(
+                        &mut exports,
+                        wasmparser::ExportSectionReader::new(reader()).map_err(err)?,
+                    )
+                    .map_err(err)?;
+                for (k, (name, _)) in w.globals.iter().enumerate() {
+                    exports.export(
+                        name,
+                        wasm_encoder::ExportKind::Global,
+                        w.slots_global + 1 + k as u32,
+                    );
+                }
+                out.section(&exports);
             }
             8 => {}
             9 => {
@@ -329,6 +379,7 @@ fn assemble(
 
 struct Writer<'a> {
     shape: &'a Shape,
+    globals: &'a [(String, u32)],
     t: &'a Targets,
     slots: Slots,
     slots_global: u32,
@@ -667,7 +718,7 @@ mod tests {
 
     #[test]
     fn direct_calls_go_through_the_slot_and_the_function_becomes_a_trampoline() {
-        let out = rewrite(&host(), &["f", "gone"], Slots::Memory).unwrap();
+        let out = rewrite(&host(), &["f", "gone"], &[], Slots::Memory).unwrap();
         wasmparser::Validator::new()
             .validate_all(&out.wasm)
             .expect("valid wasm");
@@ -701,7 +752,7 @@ mod tests {
 
     #[test]
     fn table_slots_call_a_constant_table_entry_with_no_load() {
-        let out = rewrite(&host(), &["f"], Slots::Table).unwrap();
+        let out = rewrite(&host(), &["f"], &[], Slots::Table).unwrap();
         wasmparser::Validator::new()
             .validate_all(&out.wasm)
             .expect("valid wasm");
@@ -719,7 +770,9 @@ mod tests {
         map.append(0, "f");
         names.functions(&map);
         m.section(&names);
-        let e = rewrite(&m.finish(), &["f"], Slots::Memory).err().unwrap();
+        let e = rewrite(&m.finish(), &["f"], &[], Slots::Memory)
+            .err()
+            .unwrap();
         assert!(e.contains(SLOTS_ACCESSOR), "{e}");
     }
 }

@@ -5,8 +5,11 @@
 // alternative) — each in a copy of its own, then started under Node RUNS times: time to ready,
 // first frame, one frame (1,000 calls through function pointers + 64 bulk calls), and a direct
 // call of a hot function (`large_call_loop`). Prints a markdown section; --json FILE keeps the data.
+// `--app examples/c-host --frame bounce_frame` measures another C app the same way (its frame
+// export only: no generated sources, no call loop).
 //
 //   node benches/allhot.mjs [--bulk 1000] [--runs 5] [--json FILE]
+//   node benches/allhot.mjs --app examples/c-host --frame bounce_frame
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,36 +21,41 @@ const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     bulk: { type: 'string', default: '1000' },
+    app: { type: 'string', default: 'examples/large-host' },
+    frame: { type: 'string', default: 'large_frame' },
     runs: { type: 'string', default: '5' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('usage: node benches/allhot.mjs [--bulk 1000] [--runs 5] [--json FILE]');
+  console.log('usage: node benches/allhot.mjs [--bulk 1000] [--runs 5] [--json FILE] [--app DIR --frame EXPORT]');
   process.exit(0);
 }
 const RUNS = Number(values.runs);
 const HOTWASM = process.env.HOTWASM_BIN ?? path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', 'hotwasm');
 
+const LARGE = values.app === 'examples/large-host';
 const VARIANTS = [
   { key: 'plain', label: 'plain', hot: false },
   { key: 'plainNoInline', label: 'plain, -fno-inline', hot: false, cflags: ['-fno-inline'] },
-  { key: 'marked', label: 'HOT_RELOAD, marked only (1,000 HOTWASM_FN)', hot: true },
+  { key: 'marked', label: 'HOT_RELOAD, marked only (its HOTWASM_FN)', hot: true },
   { key: 'allMemory', label: 'HOT_RELOAD, all-hot, memory slots (chosen)', hot: true, all: true },
   { key: 'allTable', label: 'HOT_RELOAD, all-hot, table slots (alternative)', hot: true, all: true, env: { HOTWASM_ALLHOT_SLOTS: 'table' } },
-];
+].filter((v) => LARGE || v.key !== 'plainNoInline');
 
 const PROBE = `
 const t0 = performance.now();
 require(process.argv[1])({ print() {}, printErr() {} }).then((M) => {
   const ready = performance.now();
-  M._large_frame();
+  const frame = M['_' + process.argv[2]];
+  frame(1 / 60);
   const first = performance.now();
-  for (let i = 0; i < 200; i++) M._large_frame();
+  for (let i = 0; i < 200; i++) frame(1 / 60);
   const f0 = performance.now();
-  for (let i = 0; i < 2000; i++) M._large_frame();
+  for (let i = 0; i < 2000; i++) frame(1 / 60);
   const usPerFrame = ((performance.now() - f0) * 1000) / 2000;
+  if (!M._large_call_loop) return console.log(JSON.stringify({ ready: ready - t0, firstFrame: first - t0, usPerFrame, nsPerCall: 0 }));
   const n = 20_000_000;
   M._large_call_loop(1_000_000);
   const c0 = performance.now();
@@ -57,9 +65,9 @@ require(process.argv[1])({ print() {}, printErr() {} }).then((M) => {
 });`;
 
 function prepare(v) {
-  const dir = path.join(mkdtempSync(path.join(tmpdir(), `hotwasm-allhot-${v.key}-`)), 'large');
-  cpSync(path.join(root, 'examples/large-host'), dir, { recursive: true, filter: (s) => !/\/(build|gen|\.hotwasm)$/.test(s) });
-  execFileSync(process.execPath, [path.join(dir, 'generate.mjs'), '--bulk', values.bulk], { stdio: 'ignore' });
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), `hotwasm-allhot-${v.key}-`)), path.basename(values.app));
+  cpSync(path.join(root, values.app), dir, { recursive: true, filter: (s) => !/\/(build|gen|\.hotwasm)$/.test(s) });
+  if (LARGE) execFileSync(process.execPath, [path.join(dir, 'generate.mjs'), '--bulk', values.bulk], { stdio: 'ignore' });
   const toml = path.join(dir, 'hotwasm.toml');
   let text = readFileSync(toml, 'utf8');
   if (v.cflags) text = text.replace('cflags = ["-O2", "-Isrc"]', `cflags = ["-O2", "-Isrc", ${v.cflags.map((f) => JSON.stringify(f)).join(', ')}]`);
@@ -73,10 +81,11 @@ function measure(v) {
   const args = ['build', '--project', dir, ...(v.hot ? ['--hot'] : [])];
   const r = spawnSync(HOTWASM, args, { env: { ...process.env, ...v.env }, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`hotwasm ${args.join(' ')} failed`);
-  const js = path.join(dir, 'build', v.hot ? 'hot' : 'plain', 'large.js');
+  const name = readFileSync(path.join(dir, 'hotwasm.toml'), 'utf8').match(/^name = "([^"]+)"/m)[1];
+  const js = path.join(dir, 'build', v.hot ? 'hot' : 'plain', `${name}.js`);
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, ['-e', PROBE, js], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['-e', PROBE, js, values.frame], { encoding: 'utf8' });
     runs.push(JSON.parse(out.trim().split('\n').pop()));
   }
   const med = (k) => pct(runs.map((x) => x[k]), 50);
@@ -93,13 +102,16 @@ const x = (a, b) => `${(a / b).toFixed(2)}×`;
 const lines = [
   '## All-hot mode: cost against the plain build and marked-only mode',
   '',
-  `The large host (examples/large-host, ${values.bulk} bulk functions + 1,000 hot ones), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --bulk ${values.bulk} --runs ${RUNS}\`.`,
+  LARGE
+    ? `The large host (examples/large-host, ${values.bulk} bulk functions + 1,000 hot ones), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --bulk ${values.bulk} --runs ${RUNS}\`.`
+    : `${values.app} (frame: \`${values.frame}\`), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --app ${values.app} --frame ${values.frame} --runs ${RUNS}\`.`,
   '',
-  '| build | wasm | ready | first frame | frame (µs) | direct call of a hot fn (ns) |',
-  '|---|---:|---:|---:|---:|---:|',
+  `| build | wasm | ready | first frame | frame (µs) |${LARGE ? ' direct call of a hot fn (ns) |' : ''}`,
+  `|---|---:|---:|---:|---:|${LARGE ? '---:|' : ''}`,
   ...VARIANTS.map((v) => {
     const r = result[v.key];
-    return `| ${v.label} | ${r.wasmKB.toFixed(0)} KB | ${r.ready.toFixed(1)} ms (${x(r.ready, p.ready)}) | ${r.firstFrame.toFixed(1)} ms (${x(r.firstFrame, p.firstFrame)}) | ${r.usPerFrame.toFixed(2)} (${x(r.usPerFrame, p.usPerFrame)}) | ${r.nsPerCall.toFixed(2)} (${x(r.nsPerCall, p.nsPerCall)}) |`;
+    const call = LARGE ? ` ${r.nsPerCall.toFixed(2)} (${x(r.nsPerCall, p.nsPerCall)}) |` : '';
+    return `| ${v.label} | ${r.wasmKB.toFixed(0)} KB | ${r.ready.toFixed(1)} ms (${x(r.ready, p.ready)}) | ${r.firstFrame.toFixed(1)} ms (${x(r.firstFrame, p.firstFrame)}) | ${r.usPerFrame.toFixed(2)} (${x(r.usPerFrame, p.usPerFrame)}) |${call}`;
   }),
   '',
 ];

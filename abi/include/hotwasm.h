@@ -60,6 +60,15 @@ int32_t hotwasm_define(const char *name, const char *signature, void *fn);
  * default. Called from constructors, before main. */
 int32_t hotwasm_register_slot(const char *name, const char *signature, void **slot);
 
+/* Gives the runtime an all-hot host's directory (docs/ALL-HOT.md; `hotwasm build --hot` generates
+ * the call): `count` functions, `names` sorted by their bytes, each with its signature letters
+ * and its slot (0 when the linked host does not have the function). Nothing is registered now:
+ * a function becomes a var, with the host's slot and default, when a patch, hotwasm_slot or
+ * hotwasm_lookup first names it. The arrays must live as long as the program. Called once, from
+ * a constructor, before main. */
+int32_t hotwasm_register_directory(const char *const *names, const char *const *signatures,
+                                   void **slots, uint32_t count);
+
 /* The slot of var `name`, for patch trampolines: the address stays valid and keeps holding the
  * var's current implementation for the rest of the program, so fetch it once (in a
  * constructor) and call `*slot` on every call. An unknown `name` becomes a pending var of

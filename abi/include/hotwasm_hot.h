@@ -19,7 +19,9 @@
  *     (`__attribute__((constructor))`, before `main`) registers every entry with the runtime
  *     (hotwasm_register_slot). A program that includes this header with HOTWASM_HOT_RELOAD
  *     needs at least one HOTWASM_FN (the linker defines the section's bounds from it).
- * Without it, `name(...)` is the default body itself: a plain function, a direct call.
+ * Without it, `name(...)` is the default body itself: a plain function, a direct call. So it is
+ * with HOTWASM_ALL_HOT (an all-hot build, docs/ALL-HOT.md), whose rewrite makes every function
+ * hot, marked or not.
  *
  * The signature letters are computed at compile time from the declared types (C11 `_Generic`,
  * C++ templates), so they can never disagree with the declaration: integers up to 32 bits,
@@ -189,7 +191,10 @@ template <class T> struct letter<T &&> { static constexpr char value = 'p'; };
 
 /* ---- the macro ---------------------------------------------------------- */
 
-#ifdef HOTWASM_HOT_RELOAD
+/* An all-hot build (`[hot] mode = "all"`, docs/ALL-HOT.md) defines HOTWASM_ALL_HOT too: there
+ * every function is hot through the build's rewrite, so a HOTWASM_FN is a plain function like
+ * any other (no second slot). */
+#if defined(HOTWASM_HOT_RELOAD) && !defined(HOTWASM_ALL_HOT)
 
 /* Every HOTWASM_FN puts one entry {name, signature, slot} into the data section
  * `hotwasm_slots`; ONE constructor walks the section (the linker's __start_/__stop_ symbols)
@@ -249,7 +254,7 @@ __attribute__((weak, visibility("hidden"), constructor)) void hotwasm__register_
 #define HOTWASM__RETURN_LETTER_0(R) HOTWASM_LETTER(R)
 #define HOTWASM__RETURN_LETTER_1(R) 'v'
 
-#else /* plain build: the function itself, called directly */
+#else /* plain or all-hot build: the function itself (all-hot: made hot by the rewrite) */
 
 #define HOTWASM_FN(R, name, ...) HOTWASM__FN_PLAIN(R, name, HOTWASM__NPAIRS(__VA_ARGS__) __VA_OPT__(,) __VA_ARGS__)
 #define HOTWASM__FN_PLAIN(R, name, n, ...) R name(HOTWASM__PARAMS(n __VA_OPT__(,) __VA_ARGS__))

@@ -51,6 +51,24 @@ pub struct HostManifest {
         serde(default, skip_serializing_if = "std::ops::Not::not")
     )]
     pub threads: bool,
+    /// The app's own functions a patch can neither replace nor call, with why (all-hot hosts,
+    /// docs/ALL-HOT.md: kept cold by the config, a `static` name two files define, folded away
+    /// by the compiler). Empty in every other host.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub cold: Vec<ColdFunction>,
+}
+
+/// A function of the app that is not hot, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ColdFunction {
+    /// Its symbol name.
+    pub name: String,
+    /// Why it is not hot, and what to do about it.
+    pub why: String,
 }
 
 /// One file the shared layouts were measured from.
@@ -110,6 +128,14 @@ impl HostManifest {
     /// The layout the host has for the shared type `name`.
     pub fn layout(&self, name: &str) -> Option<&TypeLayout> {
         self.layouts.iter().find(|l| l.name == name)
+    }
+
+    /// Why the app's function `name` is not hot, when the host lists it as cold.
+    pub fn cold(&self, name: &str) -> Option<&str> {
+        self.cold
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.why.as_str())
     }
 
     /// Whether the host exports `symbol` to patches.

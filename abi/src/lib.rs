@@ -18,7 +18,9 @@ mod symbol;
 pub mod wasm;
 
 pub use hash::fnv1a;
-pub use host_manifest::{FieldLayout, HostManifest, HostVar, LayoutInput, TypeLayout};
+pub use host_manifest::{
+    ColdFunction, FieldLayout, HostManifest, HostVar, LayoutInput, TypeLayout,
+};
 pub use patch_manifest::{ManifestError, PatchEntry, PatchManifest};
 pub use signature::{Signature, SignatureError, ValType};
 pub use symbol::{is_c_identifier, split_versioned_symbol, versioned_symbol, VERSION_SEPARATOR};

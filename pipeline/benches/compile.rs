@@ -67,6 +67,7 @@ fn measure(label: &str, plain_emcc: bool, opt: &str, rust: Option<&str>) {
         layouts: Vec::new(),
         layout_inputs: Vec::new(),
         threads: false,
+        cold: Vec::new(),
     };
     let mut times = Vec::with_capacity(RUNS);
     let mut sizes = Vec::new();

@@ -56,6 +56,12 @@ pub enum InspectError {
     /// A patch defines a host function that is not hot.
     #[error("`{0}` is a function of the host that is not hot, so a patch cannot replace it: make it hot in the host (hot_fn! in Rust, HOTWASM_FN in C/C++) and rebuild, or give the patch's function another name")]
     NotHot(String),
+    /// A patch redefines a function of an all-hot host that is not hot.
+    #[error("the host's `{name}` cannot be replaced: {why}")]
+    ColdRedefined { name: String, why: String },
+    /// A patch calls a function of an all-hot host that patches cannot reach.
+    #[error("the patch calls the host's `{name}`, which a patch cannot reach: {why}")]
+    ColdCalled { name: String, why: String },
     /// The host lacks the late-binding entry point.
     #[error("the host does not export `hotwasm_slot`, which every patch uses to call vars: rebuild the host with the current hotwasm runtime (HOT_RELOAD=1 scripts/emscripten-bundle.sh)")]
     NoLateBinding,
@@ -242,6 +248,12 @@ fn check_definitions(
             run = Some(symbol);
             continue;
         }
+        if let Some(why) = host.cold(var) {
+            return Err(InspectError::ColdRedefined {
+                name: var.clone(),
+                why: why.to_string(),
+            });
+        }
         if host.var(var).is_none() && host.exports_symbol(var) {
             return Err(InspectError::NotHot(var.clone()));
         }
@@ -274,6 +286,12 @@ fn check_calls(
 ) -> Result<Vec<String>, InspectError> {
     let mut pending = Vec::new();
     for call in &plan.calls {
+        if let (Some(why), false) = (host.cold(&call.name), host.exports_symbol(&call.name)) {
+            return Err(InspectError::ColdCalled {
+                name: call.name.clone(),
+                why: why.to_string(),
+            });
+        }
         match declared(host, known, &call.name) {
             Some(expected) if !expected.same_in_wasm32(&call.signature) => {
                 return Err(InspectError::CallMismatch {
@@ -391,6 +409,7 @@ mod tests {
             layouts: Vec::new(),
             layout_inputs: Vec::new(),
             threads: false,
+            cold: Vec::new(),
         }
     }
 
@@ -572,6 +591,44 @@ mod tests {
         .unwrap_err();
         assert_eq!(e, InspectError::NotHot("demo_random".into()));
         assert!(e.to_string().contains("HOTWASM_FN"));
+    }
+
+    fn with_cold(mut host: HostManifest) -> HostManifest {
+        host.cold.push(hotwasm_abi::ColdFunction {
+            name: "fast_path".into(),
+            why: "`fast_path` is kept cold by [hot] cold".into(),
+        });
+        host
+    }
+
+    #[test]
+    fn an_all_hot_hosts_cold_function_cannot_be_redefined_and_the_refusal_says_why() {
+        let s = shape(&[("fast_path__hw3", "ii")], &[]);
+        let e = check(
+            &s,
+            &["fast_path".into()],
+            &Plan::default(),
+            ver,
+            &with_cold(host()),
+            &Known::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, InspectError::ColdRedefined { .. }), "{e:?}");
+        assert!(e.to_string().contains("kept cold by [hot] cold"), "{e}");
+    }
+
+    #[test]
+    fn a_call_to_a_cold_host_function_is_refused_before_sending_not_left_pending() {
+        let s = shape(&[("f__hw3", "i")], &[("env", "hotwasm_slot")]);
+        let mut host = with_cold(host());
+        host.exports.push("hotwasm_slot".into());
+        let plan = Plan {
+            calls: vec![var_use("fast_path", "ii")],
+            ..Plan::default()
+        };
+        let e = check(&s, &["f".into()], &plan, ver, &host, &Known::default()).unwrap_err();
+        assert!(matches!(e, InspectError::ColdCalled { .. }), "{e:?}");
+        assert!(e.to_string().contains("cannot reach"), "{e}");
     }
 
     #[test]

@@ -35,6 +35,14 @@ unsafe extern "C" {
     ) -> i32;
 }
 unsafe extern "C" {
+    pub fn hotwasm_register_directory(
+        names: *const *const ::std::os::raw::c_char,
+        signatures: *const *const ::std::os::raw::c_char,
+        slots: *mut *mut ::std::os::raw::c_void,
+        count: u32,
+    ) -> i32;
+}
+unsafe extern "C" {
     pub fn hotwasm_slot(
         name: *const ::std::os::raw::c_char,
         signature: *const ::std::os::raw::c_char,

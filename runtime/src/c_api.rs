@@ -121,6 +121,32 @@ pub unsafe extern "C" fn hotwasm_register_slot(
 /// See `hotwasm.h`.
 ///
 /// # Safety
+/// Each array has `count` elements and lives as long as the program; the names are sorted
+/// NUL-terminated strings, the signatures NUL-terminated letters, and each slot 0 or the address
+/// of a function of its signature.
+#[no_mangle]
+pub unsafe extern "C" fn hotwasm_register_directory(
+    names: *const *const c_char,
+    signatures: *const *const c_char,
+    slots: *mut *mut c_void,
+    count: u32,
+) -> i32 {
+    if count > 0 && (names.is_null() || signatures.is_null() || slots.is_null()) {
+        return fail(HotError::InvalidArgument(
+            "the all-hot directory has a NULL array".into(),
+        ));
+    }
+    // SAFETY: forwarded from this function's contract.
+    let directory =
+        unsafe { crate::directory::Directory::new(names, signatures, slots, count as usize) };
+    global::set_directory(directory);
+    ok();
+    0
+}
+
+/// See `hotwasm.h`.
+///
+/// # Safety
 /// `name` and `signature` must be NUL-terminated strings.
 #[no_mangle]
 pub unsafe extern "C" fn hotwasm_slot(
@@ -248,6 +274,12 @@ const _: () = {
         [h::hotwasm_define, hotwasm_define];
     let _: [unsafe extern "C" fn(*const c_char, *const c_char, *mut *mut c_void) -> i32; 2] =
         [h::hotwasm_register_slot, hotwasm_register_slot];
+    let _: [unsafe extern "C" fn(
+        *const *const c_char,
+        *const *const c_char,
+        *mut *mut c_void,
+        u32,
+    ) -> i32; 2] = [h::hotwasm_register_directory, hotwasm_register_directory];
     let _: [unsafe extern "C" fn(*const c_char, *const c_char) -> *mut *mut c_void; 2] =
         [h::hotwasm_slot, hotwasm_slot];
     let _: [unsafe extern "C" fn(*const c_char) -> !; 2] = [h::hotwasm_unbound, hotwasm_unbound];

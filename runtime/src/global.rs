@@ -52,6 +52,11 @@ pub unsafe fn register_slot(name: &str, signature: &str, slot: Slot) -> Result<(
     unsafe { global().register_slot(name, signature, slot) }
 }
 
+/// Sets the all-hot directory of this host (its build generated the call).
+pub(crate) fn set_directory(directory: crate::directory::Directory) {
+    global().set_directory(directory);
+}
+
 /// The slot of var `name` (created pending when unknown): what a patch's trampolines call
 /// through. Stable for the life of the program.
 pub fn slot(name: &str, signature: &str) -> Result<Slot, HotError> {

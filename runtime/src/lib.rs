@@ -25,6 +25,8 @@ mod c_api;
 #[cfg(feature = "hot-reload")]
 pub mod carry;
 #[cfg(feature = "hot-reload")]
+mod directory;
+#[cfg(feature = "hot-reload")]
 mod dl;
 #[cfg(feature = "hot-reload")]
 mod error;

@@ -8,6 +8,7 @@
 //! Only this module writes slots. Every operation validates first and mutates after, so a
 //! failed operation changes nothing.
 
+use crate::directory::Directory;
 use crate::error::{Claimant, HotError};
 use hotwasm_abi::{is_c_identifier, Signature};
 use std::collections::BTreeMap;
@@ -93,6 +94,8 @@ pub struct Registry {
     index: BTreeMap<String, usize>,
     patches: BTreeMap<PatchId, Vec<String>>,
     last_patch: PatchId,
+    /// An all-hot host's functions, adopted as vars when first named ([`Registry::adopt`]).
+    directory: Option<Directory>,
 }
 
 fn new_slot() -> Slot {
@@ -119,6 +122,28 @@ impl Registry {
             index: BTreeMap::new(),
             patches: BTreeMap::new(),
             last_patch: 0,
+            directory: None,
+        }
+    }
+
+    /// Sets the all-hot directory (a host gives it once, at start-up).
+    pub fn set_directory(&mut self, directory: Directory) {
+        self.directory = Some(directory);
+    }
+
+    /// Makes `name` a var when it is a function of the all-hot directory not yet registered:
+    /// its slot and its default are the host's own, exactly as if the host had registered it at
+    /// start-up. Unknown names and known vars are left alone.
+    fn adopt(&mut self, name: &str) {
+        if self.index.contains_key(name) {
+            return;
+        }
+        let Some(entry) = self.directory.as_ref().and_then(|d| d.find(name)) else {
+            return;
+        };
+        // SAFETY: the directory's contract: the slot holds a function of this signature.
+        if let Err(e) = unsafe { self.register_slot(name, entry.signature, entry.slot) } {
+            eprintln!("hotwasm: host function `{name}` cannot be made hot: {e}");
         }
     }
 
@@ -214,6 +239,7 @@ impl Registry {
     /// it. A known var with another signature is refused, naming both.
     pub fn slot(&mut self, name: &str, signature: Signature) -> Result<Slot, HotError> {
         check_name(name)?;
+        self.adopt(name);
         match self.var(name) {
             Some(var) if !var.signature.same_in_wasm32(&signature) => {
                 Err(HotError::SignatureMismatch {
@@ -230,11 +256,22 @@ impl Registry {
 
     /// The current address of `name` (`None` for an unknown or pending var).
     pub fn lookup(&self, name: &str) -> Option<usize> {
-        self.var(name).and_then(Var::current)
+        match self.var(name) {
+            Some(var) => var.current(),
+            None => self
+                .directory
+                .as_ref()?
+                .find(name)
+                .map(|e| e.slot.load(std::sync::atomic::Ordering::Acquire) as usize),
+        }
     }
 
-    /// Checks offers without changing anything: names, signatures, no var twice.
-    pub fn check(&self, offers: &[Offer]) -> Result<(), HotError> {
+    /// Checks offers: names, signatures, no var twice. Changes nothing but adopting the host's
+    /// own functions the offers name (all-hot hosts), so they are checked as the host's vars.
+    pub fn check(&mut self, offers: &[Offer]) -> Result<(), HotError> {
+        for o in offers {
+            self.adopt(&o.var);
+        }
         let mut seen = std::collections::BTreeSet::new();
         for o in offers {
             check_name(&o.var)?;

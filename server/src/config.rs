@@ -107,6 +107,30 @@ pub struct Patches {
     pub opt: Option<String>,
 }
 
+/// `[hot]`: which functions of a HOT_RELOAD host patches may replace (docs/ALL-HOT.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hot {
+    /// `"all"`: every function of the app's sources is hot unless kept cold; `"marked"` (the
+    /// default when the key is absent, so existing apps keep building as before): only
+    /// `HOTWASM_FN` / `hot_fn!` functions.
+    pub mode: Option<HotMode>,
+    /// Functions kept cold in `"all"` mode (direct calls; a patch redefining one is refused).
+    pub cold: Vec<String>,
+    /// Source files (globs, relative to the app root) whose functions are all kept cold.
+    pub cold_files: Vec<String>,
+}
+
+/// `[hot] mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HotMode {
+    /// Every function of the app's sources, unless kept cold.
+    All,
+    /// Only the marked functions.
+    Marked,
+}
+
 /// `[serve]`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -161,6 +185,8 @@ struct Raw {
     patches: Patches,
     #[serde(default)]
     serve: Serve,
+    #[serde(default)]
+    hot: Hot,
 }
 
 fn default_export_name() -> String {
@@ -194,6 +220,8 @@ pub struct Config {
     pub patches: Patches,
     /// `[serve]` as written.
     pub serve: Serve,
+    /// `[hot]` as written.
+    pub hot: Hot,
 }
 
 impl Config {
@@ -241,6 +269,7 @@ impl Config {
             build: raw.build,
             patches: raw.patches,
             serve: raw.serve,
+            hot: raw.hot,
         };
         config.validate().map_err(|m| invalid(String::new(), m))?;
         Ok(config)
@@ -303,6 +332,11 @@ impl Config {
     /// The output directory (`[build] out_dir`, default `build`).
     pub fn out_dir(&self) -> PathBuf {
         self.path(self.build.out_dir.as_deref().unwrap_or("build"))
+    }
+
+    /// Whether every function of the app is hot (`[hot] mode = "all"`).
+    pub fn all_hot(&self) -> bool {
+        self.hot.mode == Some(HotMode::All)
     }
 
     /// Where a build of this mode goes: `<out_dir>/hot` or `<out_dir>/plain`.
@@ -377,6 +411,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("/apps/x/hotwasm.toml"))
+    }
+
+    #[test]
+    fn hot_mode_is_marked_unless_all_is_written_and_a_misspelt_mode_is_refused() {
+        let app = "[app]\nname = \"a\"\nlang = \"c\"\n[build]\nsources = [\"src/*.c\"]\n";
+        assert!(
+            !parse(app).unwrap().all_hot(),
+            "no [hot]: marked-only, as before"
+        );
+        let all = parse(&format!(
+            "{app}[hot]\nmode = \"all\"\ncold = [\"f\"]\ncold_files = [\"src/fast/*.c\"]\n"
+        ))
+        .unwrap();
+        assert!(all.all_hot());
+        assert_eq!(all.hot.cold, vec!["f".to_string()]);
+        let e = parse(&format!("{app}[hot]\nmode = \"everything\"\n")).unwrap_err();
+        assert!(e.to_string().contains("everything"), "{e}");
     }
 
     #[test]

@@ -377,6 +377,7 @@ mod tests {
             layouts: Vec::new(),
             layout_inputs: Vec::new(),
             threads: false,
+            cold: Vec::new(),
         }
     }
 

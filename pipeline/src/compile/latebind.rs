@@ -293,6 +293,7 @@ mod tests {
             layouts: Vec::new(),
             layout_inputs: Vec::new(),
             threads: false,
+            cold: Vec::new(),
         }
     }
 

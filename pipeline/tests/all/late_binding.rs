@@ -47,6 +47,7 @@ pub fn host_manifest() -> HostManifest {
         layouts: Vec::new(),
         layout_inputs: Vec::new(),
         threads: false,
+        cold: Vec::new(),
     }
 }
 

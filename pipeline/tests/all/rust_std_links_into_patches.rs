@@ -62,6 +62,7 @@ pub fn minimal_host() -> HostManifest {
         layouts: Vec::new(),
         layout_inputs: Vec::new(),
         threads: false,
+        cold: Vec::new(),
     }
 }
 

@@ -48,6 +48,13 @@ pub fn build(
     let mut link = Command::new(driver(config.app.lang, home)?);
     // `-O2` first: the app's ldflags (added last) may override it.
     link.current_dir(&config.root).arg("-O2").args(&objects);
+    super::allhot::forget(&built.dir);
+    let all_hot = (hot && config.all_hot())
+        .then(|| super::allhot::prepare(config, home, &cflags, &sources, &objects, &built.dir))
+        .transpose()?;
+    if let Some((_, directory)) = &all_hot {
+        link.arg(directory);
+    }
     if hot {
         link.arg(runtime_staticlib(home)?);
     }
@@ -58,12 +65,19 @@ pub fn build(
     if link_opt == super::Link::Fast {
         link.arg("-O1");
     }
+    if all_hot.is_some() {
+        link.args(super::allhot::link_flags(&built.dir));
+    }
     say(&format!("linking {}", built.js.display()));
     run(
         &mut link,
         "the emcc link",
         ": see its output above ([build] ldflags are added last)",
-    )
+    )?;
+    match all_hot {
+        Some((plan, _)) => super::allhot::finish(plan, &objects, &built.wasm, &built.dir),
+        None => Ok(()),
+    }
 }
 
 /// `[build] sources` expanded (relative to the app root), in a stable order.
@@ -104,6 +118,9 @@ pub fn compile_flags(config: &Config, home: &Home, hot: bool) -> Vec<String> {
     flags.push(format!("-I{}", home.abi_include().display()));
     if hot {
         flags.extend(["-DHOTWASM_HOT_RELOAD".to_string(), "-fPIC".into()]);
+        if config.all_hot() {
+            flags.extend(super::allhot::COMPILE_FLAGS.map(String::from));
+        }
     }
     if wasm_exceptions(config, hot) {
         flags.push("-fwasm-exceptions".into());

@@ -13,6 +13,7 @@
 //!    layouts of the types it shares with patches, measured beside steps 1–3 ([`layouts`]);
 //! 5. **report**: what was built, where, and its sizes.
 
+pub mod allhot;
 pub mod c_host;
 pub mod exports;
 pub mod layouts;
@@ -165,6 +166,7 @@ pub fn build_linked(
     if let (Some(path), Some(measuring)) = (&built.manifest, measuring) {
         let layouts = shared_layouts(measuring);
         manifest::write(home, &built, path, layouts, threads::threaded(config))?;
+        allhot::extend_manifest(&built.dir, path)?;
     }
     report(&built, mode, started);
     Ok(built)

@@ -1,11 +1,10 @@
-/* {{name}}: a hotwasm app. `app_value` is hot: while `hotwasm serve` runs, saving
- * patches/app_value.c (or evaluating a new definition in the page) replaces it in the running
- * app, and `frames` keeps counting. */
+/* {{name}}: a hotwasm app. Every function is hot ([hot] mode = "all" in hotwasm.toml, no
+ * marks needed): while `hotwasm serve` runs, saving patches/app_value.c (or evaluating a new
+ * definition in the page) replaces `app_value` in the running app, and `frames` keeps counting. */
 #include <stdio.h>
-#include "hotwasm_hot.h"
 #include "app.h"
 
-HOTWASM_FN(int32_t, app_value, int32_t, frame) {
+int32_t app_value(int32_t frame) {
   return frame % 100;
 }
 

@@ -277,6 +277,14 @@ pub fn compile_command(
             "--crate-name",
             "hotwasm_eval",
             "--error-format=json",
+            // An eval's items are there for later evals: that this one does not use them is
+            // no news (evcxr is as quiet).
+            "-A",
+            "dead_code",
+            "-A",
+            "unused_imports",
+            "-A",
+            "unused_macros",
         ])
         .arg(format!(
             "--emit=obj={},dep-info={}",
@@ -363,6 +371,9 @@ pub fn is_user_symbol(name: &str) -> bool {
         && !name.starts_with("_ZN")
         && !(name.starts_with("_R") && name[2..].starts_with(|c: char| c.is_ascii_uppercase()))
         && !name.starts_with("__rust")
+        // A Rust eval calls its own vars through their trampolines (`__wrap_<var>`, which the
+        // link defines): not a var of its own.
+        && !name.starts_with("__wrap_")
 }
 
 /// Whether a (mangled) symbol belongs to the standard library: the host can be made to export

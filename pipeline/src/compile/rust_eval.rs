@@ -200,28 +200,44 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
     let top = blank(text, eval.statements.iter().cloned());
     let mut at = 0;
     for item in &eval.items {
-        let Some(insert) = &item.insert else { continue };
-        out.push_str(&top[at..item.range.start]);
-        let line_start = top[..item.range.start].rfind('\n').map_or(0, |i| i + 1);
-        let column = top[line_start..item.range.start].chars().count() as u32 + 1;
-        inserts.push((item.line as u32, column, insert.chars().count() as u32));
-        out.push_str(insert);
-        at = item.range.start;
+        if let Some(insert) = &item.insert {
+            out.push_str(&top[at..item.range.start]);
+            let line_start = top[..item.range.start].rfind('\n').map_or(0, |i| i + 1);
+            let column = top[line_start..item.range.start].chars().count() as u32 + 1;
+            inserts.push((item.line as u32, column, insert.chars().count() as u32));
+            out.push_str(insert);
+            at = item.range.start;
+        }
+        if let Some(append) = &item.append {
+            // After the item's last token: only later text on that line moves (rarely any).
+            out.push_str(&top[at..item.range.end]);
+            out.push_str(append);
+            at = item.range.end;
+        }
     }
     out.push_str(&top[at..]);
     let user_lines = text.lines().count().max(1) as u32;
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    let defines_run = eval.items.iter().any(|i| i.names.iter().any(|n| n == super::latebind::RUN_ONCE));
+    let defines_run = eval
+        .items
+        .iter()
+        .any(|i| i.names.iter().any(|n| n == super::latebind::RUN_ONCE));
+    let defines_var = eval.items.iter().any(|i| matches!(i.kind, Kind::Var { .. }));
     let mut run_first_line = None;
-    if !defines_run && (!eval.statements.is_empty() || !eval.items.iter().any(|i| matches!(i.kind, Kind::Var { .. } | Kind::Static { .. }))) {
+    // An eval of items only (a struct, a static) runs an empty function, so it is accepted.
+    if !defines_run && (!eval.statements.is_empty() || !defines_var) {
         out.push_str(RUN_PREFIX);
         out.push('\n');
         run_first_line = Some(user_lines + 2);
         out.push_str(&blank(text, eval.items.iter().map(|i| i.range.clone())));
         out.push_str("\n}; { #[allow(unused_imports)] use hotwasm__value::{ViaDebug as _, ViaNothing as _}; (&&hotwasm__value::W(&hotwasm__v)).hotwasm__report(); } }\n");
         out.push_str(REPORT);
+    }
+    for own in eval.items.iter().filter_map(|i| i.own.as_deref()) {
+        out.push_str(own);
+        out.push('\n');
     }
     let mut mentioned: HashSet<&str> = eval.idents.iter().map(String::as_str).collect();
     for c in kept.iter().filter(|c| !matches!(c.item.kind, Kind::Static { .. })) {
@@ -341,10 +357,12 @@ mod tests {
     fn statements_keep_their_lines_inside_the_run_once_function() {
         let a = assemble("fn sq(x: i64) -> i64 { x * x }\nlet y = sq(3);\ny + 1", &[]).unwrap();
         let lines: Vec<&str> = a.text.lines().collect();
-        assert!(lines[0].starts_with("#[no_mangle] #[inline(never)] fn sq"), "{}", a.text);
+        let insert = "#[allow(non_snake_case)] mod hotwasm__own_sq { #[allow(unused_imports)] use super::*; #[no_mangle] ";
+        assert_eq!(lines[0], format!("{insert}fn sq(x: i64) -> i64 {{ x * x }} }}"));
         assert_eq!(lines[1].trim(), "");
-        assert_eq!(a.user_position(1, 31), Some((1, 1)));
-        assert_eq!(a.user_position(1, 34), Some((1, 4)));
+        let n = insert.len() as u32;
+        assert_eq!(a.user_position(1, n + 1), Some((1, 1)));
+        assert_eq!(a.user_position(1, n + 4), Some((1, 4)));
         let run = a.run_first_line.unwrap();
         assert_eq!(lines[run as usize - 2], RUN_PREFIX);
         assert_eq!(lines[run as usize], "let y = sq(3);");

@@ -46,6 +46,10 @@ pub struct ItemInfo {
     pub kind: Kind,
     /// Text the eval itself inserts before the item (`#[no_mangle]` of a var or a static).
     pub insert: Option<String>,
+    /// Text the eval itself appends after the item (the end of a var's module).
+    pub append: Option<String>,
+    /// What the eval itself adds at the crate's top level for the item (a var's wrapper).
+    pub own: Option<String>,
     /// What later evals compile in its place; `None`: it is not carried.
     pub carried: Option<String>,
     /// The identifiers `carried` names.
@@ -119,6 +123,8 @@ fn read_spanned(text: &str) -> Result<Eval, ParseError> {
                 names: Vec::new(),
                 kind: Kind::Other,
                 insert: None,
+                append: None,
+                own: None,
                 carried: None,
                 idents: HashSet::new(),
             }),
@@ -147,6 +153,8 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
             names,
             kind,
             insert,
+            append: None,
+            own: None,
             carried,
             idents,
         }
@@ -236,6 +244,8 @@ fn read_fn(f: &syn::ItemFn, text: &str, range: Range<usize>, line: usize) -> Ite
         names: vec![name.clone()],
         kind: Kind::Other,
         insert: None,
+        append: None,
+        own: None,
         carried: None,
         idents: HashSet::new(),
     };
@@ -247,14 +257,20 @@ fn read_fn(f: &syn::ItemFn, text: &str, range: Range<usize>, line: usize) -> Ite
         info.carried = Some(slice);
         return info;
     }
-    if !has_attr(&f.attrs, &["no_mangle", "export_name"]) {
-        let inline = if has_attr(&f.attrs, &["inline"]) {
-            ""
-        } else {
-            "#[inline(never)] "
-        };
-        info.insert = Some(format!("#[no_mangle] {inline}"));
-    }
+    // The definition goes into a module of its own, so the function's name at the crate's top
+    // level is the wrapper calling `__wrap_<symbol>`, the var's trampoline: calls from the eval's
+    // own code are late-bound too (rustc cannot inline or fold them), as later evals' are.
+    let export = if has_attr(&f.attrs, &["no_mangle", "export_name"]) {
+        ""
+    } else {
+        "#[no_mangle] "
+    };
+    info.insert = Some(format!(
+        "#[allow(non_snake_case)] mod hotwasm__own_{} {{ #[allow(unused_imports)] use super::*; {export}",
+        name.trim_start_matches("r#")
+    ));
+    info.append = Some(" }".to_string());
+    info.own = Some(declaration(&f.sig, &format!("__wrap_{symbol}")));
     let shown = byte_range(&f.sig.to_token_stream())
         .map(|r| text[r].to_string())
         .unwrap_or_else(|| tokens(&f.sig));
@@ -353,6 +369,8 @@ fn read_impl(i: &syn::ItemImpl, text: &str, range: Range<usize>, line: usize) ->
         names,
         kind: Kind::Other,
         insert: None,
+        append: None,
+        own: None,
         idents: idents_of(&carried),
         carried: Some(carried),
     };
@@ -481,7 +499,9 @@ mod tests {
             ["struct Pt { x: f64 }", "fn f(p: &Pt) -> f64 { p.x }", "static mut N: i32 = 0;"]
         );
         assert!(matches!(e.items[1].kind, Kind::Var { .. }));
-        assert_eq!(e.items[1].insert.as_deref(), Some("#[no_mangle] #[inline(never)] "));
+        let insert = e.items[1].insert.as_deref().unwrap();
+        assert!(insert.contains("mod hotwasm__own_f {") && insert.ends_with("#[no_mangle] "));
+        assert!(e.items[1].own.as_deref().unwrap().contains("\"__wrap_f\""));
         assert_eq!(e.items[2].insert.as_deref(), Some("#[no_mangle] "));
     }
 

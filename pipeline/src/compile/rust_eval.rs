@@ -176,6 +176,36 @@ fn blank(text: &str, ranges: impl Iterator<Item = std::ops::Range<usize>>) -> St
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// The carried items the eval can reach: those its text names, then those their text names, and
+/// so on (an impl block is reached through its type or trait; an item without a name, a glob
+/// `use`, always). Leaving out the rest keeps rustc's work proportional to what the eval uses,
+/// and a static out of patches that do not name it (a patch defining one cannot also copy std
+/// code: [`super::rust::std_linker_args`]).
+fn needed<'a>(eval: &'a Eval, kept: &[&'a Carried]) -> Vec<&'a Carried> {
+    let mut reached: HashSet<&str> = eval.idents.iter().map(String::as_str).collect();
+    let mut taken = vec![false; kept.len()];
+    loop {
+        let mut grew = false;
+        for (c, taken) in kept.iter().zip(taken.iter_mut()) {
+            let anchors = &c.item.anchors;
+            if !*taken && (anchors.is_empty() || anchors.iter().any(|a| reached.contains(a.as_str())))
+            {
+                *taken = true;
+                grew = true;
+                reached.extend(c.item.idents.iter().map(String::as_str));
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    kept.iter()
+        .zip(taken)
+        .filter(|(_, t)| *t)
+        .map(|(c, _)| *c)
+        .collect()
+}
+
 /// Assembles the crate for the eval `text` after the evals `earlier` (see the module doc).
 pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileError> {
     let eval = rust_items::read(text).map_err(|e| CompileError::Failed {
@@ -239,17 +269,7 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
         out.push_str(own);
         out.push('\n');
     }
-    let mut mentioned: HashSet<&str> = eval.idents.iter().map(String::as_str).collect();
-    for c in kept.iter().filter(|c| !matches!(c.item.kind, Kind::Static { .. })) {
-        mentioned.extend(c.item.idents.iter().map(String::as_str));
-    }
-    for c in &kept {
-        // A static is carried only where it is named: a patch defining one cannot also copy
-        // std code ([`super::rust::std_linker_args`]).
-        let is_static = matches!(c.item.kind, Kind::Static { .. });
-        if is_static && !c.item.names.iter().any(|n| mentioned.contains(n.as_str())) {
-            continue;
-        }
+    for c in needed(&eval, &kept) {
         out.push_str("#[allow(warnings)]\n");
         out.push_str(c.item.carried.as_deref().unwrap_or_default());
         out.push('\n');
@@ -372,7 +392,7 @@ mod tests {
     #[test]
     fn earlier_items_are_carried_and_this_evals_own_replace_them() {
         let e = earlier(&["struct Pt { x: i32 }\nfn f() -> i32 { 1 }\nconst K: i32 = 2;"]);
-        let a = assemble("const K: i32 = 3;\nf() + K", &e).unwrap();
+        let a = assemble("const K: i32 = 3;\nf() + K + Pt { x: 1 }.x", &e).unwrap();
         assert!(a.text.contains("struct Pt { x: i32 }"));
         assert!(a.text.contains("#[link_name = \"f\"]"));
         assert_eq!(a.text.matches("const K").count(), 1, "{}", a.text);
@@ -392,6 +412,17 @@ mod tests {
         let err = assemble("struct Pt { x: i64, y: i32 }", &e).unwrap_err().to_string();
         assert!(err.contains("`Pt`") && err.contains("layout"), "{err}");
         assert!(assemble("#[derive(Debug)] struct Pt { x: i32, y: i32 }", &e).is_ok());
+    }
+
+    #[test]
+    fn only_what_the_eval_reaches_is_carried() {
+        let e = earlier(&[
+            "struct A { x: i32 }\nimpl A { fn get(&self) -> i32 { self.x + B } }\nconst B: i32 = 1;",
+            "struct Unused;\nfn other() {}",
+        ]);
+        let a = assemble("A { x: 1 }.get()", &e).unwrap();
+        assert!(a.text.contains("struct A") && a.text.contains("fn get") && a.text.contains("const B"));
+        assert!(!a.text.contains("Unused") && !a.text.contains("fn other"), "{}", a.text);
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct ItemInfo {
     pub line: usize,
     /// The names it defines (an impl block: `impl Type::method`, `impl Trait for Type`).
     pub names: Vec<String>,
+    /// The names that make a later eval need it: its own names, or for an impl block the
+    /// identifiers of its type and trait.
+    pub anchors: Vec<String>,
     /// What it is, as far as later evals care.
     pub kind: Kind,
     /// Text the eval itself inserts before the item (`#[no_mangle]` of a var or a static).
@@ -122,6 +125,7 @@ fn read_spanned(text: &str) -> Result<Eval, ParseError> {
                 range,
                 names: Vec::new(),
                 kind: Kind::Other,
+                anchors: Vec::new(),
                 insert: None,
                 append: None,
                 own: None,
@@ -130,6 +134,9 @@ fn read_spanned(text: &str) -> Result<Eval, ParseError> {
             }),
             _ => eval.statements.push(range),
         }
+    }
+    for item in eval.items.iter_mut().filter(|i| i.anchors.is_empty()) {
+        item.anchors = item.names.clone();
     }
     Ok(eval)
 }
@@ -152,6 +159,7 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
             line,
             names,
             kind,
+            anchors: Vec::new(),
             insert,
             append: None,
             own: None,
@@ -243,6 +251,7 @@ fn read_fn(f: &syn::ItemFn, text: &str, range: Range<usize>, line: usize) -> Ite
         line,
         names: vec![name.clone()],
         kind: Kind::Other,
+        anchors: Vec::new(),
         insert: None,
         append: None,
         own: None,
@@ -363,11 +372,18 @@ fn signature_key(sig: &syn::Signature) -> String {
 /// An impl block: a trait impl as one item, an inherent impl one associated item per block.
 fn read_impl(i: &syn::ItemImpl, text: &str, range: Range<usize>, line: usize) -> Vec<ItemInfo> {
     let self_ty = tokens(&i.self_ty);
+    let mut header_idents = HashSet::new();
+    collect_idents(i.self_ty.to_token_stream(), &mut header_idents);
+    if let Some((_, path, _)) = &i.trait_ {
+        collect_idents(path.to_token_stream(), &mut header_idents);
+    }
+    let anchors: Vec<String> = header_idents.into_iter().collect();
     let item = |names: Vec<String>, carried: String| ItemInfo {
         range: range.clone(),
         line,
         names,
         kind: Kind::Other,
+        anchors: anchors.clone(),
         insert: None,
         append: None,
         own: None,

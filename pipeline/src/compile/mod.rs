@@ -507,9 +507,10 @@ impl Compiler {
         })?;
         let std = self.patch_std(tc, host)?;
         // C-named std functions a patch links (`__multi3`) are never vars.
-        let plan = latebind::plan(&symbols, host, None, &|n| {
+        let mut plan = latebind::plan(&symbols, host, None, &|n| {
             rust::is_user_symbol(n) && !std.defines(n)
         });
+        rust::share_statics(&mut plan, &symbols);
         let std_link = std.link_or_refuse(&symbols)?;
         phases.symbols = phase.elapsed();
         let spec = LinkSpec {

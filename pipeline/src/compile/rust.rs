@@ -117,6 +117,22 @@ pub fn std_linker_args(
     Ok(args)
 }
 
+/// Makes every static the patch defines under a user's name (`#[no_mangle]`) a global of the
+/// session, as a C global is: listed in the patch's `hotwasm.globals` section, so later patches
+/// may declare it (the first definition keeps the one storage; see [`super::latebind`]).
+pub fn share_statics(plan: &mut super::latebind::Plan, symbols: &super::object::Symbols) {
+    for d in symbols.data.iter().filter(|d| !d.private && is_user_symbol(&d.name)) {
+        if let Some(size) = d.size {
+            plan.globals.push(super::latebind::GlobalDef {
+                name: d.name.clone(),
+                size,
+                ty: String::new(),
+                init: String::new(),
+            });
+        }
+    }
+}
+
 /// The compiled prelude rlib and what it was built from.
 #[derive(Debug)]
 struct Prelude {

@@ -220,16 +220,44 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
     })?;
     let context = context(earlier);
     check_redefinitions(&eval, &context).map_err(CompileError::RustSession)?;
-    let own: HashSet<&String> = eval.items.iter().flat_map(|i| &i.names).collect();
+    // A static defined again with its type keeps the storage it has: the eval declares it
+    // as later evals do instead of defining it.
+    let redeclared: Vec<usize> = eval
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| matches!(i.kind, Kind::Static { .. }))
+        .filter(|(_, i)| {
+            context.iter().any(|c| {
+                matches!(c.item.kind, Kind::Static { .. }) && c.item.names == i.names
+            })
+        })
+        .map(|(n, _)| n)
+        .collect();
+    let own: HashSet<&String> = eval
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| !redeclared.contains(n))
+        .flat_map(|(_, i)| &i.names)
+        .collect();
     let kept: Vec<&Carried> = context
         .iter()
         .filter(|c| !c.item.names.iter().any(|n| own.contains(n)))
         .collect();
     let mut out = String::with_capacity(text.len() * 2 + 4096);
     let mut inserts = Vec::new();
-    let top = blank(text, eval.statements.iter().cloned());
+    let blanked = eval
+        .statements
+        .iter()
+        .cloned()
+        .chain(redeclared.iter().map(|n| eval.items[*n].range.clone()));
+    let top = blank(text, blanked);
     let mut at = 0;
-    for item in &eval.items {
+    for (n, item) in eval.items.iter().enumerate() {
+        if redeclared.contains(&n) {
+            continue;
+        }
         if let Some(insert) = &item.insert {
             out.push_str(&top[at..item.range.start]);
             let line_start = top[..item.range.start].rfind('\n').map_or(0, |i| i + 1);
@@ -430,6 +458,9 @@ mod tests {
         let e = earlier(&["static mut N: i32 = 0;"]);
         assert!(!assemble("1 + 1", &e).unwrap().text.contains("static mut N"));
         let a = assemble("unsafe { N += 1; N }", &e).unwrap();
-        assert!(a.text.contains("#[no_mangle] static mut N: i32 = 0;"), "{}", a.text);
+        assert!(a.text.contains("#[link_name = \"N\"] static mut N: i32;"), "{}", a.text);
+        let again = assemble("static mut N: i32 = 5;", &e).unwrap();
+        assert!(!again.text.contains("= 5"), "a redefinition keeps the storage: {}", again.text);
+        assert!(again.text.contains("static mut N: i32;"), "{}", again.text);
     }
 }

@@ -173,7 +173,8 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
         Item::Static(s) => {
             let exported = has_attr(&s.attrs, &["no_mangle", "export_name"]);
             let insert = (!exported).then(|| "#[no_mangle] ".to_string());
-            let carried = format!("{}{slice}", insert.as_deref().unwrap_or(""));
+            let symbol = export_name(&s.attrs).unwrap_or_else(|| s.ident.to_string());
+            let carried = static_declaration(s, &symbol);
             let ty = format!("{} {}", mutability(&s.mutability), tokens(&s.ty));
             vec![one(named(&s.ident), Kind::Static { ty }, insert, Some(carried))]
         }
@@ -347,6 +348,23 @@ fn declaration(sig: &syn::Signature, symbol: &str) -> String {
          #[allow(warnings)] #[inline(always)] {unsafety}fn {name}{generics}({params}) {output} {wherec} {{ unsafe {{ hotwasm__late_{name}({}) }} }}",
         args.join(", ")
     )
+}
+
+/// What a later eval compiles for the static `s` exported as `symbol`: a declaration of the
+/// storage the first eval defined, so the later patch defines none (and may copy std code). A
+/// `static mut` is declared as it is (its uses are `unsafe` already); a `static` becomes a
+/// `&'static` to the declared storage, so using it needs no `unsafe` either.
+fn static_declaration(s: &syn::ItemStatic, symbol: &str) -> String {
+    let (name, ty) = (&s.ident, tokens(&s.ty));
+    match s.mutability {
+        syn::StaticMutability::Mut(_) => format!(
+            "extern \"Rust\" {{ #[link_name = \"{symbol}\"] static mut {name}: {ty}; }}"
+        ),
+        _ => format!(
+            "extern \"Rust\" {{ #[link_name = \"{symbol}\"] static hotwasm__late_{name}: {ty}; }}\n\
+             #[allow(warnings)] static {name}: &'static {ty} = unsafe {{ &hotwasm__late_{name} }};"
+        ),
+    }
 }
 
 /// The parts of a function's signature a caller compiled against depends on.

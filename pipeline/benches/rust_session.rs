@@ -81,10 +81,20 @@ fn main() {
     let cases: [(&str, &str, &[String], bool); 6] = [
         ("constant colour, today's path", CONSTANT, &[], false),
         ("constant colour, session eval", CONSTANT, &[], true),
-        ("constant colour, session eval after 20 evals", CONSTANT, &session, true),
+        (
+            "constant colour, session eval after 20 evals",
+            CONSTANT,
+            &session,
+            true,
+        ),
         ("std-heavy, today's path", STD_HEAVY, &[], false),
         ("std-heavy, session eval", STD_HEAVY, &[], true),
-        ("std-heavy, session eval after 20 evals", STD_HEAVY, &session, true),
+        (
+            "std-heavy, session eval after 20 evals",
+            STD_HEAVY,
+            &session,
+            true,
+        ),
     ];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
     for run in 0..runs + 1 {

@@ -109,8 +109,9 @@ fn context(earlier: &[String]) -> Vec<Carried> {
         };
         for item in eval.items.iter().filter(|i| i.carried.is_some()) {
             out.retain(|c| {
-                !c.item.names.iter().any(|n| item.names.contains(n))
-                    && !(item.names.is_empty() && c.item.carried == item.carried)
+                let replaced = c.item.names.iter().any(|n| item.names.contains(n));
+                let repeated = item.names.is_empty() && c.item.carried == item.carried;
+                !replaced && !repeated
             });
             out.push(Carried {
                 item: item.clone(),
@@ -129,12 +130,22 @@ fn check_redefinitions(eval: &Eval, carried: &[Carried]) -> Result<(), String> {
             .filter(|c| c.item.names.iter().any(|n| item.names.contains(n)))
         {
             let name = &item.names[0];
-            let which = format!("an earlier eval (the {} Rust eval of this session)", ordinal(old.eval + 1));
+            let which = format!(
+                "an earlier eval (the {} Rust eval of this session)",
+                ordinal(old.eval + 1)
+            );
             let undo = "or undo the evals from that one on (`:undo`)";
             match (&old.item.kind, &item.kind) {
-                (Kind::Var { signature: a, shown }, Kind::Var { signature: b, shown: new })
-                    if a != b =>
-                {
+                (
+                    Kind::Var {
+                        signature: a,
+                        shown,
+                    },
+                    Kind::Var {
+                        signature: b,
+                        shown: new,
+                    },
+                ) if a != b => {
                     return Err(format!("`{name}` was defined by {which} as `{shown}`, and code compiled since calls it with that signature; this eval defines `{new}` (line {}), so it was refused: keep the old signature, give the new function another name, {undo}", item.line));
                 }
                 (Kind::Type { layout: a }, Kind::Type { layout: b }) if a != b => {
@@ -188,7 +199,8 @@ fn needed<'a>(eval: &'a Eval, kept: &[&'a Carried]) -> Vec<&'a Carried> {
         let mut grew = false;
         for (c, taken) in kept.iter().zip(taken.iter_mut()) {
             let anchors = &c.item.anchors;
-            if !*taken && (anchors.is_empty() || anchors.iter().any(|a| reached.contains(a.as_str())))
+            if !*taken
+                && (anchors.is_empty() || anchors.iter().any(|a| reached.contains(a.as_str())))
             {
                 *taken = true;
                 grew = true;
@@ -216,7 +228,10 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
             severity: "error".into(),
             message: e.message.clone(),
         }],
-        stderr: format!("error: {} (line {}, column {})\n", e.message, e.line, e.column),
+        stderr: format!(
+            "error: {} (line {}, column {})\n",
+            e.message, e.line, e.column
+        ),
     })?;
     let context = context(earlier);
     check_redefinitions(&eval, &context).map_err(CompileError::RustSession)?;
@@ -228,9 +243,9 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
         .enumerate()
         .filter(|(_, i)| matches!(i.kind, Kind::Static { .. }))
         .filter(|(_, i)| {
-            context.iter().any(|c| {
-                matches!(c.item.kind, Kind::Static { .. }) && c.item.names == i.names
-            })
+            context
+                .iter()
+                .any(|c| matches!(c.item.kind, Kind::Static { .. }) && c.item.names == i.names)
         })
         .map(|(n, _)| n)
         .collect();
@@ -282,7 +297,10 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
         .items
         .iter()
         .any(|i| i.names.iter().any(|n| n == super::latebind::RUN_ONCE));
-    let defines_var = eval.items.iter().any(|i| matches!(i.kind, Kind::Var { .. }));
+    let defines_var = eval
+        .items
+        .iter()
+        .any(|i| matches!(i.kind, Kind::Var { .. }));
     let mut run_first_line = None;
     // An eval of items only (a struct, a static) runs an empty function, so it is accepted.
     if !defines_run && (!eval.statements.is_empty() || !defines_var) {
@@ -327,7 +345,9 @@ impl Compiler {
                 mut diagnostics,
                 stderr,
             }) => {
-                diagnostics.iter_mut().for_each(|d| d.file = name.to_string());
+                diagnostics
+                    .iter_mut()
+                    .for_each(|d| d.file = name.to_string());
                 return Err(CompileError::Failed {
                     diagnostics,
                     stderr: format!("{name}: {stderr}"),
@@ -406,7 +426,10 @@ mod tests {
         let a = assemble("fn sq(x: i64) -> i64 { x * x }\nlet y = sq(3);\ny + 1", &[]).unwrap();
         let lines: Vec<&str> = a.text.lines().collect();
         let insert = "#[allow(non_snake_case)] mod hotwasm__own_sq { #[allow(unused_imports)] use super::*; #[no_mangle] ";
-        assert_eq!(lines[0], format!("{insert}fn sq(x: i64) -> i64 {{ x * x }} }}"));
+        assert_eq!(
+            lines[0],
+            format!("{insert}fn sq(x: i64) -> i64 {{ x * x }} }}")
+        );
         assert_eq!(lines[1].trim(), "");
         let n = insert.len() as u32;
         assert_eq!(a.user_position(1, n + 1), Some((1, 1)));
@@ -429,15 +452,22 @@ mod tests {
     #[test]
     fn a_changed_signature_is_refused_naming_both() {
         let e = earlier(&["fn f(x: i32) -> i32 { x }"]);
-        let err = assemble("fn f(x: i64) -> i64 { x }", &e).unwrap_err().to_string();
-        assert!(err.contains("fn f(x: i32) -> i32") && err.contains("fn f(x: i64) -> i64"), "{err}");
+        let err = assemble("fn f(x: i64) -> i64 { x }", &e)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fn f(x: i32) -> i32") && err.contains("fn f(x: i64) -> i64"),
+            "{err}"
+        );
         assert!(assemble("fn f(y: i32) -> i32 { y + 1 }", &e).is_ok());
     }
 
     #[test]
     fn a_changed_layout_is_refused_and_a_new_derive_is_not() {
         let e = earlier(&["struct Pt { x: i32, y: i32 }"]);
-        let err = assemble("struct Pt { x: i64, y: i32 }", &e).unwrap_err().to_string();
+        let err = assemble("struct Pt { x: i64, y: i32 }", &e)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`Pt`") && err.contains("layout"), "{err}");
         assert!(assemble("#[derive(Debug)] struct Pt { x: i32, y: i32 }", &e).is_ok());
     }
@@ -449,8 +479,14 @@ mod tests {
             "struct Unused;\nfn other() {}",
         ]);
         let a = assemble("A { x: 1 }.get()", &e).unwrap();
-        assert!(a.text.contains("struct A") && a.text.contains("fn get") && a.text.contains("const B"));
-        assert!(!a.text.contains("Unused") && !a.text.contains("fn other"), "{}", a.text);
+        assert!(
+            a.text.contains("struct A") && a.text.contains("fn get") && a.text.contains("const B")
+        );
+        assert!(
+            !a.text.contains("Unused") && !a.text.contains("fn other"),
+            "{}",
+            a.text
+        );
     }
 
     #[test]
@@ -458,9 +494,17 @@ mod tests {
         let e = earlier(&["static mut N: i32 = 0;"]);
         assert!(!assemble("1 + 1", &e).unwrap().text.contains("static mut N"));
         let a = assemble("unsafe { N += 1; N }", &e).unwrap();
-        assert!(a.text.contains("#[link_name = \"N\"] static mut N: i32;"), "{}", a.text);
+        assert!(
+            a.text.contains("#[link_name = \"N\"] static mut N: i32;"),
+            "{}",
+            a.text
+        );
         let again = assemble("static mut N: i32 = 5;", &e).unwrap();
-        assert!(!again.text.contains("= 5"), "a redefinition keeps the storage: {}", again.text);
+        assert!(
+            !again.text.contains("= 5"),
+            "a redefinition keeps the storage: {}",
+            again.text
+        );
         assert!(again.text.contains("static mut N: i32;"), "{}", again.text);
     }
 }

@@ -176,7 +176,12 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
             let symbol = export_name(&s.attrs).unwrap_or_else(|| s.ident.to_string());
             let carried = static_declaration(s, &symbol);
             let ty = format!("{} {}", mutability(&s.mutability), tokens(&s.ty));
-            vec![one(named(&s.ident), Kind::Static { ty }, insert, Some(carried))]
+            vec![one(
+                named(&s.ident),
+                Kind::Static { ty },
+                insert,
+                Some(carried),
+            )]
         }
         Item::Struct(s) => {
             let mut s = s.clone();
@@ -187,7 +192,12 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
                 f.vis = syn::Visibility::Inherited;
             });
             let layout = tokens(&s);
-            vec![one(named(&s.ident), Kind::Type { layout }, None, Some(slice))]
+            vec![one(
+                named(&s.ident),
+                Kind::Type { layout },
+                None,
+                Some(slice),
+            )]
         }
         Item::Enum(e) => {
             let mut e = e.clone();
@@ -198,14 +208,24 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
                 v.fields.iter_mut().for_each(|f| f.attrs.clear());
             });
             let layout = tokens(&e);
-            vec![one(named(&e.ident), Kind::Type { layout }, None, Some(slice))]
+            vec![one(
+                named(&e.ident),
+                Kind::Type { layout },
+                None,
+                Some(slice),
+            )]
         }
         Item::Union(u) => {
             let mut u = u.clone();
             u.attrs.retain(|a| a.path().is_ident("repr"));
             u.vis = syn::Visibility::Inherited;
             let layout = tokens(&u);
-            vec![one(named(&u.ident), Kind::Type { layout }, None, Some(slice))]
+            vec![one(
+                named(&u.ident),
+                Kind::Type { layout },
+                None,
+                Some(slice),
+            )]
         }
         Item::Impl(i) => read_impl(i, text, range.clone(), line),
         Item::Trait(t) => vec![one(named(&t.ident), Kind::Other, None, Some(slice))],
@@ -341,7 +361,11 @@ fn declaration(sig: &syn::Signature, symbol: &str) -> String {
         .map(|(i, t)| format!("hotwasm__a{i}: {t}"))
         .collect();
     let args: Vec<String> = (0..types.len()).map(|i| format!("hotwasm__a{i}")).collect();
-    let unsafety = if sig.unsafety.is_some() { "unsafe " } else { "" };
+    let unsafety = if sig.unsafety.is_some() {
+        "unsafe "
+    } else {
+        ""
+    };
     let params = params.join(", ");
     format!(
         "#[allow(warnings)] extern \"{abi}\" {{ #[link_name = \"{symbol}\"] fn hotwasm__late_{name}{generics}({params}) {output} {wherec}; }}\n\
@@ -357,9 +381,9 @@ fn declaration(sig: &syn::Signature, symbol: &str) -> String {
 fn static_declaration(s: &syn::ItemStatic, symbol: &str) -> String {
     let (name, ty) = (&s.ident, tokens(&s.ty));
     match s.mutability {
-        syn::StaticMutability::Mut(_) => format!(
-            "extern \"Rust\" {{ #[link_name = \"{symbol}\"] static mut {name}: {ty}; }}"
-        ),
+        syn::StaticMutability::Mut(_) => {
+            format!("extern \"Rust\" {{ #[link_name = \"{symbol}\"] static mut {name}: {ty}; }}")
+        }
         _ => format!(
             "extern \"Rust\" {{ #[link_name = \"{symbol}\"] static hotwasm__late_{name}: {ty}; }}\n\
              #[allow(warnings)] static {name}: &'static {ty} = unsafe {{ &hotwasm__late_{name} }};"
@@ -530,7 +554,11 @@ mod tests {
         let items: Vec<&str> = e.items.iter().map(|i| &text[i.range.clone()]).collect();
         assert_eq!(
             items,
-            ["struct Pt { x: f64 }", "fn f(p: &Pt) -> f64 { p.x }", "static mut N: i32 = 0;"]
+            [
+                "struct Pt { x: f64 }",
+                "fn f(p: &Pt) -> f64 { p.x }",
+                "static mut N: i32 = 0;"
+            ]
         );
         assert!(matches!(e.items[1].kind, Kind::Var { .. }));
         let insert = e.items[1].insert.as_deref().unwrap();
@@ -552,7 +580,10 @@ mod tests {
     #[test]
     fn generic_and_const_functions_are_carried_as_text_not_vars() {
         let e = read("fn g<T: Copy>(t: T) -> T { t }\nconst fn c() -> i32 { 1 }").unwrap();
-        assert!(e.items.iter().all(|i| i.kind == Kind::Other && i.insert.is_none()));
+        assert!(e
+            .items
+            .iter()
+            .all(|i| i.kind == Kind::Other && i.insert.is_none()));
         assert!(e.items[0].carried.as_deref().unwrap().starts_with("fn g<T"));
     }
 

@@ -23,7 +23,10 @@ fn bound_vars(wasm: &[u8]) -> Vec<String> {
         if let Ok(wasmparser::Payload::CustomSection(c)) = p {
             if c.name() == "hotwasm.vars" {
                 let text = String::from_utf8_lossy(c.data()).to_string();
-                out.extend(text.lines().filter_map(|l| l.split(' ').next().map(String::from)));
+                out.extend(
+                    text.lines()
+                        .filter_map(|l| l.split(' ').next().map(String::from)),
+                );
             }
         }
     }
@@ -68,7 +71,11 @@ fn a_struct_and_fns_of_one_eval_are_used_by_name_in_later_evals_through_late_bou
     );
     ok(&uses);
     let seq = uses["seq"].as_u64().unwrap();
-    let patch = page.patches().into_iter().find(|p| p.header["seq"] == seq).unwrap();
+    let patch = page
+        .patches()
+        .into_iter()
+        .find(|p| p.header["seq"] == seq)
+        .unwrap();
     let mut called = bound_vars(&patch.wasm);
     called.sort();
     assert_eq!(called, ["area", "label"], "both calls are late-bound");
@@ -81,9 +88,24 @@ fn an_eval_of_items_only_is_accepted() {
     let page = Page::connect(&server, None, 0);
     page.wait_replay();
     let mut repl = repl(&server);
-    ok(&eval_lang(&mut repl, "type", "rust", "#[derive(Debug)]\nenum Dir { Up, Down }\n"));
-    ok(&eval_lang(&mut repl, "fn", "rust", "pub fn sq(x: i64) -> i64 { x * x }\n"));
-    ok(&eval_lang(&mut repl, "static", "rust", "static mut HITS: u32 = 0;\n"));
+    ok(&eval_lang(
+        &mut repl,
+        "type",
+        "rust",
+        "#[derive(Debug)]\nenum Dir { Up, Down }\n",
+    ));
+    ok(&eval_lang(
+        &mut repl,
+        "fn",
+        "rust",
+        "pub fn sq(x: i64) -> i64 { x * x }\n",
+    ));
+    ok(&eval_lang(
+        &mut repl,
+        "static",
+        "rust",
+        "static mut HITS: u32 = 0;\n",
+    ));
     ok(&eval_lang(
         &mut repl,
         "use",
@@ -107,13 +129,29 @@ fn a_changed_signature_or_layout_is_refused_naming_the_item_and_the_way_out() {
         error.contains("`fn area(p: Pt) -> f64`") && error.contains("`fn area(p: &Pt) -> f64`"),
         "{error}"
     );
-    assert!(error.contains("another name") && error.contains(":undo"), "{error}");
-    let layout = eval_lang(&mut repl, "layout", "rust", "struct Pt { x: f32, y: f32 }\n");
+    assert!(
+        error.contains("another name") && error.contains(":undo"),
+        "{error}"
+    );
+    let layout = eval_lang(
+        &mut repl,
+        "layout",
+        "rust",
+        "struct Pt { x: f32, y: f32 }\n",
+    );
     assert_eq!(layout["ok"], false, "{layout}");
     let error = layout["error"].as_str().unwrap();
-    assert!(error.contains("`Pt`") && error.contains("layout"), "{error}");
+    assert!(
+        error.contains("`Pt`") && error.contains("layout"),
+        "{error}"
+    );
     // The same signature with a new body, and the same fields with a new derive, are accepted.
-    ok(&eval_lang(&mut repl, "body", "rust", "fn area(q: Pt) -> f64 { q.x * q.y * 1.0 }\n"));
+    ok(&eval_lang(
+        &mut repl,
+        "body",
+        "rust",
+        "fn area(q: Pt) -> f64 { q.x * q.y * 1.0 }\n",
+    ));
     ok(&eval_lang(
         &mut repl,
         "derive",
@@ -123,7 +161,10 @@ fn a_changed_signature_or_layout_is_refused_naming_the_item_and_the_way_out() {
 }
 
 fn undo(repl: &mut Socket, seq: u64) -> Value {
-    send(repl, json!({"type":"undo","id":"u","seq":seq,"state":false}));
+    send(
+        repl,
+        json!({"type":"undo","id":"u","seq":seq,"state":false}),
+    );
     loop {
         let v = recv(repl);
         if v["type"] == "undo_result" || v["type"] == "error" {
@@ -147,7 +188,10 @@ fn an_undone_eval_takes_its_items_with_it() {
     let after = eval_lang(&mut repl, "again", "rust", "gone()");
     assert_eq!(after["ok"], false, "{after}");
     assert!(
-        after["raw_output"].as_str().unwrap().contains("cannot find function `gone`"),
+        after["raw_output"]
+            .as_str()
+            .unwrap()
+            .contains("cannot find function `gone`"),
         "{after}"
     );
 }
@@ -163,5 +207,10 @@ fn a_restarted_server_keeps_the_sessions_items_from_its_journal() {
     let page = Page::connect(&server, None, 0);
     assert_eq!(page.wait_replay(), 1, "the definitions are replayed");
     let mut again = repl(&server);
-    ok(&eval_lang(&mut again, "uses", "rust", "area(Pt { x: 2.0, y: 3.0 })"));
+    ok(&eval_lang(
+        &mut again,
+        "uses",
+        "rust",
+        "area(Pt { x: 2.0, y: 3.0 })",
+    ));
 }

@@ -78,7 +78,8 @@ fn main() {
     let compiler = compiler(root);
     let host = host(root);
     let session = earlier();
-    let cases: [(&str, &str, &[String], bool); 6] = [
+    let uses = "make3(1.0).len() + make7(2.0).len() + K5 as f64";
+    let cases: [(&str, &str, &[String], bool); 7] = [
         ("constant colour, today's path", CONSTANT, &[], false),
         ("constant colour, session eval", CONSTANT, &[], true),
         (
@@ -92,6 +93,12 @@ fn main() {
         (
             "std-heavy, session eval after 20 evals",
             STD_HEAVY,
+            &session,
+            true,
+        ),
+        (
+            "an expression using 3 of 20 earlier evals' items (new)",
+            uses,
             &session,
             true,
         ),

@@ -220,35 +220,10 @@ fn needed<'a>(eval: &'a Eval, kept: &[&'a Carried]) -> Vec<&'a Carried> {
 
 /// Assembles the crate for the eval `text` after the evals `earlier` (see the module doc).
 pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileError> {
-    let eval = rust_items::read(text).map_err(|e| CompileError::Failed {
-        diagnostics: vec![Diagnostic {
-            file: String::new(),
-            line: e.line,
-            column: e.column,
-            severity: "error".into(),
-            message: e.message.clone(),
-        }],
-        stderr: format!(
-            "error: {} (line {}, column {})\n",
-            e.message, e.line, e.column
-        ),
-    })?;
+    let eval = rust_items::read(text).map_err(parse_failure)?;
     let context = context(earlier);
     check_redefinitions(&eval, &context).map_err(CompileError::RustSession)?;
-    // A static defined again with its type keeps the storage it has: the eval declares it
-    // as later evals do instead of defining it.
-    let redeclared: Vec<usize> = eval
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| matches!(i.kind, Kind::Static { .. }))
-        .filter(|(_, i)| {
-            context
-                .iter()
-                .any(|c| matches!(c.item.kind, Kind::Static { .. }) && c.item.names == i.names)
-        })
-        .map(|(n, _)| n)
-        .collect();
+    let redeclared = redeclared_statics(&eval, &context);
     let own: HashSet<&String> = eval
         .items
         .iter()
@@ -261,13 +236,74 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
         .filter(|c| !c.item.names.iter().any(|n| own.contains(n)))
         .collect();
     let mut out = String::with_capacity(text.len() * 2 + 4096);
-    let mut inserts = Vec::new();
+    let inserts = write_items(&mut out, text, &eval, &redeclared);
+    let user_lines = text.lines().count().max(1) as u32;
+    let run_first_line = write_run_once(&mut out, text, &eval, user_lines);
+    for own in eval.items.iter().filter_map(|i| i.own.as_deref()) {
+        out.push_str(own);
+        out.push('\n');
+    }
+    for c in needed(&eval, &kept) {
+        out.push_str("#[allow(warnings)]\n");
+        out.push_str(c.item.carried.as_deref().unwrap_or_default());
+        out.push('\n');
+    }
+    Ok(Assembled {
+        text: out,
+        user_lines,
+        run_first_line,
+        inserts,
+    })
+}
+
+/// syn's refusal of the text as a compile failure at its line and column.
+fn parse_failure(e: rust_items::ParseError) -> CompileError {
+    CompileError::Failed {
+        diagnostics: vec![Diagnostic {
+            file: String::new(),
+            line: e.line,
+            column: e.column,
+            severity: "error".into(),
+            message: e.message.clone(),
+        }],
+        stderr: format!(
+            "error: {} (line {}, column {})\n",
+            e.message, e.line, e.column
+        ),
+    }
+}
+
+/// The eval's statics that an earlier eval defined with the same type: they keep the storage
+/// they have, so the eval declares them as later evals do instead of defining them.
+fn redeclared_statics(eval: &Eval, context: &[Carried]) -> Vec<usize> {
+    eval.items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| matches!(i.kind, Kind::Static { .. }))
+        .filter(|(_, i)| {
+            context
+                .iter()
+                .any(|c| matches!(c.item.kind, Kind::Static { .. }) && c.item.names == i.names)
+        })
+        .map(|(n, _)| n)
+        .collect()
+}
+
+/// Part 1 of the crate: the eval's text on its own lines, statements (and redeclared statics)
+/// blanked, each item's insert and append written around it. Returns where text was inserted.
+fn write_items(
+    out: &mut String,
+    text: &str,
+    eval: &Eval,
+    redeclared: &[usize],
+) -> Vec<(u32, u32, u32)> {
     let blanked = eval
         .statements
         .iter()
         .cloned()
         .chain(redeclared.iter().map(|n| eval.items[*n].range.clone()));
     let top = blank(text, blanked);
+    let mut inserts = Vec::new();
     let mut at = 0;
     for (n, item) in eval.items.iter().enumerate() {
         if redeclared.contains(&n) {
@@ -289,10 +325,17 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
         }
     }
     out.push_str(&top[at..]);
-    let user_lines = text.lines().count().max(1) as u32;
     if !out.ends_with('\n') {
         out.push('\n');
     }
+    inserts
+}
+
+/// Part 2: `hotwasm_main` around the eval's statements (its items blanked), when the eval runs
+/// something or defines no var (an eval of items only then runs an empty function, so it is
+/// accepted), unless the eval defines `hotwasm_main` itself. Returns the line where the user's
+/// line 1 sits in it.
+fn write_run_once(out: &mut String, text: &str, eval: &Eval, user_lines: u32) -> Option<u32> {
     let defines_run = eval
         .items
         .iter()
@@ -301,31 +344,15 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
         .items
         .iter()
         .any(|i| matches!(i.kind, Kind::Var { .. }));
-    let mut run_first_line = None;
-    // An eval of items only (a struct, a static) runs an empty function, so it is accepted.
-    if !defines_run && (!eval.statements.is_empty() || !defines_var) {
-        out.push_str(RUN_PREFIX);
-        out.push('\n');
-        run_first_line = Some(user_lines + 2);
-        out.push_str(&blank(text, eval.items.iter().map(|i| i.range.clone())));
-        out.push_str("\n}; { #[allow(unused_imports)] use hotwasm__value::{ViaDebug as _, ViaNothing as _}; (&&hotwasm__value::W(&hotwasm__v)).hotwasm__report(); } }\n");
-        out.push_str(REPORT);
+    if defines_run || (eval.statements.is_empty() && defines_var) {
+        return None;
     }
-    for own in eval.items.iter().filter_map(|i| i.own.as_deref()) {
-        out.push_str(own);
-        out.push('\n');
-    }
-    for c in needed(&eval, &kept) {
-        out.push_str("#[allow(warnings)]\n");
-        out.push_str(c.item.carried.as_deref().unwrap_or_default());
-        out.push('\n');
-    }
-    Ok(Assembled {
-        text: out,
-        user_lines,
-        run_first_line,
-        inserts,
-    })
+    out.push_str(RUN_PREFIX);
+    out.push('\n');
+    out.push_str(&blank(text, eval.items.iter().map(|i| i.range.clone())));
+    out.push_str("\n}; { #[allow(unused_imports)] use hotwasm__value::{ViaDebug as _, ViaNothing as _}; (&&hotwasm__value::W(&hotwasm__v)).hotwasm__report(); } }\n");
+    out.push_str(REPORT);
+    Some(user_lines + 2)
 }
 
 impl Compiler {

@@ -183,49 +183,11 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
                 Some(carried),
             )]
         }
-        Item::Struct(s) => {
-            let mut s = s.clone();
-            s.attrs.retain(|a| a.path().is_ident("repr"));
-            s.vis = syn::Visibility::Inherited;
-            s.fields.iter_mut().for_each(|f| {
-                f.attrs.clear();
-                f.vis = syn::Visibility::Inherited;
-            });
-            let layout = tokens(&s);
-            vec![one(
-                named(&s.ident),
-                Kind::Type { layout },
-                None,
-                Some(slice),
-            )]
-        }
-        Item::Enum(e) => {
-            let mut e = e.clone();
-            e.attrs.retain(|a| a.path().is_ident("repr"));
-            e.vis = syn::Visibility::Inherited;
-            e.variants.iter_mut().for_each(|v| {
-                v.attrs.clear();
-                v.fields.iter_mut().for_each(|f| f.attrs.clear());
-            });
-            let layout = tokens(&e);
-            vec![one(
-                named(&e.ident),
-                Kind::Type { layout },
-                None,
-                Some(slice),
-            )]
-        }
-        Item::Union(u) => {
-            let mut u = u.clone();
-            u.attrs.retain(|a| a.path().is_ident("repr"));
-            u.vis = syn::Visibility::Inherited;
-            let layout = tokens(&u);
-            vec![one(
-                named(&u.ident),
-                Kind::Type { layout },
-                None,
-                Some(slice),
-            )]
+        Item::Struct(syn::ItemStruct { ident, .. })
+        | Item::Enum(syn::ItemEnum { ident, .. })
+        | Item::Union(syn::ItemUnion { ident, .. }) => {
+            let layout = type_layout(item);
+            vec![one(named(ident), Kind::Type { layout }, None, Some(slice))]
         }
         Item::Impl(i) => read_impl(i, text, range.clone(), line),
         Item::Trait(t) => vec![one(named(&t.ident), Kind::Other, None, Some(slice))],
@@ -260,6 +222,40 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
         },
         _ => vec![one(Vec::new(), Kind::Other, None, None)],
     }
+}
+
+/// What decides the layout of a struct, enum or union: its tokens without visibility and
+/// without attributes other than `repr` (derives and docs do not change a layout).
+fn type_layout(item: &Item) -> String {
+    let mut item = item.clone();
+    match &mut item {
+        Item::Struct(s) => {
+            s.attrs.retain(|a| a.path().is_ident("repr"));
+            s.vis = syn::Visibility::Inherited;
+            s.fields.iter_mut().for_each(|f| {
+                f.attrs.clear();
+                f.vis = syn::Visibility::Inherited;
+            });
+        }
+        Item::Enum(e) => {
+            e.attrs.retain(|a| a.path().is_ident("repr"));
+            e.vis = syn::Visibility::Inherited;
+            e.variants.iter_mut().for_each(|v| {
+                v.attrs.clear();
+                v.fields.iter_mut().for_each(|f| f.attrs.clear());
+            });
+        }
+        Item::Union(u) => {
+            u.attrs.retain(|a| a.path().is_ident("repr"));
+            u.vis = syn::Visibility::Inherited;
+            u.fields.named.iter_mut().for_each(|f| {
+                f.attrs.clear();
+                f.vis = syn::Visibility::Inherited;
+            });
+        }
+        _ => {}
+    }
+    tokens(&item)
 }
 
 /// A function: a var when it can be one (see the module doc), else carried as its text.

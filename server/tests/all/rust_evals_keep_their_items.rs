@@ -214,3 +214,35 @@ fn a_restarted_server_keeps_the_sessions_items_from_its_journal() {
         "area(Pt { x: 2.0, y: 3.0 })",
     ));
 }
+
+#[test]
+fn a_compile_error_in_an_item_or_a_statement_is_at_the_users_line_and_column() {
+    let _dog = watchdog(240);
+    let server = Server::start_rust(&[], &["--no-watch"]);
+    let mut repl = repl(&server);
+    let error_at = |r: &Value| {
+        assert_eq!(r["ok"], false, "{r}");
+        let d = r["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["severity"] == "error")
+            .unwrap_or_else(|| panic!("an error diagnostic: {r}"))
+            .clone();
+        (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap())
+    };
+    // In a function that becomes a var (hotwasm writes text before it on its line).
+    let item = eval_lang(&mut repl, "item", "rust", "fn f() -> i32 { missing }\n");
+    assert_eq!(error_at(&item), (1, 17));
+    // In a statement after an item (the statements run in another function).
+    let stmt = eval_lang(
+        &mut repl,
+        "stmt",
+        "rust",
+        "struct A;\nlet n: i32 = 1;\nlet s: String = n;\n",
+    );
+    assert_eq!(error_at(&stmt), (3, 17));
+    // A syntax error, found before rustc runs.
+    let syntax = eval_lang(&mut repl, "syntax", "rust", "let a = 1;\nlet b = ;\n");
+    assert_eq!(error_at(&syntax).0, 2);
+}

@@ -30,6 +30,9 @@ pub struct Source {
     pub cwd: PathBuf,
     /// The input path handed to the compiler (relative to `cwd`).
     pub input: String,
+    /// The texts of the session's earlier Rust evals, in order: a Rust client text compiles
+    /// after them and can use their items ([`crate::compile::rust_eval`]).
+    pub earlier_rust: Vec<String>,
 }
 
 impl Source {
@@ -53,6 +56,7 @@ impl Source {
             input: name.clone(),
             name,
             cwd: work.to_path_buf(),
+            earlier_rust: Vec::new(),
         })
     }
 
@@ -70,6 +74,7 @@ impl Source {
             input: rel.clone(),
             name: rel,
             cwd,
+            earlier_rust: Vec::new(),
         })
     }
 
@@ -161,6 +166,15 @@ impl Compiler {
         dynamic_lines: &[u32],
     ) -> Result<Compiled, CompileError> {
         let client_text = source.is_client_text(work);
+        if lang == Lang::Rust && client_text {
+            return self.compile_rust_eval(
+                &source.text,
+                &source.input,
+                &source.earlier_rust,
+                work,
+                host,
+            );
+        }
         let rewritten = match lang {
             _ if !client_text => None,
             Lang::Rust => statements::rust(&source.text),

@@ -128,7 +128,10 @@ fn compile_and_deliver(
         .prefix("hotwasm-eval")
         .tempdir()
         .map_err(|e| Outcome::failed(Stage::Compile, CompileError::Io(e).to_string()))?;
-    let source = read_source(hub, lang, input, work.path())?;
+    let mut source = read_source(hub, lang, input, work.path())?;
+    if lang == Lang::Rust {
+        source.earlier_rust = earlier_rust(hub);
+    }
     let host = hub.host().map_err(|e| Outcome::failed(Stage::Check, e))?;
     let (compiled, mut base) = compile(compiler, &mut ticket, lang, &source, work.path(), &host)?;
     let mut state = hub.lock();
@@ -168,6 +171,24 @@ fn read_source(hub: &Hub, lang: Lang, input: Input, work: &Path) -> Result<Sourc
         }
         Input::File(rel) => Source::saved_file(lang, &hub.root, rel, work).map_err(fail),
     }
+}
+
+/// The texts of the journal's Rust patches, in order: the session a Rust eval extends (undone
+/// entries are gone from the journal, so their items are too).
+fn earlier_rust(hub: &Hub) -> Vec<String> {
+    hub.lock()
+        .journal
+        .entries()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Patch {
+                source,
+                lang: Lang::Rust,
+                ..
+            } => Some(source.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Compiles in a compile slot; on success also the outcome so far (warnings, compile time).

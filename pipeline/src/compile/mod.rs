@@ -22,6 +22,8 @@ pub mod process;
 pub mod rename;
 pub mod rewrite;
 pub mod rust;
+pub mod rust_eval;
+pub mod rust_items;
 pub mod rust_std;
 pub mod statements;
 pub mod trampolines;
@@ -84,6 +86,10 @@ pub enum CompileError {
     /// The host has threads, and a Rust patch cannot be built for shared memory.
     #[error("Rust patches cannot load into this app: its host is built with threads (-pthread), and stable Rust's std for wasm32-unknown-emscripten has no atomics, so a Rust patch cannot use its shared memory. Write the patch in C or C++, or build the host without -pthread")]
     RustIntoThreads,
+    /// A Rust eval redefines an item of an earlier eval in a way code compiled since cannot
+    /// survive ([`rust_eval`]).
+    #[error("{0}")]
+    RustSession(String),
     /// The prelude crate did not compile.
     #[error("the Rust patch prelude ({path}) does not compile: {why}")]
     Prelude {
@@ -501,9 +507,10 @@ impl Compiler {
         })?;
         let std = self.patch_std(tc, host)?;
         // C-named std functions a patch links (`__multi3`) are never vars.
-        let plan = latebind::plan(&symbols, host, None, &|n| {
+        let mut plan = latebind::plan(&symbols, host, None, &|n| {
             rust::is_user_symbol(n) && !std.defines(n)
         });
+        rust::share_statics(&mut plan, &symbols);
         let std_link = std.link_or_refuse(&symbols)?;
         phases.symbols = phase.elapsed();
         let spec = LinkSpec {

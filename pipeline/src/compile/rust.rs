@@ -117,6 +117,26 @@ pub fn std_linker_args(
     Ok(args)
 }
 
+/// Makes every static the patch defines under a user's name (`#[no_mangle]`) a global of the
+/// session, as a C global is: listed in the patch's `hotwasm.globals` section, so later patches
+/// may declare it (the first definition keeps the one storage; see [`super::latebind`]).
+pub fn share_statics(plan: &mut super::latebind::Plan, symbols: &super::object::Symbols) {
+    for d in symbols
+        .data
+        .iter()
+        .filter(|d| !d.private && is_user_symbol(&d.name))
+    {
+        if let Some(size) = d.size {
+            plan.globals.push(super::latebind::GlobalDef {
+                name: d.name.clone(),
+                size,
+                ty: String::new(),
+                init: String::new(),
+            });
+        }
+    }
+}
+
 /// The compiled prelude rlib and what it was built from.
 #[derive(Debug)]
 struct Prelude {
@@ -277,6 +297,14 @@ pub fn compile_command(
             "--crate-name",
             "hotwasm_eval",
             "--error-format=json",
+            // An eval's items are there for later evals: that this one does not use them is
+            // no news (evcxr is as quiet).
+            "-A",
+            "dead_code",
+            "-A",
+            "unused_imports",
+            "-A",
+            "unused_macros",
         ])
         .arg(format!(
             "--emit=obj={},dep-info={}",
@@ -358,11 +386,13 @@ pub fn is_user_symbol(name: &str) -> bool {
     let first_ok = chars
         .next()
         .is_some_and(|c| c == '_' || c.is_ascii_alphabetic());
-    first_ok
-        && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
-        && !name.starts_with("_ZN")
-        && !(name.starts_with("_R") && name[2..].starts_with(|c: char| c.is_ascii_uppercase()))
-        && !name.starts_with("__rust")
+    // A Rust eval calls its own vars through their trampolines (`__wrap_<var>`, which the link
+    // defines): not vars of their own.
+    let mangled_or_internal = ["_ZN", "__rust", "__wrap_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || (name.starts_with("_R") && name[2..].starts_with(|c: char| c.is_ascii_uppercase()));
+    first_ok && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) && !mangled_or_internal
 }
 
 /// Whether a (mangled) symbol belongs to the standard library: the host can be made to export
@@ -417,6 +447,7 @@ mod tests {
             "_RNvNtCs1KjlkYlchP4_9hashbrown3raw19capacity_to_buckets"
         ));
         assert!(!is_user_symbol("a.b"));
+        assert!(!is_user_symbol("__wrap_area"), "a trampoline is not a var");
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod vars_query_and_header;
 
 // Languages beyond C.
 mod cpp_patches;
+mod rust_evals_keep_their_items;
 mod rust_patches;
 
 // The journal: kept across restarts, undone on every page.

@@ -85,6 +85,13 @@ step snapshot 600 node benches/snapshot.mjs --json "$OUT/snapshot.json"
 # restored and the compatible patch replayed (a temp copy of the demo; target ≤ 20 s warm).
 step host-reload 1800 node benches/host-reload.mjs --runs 3 --json "$OUT/host-reload.json"
 
+# --- benchmarks that print their own markdown section (steps named md-…; benches/report.mjs renders them)
+# All-hot mode (issue 18): start-up, frame and call cost, all-hot vs marked-only vs plain.
+step md-allhot-large 3000 node benches/allhot.mjs --bulk 1000 --runs 5
+step md-allhot-bounce 1800 node benches/allhot.mjs --app examples/c-host --frame bounce_frame --runs 9
+# Rust evals that keep their items (issue 21): session evals against today's path, interleaved.
+step md-rust-session 1800 cargo bench -p hotwasm-pipeline --bench rust_session
+
 # --- fuzzing (stable Rust; cargo-fuzz needs nightly)
 step fuzz-build 900 cargo build --release --manifest-path fuzz/Cargo.toml
 # Inputs that once were findings (fuzz/regressions/<target>-<what>.*) must stay handled.

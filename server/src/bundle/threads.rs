@@ -4,19 +4,23 @@
 //! - The runtime staticlib is Rust, and stable Rust's prebuilt std for wasm32-unknown-emscripten
 //!   is compiled without the `atomics` feature, so wasm-ld refuses it in a shared-memory link
 //!   ("--shared-memory is disallowed by hotwasm_runtime…"). The link passes
-//!   `--no-check-features`: the runtime's code is sound there because it only ever runs on the
-//!   main browser thread (the page calls it; workers only read the slots the host's own C code
-//!   declares, compiled with atomics), see docs/THREADS.md.
+//!   `--no-check-features`: the runtime's code is sound there because only one thread at a time
+//!   runs it (the page's main thread, or the loader thread while the page awaits it; workers only
+//!   read the slots the host's own C code declares, compiled with atomics), see docs/THREADS.md.
 //! - A patch built with `-pthread` allocates its thread-local storage on each thread with
 //!   `emscripten_builtin_memalign`: the host keeps it.
+//! - Patches are applied on a loader thread of the runtime (`hotwasm_apply_on_loader`), never
+//!   on the main thread, so a worker asleep in a wait cannot freeze the page; the client awaits
+//!   each apply, so runtime code still runs on one thread at a time.
 //! - A Rust host cannot: its own std would need the atomics feature (nightly `-Zbuild-std`).
 
 use crate::config::{Config, HostLang};
 
 use super::BuildError;
 
-/// The host functions a `-pthread` patch imports.
-pub const EXPORTS: [&str; 1] = ["emscripten_builtin_memalign"];
+/// The host functions a threaded host exports besides the registry's: what a `-pthread` patch
+/// imports, and the runtime's loader thread, which the page's client applies patches with.
+pub const EXPORTS: [&str; 2] = ["emscripten_builtin_memalign", "hotwasm_apply_on_loader"];
 
 /// The extra link flags of a HOT_RELOAD host with threads.
 pub const LINK_FLAGS: [&str; 1] = ["-Wl,--no-check-features"];

@@ -12,9 +12,12 @@
 //! - Patches are applied on a loader thread of the runtime (`hotwasm_apply_on_loader`), never
 //!   on the main thread, so a worker asleep in a wait cannot freeze the page; the client awaits
 //!   each apply, so runtime code still runs on one thread at a time.
+//! - A trap on a worker reaches the page's main thread with its stack (`worker_traps.js`, a
+//!   `--pre-js`), so the client rolls back the var that trapped.
 //! - A Rust host cannot: its own std would need the atomics feature (nightly `-Zbuild-std`).
 
 use crate::config::{Config, HostLang};
+use std::path::Path;
 
 use super::BuildError;
 
@@ -22,8 +25,21 @@ use super::BuildError;
 /// imports, and the runtime's loader thread, which the page's client applies patches with.
 pub const EXPORTS: [&str; 2] = ["emscripten_builtin_memalign", "hotwasm_apply_on_loader"];
 
-/// The extra link flags of a HOT_RELOAD host with threads.
-pub const LINK_FLAGS: [&str; 1] = ["-Wl,--no-check-features"];
+/// The script that reports a trap on a worker to the page's client (`--pre-js`).
+const WORKER_TRAPS_JS: &str = include_str!("worker_traps.js");
+
+/// The extra link flags of a HOT_RELOAD host with threads; writes the worker-trap script into
+/// `dir` (the host's build directory) for its `--pre-js`.
+pub fn link_flags(dir: &Path) -> Result<Vec<String>, BuildError> {
+    let script = dir.join("hotwasm-worker-traps.js");
+    std::fs::write(&script, WORKER_TRAPS_JS)
+        .map_err(|e| BuildError::io(format!("writing {}", script.display()), e))?;
+    Ok(vec![
+        "-Wl,--no-check-features".into(),
+        "--pre-js".into(),
+        script.display().to_string(),
+    ])
+}
 
 /// Whether the app's own build flags ask for pthreads.
 pub fn threaded(config: &Config) -> bool {
@@ -48,7 +64,6 @@ pub fn check(config: &Config, hot: bool) -> Result<(), BuildError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn config(lang: &str, cflags: &str, ldflags: &str) -> Config {
         let text = format!(

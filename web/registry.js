@@ -60,15 +60,17 @@ export const DEFAULT_PRELOAD_THRESHOLD = 0;
 const now = () => globalThis.performance.now();
 
 /**
- * Resolves when the loader thread may have written `word[0]`: its futex wake, or 50 ms (memory
- * growth replaces the buffer the wait watches); every millisecond without `Atomics.waitAsync`.
+ * Resolves when the loader thread may have written `word[0]`: its futex wake, or after 50 ms
+ * (memory growth replaces the buffer the wait watches; the timer also keeps Node's event loop
+ * alive, which a pending `Atomics.waitAsync` does not); every millisecond without it.
  */
 function settle(word) {
-  if (typeof Atomics.waitAsync === 'function') {
-    const w = Atomics.waitAsync(word, 0, 0, 50);
-    return w.async ? w.value : Promise.resolve();
-  }
-  return new Promise((resolve) => setTimeout(resolve, 1));
+  if (typeof Atomics.waitAsync !== 'function') return new Promise((resolve) => setTimeout(resolve, 1));
+  const w = Atomics.waitAsync(word, 0, 0);
+  if (!w.async) return Promise.resolve();
+  let timer;
+  return Promise.race([w.value, new Promise((resolve) => { timer = setTimeout(resolve, 50); })])
+    .finally(() => clearTimeout(timer));
 }
 
 export class HostRegistry {

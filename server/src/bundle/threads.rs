@@ -53,7 +53,8 @@ pub fn check(config: &Config, hot: bool) -> Result<(), BuildError> {
         return Err(BuildError::Config(format!(
             "{}: a Rust host cannot be built with threads (-pthread) for HOT_RELOAD: stable Rust's \
              std for wasm32-unknown-emscripten is compiled without the atomics feature, so its \
-             code would race on shared memory. Build the HOT_RELOAD host without -pthread, or \
+             code would race on shared memory (a std with atomics needs nightly Rust's \
+             -Zbuild-std and the rust-src component). Build the HOT_RELOAD host without -pthread, or \
              keep the threads in a C or C++ host (docs/THREADS.md)",
             config.file.display()
         )));

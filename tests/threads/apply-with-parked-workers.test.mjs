@@ -39,7 +39,7 @@ describe('a patch applied while every worker sleeps at a barrier (Chromium, hotw
     assert.equal(await page.evaluate(() => globalThis.hotwasm.hot.registry.loaderThread), true);
   });
 
-  test('the apply completes and the page animates while the workers sleep; they run the new code when they wake', async () => {
+  test('the apply completes, an expression eval runs and the page animates while the workers sleep; they run the new code when they wake', async () => {
     await page.evaluate(() => globalThis.hotwasm.Module._pool_park(1));
     await page.waitForFunction(() => globalThis.hotwasm.Module._pool_parked() === 4, null, { timeout: 20_000 });
     const before = await seen(page);
@@ -51,6 +51,11 @@ describe('a patch applied while every worker sleeps at a barrier (Chromium, hotw
     await page.waitForFunction((f) => globalThis.hotwasm.state.frames > f + 10, frames, { timeout: 10_000 });
     const still = await page.evaluate(() => [globalThis.hotwasm.Module._pool_parked(), globalThis.hotwasm.Module._pool_ticks()]);
     assert.deepEqual(still, [4, ticks], 'the workers slept through the apply');
+    // An eval with an expression runs once on the main thread: its lookup adds no table entry
+    // there (the loader looked it up), so it does not wait for the sleeping workers either.
+    const v = await evalIn(page, '#include "pool.h"\nworker_tag(5) + 1', 'c');
+    assert.ok(v.ok, `eval failed: ${v.error}`);
+    assert.equal(v.pages[0].value?.text, '7106');
     assert.deepEqual(await seen(page), before, 'no worker ran a tick meanwhile');
 
     await page.waitForFunction(() => globalThis.hotwasm.Module._pool_park(0) === 0, null, { timeout: 10_000, polling: 50 });

@@ -125,7 +125,9 @@ export class Applier {
       const write = await this.registry.writePatch(header.path, bytes);
       out.writeMs = write.ms;
       out.preloaded = write.preloaded;
-      const applied = this.registry.apply(header.path, manifestText(base.manifest));
+      const applied = this.registry.loaderThread
+        ? await this.registry.applyOnLoader(header.path, manifestText(base.manifest), header.run)
+        : this.registry.apply(header.path, manifestText(base.manifest));
       if (!applied.ok) {
         // Compiling it may have run its constructors: put memory back as it was before it.
         if (this.snapshots?.has(seq)) this.snapshots.restore(seq);

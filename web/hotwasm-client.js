@@ -90,7 +90,8 @@
 //                 state: {restored, scope: 'call'|'none', call, ms, bytes?, zeroed?, reason?, leftBehind?}}
 //                (var null: the trap was in the app's own code, nothing to roll back; restored:
 //                memory is back as before the call `call` — that call's writes are all that was
-//                undone, on this page only; else `reason` says why not and `leftBehind` what stays)
+//                undone, on this page only; else `reason` says why not and `leftBehind` what stays;
+//                worker: {thread, gone} when the trap was on a worker thread of a host with threads)
 //   undo         {seq, before, state, replay, ok, error, undone: [seq], restored, applyMs}
 //   output       {seq, evalId, text, replay}        what a patch's hotwasm_main printed here
 //   diagnostics  {name, diagnostics: [{file, line, column, severity, message}], raw_output}
@@ -136,6 +137,9 @@ export function isolationProblem(g = globalThis) {
     + 'with threads (-pthread): serve it with the headers Cross-Origin-Opener-Policy: same-origin and '
     + 'Cross-Origin-Embedder-Policy: require-corp (or credentialless, which hotwasm serve sends)';
 }
+
+/** What stays after a trap on a worker: the dead thread's part of the app. */
+const LEFT_BEHIND_ON_WORKER = "what the thread had half-written stays, and a lock it held stays held; the app's other threads run on, except those waiting for it; reload the page to start the threads again";
 
 /** What `hot.call` returns when the call trapped. */
 export const TRAPPED = Object.freeze({ trapped: true, toString: () => 'TRAPPED' });
@@ -236,6 +240,7 @@ export class Hot {
     /** Runs server messages strictly in order (a patch's async preload included). */
     this.chain = Promise.resolve();
     if (options.onEvent) this.on('*', options.onEvent);
+    this.takeWorkerTraps(Module);
     this.reloadPage = options.reloadPage ?? (typeof globalThis.location?.reload === 'function' ? () => globalThis.location.reload() : null);
     /** The `host_reloaded` detail when this page was reloaded onto a rebuilt host, else null. */
     this.hostReloaded = null;
@@ -503,6 +508,43 @@ export class Hot {
     this.emit('trap', { ...info, error });
     if (info.vars.length) this.emit('history', this.vars());
     return info;
+  }
+
+  /**
+   * A host with threads reports a trap on a worker thread to the main thread with its stack
+   * (server/src/bundle/worker_traps.js, linked into the host); from now on each report rolls
+   * back the var it blames, in order with the patches (the queue: never while the loader thread
+   * applies one). Reports from before the client attached are handled first.
+   */
+  takeWorkerTraps(Module) {
+    if (!Array.isArray(Module.hotwasmWorkerTraps)) return;
+    const earlier = Module.hotwasmWorkerTraps.splice(0);
+    Module.hotwasmWorkerTrap = (report) => this.enqueue(() => this.recoverFromWorkerTrap(report));
+    earlier.forEach((r) => Module.hotwasmWorkerTrap(r));
+  }
+
+  /**
+   * A trap on a worker: that thread is gone (its stack unwound, its wait never ends, whatever
+   * waits for it waits forever); the patched var its stack names is rolled back here, journaled
+   * by the server for every page and reload, and 'trap' says which thread and which var.
+   */
+  recoverFromWorkerTrap(report) {
+    const error = Object.assign(new Error(report.message), { name: report.name ?? 'Error', stack: report.stack ?? '' });
+    const info = this.hotReload ? this.applier.rollBackTrap(error) : { how: 'none', vars: [], var: null, stack: error.stack };
+    const thread = `worker thread 0x${(report.thread >>> 0).toString(16)}`;
+    const rolled = info.vars.filter((v) => v.rolledBack).map((v) => `${v.var} (patch #${v.seq})`);
+    const message = `${describeTrap(error)} on ${thread}: that thread is gone (whatever waits for it waits forever)` +
+      (rolled.length ? `; rolled back ${rolled.join(', ')}, the previous version runs on every other thread and page` : '; no patched var to roll back: the trap was in the app\'s own code');
+    const detail = {
+      ...info,
+      message,
+      worker: { thread: report.thread, gone: true },
+      state: { restored: false, scope: 'none', call: null, ms: 0, reason: 'the trap was on a worker thread, which is gone', leftBehind: LEFT_BEHIND_ON_WORKER },
+    };
+    for (const v of info.vars) if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, message));
+    this.emit('trap', { ...detail, error });
+    if (info.vars.length) this.emit('history', this.vars());
+    return detail;
   }
 
   /** Tells the server (which journals the rollback for every other page), now or once back. */

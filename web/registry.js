@@ -59,6 +59,20 @@ export const DEFAULT_PRELOAD_THRESHOLD = 0;
 
 const now = () => globalThis.performance.now();
 
+/**
+ * Resolves when the loader thread may have written `word[0]`: its futex wake, or after 50 ms
+ * (memory growth replaces the buffer the wait watches; the timer also keeps Node's event loop
+ * alive, which a pending `Atomics.waitAsync` does not); every millisecond without it.
+ */
+function settle(word) {
+  if (typeof Atomics.waitAsync !== 'function') return new Promise((resolve) => setTimeout(resolve, 1));
+  const w = Atomics.waitAsync(word, 0, 0);
+  if (!w.async) return Promise.resolve();
+  let timer;
+  return Promise.race([w.value, new Promise((resolve) => { timer = setTimeout(resolve, 50); })])
+    .finally(() => clearTimeout(timer));
+}
+
 export class HostRegistry {
   /**
    * @param {object} Module the Emscripten module object (after its runtime initialised)
@@ -72,6 +86,17 @@ export class HostRegistry {
   /** Whether this host was built with HOT_RELOAD=1 (exports the registry C ABI). */
   get hotReload() {
     return typeof this.Module._hotwasm_apply === 'function';
+  }
+
+  /**
+   * Whether patches go through the runtime's loader thread (`hotwasm_apply_on_loader`): a host
+   * with threads, whose `dlopen` on the main thread would block until every worker loaded the
+   * patch (docs/THREADS.md).
+   */
+  get loaderThread() {
+    const M = this.Module;
+    return typeof M._hotwasm_apply_on_loader === 'function' && typeof SharedArrayBuffer === 'function' &&
+      M.HEAPU8?.buffer instanceof SharedArrayBuffer;
   }
 
   /** Calls `fn(ptr)` with `text` as a temporary C string. */
@@ -119,7 +144,10 @@ export class HostRegistry {
     const dir = slash > 0 ? path.slice(0, slash) : '/';
     const base = path.slice(slash + 1);
     FS.mkdirTree(dir);
-    const preload =
+    // Not with a loader thread: it loads the patch first (on a worker, where a big module
+    // compiles synchronously), and the main thread then compiles it asynchronously; a preload
+    // would instantiate a second copy of it on the main thread.
+    const preload = !this.loaderThread &&
       bytes.length >= this.preloadThreshold && path.endsWith('.so') && typeof FS.createPreloadedFile === 'function';
     if (!preload) {
       FS.writeFile(path, bytes);
@@ -147,6 +175,31 @@ export class HostRegistry {
     const status = this.withCStrings([path, manifestText], (p, m) => M._hotwasm_apply(p, m));
     if (status > 0) return { ok: true, patchId: status, error: null };
     return { ok: false, patchId: 0, error: this.statusMessage(status) };
+  }
+
+  /**
+   * `hotwasm_apply` on the runtime's loader thread, awaited: the main thread keeps running (its
+   * frames, its event loop, where Emscripten loads the patch into it) while every thread syncs.
+   * `run` (or null) names the patch's run-once function, looked up there too. Resolves like
+   * `apply`. Nothing else may call the runtime until it resolved (the client's queue ensures it).
+   */
+  async applyOnLoader(path, manifestText, run) {
+    const M = this.Module;
+    const ptrs = [path, manifestText, run ?? ''].map((t) => M.stringToNewUTF8(t));
+    const done = M._malloc(4);
+    const word = () => new Int32Array(M.HEAPU8.buffer, done, 1);
+    Atomics.store(word(), 0, 0);
+    try {
+      const handed = M._hotwasm_apply_on_loader(ptrs[0], ptrs[1], run ? ptrs[2] : 0, done);
+      if (handed < 0) return { ok: false, patchId: 0, error: this.statusMessage(handed) };
+      let status;
+      while ((status = Atomics.load(word(), 0)) === 0) await settle(word());
+      if (status > 0) return { ok: true, patchId: status, error: null };
+      return { ok: false, patchId: 0, error: this.statusMessage(status) };
+    } finally {
+      ptrs.forEach((p) => M._free(p));
+      M._free(done);
+    }
   }
 
   /** `hotwasm_rollback_var`: `{ok, error}`. */

@@ -17,7 +17,7 @@ fn to_cstring(s: String) -> CString {
     CString::new(s.replace('\0', "\\0")).expect("NUL bytes were replaced")
 }
 
-fn fail(e: HotError) -> i32 {
+pub(crate) fn fail(e: HotError) -> i32 {
     let status = e.status();
     LAST_ERROR.with(|cell| *cell.borrow_mut() = to_cstring(e.to_string()));
     status

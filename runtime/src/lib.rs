@@ -36,6 +36,8 @@ mod global;
 mod keep;
 #[cfg(feature = "hot-reload")]
 mod loader;
+#[cfg(all(feature = "hot-reload", target_os = "emscripten"))]
+mod loader_thread;
 #[cfg(feature = "hot-reload")]
 mod registry;
 #[cfg(feature = "hot-reload")]

@@ -147,6 +147,20 @@ pub unsafe fn run(patch: PatchId, symbol: &str) -> Result<(), HotError> {
     Ok(())
 }
 
+/// Looks `symbol` up in applied patch `patch`, so the dynamic linker adds it to the function
+/// table now, on this thread (the loader thread: docs/THREADS.md); a missing one is reported
+/// when it is used.
+#[cfg(target_os = "emscripten")]
+pub fn look_up(patch: PatchId, symbol: &str) {
+    if let Some(library) = LIBRARIES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&patch)
+    {
+        let _ = library.symbol(symbol);
+    }
+}
+
 /// Paths `dlopen` has loaded: loading one again would silently return the old module.
 static LOADED_PATHS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 

@@ -1,11 +1,12 @@
 // The threads example in headless Chromium, served by the real `hotwasm serve` on hotwasm's generic
 // page: the page is cross-origin isolated, the pool's four workers render, and a real -pthread side
-// module applied on the page's main thread reaches every worker's next call. Also prints the
-// apply time on the browser's main thread with the workers busy. Run:
+// module applied on the page's main thread reaches every worker's next call, and a trap on a
+// worker rolls the var back (the page says the thread is gone, the server journals it). Also prints the apply time on
+// the browser's main thread with the workers busy. Run:
 //   node --test tests/threads/browser.test.mjs
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, startServer } from '../browser/helpers.mjs';
+import { evalIn, launchBrowser, startServer, waitConnected } from '../browser/helpers.mjs';
 import { app, buildHost, root, sideModule } from './pool-host.mjs';
 
 describe('the threads example in Chromium', () => {
@@ -53,22 +54,25 @@ describe('the threads example in Chromium', () => {
     console.log(`# apply on Chromium's main thread with 4 busy workers: ${r.ms.toFixed(1)} ms`);
   });
 
-  test('a trap on a worker ends that thread: the page reports it and keeps animating, the pool stops, nothing rolls back', async () => {
-    const bytes = [...(await sideModule('tag_traps_on_worker_1'))];
-    const id = await page.evaluate((b) => {
-      const M = globalThis.hotwasm.Module;
-      M.FS.writeFile('/threads-test/trap.so', new Uint8Array(b));
-      return M.ccall('hotwasm_apply', 'number', ['string', 'string'], ['/threads-test/trap.so', 'worker_tag worker_tag__hw6 ii']);
-    }, bytes);
-    assert.ok(id > 0);
-    // Wait for the trap itself (which worker got its new tag first is a race: the trapping worker
-    // may end the tick before the others store theirs).
-    const isTrap = (e) => /unreachable/.test(String(e.message));
-    if (!page.pageErrors.some(isTrap)) await page.waitForEvent('pageerror', { predicate: isTrap, timeout: 30_000 });
-    const [ticks, frames] = await page.evaluate(() => [globalThis.hotwasm.Module._pool_ticks(), globalThis.hotwasm.state.frames]);
-    await page.waitForFunction((f) => globalThis.hotwasm.state.frames > f + 30, frames, { timeout: 10_000 });
-    assert.equal(await page.evaluate(() => globalThis.hotwasm.Module._pool_ticks()), ticks, 'the pool waits for the dead worker');
+  test('a trap on a worker: the page rolls the var back and says the thread is gone; the server journals the rollback', async () => {
+    await waitConnected(page);
+    await page.evaluate(() => {
+      globalThis.workerTraps = [];
+      globalThis.hotwasm.hot.on('trap', (t) => globalThis.workerTraps.push({ message: t.message, var: t.var, worker: t.worker ?? null, rolled: t.vars.map((v) => v.rolledBack) }));
+    });
+    const r = await evalIn(page, '#include "pool.h"\nint32_t worker_tag(int32_t worker) { if (worker == 1) __builtin_trap(); return 4000 + worker; }\n', 'c');
+    assert.ok(r.ok, r.error);
+    await page.waitForFunction(() => globalThis.workerTraps.length > 0, null, { timeout: 30_000 });
+    const [trap] = await page.evaluate(() => globalThis.workerTraps);
+    assert.equal(trap.var, 'worker_tag');
+    assert.deepEqual(trap.rolled, [true]);
+    assert.equal(trap.worker.gone, true);
+    assert.match(trap.message, /^RuntimeError: unreachable on worker thread 0x[0-9a-f]+: that thread is gone .*; rolled back worker_tag \(patch #\d+\)/);
     const live = await page.evaluate(() => globalThis.hotwasm.hot.registry.list().find((v) => v.name === 'worker_tag').history.at(-1).symbol);
-    assert.equal(live, 'worker_tag__hw6', 'the trapping version is still the live one');
+    assert.equal(live, 'worker_tag__hw1', 'the version before the trapping one is live again');
+
+    // The server journaled the rollback: for it, worker_tag is back to the host's version (the eval
+    // made it version 2, the trap's rollback 1), for every page and every reload.
+    await page.waitForFunction(async () => (await globalThis.hotwasm.hot.serverVars()).find((v) => v.name === 'worker_tag')?.version === 1, null, { timeout: 10_000, polling: 200 });
   });
 });

@@ -109,6 +109,9 @@ export function trapReport(t) {
       detail: `${t.message}. Memory is back as it was just before ${callName(t)} that trapped (its writes undone here, nothing before it); the previous version of the code runs again on every page. Fix the code and eval again.`,
     };
   }
+  if (t.worker) {
+    return { title: `Trap on a worker thread in ${names}: rolled back, that thread is gone`, detail: `${t.message}. Fix the code and eval again; reload the page to start the threads again.` };
+  }
   const why = t.state?.reason ? ` The trapping call was not undone: ${t.state.reason}; ${t.state.leftBehind}.` : '';
   return {
     title: `Trap in ${names}: rolled back`,

@@ -34,6 +34,12 @@ static _Atomic int32_t seen[MAX_WORKERS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
 static int32_t arrived, paused;
+/* Parking: while `parking` is set the workers end each tick asleep in a pthread_barrier_t, a wait
+ * Emscripten does not slice (as an engine's threads wait for a new search), until pool_park(0)
+ * joins it as its last party. Every worker of a tick takes the same decision (`park_tick`). */
+static pthread_barrier_t park_barrier;
+static int32_t parking, park_tick;
+static _Atomic int32_t parked, releasing;
 
 /* ---- hot functions: edit them live (they run on the worker threads) --------------------- */
 
@@ -60,13 +66,20 @@ static void end_tick(void) {
   int32_t tick = atomic_load(&ticks);
   if (++arrived == workers) {
     arrived = 0;
+    park_tick = parking;
     atomic_fetch_add(&ticks, 1);
     pthread_cond_broadcast(&changed);
   } else {
     while (atomic_load(&ticks) == tick) pthread_cond_wait(&changed, &lock);
   }
   while (paused) pthread_cond_wait(&changed, &lock);
+  int32_t park = park_tick;
   pthread_mutex_unlock(&lock);
+  if (park) {
+    atomic_fetch_add(&parked, 1);
+    pthread_barrier_wait(&park_barrier);
+    if (atomic_fetch_sub(&parked, 1) == 1) atomic_store(&releasing, 0);
+  }
 }
 
 static void *work(void *arg) {
@@ -87,6 +100,7 @@ EMSCRIPTEN_KEEPALIVE int32_t pool_start(int32_t n) {
   if (workers) return workers;
   if (n < 1 || n > MAX_WORKERS) return 0;
   workers = n;
+  pthread_barrier_init(&park_barrier, NULL, (unsigned)n + 1);
   for (int32_t i = 0; i < n; i++) pthread_create(&threads[i], NULL, work, (void *)(intptr_t)i);
   return workers;
 }
@@ -98,6 +112,19 @@ EMSCRIPTEN_KEEPALIVE void pool_pause(int32_t on) {
   pthread_cond_broadcast(&changed);
   pthread_mutex_unlock(&lock);
 }
+
+/* Parks (1) the workers at the barrier after their tick, or lets them go (0). Returns how many
+ * are parked; pool_park(0) releases them once all are (call it again until it returns 0). */
+EMSCRIPTEN_KEEPALIVE int32_t pool_park(int32_t on) {
+  pthread_mutex_lock(&lock);
+  parking = on;
+  pthread_mutex_unlock(&lock);
+  /* The main thread joins the barrier only as its last party: it never waits there. */
+  if (!on && atomic_load(&parked) == workers && !atomic_exchange(&releasing, 1)) pthread_barrier_wait(&park_barrier);
+  return atomic_load(&releasing) ? 0 : atomic_load(&parked);
+}
+
+EMSCRIPTEN_KEEPALIVE int32_t pool_parked(void) { return atomic_load(&parked); }
 
 EM_JS(void, pool_blit, (const uint32_t *px, int w, int h), {
   const canvas = Module.canvas || (typeof document !== 'undefined' && document.querySelector('canvas'));

@@ -267,7 +267,9 @@ pub fn link_flags(
         flags.push("-sMAIN_MODULE=2".into());
         flags.push("-sALLOW_TABLE_GROWTH=1".into());
         if threads::threaded(config) {
-            flags.extend(threads::LINK_FLAGS.iter().map(|f| f.to_string()));
+            flags.extend(threads::link_flags(
+                list.parent().unwrap_or(Path::new(".")),
+            )?);
         }
         for rsp in rsp {
             flags.push(format!("-Wl,@{}", rsp.display()));

@@ -92,6 +92,11 @@ step md-allhot-bounce 1800 node benches/allhot.mjs --app examples/c-host --frame
 # Rust evals that keep their items (issue 21): session evals against today's path, interleaved.
 step md-rust-session 1800 cargo bench -p hotwasm-pipeline --bench rust_session
 
+# Threads (issue 19): apply→live on every thread with busy/asleep workers, call cost on a worker,
+# what cross-origin isolation changes (Node, then headless Chromium with the real server).
+step md-threads 1200 node benches/threads.mjs 20
+step md-threads-browser 900 node --experimental-websocket benches/threads-browser.mjs 20
+
 # --- fuzzing (stable Rust; cargo-fuzz needs nightly)
 step fuzz-build 900 cargo build --release --manifest-path fuzz/Cargo.toml
 # Inputs that once were findings (fuzz/regressions/<target>-<what>.*) must stay handled.

@@ -12,6 +12,9 @@
 //! global or function but their run-once function — i.e. evals of statements and expressions
 //! only (`count_alive()`, `printf(...)`). They ran on the pages of their time; a new instance
 //! starts from the program (the definitions, with their own statements), not from its history.
+//! Nor is it sent a patch that only made a version of one var which a later rollback (a trap's,
+//! or the user's) took back, nor that rollback (`rolled_back.rs`): the pair leaves the var where
+//! it was, and loading it would run the undone code again for a moment.
 //!
 //! An undo to before entry N forgets N and every later entry (their files are deleted, so a new
 //! page never replays them) and appends an `undo` entry: a page that applied some of them while
@@ -235,17 +238,26 @@ impl Journal {
     }
 
     /// Entries a page must be sent: after `seq` if `epoch` is this journal's and `seq` > 0 (a
-    /// page catching up: all of them); else every entry but the commands (a new instance: see the
-    /// top of this file).
+    /// page catching up: all of them); else every entry but the commands and the versions a
+    /// later rollback undid, with those rollbacks (a new instance: see the top of this file).
     pub fn after(&self, epoch: Option<&str>, seq: u64) -> Vec<Entry> {
         let from = if epoch == Some(self.epoch.as_str()) {
             seq
         } else {
             0
         };
+        if from > 0 {
+            return self
+                .entries
+                .iter()
+                .filter(|e| e.seq > from)
+                .cloned()
+                .collect();
+        }
+        let undone = crate::rolled_back::cancelled_pairs(&self.entries);
         self.entries
             .iter()
-            .filter(|e| e.seq > from && (from > 0 || !e.is_command()))
+            .filter(|e| !e.is_command() && !undone.contains(&e.seq))
             .cloned()
             .collect()
     }

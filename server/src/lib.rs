@@ -36,6 +36,7 @@ pub mod journal;
 pub mod protocol;
 pub mod repl;
 pub mod repl_commands;
+pub mod rolled_back;
 pub mod saves;
 pub mod security;
 pub mod serve;

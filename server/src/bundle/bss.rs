@@ -59,8 +59,11 @@ pub fn trim_trailing_zeros(wasm: &[u8]) -> Result<Option<(Vec<u8>, usize)>, Stri
     Ok(Some((out, removed)))
 }
 
-/// The data section: the range of the whole section (id, size, payload) and of its payload.
-fn data_section(wasm: &[u8]) -> Result<Option<(Range<usize>, Range<usize>)>, String> {
+/// Where a section lies: the whole section (id, size, payload), and its payload.
+type SectionRanges = (Range<usize>, Range<usize>);
+
+/// The data section's ranges, if the module has one.
+fn data_section(wasm: &[u8]) -> Result<Option<SectionRanges>, String> {
     if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
         return Err("not a wasm module".into());
     }

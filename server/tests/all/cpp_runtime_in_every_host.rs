@@ -3,7 +3,7 @@
 //! constructor and destructor in a host that links no C++ and in a C++ host (every host exports
 //! `__cxa_atexit`); `typeid`, `dynamic_cast` and exceptions across a class the host defines and
 //! one the patch defines in a C++ host (it exports its classes' typeinfo and vtables); and the
-//! refusal, naming the fix, of a host class in a host that has none.
+//! refusal, naming the fix, of a host class in a host that has none, and of `std::cout`.
 use crate::cpp_patches::{c_host, cpp_host};
 use crate::late_binding::Session;
 
@@ -143,6 +143,18 @@ fn a_host_class_in_a_host_without_cpp_classes_is_refused_naming_the_fix() {
         e.contains("which the host does not export")
             && e.contains("typeinfo or vtable of a C++ class")
             && e.contains("define the class in the patch"),
+        "{e}"
+    );
+}
+
+#[test]
+fn std_cout_is_refused_naming_what_to_print_with_instead() {
+    let mut s = c_host();
+    let e = s
+        .eval_cpp("#include <iostream>\nextern \"C\" int cpp_prints(int n) { std::cout << n << '\\n'; return n; }\n")
+        .unwrap_err();
+    assert!(
+        e.contains("which the host does not export") && e.contains("std::printf"),
         "{e}"
     );
 }

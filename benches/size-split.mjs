@@ -150,7 +150,9 @@ function component(input, name) {
   if (/lib(c|compiler_rt|dlmalloc|stubs|noexit|sockets|emmalloc)(-[a-z-]+)?\.a/.test(f)) return 'C library + malloc';
   if (/libc\+\+|libunwind/.test(f)) return 'C++ runtime (libc++, libc++abi, libunwind)';
   if (/lib(std|core|alloc|hashbrown|rustc_demangle|panic_unwind|miniz|addr2line|gimli|object)-/.test(f)) return "Rust's std";
-  if (/\.rlib|rcgu\.o|\.o$/.test(f) && /hotwasm/.test(name ?? '')) return 'hotwasm runtime';
+  // A Rust host is one LTO object: its functions are told apart by their (demangled) names.
+  if (/hotwasm/.test(name ?? '')) return 'hotwasm runtime';
+  if (/^<?(core|alloc|std|hashbrown|compiler_builtins|rustc_demangle|panic_unwind)::|^<\w+ as (core|alloc|std)::|^<(&|\*const |\*mut |\[)/.test(name ?? '')) return "Rust's std";
   if (input) return 'the app';
   return name?.startsWith('hotwasm') ? 'hotwasm runtime' : 'unattributed (linker-made)';
 }

@@ -7,7 +7,8 @@
 //   back and the app keeps running;
 // - a compile error names the user's line; a C++-linkage definition of a var is refused with the fix.
 // In examples/particles (the Rust demo, which links no C++): the same std-heavy patch works (the
-// patch brings the C++ library), and an escaping exception (Rust aborts at the demo's extern "C"
+// patch brings the C++ library), C++ globals with constructors and destructors work (the host
+// exports `__cxa_atexit`), and an escaping exception (Rust aborts at the demo's extern "C"
 // export) is a trap too.
 //
 //   node --experimental-websocket --test tests/cpp/
@@ -246,5 +247,36 @@ extern "C" uint32_t background_color(const World *world) {
     call(['demo_frame', 1 / 60]);
     assert.equal(Number(call(['demo_frame_count'])), frames + 1, 'the demo keeps simulating');
     assert.equal(background(), expected, 'the previous background_color is back');
+  });
+
+  test('C++ globals with constructors and destructors work in the Rust host and keep their state', async () => {
+    await evalApplied(`#include <map>
+#include <string>
+#include <vector>
+#include "particles.h"
+
+std::vector<int> v{1, 2, 3};
+std::string s = "ab";
+std::map<int, int> m{{1, 2}};
+
+extern "C" uint32_t background_color(const World *world) {
+  v.push_back(4);
+  s += 'c';
+  m[static_cast<int>(v.size())] = 0;
+  int sum = 0;
+  for (int x : v) sum += x;
+  return 0xff000000u | static_cast<uint32_t>(sum * 0x100 + static_cast<int>(s.size()) * 0x10 + static_cast<int>(m.size()));
+}
+`);
+    call(['demo_frame', 1 / 60]);
+    assert.equal(background(), (0xff000000 | (10 * 0x100 + 3 * 0x10 + 2)) >>> 0, 'the globals were constructed once, before the first call');
+    call(['demo_frame', 1 / 60]);
+    // Each call pushes 4 onto v, a 'c' onto s and a key into m: after k calls, sum 6 + 4k,
+    // s.size() 2 + k, m.size() 1 + k.
+    const color = background() & 0xffffff;
+    const [sum, size, keys] = [color >> 8, (color >> 4) & 0xf, color & 0xf];
+    const k = size - 2;
+    assert.ok(k >= 2, `background_color ran again on the next frame (${k} calls)`);
+    assert.deepEqual([sum, keys], [6 + 4 * k, 1 + k], 'the globals kept their state between frames');
   });
 });

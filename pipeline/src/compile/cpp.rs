@@ -23,7 +23,8 @@ pub mod libraries;
 pub mod pch;
 
 pub use libraries::{
-    archive_index, archive_symbols, host_abi_exports, link_args, Libraries, HOST_ABI_MEMBERS,
+    archive_index, archive_symbols, host_abi_exports, host_type_symbols, link_args, Libraries,
+    HOST_ABI_MEMBERS, HOST_TYPE_PREFIXES,
 };
 pub use pch::{argv_of, pch_build_command, pch_source, wants_pch, with_pch, Pch, PCH_HEADERS};
 
@@ -91,8 +92,7 @@ pub fn link_exports<'a>(
 
 /// C library functions only the C++ iostreams/locale machinery needs (measured: a patch with
 /// `std::cout` or `std::ostringstream` links about 900 KB of libc++ and imports about 40 of these).
-const IOSTREAM_ONLY: [&str; 12] = [
-    "__cxa_atexit",
+const IOSTREAM_ONLY: [&str; 11] = [
     "newlocale",
     "freelocale",
     "uselocale",
@@ -106,9 +106,27 @@ const IOSTREAM_ONLY: [&str; 12] = [
     "pthread_mutex_lock",
 ];
 
+/// What C++ code needs from every host and `hotwasm build --hot` exports from every host kind
+/// (scripts/libc-exports.txt): a host that lacks one was built by an older hotwasm.
+const EVERY_HOST: [&str; 2] = ["__cxa_atexit", "atexit"];
+
 /// The next step for a C++ patch refused because the host lacks `symbol`, when C++ explains it:
-/// iostreams pull in the locale machinery (and what it imports) that no host exports.
+/// the C++ runtime every host exports now (an older host: rebuild it), or iostreams, which pull
+/// in the locale machinery (and what it imports) that no host exports.
 pub fn hint_for_missing(symbol: &str) -> Option<&'static str> {
+    if EVERY_HOST.contains(&symbol) {
+        return Some(
+            "a C++ global with a destructor (`std::string`, `std::vector`, ...) registers it with              `__cxa_atexit`, which every host built by this hotwasm exports: rebuild the host with              `hotwasm build --hot`",
+        );
+    }
+    if HOST_TYPE_PREFIXES.iter().any(|p| symbol.starts_with(p)) {
+        return Some(
+            "it is the typeinfo or vtable of a C++ class the patch uses but does not define: a C++ \
+             host built by `hotwasm build --hot` exports those of every class its sources define \
+             (rebuild it if it is older); a C or Rust host has no C++ classes, so define the class \
+             in the patch (with its key function: its first non-inline virtual function)",
+        );
+    }
     IOSTREAM_ONLY.contains(&symbol).then_some(
         "it comes with C++ iostreams (std::cout, std::stringstream), which bring the C++ locale \
          machinery (~900 KB per patch) and C library functions no host exports: in a patch, print \
@@ -345,7 +363,8 @@ mod tests {
 
     #[test]
     fn a_missing_locale_function_is_explained_by_iostreams() {
-        assert!(hint_for_missing("__cxa_atexit").is_some_and(|h| h.contains("std::printf")));
+        assert!(hint_for_missing("newlocale").is_some_and(|h| h.contains("std::printf")));
+        assert!(hint_for_missing("__cxa_atexit").is_some_and(|h| h.contains("rebuild the host")));
         assert_eq!(hint_for_missing("aligned_alloc"), None);
     }
 

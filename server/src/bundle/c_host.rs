@@ -57,6 +57,9 @@ pub fn build(
     }
     if hot {
         link.arg(runtime_staticlib(home)?);
+        if let Some(rsp) = host_type_exports(&sources, &objects, &built.dir)? {
+            link.arg(format!("-Wl,@{}", rsp.display()));
+        }
     }
     if wasm_exceptions(config, hot) {
         link.arg("-fwasm-exceptions");
@@ -78,6 +81,42 @@ pub fn build(
         Some((plan, _)) => super::allhot::finish(plan, &objects, &built.wasm, &built.dir),
         None => Ok(()),
     }
+}
+
+/// Writes `--export-if-defined=` for the typeinfo, type names, vtables and VTTs the app's C++
+/// objects define ([`crate::compile::cpp::host_type_symbols`]) to `<dir>/cxx-host-types.rsp`, so
+/// `typeid`, `dynamic_cast` and `catch` in a patch agree with the host's classes; `None` when the
+/// app has no C++ source.
+fn host_type_exports(
+    sources: &[PathBuf],
+    objects: &[PathBuf],
+    dir: &Path,
+) -> Result<Option<PathBuf>, BuildError> {
+    let mut symbols = std::collections::BTreeSet::new();
+    for (source, object) in sources.iter().zip(objects) {
+        if !crate::compile::cpp::is_cpp_path(source) {
+            continue;
+        }
+        let bytes = std::fs::read(object)
+            .map_err(|e| BuildError::io(format!("reading {}", object.display()), e))?;
+        let found = crate::compile::cpp::host_type_symbols(&bytes).map_err(|why| {
+            BuildError::Config(format!(
+                "cannot read the object {}: {why}",
+                object.display()
+            ))
+        })?;
+        symbols.extend(found);
+    }
+    if !sources.iter().any(|s| crate::compile::cpp::is_cpp_path(s)) {
+        return Ok(None);
+    }
+    let text: String = symbols
+        .iter()
+        .map(|s| format!("--export-if-defined={s}\n"))
+        .collect();
+    let file = dir.join("cxx-host-types.rsp");
+    super::write_atomically(&file, text.as_bytes())?;
+    Ok(Some(file))
 }
 
 /// `[build] sources` expanded (relative to the app root), in a stable order.

@@ -14,6 +14,7 @@
 //! 5. **report**: what was built, where, and its sizes.
 
 pub mod allhot;
+pub mod bss;
 pub mod c_host;
 pub mod exports;
 pub mod layouts;
@@ -163,6 +164,9 @@ pub fn build_linked(
         HostLang::Rust => rust_host::build(config, home, hot, &flags, &built, link)?,
         HostLang::C | HostLang::Cpp => c_host::build(config, home, hot, &flags, &built, link)?,
     }
+    if hot {
+        trim_bss(&built.wasm)?;
+    }
     if let (Some(path), Some(measuring)) = (&built.manifest, measuring) {
         let layouts = shared_layouts(measuring);
         manifest::write(home, &built, path, layouts, threads::threaded(config))?;
@@ -170,6 +174,27 @@ pub fn build_linked(
     }
     report(&built, mode, started);
     Ok(built)
+}
+
+/// Takes the zero bytes at the end of a HOT_RELOAD host's data out of its wasm ([`bss`]).
+fn trim_bss(wasm: &Path) -> Result<(), BuildError> {
+    let bytes = std::fs::read(wasm)
+        .map_err(|e| BuildError::io(format!("reading {}", wasm.display()), e))?;
+    let trimmed = bss::trim_trailing_zeros(&bytes).map_err(|why| {
+        BuildError::Config(format!(
+            "cannot read the linked host {}: {why}",
+            wasm.display()
+        ))
+    })?;
+    if let Some((trimmed, removed)) = trimmed {
+        write_atomically(wasm, &trimmed)?;
+        say(&format!(
+            "took {:.1} KB of zero-initialised data (.bss) out of {} (the memory is new, so zero, when it loads)",
+            removed as f64 / 1024.0,
+            wasm.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The measured layouts of the shared types, saying what was measured (an unmeasurable header

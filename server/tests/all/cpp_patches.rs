@@ -33,7 +33,7 @@ fn manifest_with_libc(mut host: HostManifest) -> HostManifest {
 }
 
 /// The C host of the late-binding tests (links no C++), exporting the C library list.
-fn c_host() -> Session {
+pub fn c_host() -> Session {
     static JS: OnceLock<PathBuf> = OnceLock::new();
     let js = JS.get_or_init(|| {
         build_host(
@@ -46,16 +46,27 @@ fn c_host() -> Session {
     Session::with_host(js.clone(), manifest_with_libc(host_manifest()))
 }
 
-/// The C++ host: -fwasm-exceptions, and its C++ exception ABI exported.
-fn cpp_host() -> Session {
-    static JS: OnceLock<PathBuf> = OnceLock::new();
-    let js = JS.get_or_init(|| {
+/// The host functions of tests/fixtures/cpp/shapes.h the C++ host exports.
+const SHAPES_API: [&str; 4] = [
+    "host_make_circle",
+    "host_is_circle",
+    "host_area_of",
+    "host_throws",
+];
+
+/// The C++ host: -fwasm-exceptions, its C++ exception ABI exported, and the typeinfo and vtables
+/// of its own classes (shapes.h), found in its object as `hotwasm build --hot` finds them.
+pub fn cpp_host() -> Session {
+    static HOST: OnceLock<(PathBuf, Vec<String>)> = OnceLock::new();
+    let (js, types) = HOST.get_or_init(|| {
         late_binding::toolchain();
         let cache = Command::new("em-config").arg("CACHE").output().unwrap();
         let cache = PathBuf::from(String::from_utf8_lossy(&cache.stdout).trim());
         let lib = cache.join("sysroot/lib/wasm32-emscripten");
-        let exports =
+        let mut exports =
             hotwasm_server::compile::cpp::host_abi_exports(&[lib.join("pic"), lib]).unwrap();
+        let types = host_types("tests/fixtures/cpp/host.cpp");
+        exports.extend(types.iter().cloned());
         let rsp = std::env::temp_dir().join(format!("hotwasm-cxx-abi-{}.rsp", std::process::id()));
         let lines: Vec<String> = exports
             .iter()
@@ -64,7 +75,8 @@ fn cpp_host() -> Session {
         std::fs::write(&rsp, lines.join("\n")).unwrap();
         let mut with_catching = libc();
         with_catching.push("call_ii_catching");
-        build_host(
+        with_catching.extend(SHAPES_API);
+        let js = build_host(
             "tests/fixtures/cpp/host.cpp",
             "em++",
             &[
@@ -72,9 +84,35 @@ fn cpp_host() -> Session {
                 format!("-Wl,@{}", rsp.display()),
             ],
             &with_catching,
-        )
+        );
+        (js, types)
     });
-    Session::with_host(js.clone(), manifest_with_libc(host_manifest()))
+    let mut host = manifest_with_libc(host_manifest());
+    host.exports.extend(SHAPES_API.map(String::from));
+    host.exports.extend(types.iter().cloned());
+    Session::with_host(js.clone(), host)
+}
+
+/// The typeinfo, type names and vtables the object of C++ `source` defines (compiled as the
+/// host is), read by the function `hotwasm build --hot` uses.
+fn host_types(source: &str) -> Vec<String> {
+    let object = std::env::temp_dir().join(format!("hotwasm-host-types-{}.o", std::process::id()));
+    let out = Command::new("em++")
+        .args(["-c", "-O1", "-fwasm-exceptions", "-fPIC"])
+        .arg(late_binding::repo_root().join(source))
+        .arg("-o")
+        .arg(&object)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let types =
+        hotwasm_server::compile::cpp::host_type_symbols(&std::fs::read(&object).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&object);
+    types
 }
 
 const STD_CONTAINERS_5: i64 = 9134; // natively (g++ -O2 -std=c++20): cpp_containers(5)

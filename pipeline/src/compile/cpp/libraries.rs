@@ -204,6 +204,25 @@ pub fn host_abi_exports(dirs: &[PathBuf]) -> Result<Vec<String>, CppError> {
     Ok(out)
 }
 
+/// Name prefixes of the C++ ABI data a class's identity lives in: typeinfo (`_ZTI`), its name
+/// (`_ZTS`), the vtable (`_ZTV`) and the VTT (`_ZTT`).
+pub const HOST_TYPE_PREFIXES: [&str; 4] = ["_ZTI", "_ZTS", "_ZTV", "_ZTT"];
+
+/// The typeinfo, type names, vtables and VTTs a C++ host object defines (weak ones included:
+/// classes without a key function, templates), which a HOT_RELOAD C++ host exports so that a patch
+/// binds to the host's copy: `typeid`, `dynamic_cast` and `catch` compare typeinfo by address, so a
+/// patch-local copy of a host class's typeinfo would make `catch (HostError &)` miss what the host
+/// throws and `dynamic_cast<HostCircle *>` fail on the host's objects, and a class whose key
+/// function the host defines has its typeinfo and vtable in the host only.
+pub fn host_type_symbols(object: &[u8]) -> Result<Vec<String>, String> {
+    let member = crate::compile::libc::read_member(object)?;
+    Ok(member
+        .defines
+        .into_iter()
+        .filter(|s| HOST_TYPE_PREFIXES.iter().any(|p| s.starts_with(p)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

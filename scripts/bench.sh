@@ -51,6 +51,10 @@ step() {
 
 # --- builds
 step build-server 900 cargo build -p hotwasm-server
+# Where the HOT_RELOAD overhead goes (issue 18): size split per example and the large host's start-up
+# by phase. They leave builds with function names, so they run before the bundles are built for sizes.
+step md-size-split 2400 node benches/size-split.mjs
+step md-startup-split 1800 node benches/startup-split.mjs --runs 7
 step bundle-hot 900 env HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/particles
 step bundle-plain 900 bash scripts/emscripten-bundle.sh examples/particles
 # Sizes of the demo's two builds (paths relative to examples/particles, as the report reads them).

@@ -1,5 +1,6 @@
 // Writes BENCHMARKS.md (to stdout) from the raw outputs scripts/bench.sh left in build/bench/.
 //   node benches/report.mjs build/bench > BENCHMARKS.md
+import { mdSections } from './md-sections.mjs';
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -419,14 +420,6 @@ if (regs.length) { p('Regression inputs replayed (`fuzz/regressions/`):'); p(); 
 if (fuzzTable.length) { for (const l of fuzzTable) p(l); p(); }
 p('Targets: `PatchManifest::parse`, `Signature::parse` (with print/re-parse round-trips), the protocol decoder `decode_client` (with encode/decode round-trip), and the runtime\'s own side-module reader (`hotwasm_runtime::wasm_types::read`) over mutated `build/fixtures/*.wasm`. Findings are saved to `fuzz/crashes/`; replay one with `cargo run --release --manifest-path fuzz/Cargo.toml -- --replay FILE --target NAME`.');
 p();
-// Benchmarks that print their own markdown (bench.sh steps named `md-…`): each log's markdown, from
-// its first heading on, under a section that names the command to rerun it.
-for (const n of Object.keys(status).filter((k) => k.startsWith('md-'))) {
-  const log = read(`${n}.log`) ?? '';
-  const at = log.search(/^#{2,4} /m);
-  const title = at >= 0 ? log.slice(at).split('\n')[0].replace(/^#+ /, '') : n.slice(3);
-  section(title, n, status[n].cmd);
-  if (ok(n) && at >= 0) { for (const l of log.slice(at).split('\n').slice(1).join('\n').trim().split('\n')) p(l.replace(/^(#{2,3}) /, '#$1 ')); p(); }
-  else logTail(n);
-}
+// Benchmarks that print their own markdown (bench.sh steps named `md-…`).
+for (const { title, lines } of mdSections(dir)) { p(`## ${title}`); p(); for (const l of lines) p(l); p(); }
 process.stdout.write(out.join('\n'));

@@ -4,14 +4,31 @@
 # build/bench/, rewrites BENCHMARKS.md, and exits non-zero at the end if anything failed.
 #
 #   bash scripts/bench.sh
+#   bash scripts/bench.sh --only "md-threads md-threads-browser"
+# --only runs just the named benchmarks that print their own markdown (steps named md-…) and
+# replaces their sections in BENCHMARKS.md, stamped with when and where they ran (outputs in
+# build/bench-only/); the rest of the file stays as the last full run wrote it.
 # Knobs (environment): FUZZ_SECONDS (60), LATENCY_EVALS (50), SOAK_PATCHES (1000),
 #   FANOUT_CLIENTS (50), MEMORY_EVALS (200), BENCH_SKIP (space-separated step names to skip).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+ONLY=""
+case "${1:-}" in
+  --only) ONLY="${2:?bench.sh: --only needs a list of md-… step names, e.g. --only \"md-threads\"}" ;;
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "bench.sh: unknown argument '$1'; try --help" >&2; exit 2 ;;
+esac
+for name in $ONLY; do
+  grep -q "^step $name " "$0" || { echo "bench.sh: --only: no step '$name' (steps it can run: $(grep -o '^step md-[a-z-]*' "$0" | cut -d' ' -f2 | tr '\n' ' '))" >&2; exit 2; }
+  [[ $name == md-* ]] || { echo "bench.sh: --only runs steps named md-… (they print their own section); '$name' feeds the full report: run bash scripts/bench.sh" >&2; exit 2; }
+done
 OUT=build/bench
+[ -n "$ONLY" ] && OUT=build/bench-only
 mkdir -p "$OUT"
 rm -f "$OUT"/*.log "$OUT"/*.json "$OUT"/status.tsv
+cut -d' ' -f1-3 /proc/loadavg >"$OUT/loadavg"
 : "${FUZZ_SECONDS:=60}" "${LATENCY_EVALS:=50}" "${SOAK_PATCHES:=1000}" "${FANOUT_CLIENTS:=50}" "${MEMORY_EVALS:=200}" "${BENCH_SKIP:=}"
 export FUZZ_SECONDS LATENCY_EVALS SOAK_PATCHES FANOUT_CLIENTS MEMORY_EVALS
 
@@ -27,6 +44,7 @@ failed=0
 step() {
   local name=$1 limit=$2
   shift 2
+  if [ -n "$ONLY" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
   if [[ " $BENCH_SKIP " == *" $name "* ]]; then
     printf '%s\tskipped\t0\t%s\n' "$name" "$*" >>"$OUT/status.tsv"
     return 0
@@ -108,6 +126,12 @@ step fuzz-regressions 120 bash -c 'set -e; for f in fuzz/regressions/*; do [ -e 
 step fuzz $((FUZZ_SECONDS + 120)) fuzz/target/release/hotwasm-fuzz --seconds "$FUZZ_SECONDS" --corpus build/fixtures
 
 date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/finished"
+if [ -n "$ONLY" ]; then
+  node benches/splice.mjs "$OUT" BENCHMARKS.md || failed=1
+  echo "bench: replaced the sections of $ONLY in BENCHMARKS.md (raw outputs in $OUT/)" >&2
+  column -t -s $'\t' "$OUT/status.tsv" | cut -c1-140 >&2
+  exit $failed
+fi
 if ! node benches/report.mjs "$OUT" >BENCHMARKS.md.tmp 2>"$OUT/report.err"; then
   echo "bench: the report generator failed:" >&2
   cat "$OUT/report.err" >&2

@@ -13,6 +13,8 @@
 #include "clang/AST/DeclTemplate.h"
 #include "clang/AST/Expr.h"
 #include "clang/AST/GlobalDecl.h"
+#include "clang/AST/RecordLayout.h"
+#include "clang/Lex/Lexer.h"
 #include "clang/Basic/DiagnosticOptions.h"
 #include "clang/Basic/DiagnosticSema.h"
 #include "clang/Basic/TargetInfo.h"
@@ -156,6 +158,15 @@ public:
   const SourceManager *sm = nullptr;
   FileID current;
   std::vector<std::pair<std::string, bool>> changes; // (name, defined)
+  /// Every file the current input's preprocessing entered (its `#include`s, nested ones too).
+  std::vector<std::string> files;
+  void FileChanged(SourceLocation loc, FileChangeReason reason, SrcMgr::CharacteristicKind,
+                   FileID) override {
+    if (reason != EnterFile || !sm)
+      return;
+    if (auto entry = sm->getFileEntryRefForID(sm->getFileID(loc)))
+      files.push_back(entry->getName().str());
+  }
   bool inCurrent(SourceLocation loc) const {
     return sm && current.isValid() && sm->getFileID(sm->getExpansionLoc(loc)) == current;
   }
@@ -623,6 +634,31 @@ void writeVar(Session &s, llvm::json::OStream &j, VarDecl *vd) {
   j.attribute("destructed", !dependent && vd->needsDestruction(ctx) != QualType::DK_none);
   if (!dependent && vd->hasGlobalStorage() && !vd->isStaticDataMember())
     j.attribute("symbol", s.codegen()->GetMangledName(GlobalDecl(vd)).str());
+  if (const Expr *init = vd->getInit())
+    j.attribute("init", Lexer::getSourceText(CharSourceRange::getTokenRange(init->getSourceRange()),
+                                             s.ci->getSourceManager(), s.ci->getLangOpts())
+                            .str());
+}
+
+/// A complete record's layout: size, alignment and its own fields (offset in bytes, canonical
+/// type), from clang's ASTRecordLayout.
+void writeRecordLayout(Session &s, llvm::json::OStream &j, RecordDecl *rd) {
+  if (!rd->isCompleteDefinition() || rd->isInvalidDecl() || rd->isDependentType())
+    return;
+  ASTContext &ctx = s.ci->getASTContext();
+  const ASTRecordLayout &layout = ctx.getASTRecordLayout(rd);
+  j.attribute("size", static_cast<int64_t>(layout.getSize().getQuantity()));
+  j.attribute("align", static_cast<int64_t>(layout.getAlignment().getQuantity()));
+  if (auto *td = rd->getTypedefNameForAnonDecl())
+    j.attribute("typedef_name", td->getName().str());
+  j.attributeArray("fields", [&] {
+    for (FieldDecl *f : rd->fields())
+      j.object([&] {
+        j.attribute("name", f->getName().str());
+        j.attribute("offset", static_cast<int64_t>(layout.getFieldOffset(f->getFieldIndex()) / 8));
+        j.attribute("type", typeName(ctx, f->getType().getCanonicalType()));
+      });
+  });
 }
 
 void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid);
@@ -672,6 +708,8 @@ void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid) {
       j.attribute("type", typeName(ctx, td->getUnderlyingType()));
     } else if (auto *tag = dyn_cast<TagDecl>(d)) {
       j.attribute("definition", tag->isThisDeclarationADefinition());
+      if (auto *rd = dyn_cast<RecordDecl>(tag))
+        writeRecordLayout(s, j, rd);
     }
     if (isa<LinkageSpecDecl, NamespaceDecl, ExportDecl>(d))
       writeChildren(s, j, cast<DeclContext>(d), fid);
@@ -775,6 +813,7 @@ bool attempt(Session &s, llvm::StringRef input, FileID &fid, std::unique_ptr<llv
   s.collector.diags.clear();
   s.collector.startInput();
   s.macros->changes.clear();
+  s.macros->files.clear();
   bool ok = parse(s, input, fid);
   module.reset(s.codegen()->ReleaseModule());
   s.codegen()->StartModule("eval_" + std::to_string(s.count + 1), s.llvm);
@@ -894,6 +933,10 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
       }
     });
     j.attribute("header_decls", fromHeaders);
+    j.attributeArray("files", [&] {
+      for (auto &f : s.macros->files)
+        j.value(f);
+    });
     j.attributeArray("load_initializers", [&] {
       for (auto &n : initializers)
         j.value(n);

@@ -39,6 +39,8 @@ pub mod repl_commands;
 pub mod saves;
 pub mod security;
 pub mod serve;
+pub mod session_eval;
+pub mod sessions;
 pub mod undo;
 pub mod vars;
 pub mod watch;

@@ -1,0 +1,296 @@
+//! A client's C or C++ text eval through the language's incremental session ([`crate::sessions`]),
+//! from text to every page. The steps, with the session's lock held from 1 to 5 (evals of one
+//! language are one sequence):
+//! 1. the session is brought in step with the journal (started and replayed when it is not);
+//! 2. in a compile slot, the session compiles the text: clang's parser tells declarations,
+//!    statements and the final value apart, a redefinition becomes a new version, statements and
+//!    dynamic initializers move into `hotwasm_main` (they run after the swap);
+//! 3. a record redefined with another layout is refused ([`crate::sessions::layout_refusal`]);
+//! 4. the pipeline links the object late-bound ([`Compiler::link_session_object`]);
+//! 5. **under the journal lock**, the pipeline's check (renaming, manifest) and the journal entry,
+//!    as for every eval ([`crate::eval`]); the session keeps the eval only if it is journaled;
+//!    otherwise it forgets it (undoes it, or is restarted and replayed when it replaced a name).
+//!
+//! Then the pages' acks are collected without the session's lock.
+
+use crate::eval::{report_acks, Outcome};
+use crate::hub::{Hub, Ticket};
+use crate::journal::{EntryKind, Journal};
+use crate::protocol::{Lang, Stage, Timings};
+use crate::sessions::{self, Live, Slot, Start};
+use hotwasm_abi::{HostManifest, PatchManifest};
+use hotwasm_pipeline::compile::{CompileError, Compiled, Compiler, SessionObject, SourceLang};
+use hotwasm_pipeline::eval::pending_warnings;
+use std::sync::Arc;
+use std::time::Instant;
+
+type Stopped = Box<Outcome>;
+
+fn failed(stage: Stage, error: String) -> Stopped {
+    Box::new(Outcome {
+        stage: Some(stage),
+        error: Some(error),
+        ..Outcome::default()
+    })
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Runs the eval `text` (named `name` in diagnostics) of `lang` through its session.
+pub fn run(
+    hub: &Arc<Hub>,
+    ticket: Ticket,
+    lang: Lang,
+    text: String,
+    name: String,
+    eval_id: Option<String>,
+) -> Outcome {
+    let started = Instant::now();
+    let mut out =
+        compile_and_deliver(hub, ticket, lang, &text, &name, eval_id).unwrap_or_else(|o| *o);
+    out.timings.total_ms = ms(started);
+    out
+}
+
+/// The journal's client-text evals of `lang` after entry `after`, in order.
+pub fn journal_evals(journal: &Journal, lang: Lang, after: u64) -> Vec<(u64, String)> {
+    journal
+        .entries()
+        .iter()
+        .filter(|e| e.seq > after)
+        .filter_map(|e| match &e.kind {
+            EntryKind::Patch {
+                source,
+                lang: l,
+                name,
+                ..
+            } if *l == lang && sessions::is_session_eval(lang, name) => {
+                Some((e.seq, source.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The session's first input: hotwasm's ABI and the host's vars (as `hotwasm_vars.h` declares
+/// them for a journal without evals: the evals' own declarations live in the session).
+fn prelude(compiler: &Compiler, host: &HostManifest) -> String {
+    let dirs = compiler.include_dirs();
+    let header = crate::vars::header_for(host, &[], &crate::vars::app_headers(dirs), dirs);
+    format!("#include \"hotwasm.h\"\n{header}")
+}
+
+/// Step 1: the session of `slot`, in step with the journal and the host: started (with the
+/// prelude) and replayed when it is missing, holds other evals, or was made for another host.
+fn in_step<'a>(
+    hub: &Hub,
+    compiler: &Compiler,
+    slot: &'a mut Slot,
+    lang: Lang,
+    host: &HostManifest,
+) -> Result<&'a mut Live, String> {
+    let evals = journal_evals(&hub.lock().journal, lang, slot.reset_after);
+    let prelude = prelude(compiler, host);
+    let fits = slot.live.as_ref().is_some_and(|l| {
+        l.threads == host.threads
+            && l.prelude == prelude
+            && l.seqs.iter().eq(evals.iter().map(|e| &e.0))
+    });
+    if !fits {
+        slot.live = None;
+        let source_lang = match lang {
+            Lang::Cpp => SourceLang::Cpp,
+            _ => SourceLang::C,
+        };
+        let args = compiler
+            .session_args(source_lang, host.threads)
+            .map_err(|e| e.to_string())?;
+        let config = compiler.config();
+        let mut live = sessions::start(&Start {
+            lang,
+            args: &args,
+            root: &config.root,
+            prelude: &prelude,
+            threads: host.threads,
+            timeout: config.timeout,
+            memory_bytes: config.memory_bytes,
+        })?;
+        sessions::replay(&mut live, &evals).map_err(|e| e.to_string())?;
+        slot.live = Some(live);
+    }
+    Ok(slot.live.as_mut().expect("just started"))
+}
+
+/// Makes the session forget the eval it just compiled (it was not journaled): undone when it
+/// replaced nothing, else dropped (the next eval restarts it and replays the journal, which
+/// brings the replaced declarations back).
+fn forget(slot: &mut Slot, replaced: bool) {
+    let undone = !replaced
+        && slot
+            .live
+            .as_mut()
+            .is_some_and(|l| l.session.undo(1).is_ok_and(|n| n == 1));
+    if !undone {
+        slot.live = None;
+    }
+}
+
+fn compile_and_deliver(
+    hub: &Arc<Hub>,
+    mut ticket: Ticket,
+    lang: Lang,
+    text: &str,
+    name: &str,
+    eval_id: Option<String>,
+) -> Result<Outcome, Stopped> {
+    let compiler = hub
+        .compiler
+        .as_ref()
+        .map_err(|e| failed(Stage::Compile, e.clone()))?;
+    let host = hub.host().map_err(|e| failed(Stage::Check, e))?;
+    let mut slot = hub.sessions.lock(lang);
+    let started = Instant::now();
+    let (compiled, mut base, replaced) = {
+        let _compiling = ticket.wait();
+        compile(hub, compiler, &mut slot, lang, text, name, &host)?
+    };
+    base.timings.compile_ms = ms(started);
+    let mut state = hub.lock();
+    let check_started = Instant::now();
+    let known = state.known();
+    let seq = state.journal.next_seq();
+    let checked =
+        hotwasm_pipeline::eval::check(lang, &compiled, seq, &host, &known, &hub.config_file);
+    base.timings.check_ms = ms(check_started);
+    let (wasm, checked) = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            drop(state);
+            forget(&mut slot, replaced);
+            return Err(base.into_failure(Stage::Check, e));
+        }
+    };
+    let source = hotwasm_pipeline::eval::Source {
+        text: text.to_string(),
+        name: name.to_string(),
+        cwd: Default::default(),
+        input: name.to_string(),
+    };
+    base.diagnostics
+        .extend(pending_warnings(&checked.pending, &source));
+    let kind = EntryKind::Patch {
+        manifest: PatchManifest {
+            entries: checked.entries,
+        },
+        run: checked.run,
+        source: source.text,
+        lang,
+        name: source.name,
+        wasm: Arc::new(wasm),
+    };
+    let sent = Instant::now();
+    let delivered = hub.deliver(&mut state, kind, eval_id, None);
+    drop(state);
+    let (entry, pages) = match delivered {
+        Ok(d) => d,
+        Err(e) => {
+            forget(&mut slot, replaced);
+            return Err(base.into_failure(Stage::Deliver, e.to_string()));
+        }
+    };
+    if let Some(live) = slot.live.as_mut() {
+        live.seqs.push(entry.seq);
+    }
+    drop(slot);
+    base.seq = Some(entry.seq);
+    crate::vars::refresh(hub);
+    let acks = hub.collect_acks(entry.seq, &pages);
+    Ok(report_acks(base, &pages, &acks, sent))
+}
+
+/// Steps 1–4: the session compiles `text`, the layouts are checked, the pipeline links it.
+/// Returns the patch, the outcome so far, and whether the eval replaced an earlier name.
+fn compile(
+    hub: &Hub,
+    compiler: &Compiler,
+    slot: &mut Slot,
+    lang: Lang,
+    text: &str,
+    name: &str,
+    host: &HostManifest,
+) -> Result<(Compiled, Outcome, bool), Stopped> {
+    let live = in_step(hub, compiler, slot, lang, host).map_err(|e| failed(Stage::Compile, e))?;
+    let out = match live.session.eval(text) {
+        Ok(out) => out,
+        Err(e) => {
+            slot.live = None;
+            return Err(failed(
+                Stage::Compile,
+                format!("{e}\nNothing was applied or journaled; the next eval starts a new compiler session and replays the journal's evals into it"),
+            ));
+        }
+    };
+    let diagnostics = sessions::diagnostics(&out, name);
+    let raw_output = sessions::printed(&diagnostics);
+    if !out.ok {
+        let n = diagnostics.len();
+        return Err(Box::new(Outcome {
+            stage: Some(Stage::Compile),
+            error: Some(format!(
+                "the source does not compile ({n} diagnostics): fix the first error and eval again"
+            )),
+            diagnostics,
+            raw_output,
+            ..Outcome::default()
+        }));
+    }
+    let replaced = !out.replaced.is_empty();
+    let base = Outcome {
+        diagnostics,
+        raw_output,
+        timings: Timings::default(),
+        ..Outcome::default()
+    };
+    if let Some(why) = sessions::layout_refusal(&out, &live.records, &host.layouts) {
+        forget(slot, replaced);
+        return Err(base.into_failure(Stage::Check, why));
+    }
+    let linked = link(compiler, live, &out, lang, host);
+    match linked {
+        Ok(compiled) => {
+            live.remember(&out);
+            Ok((compiled, base, replaced))
+        }
+        Err(e) => {
+            forget(slot, replaced);
+            Err(base.into_failure(Stage::Compile, e.to_string()))
+        }
+    }
+}
+
+/// Step 4: the session's object linked late-bound in a fresh work directory.
+fn link(
+    compiler: &Compiler,
+    live: &Live,
+    out: &hotwasm_incremental::EvalOutput,
+    lang: Lang,
+    host: &HostManifest,
+) -> Result<Compiled, CompileError> {
+    let work = tempfile::Builder::new()
+        .prefix("hotwasm-eval")
+        .tempdir()
+        .map_err(CompileError::Io)?;
+    let object = SessionObject {
+        lang: match lang {
+            Lang::Cpp => SourceLang::Cpp,
+            _ => SourceLang::C,
+        },
+        object: &out.object,
+        globals: sessions::globals_of(out),
+        read: out.files.clone(),
+        headers: live.headers.clone(),
+    };
+    compiler.link_session_object(object, work.path(), host)
+}

@@ -1,0 +1,256 @@
+//! One incremental compiler session per language (C, C++), shared by every client and page: the
+//! REPL is one growing program (issue 21). A session is a `hotwasm-clang-session` child
+//! ([`hotwasm_incremental::Session`]) that keeps clang's translation unit alive, so every
+//! declaration an eval makes (types, macros, templates, classes, overloads, globals) stays
+//! visible to later evals.
+//!
+//! The session is kept in step with the journal, the one record of what the pages run: it holds
+//! exactly the journal's client-text evals of its language (after the last `:reset`), in order.
+//! Before each eval the two are compared; when they differ (a server restart, an `:undo`, a
+//! session that died or refused), the session is started again and the journal's evals are
+//! replayed into it. Its first input is the prelude: `hotwasm.h` and the host's vars.
+
+use crate::protocol::{Diagnostic, Lang};
+use hotwasm_incremental::{EvalOutput, Session, SessionError, SessionLimits};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The record layouts earlier evals defined, by name: `(size, align, [(field, offset)])`.
+pub type Records = HashMap<String, (u64, u64, Vec<(String, u64)>)>;
+
+/// A running session and what it holds.
+pub struct Live {
+    /// The compiler.
+    pub session: Session,
+    /// Whether it compiles for a host with threads.
+    pub threads: bool,
+    /// Its first input (the host's declarations it was started with).
+    pub prelude: String,
+    /// The journal entries whose evals it holds, in order.
+    pub seqs: Vec<u64>,
+    /// Every file its preprocessing entered.
+    pub headers: Vec<PathBuf>,
+    /// The layouts of the records its evals defined.
+    pub records: Records,
+}
+
+/// The sessions of one server: one slot per language, each behind its own lock (an eval holds
+/// it from compile to delivery, so evals of one language are one sequence).
+#[derive(Default)]
+pub struct Sessions {
+    slots: [Mutex<Slot>; 2],
+}
+
+/// One language's session, if started, and where its history starts.
+#[derive(Default)]
+pub struct Slot {
+    /// The running session.
+    pub live: Option<Live>,
+    /// Journal entries up to this one are not replayed (a `:reset` happened after it).
+    pub reset_after: u64,
+}
+
+/// The file name of a client's text eval that the session compiles (text under another name
+/// stands for a project file and is compiled as a file of its own, as saved files are).
+pub fn is_session_eval(lang: Lang, name: &str) -> bool {
+    matches!(lang, Lang::C | Lang::Cpp) && name == lang.default_file_name()
+}
+
+impl Sessions {
+    /// The slot of `lang` (C or C++), locked.
+    pub fn lock(&self, lang: Lang) -> MutexGuard<'_, Slot> {
+        let i = usize::from(lang == Lang::Cpp);
+        self.slots[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `:reset`: the sessions of both languages forget every eval journaled so far (up to
+    /// `last_seq`); the next eval starts a fresh one.
+    pub fn reset(&self, last_seq: u64) {
+        for lang in [Lang::C, Lang::Cpp] {
+            let mut slot = self.lock(lang);
+            slot.live = None;
+            slot.reset_after = last_seq;
+        }
+    }
+}
+
+/// The session program (`HOTWASM_CLANG_SESSION`, else beside the server's executable).
+pub fn program() -> PathBuf {
+    Session::default_program()
+}
+
+/// How to start a session: its language, cc1 arguments, the directory it runs in and its prelude.
+pub struct Start<'a> {
+    /// C or C++.
+    pub lang: Lang,
+    /// The cc1 arguments ([`hotwasm_pipeline::Compiler::session_args`]).
+    pub args: &'a [String],
+    /// The app root (relative includes resolve there).
+    pub root: &'a Path,
+    /// The first input: `hotwasm.h` and the host's vars.
+    pub prelude: &'a str,
+    /// Whether the host has threads.
+    pub threads: bool,
+    /// Wall-clock limit per request.
+    pub timeout: Duration,
+    /// Address-space cap of the child.
+    pub memory_bytes: u64,
+}
+
+/// Starts a session and gives it the prelude. A prelude that does not compile is reported: the
+/// host's declarations are what evals build on.
+pub fn start(how: &Start<'_>) -> Result<Live, String> {
+    let lang = match how.lang {
+        Lang::Cpp => hotwasm_incremental::Lang::Cpp,
+        _ => hotwasm_incremental::Lang::C,
+    };
+    let limits = SessionLimits {
+        timeout: how.timeout,
+        address_space: Some(how.memory_bytes),
+    };
+    let mut session = Session::start_in(&program(), lang, how.args, limits, Some(how.root))
+        .map_err(|e| e.to_string())?;
+    let out = session.eval(how.prelude).map_err(|e| e.to_string())?;
+    if !out.ok {
+        let errors: Vec<String> = out.errors().iter().map(|d| d.message.clone()).collect();
+        return Err(format!(
+            "the session's prelude (hotwasm.h and the host's vars) does not compile: {}",
+            errors.join("; ")
+        ));
+    }
+    Ok(Live {
+        session,
+        threads: how.threads,
+        prelude: how.prelude.to_string(),
+        seqs: Vec::new(),
+        headers: out.files.iter().map(PathBuf::from).collect(),
+        records: Records::new(),
+    })
+}
+
+/// Replays the journal's evals `(seq, text)` into a fresh session, in order. An eval that no
+/// longer compiles is skipped (its declarations are simply absent), as a page replaying the
+/// journal skips nothing: the patch it runs is the journaled one.
+pub fn replay(live: &mut Live, evals: &[(u64, String)]) -> Result<(), SessionError> {
+    for (seq, text) in evals {
+        let out = live.session.eval(text)?;
+        if out.ok {
+            live.remember(&out);
+        }
+        live.seqs.push(*seq);
+    }
+    Ok(())
+}
+
+impl Live {
+    /// Keeps what an accepted eval taught: the headers it read and its records' layouts.
+    pub fn remember(&mut self, out: &EvalOutput) {
+        self.headers.extend(out.files.iter().map(PathBuf::from));
+        for (name, layout) in records_of(out) {
+            self.records.insert(name, layout);
+        }
+    }
+}
+
+/// The records an eval defined, by name (an anonymous one by its typedef's), with their layouts.
+pub fn records_of(out: &EvalOutput) -> Records {
+    out.all_decls()
+        .into_iter()
+        .filter_map(|d| {
+            let size = d.size?;
+            let name = d.typedef_name.clone().or_else(|| d.name.clone())?;
+            let fields = d
+                .fields
+                .iter()
+                .map(|f| (f.name.clone(), f.offset))
+                .collect();
+            Some((name, (size, d.align.unwrap_or(0), fields)))
+        })
+        .filter(|(name, _)| !name.is_empty())
+        .collect()
+}
+
+/// Why an eval's records cannot be accepted: a record an earlier eval (or the host) laid out
+/// differently, named with both layouts. The same layout is accepted (its storage stays valid).
+pub fn layout_refusal(
+    out: &EvalOutput,
+    earlier: &Records,
+    host: &[hotwasm_abi::TypeLayout],
+) -> Option<String> {
+    for (name, now) in records_of(out) {
+        let before = earlier.get(&name).cloned().or_else(|| {
+            let h = host.iter().find(|h| h.name == name)?;
+            let fields = h
+                .fields
+                .iter()
+                .filter(|f| !f.name.contains('.') && !f.name.starts_with('('))
+                .map(|f| (f.name.clone(), f.offset))
+                .collect();
+            Some((h.size, h.align, fields))
+        });
+        if let Some(before) = before.filter(|b| *b != now) {
+            return Some(format!(
+                "`{name}` is redefined with a different layout ({} now, {} before): its existing values would be misread, so the eval was not applied. Give the new type another name, or `:reset` to start a new session",
+                describe(&now),
+                describe(&before)
+            ));
+        }
+    }
+    None
+}
+
+fn describe((size, align, fields): &(u64, u64, Vec<(String, u64)>)) -> String {
+    let fields: Vec<String> = fields.iter().map(|(n, o)| format!("{n}@{o}")).collect();
+    format!("{size} bytes, align {align}, fields {}", fields.join(" "))
+}
+
+/// The session's diagnostics as the user's: the eval's buffer (`eval_N`) named `file`, line
+/// and column as the user wrote them.
+pub fn diagnostics(out: &EvalOutput, file: &str) -> Vec<Diagnostic> {
+    out.diagnostics
+        .iter()
+        .map(|d| Diagnostic {
+            file: if d.file.starts_with("eval_") || d.file.is_empty() {
+                file.to_string()
+            } else {
+                d.file.clone()
+            },
+            line: d.line,
+            column: d.column,
+            severity: d.severity.clone(),
+            message: d.message.clone(),
+        })
+        .collect()
+}
+
+/// The diagnostics as a compiler would print them (the eval's `raw_output`).
+pub fn printed(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| {
+            format!(
+                "{}:{}:{}: {}: {}\n",
+                d.file, d.line, d.column, d.severity, d.message
+            )
+        })
+        .collect()
+}
+
+/// The file-scope globals an eval defines or declares, as the pipeline's late binding wants
+/// them (type and initializer as clang read them).
+pub fn globals_of(out: &EvalOutput) -> Vec<hotwasm_pipeline::compile::globals::Declared> {
+    out.all_decls()
+        .into_iter()
+        .filter(|d| d.kind == "Var" && !d.is_static)
+        .filter_map(|d| {
+            Some(hotwasm_pipeline::compile::globals::Declared {
+                name: d.symbol.clone().or_else(|| d.name.clone())?,
+                ty: d.ty.clone().unwrap_or_default(),
+                init: d.init.clone().unwrap_or_default(),
+                is_extern: !d.definition,
+            })
+        })
+        .collect()
+}

@@ -152,7 +152,7 @@ fn compile_and_deliver(
     let host = hub.host().map_err(|e| failed(Stage::Check, e))?;
     let mut slot = hub.sessions.lock(lang);
     let started = Instant::now();
-    let (compiled, mut base, replaced) = {
+    let (compiled, mut base, replaced, declares) = {
         let _compiling = ticket.wait();
         compile(hub, compiler, &mut slot, lang, text, name, &host)?
     };
@@ -161,8 +161,15 @@ fn compile_and_deliver(
     let check_started = Instant::now();
     let known = state.known();
     let seq = state.journal.next_seq();
-    let checked =
-        hotwasm_pipeline::eval::check(lang, &compiled, seq, &host, &known, &hub.config_file);
+    let checked = hotwasm_pipeline::eval::check_eval(
+        lang,
+        &compiled,
+        seq,
+        &host,
+        &known,
+        &hub.config_file,
+        declares,
+    );
     base.timings.check_ms = ms(check_started);
     let (wasm, checked) = match checked {
         Ok(c) => c,
@@ -211,7 +218,8 @@ fn compile_and_deliver(
 }
 
 /// Steps 1–4: the session compiles `text`, the layouts are checked, the pipeline links it.
-/// Returns the patch, the outcome so far, and whether the eval replaced an earlier name.
+/// Returns the patch, the outcome so far, whether the eval replaced an earlier name, and whether
+/// it declared anything (a macro or a declaration).
 fn compile(
     hub: &Hub,
     compiler: &Compiler,
@@ -220,7 +228,7 @@ fn compile(
     text: &str,
     name: &str,
     host: &HostManifest,
-) -> Result<(Compiled, Outcome, bool), Stopped> {
+) -> Result<(Compiled, Outcome, bool, bool), Stopped> {
     let live = in_step(hub, compiler, slot, lang, host).map_err(|e| failed(Stage::Compile, e))?;
     let out = match live.session.eval(text) {
         Ok(out) => out,
@@ -261,7 +269,10 @@ fn compile(
     match linked {
         Ok(compiled) => {
             live.remember(&out);
-            Ok((compiled, base, replaced))
+            let declares = !out.macros.is_empty()
+                || out.header_decls > 0
+                || out.decls.iter().any(|d| d.kind != "TopLevelStmt");
+            Ok((compiled, base, replaced, declares))
         }
         Err(e) => {
             forget(slot, replaced);

@@ -84,21 +84,22 @@ fn a_cpp_session_keeps_classes_templates_overloads_and_namespaces_for_later_eval
     ok(&cpp(&mut repl, "6", "area(3) + area(1, 1)"));
 }
 
-/// A server whose host exports `__cxa_atexit` (C++ globals register their destructors there) and
-/// imports the C++ exception tag, as a host built with wasm exceptions does (see cpp_patches).
+/// A server whose host exports the C library every HOT_RELOAD host exports
+/// (scripts/libc-exports.txt) and `__cxa_atexit` (C++ globals register their destructors there),
+/// and imports the C++ exception tag, as a host built with wasm exceptions does (see cpp_patches).
 fn server_with_atexit() -> Server {
+    use hotwasm_server::bundle::exports::{list_names, LIBC_EXPORTS};
     let server = Server::start();
-    let manifest = HOST_MANIFEST.replacen(
-        "\"exports\":[",
-        "\"exports\":[\"__cxa_atexit\",\"__cpp_exception\",",
-        1,
-    );
-    assert_ne!(manifest, HOST_MANIFEST);
-    std::fs::write(
-        server.root.path().join("build/hot/hotwasm-host.json"),
-        manifest,
-    )
-    .unwrap();
+    let path = server.root.path().join("build/hot/hotwasm-host.json");
+    let mut host: hotwasm_abi::HostManifest =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    host.exports
+        .extend(list_names(LIBC_EXPORTS).map(String::from));
+    host.exports
+        .extend(["__cxa_atexit".into(), "__cpp_exception".into()]);
+    host.exports.sort();
+    host.exports.dedup();
+    std::fs::write(&path, serde_json::to_string(&host).unwrap()).unwrap();
     server
 }
 

@@ -167,6 +167,17 @@ public:
     if (auto entry = sm->getFileEntryRefForID(sm->getFileID(loc)))
       files.push_back(entry->getName().str());
   }
+  void InclusionDirective(SourceLocation, const Token &, StringRef, bool, CharSourceRange,
+                          OptionalFileEntryRef file, StringRef, StringRef, const Module *, bool,
+                          SrcMgr::CharacteristicKind) override {
+    if (file)
+      files.push_back(file->getName().str());
+  }
+  void EmbedDirective(SourceLocation, StringRef, bool, OptionalFileEntryRef file,
+                      const LexEmbedParametersResult &) override {
+    if (file)
+      files.push_back(file->getName().str());
+  }
   bool inCurrent(SourceLocation loc) const {
     return sm && current.isValid() && sm->getFileID(sm->getExpansionLoc(loc)) == current;
   }
@@ -836,6 +847,15 @@ std::vector<std::string> replaceable(Session &s) {
   }
   for (NamedDecl *nd : old) {
     names.push_back(nd->getQualifiedNameAsString());
+    // A function an earlier declaration (a header's prototype) chains to stays in that chain, or
+    // the new definition, merged with the prototype, would meet the old body again: it stops
+    // being a definition instead of leaving lookup.
+    auto *fd = dyn_cast<FunctionDecl>(nd);
+    if (fd && fd->getPreviousDecl()) {
+      fd->setBody(nullptr);
+      fd->setWillHaveBody(false);
+      continue;
+    }
     forgetDecl(s.ci->getSema(), nd);
   }
   return names;
@@ -918,6 +938,7 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
         });
     });
     unsigned fromHeaders = 0;
+    std::vector<RecordDecl *> appRecords; // complete records of the app's (non-system) headers
     j.attributeArray("decls", [&] {
       if (!ok)
         return;
@@ -927,12 +948,23 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
           continue;
         if (sm.getFileID(sm.getExpansionLoc(d->getLocation())) != fid) {
           ++fromHeaders;
+          if (!sm.isInSystemHeader(d->getLocation()))
+            if (auto *rd = dyn_cast<RecordDecl>(d); rd && rd->isCompleteDefinition())
+              appRecords.push_back(rd);
           continue;
         }
         writeDecl(s, j, d, fid);
       }
     });
     j.attribute("header_decls", fromHeaders);
+    j.attributeArray("header_records", [&] {
+      for (RecordDecl *rd : appRecords)
+        j.object([&] {
+          j.attribute("kind", static_cast<Decl *>(rd)->getDeclKindName());
+          j.attribute("name", rd->getQualifiedNameAsString());
+          writeRecordLayout(s, j, rd);
+        });
+    });
     j.attributeArray("files", [&] {
       for (auto &f : s.macros->files)
         j.value(f);

@@ -138,6 +138,9 @@ pub struct EvalOutput {
     pub header_decls: u32,
     /// Every file its preprocessing entered (as the include search found it).
     pub files: Vec<String>,
+    /// The complete records its `#include`s of the app's own (non-system) headers brought in,
+    /// with their layouts (for the layout check against the running host).
+    pub header_records: Vec<Decl>,
     /// The module's initializers (top-level statements, dynamic initializers of globals) as
     /// clang emitted them, in order. They no longer run at load: see `run_once`.
     pub load_initializers: Vec<String>,

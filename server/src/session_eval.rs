@@ -9,7 +9,8 @@
 //! 4. the pipeline links the object late-bound ([`Compiler::link_session_object`]);
 //! 5. **under the journal lock**, the pipeline's check (renaming, manifest) and the journal entry,
 //!    as for every eval ([`crate::eval`]); the session keeps the eval only if it is journaled;
-//!    otherwise it forgets it (undoes it, or is restarted and replayed when it replaced a name).
+//!    otherwise it forgets it (undoes it, or is restarted and replays the journal when an undo
+//!    cannot restore it: it replaced a name, defined a macro or included a file).
 //!
 //! Then the pages' acks are collected without the session's lock.
 
@@ -20,6 +21,7 @@ use crate::protocol::{Lang, Stage, Timings};
 use crate::sessions::{self, Live, Slot, Start};
 use hotwasm_abi::{HostManifest, PatchManifest};
 use hotwasm_pipeline::compile::{CompileError, Compiled, Compiler, SessionObject, SourceLang};
+use hotwasm_incremental::EvalOutput;
 use hotwasm_pipeline::eval::pending_warnings;
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,6 +34,14 @@ fn failed(stage: Stage, error: String) -> Stopped {
         error: Some(error),
         ..Outcome::default()
     })
+}
+
+/// The pipeline's name of a C-family eval language.
+fn source_lang(lang: Lang) -> SourceLang {
+    match lang {
+        Lang::Cpp => SourceLang::Cpp,
+        _ => SourceLang::C,
+    }
 }
 
 fn ms(since: Instant) -> f64 {
@@ -91,21 +101,21 @@ fn in_step<'a>(
     lang: Lang,
     host: &HostManifest,
 ) -> Result<&'a mut Live, String> {
+    if slot.live.is_none() {
+        slot.reset_after = slot.reset_after.max(sessions::reset_after(&hub.root));
+    }
     let evals = journal_evals(&hub.lock().journal, lang, slot.reset_after);
     let prelude = prelude(compiler, host);
     let fits = slot.live.as_ref().is_some_and(|l| {
         l.threads == host.threads
             && l.prelude == prelude
+            && !l.read_changed()
             && l.seqs.iter().eq(evals.iter().map(|e| &e.0))
     });
     if !fits {
         slot.live = None;
-        let source_lang = match lang {
-            Lang::Cpp => SourceLang::Cpp,
-            _ => SourceLang::C,
-        };
         let args = compiler
-            .session_args(source_lang, host.threads)
+            .session_args(source_lang(lang), host.threads)
             .map_err(|e| e.to_string())?;
         let config = compiler.config();
         let mut live = sessions::start(&Start {
@@ -123,11 +133,22 @@ fn in_step<'a>(
     Ok(slot.live.as_mut().expect("just started"))
 }
 
-/// Makes the session forget the eval it just compiled (it was not journaled): undone when it
-/// replaced nothing, else dropped (the next eval restarts it and replays the journal, which
-/// brings the replaced declarations back).
-fn forget(slot: &mut Slot, replaced: bool) {
-    let undone = !replaced
+/// Makes the session forget the eval `out` it just compiled (it was not journaled): undone when
+/// that leaves the session as it was, else dropped (the next eval restarts it and replays the
+/// journal). Undo cannot bring back what the eval replaced, nor forget the macros it defined
+/// (an included header's guard among them: the header would not be read again).
+fn forget(slot: &mut Slot, out: &EvalOutput) {
+    forget_if(slot, undoable(out));
+}
+
+/// Whether undoing `out` leaves the session as it was before it (see [`forget`]).
+fn undoable(out: &EvalOutput) -> bool {
+    out.replaced.is_empty() && out.macros.is_empty() && out.files.is_empty()
+}
+
+/// [`forget`], given whether the eval is `undoable`.
+fn forget_if(slot: &mut Slot, undoable: bool) {
+    let undone = undoable
         && slot
             .live
             .as_mut()
@@ -152,7 +173,7 @@ fn compile_and_deliver(
     let host = hub.host().map_err(|e| failed(Stage::Check, e))?;
     let mut slot = hub.sessions.lock(lang);
     let started = Instant::now();
-    let (compiled, mut base, replaced, declares) = {
+    let (compiled, mut base, undoable, declares) = {
         let _compiling = ticket.wait();
         compile(hub, compiler, &mut slot, lang, text, name, &host)?
     };
@@ -175,7 +196,7 @@ fn compile_and_deliver(
         Ok(c) => c,
         Err(e) => {
             drop(state);
-            forget(&mut slot, replaced);
+            forget_if(&mut slot, undoable);
             return Err(base.into_failure(Stage::Check, e));
         }
     };
@@ -203,7 +224,7 @@ fn compile_and_deliver(
     let (entry, pages) = match delivered {
         Ok(d) => d,
         Err(e) => {
-            forget(&mut slot, replaced);
+            forget_if(&mut slot, undoable);
             return Err(base.into_failure(Stage::Deliver, e.to_string()));
         }
     };
@@ -218,8 +239,8 @@ fn compile_and_deliver(
 }
 
 /// Steps 1–4: the session compiles `text`, the layouts are checked, the pipeline links it.
-/// Returns the patch, the outcome so far, whether the eval replaced an earlier name, and whether
-/// it declared anything (a macro or a declaration).
+/// Returns the patch, the outcome so far, whether undoing the eval leaves the session as before
+/// ([`undoable`]), and whether it declared anything (a macro or a declaration).
 fn compile(
     hub: &Hub,
     compiler: &Compiler,
@@ -240,6 +261,16 @@ fn compile(
             ));
         }
     };
+    let outside = compiler.read_outside(source_lang(lang), host.threads, &out.files);
+    let refusal = match outside {
+        Ok(file) => file.map(|f| CompileError::IncludeOutside(f).to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = refusal {
+        // Dropped, not undone: what the file defined (macros too) must not reach a later eval.
+        slot.live = None;
+        return Err(failed(Stage::Compile, why));
+    }
     let diagnostics = sessions::diagnostics(&out, name);
     let raw_output = sessions::printed(&diagnostics);
     if !out.ok {
@@ -254,7 +285,6 @@ fn compile(
             ..Outcome::default()
         }));
     }
-    let replaced = !out.replaced.is_empty();
     let base = Outcome {
         diagnostics,
         raw_output,
@@ -262,7 +292,7 @@ fn compile(
         ..Outcome::default()
     };
     if let Some(why) = sessions::layout_refusal(&out, &live.records, &host.layouts) {
-        forget(slot, replaced);
+        forget(slot, &out);
         return Err(base.into_failure(Stage::Check, why));
     }
     let linked = link(compiler, live, &out, lang, host);
@@ -272,10 +302,10 @@ fn compile(
             let declares = !out.macros.is_empty()
                 || out.header_decls > 0
                 || out.decls.iter().any(|d| d.kind != "TopLevelStmt");
-            Ok((compiled, base, replaced, declares))
+            Ok((compiled, base, undoable(&out), declares))
         }
         Err(e) => {
-            forget(slot, replaced);
+            forget(slot, &out);
             Err(base.into_failure(Stage::Compile, e.to_string()))
         }
     }
@@ -294,13 +324,9 @@ fn link(
         .tempdir()
         .map_err(CompileError::Io)?;
     let object = SessionObject {
-        lang: match lang {
-            Lang::Cpp => SourceLang::Cpp,
-            _ => SourceLang::C,
-        },
+        lang: source_lang(lang),
         object: &out.object,
         globals: sessions::globals_of(out),
-        read: out.files.clone(),
         headers: live.headers.clone(),
     };
     compiler.link_session_object(object, work.path(), host)

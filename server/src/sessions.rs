@@ -32,6 +32,12 @@ pub struct Live {
     pub seqs: Vec<u64>,
     /// Every file its preprocessing entered.
     pub headers: Vec<PathBuf>,
+    /// The same, resolved against `root`, with when each was last modified as it was read: an
+    /// edited header (the app's own, say) is read again by a new session, as a one-shot compile
+    /// would read it.
+    pub read: Vec<(PathBuf, Option<std::time::SystemTime>)>,
+    /// The directory it runs in (the app root).
+    pub root: PathBuf,
     /// The layouts of the records its evals defined.
     pub records: Records,
 }
@@ -74,6 +80,39 @@ impl Sessions {
             slot.reset_after = last_seq;
         }
     }
+}
+
+/// `:reset` (the `session_reset` message): fresh sessions for both languages, holding none of the
+/// evals journaled so far. Kept in `<app>/.hotwasm/session-reset` so a restarted server does not
+/// replay them either. Returns the last journal entry the old sessions held.
+pub fn reset(hub: &crate::hub::Hub) -> u64 {
+    let last = hub.lock().journal.next_seq().saturating_sub(1);
+    hub.sessions.reset(last);
+    let file = reset_file(&hub.root);
+    let written = file
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|_| hotwasm_pipeline::files::write_atomically(&file, last.to_string().as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "hotwasm: could not write {}: {e}; after a restart the sessions will hold the evals from before the reset again",
+            file.display()
+        );
+    }
+    last
+}
+
+/// Where the last `:reset` is remembered.
+fn reset_file(root: &Path) -> PathBuf {
+    root.join(".hotwasm").join("session-reset")
+}
+
+/// The journal entry the last `:reset` (of any earlier server run) happened after, or 0.
+pub fn reset_after(root: &Path) -> u64 {
+    std::fs::read_to_string(reset_file(root))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The session program (`HOTWASM_CLANG_SESSION`, else beside the server's executable).
@@ -120,14 +159,18 @@ pub fn start(how: &Start<'_>) -> Result<Live, String> {
             errors.join("; ")
         ));
     }
-    Ok(Live {
+    let mut live = Live {
         session,
         threads: how.threads,
         prelude: how.prelude.to_string(),
         seqs: Vec::new(),
-        headers: out.files.iter().map(PathBuf::from).collect(),
+        headers: Vec::new(),
+        read: Vec::new(),
+        root: how.root.to_path_buf(),
         records: Records::new(),
-    })
+    };
+    live.remember(&out);
+    Ok(live)
 }
 
 /// Replays the journal's evals `(seq, text)` into a fresh session, in order. An eval that no
@@ -147,6 +190,11 @@ pub fn replay(live: &mut Live, evals: &[(u64, String)]) -> Result<(), SessionErr
 impl Live {
     /// Keeps what an accepted eval taught: the headers it read and its records' layouts.
     pub fn remember(&mut self, out: &EvalOutput) {
+        for file in &out.files {
+            let path = self.root.join(file);
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            self.read.push((path, modified));
+        }
         self.headers.extend(out.files.iter().map(PathBuf::from));
         for (name, layout) in records_of(out) {
             self.records.insert(name, layout);
@@ -154,9 +202,22 @@ impl Live {
     }
 }
 
+impl Live {
+    /// Whether a file the session read has changed on disk since (or is gone).
+    pub fn read_changed(&self) -> bool {
+        self.read.iter().any(|(path, when)| {
+            std::fs::metadata(path).and_then(|m| m.modified()).ok() != *when
+        })
+    }
+}
+
 /// The records an eval defined, by name (an anonymous one by its typedef's), with their layouts.
 pub fn records_of(out: &EvalOutput) -> Records {
-    out.all_decls()
+    records_in(out.all_decls())
+}
+
+fn records_in(decls: Vec<&hotwasm_incremental::Decl>) -> Records {
+    decls
         .into_iter()
         .filter_map(|d| {
             let size = d.size?;
@@ -179,7 +240,8 @@ pub fn layout_refusal(
     earlier: &Records,
     host: &[hotwasm_abi::TypeLayout],
 ) -> Option<String> {
-    for (name, now) in records_of(out) {
+    let from_headers = records_in(out.header_records.iter().collect());
+    for (name, now) in records_of(out).into_iter().chain(from_headers) {
         let before = earlier.get(&name).cloned().or_else(|| {
             let h = host.iter().find(|h| h.name == name)?;
             let fields = h

@@ -51,9 +51,6 @@ pub struct SessionObject<'a> {
     pub object: &'a [u8],
     /// The file-scope globals it defines or declares, as the compiler reported them.
     pub globals: Vec<globals::Declared>,
-    /// The files this eval's preprocessing entered: each must lie in the project, an include
-    /// dir or the toolchain, or the patch is refused.
-    pub read: Vec<String>,
     /// The headers the session has read so far (those in the toolchain are system headers).
     pub headers: Vec<PathBuf>,
 }
@@ -172,7 +169,7 @@ impl Compiler {
     }
 
     /// Links a C or C++ object an incremental session compiled (steps 3 and 4; the session did
-    /// 1 and 2): its globals as the session's report declares them, `system_headers` the headers
+    /// 1, and the caller checked what it read with [`Compiler::read_outside`]): its globals as the session's report declares them, `system_headers` the headers
     /// the session read (for telling library functions from vars). `work` holds `patch.o`.
     pub fn link_session_object(
         &self,
@@ -186,12 +183,6 @@ impl Compiler {
             SourceLang::Cpp => self.learnt_cpp(host.threads)?,
         };
         let roots: Vec<PathBuf> = learnt.header_roots().iter().map(|p| canonical(p)).collect();
-        let mut allowed = vec![canonical(&self.config.root)];
-        allowed.extend(roots.iter().cloned());
-        allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
-        if let Some(outside) = includes::first_outside(&object.read, &self.config.root, &allowed) {
-            return Err(CompileError::IncludeOutside(outside));
-        }
         std::fs::write(work.join("patch.o"), object.object).map_err(CompileError::Io)?;
         let system_headers: Vec<PathBuf> = object
             .headers
@@ -218,6 +209,25 @@ impl Compiler {
             elapsed: started.elapsed(),
             phases,
         })
+    }
+
+    /// The first of the files an incremental session read (`read`, relative to the project root
+    /// or absolute) that lies outside the project, its include dirs and the toolchain's headers:
+    /// such a compile is refused and its output withheld, as for a one-shot compile.
+    pub fn read_outside(
+        &self,
+        lang: SourceLang,
+        threads: bool,
+        read: &[String],
+    ) -> Result<Option<String>, CompileError> {
+        let learnt = match lang {
+            SourceLang::C => self.learnt(threads)?,
+            SourceLang::Cpp => self.learnt_cpp(threads)?,
+        };
+        let mut allowed = vec![canonical(&self.config.root)];
+        allowed.extend(learnt.header_roots().iter().map(|p| canonical(p)));
+        allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
+        Ok(includes::first_outside(read, &self.config.root, &allowed))
     }
 
     /// Steps 3 and 4: reads the object's vars and globals and links it late-bound.

@@ -162,7 +162,7 @@ public:
   std::vector<std::string> files;
   void FileChanged(SourceLocation loc, FileChangeReason reason, SrcMgr::CharacteristicKind,
                    FileID) override {
-    if (reason != EnterFile || !sm)
+    if (reason != EnterFile || !sm || sm->getFileID(loc) == current)
       return;
     if (auto entry = sm->getFileEntryRefForID(sm->getFileID(loc)))
       files.push_back(entry->getName().str());
@@ -345,7 +345,27 @@ void dropFromLookup(DeclContext *dc, TranslationUnitDecl *part, std::vector<Name
   }
 }
 
+/// Makes `fd` a mere declaration: a function that chains to an earlier declaration (a header's
+/// prototype) stays on that chain when it leaves lookup, so a later definition merged with the
+/// prototype would meet its body again ("redefinition").
+void undefine(FunctionDecl *fd) {
+  fd->setBody(nullptr);
+  fd->setWillHaveBody(false);
+}
+
+/// [`undefine`] for every function of `dc` (and of its linkage and namespace blocks) that chains
+/// to an earlier declaration.
+void undefineChained(DeclContext *dc) {
+  for (Decl *d : dc->decls()) {
+    if (isa<LinkageSpecDecl, NamespaceDecl>(d))
+      undefineChained(cast<DeclContext>(d));
+    else if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->getPreviousDecl())
+      undefine(fd);
+  }
+}
+
 void forget(Sema &sema, TranslationUnitDecl *part) {
+  undefineChained(part);
   std::vector<NamedDecl *> names;
   dropFromLookup(part->getFirstDecl(), part, names);
   // Functions and variables with C linkage are also found through this context (clang checks
@@ -558,7 +578,12 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   buf->getBufferStart()[text.size()] = '\n';
   SourceManager &sm = s.ci->getSourceManager();
   SourceLocation start = sm.getLocForStartOfFile(sm.getMainFileID());
-  fid = sm.createFileID(std::move(buf), SrcMgr::C_User, 0, 0, start);
+  // A virtual file (not a bare buffer): the preprocessor resolves `#embed` and quoted includes
+  // against the including file's directory, which a bare buffer lacks (clang 19 crashed on
+  // `#embed`); `eval_N` lies in the session's working directory.
+  FileEntryRef entry = s.ci->getFileManager().getVirtualFileRef(name, text.size() + 1, 0);
+  sm.overrideFileContents(entry, std::move(buf));
+  fid = sm.createFileID(entry, start, SrcMgr::C_User);
   s.macros->current = fid;
   Preprocessor &pp = s.ci->getPreprocessor();
   if (pp.EnterSourceFile(fid, nullptr, start))
@@ -852,8 +877,7 @@ std::vector<std::string> replaceable(Session &s) {
     // being a definition instead of leaving lookup.
     auto *fd = dyn_cast<FunctionDecl>(nd);
     if (fd && fd->getPreviousDecl()) {
-      fd->setBody(nullptr);
-      fd->setWillHaveBody(false);
+      undefine(fd);
       continue;
     }
     forgetDecl(s.ci->getSema(), nd);

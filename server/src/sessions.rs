@@ -92,7 +92,9 @@ pub fn reset(hub: &crate::hub::Hub) -> u64 {
     let written = file
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|_| hotwasm_pipeline::files::write_atomically(&file, last.to_string().as_bytes()));
+        .and_then(|_| {
+            hotwasm_pipeline::files::write_atomically(&file, last.to_string().as_bytes())
+        });
     if let Err(e) = written {
         eprintln!(
             "hotwasm: could not write {}: {e}; after a restart the sessions will hold the evals from before the reset again",
@@ -205,9 +207,9 @@ impl Live {
 impl Live {
     /// Whether a file the session read has changed on disk since (or is gone).
     pub fn read_changed(&self) -> bool {
-        self.read.iter().any(|(path, when)| {
-            std::fs::metadata(path).and_then(|m| m.modified()).ok() != *when
-        })
+        self.read
+            .iter()
+            .any(|(path, when)| std::fs::metadata(path).and_then(|m| m.modified()).ok() != *when)
     }
 }
 
@@ -233,34 +235,72 @@ fn records_in(decls: Vec<&hotwasm_incremental::Decl>) -> Records {
         .collect()
 }
 
-/// Why an eval's records cannot be accepted: a record an earlier eval (or the host) laid out
-/// differently, named with both layouts. The same layout is accepted (its storage stays valid).
+/// Why an eval's records cannot be accepted: a record an earlier eval laid out differently, or
+/// one the running host shares laid out otherwise (the pipeline's layout check, on the record's
+/// size, alignment and own fields), named with both layouts. The same layout is accepted (its
+/// storage stays valid).
 pub fn layout_refusal(
     out: &EvalOutput,
     earlier: &Records,
     host: &[hotwasm_abi::TypeLayout],
 ) -> Option<String> {
-    let from_headers = records_in(out.header_records.iter().collect());
-    for (name, now) in records_of(out).into_iter().chain(from_headers) {
-        let before = earlier.get(&name).cloned().or_else(|| {
-            let h = host.iter().find(|h| h.name == name)?;
-            let fields = h
-                .fields
-                .iter()
-                .filter(|f| !f.name.contains('.') && !f.name.starts_with('('))
-                .map(|f| (f.name.clone(), f.offset))
-                .collect();
-            Some((h.size, h.align, fields))
-        });
-        if let Some(before) = before.filter(|b| *b != now) {
+    let decls: Vec<&hotwasm_incremental::Decl> = out
+        .all_decls()
+        .into_iter()
+        .chain(out.header_records.iter())
+        .collect();
+    for d in decls.iter().filter(|d| d.size.is_some()) {
+        let Some(name) = d.typedef_name.clone().or_else(|| d.name.clone()) else {
+            continue;
+        };
+        if let Some(h) = host.iter().find(|h| h.name == name) {
+            let mine = type_layout(&name, d);
+            if let Err(why) = hotwasm_pipeline::layout::check(&[own_fields(h)], &[mine]) {
+                return Some(why);
+            }
+        }
+    }
+    for (name, now) in records_of(out) {
+        if let Some(before) = earlier.get(&name).filter(|b| **b != now) {
             return Some(format!(
                 "`{name}` is redefined with a different layout ({} now, {} before): its existing values would be misread, so the eval was not applied. Give the new type another name, or `:reset` to start a new session",
                 describe(&now),
-                describe(&before)
+                describe(before)
             ));
         }
     }
     None
+}
+
+/// A reported record as the pipeline's layouts write it (its own fields, no bit positions).
+fn type_layout(name: &str, d: &hotwasm_incremental::Decl) -> hotwasm_abi::TypeLayout {
+    hotwasm_abi::TypeLayout {
+        name: name.to_string(),
+        size: d.size.unwrap_or(0),
+        align: d.align.unwrap_or(0),
+        fields: d
+            .fields
+            .iter()
+            .map(|f| hotwasm_abi::FieldLayout {
+                name: f.name.clone(),
+                offset: f.offset,
+                bits: None,
+                ty: f.ty.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// A host layout with only the record's own fields (nested records' fields and bit positions
+/// left out), as a session reports a record.
+fn own_fields(h: &hotwasm_abi::TypeLayout) -> hotwasm_abi::TypeLayout {
+    let mut own = h.clone();
+    own.fields
+        .retain(|f| !f.name.contains('.') && !f.name.starts_with('('));
+    for f in &mut own.fields {
+        f.bits = None;
+    }
+    own
 }
 
 fn describe((size, align, fields): &(u64, u64, Vec<(String, u64)>)) -> String {

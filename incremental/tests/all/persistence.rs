@@ -157,3 +157,41 @@ fn a_library_declaration_is_never_replaced() {
     let out = s.eval("double abs(double x) { return x; }").unwrap();
     assert!(!out.ok && out.replaced.is_empty(), "{:?}", out.errors());
 }
+
+#[test]
+fn a_function_a_header_declares_can_be_defined_again_and_again() {
+    for lang in [Lang::C, Lang::Cpp] {
+        let mut s = util::session(lang);
+        // The prototype stands for an app header's declaration (a host var).
+        ok(
+            &mut s,
+            "#ifdef __cplusplus\nextern \"C\"\n#endif\nint color(int);",
+        );
+        ok(&mut s, "int color(int x) { return x; }");
+        let again = ok(&mut s, "int color(int x) { return x + 1; }");
+        assert_eq!(again.replaced, ["color"], "{lang:?}");
+        ok(&mut s, "int color(int x) { return x + 2; }");
+        ok(&mut s, "color(1)");
+    }
+}
+
+#[test]
+fn an_embedded_file_is_among_the_files_an_eval_read() {
+    let mut s = util::session(Lang::C);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.bin");
+    std::fs::write(&file, "abc").unwrap();
+    let out = s
+        .eval(&format!(
+            "const char d[] = {{\n#embed \"{}\"\n, 0}};",
+            file.display()
+        ))
+        .unwrap();
+    assert!(
+        out.files.iter().any(|f| f.ends_with("data.bin")),
+        "{:?} {:?}",
+        out.files,
+        out.errors()
+    );
+    ok(&mut s, "int after(void) { return 1; }");
+}

@@ -37,7 +37,9 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -578,12 +580,9 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   buf->getBufferStart()[text.size()] = '\n';
   SourceManager &sm = s.ci->getSourceManager();
   SourceLocation start = sm.getLocForStartOfFile(sm.getMainFileID());
-  // A virtual file (not a bare buffer): the preprocessor resolves `#embed` and quoted includes
-  // against the including file's directory, which a bare buffer lacks (clang 19 crashed on
-  // `#embed`); `eval_N` lies in the session's working directory.
-  FileEntryRef entry = s.ci->getFileManager().getVirtualFileRef(name, text.size() + 1, 0);
-  sm.overrideFileContents(entry, std::move(buf));
-  fid = sm.createFileID(entry, start, SrcMgr::C_User);
+  // A bare buffer: clang 19 crashes on a quoted include from a virtual file here, and on
+  // `#embed` from a bare buffer (the session then dies and is restarted; nothing leaks).
+  fid = sm.createFileID(std::move(buf), SrcMgr::C_User, 0, 0, start);
   s.macros->current = fid;
   Preprocessor &pp = s.ci->getPreprocessor();
   if (pp.EnterSourceFile(fid, nullptr, start))

@@ -84,11 +84,22 @@ pub fn journal_evals(journal: &Journal, lang: Lang, after: u64) -> Vec<(u64, Str
         .collect()
 }
 
-/// The session's first input: hotwasm's ABI and the host's vars (as `hotwasm_vars.h` declares
-/// them for a journal without evals: the evals' own declarations live in the session).
-fn prelude(compiler: &Compiler, host: &HostManifest) -> String {
+/// The session's first input: hotwasm's ABI and the vars it does not define itself, as
+/// `hotwasm_vars.h` declares them: the host's, and those of journal entries that are not this
+/// session's evals (saved files, named text evals, the other languages). A new such entry
+/// changes the prelude, and so restarts the session.
+fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal, lang: Lang) -> String {
+    let others: Vec<crate::journal::Entry> = journal
+        .entries()
+        .iter()
+        .filter(|e| {
+            !matches!(&e.kind, EntryKind::Patch { lang: l, name, .. }
+                if *l == lang && sessions::is_session_eval(lang, name))
+        })
+        .cloned()
+        .collect();
     let dirs = compiler.include_dirs();
-    let header = crate::vars::header_for(host, &[], &crate::vars::app_headers(dirs), dirs);
+    let header = crate::vars::header_for(host, &others, &crate::vars::app_headers(dirs), dirs);
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
@@ -104,8 +115,11 @@ fn in_step<'a>(
     if slot.live.is_none() {
         slot.reset_after = slot.reset_after.max(sessions::reset_after(&hub.root));
     }
-    let evals = journal_evals(&hub.lock().journal, lang, slot.reset_after);
-    let prelude = prelude(compiler, host);
+    let (evals, prelude) = {
+        let state = hub.lock();
+        let evals = journal_evals(&state.journal, lang, slot.reset_after);
+        (evals, prelude(compiler, host, &state.journal, lang))
+    };
     let fits = slot.live.as_ref().is_some_and(|l| {
         l.threads == host.threads
             && l.prelude == prelude
@@ -291,7 +305,7 @@ fn compile(
         timings: Timings::default(),
         ..Outcome::default()
     };
-    if let Some(why) = sessions::layout_refusal(&out, &live.records, &host.layouts) {
+    if let Some(why) = sessions::layout_refusal(&out, live, &host.layouts) {
         forget(slot, &out);
         return Err(base.into_failure(Stage::Check, why));
     }

@@ -40,6 +40,10 @@ pub struct Live {
     pub root: PathBuf,
     /// The layouts of the records its evals defined.
     pub records: Records,
+    /// The records of the app's own headers it has read (the prelude's and the evals'
+    /// `#include`s): checked against the host's layouts at every eval, as each one-shot compile
+    /// including them was.
+    pub app_records: Vec<hotwasm_incremental::Decl>,
 }
 
 /// The sessions of one server: one slot per language, each behind its own lock (an eval holds
@@ -170,6 +174,7 @@ pub fn start(how: &Start<'_>) -> Result<Live, String> {
         read: Vec::new(),
         root: how.root.to_path_buf(),
         records: Records::new(),
+        app_records: Vec::new(),
     };
     live.remember(&out);
     Ok(live)
@@ -198,6 +203,7 @@ impl Live {
             self.read.push((path, modified));
         }
         self.headers.extend(out.files.iter().map(PathBuf::from));
+        self.app_records.extend(out.header_records.iter().cloned());
         for (name, layout) in records_of(out) {
             self.records.insert(name, layout);
         }
@@ -241,13 +247,15 @@ fn records_in(decls: Vec<&hotwasm_incremental::Decl>) -> Records {
 /// storage stays valid).
 pub fn layout_refusal(
     out: &EvalOutput,
-    earlier: &Records,
+    live: &Live,
     host: &[hotwasm_abi::TypeLayout],
 ) -> Option<String> {
+    let earlier = &live.records;
     let decls: Vec<&hotwasm_incremental::Decl> = out
         .all_decls()
         .into_iter()
         .chain(out.header_records.iter())
+        .chain(live.app_records.iter())
         .collect();
     for d in decls.iter().filter(|d| d.size.is_some()) {
         let Some(name) = d.typedef_name.clone().or_else(|| d.name.clone()) else {

@@ -174,24 +174,3 @@ fn a_function_a_header_declares_can_be_defined_again_and_again() {
         ok(&mut s, "color(1)");
     }
 }
-
-#[test]
-fn an_embedded_file_is_among_the_files_an_eval_read() {
-    let mut s = util::session(Lang::C);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("data.bin");
-    std::fs::write(&file, "abc").unwrap();
-    let out = s
-        .eval(&format!(
-            "const char d[] = {{\n#embed \"{}\"\n, 0}};",
-            file.display()
-        ))
-        .unwrap();
-    assert!(
-        out.files.iter().any(|f| f.ends_with("data.bin")),
-        "{:?} {:?}",
-        out.files,
-        out.errors()
-    );
-    ok(&mut s, "int after(void) { return 1; }");
-}

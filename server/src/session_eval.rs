@@ -84,22 +84,30 @@ pub fn journal_evals(journal: &Journal, lang: Lang, after: u64) -> Vec<(u64, Str
         .collect()
 }
 
-/// The session's first input: hotwasm's ABI and the vars it does not define itself, as
-/// `hotwasm_vars.h` declares them: the host's, and those of journal entries that are not this
-/// session's evals (saved files, named text evals, the other languages). A new such entry
-/// changes the prelude, and so restarts the session.
-fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal, lang: Lang) -> String {
+/// The session's first input: hotwasm's ABI and the vars no session defines, as
+/// `hotwasm_vars.h` declares them: the host's, and those of journal entries that are no
+/// session's evals (saved files, named text evals, Rust). A new such entry changes the prelude,
+/// and so restarts the session. (Another language's session evals stay out: their prototypes
+/// may name types only that session knows.)
+fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> String {
     let others: Vec<crate::journal::Entry> = journal
         .entries()
         .iter()
         .filter(|e| {
             !matches!(&e.kind, EntryKind::Patch { lang: l, name, .. }
-                if *l == lang && sessions::is_session_eval(lang, name))
+                if sessions::is_session_eval(*l, name))
         })
         .cloned()
         .collect();
     let dirs = compiler.include_dirs();
     let header = crate::vars::header_for(host, &others, &crate::vars::app_headers(dirs), dirs);
+    format!("#include \"hotwasm.h\"\n{header}")
+}
+
+/// The prelude with the host's vars only.
+fn host_prelude(compiler: &Compiler, host: &HostManifest) -> String {
+    let dirs = compiler.include_dirs();
+    let header = crate::vars::header_for(host, &[], &crate::vars::app_headers(dirs), dirs);
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
@@ -118,7 +126,7 @@ fn in_step<'a>(
     let (evals, prelude) = {
         let state = hub.lock();
         let evals = journal_evals(&state.journal, lang, slot.reset_after);
-        (evals, prelude(compiler, host, &state.journal, lang))
+        (evals, prelude(compiler, host, &state.journal))
     };
     let fits = slot.live.as_ref().is_some_and(|l| {
         l.threads == host.threads
@@ -137,6 +145,7 @@ fn in_step<'a>(
             args: &args,
             root: &config.root,
             prelude: &prelude,
+            fallback_prelude: host_prelude(compiler, host),
             threads: host.threads,
             timeout: config.timeout,
             memory_bytes: config.memory_bytes,

@@ -136,6 +136,8 @@ pub struct Start<'a> {
     pub root: &'a Path,
     /// The first input: `hotwasm.h` and the host's vars.
     pub prelude: &'a str,
+    /// The first input when `prelude` does not compile: `hotwasm.h` and the host's vars only.
+    pub fallback_prelude: String,
     /// Whether the host has threads.
     pub threads: bool,
     /// Wall-clock limit per request.
@@ -155,9 +157,18 @@ pub fn start(how: &Start<'_>) -> Result<Live, String> {
         timeout: how.timeout,
         address_space: Some(how.memory_bytes),
     };
-    let mut session = Session::start_in(&program(), lang, how.args, limits, Some(how.root))
-        .map_err(|e| e.to_string())?;
-    let out = session.eval(how.prelude).map_err(|e| e.to_string())?;
+    let begin = |prelude: &str| {
+        let mut session = Session::start_in(&program(), lang, how.args, limits, Some(how.root))
+            .map_err(|e| e.to_string())?;
+        let out = session.eval(prelude).map_err(|e| e.to_string())?;
+        Ok::<_, String>((session, out))
+    };
+    let (mut session, mut out) = begin(how.prelude)?;
+    if !out.ok {
+        // The journal's vars may be declared with types the prelude cannot name: a fresh session
+        // (a failed input's macros stay, header guards among them) with the host's vars only.
+        (session, out) = begin(&how.fallback_prelude)?;
+    }
     if !out.ok {
         let errors: Vec<String> = out.errors().iter().map(|d| d.message.clone()).collect();
         return Err(format!(

@@ -7,7 +7,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GENERIC_PAGE_ARGS, ensureBundle, evalIn, launchBrowser, openGeneric, startServer } from './helpers.mjs';
+import { GENERIC_PAGE_ARGS, ensureBundle, evalIn, launchBrowser, openGeneric, startServer, waitConnected } from './helpers.mjs';
 
 /** The value `source` (in `lang`) prints on the one page, after checking it applied. */
 async function value(page, source, lang = 'c') {
@@ -55,7 +55,8 @@ describe('one growing program in the page', { timeout: 300_000 }, () => {
 
   test('after a page reload the declarations are still there, and :reset forgets them', async () => {
     await page.reload();
-    await page.waitForFunction(() => globalThis.hotwasm?.hot?.connected, null, { timeout: 30_000 });
+    await page.waitForFunction(() => /journal replayed/.test(document.getElementById('log')?.textContent ?? ''), null, { timeout: 30_000 });
+    await waitConnected(page);
     assert.deepEqual(await value(page, 'TWICE(pair_sum(kept))'), { type: 'int', text: '22' });
     await page.fill('#console-input', ':reset');
     await page.focus('#console-input');

@@ -216,3 +216,131 @@ fn the_session_is_replayed_from_the_journal_after_a_restart_and_follows_an_undo(
     assert!(r.contains("pair_sum"), "{r}");
     ok(&eval(&mut repl, "5", "ADD(((pair){3, 4}))"));
 }
+
+/// Sends a `session_reset` and waits for its answer; returns `after_seq`.
+fn session_reset(ws: &mut Socket) -> u64 {
+    send(ws, serde_json::json!({"type":"session_reset","id":"r1"}));
+    let r = recv_type(ws, "session_reset_result");
+    assert_eq!(r["id"], "r1", "{r}");
+    r["after_seq"].as_u64().expect("after_seq")
+}
+
+#[test]
+fn a_session_reset_needs_the_token_and_starts_a_program_that_survives_a_restart() {
+    let _dog = watchdog(180);
+    let server = Server::start();
+    // The reset travels on the same socket as an eval: no token (or a wrong one), no socket.
+    let without = format!("ws://127.0.0.1:{}/repl", server.port);
+    assert!(tungstenite::connect(&without).is_err());
+    let wrong = format!("ws://127.0.0.1:{}/repl?token=00", server.port);
+    assert!(tungstenite::connect(&wrong).is_err());
+    let mut ws = repl(&server);
+    let r = eval(
+        &mut ws,
+        "1",
+        "typedef int meters;\nmeters height(void) { return 3; }",
+    );
+    ok(&r);
+    let defined = r["seq"].as_u64().unwrap();
+    assert_eq!(session_reset(&mut ws), defined);
+    let r = refused(&eval(&mut ws, "2", "meters h = 2;"));
+    assert!(
+        r.contains("meters"),
+        "a fresh session does not know the type: {r}"
+    );
+    // What the pages run stays: a later eval may still declare and call the function.
+    ok(&eval(&mut ws, "3", "int height(void);\nheight()"));
+    drop(ws);
+    let server = server.restart();
+    let mut ws = util::repl(&server);
+    let r = refused(&eval(&mut ws, "4", "meters h = 2;"));
+    assert!(r.contains("meters"), "the reset holds after a restart: {r}");
+    ok(&eval(&mut ws, "5", "height()"));
+}
+
+/// The function names `wasm` imports.
+fn imported(wasm: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let Ok(wasmparser::Payload::ImportSection(r)) = p {
+            out.extend(r.into_iter().flatten().map(|i| i.name.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_inputs_the_hand_written_scanners_misclassified_run_as_clang_reads_them() {
+    let _dog = watchdog(600);
+    let server = server_with_atexit();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut ws = repl(&server);
+    for (i, case) in hotwasm_incremental::corpus::cases().iter().enumerate() {
+        session_reset(&mut ws);
+        let lang = match case.lang {
+            hotwasm_incremental::Lang::C => "c",
+            hotwasm_incremental::Lang::Cpp => "cpp",
+        };
+        for (j, setup) in case.setup.iter().enumerate() {
+            ok(&eval_lang(&mut ws, &format!("{i}-setup{j}"), lang, setup));
+        }
+        let before = page.patches().len();
+        let r = eval_lang(&mut ws, &format!("{i}"), lang, case.input);
+        assert_eq!(r["ok"], true, "{}: {r}", case.name);
+        let patches = page.patches();
+        assert_eq!(patches.len(), before + 1, "{}", case.name);
+        let patch = patches.last().unwrap();
+        // What clang said the input is: the same compile, in a session of its own.
+        let mut session = hotwasm_incremental::Session::start_with(
+            &hotwasm_incremental::Session::default_program(),
+            case.lang,
+            &learnt(case.lang).for_session(),
+        )
+        .expect("a session starts");
+        session.eval("#include \"hotwasm.h\"").unwrap();
+        for setup in case.setup {
+            assert!(session.eval(setup).unwrap().ok);
+        }
+        let out = session.eval(case.input).unwrap();
+        (case.check)(&out).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let runs = !out.statements().is_empty() || out.value().is_some();
+        assert_eq!(
+            patch.header["run"].is_string(),
+            runs,
+            "{}: {}",
+            case.name,
+            patch.header
+        );
+        let records = out.value().and_then(|v| v.recorded_by.clone());
+        let imports = imported(&patch.wasm);
+        if let Some(f) = records {
+            assert!(imports.contains(&f), "{}: {imports:?}", case.name);
+        } else {
+            assert!(
+                !imports.iter().any(|i| i.starts_with("hotwasm_value")),
+                "{}: {imports:?}",
+                case.name
+            );
+        }
+    }
+}
+
+/// The cc1 lines of `lang` learnt from the real emcc, once per test binary.
+fn learnt(lang: hotwasm_incremental::Lang) -> &'static hotwasm_incremental::cc1::Learnt {
+    use hotwasm_incremental::{cc1, Lang};
+    use std::sync::OnceLock;
+    static C: OnceLock<cc1::Learnt> = OnceLock::new();
+    static CPP: OnceLock<cc1::Learnt> = OnceLock::new();
+    let cell = if lang == Lang::C { &C } else { &CPP };
+    cell.get_or_init(|| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let emcc = std::env::split_paths(&path)
+            .map(|d| d.join("emcc"))
+            .find(|p| p.exists())
+            .expect("emcc is on PATH");
+        let mut flags = cc1::patch_flags(lang, "-O2");
+        flags.push(format!("-I{}", repo_root().join("abi/include").display()));
+        cc1::learn(&emcc, lang, &flags).expect("learn")
+    })
+}

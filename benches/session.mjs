@@ -8,6 +8,7 @@
 //   HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/c-host
 //   HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/cpp-host
 //   node --experimental-websocket benches/session.mjs [--evals 40] [--memory-evals 1000] [--json out.json]
+//       [--hotwasm target/debug/hotwasm]   (a built binary instead of scripts/hotwasm's release one)
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, attachPage, serveApp } from '../tests/lib/node-page.mjs';
@@ -18,6 +19,8 @@ const arg = (name, dflt) => {
 };
 const EVALS = Number(arg('evals', 40));
 const MEMORY_EVALS = Number(arg('memory-evals', 1000));
+// The hotwasm command (default scripts/hotwasm, the release build).
+const HOTWASM = arg('hotwasm');
 const WARMUP = 3;
 const q = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -70,7 +73,7 @@ const STD = '#include <vector>\n#include <string>\n#include <algorithm>\n';
 const figures = { evals: EVALS };
 {
   const app = join(ROOT, 'examples/c-host');
-  const server = await serveApp(app);
+  const server = await serveApp(app, { hotwasm: HOTWASM });
   const { hot } = await attachPage(join(app, 'build/hot/bounce.js'), server.url);
   try {
     figures.c_trivial = await rows(hot, 'c', null, (i) => `6*${7 + i}\n`);
@@ -86,7 +89,7 @@ const figures = { evals: EVALS };
 }
 {
   const app = join(ROOT, 'examples/cpp-host');
-  const server = await serveApp(app);
+  const server = await serveApp(app, { hotwasm: HOTWASM });
   const { hot } = await attachPage(join(app, 'build/hot/orbits.js'), server.url);
   try {
     figures.cpp_trivial = await rows(hot, 'cpp', null, (i) => `6*${7 + i}\n`);
@@ -104,7 +107,7 @@ const line = (what, r, target) =>
   `| ${what} | ${f(r.session.p50)} / ${f(r.session.p95)} | ${f(r.today.p50)} / ${f(r.today.p95)} | ${f(r.session.compile_p50)} | ${f(r.today.compile_p50)} | ${target} |`;
 console.log(`## One growing program: C/C++ evals through the persistent compiler session (issue 21)
 
-eval→live through the real server and a Node page (the app's HOT_RELOAD bundle), ${EVALS} evals per row after ${WARMUP} warm-up ones, each session eval alternating with the same text through today's one-process-per-eval path (sent under a file name). 1-minute load average at the end: ${figures.load_average_1m}.
+eval→live through the real server and a Node page (the app's HOT_RELOAD bundle), ${EVALS} evals per row after ${WARMUP} warm-up ones, each session eval alternating with the same text through today's one-process-per-eval path (sent under a file name). 1-minute load average at the end: ${figures.load_average_1m}. Server: ${HOTWASM ?? 'scripts/hotwasm (release)'}.
 
 | eval | session p50 / p95 ms | today p50 / p95 ms | session compile p50 ms | today compile p50 ms | target (session) |
 |---|---|---|---|---|---|

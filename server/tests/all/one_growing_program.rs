@@ -271,13 +271,13 @@ fn imported(wasm: &[u8]) -> Vec<String> {
 
 #[test]
 fn the_inputs_the_hand_written_scanners_misclassified_run_as_clang_reads_them() {
-    let _dog = watchdog(600);
-    let server = server_with_atexit();
-    let page = Page::connect(&server, None, 0);
-    page.wait_replay();
-    let mut ws = repl(&server);
+    let _dog = watchdog(900);
     for (i, case) in hotwasm_incremental::corpus::cases().iter().enumerate() {
-        session_reset(&mut ws);
+        // A server each: the cases reuse names, and a journaled global keeps its type.
+        let server = server_with_atexit();
+        let page = Page::connect(&server, None, 0);
+        page.wait_replay();
+        let mut ws = repl(&server);
         let lang = match case.lang {
             hotwasm_incremental::Lang::C => "c",
             hotwasm_incremental::Lang::Cpp => "cpp",
@@ -287,6 +287,18 @@ fn the_inputs_the_hand_written_scanners_misclassified_run_as_clang_reads_them() 
         }
         let before = page.patches().len();
         let r = eval_lang(&mut ws, &format!("{i}"), lang, case.input);
+        if case.name.contains("lambda") {
+            // clang 19 crashes mangling a lambda at top level of any input but a session's
+            // first (its prelude is first here): the eval is refused saying so, nothing is lost,
+            // and the next eval gets a new session with the journal replayed.
+            let e = r["error"].as_str().unwrap_or_default();
+            assert!(
+                e.contains("ended unexpectedly") && e.contains("replays"),
+                "{r}"
+            );
+            ok(&eval_lang(&mut ws, &format!("{i}-after"), lang, "6 * 7"));
+            continue;
+        }
         assert_eq!(r["ok"], true, "{}: {r}", case.name);
         let patches = page.patches();
         assert_eq!(patches.len(), before + 1, "{}", case.name);
@@ -304,10 +316,12 @@ fn the_inputs_the_hand_written_scanners_misclassified_run_as_clang_reads_them() 
         }
         let out = session.eval(case.input).unwrap();
         (case.check)(&out).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        // Statements, the value and dynamic initializers run once after the swap, nothing else.
         let runs = !out.statements().is_empty() || out.value().is_some();
+        assert!(!runs || out.run_once.is_some(), "{}", case.name);
         assert_eq!(
             patch.header["run"].is_string(),
-            runs,
+            out.run_once.is_some(),
             "{}: {}",
             case.name,
             patch.header

@@ -94,8 +94,9 @@ const figures = { evals: EVALS };
   try {
     figures.cpp_trivial = await rows(hot, 'cpp', null, (i) => `6*${7 + i}\n`);
     // The session parsed the headers once (the prelude eval); today's path includes them each time.
+    // Locals, not globals: a global with a destructor needs `__cxa_atexit`, which cpp-host lacks.
     figures.cpp_std = await rows(hot, 'cpp', STD, (i, session) =>
-      `${session ? '' : STD}std::vector<int> v${i}{${i}, 3, 1, 2};\nstd::sort(v${i}.begin(), v${i}.end());\n(int)std::to_string(v${i}[0] * 10).size()\n`);
+      `${session ? '' : STD}int digits_${i}(int k) {\n  std::vector<int> v{k, 3, 1, 2};\n  std::sort(v.begin(), v.end());\n  return (int)std::to_string(v[3] * 10).size();\n}\ndigits_${i}(${i})\n`);
   } finally {
     hot.close();
     server.stop();

@@ -62,10 +62,15 @@ pub struct Slot {
     pub reset_after: u64,
 }
 
-/// The file name of a client's text eval that the session compiles (text under another name
-/// stands for a project file and is compiled as a file of its own, as saved files are).
+/// Whether a client's text eval named `name` goes to the session: text sent without a name (the
+/// page console, `eval.c`) or by `hotwasm repl` (`repl.c`). Text under another name stands for
+/// that project file and is compiled as a file of its own, as saved files are.
 pub fn is_session_eval(lang: Lang, name: &str) -> bool {
-    matches!(lang, Lang::C | Lang::Cpp) && name == lang.default_file_name()
+    match lang {
+        Lang::C => matches!(name, "eval.c" | "repl.c"),
+        Lang::Cpp => matches!(name, "eval.cpp" | "repl.cpp"),
+        Lang::Rust => false,
+    }
 }
 
 impl Sessions {
@@ -374,4 +379,20 @@ pub fn globals_of(out: &EvalOutput) -> Vec<hotwasm_pipeline::compile::globals::D
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_and_repl_text_goes_to_the_session_and_named_files_do_not() {
+        assert!(is_session_eval(Lang::C, Lang::C.default_file_name()));
+        assert!(is_session_eval(Lang::Cpp, Lang::Cpp.default_file_name()));
+        assert!(is_session_eval(Lang::C, "repl.c"));
+        assert!(is_session_eval(Lang::Cpp, "repl.cpp"));
+        assert!(!is_session_eval(Lang::C, "patches/step.c"));
+        assert!(!is_session_eval(Lang::C, "eval.cpp"));
+        assert!(!is_session_eval(Lang::Rust, "eval.rs"));
+    }
 }

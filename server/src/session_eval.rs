@@ -104,6 +104,16 @@ fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> Strin
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
+/// What a prelude declares: its lines without the comments `hotwasm_vars.h` writes on lines
+/// of their own (versions, journal entries, C++-linkage vars named only), so a new entry that
+/// changes no declaration does not restart the session.
+fn declarations(prelude: &str) -> Vec<&str> {
+    prelude
+        .lines()
+        .filter(|l| !(l.starts_with("/*") && l.ends_with("*/")))
+        .collect()
+}
+
 /// The prelude with the host's vars only.
 fn host_prelude(compiler: &Compiler, host: &HostManifest) -> String {
     let dirs = compiler.include_dirs();
@@ -128,13 +138,25 @@ fn in_step<'a>(
         let evals = journal_evals(&state.journal, lang, slot.reset_after);
         (evals, prelude(compiler, host, &state.journal))
     };
-    let fits = slot.live.as_ref().is_some_and(|l| {
-        l.threads == host.threads
-            && l.prelude == prelude
-            && !l.read_changed()
-            && l.seqs.iter().eq(evals.iter().map(|e| &e.0))
+    let stale = slot.live.as_ref().map(|l| {
+        if l.threads != host.threads || declarations(&l.prelude) != declarations(&prelude) {
+            Some("the host or the vars other entries define changed")
+        } else if l.read_changed() {
+            Some("a header it read was edited")
+        } else if !l.seqs.iter().eq(evals.iter().map(|e| &e.0)) {
+            Some("the journal's evals changed (an undo, a reset)")
+        } else {
+            None
+        }
     });
-    if !fits {
+    if let Some(Some(why)) = stale {
+        eprintln!(
+            "hotwasm: the {} compiler session starts again and replays {} evals: {why}",
+            lang.as_str(),
+            evals.len()
+        );
+    }
+    if !matches!(stale, Some(None)) {
         slot.live = None;
         let args = compiler
             .session_args(source_lang(lang), host.threads)

@@ -218,10 +218,14 @@ fn compile_and_deliver(
     let host = hub.host().map_err(|e| failed(Stage::Check, e))?;
     let mut slot = hub.sessions.lock(lang);
     let started = Instant::now();
-    let (compiled, mut base, undoable, declares) = {
+    let compiled = {
         let _compiling = ticket.wait();
-        compile(hub, compiler, &mut slot, lang, text, name, &host)?
+        compile(hub, compiler, &mut slot, lang, text, name, &host)
     };
+    let (compiled, mut base, undoable, declares) = compiled.map_err(|mut o| {
+        o.timings.compile_ms = ms(started);
+        o
+    })?;
     base.timings.compile_ms = ms(started);
     let mut state = hub.lock();
     let check_started = Instant::now();

@@ -197,5 +197,8 @@ fn reset_starts_a_fresh_program_for_later_entries() {
     );
     assert_eq!(out.matches("ok: patch").count(), 2, "{out}");
     assert!(out.contains("fresh compiler sessions"), "{out}");
-    assert!(out.contains("unknown type name 'meters'"), "{out}");
+    assert!(
+        out.contains("repl.c:1:1: error:") && out.contains("'meters'"),
+        "the fresh session does not know the type: {out}"
+    );
 }

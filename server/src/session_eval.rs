@@ -131,7 +131,10 @@ fn in_step<'a>(
     host: &HostManifest,
 ) -> Result<&'a mut Live, String> {
     if slot.live.is_none() {
-        slot.reset_after = slot.reset_after.max(sessions::reset_after(&hub.root));
+        let epoch = hub.lock().journal.epoch().to_string();
+        slot.reset_after = slot
+            .reset_after
+            .max(sessions::reset_after(&hub.root, &epoch));
     }
     let (evals, prelude) = {
         let state = hub.lock();

@@ -95,15 +95,21 @@ impl Sessions {
 /// evals journaled so far. Kept in `<app>/.hotwasm/session-reset` so a restarted server does not
 /// replay them either. Returns the last journal entry the old sessions held.
 pub fn reset(hub: &crate::hub::Hub) -> u64 {
-    let last = hub.lock().journal.next_seq().saturating_sub(1);
+    let (epoch, last) = {
+        let state = hub.lock();
+        let journal = &state.journal;
+        (
+            journal.epoch().to_string(),
+            journal.next_seq().saturating_sub(1),
+        )
+    };
     hub.sessions.reset(last);
     let file = reset_file(&hub.root);
+    let text = format!("{epoch} {last}");
     let written = file
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|_| {
-            hotwasm_pipeline::files::write_atomically(&file, last.to_string().as_bytes())
-        });
+        .and_then(|_| hotwasm_pipeline::files::write_atomically(&file, text.as_bytes()));
     if let Err(e) = written {
         eprintln!(
             "hotwasm: could not write {}: {e}; after a restart the sessions will hold the evals from before the reset again",
@@ -118,11 +124,15 @@ fn reset_file(root: &Path) -> PathBuf {
     root.join(".hotwasm").join("session-reset")
 }
 
-/// The journal entry the last `:reset` (of any earlier server run) happened after, or 0.
-pub fn reset_after(root: &Path) -> u64 {
+/// The entry of the journal of epoch `epoch` the last `:reset` (of any earlier server run)
+/// happened after, or 0 (none, or it was for another journal).
+pub fn reset_after(root: &Path, epoch: &str) -> u64 {
     std::fs::read_to_string(reset_file(root))
         .ok()
-        .and_then(|t| t.trim().parse().ok())
+        .and_then(|t| {
+            let (of, seq) = t.trim().split_once(' ')?;
+            (of == epoch).then(|| seq.parse().ok()).flatten()
+        })
         .unwrap_or(0)
 }
 
@@ -394,5 +404,20 @@ mod tests {
         assert!(!is_session_eval(Lang::C, "patches/step.c"));
         assert!(!is_session_eval(Lang::C, "eval.cpp"));
         assert!(!is_session_eval(Lang::Rust, "eval.rs"));
+    }
+
+    #[test]
+    fn a_reset_point_counts_only_for_the_journal_it_was_made_in() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(reset_after(dir.path(), "e1"), 0);
+        let file = reset_file(dir.path());
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "e1 7").unwrap();
+        assert_eq!(reset_after(dir.path(), "e1"), 7);
+        assert_eq!(
+            reset_after(dir.path(), "e2"),
+            0,
+            "another journal (or a reset one)"
+        );
     }
 }

@@ -434,7 +434,7 @@ export class Hot {
         this.log('error', `the server refused a message (${msg.code}): ${msg.message}`);
         this.failRequest(msg);
         return this.emit('server_error', msg);
-      default: // diagnostics, pong, host_build, vars_result
+      default: // diagnostics, pong, host_build, vars_result, session_reset_result
         return this.emit(msg.type, msg);
     }
   }
@@ -613,6 +613,21 @@ export class Hot {
       const off = this.on('vars_result', (m) => m.id === id && finish(resolve, m.vars));
       const timer = setTimeout(() => finish(reject, new Error(`the server did not answer vars within ${EVAL_TIMEOUT_MS / 1000} s`)), EVAL_TIMEOUT_MS);
       if (!this.connection.send(ClientMsg.vars(id))) finish(reject, new Error('not connected to the hotwasm server: start it with `hotwasm serve`'));
+    });
+  }
+
+  /**
+   * Starts fresh C and C++ compiler sessions on the server (`:reset`): later evals no longer see
+   * what earlier evals declared; the pages keep running what they applied. Resolves with the
+   * last journal entry the old sessions held.
+   */
+  resetSession() {
+    const id = `r${++this.evalCounter}`;
+    return new Promise((resolve, reject) => {
+      const finish = (fn, value) => (clearTimeout(timer), off(), fn(value));
+      const off = this.on('session_reset_result', (m) => m.id === id && finish(resolve, m.after_seq));
+      const timer = setTimeout(() => finish(reject, new Error(`the server did not answer session_reset within ${EVAL_TIMEOUT_MS / 1000} s`)), EVAL_TIMEOUT_MS);
+      if (!this.connection.send(ClientMsg.sessionReset(id))) finish(reject, new Error('not connected to the hotwasm server: start it with `hotwasm serve`'));
     });
   }
 

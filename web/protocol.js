@@ -45,6 +45,8 @@ export const ClientMsg = {
   ping: () => ({ type: 'ping' }),
   /** List the current vars: answered by `vars_result {id, vars: [{name, signature, version, prototype?, defined_by_seq?}]}`. */
   vars: (id) => ({ type: 'vars', id }),
+  /** Start fresh C and C++ compiler sessions (later evals no longer see earlier declarations): answered by `session_reset_result {id, after_seq}`. */
+  sessionReset: (id) => ({ type: 'session_reset', id }),
 };
 
 /** Server → client message types (the `type` field of `ServerMsg`). */
@@ -63,6 +65,7 @@ export const SERVER_TYPES = new Set([
   'host_reload',
   'error',
   'vars_result',
+  'session_reset_result',
 ]);
 
 /** The languages an `eval` may be written in (`Lang` on the server). */

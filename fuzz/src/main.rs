@@ -10,12 +10,18 @@
 //!   wasmparser walk over types/imports/functions/exports/dylink.0) on mutated real side modules
 //!   from `build/fixtures/*.wasm`.
 //!
+//! - `eval`: the eval parser path, clang's parser in the persistent incremental session C and
+//!   C++ text evals go through ([`eval_target`]; needs the toolchain and the session program, so
+//!   it runs only when named: `--targets eval`).
+//!
 //! Deterministic: a seeded xorshift PRNG drives every mutation, so `--seed S` reproduces a run.
 //! A panic (or an input slower than `--hang-ms`) is a finding: the input is written to
 //! `fuzz/crashes/<target>-<n>.bin` and the run exits 1 at the end.
 //!
 //!   cargo run --release --manifest-path fuzz/Cargo.toml -- [--seconds 60] [--seed 1]
-//!       [--targets manifest,signature,protocol,wasm] [--corpus build/fixtures] [--replay FILE --target T]
+//!       [--targets manifest,signature,protocol,wasm,eval] [--corpus build/fixtures] [--replay FILE --target T]
+
+mod eval_target;
 
 use hotwasm_abi::{PatchManifest, Signature};
 use std::collections::{HashMap, HashSet};
@@ -490,8 +496,20 @@ fn main() {
             seeds: wasm_seeds(&corpus),
             dict: WASM_DICT,
         },
+        Target {
+            name: "eval",
+            check: eval_target::check_eval,
+            seeds: eval_target::eval_seeds(),
+            dict: eval_target::EVAL_DICT,
+        },
     ];
     targets.retain(|t| wanted.iter().any(|w| w == t.name));
+    if targets.iter().any(|t| t.name == "eval") {
+        if let Some(why) = eval_target::unavailable() {
+            println!("hotwasm-fuzz: the eval target is skipped: {why}");
+            targets.retain(|t| t.name != "eval");
+        }
+    }
 
     if let Some(file) = arg(&args, "--replay") {
         let name = arg(&args, "--target").expect("--replay FILE needs --target NAME");

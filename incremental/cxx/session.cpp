@@ -13,6 +13,8 @@
 #include "clang/AST/DeclTemplate.h"
 #include "clang/AST/Expr.h"
 #include "clang/AST/GlobalDecl.h"
+#include "clang/AST/RecordLayout.h"
+#include "clang/Lex/Lexer.h"
 #include "clang/Basic/DiagnosticOptions.h"
 #include "clang/Basic/DiagnosticSema.h"
 #include "clang/Basic/TargetInfo.h"
@@ -35,7 +37,9 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -156,6 +160,26 @@ public:
   const SourceManager *sm = nullptr;
   FileID current;
   std::vector<std::pair<std::string, bool>> changes; // (name, defined)
+  /// Every file the current input's preprocessing entered (its `#include`s, nested ones too).
+  std::vector<std::string> files;
+  void FileChanged(SourceLocation loc, FileChangeReason reason, SrcMgr::CharacteristicKind,
+                   FileID) override {
+    if (reason != EnterFile || !sm || sm->getFileID(loc) == current)
+      return;
+    if (auto entry = sm->getFileEntryRefForID(sm->getFileID(loc)))
+      files.push_back(entry->getName().str());
+  }
+  void InclusionDirective(SourceLocation, const Token &, StringRef, bool, CharSourceRange,
+                          OptionalFileEntryRef file, StringRef, StringRef, const Module *, bool,
+                          SrcMgr::CharacteristicKind) override {
+    if (file)
+      files.push_back(file->getName().str());
+  }
+  void EmbedDirective(SourceLocation, StringRef, bool, OptionalFileEntryRef file,
+                      const LexEmbedParametersResult &) override {
+    if (file)
+      files.push_back(file->getName().str());
+  }
   bool inCurrent(SourceLocation loc) const {
     return sm && current.isValid() && sm->getFileID(sm->getExpansionLoc(loc)) == current;
   }
@@ -323,7 +347,27 @@ void dropFromLookup(DeclContext *dc, TranslationUnitDecl *part, std::vector<Name
   }
 }
 
+/// Makes `fd` a mere declaration: a function that chains to an earlier declaration (a header's
+/// prototype) stays on that chain when it leaves lookup, so a later definition merged with the
+/// prototype would meet its body again ("redefinition").
+void undefine(FunctionDecl *fd) {
+  fd->setBody(nullptr);
+  fd->setWillHaveBody(false);
+}
+
+/// [`undefine`] for every function of `dc` (and of its linkage and namespace blocks) that chains
+/// to an earlier declaration.
+void undefineChained(DeclContext *dc) {
+  for (Decl *d : dc->decls()) {
+    if (isa<LinkageSpecDecl, NamespaceDecl>(d))
+      undefineChained(cast<DeclContext>(d));
+    else if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->getPreviousDecl())
+      undefine(fd);
+  }
+}
+
 void forget(Sema &sema, TranslationUnitDecl *part) {
+  undefineChained(part);
   std::vector<NamedDecl *> names;
   dropFromLookup(part->getFirstDecl(), part, names);
   // Functions and variables with C linkage are also found through this context (clang checks
@@ -536,6 +580,8 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   buf->getBufferStart()[text.size()] = '\n';
   SourceManager &sm = s.ci->getSourceManager();
   SourceLocation start = sm.getLocForStartOfFile(sm.getMainFileID());
+  // A bare buffer: clang 19 crashes on a quoted include from a virtual file here, and on
+  // `#embed` from a bare buffer (the session then dies and is restarted; nothing leaks).
   fid = sm.createFileID(std::move(buf), SrcMgr::C_User, 0, 0, start);
   s.macros->current = fid;
   Preprocessor &pp = s.ci->getPreprocessor();
@@ -623,6 +669,31 @@ void writeVar(Session &s, llvm::json::OStream &j, VarDecl *vd) {
   j.attribute("destructed", !dependent && vd->needsDestruction(ctx) != QualType::DK_none);
   if (!dependent && vd->hasGlobalStorage() && !vd->isStaticDataMember())
     j.attribute("symbol", s.codegen()->GetMangledName(GlobalDecl(vd)).str());
+  if (const Expr *init = vd->getInit())
+    j.attribute("init", Lexer::getSourceText(CharSourceRange::getTokenRange(init->getSourceRange()),
+                                             s.ci->getSourceManager(), s.ci->getLangOpts())
+                            .str());
+}
+
+/// A complete record's layout: size, alignment and its own fields (offset in bytes, canonical
+/// type), from clang's ASTRecordLayout.
+void writeRecordLayout(Session &s, llvm::json::OStream &j, RecordDecl *rd) {
+  if (!rd->isCompleteDefinition() || rd->isInvalidDecl() || rd->isDependentType())
+    return;
+  ASTContext &ctx = s.ci->getASTContext();
+  const ASTRecordLayout &layout = ctx.getASTRecordLayout(rd);
+  j.attribute("size", static_cast<int64_t>(layout.getSize().getQuantity()));
+  j.attribute("align", static_cast<int64_t>(layout.getAlignment().getQuantity()));
+  if (auto *td = rd->getTypedefNameForAnonDecl())
+    j.attribute("typedef_name", td->getName().str());
+  j.attributeArray("fields", [&] {
+    for (FieldDecl *f : rd->fields())
+      j.object([&] {
+        j.attribute("name", f->getName().str());
+        j.attribute("offset", static_cast<int64_t>(layout.getFieldOffset(f->getFieldIndex()) / 8));
+        j.attribute("type", typeName(ctx, f->getType().getCanonicalType()));
+      });
+  });
 }
 
 void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid);
@@ -672,6 +743,8 @@ void writeDecl(Session &s, llvm::json::OStream &j, Decl *d, FileID fid) {
       j.attribute("type", typeName(ctx, td->getUnderlyingType()));
     } else if (auto *tag = dyn_cast<TagDecl>(d)) {
       j.attribute("definition", tag->isThisDeclarationADefinition());
+      if (auto *rd = dyn_cast<RecordDecl>(tag))
+        writeRecordLayout(s, j, rd);
     }
     if (isa<LinkageSpecDecl, NamespaceDecl, ExportDecl>(d))
       writeChildren(s, j, cast<DeclContext>(d), fid);
@@ -775,6 +848,7 @@ bool attempt(Session &s, llvm::StringRef input, FileID &fid, std::unique_ptr<llv
   s.collector.diags.clear();
   s.collector.startInput();
   s.macros->changes.clear();
+  s.macros->files.clear();
   bool ok = parse(s, input, fid);
   module.reset(s.codegen()->ReleaseModule());
   s.codegen()->StartModule("eval_" + std::to_string(s.count + 1), s.llvm);
@@ -797,6 +871,14 @@ std::vector<std::string> replaceable(Session &s) {
   }
   for (NamedDecl *nd : old) {
     names.push_back(nd->getQualifiedNameAsString());
+    // A function an earlier declaration (a header's prototype) chains to stays in that chain, or
+    // the new definition, merged with the prototype, would meet the old body again: it stops
+    // being a definition instead of leaving lookup.
+    auto *fd = dyn_cast<FunctionDecl>(nd);
+    if (fd && fd->getPreviousDecl()) {
+      undefine(fd);
+      continue;
+    }
     forgetDecl(s.ci->getSema(), nd);
   }
   return names;
@@ -879,6 +961,7 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
         });
     });
     unsigned fromHeaders = 0;
+    std::vector<RecordDecl *> appRecords; // complete records of the app's (non-system) headers
     j.attributeArray("decls", [&] {
       if (!ok)
         return;
@@ -888,12 +971,27 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
           continue;
         if (sm.getFileID(sm.getExpansionLoc(d->getLocation())) != fid) {
           ++fromHeaders;
+          if (!sm.isInSystemHeader(d->getLocation()))
+            if (auto *rd = dyn_cast<RecordDecl>(d); rd && rd->isCompleteDefinition())
+              appRecords.push_back(rd);
           continue;
         }
         writeDecl(s, j, d, fid);
       }
     });
     j.attribute("header_decls", fromHeaders);
+    j.attributeArray("header_records", [&] {
+      for (RecordDecl *rd : appRecords)
+        j.object([&] {
+          j.attribute("kind", static_cast<Decl *>(rd)->getDeclKindName());
+          j.attribute("name", rd->getQualifiedNameAsString());
+          writeRecordLayout(s, j, rd);
+        });
+    });
+    j.attributeArray("files", [&] {
+      for (auto &f : s.macros->files)
+        j.value(f);
+    });
     j.attributeArray("load_initializers", [&] {
       for (auto &n : initializers)
         j.value(n);

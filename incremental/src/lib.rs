@@ -21,5 +21,5 @@ pub mod protocol;
 pub mod report;
 mod session;
 
-pub use report::{Decl, Diagnostic, EvalOutput, MacroChange};
+pub use report::{Decl, Diagnostic, EvalOutput, Field, MacroChange};
 pub use session::{Lang, Session, SessionError, SessionLimits};

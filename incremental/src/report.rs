@@ -79,8 +79,31 @@ pub struct Decl {
     pub recorded_by: Option<String>,
     /// Whether that expression is an lvalue.
     pub lvalue: bool,
+    /// Variables: the initializer as written (clang's source range of it).
+    pub init: Option<String>,
+    /// Complete records: `sizeof`, in bytes.
+    pub size: Option<u64>,
+    /// Complete records: `alignof`, in bytes.
+    pub align: Option<u64>,
+    /// An anonymous record: the typedef that names it (`typedef struct { … } pair`).
+    pub typedef_name: Option<String>,
+    /// Complete records: their own fields in memory order.
+    pub fields: Vec<Field>,
     /// `LinkageSpec` / `Namespace`: what it contains.
     pub members: Vec<Decl>,
+}
+
+/// One field of a record an eval defined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Field {
+    /// Its name (empty for an anonymous member).
+    pub name: String,
+    /// Its offset in bytes.
+    pub offset: u64,
+    /// Its canonical type.
+    #[serde(rename = "type")]
+    pub ty: String,
 }
 
 impl Decl {
@@ -113,6 +136,11 @@ pub struct EvalOutput {
     pub decls: Vec<Decl>,
     /// How many declarations its `#include`s brought in.
     pub header_decls: u32,
+    /// Every file its preprocessing entered (as the include search found it).
+    pub files: Vec<String>,
+    /// The complete records its `#include`s of the app's own (non-system) headers brought in,
+    /// with their layouts (for the layout check against the running host).
+    pub header_records: Vec<Decl>,
     /// The module's initializers (top-level statements, dynamic initializers of globals) as
     /// clang emitted them, in order. They no longer run at load: see `run_once`.
     pub load_initializers: Vec<String>,

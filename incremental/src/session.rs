@@ -135,6 +135,18 @@ impl Session {
         cc1: &[String],
         limits: SessionLimits,
     ) -> Result<Session, SessionError> {
+        Session::start_in(program, lang, cc1, limits, None)
+    }
+
+    /// [`Session::start_limited`] in the directory `cwd` (relative include paths and the files
+    /// an eval reports resolve against it), or the caller's.
+    pub fn start_in(
+        program: &Path,
+        lang: Lang,
+        cc1: &[String],
+        limits: SessionLimits,
+        cwd: Option<&Path>,
+    ) -> Result<Session, SessionError> {
         if let Some(x) = cc1.iter().skip_while(|a| *a != "-x").nth(1) {
             if x.trim_end_matches("-header") != lang.clang_x() {
                 return Err(SessionError::WrongLanguage {
@@ -152,6 +164,9 @@ impl Session {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(dir) = cwd {
+            command.current_dir(dir);
+        }
         if let Some(bytes) = limits.address_space {
             hotwasm_pipeline::compile::process::cap_address_space(&mut command, bytes);
         }

@@ -274,6 +274,22 @@ pub fn check(
     known: &Known,
     config_file: &Path,
 ) -> Result<(Vec<u8>, inspect::Checked), String> {
+    check_eval(lang, compiled, seq, host, known, config_file, false)
+}
+
+/// [`check`] for an eval whose compiler reported that it `declares` something later evals use
+/// (a type, a macro, a prototype: an incremental session keeps them): such an eval is accepted
+/// even when its patch defines and runs nothing, so the journal keeps it and a replay declares
+/// it again.
+pub fn check_eval(
+    lang: Lang,
+    compiled: &Compiled,
+    seq: u64,
+    host: &HostManifest,
+    known: &Known,
+    config_file: &Path,
+    declares: bool,
+) -> Result<(Vec<u8>, inspect::Checked), String> {
     crate::layout::check(&host.layouts, &compiled.layouts)?;
     let renames: HashMap<String, String> = compiled
         .defined
@@ -290,6 +306,14 @@ pub fn check(
         host,
         known,
     )
+    .or_else(|e| match e {
+        inspect::InspectError::Empty if declares => Ok(inspect::Checked {
+            entries: Vec::new(),
+            run: None,
+            pending: Vec::new(),
+        }),
+        e => Err(e),
+    })
     .map_err(|e| match (lang, e) {
         (Lang::Rust, inspect::InspectError::UnknownImport { symbol, .. }) => {
             missing_rust_export(&symbol, config_file)

@@ -211,6 +211,19 @@ pub fn vars(ws: &mut Socket) -> Result<Vec<crate::protocol::VarInfo>, ClientErro
     })
 }
 
+/// Asks the server for fresh C and C++ compiler sessions (`:reset`); returns the last journal
+/// entry the old sessions held.
+pub fn session_reset(ws: &mut Socket) -> Result<u64, ClientError> {
+    let msg = ClientMsg::SessionReset { id: "reset".into() };
+    ws.send(Message::Text(
+        serde_json::to_string(&msg).expect("serializes"),
+    ))?;
+    reply(ws, |msg| match msg {
+        ServerMsg::SessionResetResult { after_seq, .. } => Some(after_seq),
+        _ => None,
+    })
+}
+
 /// Prints one diagnostic as `file:line:col: severity: message`; when it points into `name`,
 /// also the source line and a caret under the column.
 fn print_diagnostic(d: &Diagnostic, name: &str, source: &str) {

@@ -72,6 +72,11 @@ impl Outcome {
     }
 
     /// This outcome so far (timings, warnings) as a failure at `stage`.
+    pub(crate) fn into_failure(mut self, stage: Stage, error: String) -> Box<Outcome> {
+        self.fail(stage, error)
+    }
+
+    /// This outcome so far (timings, warnings) as a failure at `stage`.
     fn fail(&mut self, stage: Stage, error: String) -> Stopped {
         let mut o = Box::new(std::mem::take(self));
         o.stage = Some(stage);
@@ -107,10 +112,35 @@ pub fn run(
     input: Input,
     eval_id: Option<String>,
 ) -> Outcome {
+    let input = match input {
+        Input::Text { source, name }
+            if crate::sessions::is_session_eval(lang, &name) && session_available() =>
+        {
+            return crate::session_eval::run(hub, ticket, lang, source, name, eval_id);
+        }
+        input => input,
+    };
     let started = Instant::now();
     let mut out = compile_and_deliver(hub, ticket, lang, input, eval_id).unwrap_or_else(|o| *o);
     out.timings.total_ms = ms(started);
     out
+}
+
+/// Whether the incremental session program is built; without it, C and C++ text evals compile
+/// one process per eval (each eval its own program) and the server says once how to build it.
+fn session_available() -> bool {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let program = crate::sessions::program();
+    let there = program.exists();
+    if !there {
+        WARNED.call_once(|| {
+            eprintln!(
+                "hotwasm: warning: the compiler session program {} is missing, so C and C++ evals do not see each other's declarations: build it with `bash scripts/setup.sh` (or `cargo build -p hotwasm-incremental --bin hotwasm-clang-session`)",
+                program.display()
+            )
+        });
+    }
+    there
 }
 
 fn compile_and_deliver(
@@ -257,7 +287,7 @@ fn check(
 
 /// Fills `base` with each page's ack (or its silence), the apply and transfer times and the
 /// verdict: applied only if every page applied it.
-fn report_acks(
+pub(crate) fn report_acks(
     mut base: Outcome,
     pages: &[u64],
     acks: &HashMap<u64, AckInfo>,

@@ -148,6 +148,8 @@ pub struct Hub {
     next_client: AtomicU64,
     /// Host builds this server made (`host_reload.rs`); names the bundle in `/hotwasm/app.json`.
     pub host_build: AtomicU64,
+    /// The incremental compiler sessions C and C++ text evals go through.
+    pub sessions: crate::sessions::Sessions,
 }
 
 /// A held compile slot; dropping it frees the slot.
@@ -223,6 +225,7 @@ impl Hub {
             slot_free: Condvar::new(),
             next_client: AtomicU64::new(1),
             host_build: AtomicU64::new(0),
+            sessions: Default::default(),
         }
     }
 

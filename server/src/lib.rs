@@ -40,6 +40,8 @@ pub mod rolled_back;
 pub mod saves;
 pub mod security;
 pub mod serve;
+pub mod session_eval;
+pub mod sessions;
 pub mod undo;
 pub mod vars;
 pub mod watch;

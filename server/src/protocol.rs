@@ -106,6 +106,12 @@ pub enum ClientMsg {
         /// Chosen by the client, echoed in `vars_result`.
         id: String,
     },
+    /// Start fresh C and C++ compiler sessions: later evals no longer see what earlier evals
+    /// declared (the pages keep running what they applied). Answered with `session_reset_result`.
+    SessionReset {
+        /// Chosen by the client, echoed in `session_reset_result`.
+        id: String,
+    },
 }
 
 /// One current var, as a `vars_result` lists it.
@@ -338,6 +344,13 @@ pub enum ServerMsg {
         /// The vars.
         vars: Vec<VarInfo>,
     },
+    /// Answer to `session_reset`: the sessions start afresh after journal entry `after_seq`.
+    SessionResetResult {
+        /// The `session_reset` request's id.
+        id: String,
+        /// The last journal entry the old sessions held (later evals do not see it or earlier ones).
+        after_seq: u64,
+    },
     /// A message was refused.
     Error {
         /// Machine-readable reason.
@@ -391,7 +404,7 @@ pub enum ErrorCode {
 }
 
 /// Every client message `type`, in declaration order ([`ClientMsg::type_name`] keeps it whole).
-pub const CLIENT_TYPES: [&str; 9] = [
+pub const CLIENT_TYPES: [&str; 10] = [
     "hello",
     "eval",
     "ack",
@@ -401,10 +414,11 @@ pub const CLIENT_TYPES: [&str; 9] = [
     "ping",
     "undo",
     "vars",
+    "session_reset",
 ];
 
 /// Every server message `type`, in declaration order ([`ServerMsg::type_name`] keeps it whole).
-pub const SERVER_TYPES: [&str; 14] = [
+pub const SERVER_TYPES: [&str; 15] = [
     "welcome",
     "patch",
     "rollback",
@@ -418,6 +432,7 @@ pub const SERVER_TYPES: [&str; 14] = [
     "host_build",
     "host_reload",
     "vars_result",
+    "session_reset_result",
     "error",
 ];
 
@@ -446,6 +461,7 @@ impl ClientMsg {
             ClientMsg::Ping => "ping",
             ClientMsg::Undo { .. } => "undo",
             ClientMsg::Vars { .. } => "vars",
+            ClientMsg::SessionReset { .. } => "session_reset",
         }
     }
 }
@@ -497,6 +513,7 @@ impl ServerMsg {
             ServerMsg::Undo { .. } => "undo",
             ServerMsg::UndoResult { .. } => "undo_result",
             ServerMsg::VarsResult { .. } => "vars_result",
+            ServerMsg::SessionResetResult { .. } => "session_reset_result",
         }
     }
 
@@ -586,6 +603,7 @@ mod tests {
             message: "oob".into(),
         });
         round_trip_client(ClientMsg::JournalReset);
+        round_trip_client(ClientMsg::SessionReset { id: "r".into() });
         round_trip_client(ClientMsg::Ping);
         round_trip_client(ClientMsg::Undo {
             id: "u1".into(),
@@ -681,6 +699,10 @@ mod tests {
             journal_epoch: "e2".into(),
         });
         round_trip_server(ServerMsg::Pong);
+        round_trip_server(ServerMsg::SessionResetResult {
+            id: "r".into(),
+            after_seq: 4,
+        });
         round_trip_server(ServerMsg::HostBuild {
             status: HostBuildStatus::Failed,
             files: vec!["src/main.c".into()],

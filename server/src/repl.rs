@@ -147,6 +147,10 @@ impl Session {
             },
             Cmd::Load if !arg.is_empty() => self.load(Path::new(arg))?,
             Cmd::Undo => self.undo(arg)?,
+            Cmd::Reset => {
+                let after = client::session_reset(&mut self.ws)?;
+                println!("fresh compiler sessions: entries after #{after} start a new program");
+            }
             Cmd::Rollback => println!("usage: :rollback NAME"),
             Cmd::Load => println!("usage: :load FILE"),
         }

@@ -11,6 +11,7 @@ pub enum Cmd {
     Vars,
     Rollback,
     Undo,
+    Reset,
     Load,
     Lang(Lang),
     Quit,
@@ -41,6 +42,13 @@ pub const COMMANDS: &[(Cmd, &[&str], &str, &str)] = &[
         "roll code and state back to before journal entry #N on every page (each page restores \
          the memory snapshot it took before that patch; later entries are undone too and the \
          journal forgets them); `:undo N --code`: the code only",
+    ),
+    (
+        Cmd::Reset,
+        &[":reset"],
+        ":reset",
+        "start fresh C and C++ compiler sessions: later entries no longer see what earlier \
+         entries declared (types, macros, functions); the pages keep running what they applied",
     ),
     (
         Cmd::Load,

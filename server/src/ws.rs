@@ -182,6 +182,14 @@ fn handle(hub: &Arc<Hub>, id: u64, text: &str) {
             state,
             trap,
         } => on_undo(hub, id, undo_id, seq, state, trap),
+        ClientMsg::SessionReset { id: request } => {
+            let after_seq = crate::sessions::reset(hub);
+            let answer = crate::protocol::ServerMsg::SessionResetResult {
+                id: request,
+                after_seq,
+            };
+            hub.send(id, Out::Text(answer.to_json()));
+        }
         ClientMsg::Vars { id: request } => {
             let vars = crate::vars::of_hub(hub);
             let answer = crate::protocol::ServerMsg::VarsResult { id: request, vars };

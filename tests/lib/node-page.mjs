@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 
 /**
  * Starts `hotwasm serve` for the app at `dir` (absolute) on a free port with a journal of its own;
- * resolves to `{ url, stop }` once the server prints the page's URL (its token in it).
+ * resolves to `{ url, stop, pid }` (pid: the server's process) once the server prints the page's URL (its token in it).
  * Options: `watch` (default false) keeps the server's file watch on; `hotwasm` is the command to
  * run (default: scripts/hotwasm, which builds the release CLI the first time).
  */
@@ -34,7 +34,7 @@ export function serveApp(dir, { watch = false, hotwasm } = {}) {
     child.stdout.on('data', (chunk) => {
       said += chunk;
       const m = said.match(/open http:\/\/([^/\s]+)\/\?token=([0-9a-f]+)/);
-      if (m) resolve({ url: `ws://${m[1]}/repl?token=${m[2]}`, stop });
+      if (m) resolve({ url: `ws://${m[1]}/repl?token=${m[2]}`, stop, pid: child.pid });
     });
     child.on('exit', (code) => reject(new Error(`hotwasm serve exited (${code}) before printing its URL:\n${said}`)));
   });

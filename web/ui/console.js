@@ -57,7 +57,7 @@ export class PageConsole {
 
 /**
  * The console's own commands (as in the terminal REPL): `:help`, `:c` / `:cpp` / `:rust` (the
- * language of the lines that follow), `:vars`, `:rollback NAME`, `:undo N [--code]`. Returns whether
+ * language of the lines that follow), `:vars`, `:rollback NAME`, `:undo N [--code]`, `:reset`. Returns whether
  * `line` was one.
  * @param {{hot, log: (kind, text, detail?) => void, setLang: (lang) => void}} ctx
  */
@@ -77,13 +77,18 @@ export function consoleCommand(line, { hot, log, setLang }) {
       (r) => log(r.ok ? 'info' : 'error', `undo to before #${arg} (${state ? 'code and state' : 'code only'}): ${r.ok ? `undid #${r.undone.join(', #')} on every page` : r.error}`),
       (e) => log('error', `undo to before #${arg}: ${e.message}`),
     );
+  } else if (cmd === ':reset') {
+    hot.resetSession().then(
+      (after) => log('info', `fresh C and C++ sessions: later lines no longer see what lines up to #${after} declared`),
+      (e) => log('error', `reset: ${e.message}`),
+    );
   } else if (cmd === ':rollback' && arg) {
     hot.rollback(arg).then(
       () => log('info', `${arg} rolled back on every page`),
       (e) => log('error', `rollback of ${arg}: ${e.message}`),
     );
   } else {
-    log('info', 'console commands', ':c  :cpp  :rust   language of the next lines\n:vars           every var, its signature and version\n:rollback NAME  roll NAME back one version on every page\n:undo N         code and state back to before patch #N on every page (:undo N --code: code only)\nanything else is evaluated (Enter), ↑/↓ walk the history');
+    log('info', 'console commands', ':c  :cpp  :rust   language of the next lines\n:vars           every var, its signature and version\n:rollback NAME  roll NAME back one version on every page\n:undo N         code and state back to before patch #N on every page (:undo N --code: code only)\n:reset          fresh C and C++ sessions (later lines no longer see earlier declarations)\nanything else is evaluated (Enter), ↑/↓ walk the history');
   }
   return true;
 }

@@ -157,3 +157,20 @@ fn a_library_declaration_is_never_replaced() {
     let out = s.eval("double abs(double x) { return x; }").unwrap();
     assert!(!out.ok && out.replaced.is_empty(), "{:?}", out.errors());
 }
+
+#[test]
+fn a_function_a_header_declares_can_be_defined_again_and_again() {
+    for lang in [Lang::C, Lang::Cpp] {
+        let mut s = util::session(lang);
+        // The prototype stands for an app header's declaration (a host var).
+        ok(
+            &mut s,
+            "#ifdef __cplusplus\nextern \"C\"\n#endif\nint color(int);",
+        );
+        ok(&mut s, "int color(int x) { return x; }");
+        let again = ok(&mut s, "int color(int x) { return x + 1; }");
+        assert_eq!(again.replaced, ["color"], "{lang:?}");
+        ok(&mut s, "int color(int x) { return x + 2; }");
+        ok(&mut s, "color(1)");
+    }
+}

@@ -11,8 +11,8 @@
 //!    libraries it uses).
 
 use super::{
-    canonical, cpp, diagnostics, emcc, includes, latebind, object, process, CompileError, Compiled,
-    Compiler, LinkSpec, Phases,
+    canonical, cpp, diagnostics, emcc, globals, includes, latebind, object, process, CompileError,
+    Compiled, Compiler, LinkSpec, Phases,
 };
 use crate::Diagnostic;
 use hotwasm_abi::HostManifest;
@@ -40,6 +40,36 @@ pub struct CSource<'a> {
     /// For text evals, the project file it stands for (relative to the root), whose directory is
     /// searched for `#include "..."` too.
     pub stands_for: Option<&'a str>,
+}
+
+/// An object compiled by an incremental session, with what the session reported about it.
+#[derive(Debug, Clone)]
+pub struct SessionObject<'a> {
+    /// Its language.
+    pub lang: SourceLang,
+    /// The wasm32 relocatable object.
+    pub object: &'a [u8],
+    /// The file-scope globals it defines or declares, as the compiler reported them.
+    pub globals: Vec<globals::Declared>,
+    /// The headers the session has read so far (those in the toolchain are system headers).
+    pub headers: Vec<PathBuf>,
+}
+
+/// Where a patch's global declarations come from.
+enum Globals<'a> {
+    /// Scanned from the source text (a saved file compiled on its own).
+    Text(&'a str),
+    /// Reported by the compiler (an incremental session).
+    Declared(Vec<globals::Declared>),
+}
+
+/// What [`Compiler::bind`] links.
+struct Bind<'a> {
+    lang: SourceLang,
+    learnt: &'a super::fast::Learnt,
+    object: &'a [u8],
+    globals: Globals<'a>,
+    system_headers: &'a [PathBuf],
 }
 
 /// How one source compiles to an object.
@@ -117,35 +147,15 @@ impl Compiler {
             self.layouts.record(dump, &host.layouts, &object.layouts);
         }
 
-        let phase = Instant::now();
         let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
-        let symbols = object::read(&bytes).map_err(|e| CompileError::Link {
-            stderr: e.to_string(),
-        })?;
-        let libc = self.patch_libc(host)?;
-        let (mut plan, mut spec) = match lang {
-            SourceLang::C => (
-                latebind::plan(&symbols, host, Some(src.text), &|n| !libc.defines(n)),
-                LinkSpec {
-                    learnt,
-                    threads: host.threads,
-                    emcc_flags: Vec::new(),
-                    linker_args: Vec::new(),
-                },
-            ),
-            SourceLang::Cpp => self.cpp_plan(&symbols, host, src.text, learnt, &libc)?,
+        let bound = Bind {
+            lang,
+            learnt,
+            object: &bytes,
+            globals: Globals::Text(src.text),
+            system_headers: &object.system_headers,
         };
-        latebind::mark_library_calls(&mut plan, host, &object.system_headers);
-        latebind::mark_unlinkable_calls(&mut plan, |n| libc.why_not(n));
-        let libc_objects = libc.objects(undefined_symbols(&symbols));
-        phases.symbols = phase.elapsed();
-
-        let runs_once = symbols.defines(latebind::RUN_ONCE);
-        let obj = work.join("patch.o");
-        spec.linker_args
-            .extend(libc_objects.iter().map(|p| p.display().to_string()));
-        let (wasm, defined) =
-            self.bind_and_link(&obj, work, &plan, runs_once, spec, &mut phases)?;
+        let (wasm, defined, plan) = self.bind(bound, work, host, &mut phases)?;
         Ok(Compiled {
             wasm,
             defined,
@@ -156,6 +166,111 @@ impl Compiler {
             elapsed: started.elapsed(),
             phases,
         })
+    }
+
+    /// Links a C or C++ object an incremental session compiled (steps 3 and 4; the session did
+    /// 1, and the caller checked what it read with [`Compiler::read_outside`]): its globals as the session's report declares them, `system_headers` the headers
+    /// the session read (for telling library functions from vars). `work` holds `patch.o`.
+    pub fn link_session_object(
+        &self,
+        object: SessionObject<'_>,
+        work: &Path,
+        host: &HostManifest,
+    ) -> Result<Compiled, CompileError> {
+        let started = Instant::now();
+        let learnt = match object.lang {
+            SourceLang::C => self.learnt(host.threads)?,
+            SourceLang::Cpp => self.learnt_cpp(host.threads)?,
+        };
+        let roots: Vec<PathBuf> = learnt.header_roots().iter().map(|p| canonical(p)).collect();
+        std::fs::write(work.join("patch.o"), object.object).map_err(CompileError::Io)?;
+        let system_headers: Vec<PathBuf> = object
+            .headers
+            .iter()
+            .map(|h| canonical(h))
+            .filter(|h| roots.iter().any(|r| h.starts_with(r)))
+            .collect();
+        let bound = Bind {
+            lang: object.lang,
+            learnt,
+            object: object.object,
+            globals: Globals::Declared(object.globals),
+            system_headers: &system_headers,
+        };
+        let mut phases = Phases::default();
+        let (wasm, defined, plan) = self.bind(bound, work, host, &mut phases)?;
+        Ok(Compiled {
+            wasm,
+            defined,
+            plan,
+            layouts: Vec::new(),
+            diagnostics: Vec::new(),
+            stderr: String::new(),
+            elapsed: started.elapsed(),
+            phases,
+        })
+    }
+
+    /// The first of the files an incremental session read (`read`, relative to the project root
+    /// or absolute) that lies outside the project, its include dirs and the toolchain's headers:
+    /// such a compile is refused and its output withheld, as for a one-shot compile.
+    pub fn read_outside(
+        &self,
+        lang: SourceLang,
+        threads: bool,
+        read: &[String],
+    ) -> Result<Option<String>, CompileError> {
+        let learnt = match lang {
+            SourceLang::C => self.learnt(threads)?,
+            SourceLang::Cpp => self.learnt_cpp(threads)?,
+        };
+        let mut allowed = vec![canonical(&self.config.root)];
+        allowed.extend(learnt.header_roots().iter().map(|p| canonical(p)));
+        allowed.extend(self.config.include_dirs.iter().map(|p| canonical(p)));
+        Ok(includes::first_outside(read, &self.config.root, &allowed))
+    }
+
+    /// Steps 3 and 4: reads the object's vars and globals and links it late-bound.
+    fn bind(
+        &self,
+        bound: Bind<'_>,
+        work: &Path,
+        host: &HostManifest,
+        phases: &mut Phases,
+    ) -> Result<(Vec<u8>, Vec<String>, latebind::Plan), CompileError> {
+        let phase = Instant::now();
+        let symbols = object::read(bound.object).map_err(|e| CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+        let declared = match bound.globals {
+            Globals::Text(text) => globals::scan(text, &latebind::data_names(&symbols)),
+            Globals::Declared(declared) => declared,
+        };
+        let libc = self.patch_libc(host)?;
+        let learnt = bound.learnt;
+        let (mut plan, mut spec) = match bound.lang {
+            SourceLang::C => (
+                latebind::plan_declared(&symbols, host, Some(&declared), &|n| !libc.defines(n)),
+                LinkSpec {
+                    learnt,
+                    threads: host.threads,
+                    emcc_flags: Vec::new(),
+                    linker_args: Vec::new(),
+                },
+            ),
+            SourceLang::Cpp => self.cpp_plan(&symbols, host, &declared, learnt, &libc)?,
+        };
+        latebind::mark_library_calls(&mut plan, host, bound.system_headers);
+        latebind::mark_unlinkable_calls(&mut plan, |n| libc.why_not(n));
+        let libc_objects = libc.objects(undefined_symbols(&symbols));
+        phases.symbols = phase.elapsed();
+
+        let runs_once = symbols.defines(latebind::RUN_ONCE);
+        let obj = work.join("patch.o");
+        spec.linker_args
+            .extend(libc_objects.iter().map(|p| p.display().to_string()));
+        let (wasm, defined) = self.bind_and_link(&obj, work, &plan, runs_once, spec, phases)?;
+        Ok((wasm, defined, plan))
     }
 
     /// Steps 1 and 2: runs the compiler (writing `work/patch.o` and `work/patch.d`, and with
@@ -257,12 +372,12 @@ impl Compiler {
         &self,
         symbols: &object::Symbols,
         host: &HostManifest,
-        text: &str,
+        declared: &[globals::Declared],
         learnt: &'a super::fast::Learnt,
         libc: &super::libc::PatchLibc,
     ) -> Result<(latebind::Plan, LinkSpec<'a>), CompileError> {
         let libs = self.cpp_libraries(host.threads)?;
-        let mut plan = latebind::plan(symbols, host, Some(text), &|n| {
+        let mut plan = latebind::plan_declared(symbols, host, Some(declared), &|n| {
             libs.is_var_name(n) && !libc.defines(n)
         });
         plan.globals.retain(|g| !libs.defines(&g.name));

@@ -158,6 +158,32 @@ impl Learnt {
         cmd
     }
 
+    /// The cc1 arguments of a persistent incremental session (hotwasm-incremental's
+    /// `Session::start`): the learnt line without `clang -cc1`, its output, dependency file and
+    /// the flags that free the AST after one input, plus `-fincremental-extensions`; the probe
+    /// input stays as the slot the session fills with its own buffer.
+    pub fn session_args(&self) -> Vec<String> {
+        const WITH_VALUE: [&str; 4] = ["-o", "-main-file-name", "-dependency-file", "-MT"];
+        const NOT_IN_A_SESSION: [&str; 5] = [
+            "-disable-free",
+            "-clear-ast-before-backend",
+            "-v",
+            "-emit-obj",
+            "-sys-header-deps",
+        ];
+        let mut out = Vec::new();
+        let mut args = self.compile.iter().skip(2);
+        while let Some(a) = args.next() {
+            if WITH_VALUE.contains(&a.as_str()) {
+                args.next();
+            } else if !NOT_IN_A_SESSION.contains(&a.as_str()) {
+                out.push(a.clone());
+            }
+        }
+        out.push("-fincremental-extensions".into());
+        out
+    }
+
     /// The clang binary the learnt compile runs.
     pub fn clang(&self) -> &Path {
         Path::new(&self.compile[0])

@@ -107,6 +107,30 @@ pub fn plan(
     source: Option<&str>,
     is_var_name: &dyn Fn(&str) -> bool,
 ) -> Plan {
+    let declared = source.map(|s| globals::scan(s, &data_names(symbols)));
+    plan_declared(symbols, host, declared.as_deref(), is_var_name)
+}
+
+/// The data symbols an object defines or uses (not private ones): whose declarations
+/// [`plan_declared`] wants.
+pub fn data_names(symbols: &Symbols) -> Vec<&str> {
+    symbols
+        .data
+        .iter()
+        .filter(|d| !d.private)
+        .map(|d| d.name.as_str())
+        .collect()
+}
+
+/// [`plan`] with the globals' declarations given (`None` for Rust): read from the source
+/// text, or reported by the compiler that made the object (an incremental session).
+pub fn plan_declared(
+    symbols: &Symbols,
+    host: &HostManifest,
+    declared: Option<&[globals::Declared]>,
+    is_var_name: &dyn Fn(&str) -> bool,
+) -> Plan {
+    let source = declared;
     let slot_signature = |name: &str, wasm: &Signature| match host.var(name) {
         Some(v) if v.signature.same_in_wasm32(wasm) => v.signature.clone(),
         _ => wasm.clone(),
@@ -128,21 +152,7 @@ pub fn plan(
             });
         }
     }
-    let defined: Vec<&str> = symbols
-        .data
-        .iter()
-        .filter(|d| d.size.is_some() && !d.private)
-        .map(|d| d.name.as_str())
-        .collect();
-    let used: Vec<&str> = symbols
-        .data
-        .iter()
-        .filter(|d| d.size.is_none())
-        .map(|d| d.name.as_str())
-        .collect();
-    let declared = source
-        .map(|s| globals::scan(s, &[defined.as_slice(), used.as_slice()].concat()))
-        .unwrap_or_default();
+    let declared = declared.unwrap_or_default();
     let find = |name: &str, ext: bool| {
         declared
             .iter()

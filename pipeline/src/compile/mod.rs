@@ -6,7 +6,7 @@
 //! renames them ([`rename`]) once it knows the journal sequence number.
 
 mod c;
-pub use c::{CSource, SourceLang};
+pub use c::{CSource, SessionObject, SourceLang};
 pub mod cpp;
 pub mod diagnostics;
 pub mod emcc;
@@ -212,6 +212,21 @@ impl Compiler {
     /// eval.
     pub fn warm_up(&self, threads: bool) -> Result<(), CompileError> {
         self.learnt(threads).map(|_| ())
+    }
+
+    /// The cc1 arguments an incremental compiler session of `lang` starts with, for a host with
+    /// `threads` or without: the fast path's learnt compile line made fit for a session
+    /// ([`fast::Learnt::session_args`]), so a session compiles exactly as a one-shot eval would.
+    pub fn session_args(
+        &self,
+        lang: SourceLang,
+        threads: bool,
+    ) -> Result<Vec<String>, CompileError> {
+        let learnt = match lang {
+            SourceLang::C => self.learnt(threads)?,
+            SourceLang::Cpp => self.learnt_cpp(threads)?,
+        };
+        Ok(learnt.session_args())
     }
 
     fn learnt(&self, threads: bool) -> Result<&fast::Learnt, CompileError> {
@@ -594,6 +609,11 @@ impl Compiler {
                 error,
             },
         })
+    }
+
+    /// How compiles run (the app root, include dirs, limits).
+    pub fn config(&self) -> &CompilerConfig {
+        &self.config
     }
 
     /// The `-I` directories of C/C++ patches.

@@ -93,6 +93,7 @@ fn help_lists_the_commands() {
         ":vars",
         ":rollback NAME",
         ":load FILE",
+        ":reset",
         ":c :cpp :rust",
         ":quit",
     ] {
@@ -182,5 +183,22 @@ fn an_unknown_lang_is_refused_naming_every_language() {
         stderr.contains("invalid value 'go' for '--lang <LANG>'")
             && stderr.contains("[possible values: c, rust, cpp]"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn reset_starts_a_fresh_program_for_later_entries() {
+    let _dog = util::watchdog(120);
+    let server = Server::start();
+    let out = run_repl(
+        &server,
+        &[],
+        "typedef int meters;\nmeters tall(void) { return 3; }\n;;\nmeters low(void) { return 1; }\n;;\n:reset\nmeters gone(void) { return 2; }\n;;\n",
+    );
+    assert_eq!(out.matches("ok: patch").count(), 2, "{out}");
+    assert!(out.contains("fresh compiler sessions"), "{out}");
+    assert!(
+        out.contains("repl.c:1:1: error:") && out.contains("'meters'"),
+        "the fresh session does not know the type: {out}"
     );
 }

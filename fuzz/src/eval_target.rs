@@ -1,0 +1,147 @@
+//! The `eval` target: the eval parser path, i.e. clang's own parser in the persistent
+//! incremental session (`hotwasm-clang-session`) that C and C++ text evals go through. Mutated
+//! REPL inputs (issue 21's tricky corpus and more) are sent to one live C session and one C++
+//! session; properties: the session answers every input (no crash, no malformed answer, within
+//! its deadline), an accepted input comes with a wasm object, a refused one with an error
+//! diagnostic pointing into the input, and the session keeps working after it (each accepted
+//! input is undone, so the session stays at its prelude).
+//!
+//! Needs the toolchain (`emcc` on PATH, for the cc1 line) and the session program
+//! (`HOTWASM_CLANG_SESSION`, else `target/debug/hotwasm-clang-session` of the workspace); without
+//! them the target reports itself skipped.
+
+use crate::{class, Outcome};
+use hotwasm_incremental::{cc1, Lang, Session};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The live sessions (C, C++), started on first use; `None` after one failed to start.
+static SESSIONS: Mutex<Option<[Session; 2]>> = Mutex::new(None);
+
+/// The session program.
+pub fn program() -> PathBuf {
+    std::env::var_os("HOTWASM_CLANG_SESSION").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/hotwasm-clang-session"),
+        PathBuf::from,
+    )
+}
+
+/// Why the target cannot run here, if it cannot.
+pub fn unavailable() -> Option<String> {
+    let program = program();
+    if !program.exists() {
+        return Some(format!(
+            "{} is missing: build it with `cargo build -p hotwasm-incremental --bin hotwasm-clang-session`",
+            program.display()
+        ));
+    }
+    let mut sessions = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
+    if sessions.is_none() {
+        match (start(Lang::C), start(Lang::Cpp)) {
+            (Ok(c), Ok(cpp)) => *sessions = Some([c, cpp]),
+            (Err(e), _) | (_, Err(e)) => return Some(e),
+        }
+    }
+    None
+}
+
+fn emcc() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("emcc"))
+        .find(|p| p.exists())
+}
+
+fn start(lang: Lang) -> Result<Session, String> {
+    let emcc = emcc().ok_or("emcc is not on PATH: eval \"$(bash scripts/setup.sh --print-env)\"")?;
+    let learnt = cc1::learn(&emcc, lang, &cc1::patch_flags(lang, "-O2")).map_err(|e| e.to_string())?;
+    let mut session =
+        Session::start_with(&program(), lang, &learnt.for_session()).map_err(|e| e.to_string())?;
+    session.set_timeout(Duration::from_secs(10));
+    let prelude = session
+        .eval("#include \"hotwasm.h\"\n")
+        .map_err(|e| e.to_string())?;
+    // Without hotwasm.h on the include path the session still parses; values are just not recorded.
+    let _ = prelude;
+    Ok(session)
+}
+
+/// One input: the first byte picks the language, the rest is the eval's text.
+pub fn check_eval(bytes: &[u8]) -> Outcome {
+    let (lang, text) = match bytes.split_first() {
+        Some((b, rest)) => (usize::from(b & 1 == 1), String::from_utf8_lossy(rest)),
+        None => (0, String::new().into()),
+    };
+    let text: String = text.chars().take(16 << 10).collect();
+    let mut guard = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(sessions) = guard.as_mut() else {
+        return Ok("skipped".into());
+    };
+    let session = &mut sessions[lang];
+    let out = match session.eval(&text) {
+        Ok(out) => out,
+        Err(e) => {
+            *guard = None; // started again for the next input
+            drop(guard);
+            let _ = unavailable();
+            return Err(format!("the session did not answer: {e}"));
+        }
+    };
+    let lines = text.lines().count().max(1) as u32 + 1;
+    if out.ok {
+        if !out.object.starts_with(b"\0asm") {
+            return Err("an accepted eval came without a wasm object".into());
+        }
+        session
+            .undo(1)
+            .map_err(|e| format!("undo after an accepted eval failed: {e}"))?;
+        let kinds: Vec<&str> = out.decls.iter().map(|d| d.kind.as_str()).take(4).collect();
+        return Ok(format!("ok:{}", kinds.join(",")));
+    }
+    let errors = out.errors();
+    let Some(first) = errors.first() else {
+        return Err("a refused eval has no error diagnostic".into());
+    };
+    if first.file.starts_with("eval_") && (first.line == 0 || first.line > lines) {
+        return Err(format!(
+            "an error points at line {} of a {}-line input",
+            first.line,
+            lines - 1
+        ));
+    }
+    Ok(class("err:", &first.message))
+}
+
+/// Seeds: the tricky inputs of issue 21 and a few REPL lines, each prefixed with its language.
+pub fn eval_seeds() -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = hotwasm_incremental::corpus::cases()
+        .iter()
+        .map(|case| {
+            let lang = u8::from(case.lang == Lang::Cpp);
+            let mut bytes = vec![lang];
+            bytes.extend(case.input.as_bytes());
+            bytes
+        })
+        .collect();
+    for (lang, text) in [
+        (0u8, "int sq(int x) { return x * x; }"),
+        (0, "typedef struct { int a, b; } pair;\n#define TWICE(x) (2*(x))\npair p = {1, 2};\nTWICE(p.a)"),
+        (1, "template <class T> T twice(T v) { return v + v; }\nstruct P { int x; P() : x{0} {} };\ntwice(3)"),
+        (1, "#include <vector>\nstd::vector<int> v{1, 2, 3};\nv.size()"),
+    ] {
+        let mut bytes = vec![lang];
+        bytes.extend(text.as_bytes());
+        out.push(bytes);
+    }
+    out
+}
+
+/// Tokens worth splicing into C and C++ text.
+pub const EVAL_DICT: &[&[u8]] = &[
+    b"#define ", b"#ifdef DEBUG\n", b"#endif\n", b"#include <stdio.h>\n", b"\\\r\n", b"R\"(",
+    b")\"", b"[[maybe_unused]] ", b"template <class T = int> ", b"operator=", b"[](int x){ return x; }(2)",
+    b"struct ", b"{", b"}", b";", b"(", b")", b"::", b"extern \"C\" ", b"static ", b"inline ",
+    b"namespace n { ", b"using ", b"goto l; l: ", b"return", b"sizeof", b"\n", b"int ", b"a * b",
+    b"#pragma once\n", b"_Pragma(\"x\")", b"__builtin_trap()",
+];

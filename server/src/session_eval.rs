@@ -1,0 +1,385 @@
+//! A client's C or C++ text eval through the language's incremental session ([`crate::sessions`]),
+//! from text to every page. The steps, with the session's lock held from 1 to 5 (evals of one
+//! language are one sequence):
+//! 1. the session is brought in step with the journal (started and replayed when it is not);
+//! 2. in a compile slot, the session compiles the text: clang's parser tells declarations,
+//!    statements and the final value apart, a redefinition becomes a new version, statements and
+//!    dynamic initializers move into `hotwasm_main` (they run after the swap);
+//! 3. a record redefined with another layout is refused ([`crate::sessions::layout_refusal`]);
+//! 4. the pipeline links the object late-bound ([`Compiler::link_session_object`]);
+//! 5. **under the journal lock**, the pipeline's check (renaming, manifest) and the journal entry,
+//!    as for every eval ([`crate::eval`]); the session keeps the eval only if it is journaled;
+//!    otherwise it forgets it (undoes it, or is restarted and replays the journal when an undo
+//!    cannot restore it: it replaced a name, defined a macro or included a file).
+//!
+//! Then the pages' acks are collected without the session's lock.
+
+use crate::eval::{report_acks, Outcome};
+use crate::hub::{Hub, Ticket};
+use crate::journal::{EntryKind, Journal};
+use crate::protocol::{Lang, Stage, Timings};
+use crate::sessions::{self, Live, Slot, Start};
+use hotwasm_abi::{HostManifest, PatchManifest};
+use hotwasm_incremental::EvalOutput;
+use hotwasm_pipeline::compile::{CompileError, Compiled, Compiler, SessionObject, SourceLang};
+use hotwasm_pipeline::eval::pending_warnings;
+use std::sync::Arc;
+use std::time::Instant;
+
+type Stopped = Box<Outcome>;
+
+fn failed(stage: Stage, error: String) -> Stopped {
+    Box::new(Outcome {
+        stage: Some(stage),
+        error: Some(error),
+        ..Outcome::default()
+    })
+}
+
+/// The pipeline's name of a C-family eval language.
+fn source_lang(lang: Lang) -> SourceLang {
+    match lang {
+        Lang::Cpp => SourceLang::Cpp,
+        _ => SourceLang::C,
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Runs the eval `text` (named `name` in diagnostics) of `lang` through its session.
+pub fn run(
+    hub: &Arc<Hub>,
+    ticket: Ticket,
+    lang: Lang,
+    text: String,
+    name: String,
+    eval_id: Option<String>,
+) -> Outcome {
+    let started = Instant::now();
+    let mut out =
+        compile_and_deliver(hub, ticket, lang, &text, &name, eval_id).unwrap_or_else(|o| *o);
+    out.timings.total_ms = ms(started);
+    out
+}
+
+/// The journal's client-text evals of `lang` after entry `after`, in order.
+pub fn journal_evals(journal: &Journal, lang: Lang, after: u64) -> Vec<(u64, String)> {
+    journal
+        .entries()
+        .iter()
+        .filter(|e| e.seq > after)
+        .filter_map(|e| match &e.kind {
+            EntryKind::Patch {
+                source,
+                lang: l,
+                name,
+                ..
+            } if *l == lang && sessions::is_session_eval(lang, name) => {
+                Some((e.seq, source.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The session's first input: hotwasm's ABI and the vars no session defines, as
+/// `hotwasm_vars.h` declares them: the host's, and those of journal entries that are no
+/// session's evals (saved files, named text evals, Rust). A new such entry changes the prelude,
+/// and so restarts the session. (Another language's session evals stay out: their prototypes
+/// may name types only that session knows.)
+fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> String {
+    let others: Vec<crate::journal::Entry> = journal
+        .entries()
+        .iter()
+        .filter(|e| {
+            !matches!(&e.kind, EntryKind::Patch { lang: l, name, .. }
+                if sessions::is_session_eval(*l, name))
+        })
+        .cloned()
+        .collect();
+    let dirs = compiler.include_dirs();
+    let header = crate::vars::header_for(host, &others, &crate::vars::app_headers(dirs), dirs);
+    format!("#include \"hotwasm.h\"\n{header}")
+}
+
+/// What a prelude declares: its lines without the comments `hotwasm_vars.h` writes on lines
+/// of their own (versions, journal entries, C++-linkage vars named only), so a new entry that
+/// changes no declaration does not restart the session.
+fn declarations(prelude: &str) -> Vec<&str> {
+    prelude
+        .lines()
+        .filter(|l| !(l.starts_with("/*") && l.ends_with("*/")))
+        .collect()
+}
+
+/// The prelude with the host's vars only.
+fn host_prelude(compiler: &Compiler, host: &HostManifest) -> String {
+    let dirs = compiler.include_dirs();
+    let header = crate::vars::header_for(host, &[], &crate::vars::app_headers(dirs), dirs);
+    format!("#include \"hotwasm.h\"\n{header}")
+}
+
+/// Step 1: the session of `slot`, in step with the journal and the host: started (with the
+/// prelude) and replayed when it is missing, holds other evals, or was made for another host.
+fn in_step<'a>(
+    hub: &Hub,
+    compiler: &Compiler,
+    slot: &'a mut Slot,
+    lang: Lang,
+    host: &HostManifest,
+) -> Result<&'a mut Live, String> {
+    if slot.live.is_none() {
+        let epoch = hub.lock().journal.epoch().to_string();
+        slot.reset_after = slot
+            .reset_after
+            .max(sessions::reset_after(&hub.root, &epoch));
+    }
+    let (evals, prelude) = {
+        let state = hub.lock();
+        let evals = journal_evals(&state.journal, lang, slot.reset_after);
+        (evals, prelude(compiler, host, &state.journal))
+    };
+    let stale = slot.live.as_ref().map(|l| {
+        if l.threads != host.threads || declarations(&l.prelude) != declarations(&prelude) {
+            Some("the host or the vars other entries define changed")
+        } else if l.read_changed() {
+            Some("a header it read was edited")
+        } else if !l.seqs.iter().eq(evals.iter().map(|e| &e.0)) {
+            Some("the journal's evals changed (an undo, a reset)")
+        } else {
+            None
+        }
+    });
+    if let Some(Some(why)) = stale {
+        eprintln!(
+            "hotwasm: the {} compiler session starts again and replays {} evals: {why}",
+            lang.as_str(),
+            evals.len()
+        );
+    }
+    if !matches!(stale, Some(None)) {
+        slot.live = None;
+        let args = compiler
+            .session_args(source_lang(lang), host.threads)
+            .map_err(|e| e.to_string())?;
+        let config = compiler.config();
+        let mut live = sessions::start(&Start {
+            lang,
+            args: &args,
+            root: &config.root,
+            prelude: &prelude,
+            fallback_prelude: host_prelude(compiler, host),
+            threads: host.threads,
+            timeout: config.timeout,
+            memory_bytes: config.memory_bytes,
+        })?;
+        sessions::replay(&mut live, &evals).map_err(|e| e.to_string())?;
+        slot.live = Some(live);
+    }
+    Ok(slot.live.as_mut().expect("just started"))
+}
+
+/// Makes the session forget the eval `out` it just compiled (it was not journaled): undone when
+/// that leaves the session as it was, else dropped (the next eval restarts it and replays the
+/// journal). Undo cannot bring back what the eval replaced, nor forget the macros it defined
+/// (an included header's guard among them: the header would not be read again).
+fn forget(slot: &mut Slot, out: &EvalOutput) {
+    forget_if(slot, undoable(out));
+}
+
+/// Whether undoing `out` leaves the session as it was before it (see [`forget`]).
+fn undoable(out: &EvalOutput) -> bool {
+    out.replaced.is_empty() && out.macros.is_empty() && out.files.is_empty()
+}
+
+/// [`forget`], given whether the eval is `undoable`.
+fn forget_if(slot: &mut Slot, undoable: bool) {
+    let undone = undoable
+        && slot
+            .live
+            .as_mut()
+            .is_some_and(|l| l.session.undo(1).is_ok_and(|n| n == 1));
+    if !undone {
+        slot.live = None;
+    }
+}
+
+fn compile_and_deliver(
+    hub: &Arc<Hub>,
+    mut ticket: Ticket,
+    lang: Lang,
+    text: &str,
+    name: &str,
+    eval_id: Option<String>,
+) -> Result<Outcome, Stopped> {
+    let compiler = hub
+        .compiler
+        .as_ref()
+        .map_err(|e| failed(Stage::Compile, e.clone()))?;
+    let host = hub.host().map_err(|e| failed(Stage::Check, e))?;
+    let mut slot = hub.sessions.lock(lang);
+    let started = Instant::now();
+    let compiled = {
+        let _compiling = ticket.wait();
+        compile(hub, compiler, &mut slot, lang, text, name, &host)
+    };
+    let (compiled, mut base, undoable, declares) = compiled.map_err(|mut o| {
+        o.timings.compile_ms = ms(started);
+        o
+    })?;
+    base.timings.compile_ms = ms(started);
+    let mut state = hub.lock();
+    let check_started = Instant::now();
+    let known = state.known();
+    let seq = state.journal.next_seq();
+    let checked = hotwasm_pipeline::eval::check_eval(
+        lang,
+        &compiled,
+        seq,
+        &host,
+        &known,
+        &hub.config_file,
+        declares,
+    );
+    base.timings.check_ms = ms(check_started);
+    let (wasm, checked) = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            drop(state);
+            forget_if(&mut slot, undoable);
+            return Err(base.into_failure(Stage::Check, e));
+        }
+    };
+    let source = hotwasm_pipeline::eval::Source {
+        text: text.to_string(),
+        name: name.to_string(),
+        cwd: Default::default(),
+        input: name.to_string(),
+    };
+    base.diagnostics
+        .extend(pending_warnings(&checked.pending, &source));
+    let kind = EntryKind::Patch {
+        manifest: PatchManifest {
+            entries: checked.entries,
+        },
+        run: checked.run,
+        source: source.text,
+        lang,
+        name: source.name,
+        wasm: Arc::new(wasm),
+    };
+    let sent = Instant::now();
+    let delivered = hub.deliver(&mut state, kind, eval_id, None);
+    drop(state);
+    let (entry, pages) = match delivered {
+        Ok(d) => d,
+        Err(e) => {
+            forget_if(&mut slot, undoable);
+            return Err(base.into_failure(Stage::Deliver, e.to_string()));
+        }
+    };
+    if let Some(live) = slot.live.as_mut() {
+        live.seqs.push(entry.seq);
+    }
+    drop(slot);
+    base.seq = Some(entry.seq);
+    crate::vars::refresh(hub);
+    let acks = hub.collect_acks(entry.seq, &pages);
+    Ok(report_acks(base, &pages, &acks, sent))
+}
+
+/// Steps 1–4: the session compiles `text`, the layouts are checked, the pipeline links it.
+/// Returns the patch, the outcome so far, whether undoing the eval leaves the session as before
+/// ([`undoable`]), and whether it declared anything (a macro or a declaration).
+fn compile(
+    hub: &Hub,
+    compiler: &Compiler,
+    slot: &mut Slot,
+    lang: Lang,
+    text: &str,
+    name: &str,
+    host: &HostManifest,
+) -> Result<(Compiled, Outcome, bool, bool), Stopped> {
+    let live = in_step(hub, compiler, slot, lang, host).map_err(|e| failed(Stage::Compile, e))?;
+    let out = match live.session.eval(text) {
+        Ok(out) => out,
+        Err(e) => {
+            slot.live = None;
+            return Err(failed(
+                Stage::Compile,
+                format!("{e}\nNothing was applied or journaled; the next eval starts a new compiler session and replays the journal's evals into it"),
+            ));
+        }
+    };
+    let outside = compiler.read_outside(source_lang(lang), host.threads, &out.files);
+    let refusal = match outside {
+        Ok(file) => file.map(|f| CompileError::IncludeOutside(f).to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = refusal {
+        // Dropped, not undone: what the file defined (macros too) must not reach a later eval.
+        slot.live = None;
+        return Err(failed(Stage::Compile, why));
+    }
+    let diagnostics = sessions::diagnostics(&out, name);
+    let raw_output = sessions::printed(&diagnostics);
+    if !out.ok {
+        let n = diagnostics.len();
+        return Err(Box::new(Outcome {
+            stage: Some(Stage::Compile),
+            error: Some(format!(
+                "the source does not compile ({n} diagnostics): fix the first error and eval again"
+            )),
+            diagnostics,
+            raw_output,
+            ..Outcome::default()
+        }));
+    }
+    let base = Outcome {
+        diagnostics,
+        raw_output,
+        timings: Timings::default(),
+        ..Outcome::default()
+    };
+    if let Some(why) = sessions::layout_refusal(&out, live, &host.layouts) {
+        forget(slot, &out);
+        return Err(base.into_failure(Stage::Check, why));
+    }
+    let linked = link(compiler, live, &out, lang, host);
+    match linked {
+        Ok(compiled) => {
+            live.remember(&out);
+            let declares = !out.macros.is_empty()
+                || out.header_decls > 0
+                || out.decls.iter().any(|d| d.kind != "TopLevelStmt");
+            Ok((compiled, base, undoable(&out), declares))
+        }
+        Err(e) => {
+            forget(slot, &out);
+            Err(base.into_failure(Stage::Compile, e.to_string()))
+        }
+    }
+}
+
+/// Step 4: the session's object linked late-bound in a fresh work directory.
+fn link(
+    compiler: &Compiler,
+    live: &Live,
+    out: &hotwasm_incremental::EvalOutput,
+    lang: Lang,
+    host: &HostManifest,
+) -> Result<Compiled, CompileError> {
+    let work = tempfile::Builder::new()
+        .prefix("hotwasm-eval")
+        .tempdir()
+        .map_err(CompileError::Io)?;
+    let object = SessionObject {
+        lang: source_lang(lang),
+        object: &out.object,
+        globals: sessions::globals_of(out),
+        headers: live.headers.clone(),
+    };
+    compiler.link_session_object(object, work.path(), host)
+}

@@ -257,6 +257,7 @@ fn compile_and_deliver(
         name: name.to_string(),
         cwd: Default::default(),
         input: name.to_string(),
+        earlier_rust: Vec::new(),
     };
     base.diagnostics
         .extend(pending_warnings(&checked.pending, &source));

@@ -29,8 +29,8 @@ mod vars_query_and_header;
 
 // Languages beyond C.
 mod cpp_patches;
-mod rust_evals_keep_their_items;
 mod cpp_runtime_in_every_host;
+mod rust_evals_keep_their_items;
 mod rust_patches;
 
 // The journal: kept across restarts, undone on every page.

@@ -114,6 +114,9 @@ step md-allhot-bounce 1800 node benches/allhot.mjs --app examples/c-host --frame
 # Rust evals that keep their items (issue 21): session evals against today's path, interleaved.
 step md-rust-session 1800 cargo bench -p hotwasm-pipeline --bench rust_session
 
+# One growing program (issue 21): C/C++ evals through the persistent clang session against today's
+# path, in the same run; the session's memory after 1,000 evals.
+step md-session 2400 bash -c 'HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/c-host >/dev/null && HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/cpp-host >/dev/null && node --experimental-websocket benches/session.mjs --evals 30 --memory-evals 1000'
 # Threads (issue 19): apply→live on every thread with busy/asleep workers, call cost on a worker,
 # what cross-origin isolation changes (Node, then headless Chromium with the real server).
 step md-threads 1200 node benches/threads.mjs 20

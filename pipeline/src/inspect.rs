@@ -128,10 +128,17 @@ impl Known {
     }
 }
 
+/// The C library's ways to start a thread (`std::thread` and C11 `thrd_create` reach
+/// `pthread_create`): a patch that imports one is refused with the way out, not told to define it.
+const STARTS_THREADS: [&str; 2] = ["pthread_create", "thrd_create"];
+
 /// The next step for a patch that uses `symbol`, which the host does not export.
 fn hint_for(symbol: &str) -> String {
     if symbol.starts_with("hotwasm_") {
         return "it is part of the hotwasm runtime (abi/include/hotwasm.h), which is newer than the host: rebuild the host with `hotwasm build --hot`".into();
+    }
+    if STARTS_THREADS.contains(&symbol) {
+        return "it starts a thread, and a patch cannot start threads (docs/THREADS.md): start the thread in the host's own code, and let the patch replace the function that thread runs (every thread calls the new version)".into();
     }
     match crate::compile::cpp::hint_for_missing(symbol) {
         Some(hint) => hint.to_string(),
@@ -459,6 +466,24 @@ mod tests {
         assert_eq!(c.entries[0].signature, sig("vppf"));
         assert_eq!(c.entries[1].symbol, "helper__hw3");
         assert_eq!(c.run.as_deref(), Some("hotwasm_main__hw3"));
+    }
+
+    #[test]
+    fn a_patch_that_starts_a_thread_is_told_to_start_it_in_the_host() {
+        let s = shape(&[("step__hw3", "vppf")], &[("env", "pthread_create")]);
+        let e = check(
+            &s,
+            &["step".into()],
+            &Plan::default(),
+            ver,
+            &host(),
+            &Known::default(),
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("`pthread_create`"), "{text}");
+        assert!(text.contains("a patch cannot start threads"), "{text}");
+        assert!(!text.contains("define it in the patch"), "{text}");
     }
 
     #[test]

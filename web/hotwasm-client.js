@@ -87,6 +87,7 @@
 //                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
+//                 pending?: the var called while no eval defines it (how 'pending': nothing rolled back),
 //                 state: {restored, scope: 'call'|'none', call, ms, bytes?, zeroed?, reason?, leftBehind?}}
 //                (var null: the trap was in the app's own code, nothing to roll back; restored:
 //                memory is back as before the call `call` — that call's writes are all that was
@@ -119,7 +120,7 @@ import { HostRegistry } from './registry.js';
 import { Connection, replUrlForPage, tokenFromPage, tokenFromServedPage } from './connection.js';
 import { Applier } from './applier.js';
 import { captureStdio } from './output.js';
-import { describeTrap, fromWasm, isControlFlow } from './traps.js';
+import { describeTrap, fromWasm, isControlFlow, pendingVar } from './traps.js';
 import { restoreStash, saveState, stash, takeStash } from './host-reload.js';
 
 export { LANGS, PROTOCOL_VERSION, extensionOf } from './protocol.js';
@@ -500,7 +501,11 @@ export class Hot {
    * the stack pointer (no copy then: the call's writes stay, and the event says so).
    */
   recoverFromTrap(error, { call = null, copy = 0 } = {}) {
-    const info = this.hotReload ? this.applier.rollBackTrap(error, { call, copy }) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };
+    const pending = this.hotReload ? pendingVar(error) : null;
+    // A call of a var no eval defines yet: the caller's code is not at fault, nothing rolls back.
+    const info = pending !== null
+      ? { message: describeTrap(error), how: 'pending', pending, vars: [], var: null, stack: error?.stack ?? '', state: this.applier.undoCall(call, copy) }
+      : this.hotReload ? this.applier.rollBackTrap(error, { call, copy }) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };
     // The code rollback is journaled for every other page; the undone call was this page's own.
     for (const v of info.vars) {
       if (v.rolledBack) this.sendTrap(ClientMsg.trap(v.seq, v.var, info.message));

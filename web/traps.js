@@ -7,8 +7,10 @@
 
 if (typeof Error.stackTraceLimit === 'number' && Error.stackTraceLimit < 100) Error.stackTraceLimit = 100;
 
-/** Best-effort description of what was thrown out of wasm. */
+/** Best-effort description of what was thrown out of wasm: names the var when it was pending. */
 export function describeTrap(error) {
+  const pending = pendingVar(error);
+  if (pending !== null) return pendingMessage(pending);
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   if (globalThis.WebAssembly?.Exception && error instanceof WebAssembly.Exception) {
     return 'uncaught wasm exception (a Rust panic or C++ throw left the patched function)';
@@ -73,4 +75,28 @@ function blameFromStack(stack, patched) {
     }
   }
   return [];
+}
+
+/**
+ * The var a trap called while no eval defined it (its slot holds nothing), or null.
+ *
+ * A patch reaches every var it calls through its trampoline `__wrap_<var>`
+ * (pipeline/src/compile/trampolines.rs), which only loads the var's slot and calls through it:
+ * the one way that call traps is an empty slot (the runtime refuses a version of another
+ * signature), so a RuntimeError whose innermost frame is `__wrap_<var>` names a pending var.
+ * The call path stays as it was (no check per call): the name is read from the trap's stack.
+ */
+export function pendingVar(error) {
+  const W = globalThis.WebAssembly;
+  const runtimeError = (W?.RuntimeError && error instanceof W.RuntimeError) || error?.name === 'RuntimeError';
+  if (!runtimeError) return null;
+  const innermost = String(error?.stack ?? '').split('\n').find((l) => /wasm:\/\/|wasm-function\[/.test(l));
+  // V8: `    at __wrap_later (wasm://wasm/…)`; SpiderMonkey: `__wrap_later@wasm://…`.
+  const m = innermost?.trim().match(/^(?:at\s+)?__wrap_(\S+?)(?:\s+\(|@)/);
+  return m ? m[1] : null;
+}
+
+/** What a user reads when pending var `name` was called. */
+export function pendingMessage(name) {
+  return `\`${name}\` was called but no eval defines it yet: define it (or undo the eval that calls it)`;
 }

@@ -148,6 +148,10 @@ function wire(hot) {
   hot.on('welcome', () => editor.value === state.template && selectLang(state.lang));
   hot.on('trap', (t) => {
     state.traps += 1;
+    if (t.pending) {
+      banner.show('trap', `Call of \`${t.pending}\`, which no eval defines yet`, t.message);
+      return;
+    }
     if (t.var) {
       state.hostTraps = 0;
       const report = trapReport(t);

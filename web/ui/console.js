@@ -141,6 +141,7 @@ export function logEvents(hot, c) {
     const names = () => t.vars.map((v) => `${v.var} (patch #${v.seq})`).join(', ');
     const undone = t.state?.restored ? `; ${callName(t)} undone (${ms(t.state.ms)} ms)` : t.state?.reason ? `; ${callName(t)} not undone: ${t.state.reason}` : '';
     if (t.var) c.log('trap', `trap in ${names()} → rolled back (${t.how})${undone}`, t.message);
+    else if (t.pending) c.log('trap', `trap: ${t.message}${undone}`);
     else c.log('error', `trap in the app's own code${undone}: ${t.message}`);
   });
   hot.on('undo', (u) => {

@@ -1,0 +1,66 @@
+// A call to a var that no eval defines yet, in a real page: examples/c-host built with
+// HOT_RELOAD=1, served by `hotwasm serve`, its bundle run under Node as the page (the public client
+// over a real WebSocket). The trap names the var that was called, nothing is rolled back, the app
+// keeps running, and once an eval defines the var the same call works.
+//
+//   node --experimental-websocket --test tests/examples/pending-trap.test.mjs
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { TRAPPED } from '../../web/hotwasm-client.js';
+import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
+
+const APP = join(ROOT, 'examples/c-host');
+
+async function applied(hot, source) {
+  const patch = nextPatch(hot);
+  const result = await hot.eval(source, 'c');
+  assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
+  const p = await patch;
+  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
+  return result;
+}
+
+describe('a call to a pending var in examples/c-host', { timeout: 25 * 60_000 }, () => {
+  let server;
+  let hot;
+  before(async () => {
+    const r = spawnSync('bash', [join(ROOT, 'scripts/emscripten-bundle.sh'), APP], {
+      cwd: ROOT,
+      env: { ...process.env, HOT_RELOAD: '1' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 20 * 60_000,
+    });
+    assert.equal(r.status, 0, 'building examples/c-host failed');
+    server = await serveApp(APP, { hotwasm: process.env.HOTWASM_BIN });
+    ({ hot } = await attachPage(join(APP, 'build/hot/bounce.js'), server.url));
+  });
+  after(() => {
+    hot?.close();
+    server?.stop();
+  });
+
+  test('traps with a message naming the var, rolls nothing back, and works once an eval defines it', async () => {
+    await applied(hot, 'int later(int);\nint uses_later(int x) { return later(x) + 1; }\n');
+    await applied(hot, '#include "bounce.h"\nint uses_later(int);\nuint32_t ball_color(const Ball *ball) { (void)ball; return (uint32_t)uses_later(7); }\n');
+    const traps = [];
+    const off = hot.on('trap', (t) => traps.push(t));
+    assert.equal(hot.call('bounce_first_color'), TRAPPED);
+    off();
+    assert.equal(traps.length, 1);
+    const [t] = traps;
+    assert.equal(t.pending, 'later');
+    assert.equal(t.how, 'pending');
+    assert.equal(t.message, '`later` was called but no eval defines it yet: define it (or undo the eval that calls it)');
+    assert.deepEqual(t.vars, [], 'the callers are not at fault: nothing rolled back');
+    const live = (name) => hot.vars().find((v) => v.name === name);
+    assert.equal(live('uses_later').version, 1, 'uses_later keeps its version');
+    assert.ok(live('ball_color').patched, 'ball_color keeps the patch that calls uses_later');
+    assert.notEqual(hot.call('bounce_score'), TRAPPED, 'the app keeps running');
+
+    await applied(hot, 'int later(int x) { return x * 10; }\n');
+    assert.equal(hot.call('bounce_first_color'), 71, 'the same call reaches the new later');
+  });
+});

@@ -87,7 +87,8 @@
 //                (value: {type, text} of the eval's final expression here, or null)
 //   rollback     {seq, var, replay, ok, error, local, applyMs}
 //   trap         {var, vars: [{var, seq, symbol, rolledBack, error}], message, how, stack, error,
-//                 pending?: the var called while no eval defines it (how 'pending': nothing rolled back),
+//                 pending?: the var called while no eval defines it (how 'pending': nothing rolled back;
+//                 several, comma-separated, when more than one var is pending),
 //                 state: {restored, scope: 'call'|'none', call, ms, bytes?, zeroed?, reason?, leftBehind?}}
 //                (var null: the trap was in the app's own code, nothing to roll back; restored:
 //                memory is back as before the call `call` — that call's writes are all that was
@@ -120,7 +121,7 @@ import { HostRegistry } from './registry.js';
 import { Connection, replUrlForPage, tokenFromPage, tokenFromServedPage } from './connection.js';
 import { Applier } from './applier.js';
 import { captureStdio } from './output.js';
-import { describeTrap, fromWasm, isControlFlow, pendingVar } from './traps.js';
+import { describeTrap, fromWasm, isControlFlow, pendingMessage, pendingNames, pendingVars } from './traps.js';
 import { restoreStash, saveState, stash, takeStash } from './host-reload.js';
 
 export { LANGS, PROTOCOL_VERSION, extensionOf } from './protocol.js';
@@ -501,10 +502,10 @@ export class Hot {
    * the stack pointer (no copy then: the call's writes stay, and the event says so).
    */
   recoverFromTrap(error, { call = null, copy = 0 } = {}) {
-    const pending = this.hotReload ? pendingVar(error) : null;
+    const pending = this.hotReload ? pendingVars(error, () => pendingNames(this.applier.patches, (path) => this.Module.FS.readFile(path), this.vars())) : [];
     // A call of a var no eval defines yet: the caller's code is not at fault, nothing rolls back.
-    const info = pending !== null
-      ? { message: describeTrap(error), how: 'pending', pending, vars: [], var: null, stack: error?.stack ?? '', state: this.applier.undoCall(call, copy) }
+    const info = pending.length
+      ? { message: pendingMessage(pending), how: 'pending', pending: pending.join(', '), vars: [], var: null, stack: error?.stack ?? '', state: this.applier.undoCall(call, copy) }
       : this.hotReload ? this.applier.rollBackTrap(error, { call, copy }) : { message: describeTrap(error), how: 'none', vars: [], var: null, stack: error?.stack ?? '', state: null };
     // The code rollback is journaled for every other page; the undone call was this page's own.
     for (const v of info.vars) {

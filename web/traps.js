@@ -7,10 +7,8 @@
 
 if (typeof Error.stackTraceLimit === 'number' && Error.stackTraceLimit < 100) Error.stackTraceLimit = 100;
 
-/** Best-effort description of what was thrown out of wasm: names the var when it was pending. */
+/** Best-effort description of what was thrown out of wasm. */
 export function describeTrap(error) {
-  const pending = pendingVar(error);
-  if (pending !== null) return pendingMessage(pending);
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   if (globalThis.WebAssembly?.Exception && error instanceof WebAssembly.Exception) {
     return 'uncaught wasm exception (a Rust panic or C++ throw left the patched function)';
@@ -77,26 +75,85 @@ function blameFromStack(stack, patched) {
   return [];
 }
 
+/** What engines say when `call_indirect` finds no function (V8, SpiderMonkey, JavaScriptCore). */
+const NULL_CALL = /null function|indirect call to null|null table entry|table index is out of bounds/;
+
 /**
- * The var a trap called while no eval defined it (its slot holds nothing), or null.
+ * The vars a trap may have called while no eval defined them (their slots hold nothing): `[]`
+ * when the trap is something else.
  *
- * A patch reaches every var it calls through its trampoline `__wrap_<var>`
- * (pipeline/src/compile/trampolines.rs), which only loads the var's slot and calls through it:
- * the one way that call traps is an empty slot (the runtime refuses a version of another
- * signature), so a RuntimeError whose innermost frame is `__wrap_<var>` names a pending var.
- * The call path stays as it was (no check per call): the name is read from the trap's stack.
+ * A patch reaches every var it calls through the var's slot (pipeline/src/compile/trampolines.rs:
+ * load the slot, `call_indirect` through it, inlined into the caller), and a pending var's slot
+ * holds nothing, so the call traps with the engine's "null function" in the patch's own code. So:
+ * a null-call trap whose innermost frame is in a patch (not the host's module) is a call of a
+ * pending var when there is one; `pending()` lists them ([pendingNames]), asked only then.
+ * The call path stays as it was (no check per call): all of this is read after the trap.
  */
-export function pendingVar(error) {
+export function pendingVars(error, pending) {
   const W = globalThis.WebAssembly;
   const runtimeError = (W?.RuntimeError && error instanceof W.RuntimeError) || error?.name === 'RuntimeError';
-  if (!runtimeError) return null;
-  const innermost = String(error?.stack ?? '').split('\n').find((l) => /wasm:\/\/|wasm-function\[/.test(l));
-  // V8: `    at __wrap_later (wasm://wasm/…)`; SpiderMonkey: `__wrap_later@wasm://…`.
-  const m = innermost?.trim().match(/^(?:at\s+)?__wrap_(\S+?)(?:\s+\(|@)/);
-  return m ? m[1] : null;
+  if (!runtimeError || !NULL_CALL.test(String(error?.message ?? ''))) return [];
+  const frames = String(error?.stack ?? '').split('\n').filter((l) => /wasm:\/\/|wasm-function\[/.test(l));
+  const moduleOf = (l) => l.match(/wasm:\/\/wasm\/([^:)\s]+)/)?.[1] ?? null;
+  if (frames.length < 2 || moduleOf(frames[0]) === moduleOf(frames.at(-1))) return [];
+  return pending();
 }
 
-/** What a user reads when pending var `name` was called. */
-export function pendingMessage(name) {
-  return `\`${name}\` was called but no eval defines it yet: define it (or undo the eval that calls it)`;
+/**
+ * The vars that patches applied here call but that have no implementation: every name in the
+ * `hotwasm.vars` section of each patch file (`patches`: the applier's seq → {path}, `readFile`
+ * the module's FS.readFile) that `vars` (`hot.vars()`, which lists only vars with an
+ * implementation) does not name. Sorted.
+ */
+export function pendingNames(patches, readFile, vars) {
+  const live = new Set(vars.map((v) => v.name));
+  const names = new Set();
+  for (const p of patches.values()) {
+    let bytes;
+    try {
+      bytes = readFile(p.path);
+    } catch {
+      continue; // forgotten meanwhile
+    }
+    for (const text of customSections(bytes, 'hotwasm.vars')) {
+      for (const line of text.split('\n')) {
+        const name = line.split(' ')[0];
+        if (name && !live.has(name)) names.add(name);
+      }
+    }
+  }
+  return [...names].sort();
+}
+
+/** The text of every custom section called `wanted` in the wasm module `bytes`. */
+function customSections(bytes, wanted) {
+  const out = [];
+  const decoder = new TextDecoder();
+  let at = 8; // magic and version
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; at < bytes.length; shift += 7) {
+      const b = bytes[at++];
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    return value;
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id === 0) {
+      const len = leb();
+      if (decoder.decode(bytes.subarray(at, at + len)) === wanted) out.push(decoder.decode(bytes.subarray(at + len, end)));
+    }
+    at = end;
+  }
+  return out;
+}
+
+/** What a user reads when pending var `names[0]` (or one of `names`) was called. */
+export function pendingMessage(names) {
+  const which = names.length === 1 ? `\`${names[0]}\`` : `one of ${names.map((n) => `\`${n}\``).join(', ')}`;
+  return `${which} was called but no eval defines it yet: define it (or undo the eval that calls it)`;
 }

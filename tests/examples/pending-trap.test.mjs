@@ -1,6 +1,7 @@
-// A call to a var that no eval defines yet, in a real page: examples/c-host built with
-// HOT_RELOAD=1, served by `hotwasm serve`, its bundle run under Node as the page (the public client
-// over a real WebSocket). The trap names the var that was called, nothing is rolled back, the app
+// A call to a var that no eval defines yet, in real pages: examples/c-host (marked hot functions)
+// built with HOT_RELOAD=1 and examples/allhot-c (every function hot) built with
+// `hotwasm build --hot`, served by `hotwasm serve`, each bundle run under Node as the page (the
+// public client over a real WebSocket). The trap names the var that was called, nothing is rolled back, the app
 // keeps running, and once an eval defines the var the same call works.
 //
 //   node --experimental-websocket --test tests/examples/pending-trap.test.mjs
@@ -8,11 +9,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRAPPED } from '../../web/hotwasm-client.js';
 import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
 
 const APP = join(ROOT, 'examples/c-host');
+const PENDING = '`later` was called but no eval defines it yet: define it (or undo the eval that calls it)';
 
 async function applied(hot, source) {
   const patch = nextPatch(hot);
@@ -21,6 +25,24 @@ async function applied(hot, source) {
   const p = await patch;
   assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
   return result;
+}
+
+/** Calls `fn` through `hot.call`, insists it trapped, and returns the one trap event. */
+function trapOf(hot, fn) {
+  const traps = [];
+  const off = hot.on('trap', (t) => traps.push(t));
+  assert.equal(hot.call(fn), TRAPPED, `${fn} did not trap`);
+  off();
+  assert.equal(traps.length, 1);
+  return traps[0];
+}
+
+/** The trap names `later`, says how to fix it and rolls nothing back. */
+function assertPendingLater(t) {
+  assert.equal(t.message, PENDING);
+  assert.equal(t.pending, 'later');
+  assert.equal(t.how, 'pending');
+  assert.deepEqual(t.vars, [], 'the callers are not at fault: nothing rolled back');
 }
 
 describe('a call to a pending var in examples/c-host', { timeout: 25 * 60_000 }, () => {
@@ -43,18 +65,11 @@ describe('a call to a pending var in examples/c-host', { timeout: 25 * 60_000 },
   });
 
   test('traps with a message naming the var, rolls nothing back, and works once an eval defines it', async () => {
+    assert.notEqual(hot.call('bounce_frame', 1 / 60), TRAPPED);
+    assert.ok(hot.call('bounce_balls') > 0, 'the first frame spawned a ball');
     await applied(hot, 'int later(int);\nint uses_later(int x) { return later(x) + 1; }\n');
     await applied(hot, '#include "bounce.h"\nint uses_later(int);\nuint32_t ball_color(const Ball *ball) { (void)ball; return (uint32_t)uses_later(7); }\n');
-    const traps = [];
-    const off = hot.on('trap', (t) => traps.push(t));
-    assert.equal(hot.call('bounce_first_color'), TRAPPED);
-    off();
-    assert.equal(traps.length, 1);
-    const [t] = traps;
-    assert.equal(t.pending, 'later');
-    assert.equal(t.how, 'pending');
-    assert.equal(t.message, '`later` was called but no eval defines it yet: define it (or undo the eval that calls it)');
-    assert.deepEqual(t.vars, [], 'the callers are not at fault: nothing rolled back');
+    assertPendingLater(trapOf(hot, 'bounce_first_color'));
     const live = (name) => hot.vars().find((v) => v.name === name);
     assert.equal(live('uses_later').version, 1, 'uses_later keeps its version');
     assert.ok(live('ball_color').patched, 'ball_color keeps the patch that calls uses_later');
@@ -62,5 +77,32 @@ describe('a call to a pending var in examples/c-host', { timeout: 25 * 60_000 },
 
     await applied(hot, 'int later(int x) { return x * 10; }\n');
     assert.equal(hot.call('bounce_first_color'), 71, 'the same call reaches the new later');
+  });
+});
+
+describe('a call to a pending var in examples/allhot-c (every function hot)', { timeout: 25 * 60_000 }, () => {
+  let server;
+  let hot;
+  before(async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'hotwasm-pending-')), 'allhot-c');
+    cpSync(join(ROOT, 'examples/allhot-c'), dir, { recursive: true, filter: (s) => !/\/(build|\.hotwasm)$/.test(s) });
+    const [command, argv] = process.env.HOTWASM_BIN ? [process.env.HOTWASM_BIN, []] : ['bash', [join(ROOT, 'scripts/hotwasm')]];
+    const built = spawnSync(command, [...argv, 'build', '--hot', '--project', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(built.status, 0, 'hotwasm build --hot failed');
+    server = await serveApp(dir, { hotwasm: process.env.HOTWASM_BIN });
+    ({ hot } = await attachPage(join(dir, 'build/hot/tally.js'), server.url));
+  });
+  after(() => {
+    hot?.close();
+    server?.stop();
+  });
+
+  test('the host\'s own caller reaches the pending var: the trap names it; defining it makes the call work', async () => {
+    await applied(hot, 'int later(int);\nint uses_later(int x) { return later(x) + 1; }\n');
+    await applied(hot, '#include "tally.h"\nint uses_later(int);\nint32_t step(int32_t n) { (void)n; return uses_later(7); }\n');
+    assertPendingLater(trapOf(hot, 'tally_value'));
+    assert.notEqual(hot.call('tally_frame', 1 / 60), TRAPPED, 'the app keeps running');
+    await applied(hot, 'int later(int x) { return x * 10; }\n');
+    assert.equal(hot.call('tally_value'), 71, 'tally_value (host code) → step → uses_later → later');
   });
 });

@@ -502,7 +502,7 @@ export class Hot {
    * the stack pointer (no copy then: the call's writes stay, and the event says so).
    */
   recoverFromTrap(error, { call = null, copy = 0 } = {}) {
-    const pending = this.hotReload ? pendingVars(error, () => pendingNames(this.applier.patches, (path) => this.Module.FS.readFile(path), this.vars())) : [];
+    const pending = this.hotReload ? pendingVars(error, (frame) => pendingNames(this.applier.patches, (path) => this.Module.FS.readFile(path), this.vars(), frame)) : [];
     // A call of a var no eval defines yet: the caller's code is not at fault, nothing rolls back.
     const info = pending.length
       ? { message: pendingMessage(pending), how: 'pending', pending: pending.join(', '), vars: [], var: null, stack: error?.stack ?? '', state: this.applier.undoCall(call, copy) }

@@ -86,7 +86,8 @@ const NULL_CALL = /null function|indirect call to null|null table entry|table in
  * load the slot, `call_indirect` through it, inlined into the caller), and a pending var's slot
  * holds nothing, so the call traps with the engine's "null function" in the patch's own code. So:
  * a null-call trap whose innermost frame is in a patch (not the host's module) is a call of a
- * pending var when there is one; `pending()` lists them ([pendingNames]), asked only then.
+ * pending var when there is one; `pending(frame)` lists them ([pendingNames]), asked only then
+ * with the words of the innermost frame.
  * The call path stays as it was (no check per call): all of this is read after the trap.
  */
 export function pendingVars(error, pending) {
@@ -96,19 +97,23 @@ export function pendingVars(error, pending) {
   const frames = String(error?.stack ?? '').split('\n').filter((l) => /wasm:\/\/|wasm-function\[/.test(l));
   const moduleOf = (l) => l.match(/wasm:\/\/wasm\/([^:)\s]+)/)?.[1] ?? null;
   if (frames.length < 2 || moduleOf(frames[0]) === moduleOf(frames.at(-1))) return [];
-  return pending();
+  return pending(frames[0].match(/[A-Za-z_][A-Za-z0-9_$]*/g) ?? []);
 }
 
 /**
  * The vars that patches applied here call but that have no implementation: every name in the
  * `hotwasm.vars` section of each patch file (`patches`: the applier's seq → {path}, `readFile`
  * the module's FS.readFile) that `vars` (`hot.vars()`, which lists only vars with an
- * implementation) does not name. Sorted.
+ * implementation) does not name. Sorted. When a patch defines a var that `frame` (the words of
+ * the trap's innermost frame: patches keep their function names) names, only such patches count.
  */
-export function pendingNames(patches, readFile, vars) {
+export function pendingNames(patches, readFile, vars, frame = []) {
   const live = new Set(vars.map((v) => v.name));
   const names = new Set();
-  for (const p of patches.values()) {
+  const words = new Set(frame);
+  const all = [...patches.values()];
+  const trapping = all.filter((p) => (p.manifest ?? []).some((m) => words.has(m.var)));
+  for (const p of trapping.length ? trapping : all) {
     let bytes;
     try {
       bytes = readFile(p.path);

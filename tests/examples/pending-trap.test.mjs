@@ -67,6 +67,8 @@ describe('a call to a pending var in examples/c-host', { timeout: 25 * 60_000 },
   test('traps with a message naming the var, rolls nothing back, and works once an eval defines it', async () => {
     assert.notEqual(hot.call('bounce_frame', 1 / 60), TRAPPED);
     assert.ok(hot.call('bounce_balls') > 0, 'the first frame spawned a ball');
+    // Another pending var, called from another patch: the trap names only the one it called.
+    await applied(hot, 'int elsewhere(int);\nint uses_elsewhere(int x) { return elsewhere(x); }\n');
     await applied(hot, 'int later(int);\nint uses_later(int x) { return later(x) + 1; }\n');
     await applied(hot, '#include "bounce.h"\nint uses_later(int);\nuint32_t ball_color(const Ball *ball) { (void)ball; return (uint32_t)uses_later(7); }\n');
     assertPendingLater(trapOf(hot, 'bounce_first_color'));

@@ -46,7 +46,7 @@
 // stays rolled back by a code-only undo (the registry keeps no popped versions).
 
 import { manifestText } from './protocol.js';
-import { describeTrap, blame } from './traps.js';
+import { describeTrap, blame, pendingMessage, pendingNames, pendingVars } from './traps.js';
 import { Snapshots } from './snapshots.js';
 import { CallGuard } from './call-guard.js';
 
@@ -172,7 +172,9 @@ export class Applier {
         this.registry.run(patchId, path, symbol);
       } catch (e) {
         M.stackRestore(sp);
-        error = `${symbol} failed: ${describeTrap(e)}`;
+        // A call of a var no eval defines yet names it (only this patch's vars can be the one).
+        const pending = pendingVars(e, () => pendingNames(new Map([[0, { path }]]), (p) => M.FS.readFile(p), this.vars()));
+        error = `${symbol} failed: ${pending.length ? pendingMessage(pending) : describeTrap(e)}`;
       }
     });
     const value = error ? null : this.registry.takeValue();

@@ -77,6 +77,14 @@ describe('a call to a pending var in examples/c-host', { timeout: 25 * 60_000 },
     assert.ok(live('ball_color').patched, 'ball_color keeps the patch that calls uses_later');
     assert.notEqual(hot.call('bounce_score'), TRAPPED, 'the app keeps running');
 
+    // Statements that call it: the eval's run-once function traps, named the same way, and is undone.
+    const run = nextPatch(hot);
+    await hot.eval('int later(int);\nlater(3);\n', 'c');
+    const p = await run;
+    assert.equal(p.ok, false);
+    assert.ok(p.error.includes(PENDING), p.error);
+    assert.ok(p.runUndone, 'the page undid the eval whose statements trapped');
+
     await applied(hot, 'int later(int x) { return x * 10; }\n');
     assert.equal(hot.call('bounce_first_color'), 71, 'the same call reaches the new later');
   });

@@ -10,10 +10,13 @@ fn replay_on_connect_restart_and_reset() {
     let server = Server::start();
     let mut r = repl(&server);
     for i in 0..3 {
+        // The first eval also defines a global, so the rollback of its var below is replayed with
+        // it (a patch that only made the var's version is skipped with its rollback: the next test).
+        let global = if i == 0 { "int g0 = 7;\n" } else { "" };
         let res = eval(
             &mut r,
             &format!("e{i}"),
-            &format!("int v{i}(void) {{ return {i}; }}\n"),
+            &format!("{global}int v{i}(void) {{ return {i}; }}\n"),
         );
         assert_eq!(res["ok"], true, "{res}");
     }
@@ -101,4 +104,26 @@ fn the_journal_reset_command_clears_a_stopped_servers_journal() {
     let server = server.restart();
     let page = Page::connect(&server, None, 0);
     assert_eq!(page.wait_replay(), 0);
+}
+
+/// A fresh page is not sent a patch that only made a version of one var, nor the rollback that
+/// took it back (a trap's or the user's): the pair leaves the var where it was.
+#[test]
+fn a_rolled_back_version_is_not_replayed_to_a_new_page() {
+    let _dog = watchdog(180);
+    let server = Server::start();
+    let mut r = repl(&server);
+    for (id, body) in [("a", "return 1;"), ("b", "return 2;")] {
+        let res = eval(&mut r, id, &format!("int w(void) {{ {body} }}\n"));
+        assert_eq!(res["ok"], true, "{res}");
+    }
+    send(&mut r, json!({"type":"rollback","var":"w"}));
+    send(&mut r, json!({"type":"ping"}));
+    recv_type(&mut r, "pong");
+
+    let page = Page::connect(&server, None, 0);
+    assert_eq!(page.wait_replay(), 1, "the first version only");
+    let msgs = page.messages.lock().unwrap().clone();
+    assert!(!msgs.iter().any(|m| m["type"] == "rollback"), "{msgs:?}");
+    assert_eq!(page.patches().len(), 1);
 }

@@ -268,14 +268,18 @@ fn serve_rebuilds_with_an_edited_hotwasm_toml_and_keeps_the_last_valid_one() {
 
     // An invalid edit is refused with the reason; the server keeps the config it had.
     let invalid = fixed.replace("[serve]", "[serve]\nport = \"x\"");
-    assert_eq!(invalid.lines().position(|l| l == "port = \"x\""), Some(17));
+    let line = 1 + invalid
+        .lines()
+        .position(|l| l == "port = \"x\"")
+        .expect("the scaffold has a [serve] table");
     std::fs::write(&config, invalid).unwrap();
     let d = next_of(&mut ws, &["diagnostics"], 60);
     assert_eq!(d["name"], "hotwasm.toml", "{d}");
     let message = d["diagnostics"][0]["message"].as_str().unwrap();
     assert!(
-        message.contains("hotwasm.toml:18:8: invalid type: string \"x\", expected u16")
-            && message.contains("the server keeps the config it had"),
+        message.contains(&format!(
+            "hotwasm.toml:{line}:8: invalid type: string \"x\", expected u16"
+        )) && message.contains("the server keeps the config it had"),
         "{message}"
     );
     // A saved host source rebuilds with the kept config (the flag is still there).
@@ -458,7 +462,7 @@ fn debug_flags_in_ldflags_link_or_are_refused_with_the_reason_and_plain_builds_a
     let config = app.join("hotwasm.toml");
     let original = std::fs::read_to_string(&config).unwrap();
     let with_ldflags = |flags: &str| {
-        let text = original.replace("[patches]", &format!("ldflags = [{flags}]\n\n[patches]"));
+        let text = original.replace("[build]\n", &format!("[build]\nldflags = [{flags}]\n"));
         std::fs::write(&config, text).unwrap();
     };
 

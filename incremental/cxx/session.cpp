@@ -355,14 +355,23 @@ void undefine(FunctionDecl *fd) {
   fd->setWillHaveBody(false);
 }
 
-/// [`undefine`] for every function of `dc` (and of its linkage and namespace blocks) that chains
-/// to an earlier declaration.
+/// Makes `vd` a mere declaration (clang's demoted definition), for the same reason as
+/// [`undefine`]: a later eval's `extern` declaration chains to it.
+void undefineVar(VarDecl *vd) {
+  if (vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly)
+    vd->demoteThisDefinitionToDeclaration();
+}
+
+/// [`undefine`] for every function, and [`undefineVar`] for every variable, of `dc` (and of its
+/// linkage and namespace blocks) that chains to an earlier declaration.
 void undefineChained(DeclContext *dc) {
   for (Decl *d : dc->decls()) {
     if (isa<LinkageSpecDecl, NamespaceDecl>(d))
       undefineChained(cast<DeclContext>(d));
     else if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->getPreviousDecl())
       undefine(fd);
+    else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->getPreviousDecl())
+      undefineVar(vd);
   }
 }
 
@@ -855,6 +864,15 @@ bool attempt(Session &s, llvm::StringRef input, FileID &fid, std::unique_ptr<llv
   return ok;
 }
 
+/// Whether a later input that compiled redeclares `nd` (`extern int counter;`, a prototype): the
+/// failed input's own declarations, also on the chain, do not count.
+bool redeclaredLater(Session &s, NamedDecl *nd) {
+  for (Decl *r : nd->redecls())
+    if (r != nd && r->getTranslationUnitDecl() != s.failedPart)
+      return true;
+  return false;
+}
+
 /// When every error of the last parse said a name of an earlier eval is defined again, forgets
 /// those earlier declarations and returns their names; otherwise changes nothing.
 std::vector<std::string> replaceable(Session &s) {
@@ -871,12 +889,20 @@ std::vector<std::string> replaceable(Session &s) {
   }
   for (NamedDecl *nd : old) {
     names.push_back(nd->getQualifiedNameAsString());
-    // A function an earlier declaration (a header's prototype) chains to stays in that chain, or
-    // the new definition, merged with the prototype, would meet the old body again: it stops
-    // being a definition instead of leaving lookup.
-    auto *fd = dyn_cast<FunctionDecl>(nd);
-    if (fd && fd->getPreviousDecl()) {
+    // A function or variable on a chain of declarations (a header's prototype before it, or a
+    // later eval's `extern int counter;` after it) stays on that chain, or the new definition,
+    // merged with the chain, would meet the old one again: it stops being a definition instead
+    // of leaving lookup.
+    bool chained = nd->getPreviousDecl() || redeclaredLater(s, nd);
+    if (auto *fd = dyn_cast<FunctionDecl>(nd); fd && chained) {
       undefine(fd);
+      continue;
+    }
+    // A variable leaves lookup with every declaration of it (an eval's `extern int counter;`),
+    // so the new definition starts a chain of its own.
+    if (auto *vd = dyn_cast<VarDecl>(nd); vd && chained) {
+      for (Decl *r : vd->redecls())
+        forgetDecl(s.ci->getSema(), cast<NamedDecl>(r));
       continue;
     }
     forgetDecl(s.ci->getSema(), nd);

@@ -174,3 +174,27 @@ fn a_function_a_header_declares_can_be_defined_again_and_again() {
         ok(&mut s, "color(1)");
     }
 }
+
+#[test]
+fn a_definition_a_later_eval_redeclares_can_be_defined_again() {
+    for lang in [Lang::C, Lang::Cpp] {
+        let mut s = util::session(lang);
+        ok(
+            &mut s,
+            "int counter = 0;\nint bump(void) { return ++counter; }",
+        );
+        // A later eval refers to both by declaration only (as a patch header would).
+        ok(
+            &mut s,
+            "extern int counter;\nint bump(void);\nint bump_ten(void) { return counter += 10; }",
+        );
+        let again = ok(
+            &mut s,
+            "int counter = 0;\nint bump(void) { return counter += 100; }",
+        );
+        let mut replaced = again.replaced.clone();
+        replaced.sort();
+        assert_eq!(replaced, ["bump", "counter"], "{lang:?}");
+        ok(&mut s, "bump() + bump_ten()");
+    }
+}

@@ -602,7 +602,7 @@ impl Compiler {
     }
 
     /// [`Compiler::link`] by `linker`, in its process, when it can run the link; otherwise (its
-    /// process is gone) by a linker process. Relative paths resolve against `work`, as there.
+    /// process is gone) by a linker process. Files named relative to `work` are named in full.
     fn link_in_process(
         &self,
         linker: &mut dyn InProcessLinker,
@@ -611,13 +611,15 @@ impl Compiler {
         so: &Path,
         phases: &mut Phases,
     ) -> Result<Vec<u8>, CompileError> {
+        // The linker's process runs elsewhere: a file named relative to `work` is named in full.
         let argv: Vec<String> = std::iter::once(cmd.get_program())
             .chain(cmd.get_args())
+            .map(|a| match Path::new(a) {
+                p if p.is_relative() && work.join(p).is_file() => work.join(p).into_os_string(),
+                _ => a.to_os_string(),
+            })
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        if !argv.iter().skip(1).all(|a| a.starts_with('-') || Path::new(a).is_absolute()) {
-            return self.link(cmd, work, so, phases);
-        }
         let phase = Instant::now();
         let (ok, printed) = match linker.link(&argv) {
             Ok(done) => done,

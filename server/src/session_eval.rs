@@ -6,7 +6,8 @@
 //!    statements and the final value apart, a redefinition becomes a new version, statements and
 //!    dynamic initializers move into `hotwasm_main` (they run after the swap);
 //! 3. a record redefined with another layout is refused ([`crate::sessions::layout_refusal`]);
-//! 4. the pipeline links the object late-bound ([`Compiler::link_session_object`]);
+//! 4. the pipeline links the object late-bound ([`Compiler::link_session_object`]), by the
+//!    session's own lld ([`Session::link`], no wasm-ld process; a process when the session died);
 //! 5. **under the journal lock**, the pipeline's check (renaming, manifest) and the journal entry,
 //!    as for every eval ([`crate::eval`]); the session keeps the eval only if it is journaled;
 //!    otherwise it forgets it (undoes it, or is restarted and replays the journal when an undo
@@ -20,8 +21,11 @@ use crate::journal::{EntryKind, Journal};
 use crate::protocol::{Lang, Stage, Timings};
 use crate::sessions::{self, Live, Slot, Start};
 use hotwasm_abi::{HostManifest, PatchManifest};
-use hotwasm_incremental::EvalOutput;
-use hotwasm_pipeline::compile::{CompileError, Compiled, Compiler, SessionObject, SourceLang};
+use hotwasm_incremental::link::in_process_argv;
+use hotwasm_incremental::{EvalOutput, Session};
+use hotwasm_pipeline::compile::{
+    CompileError, Compiled, Compiler, InProcessLinker, SessionObject, SourceLang,
+};
 use hotwasm_pipeline::eval::pending_warnings;
 use std::sync::Arc;
 use std::time::Instant;
@@ -348,10 +352,15 @@ fn compile(
         forget(slot, &out);
         return Err(base.into_failure(Stage::Check, why));
     }
-    let linked = link(compiler, live, &out, lang, host);
+    let (linked, session_died) = link(compiler, live, &out, lang, host);
     match linked {
         Ok(compiled) => {
-            live.remember(&out);
+            if session_died {
+                // Linked by a process; the next eval starts a session and replays the journal.
+                slot.live = None;
+            } else {
+                live.remember(&out);
+            }
             let declares = !out.macros.is_empty()
                 || out.header_decls > 0
                 || out.decls.iter().any(|d| d.kind != "TopLevelStmt");
@@ -364,23 +373,48 @@ fn compile(
     }
 }
 
-/// Step 4: the session's object linked late-bound in a fresh work directory.
+/// Step 4: the session's object linked late-bound in a fresh work directory, by the session's
+/// own lld (no wasm-ld process); by a wasm-ld process when the session cannot run the link. The
+/// flag says the session died on the way (its eval was linked by the process all the same).
 fn link(
     compiler: &Compiler,
-    live: &Live,
+    live: &mut Live,
     out: &hotwasm_incremental::EvalOutput,
     lang: Lang,
     host: &HostManifest,
-) -> Result<Compiled, CompileError> {
-    let work = tempfile::Builder::new()
-        .prefix("hotwasm-eval")
-        .tempdir()
-        .map_err(CompileError::Io)?;
+) -> (Result<Compiled, CompileError>, bool) {
+    let work = match tempfile::Builder::new().prefix("hotwasm-eval").tempdir() {
+        Ok(work) => work,
+        Err(e) => return (Err(CompileError::Io(e)), false),
+    };
     let object = SessionObject {
         lang: source_lang(lang),
         object: &out.object,
         globals: sessions::globals_of(out),
         headers: live.headers.clone(),
     };
-    compiler.link_session_object(object, work.path(), host)
+    let mut linker = SessionLinker {
+        session: &mut live.session,
+        died: false,
+    };
+    let linked = compiler.link_session_object(object, work.path(), host, Some(&mut linker));
+    (linked, linker.died)
+}
+
+/// A session's lld as the pipeline's linker ([`Session::link`]); notes when the session died.
+struct SessionLinker<'a> {
+    session: &'a mut Session,
+    died: bool,
+}
+
+impl InProcessLinker for SessionLinker<'_> {
+    fn link(&mut self, argv: &[String]) -> Result<(bool, String), String> {
+        match self.session.link(&in_process_argv(argv)) {
+            Ok(linked) => Ok((linked.ok, linked.messages)),
+            Err(e) => {
+                self.died = true;
+                Err(e.to_string())
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@
 
 use super::{
     canonical, cpp, diagnostics, emcc, globals, includes, latebind, object, process, CompileError,
-    Compiled, Compiler, LinkSpec, Phases,
+    Compiled, Compiler, InProcessLinker, LinkSpec, Phases,
 };
 use crate::Diagnostic;
 use hotwasm_abi::HostManifest;
@@ -70,6 +70,8 @@ struct Bind<'a> {
     object: &'a [u8],
     globals: Globals<'a>,
     system_headers: &'a [PathBuf],
+    /// Where the link runs instead of a wasm-ld process, if anywhere.
+    in_process: Option<&'a mut dyn InProcessLinker>,
 }
 
 /// How one source compiles to an object.
@@ -154,6 +156,7 @@ impl Compiler {
             object: &bytes,
             globals: Globals::Text(src.text),
             system_headers: &object.system_headers,
+            in_process: None,
         };
         let (wasm, defined, plan) = self.bind(bound, work, host, &mut phases)?;
         Ok(Compiled {
@@ -171,11 +174,15 @@ impl Compiler {
     /// Links a C or C++ object an incremental session compiled (steps 3 and 4; the session did
     /// 1, and the caller checked what it read with [`Compiler::read_outside`]): its globals as the session's report declares them, `system_headers` the headers
     /// the session read (for telling library functions from vars). `work` holds `patch.o`.
+    /// With `in_process` (the session's own lld), the link runs there rather than in a wasm-ld
+    /// process (the same command line and output); without it, or when it cannot run the link,
+    /// in a process.
     pub fn link_session_object(
         &self,
         object: SessionObject<'_>,
         work: &Path,
         host: &HostManifest,
+        in_process: Option<&mut dyn InProcessLinker>,
     ) -> Result<Compiled, CompileError> {
         let started = Instant::now();
         let learnt = match object.lang {
@@ -196,6 +203,7 @@ impl Compiler {
             object: object.object,
             globals: Globals::Declared(object.globals),
             system_headers: &system_headers,
+            in_process: in_process.map(|l| l as &mut dyn InProcessLinker),
         };
         let mut phases = Phases::default();
         let (wasm, defined, plan) = self.bind(bound, work, host, &mut phases)?;
@@ -256,6 +264,7 @@ impl Compiler {
                     threads: host.threads,
                     emcc_flags: Vec::new(),
                     linker_args: Vec::new(),
+                    in_process: None,
                 },
             ),
             SourceLang::Cpp => self.cpp_plan(&symbols, host, &declared, learnt, &libc)?,
@@ -267,6 +276,7 @@ impl Compiler {
 
         let runs_once = symbols.defines(latebind::RUN_ONCE);
         let obj = work.join("patch.o");
+        spec.in_process = bound.in_process;
         spec.linker_args
             .extend(libc_objects.iter().map(|p| p.display().to_string()));
         let (wasm, defined) = self.bind_and_link(&obj, work, &plan, runs_once, spec, phases)?;
@@ -413,6 +423,7 @@ impl Compiler {
             threads: host.threads,
             emcc_flags: cpp::emcc_link_flags(),
             linker_args,
+            in_process: None,
         };
         Ok((plan, spec))
     }

@@ -154,6 +154,15 @@ pub struct Phases {
     pub link: Duration,
 }
 
+/// Runs a linker command line inside a process that is already running (an incremental compiler
+/// session's, which carries lld's wasm driver): the same link without starting a wasm-ld process.
+pub trait InProcessLinker {
+    /// Runs the link `argv` (`argv[0]` the linker; every path in it absolute) and returns whether
+    /// it succeeded and what the linker printed; `Err` says why it could not run it at all (the
+    /// pipeline then runs the linker as a process).
+    fn link(&mut self, argv: &[String]) -> Result<(bool, String), String>;
+}
+
 /// How a patch links besides its objects.
 struct LinkSpec<'a> {
     /// The learnt fast-path link line (C's or C++'s).
@@ -164,6 +173,8 @@ struct LinkSpec<'a> {
     emcc_flags: Vec<String>,
     /// Extra linker arguments, after the objects (both paths).
     linker_args: Vec<String>,
+    /// Where the fast path's link runs instead of a wasm-ld process, if anywhere.
+    in_process: Option<&'a mut dyn InProcessLinker>,
 }
 
 /// Compiles patches; cheap to share between threads.
@@ -387,16 +398,21 @@ impl Compiler {
             defined.push(latebind::RUN_ONCE.to_string());
         }
         linker_args.extend(spec.linker_args);
-        let cmd = if self.config.plain_emcc {
+        let (cmd, in_process) = if self.config.plain_emcc {
             let mut flags = emcc::link_flags(&self.config.opt, spec.threads);
             flags.extend(spec.emcc_flags);
             let mut objects = vec![object.to_path_buf()];
             objects.extend(helpers);
-            emcc::link_command(&self.emcc, &flags, &objects, &so, &linker_args)
+            let cmd = emcc::link_command(&self.emcc, &flags, &objects, &so, &linker_args);
+            (cmd, None)
         } else {
-            spec.learnt.link_command(work, &helpers, &linker_args)
+            let cmd = spec.learnt.link_command(work, &helpers, &linker_args);
+            (cmd, spec.in_process)
         };
-        let wasm = self.link(cmd, work, &so, phases)?;
+        let wasm = match in_process {
+            Some(linker) => self.link_in_process(linker, cmd, work, &so, phases)?,
+            None => self.link(cmd, work, &so, phases)?,
+        };
         let wasm = inline::inline_trampoline_calls(&wasm).map_err(|e| CompileError::Link {
             stderr: e.to_string(),
         })?;
@@ -533,6 +549,7 @@ impl Compiler {
             threads: false,
             emcc_flags: vec!["-fwasm-exceptions".to_string()],
             linker_args: rust::std_linker_args(&plan, &symbols, &std_link, work)?,
+            in_process: None,
         };
         let (wasm, defined) = self
             .bind_and_link(
@@ -580,6 +597,37 @@ impl Compiler {
             return Err(CompileError::Link {
                 stderr: linked.stderr,
             });
+        }
+        std::fs::read(so).map_err(CompileError::Io)
+    }
+
+    /// [`Compiler::link`] by `linker`, in its process, when it can run the link; otherwise (its
+    /// process is gone) by a linker process. Files named relative to `work` are named in full.
+    fn link_in_process(
+        &self,
+        linker: &mut dyn InProcessLinker,
+        cmd: Command,
+        work: &Path,
+        so: &Path,
+        phases: &mut Phases,
+    ) -> Result<Vec<u8>, CompileError> {
+        // The linker's process runs elsewhere: a file named relative to `work` is named in full.
+        let argv: Vec<String> = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| match Path::new(a) {
+                p if p.is_relative() && work.join(p).is_file() => work.join(p).into_os_string(),
+                _ => a.to_os_string(),
+            })
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let phase = Instant::now();
+        let (ok, printed) = match linker.link(&argv) {
+            Ok(done) => done,
+            Err(_) => return self.link(cmd, work, so, phases),
+        };
+        phases.link = phase.elapsed();
+        if !ok {
+            return Err(CompileError::Link { stderr: printed });
         }
         std::fs::read(so).map_err(CompileError::Io)
     }

@@ -15,6 +15,8 @@ mod globals_persist;
 mod vars_are_late_bound;
 // Hosts built with threads: -pthread patches, slot addresses in shared memory.
 mod patches_for_a_threaded_host;
+// An incremental session's object, linked in the session's process.
+mod session_objects_link_in_process;
 
 // Compiling: where includes resolve; the toolchain and the Rust prelude.
 mod includes_resolve_beside_the_edited_file;

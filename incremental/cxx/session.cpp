@@ -326,7 +326,16 @@ bool create(Session &s, int argc, const char **argv, std::string &err) {
 /// Removes what `part` declared from name lookup: the translation unit's lookup table
 /// (clang's IncrementalParser::CleanUpPTU) and the identifier chains C and C++ lookup walk
 /// first, so neither a failed nor an undone input leaves a name behind.
-void dropFromLookup(DeclContext *dc, TranslationUnitDecl *part, std::vector<NamedDecl *> &dropped) {
+/// Whether `d` is written in the file `own` (an input's own text), or `own` is invalid (all).
+bool writtenIn(const Decl *d, FileID own) {
+  if (!own.isValid())
+    return true;
+  SourceManager &sm = d->getASTContext().getSourceManager();
+  return sm.getFileID(sm.getExpansionLoc(d->getLocation())) == own;
+}
+
+void dropFromLookup(DeclContext *dc, TranslationUnitDecl *part, std::vector<NamedDecl *> &dropped,
+                    FileID own) {
   // Build the table first: in C it is built lazily, from every part's declarations, and would
   // bring the forgotten ones back at the next lookup that builds it (a redeclaration check).
   StoredDeclsMap *map = dc->getPrimaryContext()->buildLookup();
@@ -337,7 +346,7 @@ void dropFromLookup(DeclContext *dc, TranslationUnitDecl *part, std::vector<Name
     // Collected first: removing while walking the same list skips or revisits entries.
     std::vector<NamedDecl *> gone;
     for (NamedDecl *d : list.getLookupResult())
-      if (d->getTranslationUnitDecl() == part)
+      if (d->getTranslationUnitDecl() == part && writtenIn(d, own))
         gone.push_back(d);
     for (NamedDecl *d : gone)
       list.remove(d);
@@ -364,10 +373,12 @@ void undefineVar(VarDecl *vd) {
 
 /// [`undefine`] for every function, and [`undefineVar`] for every variable, of `dc` (and of its
 /// linkage and namespace blocks) that chains to an earlier declaration.
-void undefineChained(DeclContext *dc) {
+void undefineChained(DeclContext *dc, FileID own) {
   for (Decl *d : dc->decls()) {
+    if (!writtenIn(d, own))
+      continue;
     if (isa<LinkageSpecDecl, NamespaceDecl>(d))
-      undefineChained(cast<DeclContext>(d));
+      undefineChained(cast<DeclContext>(d), own);
     else if (auto *fd = dyn_cast<FunctionDecl>(d); fd && fd->getPreviousDecl())
       undefine(fd);
     else if (auto *vd = dyn_cast<VarDecl>(d); vd && vd->getPreviousDecl())
@@ -375,16 +386,19 @@ void undefineChained(DeclContext *dc) {
   }
 }
 
-void forget(Sema &sema, TranslationUnitDecl *part) {
-  undefineChained(part);
+/// Takes the declarations of input `part` out of name lookup; with a valid `own`, only those
+/// written in the input's own text (file `own`): a failed input keeps what a header it included
+/// first declared, since that header's include guard stays defined and would not declare it again.
+void forget(Sema &sema, TranslationUnitDecl *part, FileID own = FileID()) {
+  undefineChained(part, own);
   std::vector<NamedDecl *> names;
-  dropFromLookup(part->getFirstDecl(), part, names);
+  dropFromLookup(part->getFirstDecl(), part, names, own);
   // Functions and variables with C linkage are also found through this context (clang checks
   // redeclarations against it, in C as in C++).
-  dropFromLookup(sema.getASTContext().getExternCContextDecl(), part, names);
+  dropFromLookup(sema.getASTContext().getExternCContextDecl(), part, names, own);
   // C's implicit function declarations are on the chains without being in the part's list.
   for (Decl *d : part->decls())
-    if (auto *nd = dyn_cast<NamedDecl>(d))
+    if (auto *nd = dyn_cast<NamedDecl>(d); nd && writtenIn(nd, own))
       names.push_back(nd);
   for (NamedDecl *nd : names) {
     // (An unnamed declaration, e.g. clang's recovery from a redefined struct, has no chain.)
@@ -634,7 +648,7 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   pp.Lex(end); // the parser stopped at this input's end; the next one starts after it
   if (failed) {
     s.failedPart = part;
-    forget(sema, part);
+    forget(sema, part, fid);
     s.ci->getDiagnostics().Reset(/*soft=*/true);
     return false;
   }

@@ -104,7 +104,9 @@ describe('the C library in a patch (examples/c-host)', { timeout: 15 * 60_000 },
 
   test('a C library function a patch cannot use is refused before sending, naming it and the fix', async () => {
     const { hot } = page;
-    for (const [call, name] of [['setenv("A", "b", 1)', 'setenv'], ['atexit(0)', 'atexit']]) {
+    // (atexit is no longer one: every HOT_RELOAD host exports Emscripten's no-op atexit, for C++
+    // globals with destructors; docs/ADOPTING.md.)
+    for (const [call, name] of [['setenv("A", "b", 1)', 'setenv']]) {
       const result = await hot.eval(`#include <stdlib.h>\nvoid hotwasm_main(void) { ${call}; }\n`, 'c');
       assert.equal(result.ok, false, `${name} was accepted`);
       assert.equal(result.stage, 'check');

@@ -66,18 +66,19 @@ describe('C statements and expressions on two pages of examples/c-host', { timeo
     assert.deepEqual(valueOf(await evalOk(hot, 'extern int runs;\nruns', 'c')), { type: 'int', text: '1' });
   });
 
-  test('a trailing expression prints its value with its type: int, double, string, bool, pointer', async () => {
+  test('a trailing expression prints its value with its type: int, double, string, _Bool, pointer', async () => {
     const [hot] = pages;
     const cases = [
       ['6*7', { type: 'int', text: '42' }],
       ['0.1 + 0.2', { type: 'double', text: '0.30000000000000004' }],
       ['"hi\\n"', { type: 'char *', text: '"hi\\n"' }],
-      ['(_Bool)1', { type: 'bool', text: 'true' }],
+      // (The type as C names it: the session reports clang's own type.)
+      ['(_Bool)1', { type: '_Bool', text: 'true' }],
       ['(const char *)0', { type: 'const char *', text: 'NULL' }],
     ];
     for (const [source, want] of cases) assert.deepEqual(valueOf(await evalOk(hot, source, 'c')), want, source);
     const ptr = valueOf(await evalOk(hot, 'static int cell = 5;\n&cell', 'c'));
-    assert.equal(ptr.type, 'pointer');
+    assert.equal(ptr.type, 'int *', 'the pointer type as clang names it');
     assert.match(ptr.text, /^0x[0-9a-f]+$/);
     const patch = nextPatch(hot);
     await evalOk(hot, 'int twice(int x) { return 2 * x; }\ntwice(21)', 'c');
@@ -91,9 +92,14 @@ describe('C statements and expressions on two pages of examples/c-host', { timeo
     assert.deepEqual(valueOf(await evalOk(hot, 'extern int counter;\ncounter', 'c')), { type: 'int', text: '3' });
   });
 
-  test("a global whose initializer is not a constant gets its value when the eval runs", async () => {
+  test("a C global whose initializer is not a constant is C's error at its line; assigned, it gets its value when the eval runs", async () => {
     const [hot] = pages;
-    const r = await evalOk(hot, 'int scale(int v) { return 3 * v; }\nint tripled = scale(7);\ntripled', 'c');
+    const refused = await hot.eval('int scale(int v) { return 3 * v; }\nint tripled = scale(7);\ntripled', 'c');
+    assert.equal(refused.ok, false);
+    const d = refused.diagnostics.find((x) => x.severity === 'error');
+    assert.match(d.message, /not a compile-time constant/);
+    assert.equal(d.line, 2, JSON.stringify(d));
+    const r = await evalOk(hot, 'int scale(int v) { return 3 * v; }\nint tripled = 0;\ntripled = scale(7);\ntripled', 'c');
     assert.deepEqual(valueOf(r), { type: 'int', text: '21' });
     assert.deepEqual(valueOf(await evalOk(hot, 'extern int tripled;\ntripled + 1', 'c')), { type: 'int', text: '22' });
   });

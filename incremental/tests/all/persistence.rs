@@ -198,3 +198,19 @@ fn a_definition_a_later_eval_redeclares_can_be_defined_again() {
         ok(&mut s, "bump() + bump_ten()");
     }
 }
+
+#[test]
+fn a_redefinition_that_first_includes_a_header_keeps_what_the_header_declares() {
+    for lang in [Lang::C, Lang::Cpp] {
+        let mut s = util::session(lang);
+        ok(&mut s, "int up(int c) { return c; }");
+        // The first parse fails (a redefinition), the second must still see toupper although
+        // the header's include guard is defined by then.
+        let again = ok(
+            &mut s,
+            "#include <ctype.h>\nint up(int c) { return toupper(c); }",
+        );
+        assert_eq!(again.replaced, ["up"], "{lang:?}");
+        ok(&mut s, "int shout(int c) { return toupper(c) + up(c); }");
+    }
+}

@@ -114,9 +114,7 @@ pub fn run(
 ) -> Outcome {
     let input = match input {
         Input::Text { source, name }
-            if crate::sessions::is_session_eval(lang, &name)
-                && session_links_for(hub, lang)
-                && session_available() =>
+            if crate::sessions::is_session_eval(lang, &name) && session_available() =>
         {
             return crate::session_eval::run(hub, ticket, lang, source, name, eval_id);
         }
@@ -126,19 +124,6 @@ pub fn run(
     let mut out = compile_and_deliver(hub, ticket, lang, input, eval_id).unwrap_or_else(|o| *o);
     out.timings.total_ms = ms(started);
     out
-}
-
-/// Whether the session's patches link for this host: a C++ eval's patch needs the C++ standard
-/// library from the host (the session does not yet copy libc++ members into patches, as the
-/// one-process path does), so C++ evals for a host without libc++ (a C or Rust host) take the
-/// one-process path. C evals always can.
-fn session_links_for(hub: &Hub, lang: Lang) -> bool {
-    lang != Lang::Cpp
-        || hub.host().is_ok_and(|host| {
-            host.exports
-                .iter()
-                .any(|name| name.starts_with("_ZNSt3__2"))
-        })
 }
 
 /// Whether the incremental session program is built; without it, C and C++ text evals compile

@@ -412,13 +412,13 @@ else {
   p();
 }
 
-section(`Fuzzing (stable Rust, ${process.env.FUZZ_SECONDS ?? 60} s)`, 'fuzz', `cargo run --release --manifest-path fuzz/Cargo.toml -- --seconds ${process.env.FUZZ_SECONDS ?? 60}`);
+section(`Fuzzing (stable Rust, ${process.env.FUZZ_SECONDS ?? 60} s)`, 'fuzz', `cargo run --profile fuzz -p hotwasm-fuzz -- --seconds ${process.env.FUZZ_SECONDS ?? 60}`);
 if (failNote('fuzz-build')) p(failNote('fuzz-build'));
 if (failNote('fuzz-regressions')) p(failNote('fuzz-regressions'));
 const regs = (read('fuzz-regressions.log') ?? '').trim().split('\n').filter(Boolean);
 if (regs.length) { p('Regression inputs replayed (`fuzz/regressions/`):'); p(); for (const l of regs) p(`- ${l}`); p(); }
 if (fuzzTable.length) { for (const l of fuzzTable) p(l); p(); }
-p('Targets: `PatchManifest::parse`, `Signature::parse` (with print/re-parse round-trips), the protocol decoder `decode_client` (with encode/decode round-trip), and the runtime\'s own side-module reader (`hotwasm_runtime::wasm_types::read`) over mutated `build/fixtures/*.wasm`. Findings are saved to `fuzz/crashes/`; replay one with `cargo run --release --manifest-path fuzz/Cargo.toml -- --replay FILE --target NAME`.');
+p('Targets: `PatchManifest::parse`, `Signature::parse` (with print/re-parse round-trips), the protocol decoder `decode_client` (with encode/decode round-trip), and the runtime\'s own side-module reader (`hotwasm_runtime::wasm_types::read`) over mutated `build/fixtures/*.wasm`. Findings are saved to `fuzz/crashes/`; replay one with `cargo run --profile fuzz -p hotwasm-fuzz -- --replay FILE --target NAME`.');
 p();
 // Benchmarks that print their own markdown (bench.sh steps named `md-…`).
 for (const { title, lines } of mdSections(dir)) { p(`## ${title}`); p(); for (const l of lines) p(l); p(); }

@@ -123,10 +123,10 @@ step md-threads 1200 node benches/threads.mjs 20
 step md-threads-browser 900 node --experimental-websocket benches/threads-browser.mjs 20
 
 # --- fuzzing (stable Rust; cargo-fuzz needs nightly)
-step fuzz-build 900 cargo build --release --manifest-path fuzz/Cargo.toml
+step fuzz-build 900 cargo build --profile fuzz -p hotwasm-fuzz
 # Inputs that once were findings (fuzz/regressions/<target>-<what>.*) must stay handled.
-step fuzz-regressions 120 bash -c 'set -e; for f in fuzz/regressions/*; do [ -e "$f" ] || continue; t=$(basename "$f"); fuzz/target/release/hotwasm-fuzz --replay "$f" --target "${t%%-*}"; done'
-step fuzz $((FUZZ_SECONDS + 120)) fuzz/target/release/hotwasm-fuzz --seconds "$FUZZ_SECONDS" --corpus build/fixtures
+step fuzz-regressions 120 bash -c 'set -e; for f in fuzz/regressions/*; do [ -e "$f" ] || continue; t=$(basename "$f"); target/fuzz/hotwasm-fuzz --replay "$f" --target "${t%%-*}"; done'
+step fuzz $((FUZZ_SECONDS + 120)) target/fuzz/hotwasm-fuzz --seconds "$FUZZ_SECONDS" --corpus build/fixtures
 
 date -u +%Y-%m-%dT%H:%M:%SZ >"$OUT/finished"
 if [ -n "$ONLY" ]; then

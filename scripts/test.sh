@@ -61,6 +61,6 @@ step "headless Chromium tests (real pages, real server)"
 node --test --test-concurrency=1 tests/browser/
 
 step "fuzz: a bounded round (10 s) of the manifest, signature, protocol and wasm readers"
-cargo run --release -q --manifest-path fuzz/Cargo.toml -- --seconds 10
+cargo run -q -p hotwasm-fuzz -- --seconds 10
 step "done"
 printf '== all steps passed in %ss\n' "$SECONDS"

@@ -54,8 +54,10 @@ fn emcc() -> Option<PathBuf> {
 }
 
 fn start(lang: Lang) -> Result<Session, String> {
-    let emcc = emcc().ok_or("emcc is not on PATH: eval \"$(bash scripts/setup.sh --print-env)\"")?;
-    let learnt = cc1::learn(&emcc, lang, &cc1::patch_flags(lang, "-O2")).map_err(|e| e.to_string())?;
+    let emcc =
+        emcc().ok_or("emcc is not on PATH: eval \"$(bash scripts/setup.sh --print-env)\"")?;
+    let learnt =
+        cc1::learn(&emcc, lang, &cc1::patch_flags(lang, "-O2")).map_err(|e| e.to_string())?;
     let mut session =
         Session::start_with(&program(), lang, &learnt.for_session()).map_err(|e| e.to_string())?;
     session.set_timeout(Duration::from_secs(10));
@@ -139,9 +141,36 @@ pub fn eval_seeds() -> Vec<Vec<u8>> {
 
 /// Tokens worth splicing into C and C++ text.
 pub const EVAL_DICT: &[&[u8]] = &[
-    b"#define ", b"#ifdef DEBUG\n", b"#endif\n", b"#include <stdio.h>\n", b"\\\r\n", b"R\"(",
-    b")\"", b"[[maybe_unused]] ", b"template <class T = int> ", b"operator=", b"[](int x){ return x; }(2)",
-    b"struct ", b"{", b"}", b";", b"(", b")", b"::", b"extern \"C\" ", b"static ", b"inline ",
-    b"namespace n { ", b"using ", b"goto l; l: ", b"return", b"sizeof", b"\n", b"int ", b"a * b",
-    b"#pragma once\n", b"_Pragma(\"x\")", b"__builtin_trap()",
+    b"#define ",
+    b"#ifdef DEBUG\n",
+    b"#endif\n",
+    b"#include <stdio.h>\n",
+    b"\\\r\n",
+    b"R\"(",
+    b")\"",
+    b"[[maybe_unused]] ",
+    b"template <class T = int> ",
+    b"operator=",
+    b"[](int x){ return x; }(2)",
+    b"struct ",
+    b"{",
+    b"}",
+    b";",
+    b"(",
+    b")",
+    b"::",
+    b"extern \"C\" ",
+    b"static ",
+    b"inline ",
+    b"namespace n { ",
+    b"using ",
+    b"goto l; l: ",
+    b"return",
+    b"sizeof",
+    b"\n",
+    b"int ",
+    b"a * b",
+    b"#pragma once\n",
+    b"_Pragma(\"x\")",
+    b"__builtin_trap()",
 ];

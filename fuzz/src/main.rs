@@ -18,7 +18,7 @@
 //! A panic (or an input slower than `--hang-ms`) is a finding: the input is written to
 //! `fuzz/crashes/<target>-<n>.bin` and the run exits 1 at the end.
 //!
-//!   cargo run --release --manifest-path fuzz/Cargo.toml -- [--seconds 60] [--seed 1]
+//!   cargo run --profile fuzz -p hotwasm-fuzz -- [--seconds 60] [--seed 1]
 //!       [--targets manifest,signature,protocol,wasm,eval] [--corpus build/fixtures] [--replay FILE --target T]
 
 mod eval_target;

@@ -63,7 +63,7 @@ async function round(page, patch, i, onLoader) {
 }
 
 await buildHost();
-process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/release/hotwasm`;
+process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/cli/hotwasm`;
 const server = await startServer({ project: app });
 const plain = await plainOrigin();
 const plainUrl = `http://127.0.0.1:${plain.address().port}`;

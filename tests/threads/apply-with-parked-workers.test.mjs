@@ -20,7 +20,7 @@ describe('a patch applied while every worker sleeps at a barrier (Chromium, hotw
   let page;
   before(async () => {
     await buildHost();
-    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/release/hotwasm`;
+    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/cli/hotwasm`;
     server = await startServer({ project: app });
     ctx = await launchBrowser();
     page = await ctx.newPage();

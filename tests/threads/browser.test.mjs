@@ -16,7 +16,7 @@ describe('the threads example in Chromium', () => {
   before(async () => {
     await buildHost();
     // The release command buildHost just used: no second (debug) build of the server.
-    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/release/hotwasm`;
+    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/cli/hotwasm`;
     server = await startServer({ project: app });
     ctx = await launchBrowser();
     page = await ctx.newPage();

@@ -28,7 +28,7 @@ describe('C++ evals into a std::thread search pool in Chromium, through hotwasm 
   let page;
   before(async () => {
     await buildSearchHost();
-    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/release/hotwasm`;
+    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/cli/hotwasm`;
     server = await startServer({ project: searchApp });
     ctx = await launchBrowser();
     page = await ctx.newPage();

@@ -34,7 +34,7 @@ describe('evals through hotwasm serve into the threads example in Chromium', () 
   let page;
   before(async () => {
     await buildHost();
-    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/release/hotwasm`;
+    process.env.HOTWASM_SERVER_BIN ??= `${root}/target/hotwasm-cli/cli/hotwasm`;
     server = await startServer({ project: app });
     ctx = await launchBrowser();
     page = await ctx.newPage();

@@ -36,6 +36,14 @@ impl CHost {
     }
 }
 
+/// The registry is one per process and the tests run in parallel: a test that reads or changes it
+/// holds this lock, so one test's defines never show up in another's counts.
+static REGISTRY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn registry() -> std::sync::MutexGuard<'static, ()> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 extern "C" fn scale_by_100(x: i32) -> i32 {
     x * 100
 }
@@ -49,6 +57,7 @@ fn signature_of(name: &str) -> Option<String> {
 
 #[test]
 fn a_c_host_registers_its_vars_at_load_and_its_own_calls_follow_a_new_version() {
+    let _registry = registry();
     let host = CHost::load(&["-DHOTWASM_HOT_RELOAD"]);
     assert_eq!(signature_of("host_scale").as_deref(), Some("ii"));
     assert_eq!(signature_of("host_is_stormy").as_deref(), Some("iif"));
@@ -70,6 +79,7 @@ fn a_c_host_registers_its_vars_at_load_and_its_own_calls_follow_a_new_version() 
 
 #[test]
 fn the_plain_build_of_a_c_host_calls_directly_and_registers_nothing() {
+    let _registry = registry();
     let versions = || list().iter().map(|v| v.history.len()).sum::<usize>();
     let before = versions();
     let host = CHost::load(&[]);

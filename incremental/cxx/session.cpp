@@ -245,6 +245,9 @@ struct Session {
   /// The final expressions whose value is recorded, with what they were before the call to
   /// the recording function replaced them: (expression type, recording function).
   std::map<const TopLevelStmtDecl *, std::pair<std::string, std::string>> captured;
+  /// The symbols of the functions the last input defined in an anonymous namespace: given
+  /// external linkage in its module ([`exposeAnonymous`]).
+  std::vector<std::string> anonymous;
 
   ~Session() {
     parser.reset();
@@ -590,6 +593,38 @@ NamedDecl *redefinedBy(Session &s, const Collector::Redefinition &r) {
   return found;
 }
 
+/// A function defined in an anonymous namespace (C++) has internal linkage, so its object would
+/// define a local symbol nothing outside the patch sees, and clang would not even emit it when
+/// the input does not call it. In hotwasm it is a var like any other function the program
+/// defines (all-hot hosts have theirs hot under the same mangled name, `_ZN12_GLOBAL__N_1…`):
+/// mark it used, so it is emitted, and note its symbol, which the module then exports. Only the
+/// input's own text (file `own`) counts: a header's anonymous namespace stays the header's.
+void noteAnonymous(Session &s, Decl *d, FileID own) {
+  if (!writtenIn(d, own))
+    return;
+  if (isa<NamespaceDecl, LinkageSpecDecl>(d)) {
+    for (Decl *inner : cast<DeclContext>(d)->decls())
+      noteAnonymous(s, inner, own);
+    return;
+  }
+  auto *fd = dyn_cast<FunctionDecl>(d);
+  if (!fd || !fd->isInAnonymousNamespace() || !fd->doesThisDeclarationHaveABody() ||
+      fd->isTemplated() || fd->isDependentContext() ||
+      isa<CXXConstructorDecl, CXXDestructorDecl>(fd))
+    return;
+  fd->addAttr(UsedAttr::CreateImplicit(s.ci->getASTContext()));
+  s.anonymous.push_back(s.codegen()->GetMangledName(GlobalDecl(fd)).str());
+}
+
+/// Gives the functions [`noteAnonymous`] noted external linkage and default visibility in `m`.
+void exposeAnonymous(Session &s, llvm::Module &m) {
+  for (auto &name : s.anonymous)
+    if (llvm::Function *f = m.getFunction(name); f && !f->isDeclaration()) {
+      f->setLinkage(llvm::GlobalValue::ExternalLinkage);
+      f->setVisibility(llvm::GlobalValue::DefaultVisibility);
+    }
+}
+
 /// Parses one input into a new part of the translation unit; false on errors (the part is
 /// then forgotten and its code dropped).
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
@@ -629,9 +664,11 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
        eof = p.ParseTopLevelDecl(decl, importState)) {
     if (!decl)
       continue;
-    for (Decl *d : decl.get())
+    for (Decl *d : decl.get()) {
       if (auto *t = dyn_cast<TopLevelStmtDecl>(d); t && t->isSemiMissing())
         captureValue(s, t);
+      noteAnonymous(s, d, fid);
+    }
     if (!consumer.HandleTopLevelDecl(decl.get()))
       break;
   }
@@ -872,6 +909,7 @@ bool attempt(Session &s, llvm::StringRef input, FileID &fid, std::unique_ptr<llv
   s.collector.startInput();
   s.macros->changes.clear();
   s.macros->files.clear();
+  s.anonymous.clear();
   bool ok = parse(s, input, fid);
   module.reset(s.codegen()->ReleaseModule());
   s.codegen()->StartModule("eval_" + std::to_string(s.count + 1), s.llvm);
@@ -973,6 +1011,7 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
   std::vector<std::string> initializers;
   bool runOnce = false;
   if (ok && module) {
+    exposeAnonymous(s, *module);
     initializers = loadTimeInitializers(*module);
     runOnce = moveInitializersToRunOnce(*module);
   }

@@ -77,7 +77,8 @@ fn a_cpp_line_switches_the_repl_to_cpp_entries() {
     );
     assert!(out.contains("now C++ definitions"), "{out}");
     assert!(out.contains("ok: patch"), "{out}");
-    assert_eq!(page.patches()[0].header["manifest"][0]["var"], "repl_cpp");
+    // The anonymous namespace's `twice` is a var too (by its mangled name), then `repl_cpp`.
+    assert_eq!(page.patches()[0].header["manifest"][1]["var"], "repl_cpp");
 }
 
 #[test]

@@ -166,12 +166,6 @@ pub fn prepare(
     objects: &[PathBuf],
     bundle_dir: &Path,
 ) -> Result<(Plan, PathBuf), BuildError> {
-    if super::threads::threaded(config) {
-        return Err(BuildError::Config(format!(
-            "{}: [hot] mode = \"all\" does not support threaded hosts yet (each thread instantiates the module, and the all-hot start-up would write the shared slots once per thread): use mode = \"marked\" with HOTWASM_FN for this app (docs/ALL-HOT.md)",
-            config.file.display()
-        )));
-    }
     let plan = plan(config, sources, objects)?;
     say(&format!(
         "all-hot: {} functions hot, {} cold",

@@ -10,7 +10,9 @@
 //! - `f` itself becomes a trampoline through the slot, so calls through function pointers and
 //!   from JS reach the newest version too;
 //! - the start function writes each slot (the generated directory's array, found through its
-//!   accessor) with the table index of `f'`, before any constructor runs.
+//!   accessor) with the table index of `f'`, before any constructor runs. In a threaded host
+//!   every thread's instance runs it: each grows and fills its own table the same way, but only
+//!   slots still 0 are written (atomically), so a thread started after a patch keeps the patch.
 //!
 //! Every other byte is copied; function indices of the original module do not change.
 
@@ -61,6 +63,9 @@ struct Shape {
     names: Vec<(u32, String)>,
     start: Option<u32>,
     table_min: u64,
+    /// The imported memory is shared (a host built with `-pthread`): every thread instantiates
+    /// the module on it.
+    shared_memory: bool,
     element_segments: Option<u32>,
     exports: std::collections::HashSet<String>,
 }
@@ -87,6 +92,7 @@ fn read_shape(wasm: &[u8]) -> Result<Shape, String> {
                         }
                         TypeRef::Global(_) => s.imported_globals += 1,
                         TypeRef::Table(t) => s.table_min = t.initial,
+                        TypeRef::Memory(m) => s.shared_memory = m.shared,
                         _ => {}
                     }
                 }
@@ -539,22 +545,44 @@ impl Writer<'_> {
         }
         for (k, index) in self.t.order.iter().enumerate() {
             let (slot, _) = self.t.hot[index];
-            for i in [
-                Instruction::GlobalGet(self.slots_global),
-                Instruction::LocalGet(base),
-                Instruction::I32Const(k as i32),
-                Instruction::I32Add,
-                Instruction::I32Store(MemArg {
-                    offset: u64::from(slot) * 4,
-                    align: 2,
-                    memory_index: 0,
-                }),
-            ] {
-                f.instruction(&i);
-            }
+            self.write_slot(&mut f, slot, base, k as i32);
         }
         f.instruction(&Instruction::End);
         f
+    }
+
+    /// Writes slot `slot` with the table index `base + k` of its moved body.
+    ///
+    /// In a host with shared memory (threads) every thread instantiates the module and runs the
+    /// start function, each with a table of its own grown the same way (so `base + k` is the same
+    /// index on every thread), but the slots are shared: only a slot that is still 0 is written
+    /// (`i32.atomic.rmw.cmpxchg 0 → base + k`). The first instance (the main thread's, before any
+    /// worker exists) fills them; a worker that starts later — after a patch, or after a rollback
+    /// — finds them set and keeps what the registry put there. Unshared memory is new at
+    /// instantiation, so its slots are 0 and a plain store does.
+    fn write_slot(&self, f: &mut Function, slot: u32, base: u32, k: i32) {
+        let memarg = MemArg {
+            offset: u64::from(slot) * 4,
+            align: 2,
+            memory_index: 0,
+        };
+        f.instruction(&Instruction::GlobalGet(self.slots_global));
+        if self.shape.shared_memory {
+            f.instruction(&Instruction::I32Const(0));
+        }
+        for i in [
+            Instruction::LocalGet(base),
+            Instruction::I32Const(k),
+            Instruction::I32Add,
+        ] {
+            f.instruction(&i);
+        }
+        if self.shape.shared_memory {
+            f.instruction(&Instruction::I32AtomicRmwCmpxchg(memarg));
+            f.instruction(&Instruction::Drop);
+        } else {
+            f.instruction(&Instruction::I32Store(memarg));
+        }
     }
 
     /// The new passive segment comes after the module's own.
@@ -623,6 +651,11 @@ mod tests {
     /// A linked host in miniature: `f` (hot), `g` calling `f`, the directory's accessor, an
     /// imported table and memory, one element segment and a name section.
     fn host() -> Vec<u8> {
+        host_with(false)
+    }
+
+    /// [`host`], its memory shared (a host built with `-pthread`) when `shared`.
+    fn host_with(shared: bool) -> Vec<u8> {
         let mut m = Module::new();
         let mut types = TypeSection::new();
         types.ty().function([ValType::I32], [ValType::I32]); // 0: f, g
@@ -634,9 +667,9 @@ mod tests {
             "memory",
             EntityType::Memory(MemoryType {
                 minimum: 1,
-                maximum: None,
+                maximum: shared.then_some(16),
                 memory64: false,
-                shared: false,
+                shared,
                 page_size_log2: None,
             }),
         );
@@ -748,6 +781,25 @@ mod tests {
             .parse_all(&out.wasm)
             .any(|p| matches!(p, Ok(Payload::StartSection { func: 4, .. })));
         assert!(has_start, "the new start function runs at instantiation");
+    }
+
+    #[test]
+    fn with_shared_memory_the_start_function_writes_only_slots_still_zero() {
+        let out = rewrite(&host_with(true), &["f"], &[], Slots::Memory).unwrap();
+        wasmparser::Validator::new()
+            .validate_all(&out.wasm)
+            .expect("valid wasm");
+        let start = ops_of(&out.wasm, 4).join(" ");
+        assert!(
+            start.contains("I32AtomicRmwCmpxchg") && !start.contains("I32Store"),
+            "each thread's instance writes a slot only while it is 0: {start}"
+        );
+        assert!(start.contains("TableGrow") && start.contains("TableInit"));
+        let unshared = ops_of(
+            &rewrite(&host(), &["f"], &[], Slots::Memory).unwrap().wasm,
+            4,
+        );
+        assert!(!unshared.join(" ").contains("Atomic"), "{unshared:?}");
     }
 
     #[test]

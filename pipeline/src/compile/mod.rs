@@ -24,6 +24,7 @@ pub mod rewrite;
 pub mod rust;
 pub mod rust_eval;
 pub mod rust_items;
+pub mod rust_paths;
 pub mod rust_std;
 pub mod statements;
 pub mod trampolines;

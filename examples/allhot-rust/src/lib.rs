@@ -1,0 +1,50 @@
+//! spin: counts frames; what it shows is `physics::advance(step(frames))`. No function is
+//! marked: in all-hot mode every non-generic function of this crate is hot.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+// Links hotwasm's runtime (the registry patches bind to) into the host; nothing is called.
+use hotwasm_runtime as _;
+
+mod physics;
+
+/// App state: survives every patch.
+static FRAMES: AtomicI32 = AtomicI32::new(0);
+
+/// A plain private function: patches/step.rs replaces it.
+fn step(n: i32) -> i32 {
+    n % 100
+}
+
+/// A generic function: its instances are compiled per type and stay cold (a patch redefining
+/// it is refused, naming why).
+fn pick<T: Copy + PartialOrd>(a: T, b: T) -> T {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Sets spin up.
+pub fn start() {
+    println!("spin started");
+}
+
+/// One frame.
+#[no_mangle]
+pub extern "C" fn spin_frame(_dt_seconds: f64) {
+    FRAMES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// What spin shows: the host's own callers of `step` and `physics::advance`.
+#[no_mangle]
+pub extern "C" fn spin_value() -> i32 {
+    physics::advance(step(FRAMES.load(Ordering::Relaxed)))
+}
+
+/// The larger of the frame count and `floor` (calls the generic `pick`).
+#[no_mangle]
+pub extern "C" fn spin_pick(floor: i32) -> i32 {
+    pick(FRAMES.load(Ordering::Relaxed), floor)
+}

@@ -30,6 +30,11 @@ pub const CLOSURE: &str =
 /// Why a trait method is not hot.
 pub const TRAIT_METHOD: &str = "it is a trait method: a patch cannot implement a trait for a host type again; move its body into a plain function it calls";
 
+use super::latebind::{Plan, VarUse};
+use super::object::Symbols;
+use hotwasm_abi::{HostManifest, Signature};
+use std::collections::HashMap;
+
 /// Reads a mangled Rust symbol; `None` when `symbol` is not one.
 pub fn parse(symbol: &str) -> Option<RustFn> {
     let demangled = rustc_demangle::try_demangle(symbol).ok()?;
@@ -69,6 +74,164 @@ pub fn without_generics(path: &str) -> String {
         }
     }
     out.replace("::::", "::").trim_end_matches("::").to_string()
+}
+
+/// The crate name a Rust patch is compiled as ([`super::rust::compile_command`]).
+pub const PATCH_CRATE: &str = "hotwasm_eval";
+
+/// An all-hot Rust host's functions by path: what a patch's definitions bind to.
+#[derive(Debug, Default)]
+pub struct HostPaths {
+    /// Path → the host var (its mangled name) and its signature.
+    hot: HashMap<String, (String, Signature)>,
+    /// Path (without generic arguments) → why it is not hot.
+    cold: HashMap<String, String>,
+}
+
+impl HostPaths {
+    /// The paths of `host`'s hot and cold Rust functions (none for other hosts).
+    pub fn of(host: &HostManifest) -> HostPaths {
+        let mut paths = HostPaths::default();
+        for v in &host.vars {
+            if let Some(f) = parse(&v.name).filter(|f| f.not_hot.is_none()) {
+                paths
+                    .hot
+                    .insert(f.path, (v.name.clone(), v.signature.clone()));
+            }
+        }
+        for c in &host.cold {
+            if let Some(f) = parse(&c.name) {
+                paths.cold.insert(without_generics(&f.path), c.why.clone());
+            }
+        }
+        paths
+    }
+
+    /// Whether the host has no all-hot Rust functions.
+    pub fn is_empty(&self) -> bool {
+        self.hot.is_empty() && self.cold.is_empty()
+    }
+
+    /// Binds the patch's definitions to the host functions of the same path: a `#[no_mangle]`
+    /// function the plan has as var `step` when the host has no var `step` but a hot `step`,
+    /// and a mangled function of the patch's crate (`hotwasm_eval::physics::advance`). Returns
+    /// the renames (the patch's symbol → the host var) for after the link; `plan.defines` keeps
+    /// the patch's symbols until then.
+    pub fn bind(&self, symbols: &Symbols, plan: &mut Plan, host: &HostManifest) -> Renames {
+        let mut renames = Renames::new();
+        for v in &mut plan.defines {
+            if host.var(&v.name).is_none() {
+                if let Some((var, signature)) = self.hot.get(&v.name) {
+                    renames.insert(v.name.clone(), var.clone());
+                    v.signature = same_or(signature, &v.signature);
+                }
+            }
+        }
+        for f in symbols.functions.iter().filter(|f| f.defined && !f.weak) {
+            let Some(own) = parse(&f.name).filter(|p| p.krate == PATCH_CRATE) else {
+                continue;
+            };
+            let (Some((var, signature)), Some(found)) = (self.hot.get(&own.path), &f.signature)
+            else {
+                continue;
+            };
+            if renames.values().any(|v| v == var) {
+                continue; // also defined `#[no_mangle]`, as a Rust eval's functions are
+            }
+            renames.insert(f.name.clone(), var.clone());
+            plan.defines.push(VarUse {
+                name: f.name.clone(),
+                signature: same_or(signature, found),
+            });
+        }
+        renames
+    }
+
+    /// Refuses a patch whose `source` defines a function of the same path as one of the host's
+    /// that is not hot (a generic one: a patch's generic function is compiled only where it is
+    /// used, so nothing would say the redefinition was ignored), naming why.
+    pub fn refuse_not_hot(&self, source: &str) -> Result<(), String> {
+        let Ok(file) = syn::parse_file(source) else {
+            return Ok(()); // rustc reports the syntax error with its position.
+        };
+        let mut defined = Vec::new();
+        fn_paths(&file.items, "", &mut defined);
+        for path in defined {
+            if self.hot.contains_key(&path) {
+                continue;
+            }
+            if let Some(why) = self.cold.get(&path) {
+                return Err(format!(
+                    "the patch redefines the host's `{path}`, which a patch cannot replace: {why}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The wasm-level signature of the host's var when the patch's has the same wasm types (the
+/// check compares them; the host's letters keep its pointers as `p`).
+fn same_or(host: &Signature, patch: &Signature) -> Signature {
+    if host.same_in_wasm32(patch) {
+        host.clone()
+    } else {
+        patch.clone()
+    }
+}
+
+/// The linker arguments exporting the patch's mangled functions [`HostPaths::bind`] bound (a
+/// `#[no_mangle]` one is exported already).
+pub fn export_args(renames: &Renames) -> Vec<String> {
+    renames
+        .keys()
+        .filter(|n| parse(n).is_some())
+        .map(|n| format!("--export={n}"))
+        .collect()
+}
+
+/// After the link: the patch's exports, `defined` and `plan.defines` named by the host vars of
+/// `renames` instead of the patch's own symbols.
+pub fn rename_bound(
+    wasm: Vec<u8>,
+    mut defined: Vec<String>,
+    plan: &mut Plan,
+    renames: &Renames,
+) -> Result<(Vec<u8>, Vec<String>), super::CompileError> {
+    if renames.is_empty() {
+        return Ok((wasm, defined));
+    }
+    let wasm =
+        super::rename::rename_exports(&wasm, renames).map_err(|e| super::CompileError::Link {
+            stderr: e.to_string(),
+        })?;
+    let host_name = |n: &mut String| {
+        if let Some(var) = renames.get(n.as_str()) {
+            *n = var.clone();
+        }
+    };
+    defined.iter_mut().for_each(host_name);
+    plan.defines.iter_mut().for_each(|v| host_name(&mut v.name));
+    Ok((wasm, defined))
+}
+
+/// The patch's symbol → the host var it defines.
+pub type Renames = HashMap<String, String>;
+
+/// The paths of the functions `items` define, free ones and those of inline modules, below
+/// `prefix`.
+fn fn_paths(items: &[syn::Item], prefix: &str, out: &mut Vec<String>) {
+    for item in items {
+        match item {
+            syn::Item::Fn(f) => out.push(format!("{prefix}{}", f.sig.ident)),
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &m.content {
+                    fn_paths(inner, &format!("{prefix}{}::", m.ident), out);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]

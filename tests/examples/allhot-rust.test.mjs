@@ -1,0 +1,95 @@
+// All-hot mode for a Rust host end to end (docs/ALL-HOT.md): examples/allhot-rust, a Rust app with
+// no `hot_fn!` at all, built with `hotwasm build --hot`, served by the real server, its real bundle
+// under Node as the page. A patch (an eval, and the saved file patches/step.rs) replaces a plain
+// private fn and a fn in a module, by their paths, and the host's own callers run the new version;
+// a redefinition of a generic fn is refused naming why.
+//
+//   node --experimental-websocket --test tests/examples/allhot-rust.test.mjs
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TRAPPED } from '../../web/hotwasm-client.js';
+import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
+
+const HOTWASM = process.env.HOTWASM_BIN
+  ?? join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug', 'hotwasm');
+// Built in place: its Cargo.toml names the runtime by a path relative to the checkout.
+const DIR = join(ROOT, 'examples/allhot-rust');
+
+function call(hot, name, ...args) {
+  const r = hot.call(name, ...args);
+  assert.notEqual(r, TRAPPED, `${name} trapped`);
+  return r;
+}
+
+async function applied(hot, source) {
+  const patch = nextPatch(hot);
+  const result = await hot.eval(source, 'rust');
+  assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
+  const p = await patch;
+  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
+}
+
+describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks', { timeout: 15 * 60_000 }, () => {
+  let server;
+  let hot;
+
+  before(async () => {
+    const built = spawnSync(HOTWASM, ['build', '--hot', '--project', DIR], { stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(built.status, 0, 'hotwasm build --hot failed');
+    server = await serveApp(DIR, { hotwasm: HOTWASM });
+    ({ hot } = await attachPage(join(DIR, 'build/hot/spin.js'), server.url));
+  });
+
+  after(() => {
+    hot?.close();
+    server?.stop();
+  });
+
+  test('the host manifest lists the crate\'s plain fns as vars and its generic fn as cold, with no hot_fn! in the sources', () => {
+    for (const f of ['lib.rs', 'physics.rs']) {
+      assert.doesNotMatch(readFileSync(join(DIR, 'src', f), 'utf8'), /hot_fn!/);
+    }
+    const manifest = JSON.parse(readFileSync(join(DIR, 'build/hot/hotwasm-host.json'), 'utf8'));
+    const vars = manifest.vars.map((v) => v.name);
+    assert.ok(vars.some((n) => /4spin4step$/.test(n)), `no var for spin::step in ${vars}`);
+    assert.ok(vars.some((n) => /7physics7advance$/.test(n)), `no var for spin::physics::advance in ${vars}`);
+    assert.ok(manifest.cold.some((c) => /`pick::<i32>` is not hot: it is generic/.test(c.why)), JSON.stringify(manifest.cold));
+  });
+
+  test('an eval redefining a plain private fn by its path changes what the host\'s next frame shows', async () => {
+    for (let i = 0; i < 7; i++) call(hot, 'spin_frame', 1 / 60);
+    assert.equal(call(hot, 'spin_value'), 70, 'the host\'s own step() and physics::advance()');
+    await applied(hot, 'fn step(n: i32) -> i32 { n % 100 + 1 }\n');
+    assert.equal(call(hot, 'spin_value'), 80, 'spin_value (host code) calls the patched step');
+    call(hot, 'spin_frame', 1 / 60);
+    assert.equal(call(hot, 'spin_value'), 90, 'the frame count carried on across the patch');
+  });
+
+  test('a patch redefining a fn in a module by its path reaches the host\'s callers', async () => {
+    await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { s * 1000 }\n}\n');
+    assert.equal(call(hot, 'spin_value'), 9000, 'physics::advance replaced; step is still the patched one');
+  });
+
+  test('rolling a redefined fn back restores the host\'s own version for its callers', async () => {
+    const advance = JSON.parse(readFileSync(join(DIR, 'build/hot/hotwasm-host.json'), 'utf8'))
+      .vars.find((v) => /7physics7advance$/.test(v.name)).name;
+    await hot.rollback(advance);
+    assert.equal(call(hot, 'spin_value'), 90);
+  });
+
+  test('a redefinition of a generic fn is refused, naming why', async () => {
+    const r = await hot.eval('fn pick<T: Copy + PartialOrd>(a: T, _b: T) -> T { a }\n', 'rust');
+    assert.equal(r.ok, false, 'a generic fn was redefined');
+    assert.match(r.error, /redefines the host's `pick`, which a patch cannot replace: `pick::<i32>` is not hot: it is generic/);
+  });
+
+  test('a redefinition with another signature is refused before sending', async () => {
+    const r = await hot.eval('fn step(n: i64) -> i64 { n }\n', 'rust');
+    assert.equal(r.ok, false, 'a signature mismatch was sent');
+    assert.match(r.error, /signature|expected/i);
+  });
+});

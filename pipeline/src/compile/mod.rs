@@ -554,7 +554,7 @@ impl Compiler {
         rust::share_statics(&mut plan, &symbols);
         // An all-hot host: the patch's functions bind to the host's of the same path.
         paths.refuse_not_hot(source).map_err(CompileError::NotHot)?;
-        let renames = paths.bind(&symbols, &mut plan, host);
+        let bound = paths.bind(&symbols, &mut plan, host);
         let std_link = std.link_or_refuse(&symbols)?;
         phases.symbols = phase.elapsed();
         let spec = LinkSpec {
@@ -563,7 +563,7 @@ impl Compiler {
             emcc_flags: vec!["-fwasm-exceptions".to_string()],
             linker_args: [
                 rust::std_linker_args(&plan, &symbols, &std_link, work)?,
-                rust_paths::export_args(&renames),
+                rust_paths::export_args(&bound),
             ]
             .concat(),
             in_process: None,
@@ -580,7 +580,7 @@ impl Compiler {
             .map_err(|e| rust_std::wrapped_link_failure(e, &std_link))?;
         let wasm = rust_std::unwrap_imports(&wasm, &std_link.wraps)
             .map_err(|stderr| CompileError::Link { stderr })?;
-        let (wasm, defined) = rust_paths::rename_bound(wasm, defined, &mut plan, &renames)?;
+        let (wasm, defined) = rust_paths::rename_bound(wasm, defined, &mut plan, bound)?;
         Ok(Compiled {
             wasm,
             defined,

@@ -116,9 +116,11 @@ impl HostPaths {
     /// function the plan has as var `step` when the host has no var `step` but a hot `step`,
     /// and a mangled function of the patch's crate (`hotwasm_eval::physics::advance`). Returns
     /// the renames (the patch's symbol → the host var) for after the link; `plan.defines` keeps
-    /// the patch's symbols until then.
-    pub fn bind(&self, symbols: &Symbols, plan: &mut Plan, host: &HostManifest) -> Renames {
+    /// the patch's symbols until then, and the mangled ones join it only after the link (the
+    /// late binding's wraps and trampolines are for calls by plain names).
+    pub fn bind(&self, symbols: &Symbols, plan: &mut Plan, host: &HostManifest) -> Bound {
         let mut renames = Renames::new();
+        let mut bound = Vec::new();
         for v in &mut plan.defines {
             if host.var(&v.name).is_none() {
                 if let Some((var, signature)) = self.hot.get(&v.name) {
@@ -139,12 +141,15 @@ impl HostPaths {
                 continue; // also defined `#[no_mangle]`, as a Rust eval's functions are
             }
             renames.insert(f.name.clone(), var.clone());
-            plan.defines.push(VarUse {
-                name: f.name.clone(),
+            bound.push(VarUse {
+                name: var.clone(),
                 signature: same_or(signature, found),
             });
         }
-        renames
+        Bound {
+            renames,
+            defines: bound,
+        }
     }
 
     /// Refuses a patch whose `source` defines a function of the same path as one of the host's
@@ -182,8 +187,9 @@ fn same_or(host: &Signature, patch: &Signature) -> Signature {
 
 /// The linker arguments exporting the patch's mangled functions [`HostPaths::bind`] bound (a
 /// `#[no_mangle]` one is exported already).
-pub fn export_args(renames: &Renames) -> Vec<String> {
-    renames
+pub fn export_args(bound: &Bound) -> Vec<String> {
+    bound
+        .renames
         .keys()
         .filter(|n| parse(n).is_some())
         .map(|n| format!("--export={n}"))
@@ -196,11 +202,12 @@ pub fn rename_bound(
     wasm: Vec<u8>,
     mut defined: Vec<String>,
     plan: &mut Plan,
-    renames: &Renames,
+    bound: Bound,
 ) -> Result<(Vec<u8>, Vec<String>), super::CompileError> {
-    if renames.is_empty() {
+    if bound.renames.is_empty() {
         return Ok((wasm, defined));
     }
+    let renames = &bound.renames;
     let wasm =
         super::rename::rename_exports(&wasm, renames).map_err(|e| super::CompileError::Link {
             stderr: e.to_string(),
@@ -212,11 +219,22 @@ pub fn rename_bound(
     };
     defined.iter_mut().for_each(host_name);
     plan.defines.iter_mut().for_each(|v| host_name(&mut v.name));
+    defined.extend(bound.defines.iter().map(|v| v.name.clone()));
+    plan.defines.extend(bound.defines);
     Ok((wasm, defined))
 }
 
 /// The patch's symbol → the host var it defines.
 pub type Renames = HashMap<String, String>;
+
+/// What [`HostPaths::bind`] bound.
+#[derive(Debug, Default)]
+pub struct Bound {
+    /// The patch's symbol → the host var it defines.
+    pub renames: Renames,
+    /// The vars the patch's mangled functions define (added to the plan after the link).
+    pub defines: Vec<VarUse>,
+}
 
 /// The paths of the functions `items` define, free ones and those of inline modules, below
 /// `prefix`.

@@ -59,6 +59,20 @@ pub fn parse(symbol: &str) -> Option<RustFn> {
     })
 }
 
+/// `message` with each Rust var of `vars` (an all-hot host's functions, by their mangled names)
+/// named as the user wrote it (`spin::physics::advance`).
+pub fn demangle_vars(message: &str, vars: &[String]) -> String {
+    vars.iter()
+        .filter_map(|v| {
+            rustc_demangle::try_demangle(v)
+                .ok()
+                .map(|d| (v, format!("{d:#}")))
+        })
+        .fold(message.to_string(), |m, (raw, named)| {
+            m.replace(raw.as_str(), &named)
+        })
+}
+
 /// The path a generic instance's symbol names, without its generic arguments
 /// (`pick::<i32>` → `pick`, `Wrap<i32>::get` → `Wrap::get`), which is what a patch's definition
 /// of the generic function is named by.

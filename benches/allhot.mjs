@@ -6,12 +6,16 @@
 // first frame, one frame (1,000 calls through function pointers + 64 bulk calls), and a direct
 // call of a hot function (`large_call_loop`). Prints a markdown section; --json FILE keeps the data.
 // `--app examples/c-host --frame bounce_frame` measures another C app the same way (its frame
-// export only: no generated sources, no call loop).
+// export only: no generated sources, no call loop). A Rust app (`lang = "rust"`) is built as
+// plain; plain at `opt-level=1` without inlining (what all-hot compiles with, to split that cost
+// from the indirection); marked-only; all-hot (memory slots) and all-hot (table slots); `--loop
+// EXPORT` names an export that calls a hot function N times (`EXPORT(N)`).
 //
 //   node benches/allhot.mjs [--bulk 1000] [--runs 5] [--json FILE]
 //   node benches/allhot.mjs --app examples/c-host --frame bounce_frame
+//   node benches/allhot.mjs --app examples/allhot-rust --frame spin_frame --loop spin_call_loop
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,26 +27,37 @@ const { values } = parseArgs({
     bulk: { type: 'string', default: '1000' },
     app: { type: 'string', default: 'examples/large-host' },
     frame: { type: 'string', default: 'large_frame' },
+    loop: { type: 'string' },
     runs: { type: 'string', default: '5' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('usage: node benches/allhot.mjs [--bulk 1000] [--runs 5] [--json FILE] [--app DIR --frame EXPORT]');
+  console.log('usage: node benches/allhot.mjs [--bulk 1000] [--runs 5] [--json FILE] [--app DIR --frame EXPORT [--loop EXPORT]]');
   process.exit(0);
 }
 const RUNS = Number(values.runs);
 const HOTWASM = process.env.HOTWASM_BIN ?? path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', 'hotwasm');
 
 const LARGE = values.app === 'examples/large-host';
-const VARIANTS = [
+const LOOP = values.loop ?? (LARGE ? 'large_call_loop' : '');
+const RUST = /^lang = "rust"/m.test(readFileSync(path.join(root, values.app, 'hotwasm.toml'), 'utf8'));
+// What an all-hot Rust host compiles with (server/src/bundle/allhot/crate_fns.rs).
+const RUST_NO_INLINE = '-C opt-level=1 -C llvm-args=-inline-threshold=-100000';
+const VARIANTS = RUST ? [
+  { key: 'plain', label: 'plain', hot: false },
+  { key: 'plainNoInline', label: 'plain, opt-level=1, no inlining', hot: false, env: { RUSTFLAGS: RUST_NO_INLINE } },
+  { key: 'marked', label: 'HOT_RELOAD, marked only (its hot_fn!)', hot: true },
+  { key: 'allMemory', label: 'HOT_RELOAD, all-hot, memory slots (chosen)', hot: true, all: true },
+  { key: 'allTable', label: 'HOT_RELOAD, all-hot, table slots (alternative)', hot: true, all: true, env: { HOTWASM_ALLHOT_SLOTS: 'table' } },
+] : [
   { key: 'plain', label: 'plain', hot: false },
   { key: 'plainNoInline', label: 'plain, -fno-inline', hot: false, cflags: ['-fno-inline'] },
   { key: 'marked', label: 'HOT_RELOAD, marked only (its HOTWASM_FN)', hot: true },
   { key: 'allMemory', label: 'HOT_RELOAD, all-hot, memory slots (chosen)', hot: true, all: true },
   { key: 'allTable', label: 'HOT_RELOAD, all-hot, table slots (alternative)', hot: true, all: true, env: { HOTWASM_ALLHOT_SLOTS: 'table' } },
-].filter((v) => LARGE || v.key !== 'plainNoInline');
+].filter((v) => RUST || LARGE || v.key !== 'plainNoInline');
 
 const PROBE = `
 const t0 = performance.now();
@@ -55,11 +70,12 @@ require(process.argv[1])({ print() {}, printErr() {} }).then((M) => {
   const f0 = performance.now();
   for (let i = 0; i < 2000; i++) frame(1 / 60);
   const usPerFrame = ((performance.now() - f0) * 1000) / 2000;
-  if (!M._large_call_loop) return console.log(JSON.stringify({ ready: ready - t0, firstFrame: first - t0, usPerFrame, nsPerCall: 0 }));
+  const loop = M['_' + process.argv[3]];
+  if (!loop) return console.log(JSON.stringify({ ready: ready - t0, firstFrame: first - t0, usPerFrame, nsPerCall: 0 }));
   const n = 20_000_000;
-  M._large_call_loop(1_000_000);
+  loop(1_000_000);
   const c0 = performance.now();
-  M._large_call_loop(n);
+  loop(n);
   const nsPerCall = ((performance.now() - c0) * 1e6) / n;
   console.log(JSON.stringify({ ready: ready - t0, firstFrame: first - t0, usPerFrame, nsPerCall }));
 });`;
@@ -71,8 +87,12 @@ function prepare(v) {
   const toml = path.join(dir, 'hotwasm.toml');
   let text = readFileSync(toml, 'utf8');
   if (v.cflags) text = text.replace('cflags = ["-O2", "-Isrc"]', `cflags = ["-O2", "-Isrc", ${v.cflags.map((f) => JSON.stringify(f)).join(', ')}]`);
+  // A Rust app names hotwasm's runtime by a path relative to the checkout.
+  const cargo = path.join(dir, 'Cargo.toml');
+  if (RUST) writeFileSync(cargo, readFileSync(cargo, 'utf8').replace('path = "../../runtime"', `path = ${JSON.stringify(path.join(root, 'runtime'))}`));
+  text = text.replace(/^mode = "(all|marked)"\n/m, ''); // the app's own mode goes: marked unless v.all
+  if (v.all) text = /^\[hot\]$/m.test(text) ? text.replace(/^\[hot\]$/m, '[hot]\nmode = "all"') : `${text}\n[hot]\nmode = "all"\n`;
   writeFileSync(toml, text);
-  if (v.all) appendFileSync(toml, '\n[hot]\nmode = "all"\n');
   return dir;
 }
 
@@ -85,7 +105,7 @@ function measure(v) {
   const js = path.join(dir, 'build', v.hot ? 'hot' : 'plain', `${name}.js`);
   const runs = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, ['-e', PROBE, js, values.frame], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['-e', PROBE, js, values.frame, LOOP], { encoding: 'utf8' });
     runs.push(JSON.parse(out.trim().split('\n').pop()));
   }
   const med = (k) => pct(runs.map((x) => x[k]), 50);
@@ -104,13 +124,13 @@ const lines = [
   '',
   LARGE
     ? `The large host (examples/large-host, ${values.bulk} bulk functions + 1,000 hot ones), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --bulk ${values.bulk} --runs ${RUNS}\`.`
-    : `${values.app} (frame: \`${values.frame}\`), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --app ${values.app} --frame ${values.frame} --runs ${RUNS}\`.`,
+    : `${values.app} (frame: \`${values.frame}\`${LOOP ? `, call: \`${LOOP}\`` : ''}), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --app ${values.app} --frame ${values.frame}${LOOP ? ` --loop ${LOOP}` : ''} --runs ${RUNS}\`.`,
   '',
-  `| build | wasm | ready | first frame | frame (µs) |${LARGE ? ' direct call of a hot fn (ns) |' : ''}`,
-  `|---|---:|---:|---:|---:|${LARGE ? '---:|' : ''}`,
+  `| build | wasm | ready | first frame | frame (µs) |${LOOP ? ' direct call of a hot fn (ns) |' : ''}`,
+  `|---|---:|---:|---:|---:|${LOOP ? '---:|' : ''}`,
   ...VARIANTS.map((v) => {
     const r = result[v.key];
-    const call = LARGE ? ` ${r.nsPerCall.toFixed(2)} (${x(r.nsPerCall, p.nsPerCall)}) |` : '';
+    const call = LOOP ? ` ${r.nsPerCall.toFixed(2)} (${x(r.nsPerCall, p.nsPerCall)}) |` : '';
     return `| ${v.label} | ${r.wasmKB.toFixed(0)} KB | ${r.ready.toFixed(1)} ms (${x(r.ready, p.ready)}) | ${r.firstFrame.toFixed(1)} ms (${x(r.firstFrame, p.firstFrame)}) | ${r.usPerFrame.toFixed(2)} (${x(r.usPerFrame, p.usPerFrame)}) |${call}`;
   }),
   '',

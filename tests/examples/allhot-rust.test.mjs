@@ -74,7 +74,7 @@ describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks'
     const file = join(DIR, 'patches', 'saved-by-test.rs');
     const patch = nextPatch(hot);
     try {
-      writeFileSync(file, '#[no_mangle]\nfn step(n: i32) -> i32 {\n    n % 100 + 2\n}\n');
+      writeFileSync(file, 'fn step(n: i32) -> i32 {\n    n % 100 + 2\n}\n');
       const p = await patch;
       assert.ok(p.ok, `the page did not apply the saved file: ${p.error}`);
     } finally {
@@ -99,6 +99,12 @@ describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks'
     const r = await hot.eval('fn pick<T: Copy + PartialOrd>(a: T, _b: T) -> T { a }\n', 'rust');
     assert.equal(r.ok, false, 'a generic fn was redefined');
     assert.match(r.error, /redefines the host's `pick`, which a patch cannot replace: `pick::<i32>` is not hot: it is generic/);
+  });
+
+  test('a function kept cold by [hot] cold cannot be redefined, and the refusal names the key', async () => {
+    const r = await hot.eval('fn checksum(x: i32) -> i32 { x }\n', 'rust');
+    assert.equal(r.ok, false, 'a cold function was redefined');
+    assert.match(r.error, /`checksum` is not hot: it is kept cold by \[hot\] cold/);
   });
 
   test('a redefinition with another signature is refused before sending', async () => {

@@ -26,6 +26,11 @@ fn pick<T: Copy + PartialOrd>(a: T, b: T) -> T {
     }
 }
 
+/// Kept cold by `[hot] cold` in hotwasm.toml: called directly, never replaced.
+fn checksum(x: i32) -> i32 {
+    x.wrapping_mul(31) ^ 7
+}
+
 /// Sets spin up.
 pub fn start() {
     println!("spin started");
@@ -41,6 +46,18 @@ pub extern "C" fn spin_frame(_dt_seconds: f64) {
 #[no_mangle]
 pub extern "C" fn spin_value() -> i32 {
     physics::advance(step(FRAMES.load(Ordering::Relaxed)))
+}
+
+/// A checksum of the frame count (calls the cold `checksum`).
+#[no_mangle]
+pub extern "C" fn spin_checksum() -> i32 {
+    checksum(FRAMES.load(Ordering::Relaxed))
+}
+
+/// Calls `step` `n` times: what benches/allhot.mjs times a call with.
+#[no_mangle]
+pub extern "C" fn spin_call_loop(n: i32) -> i32 {
+    (0..n).fold(0i32, |acc, i| acc.wrapping_add(step(std::hint::black_box(i))))
 }
 
 /// The larger of the frame count and `floor` (calls the generic `pick`).

@@ -89,6 +89,12 @@ fn named_functions(wasm: &[u8]) -> Result<Vec<(String, Option<String>)>, String>
 
 /// The plan of the Rust host `wasm` of `config`: the functions of the app's crates.
 pub fn plan(config: &Config, wasm: &[u8]) -> Result<Plan, String> {
+    if !config.hot.cold_files.is_empty() {
+        return Err(format!(
+            "{}: [hot] cold_files names C/C++ source files; a Rust host keeps functions cold by path in [hot] cold (e.g. cold = [\"physics::advance\"])",
+            config.file.display()
+        ));
+    }
     let crates = app_crates(config);
     let mut by_path: BTreeMap<String, Vec<(String, RustFn, Option<String>)>> = BTreeMap::new();
     for (name, signature) in named_functions(wasm)? {

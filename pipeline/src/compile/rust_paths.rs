@@ -103,18 +103,21 @@ pub struct HostPaths {
 }
 
 impl HostPaths {
-    /// The paths of `host`'s hot and cold Rust functions (none for other hosts).
+    /// The paths of `host`'s hot and cold Rust functions (none for other hosts). An all-hot
+    /// Rust host is built with v0 mangling (`_R…`), which also keeps a C++ host's names
+    /// (`_ZN3geo3Box4areaEv`, which legacy Rust demangling may read) out.
     pub fn of(host: &HostManifest) -> HostPaths {
+        let v0 = |name: &str| name.starts_with("_R").then(|| parse(name)).flatten();
         let mut paths = HostPaths::default();
         for v in &host.vars {
-            if let Some(f) = parse(&v.name).filter(|f| f.not_hot.is_none()) {
+            if let Some(f) = v0(&v.name).filter(|f| f.not_hot.is_none()) {
                 paths
                     .hot
                     .insert(f.path, (v.name.clone(), v.signature.clone()));
             }
         }
         for c in &host.cold {
-            if let Some(f) = parse(&c.name) {
+            if let Some(f) = v0(&c.name) {
                 paths.cold.insert(without_generics(&f.path), c.why.clone());
             }
         }

@@ -194,3 +194,87 @@ fn cflags(home: &Home) -> Vec<String> {
         format!("-I{}", home.abi_include().display()),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_encoder::{
+        CodeSection, Function, FunctionSection, Instruction, Module, NameMap, NameSection,
+        TypeSection, ValType,
+    };
+
+    /// A module of `i32 → i32` functions named `names` in its name section.
+    fn module(names: &[&str]) -> Vec<u8> {
+        let mut types = TypeSection::new();
+        types.ty().function([ValType::I32], [ValType::I32]);
+        let (mut funcs, mut code, mut map) =
+            (FunctionSection::new(), CodeSection::new(), NameMap::new());
+        for (i, name) in names.iter().enumerate() {
+            funcs.function(0);
+            let mut body = Function::new([]);
+            body.instruction(&Instruction::LocalGet(0))
+                .instruction(&Instruction::End);
+            code.function(&body);
+            map.append(i as u32, name);
+        }
+        let mut section = NameSection::new();
+        section.functions(&map);
+        let mut m = Module::new();
+        m.section(&types)
+            .section(&funcs)
+            .section(&code)
+            .section(&section);
+        m.finish()
+    }
+
+    #[test]
+    fn the_app_crates_plain_fns_are_hot_and_generic_closure_and_cold_ones_say_why() {
+        let config = Config::parse(
+            "[app]\nname = \"spin\"\nlang = \"rust\"\nexport_name = \"createSpin\"\n[build]\npackage = \"spin\"\n[hot]\nmode = \"all\"\ncold = [\"checksum\"]\n",
+            Path::new("/app/hotwasm.toml"),
+        )
+        .unwrap();
+        let wasm = module(&[
+            "_RNvNtCsj1f0hmlNGnl_4spin7physics7advance",
+            "_RINvCsj1f0hmlNGnl_4spin4picklEB2_",
+            "_RNCNvCsj1f0hmlNGnl_4spin5start0B3_",
+            "_RNvCsj1f0hmlNGnl_4spin8checksum",
+            "_RNvCsj1f0hmlNGnl_4spin4main",
+            "_RNvNtCs9aZ_4core3fmt5write",
+            "spin_frame",
+        ]);
+        let plan = plan(&config, &wasm).unwrap();
+        let hot: Vec<&str> = plan.hot.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(hot, ["_RNvNtCsj1f0hmlNGnl_4spin7physics7advance"]);
+        assert_eq!(plan.hot[0].signature, "ii");
+        let why = |name: &str| {
+            plan.cold
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.why.clone())
+                .unwrap_or_default()
+        };
+        assert!(why("_RINvCsj1f0hmlNGnl_4spin4picklEB2_").contains("it is generic"));
+        assert!(why("_RNCNvCsj1f0hmlNGnl_4spin5start0B3_").contains("it is a closure"));
+        assert!(why("_RNvCsj1f0hmlNGnl_4spin8checksum").contains("kept cold by [hot] cold"));
+        assert_eq!(
+            plan.cold.len(),
+            3,
+            "main, core's and #[no_mangle] functions are not listed"
+        );
+    }
+
+    #[test]
+    fn cold_files_in_a_rust_hosts_config_is_refused_naming_the_key_to_use() {
+        let config = Config::parse(
+            "[app]\nname = \"spin\"\nlang = \"rust\"\nexport_name = \"createSpin\"\n[build]\npackage = \"spin\"\n[hot]\nmode = \"all\"\ncold_files = [\"src/physics.rs\"]\n",
+            Path::new("/app/hotwasm.toml"),
+        )
+        .unwrap();
+        let e = plan(&config, &module(&["_RNvCsj1f0hmlNGnl_4spin4step"])).unwrap_err();
+        assert!(
+            e.contains("[hot] cold_files") && e.contains("[hot] cold"),
+            "{e}"
+        );
+    }
+}

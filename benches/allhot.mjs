@@ -96,26 +96,34 @@ function prepare(v) {
   return dir;
 }
 
-function measure(v) {
+/** Builds variant `v` in a copy of its own; returns its bundle's JS. */
+function build(v) {
   const dir = prepare(v);
   const args = ['build', '--project', dir, ...(v.hot ? ['--hot'] : [])];
   const r = spawnSync(HOTWASM, args, { env: { ...process.env, ...v.env }, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`hotwasm ${args.join(' ')} failed`);
   const name = readFileSync(path.join(dir, 'hotwasm.toml'), 'utf8').match(/^name = "([^"]+)"/m)[1];
-  const js = path.join(dir, 'build', v.hot ? 'hot' : 'plain', `${name}.js`);
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, ['-e', PROBE, js, values.frame, LOOP], { encoding: 'utf8' });
-    runs.push(JSON.parse(out.trim().split('\n').pop()));
-  }
-  const med = (k) => pct(runs.map((x) => x[k]), 50);
-  return { wasmKB: statSync(js.replace(/\.js$/, '.wasm')).size / 1024, ready: med('ready'), firstFrame: med('firstFrame'), usPerFrame: med('usPerFrame'), nsPerCall: med('nsPerCall'), runs };
+  return path.join(dir, 'build', v.hot ? 'hot' : 'plain', `${name}.js`);
 }
 
+const probe = (js) => JSON.parse(execFileSync(process.execPath, ['-e', PROBE, js, values.frame, LOOP], { encoding: 'utf8' }).trim().split('\n').pop());
+
+// Every variant is built first, then the runs interleave (one of each in turn), so a change of
+// the machine's load during the measurement weighs on every variant alike.
+const bundles = {};
+for (const v of VARIANTS) {
+  console.error(`building: ${v.label}`);
+  bundles[v.key] = build(v);
+}
+const runs = Object.fromEntries(VARIANTS.map((v) => [v.key, []]));
+for (let i = 0; i < RUNS; i++) {
+  for (const v of VARIANTS) runs[v.key].push(probe(bundles[v.key]));
+}
 const result = {};
 for (const v of VARIANTS) {
-  console.error(`building and measuring: ${v.label}`);
-  result[v.key] = measure(v);
+  const med = (k) => pct(runs[v.key].map((x) => x[k]), 50);
+  const js = bundles[v.key];
+  result[v.key] = { wasmKB: statSync(js.replace(/\.js$/, '.wasm')).size / 1024, ready: med('ready'), firstFrame: med('firstFrame'), usPerFrame: med('usPerFrame'), nsPerCall: med('nsPerCall'), runs: runs[v.key] };
 }
 const p = result.plain;
 const x = (a, b) => `${(a / b).toFixed(2)}×`;
@@ -123,8 +131,8 @@ const lines = [
   '## All-hot mode: cost against the plain build and marked-only mode',
   '',
   LARGE
-    ? `The large host (examples/large-host, ${values.bulk} bulk functions + 1,000 hot ones), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --bulk ${values.bulk} --runs ${RUNS}\`.`
-    : `${values.app} (frame: \`${values.frame}\`${LOOP ? `, call: \`${LOOP}\`` : ''}), Node ${process.version}, median of ${RUNS} runs: \`node benches/allhot.mjs --app ${values.app} --frame ${values.frame}${LOOP ? ` --loop ${LOOP}` : ''} --runs ${RUNS}\`.`,
+    ? `The large host (examples/large-host, ${values.bulk} bulk functions + 1,000 hot ones), Node ${process.version}, median of ${RUNS} interleaved runs: \`node benches/allhot.mjs --bulk ${values.bulk} --runs ${RUNS}\`.`
+    : `${values.app} (frame: \`${values.frame}\`${LOOP ? `, call: \`${LOOP}\`` : ''}), Node ${process.version}, median of ${RUNS} interleaved runs: \`node benches/allhot.mjs --app ${values.app} --frame ${values.frame}${LOOP ? ` --loop ${LOOP}` : ''} --runs ${RUNS}\`.`,
   '',
   `| build | wasm | ready | first frame | frame (µs) |${LOOP ? ' direct call of a hot fn (ns) |' : ''}`,
   `|---|---:|---:|---:|---:|${LOOP ? '---:|' : ''}`,

@@ -1,10 +1,12 @@
-//! The `eval` target: the eval parser path, i.e. clang's own parser in the persistent
-//! incremental session (`hotwasm-clang-session`) that C and C++ text evals go through. Mutated
-//! REPL inputs (issue 21's tricky corpus and more) are sent to one live C session and one C++
-//! session; properties: the session answers every input (no crash, no malformed answer, within
-//! its deadline), an accepted input comes with a wasm object, a refused one with an error
-//! diagnostic pointing into the input, and the session keeps working after it (each accepted
-//! input is undone, so the session stays at its prelude).
+//! The `eval` target: the eval parser path, i.e. clang's own parser in the incremental session
+//! program (`hotwasm-clang-session`) that every C and C++ text eval goes through. Mutated REPL
+//! inputs (issue 21's tricky corpus and more) are sent, as the input's second bit says, either
+//! to one live C or C++ session (the console's growing session; each accepted input is undone,
+//! so it stays at its prelude) or to a fresh one-shot session started for that input alone (a
+//! named text eval, and the report of a saved file's globals). Properties: the session answers
+//! every input (no crash, no malformed answer, within its deadline), an accepted input comes with
+//! a wasm object, a refused one with an error diagnostic pointing into the input, and the live
+//! session keeps working after it.
 //!
 //! Needs the toolchain (`emcc` on PATH, for the cc1 line) and the session program
 //! (`HOTWASM_CLANG_SESSION`, else `target/debug/hotwasm-clang-session` of the workspace); without
@@ -53,13 +55,24 @@ fn emcc() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// The session's cc1 line of `lang`, learnt from emcc once.
+fn session_args(lang: Lang) -> Result<Vec<String>, String> {
+    static LEARNT: Mutex<[Option<Vec<String>>; 2]> = Mutex::new([None, None]);
+    let mut learnt = LEARNT.lock().unwrap_or_else(|e| e.into_inner());
+    let slot = &mut learnt[usize::from(lang == Lang::Cpp)];
+    if slot.is_none() {
+        let emcc =
+            emcc().ok_or("emcc is not on PATH: eval \"$(bash scripts/setup.sh --print-env)\"")?;
+        let line =
+            cc1::learn(&emcc, lang, &cc1::patch_flags(lang, "-O2")).map_err(|e| e.to_string())?;
+        *slot = Some(line.for_session());
+    }
+    Ok(slot.clone().unwrap_or_default())
+}
+
 fn start(lang: Lang) -> Result<Session, String> {
-    let emcc =
-        emcc().ok_or("emcc is not on PATH: eval \"$(bash scripts/setup.sh --print-env)\"")?;
-    let learnt =
-        cc1::learn(&emcc, lang, &cc1::patch_flags(lang, "-O2")).map_err(|e| e.to_string())?;
-    let mut session =
-        Session::start_with(&program(), lang, &learnt.for_session()).map_err(|e| e.to_string())?;
+    let args = session_args(lang)?;
+    let mut session = Session::start_with(&program(), lang, &args).map_err(|e| e.to_string())?;
     session.set_timeout(Duration::from_secs(10));
     let prelude = session
         .eval("#include \"hotwasm.h\"\n")
@@ -69,13 +82,21 @@ fn start(lang: Lang) -> Result<Session, String> {
     Ok(session)
 }
 
-/// One input: the first byte picks the language, the rest is the eval's text.
+/// One input: the first byte picks the language (bit 0) and the session (bit 1: a one-shot
+/// session, as a named text eval gets), the rest is the eval's text.
 pub fn check_eval(bytes: &[u8]) -> Outcome {
-    let (lang, text) = match bytes.split_first() {
-        Some((b, rest)) => (usize::from(b & 1 == 1), String::from_utf8_lossy(rest)),
-        None => (0, String::new().into()),
+    let (lang, one_shot, text) = match bytes.split_first() {
+        Some((b, rest)) => (
+            usize::from(b & 1 == 1),
+            b & 2 == 2,
+            String::from_utf8_lossy(rest),
+        ),
+        None => (0, false, String::new().into()),
     };
     let text: String = text.chars().take(16 << 10).collect();
+    if one_shot {
+        return check_one_shot(if lang == 1 { Lang::Cpp } else { Lang::C }, &text);
+    }
     let mut guard = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
     let Some(sessions) = guard.as_mut() else {
         return Ok("skipped".into());
@@ -90,14 +111,33 @@ pub fn check_eval(bytes: &[u8]) -> Outcome {
             return Err(format!("the session did not answer: {e}"));
         }
     };
+    if out.ok {
+        session
+            .undo(1)
+            .map_err(|e| format!("undo after an accepted eval failed: {e}"))?;
+    }
+    judge(&out, &text)
+}
+
+/// A named text eval's path: a fresh session, its prelude, the text, the session ended.
+fn check_one_shot(lang: Lang, text: &str) -> Outcome {
+    if SESSIONS.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+        return Ok("skipped".into());
+    }
+    let mut session = start(lang)?;
+    let out = session
+        .eval(text)
+        .map_err(|e| format!("the one-shot session did not answer: {e}"))?;
+    judge(&out, text).map(|o| format!("once:{o}"))
+}
+
+/// The properties of one answer `out` to `text`.
+fn judge(out: &hotwasm_incremental::EvalOutput, text: &str) -> Outcome {
     let lines = text.lines().count().max(1) as u32 + 1;
     if out.ok {
         if !out.object.starts_with(b"\0asm") {
             return Err("an accepted eval came without a wasm object".into());
         }
-        session
-            .undo(1)
-            .map_err(|e| format!("undo after an accepted eval failed: {e}"))?;
         let kinds: Vec<&str> = out.decls.iter().map(|d| d.kind.as_str()).take(4).collect();
         return Ok(format!("ok:{}", kinds.join(",")));
     }
@@ -126,6 +166,14 @@ pub fn eval_seeds() -> Vec<Vec<u8>> {
             bytes
         })
         .collect();
+    // The same cases as named evals: their setup and input in one text, in a one-shot session.
+    for case in hotwasm_incremental::corpus::cases() {
+        let mut bytes = vec![2 | u8::from(case.lang == Lang::Cpp)];
+        bytes.extend(case.setup.join("\n").as_bytes());
+        bytes.push(b'\n');
+        bytes.extend(case.input.as_bytes());
+        out.push(bytes);
+    }
     for (lang, text) in [
         (0u8, "int sq(int x) { return x * x; }"),
         (0, "typedef struct { int a, b; } pair;\n#define TWICE(x) (2*(x))\npair p = {1, 2};\nTWICE(p.a)"),

@@ -16,6 +16,7 @@
 pub mod cc1;
 pub mod corpus;
 pub mod link;
+pub mod oneshot;
 pub mod percall;
 pub mod protocol;
 pub mod report;

@@ -1,20 +1,17 @@
 //! One eval's text → a checked patch, the pipeline's entry point. Two steps, because the server
 //! runs the second under its journal lock (the sequence number must be the journal's next):
-//! 1. [`Compiler::compile_eval`]: a client's text is rewritten so its statements and trailing
-//!    expression run once after apply ([`crate::compile::statements`]), the generated vars header
-//!    is included first ([`crate::vars_header`]), and the compile is retried without what failed
-//!    (the value of a `void` expression, the vars header, constant initializers of C globals);
-//!    a saved file compiles as it is;
+//! 1. [`Compiler::compile_eval`]: a saved file, or a client's C/C++ text standing for one,
+//!    compiles as it is; a client's Rust text compiles as an eval of the Rust session
+//!    ([`crate::compile::rust_eval`]). C and C++ console text goes to an incremental clang session
+//!    in the server, whose parser tells statements and the trailing value apart;
 //! 2. [`check`]: the layouts the patch shares with the host are compared ([`crate::layout`]), its
 //!    functions are renamed to versioned symbols of that sequence number
 //!    ([`crate::compile::rename`]), and it is read and checked against the host manifest and
 //!    what earlier patches defined ([`crate::inspect`]).
 
-use crate::compile::{
-    rename::rename_exports, statements, CSource, CompileError, Compiled, Compiler,
-};
+use crate::compile::{rename::rename_exports, CSource, CompileError, Compiled, Compiler};
 use crate::inspect::{self, Known};
-use crate::{vars_header, Diagnostic, Lang};
+use crate::{Diagnostic, Lang};
 use hotwasm_abi::{versioned_symbol, HostManifest};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -99,21 +96,11 @@ fn read_saved(root: &Path, rel: &str) -> Result<String, String> {
     })
 }
 
-/// How a client's C/C++ text is compiled: whether its trailing expression's value is held, and
-/// whether the generated header of current vars is included first (see [`with_vars_context`]).
-#[derive(Clone, Copy)]
-struct Wrapping {
-    value: bool,
-    vars_context: bool,
-}
-
 impl Compiler {
-    /// Compiles an eval's `source` in the directory `work`: `Compiler::compile_text`, again
-    /// without the value when the trailing expression is `void` (it has no value to hold, so it
-    /// runs as a statement), again without the vars context when the generated header is what
-    /// failed (it is a convenience: the user's own text decides), and again for a C client text
-    /// whose globals have initializers that are not constant (they are assigned when the eval
-    /// runs instead).
+    /// Compiles an eval's `source` in the directory `work`. A client's Rust text compiles as an
+    /// eval of the session of earlier Rust evals ([`Compiler::compile_rust_eval`]); C and C++
+    /// compile as the file they are or stand for, as written: clang tells their statements and
+    /// trailing value apart in an incremental session (the server's), never this pipeline.
     pub fn compile_eval(
         &self,
         lang: Lang,
@@ -121,87 +108,21 @@ impl Compiler {
         work: &Path,
         host: &HostManifest,
     ) -> Result<Compiled, CompileError> {
-        let mut how = Wrapping {
-            value: true,
-            vars_context: true,
-        };
-        let mut dynamic: Vec<u32> = Vec::new();
-        loop {
-            let result = self.compile_text(lang, source, work, host, how, &dynamic);
-            match &result {
-                Err(CompileError::Failed { stderr, .. })
-                    if how.value && statements::failed_for_void_value(stderr) =>
-                {
-                    how.value = false
-                }
-                Err(CompileError::Failed { stderr, .. })
-                    if how.vars_context && stderr.contains(vars_header::HEADER) =>
-                {
-                    how.vars_context = false
-                }
-                Err(CompileError::Failed { diagnostics, .. })
-                    if lang == Lang::C && dynamic.is_empty() && source.is_client_text(work) =>
-                {
-                    dynamic = statements::non_constant_initializers(diagnostics, &source.input);
-                    if dynamic.is_empty() {
-                        return result;
-                    }
-                }
-                _ => return result,
-            }
-        }
-    }
-
-    /// Compiles `source`; a client's text with statements or a trailing expression is first
-    /// rewritten ([`statements`]) so they run once after apply (`value`: the trailing
-    /// expression's value is printed) and written over the work file; saved files compile as
-    /// they are.
-    fn compile_text(
-        &self,
-        lang: Lang,
-        source: &Source,
-        work: &Path,
-        host: &HostManifest,
-        how: Wrapping,
-        dynamic_lines: &[u32],
-    ) -> Result<Compiled, CompileError> {
         let client_text = source.is_client_text(work);
-        if lang == Lang::Rust && client_text {
-            return self.compile_rust_eval(
+        match lang {
+            Lang::Rust if client_text => self.compile_rust_eval(
                 &source.text,
                 &source.input,
                 &source.earlier_rust,
                 work,
                 host,
-            );
-        }
-        let rewritten = match lang {
-            _ if !client_text => None,
-            Lang::Rust => statements::rust(&source.text),
-            Lang::C | Lang::Cpp => rewrite_c_family(lang, source, work, how, dynamic_lines)?,
-        };
-        let text = rewritten.as_deref().unwrap_or(&source.text);
-        match lang {
-            Lang::Rust => {
-                let mut compiled = self.compile_rust(text, &source.input, work, host);
-                if rewritten.is_some() {
-                    match &mut compiled {
-                        Ok(c) => {
-                            statements::unshift_rust_columns(&mut c.diagnostics, &source.input)
-                        }
-                        Err(CompileError::Failed { diagnostics, .. }) => {
-                            statements::unshift_rust_columns(diagnostics, &source.input)
-                        }
-                        Err(_) => {}
-                    }
-                }
-                compiled
-            }
+            ),
+            Lang::Rust => self.compile_rust(&source.text, &source.input, work, host),
             Lang::C | Lang::Cpp => {
                 let src = CSource {
                     cwd: &source.cwd,
                     input: &source.input,
-                    text,
+                    text: &source.text,
                     stands_for: client_text.then_some(source.name.as_str()),
                 };
                 if lang == Lang::Cpp {
@@ -212,54 +133,6 @@ impl Compiler {
             }
         }
     }
-}
-
-/// A client's C/C++ text with its statements wrapped and the vars context included (as `how`
-/// says), written over its work file; `None` when it compiles as written.
-fn rewrite_c_family(
-    lang: Lang,
-    source: &Source,
-    work: &Path,
-    how: Wrapping,
-    dynamic_lines: &[u32],
-) -> Result<Option<String>, CompileError> {
-    let text = statements::c_family_with(
-        &source.text,
-        &source.input,
-        lang == Lang::Cpp,
-        how.value,
-        dynamic_lines,
-    );
-    let text = match (how.vars_context, text) {
-        (true, text) => Some(with_vars_context(
-            text.as_deref().unwrap_or(&source.text),
-            &source.input,
-        )),
-        (false, text) => text,
-    };
-    // Always written: an earlier attempt may have left another text there.
-    let written = text.as_deref().unwrap_or(&source.text);
-    std::fs::write(work.join(&source.input), written).map_err(CompileError::Io)?;
-    Ok(text)
-}
-
-/// A client's C/C++ `text` (named `file` in diagnostics) with the generated header of current
-/// vars included first, so an eval calls an earlier eval's function or uses its global without
-/// declaring it again (a REPL's evals build on each other). What the eval itself declares or
-/// defines is left out of the header (its `HOTWASM_OWN_<name>` guard), so a redefinition with a
-/// new signature reaches the check, which names both. `#line 1` keeps the user's lines.
-fn with_vars_context(text: &str, file: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 128);
-    for name in statements::top_level(text).names {
-        out.push_str(&format!("#define {} 1\n", vars_header::own_guard(&name)));
-    }
-    let file_lit = file.replace('\\', "\\\\").replace('"', "\\\"");
-    out.push_str(&format!(
-        "#include <{}>\n#line 1 \"{file_lit}\"\n",
-        vars_header::HEADER
-    ));
-    out.push_str(text);
-    out
 }
 
 /// Checks a compiled patch as journal entry `seq`: compares the layouts it shares with `host`,

@@ -7,16 +7,15 @@
 //! number and checks it against the host and what earlier patches defined ([`inspect::Known`]).
 //!
 //! What lives where:
-//! - [`eval`]: the rewrite-and-retry loop around one eval, and the check; the steps in order.
+//! - [`eval`]: one eval's compile and its check; the steps in order.
 //! - [`compile`]: C, C++ and Rust to a linked SIDE_MODULE (the fast path, plain emcc, rustc),
-//!   under time and memory limits: statements and expressions ([`compile::statements`]), late
-//!   binding of vars and globals ([`compile::latebind`], [`compile::trampolines`]), the C and C++
+//!   under time and memory limits: late binding of vars and globals ([`compile::latebind`], [`compile::trampolines`]), the C and C++
 //!   libraries a patch links, renaming exports ([`compile::rename`]); the one wasm rewrite
 //!   ([`compile::rewrite`], wasm-encoder) and the toolchain probes kept once they succeed
 //!   ([`compile::probe`]).
 //! - [`inspect`]: reads a linked patch and checks it against the host manifest.
 //! - [`layout`]: the memory layouts of shared types, read from clang's dump, and their check.
-//! - [`vars_header`]: the generated header of current vars that client C/C++ evals include.
+//! - [`vars_header`]: the generated header of current vars (a session's prelude declares them).
 //! - [`lang`]: the eval languages and compiler diagnostics (the wire protocol speaks them too).
 //! - [`toolchain`], [`home`]: finding the Emscripten/LLVM/Rust tools and hotwasm's checkout.
 //! - [`files`]: the one atomic file write (the server's journal and `hotwasm build` use it too).

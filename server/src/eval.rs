@@ -113,9 +113,10 @@ pub fn run(
     eval_id: Option<String>,
 ) -> Outcome {
     let input = match input {
-        Input::Text { source, name }
-            if crate::sessions::is_session_eval(lang, &name) && session_available() =>
-        {
+        Input::Text { source, name } if lang != Lang::Rust => {
+            if let Some(missing) = session_missing() {
+                return *Outcome::failed(Stage::Compile, missing);
+            }
             return crate::session_eval::run(hub, ticket, lang, source, name, eval_id);
         }
         input => input,
@@ -126,21 +127,17 @@ pub fn run(
     out
 }
 
-/// Whether the incremental session program is built; without it, C and C++ text evals compile
-/// one process per eval (each eval its own program) and the server says once how to build it.
-fn session_available() -> bool {
-    static WARNED: std::sync::Once = std::sync::Once::new();
+/// Why C and C++ text evals cannot run, if they cannot: clang's parser in the incremental
+/// session program tells their statements, declarations and value apart, and it is not built.
+/// Saved files still compile (their globals' initializers are then not read, a warning says).
+fn session_missing() -> Option<String> {
     let program = crate::sessions::program();
-    let there = program.exists();
-    if !there {
-        WARNED.call_once(|| {
-            eprintln!(
-                "hotwasm: warning: the compiler session program {} is missing, so C and C++ evals do not see each other's declarations: build it with `bash scripts/setup.sh` (or `cargo build -p hotwasm-incremental --bin hotwasm-clang-session`)",
-                program.display()
-            )
-        });
-    }
-    there
+    (!program.exists()).then(|| {
+        format!(
+            "C and C++ text evals need the compiler session program {}, which is missing: build it with `scripts/hotwasm` (it builds it beside the hotwasm binary), or `cargo build --release -p hotwasm-incremental --bin hotwasm-clang-session`, or set HOTWASM_CLANG_SESSION to its path",
+            program.display()
+        )
+    })
 }
 
 fn compile_and_deliver(
@@ -169,26 +166,92 @@ fn compile_and_deliver(
     let checked = check(&mut state, lang, &compiled, &host, &hub.config_file);
     base.timings.check_ms = ms(check_started);
     let (wasm, checked) = checked.map_err(|e| base.fail(Stage::Check, e))?;
+    let patch = Patch {
+        lang,
+        text: source.text,
+        name: source.name,
+        wasm,
+        checked,
+        declared_types: compiled.declared_types,
+        eval_id,
+    };
+    let delivered = deliver(hub, &mut state, base, patch);
+    drop(state);
+    Ok(collect(hub, delivered?))
+}
+
+/// A checked patch, ready for the journal.
+pub(crate) struct Patch {
+    pub lang: Lang,
+    /// The source text and the file name it was compiled as.
+    pub text: String,
+    pub name: String,
+    /// The renamed SIDE_MODULE and what the check found.
+    pub wasm: Vec<u8>,
+    pub checked: inspect::Checked,
+    /// The types its source declares itself (clang's report).
+    pub declared_types: Vec<String>,
+    /// The eval it answers.
+    pub eval_id: Option<String>,
+}
+
+/// A patch journaled and sent to `pages` at `sent`, with the outcome so far.
+pub(crate) struct Delivered {
+    pub base: Outcome,
+    pub seq: u64,
+    pages: Vec<u64>,
+    sent: Instant,
+}
+
+/// Step 3's end, **under the journal lock** (`state`): warns of the vars the patch calls that
+/// nothing defines yet, journals it ([`Hub::deliver`]) and sends it to every page.
+pub(crate) fn deliver(
+    hub: &Hub,
+    state: &mut State,
+    mut base: Outcome,
+    patch: Patch,
+) -> Result<Delivered, Stopped> {
+    let source = Source {
+        text: patch.text,
+        name: patch.name,
+        cwd: Default::default(),
+        input: String::new(),
+        earlier_rust: Vec::new(),
+    };
     base.diagnostics
-        .extend(pending_warnings(&checked.pending, &source));
+        .extend(pending_warnings(&patch.checked.pending, &source));
     let kind = EntryKind::Patch {
         manifest: PatchManifest {
-            entries: checked.entries,
+            entries: patch.checked.entries,
         },
-        run: checked.run,
+        run: patch.checked.run,
         source: source.text,
-        lang,
+        lang: patch.lang,
         name: source.name,
-        wasm: Arc::new(wasm),
+        wasm: Arc::new(patch.wasm),
+        declared_types: patch.declared_types,
     };
     let sent = Instant::now();
-    let delivered = hub.deliver(&mut state, kind, eval_id, None);
-    drop(state);
-    let (entry, pages) = delivered.map_err(|e| base.fail(Stage::Deliver, e.to_string()))?;
-    base.seq = Some(entry.seq);
+    match hub.deliver(state, kind, patch.eval_id, None) {
+        Ok((entry, pages)) => {
+            base.seq = Some(entry.seq);
+            Ok(Delivered {
+                base,
+                seq: entry.seq,
+                pages,
+                sent,
+            })
+        }
+        Err(e) => Err(base.fail(Stage::Deliver, e.to_string())),
+    }
+}
+
+/// Step 4, without the journal lock: the vars header is written again, and every page's ack
+/// collected into the outcome.
+pub(crate) fn collect(hub: &Arc<Hub>, delivered: Delivered) -> Outcome {
     crate::vars::refresh(hub);
-    let acks = hub.collect_acks(entry.seq, &pages);
-    Ok(report_acks(base, &pages, &acks, sent))
+    let acks = hub.collect_acks(delivered.seq, &delivered.pages);
+    report_acks(delivered.base, &delivered.pages, &acks, delivered.sent)
 }
 
 /// Reads an eval's source: a saved file, or a client's C/C++ text written into `work` for the

@@ -391,6 +391,7 @@ mod tests {
                 lang: crate::protocol::Lang::C,
                 name: format!("p{seq}.c"),
                 wasm: Arc::new(Vec::new()),
+                declared_types: Vec::new(),
             },
         }
     }

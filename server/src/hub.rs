@@ -543,6 +543,7 @@ mod tests {
             lang: crate::protocol::Lang::C,
             name: "p.c".into(),
             wasm: sections(&[("hotwasm.vars", vars), ("hotwasm.globals", globals)]),
+            declared_types: Vec::new(),
         }
     }
 

@@ -60,6 +60,10 @@ pub enum EntryKind {
         name: String,
         /// The SIDE_MODULE.
         wasm: Arc<Vec<u8>>,
+        /// The types (records, typedefs, enums) its source declares itself, as clang reported
+        /// them: the vars header names a var whose type is one of these rather than declaring
+        /// it. Empty for entries journaled before it was recorded (read as declaring none).
+        declared_types: Vec<String>,
     },
     /// A rollback of one var.
     Rollback {
@@ -135,6 +139,8 @@ struct Header {
     before: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     state: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    declared_types: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -276,6 +282,7 @@ impl Journal {
                 lang,
                 name,
                 wasm,
+                declared_types,
             } => (
                 Header {
                     seq: entry.seq,
@@ -290,6 +297,7 @@ impl Journal {
                     size: wasm.len() as u64,
                     before: None,
                     state: None,
+                    declared_types: declared_types.clone(),
                 },
                 wasm,
             ),
@@ -307,6 +315,7 @@ impl Journal {
                     size: 0,
                     before: None,
                     state: None,
+                    declared_types: Vec::new(),
                 },
                 &[],
             ),
@@ -324,6 +333,7 @@ impl Journal {
                     size: 0,
                     before: Some(*before),
                     state: Some(*state),
+                    declared_types: Vec::new(),
                 },
                 &[],
             ),
@@ -446,6 +456,7 @@ fn read_entry(path: &Path) -> Option<(String, Entry)> {
             lang: header.lang.unwrap_or(Lang::C),
             name: header.name.unwrap_or_default(),
             wasm: Arc::new(wasm.to_vec()),
+            declared_types: header.declared_types,
         },
         "rollback" => EntryKind::Rollback { var: header.var? },
         "undo" => EntryKind::Undo {
@@ -475,6 +486,7 @@ mod tests {
             lang: Lang::C,
             name: "eval.c".into(),
             wasm: Arc::new(vec![n; 10]),
+            declared_types: Vec::new(),
         }
     }
 

@@ -106,6 +106,7 @@ mod tests {
                 lang: Lang::C,
                 name: "eval.c".into(),
                 wasm: Arc::new(module(exports)),
+                declared_types: Vec::new(),
             },
         }
     }

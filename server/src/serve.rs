@@ -189,7 +189,12 @@ pub fn serve(args: ServeArgs) -> Result<(), ServeError> {
 pub fn run(settings: Settings) -> Result<(), ServeError> {
     let root = settings.root.clone();
     let journal = Journal::open(&settings.journal)?;
-    let compiler = Compiler::new(settings.compiler.clone()).map_err(|e| e.to_string());
+    let compiler = Compiler::new(settings.compiler.clone())
+        .map(|mut c| {
+            c.set_reporter(crate::sessions::file_reporter(&settings.compiler));
+            c
+        })
+        .map_err(|e| e.to_string());
     if let Err(e) = &compiler {
         eprintln!("hotwasm: warning: {e}");
     }

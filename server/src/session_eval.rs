@@ -15,18 +15,17 @@
 //!
 //! Then the pages' acks are collected without the session's lock.
 
-use crate::eval::{report_acks, Outcome};
+use crate::eval::{collect, deliver, Outcome, Patch};
 use crate::hub::{Hub, Ticket};
 use crate::journal::{EntryKind, Journal};
 use crate::protocol::{Lang, Stage, Timings};
 use crate::sessions::{self, Live, Slot, Start};
-use hotwasm_abi::{HostManifest, PatchManifest};
+use hotwasm_abi::HostManifest;
 use hotwasm_incremental::link::in_process_argv;
 use hotwasm_incremental::{EvalOutput, Session};
 use hotwasm_pipeline::compile::{
     CompileError, Compiled, Compiler, InProcessLinker, SessionObject, SourceLang,
 };
-use hotwasm_pipeline::eval::pending_warnings;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -123,6 +122,45 @@ fn host_prelude(compiler: &Compiler, host: &HostManifest) -> String {
     let dirs = compiler.include_dirs();
     let header = crate::vars::header_for(host, &[], &crate::vars::app_headers(dirs), dirs);
     format!("#include \"hotwasm.h\"\n{header}")
+}
+
+/// Step 1 of a text eval standing for the project file `name`: a session of its own, started
+/// in `slot` with the prelude of every current var (the journal's entries of any kind) and the
+/// file's own directory searched for `#include "..."`; it ends with the eval, adding nothing to
+/// the console's growing session.
+fn one_shot<'a>(
+    hub: &Hub,
+    compiler: &Compiler,
+    slot: &'a mut Slot,
+    lang: Lang,
+    name: &str,
+    host: &HostManifest,
+) -> Result<&'a mut Live, String> {
+    let prelude = {
+        let state = hub.lock();
+        let dirs = compiler.include_dirs();
+        let all = state.journal.entries();
+        let header = crate::vars::header_for(host, all, &crate::vars::app_headers(dirs), dirs);
+        format!("#include \"hotwasm.h\"\n{header}")
+    };
+    let mut args = compiler
+        .session_args(source_lang(lang), host.threads)
+        .map_err(|e| e.to_string())?;
+    if let Some(dir) = compiler.quote_dir_of(name) {
+        args.extend(["-iquote".to_string(), dir.display().to_string()]);
+    }
+    let config = compiler.config();
+    let live = sessions::start(&Start {
+        lang,
+        args: &args,
+        root: &config.root,
+        prelude: &prelude,
+        fallback_prelude: host_prelude(compiler, host),
+        threads: host.threads,
+        timeout: config.timeout,
+        memory_bytes: config.memory_bytes,
+    })?;
+    Ok(slot.live.insert(live))
 }
 
 /// Step 1: the session of `slot`, in step with the journal and the host: started (with the
@@ -223,11 +261,18 @@ fn compile_and_deliver(
         .as_ref()
         .map_err(|e| failed(Stage::Compile, e.clone()))?;
     let host = hub.host().map_err(|e| failed(Stage::Check, e))?;
-    let mut slot = hub.sessions.lock(lang);
+    let shared = sessions::is_session_eval(lang, name);
+    // The console's session is shared (its lock held to the end); a named eval's is its own.
+    let mut guard = shared.then(|| hub.sessions.lock(lang));
+    let mut own = Slot::default();
+    let slot: &mut Slot = match guard.as_deref_mut() {
+        Some(slot) => slot,
+        None => &mut own,
+    };
     let started = Instant::now();
     let compiled = {
         let _compiling = ticket.wait();
-        compile(hub, compiler, &mut slot, lang, text, name, &host)
+        compile(hub, compiler, slot, lang, text, name, &host)
     };
     let (compiled, mut base, undoable, declares) = compiled.map_err(|mut o| {
         o.timings.compile_ms = ms(started);
@@ -245,54 +290,34 @@ fn compile_and_deliver(
         &host,
         &known,
         &hub.config_file,
-        declares,
+        declares && shared,
     );
     base.timings.check_ms = ms(check_started);
     let (wasm, checked) = match checked {
         Ok(c) => c,
         Err(e) => {
             drop(state);
-            forget_if(&mut slot, undoable);
+            forget_if(slot, undoable);
             return Err(base.into_failure(Stage::Check, e));
         }
     };
-    let source = hotwasm_pipeline::eval::Source {
+    let patch = Patch {
+        lang,
         text: text.to_string(),
         name: name.to_string(),
-        cwd: Default::default(),
-        input: name.to_string(),
-        earlier_rust: Vec::new(),
+        wasm,
+        checked,
+        declared_types: compiled.declared_types,
+        eval_id,
     };
-    base.diagnostics
-        .extend(pending_warnings(&checked.pending, &source));
-    let kind = EntryKind::Patch {
-        manifest: PatchManifest {
-            entries: checked.entries,
-        },
-        run: checked.run,
-        source: source.text,
-        lang,
-        name: source.name,
-        wasm: Arc::new(wasm),
-    };
-    let sent = Instant::now();
-    let delivered = hub.deliver(&mut state, kind, eval_id, None);
+    let delivered = deliver(hub, &mut state, base, patch);
     drop(state);
-    let (entry, pages) = match delivered {
-        Ok(d) => d,
-        Err(e) => {
-            forget_if(&mut slot, undoable);
-            return Err(base.into_failure(Stage::Deliver, e.to_string()));
-        }
-    };
-    if let Some(live) = slot.live.as_mut() {
-        live.seqs.push(entry.seq);
+    let delivered = delivered.inspect_err(|_| forget_if(slot, undoable))?;
+    if let Some(live) = slot.live.as_mut().filter(|_| shared) {
+        live.seqs.push(delivered.seq);
     }
-    drop(slot);
-    base.seq = Some(entry.seq);
-    crate::vars::refresh(hub);
-    let acks = hub.collect_acks(entry.seq, &pages);
-    Ok(report_acks(base, &pages, &acks, sent))
+    drop(guard);
+    Ok(collect(hub, delivered))
 }
 
 /// Steps 1–4: the session compiles `text`, the layouts are checked, the pipeline links it.
@@ -307,7 +332,12 @@ fn compile(
     name: &str,
     host: &HostManifest,
 ) -> Result<(Compiled, Outcome, bool, bool), Stopped> {
-    let live = in_step(hub, compiler, slot, lang, host).map_err(|e| failed(Stage::Compile, e))?;
+    let live = if sessions::is_session_eval(lang, name) {
+        in_step(hub, compiler, slot, lang, host)
+    } else {
+        one_shot(hub, compiler, slot, lang, name, host)
+    }
+    .map_err(|e| failed(Stage::Compile, e))?;
     let out = match live.session.eval(text) {
         Ok(out) => out,
         Err(e) => {
@@ -354,7 +384,8 @@ fn compile(
     }
     let (linked, session_died) = link(compiler, live, &out, lang, host);
     match linked {
-        Ok(compiled) => {
+        Ok(mut compiled) => {
+            compiled.declared_types = hotwasm_incremental::oneshot::types(&out);
             if session_died {
                 // Linked by a process; the next eval starts a session and replays the journal.
                 slot.live = None;

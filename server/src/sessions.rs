@@ -377,18 +377,21 @@ pub fn printed(diagnostics: &[Diagnostic]) -> String {
 /// The file-scope globals an eval defines or declares, as the pipeline's late binding wants
 /// them (type and initializer as clang read them).
 pub fn globals_of(out: &EvalOutput) -> Vec<hotwasm_pipeline::compile::globals::Declared> {
-    out.all_decls()
-        .into_iter()
-        .filter(|d| d.kind == "Var" && !d.is_static)
-        .filter_map(|d| {
-            Some(hotwasm_pipeline::compile::globals::Declared {
-                name: d.symbol.clone().or_else(|| d.name.clone())?,
-                ty: d.ty.clone().unwrap_or_default(),
-                init: d.init.clone().unwrap_or_default(),
-                is_extern: !d.definition,
-            })
-        })
-        .collect()
+    hotwasm_incremental::oneshot::globals(out)
+}
+
+/// Who reads a saved file's globals and types for the pipeline: a fresh session of the same
+/// program, under the compiler's limits.
+pub fn file_reporter(
+    config: &hotwasm_pipeline::compile::CompilerConfig,
+) -> std::sync::Arc<dyn hotwasm_pipeline::compile::globals::Reporter> {
+    std::sync::Arc::new(hotwasm_incremental::oneshot::FileReporter {
+        program: program(),
+        limits: SessionLimits {
+            timeout: config.timeout,
+            address_space: Some(config.memory_bytes),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -341,14 +341,18 @@ fn guarded(name: &str, comment: &str, declaration: Option<&str>) -> String {
     }
 }
 
-/// `extern` declaration text of a global named `name` whose type the globals scanner wrote as
-/// `ty` (tokens joined by spaces: `int`, `char *`, `unsigned int [ 4 ]`, `int ( * ) ( void )`).
+/// `extern` declaration text of a global named `name` whose type clang printed as `ty` (`int`,
+/// `char *`, `unsigned int[4]`, `int (*)(void)`; older journals: tokens joined by spaces,
+/// `int ( * ) ( void )`).
 fn extern_declaration(name: &str, ty: &str) -> Option<String> {
     if ty.is_empty() {
         return None;
     }
-    let declarator = if let Some(at) = ty.find("( * )") {
-        format!("{}( * {name} ){}", &ty[..at], &ty[at + 5..])
+    let pointer = ["( * )", "(*)"]
+        .iter()
+        .find_map(|p| ty.find(p).map(|at| (at, p.len())));
+    let declarator = if let Some((at, len)) = pointer {
+        format!("{}( * {name} ){}", &ty[..at], &ty[at + len..])
     } else if let Some(at) = ty.find('[') {
         format!("{}{name} {}", &ty[..at], &ty[at..])
     } else {
@@ -376,7 +380,10 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
     let mut out: Vec<GlobalDecl> = Vec::new();
     for e in entries {
         let EntryKind::Patch {
-            wasm, source, lang, ..
+            wasm,
+            lang,
+            declared_types: local_types,
+            ..
         } = &e.kind
         else {
             continue;
@@ -385,7 +392,6 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
             continue;
         }
         let (_, globals) = crate::compile::latebind::read_sections(wasm);
-        let local_types = crate::compile::statements::top_level(source).types;
         let mut globals: Vec<_> = globals.into_iter().collect();
         globals.sort();
         for (name, (_, ty)) in globals {
@@ -393,7 +399,7 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
                 continue;
             }
             let origin = format!("{name} (global, journal entry {})", e.seq);
-            let (comment, declaration) = match mentions_any(&ty, &local_types) {
+            let (comment, declaration) = match mentions_any(&ty, local_types) {
                 Some(t) => (
                     format!("{origin}: its type `{ty}` names `{t}`, which that eval declared itself: declare it again where you use it"),
                     None,
@@ -458,12 +464,11 @@ pub fn header_for(
     let resolves = |file: &str| include_dirs.iter().any(|d| d.join(file).is_file());
     let local_type_of = |v: &VarInfo| {
         let seq = v.defined_by_seq?;
-        let source = entries.iter().find_map(|e| match &e.kind {
-            EntryKind::Patch { source, .. } if e.seq == seq => Some(source.as_str()),
+        let types = entries.iter().find_map(|e| match &e.kind {
+            EntryKind::Patch { declared_types, .. } if e.seq == seq => Some(declared_types),
             _ => None,
         })?;
-        let types = crate::compile::statements::top_level(source).types;
-        mentions_any(v.prototype.as_deref()?, &types)
+        mentions_any(v.prototype.as_deref()?, types)
     };
     header_text(
         &vars,
@@ -558,6 +563,7 @@ mod tests {
                 lang: Lang::C,
                 name: "eval.c".into(),
                 wasm: Arc::new(Vec::new()),
+                declared_types: Vec::new(),
             },
         }
     }

@@ -15,6 +15,7 @@ use super::{
     Compiled, Compiler, InProcessLinker, LinkSpec, Phases,
 };
 use crate::Diagnostic;
+use globals::{ReportJob, Reported};
 use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,7 +36,7 @@ pub struct CSource<'a> {
     pub cwd: &'a Path,
     /// The file to compile, relative to `cwd`; diagnostics name it so.
     pub input: &'a str,
-    /// Its text (for the declarations of its globals).
+    /// Its text (clang's report of its globals reads it).
     pub text: &'a str,
     /// For text evals, the project file it stands for (relative to the root), whose directory is
     /// searched for `#include "..."` too.
@@ -55,20 +56,13 @@ pub struct SessionObject<'a> {
     pub headers: Vec<PathBuf>,
 }
 
-/// Where a patch's global declarations come from.
-enum Globals<'a> {
-    /// Scanned from the source text (a saved file compiled on its own).
-    Text(&'a str),
-    /// Reported by the compiler (an incremental session).
-    Declared(Vec<globals::Declared>),
-}
-
 /// What [`Compiler::bind`] links.
 struct Bind<'a> {
     lang: SourceLang,
     learnt: &'a super::fast::Learnt,
     object: &'a [u8],
-    globals: Globals<'a>,
+    /// The globals' declarations, as clang reported them.
+    globals: Vec<globals::Declared>,
     system_headers: &'a [PathBuf],
     /// Where the link runs instead of a wasm-ld process, if anywhere.
     in_process: Option<&'a mut dyn InProcessLinker>,
@@ -144,7 +138,26 @@ impl Compiler {
             dump: dump.is_some(),
             threads: host.threads,
         };
-        let object = self.compile_object(src, work, how, &mut phases)?;
+        let (object, reported) = std::thread::scope(|scope| {
+            let report = self.start_report(scope, src, lang, host.threads);
+            let object = self.compile_object(src, work, how, &mut phases);
+            (object, report.map(|r| r.join()))
+        });
+        let mut object = object?;
+        let reported = match reported {
+            Some(Ok(Ok(reported))) => reported,
+            Some(Ok(Err(why))) => {
+                object.diagnostics.push(unreported(src.input, &why));
+                Reported::default()
+            }
+            Some(Err(_)) => {
+                object
+                    .diagnostics
+                    .push(unreported(src.input, "the report panicked"));
+                Reported::default()
+            }
+            None => Reported::default(),
+        };
         if let Some(dump) = dump {
             self.layouts.record(dump, &host.layouts, &object.layouts);
         }
@@ -154,7 +167,7 @@ impl Compiler {
             lang,
             learnt,
             object: &bytes,
-            globals: Globals::Text(src.text),
+            globals: reported.globals,
             system_headers: &object.system_headers,
             in_process: None,
         };
@@ -168,6 +181,7 @@ impl Compiler {
             stderr: object.stderr,
             elapsed: started.elapsed(),
             phases,
+            declared_types: reported.types,
         })
     }
 
@@ -201,7 +215,7 @@ impl Compiler {
             lang: object.lang,
             learnt,
             object: object.object,
-            globals: Globals::Declared(object.globals),
+            globals: object.globals,
             system_headers: &system_headers,
             in_process: in_process.map(|l| l as &mut dyn InProcessLinker),
         };
@@ -216,6 +230,7 @@ impl Compiler {
             stderr: String::new(),
             elapsed: started.elapsed(),
             phases,
+            declared_types: Vec::new(),
         })
     }
 
@@ -250,10 +265,7 @@ impl Compiler {
         let symbols = object::read(bound.object).map_err(|e| CompileError::Link {
             stderr: e.to_string(),
         })?;
-        let declared = match bound.globals {
-            Globals::Text(text) => globals::scan(text, &latebind::data_names(&symbols)),
-            Globals::Declared(declared) => declared,
-        };
+        let declared = bound.globals;
         let libc = self.patch_libc(host)?;
         let learnt = bound.learnt;
         let (mut plan, mut spec) = match bound.lang {
@@ -428,9 +440,42 @@ impl Compiler {
         Ok((plan, spec))
     }
 
+    /// Starts clang's report of `src`'s file-scope declarations ([`globals::Reporter`]) on a
+    /// thread of `scope`, beside its compile; `None` without a reporter or a session line.
+    fn start_report<'s>(
+        &self,
+        scope: &'s std::thread::Scope<'s, '_>,
+        src: CSource<'_>,
+        lang: SourceLang,
+        threads: bool,
+    ) -> Option<std::thread::ScopedJoinHandle<'s, Result<Reported, String>>> {
+        let reporter = self.reporter.clone()?;
+        let mut args = self.session_args(lang, threads).ok()?;
+        let dir = self.quote_dir(src).or_else(|| {
+            let file = canonical(&src.cwd.join(src.input));
+            file.parent().map(Path::to_path_buf)
+        });
+        if let Some(dir) = dir {
+            args.extend(["-iquote".to_string(), dir.display().to_string()]);
+        }
+        let job = ReportJob {
+            lang,
+            args,
+            cwd: src.cwd.to_path_buf(),
+            text: src.text.to_string(),
+        };
+        Some(scope.spawn(move || reporter.report(&job)))
+    }
+
     /// The project directory of the file a text eval stands for, if it exists.
     fn quote_dir(&self, src: CSource<'_>) -> Option<PathBuf> {
-        let rel = Path::new(src.stands_for?);
+        self.quote_dir_of(src.stands_for?)
+    }
+
+    /// The project directory of the file `rel` (relative to the project root) if it exists:
+    /// where a text eval standing for that file finds its `#include "..."`s.
+    pub fn quote_dir_of(&self, rel: &str) -> Option<PathBuf> {
+        let rel = Path::new(rel);
         if rel.is_absolute()
             || rel
                 .components()
@@ -492,4 +537,15 @@ fn undefined_symbols(symbols: &object::Symbols) -> impl Iterator<Item = &str> {
                 .filter(|d| d.size.is_none())
                 .map(|d| d.name.as_str()),
         )
+}
+
+/// The warning for a source whose globals clang could not report (`why`).
+fn unreported(file: &str, why: &str) -> Diagnostic {
+    Diagnostic {
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+        severity: "warning".into(),
+        message: format!("clang could not report this file's globals ({why}): a global it defines keeps its running value even if its initializer was edited"),
+    }
 }

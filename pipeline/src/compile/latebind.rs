@@ -58,7 +58,7 @@ pub struct GlobalDef {
     pub name: String,
     /// Its size in bytes.
     pub size: u64,
-    /// The declared type text (`""` when the scanner could not read the declaration).
+    /// The declared type text (`""` when clang's report did not give it).
     pub ty: String,
     /// The initializer text.
     pub init: String,
@@ -98,17 +98,11 @@ impl Plan {
     }
 }
 
-/// Reads which vars and globals the object `symbols` defines and uses. `source` is the user's
-/// C text (for global declarations), `None` for Rust; only names passing `is_var_name` can be
-/// vars (Rust: not mangled).
-pub fn plan(
-    symbols: &Symbols,
-    host: &HostManifest,
-    source: Option<&str>,
-    is_var_name: &dyn Fn(&str) -> bool,
-) -> Plan {
-    let declared = source.map(|s| globals::scan(s, &data_names(symbols)));
-    plan_declared(symbols, host, declared.as_deref(), is_var_name)
+/// Reads which vars the Rust object `symbols` defines and uses (no C declarations: Rust globals
+/// are shared by [`super::rust::share_statics`]); only names passing `is_var_name` can be vars
+/// (Rust: not mangled).
+pub fn plan(symbols: &Symbols, host: &HostManifest, is_var_name: &dyn Fn(&str) -> bool) -> Plan {
+    plan_declared(symbols, host, None, is_var_name)
 }
 
 /// The data symbols an object defines or uses (not private ones): whose declarations
@@ -122,8 +116,9 @@ pub fn data_names(symbols: &Symbols) -> Vec<&str> {
         .collect()
 }
 
-/// [`plan`] with the globals' declarations given (`None` for Rust): read from the source
-/// text, or reported by the compiler that made the object (an incremental session).
+/// Reads which vars and globals the object `symbols` defines and uses, with the globals'
+/// declarations as clang reported them (`None` for Rust); only names passing `is_var_name` can
+/// be vars.
 pub fn plan_declared(
     symbols: &Symbols,
     host: &HostManifest,
@@ -333,8 +328,22 @@ mod tests {
                 },
             ],
         };
-        let src = "extern int shared;\nint counter = 3;\n";
-        let p = plan(&symbols, &host(), Some(src), &|_| true);
+        // As clang reports `extern int shared; int counter = 3;`.
+        let declared = [
+            globals::Declared {
+                name: "shared".into(),
+                ty: "int".into(),
+                init: String::new(),
+                is_extern: true,
+            },
+            globals::Declared {
+                name: "counter".into(),
+                ty: "int".into(),
+                init: "3".into(),
+                is_extern: false,
+            },
+        ];
+        let p = plan_declared(&symbols, &host(), Some(&declared), &|_| true);
         let names = |v: &[VarUse]| v.iter().map(|v| v.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&p.defines), ["a"]);
         assert_eq!(names(&p.calls), ["step", "later"]);

@@ -26,7 +26,6 @@ pub mod rust_eval;
 pub mod rust_items;
 pub mod rust_paths;
 pub mod rust_std;
-pub mod statements;
 pub mod trampolines;
 
 use crate::Diagnostic;
@@ -145,6 +144,8 @@ pub struct Compiled {
     pub elapsed: Duration,
     /// Where that time went.
     pub phases: Phases,
+    /// The types (records, typedefs, enums) the source declares itself, as clang reported them.
+    pub declared_types: Vec<String>,
 }
 
 /// The parts of [`Compiled::elapsed`] (the rest is temp files and include checks).
@@ -202,6 +203,8 @@ pub struct Compiler {
     /// The standard library Rust patches link, made for the current host's exports.
     patch_std: Mutex<Option<Arc<rust_std::PatchStd>>>,
     layouts: crate::layout::Verified,
+    /// Who reads a saved file's globals with clang ([`Compiler::set_reporter`]).
+    reporter: Option<std::sync::Arc<dyn globals::Reporter>>,
 }
 
 impl Compiler {
@@ -220,7 +223,16 @@ impl Compiler {
             patch_libc: Mutex::new(None),
             patch_std: Mutex::new(None),
             layouts: crate::layout::Verified::default(),
+            reporter: None,
         })
+    }
+
+    /// Sets who reads the globals (type, initializer) and types of a C or C++ file compiled on
+    /// its own, with clang, while its object compiles. Without one, such a file's globals have
+    /// no declared type or initializer (a warning says so): an edited initializer does not
+    /// take effect and a changed type is caught by its size only.
+    pub fn set_reporter(&mut self, reporter: std::sync::Arc<dyn globals::Reporter>) {
+        self.reporter = Some(reporter);
     }
 
     /// Learns the fast path (of a host with `threads` or without) now rather than on the first
@@ -548,7 +560,7 @@ impl Compiler {
         })?;
         let std = self.patch_std(tc, host)?;
         // C-named std functions a patch links (`__multi3`) are never vars.
-        let mut plan = latebind::plan(&symbols, host, None, &|n| {
+        let mut plan = latebind::plan(&symbols, host, &|n| {
             rust::is_user_symbol(n) && !std.defines(n)
         });
         rust::share_statics(&mut plan, &symbols);
@@ -590,6 +602,7 @@ impl Compiler {
             stderr,
             elapsed: started.elapsed(),
             phases,
+            declared_types: Vec::new(),
         })
     }
 

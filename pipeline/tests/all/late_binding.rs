@@ -169,7 +169,7 @@ impl Session {
         let vars_dir = vars_header::include_dir(project.path());
         std::fs::create_dir_all(&vars_dir).unwrap();
         std::fs::write(vars_dir.join(vars_header::HEADER), "").unwrap();
-        let compiler = Compiler::new(CompilerConfig {
+        let mut compiler = Compiler::new(CompilerConfig {
             root: project.path().to_path_buf(),
             include_dirs: vec![repo_root().join("abi/include"), vars_dir],
             defines: Vec::new(),
@@ -181,6 +181,13 @@ impl Session {
             memory_bytes: 2 << 30,
         })
         .unwrap();
+        // A file's globals are read by clang, as the server reads them.
+        compiler.set_reporter(std::sync::Arc::new(
+            hotwasm_incremental::oneshot::FileReporter {
+                program: hotwasm_incremental::Session::default_program(),
+                limits: Default::default(),
+            },
+        ));
         Session {
             compiler,
             host_js,

@@ -359,3 +359,127 @@ fn learnt(lang: hotwasm_incremental::Lang) -> &'static hotwasm_incremental::cc1:
         cc1::learn(&emcc, lang, &flags).expect("learn")
     })
 }
+
+/// Sends `source` as text standing for the project file `name` and waits for its result.
+fn eval_named(ws: &mut Socket, id: &str, lang: &str, name: &str, source: &str) -> Value {
+    send(
+        ws,
+        serde_json::json!({"type":"eval","id":id,"lang":lang,"source":source,"name":name}),
+    );
+    loop {
+        let v = recv(ws);
+        if v["type"] == "eval_result" && v["id"] == id {
+            return v;
+        }
+        assert_ne!(v["type"], "error", "{v}");
+    }
+}
+
+#[test]
+fn named_text_evals_are_split_by_clang_too_each_as_a_file_of_its_own() {
+    let _dog = watchdog(900);
+    for (i, case) in hotwasm_incremental::corpus::cases().iter().enumerate() {
+        let server = server_with_atexit();
+        let page = Page::connect(&server, None, 0);
+        page.wait_replay();
+        let mut ws = repl(&server);
+        let (lang, name) = match case.lang {
+            hotwasm_incremental::Lang::C => ("c", "src/case.c"),
+            hotwasm_incremental::Lang::Cpp => ("cpp", "src/case.cpp"),
+        };
+        // A named eval is a file of its own: what the case sets up is in the same text.
+        let mut text = case.setup.join("\n");
+        text.push('\n');
+        text.push_str(case.input);
+        let r = eval_named(&mut ws, &format!("{i}"), lang, name, &text);
+        if case.name.contains("lambda") {
+            // As on the console (see above): evaluated, or refused naming the session's end.
+            let e = r["error"].as_str().unwrap_or_default();
+            assert!(r["ok"] == true || e.contains("ended unexpectedly"), "{r}");
+            ok(&eval_named(
+                &mut ws,
+                &format!("{i}-after"),
+                lang,
+                name,
+                "6 * 7",
+            ));
+            continue;
+        }
+        assert_eq!(r["ok"], true, "{}: {r}", case.name);
+        let patch = page.patches().pop().expect("a patch arrived");
+        let mut session = hotwasm_incremental::Session::start_with(
+            &hotwasm_incremental::Session::default_program(),
+            case.lang,
+            &learnt(case.lang).for_session(),
+        )
+        .expect("a session starts");
+        session.eval("#include \"hotwasm.h\"").unwrap();
+        let out = session.eval(&text).unwrap();
+        (case.check)(&out).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(
+            patch.header["run"].is_string(),
+            out.run_once.is_some(),
+            "{}: {}",
+            case.name,
+            patch.header
+        );
+        let imports = imported(&patch.wasm);
+        match out.value().and_then(|v| v.recorded_by.clone()) {
+            Some(f) => assert!(imports.contains(&f), "{}: {imports:?}", case.name),
+            None => assert!(
+                !imports.iter().any(|i| i.starts_with("hotwasm_value")),
+                "{}: {imports:?}",
+                case.name
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_named_eval_finds_its_quoted_includes_beside_its_file_and_reports_errors_at_the_users_lines() {
+    let _dog = watchdog(300);
+    let server = server_with_atexit();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut ws = repl(&server);
+    let dir = server.root.path().join("src/game");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tuning.h"), "#define SPEED 12\n").unwrap();
+    let r = eval_named(
+        &mut ws,
+        "inc",
+        "c",
+        "src/game/step.c",
+        "#include \"tuning.h\"\n#define TWICE_SPEED (2 * SPEED)\nint speed(void) { return TWICE_SPEED; }\nspeed()",
+    );
+    ok(&r);
+    assert!(page.patches().last().unwrap().header["run"].is_string());
+    let r = eval_named(
+        &mut ws,
+        "err",
+        "c",
+        "src/game/step.c",
+        "int fine = 1;\nint broken(void) {\n  return fine +;\n}\n",
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    let d = &r["diagnostics"][0];
+    assert_eq!(
+        (
+            d["file"].as_str(),
+            d["line"].as_u64(),
+            d["severity"].as_str()
+        ),
+        (Some("src/game/step.c"), Some(3), Some("error")),
+        "{r}"
+    );
+    assert_eq!(d["column"], 16, "{r}");
+    // The console's session calls the var the named eval defined (the journal declares it),
+    // but the file's own macro stayed in that file.
+    ok(&eval(&mut ws, "console-var", "speed()"));
+    let r = eval(&mut ws, "console-macro", "TWICE_SPEED");
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("does not compile"),
+        "{r}"
+    );
+}

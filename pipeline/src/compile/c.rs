@@ -145,24 +145,21 @@ impl Compiler {
         });
         let mut object = object?;
         let reported = match reported {
-            Some(Ok(Ok(reported))) => reported,
-            Some(Ok(Err(why))) => {
-                object.diagnostics.push(unreported(src.input, &why));
-                Reported::default()
-            }
-            Some(Err(_)) => {
-                object
-                    .diagnostics
-                    .push(unreported(src.input, "the report panicked"));
-                Reported::default()
-            }
-            None => Reported::default(),
+            Some(Ok(reported)) => reported,
+            Some(Err(_)) => Err("the report panicked".to_string()),
+            None => Err("no compiler session program to read it".to_string()),
         };
         if let Some(dump) = dump {
             self.layouts.record(dump, &host.layouts, &object.layouts);
         }
 
         let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
+        let reported = reported.unwrap_or_else(|why| {
+            if uses_globals(&bytes) {
+                object.diagnostics.push(unreported(src.input, &why));
+            }
+            Reported::default()
+        });
         let bound = Bind {
             lang,
             learnt,
@@ -537,6 +534,11 @@ fn undefined_symbols(symbols: &object::Symbols) -> impl Iterator<Item = &str> {
                 .filter(|d| d.size.is_none())
                 .map(|d| d.name.as_str()),
         )
+}
+
+/// Whether the object `bytes` defines or uses a global (whose declaration late binding wants).
+fn uses_globals(bytes: &[u8]) -> bool {
+    object::read(bytes).is_ok_and(|symbols| !latebind::data_names(&symbols).is_empty())
 }
 
 /// The warning for a source whose globals clang could not report (`why`).

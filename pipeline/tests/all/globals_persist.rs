@@ -95,3 +95,61 @@ fn arrays_and_pointers_persist_and_follow_their_initializers() {
     assert_eq!(out["first"], 6 + 'a' as i64);
     assert_eq!(out["second"], 24 + 'x' as i64);
 }
+
+/// A figure, not a check: what clang's report of a saved file's globals adds to the file's
+/// compile (it runs on a thread beside the compile), p50 of 15 compiles of a C file with
+/// globals, with and without the report.
+/// `cargo test -p hotwasm-pipeline --test all saved_file_compile_with_and_without_the_globals_report -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn saved_file_compile_with_and_without_the_globals_report() {
+    use hotwasm_pipeline::eval::Source;
+    use hotwasm_pipeline::{Compiler, CompilerConfig, Lang};
+    late_binding::toolchain();
+    let project = tempfile::tempdir().unwrap();
+    let text = "#include <stdio.h>\nint speed = 5;\nfloat gravity = 9.8f;\nconst char *label = \"x\";\nint step(int x) { return x * speed; }\nvoid show(void) { printf(\"%s %d\\n\", label, speed); }\n";
+    std::fs::write(project.path().join("game.c"), text).unwrap();
+    let mut compiler = Compiler::new(CompilerConfig {
+        root: project.path().to_path_buf(),
+        include_dirs: vec![late_binding::repo_root().join("abi/include")],
+        defines: Vec::new(),
+        rust_prelude: None,
+        plain_emcc: false,
+        opt: "-O2".into(),
+        timeout: std::time::Duration::from_secs(60),
+        memory_bytes: 2 << 30,
+    })
+    .unwrap();
+    let host = hotwasm_abi::HostManifest::default();
+    let p50 = |compiler: &Compiler| {
+        let mut ms: Vec<f64> = (0..18)
+            .map(|_| {
+                let work = tempfile::tempdir().unwrap();
+                let source =
+                    Source::saved_file(Lang::C, project.path(), "game.c".into(), work.path())
+                        .unwrap();
+                let started = std::time::Instant::now();
+                compiler
+                    .compile_eval(Lang::C, &source, work.path(), &host)
+                    .unwrap();
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .skip(3)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        ms[ms.len() / 2]
+    };
+    let without = p50(&compiler);
+    compiler.set_reporter(std::sync::Arc::new(
+        hotwasm_incremental::oneshot::FileReporter {
+            program: hotwasm_incremental::Session::default_program(),
+            limits: Default::default(),
+        },
+    ));
+    let with = p50(&compiler);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "saved C file compile p50: {without:.1} ms without the report, {with:.1} ms with it (load {})",
+        load.split(' ').next().unwrap_or("?")
+    );
+}

@@ -925,6 +925,19 @@ bool redeclaredLater(Session &s, NamedDecl *nd) {
   return false;
 }
 
+/// An explicit specialization (`template <> int twice<int>(int)`) is found through its template,
+/// never by name, as the most recent declaration of its chain: the failed input's own
+/// redeclaration, which clang marked invalid (so deducing it again fails: "no function template
+/// matches"). Every declaration of the chain stops being a definition and the failed one is valid
+/// again, so the input's new definition redeclares the specialization.
+void reopenSpecialization(Session &s, FunctionDecl *fd) {
+  for (FunctionDecl *r : fd->redecls()) {
+    if (r->getTranslationUnitDecl() == s.failedPart)
+      r->setInvalidDecl(false);
+    undefine(r);
+  }
+}
+
 /// When every error of the last parse said a name of an earlier eval is defined again, forgets
 /// those earlier declarations and returns their names; otherwise changes nothing.
 std::vector<std::string> replaceable(Session &s) {
@@ -946,7 +959,12 @@ std::vector<std::string> replaceable(Session &s) {
     // merged with the chain, would meet the old one again: it stops being a definition instead
     // of leaving lookup.
     bool chained = nd->getPreviousDecl() || redeclaredLater(s, nd);
-    if (auto *fd = dyn_cast<FunctionDecl>(nd); fd && chained) {
+    auto *fd = dyn_cast<FunctionDecl>(nd);
+    if (fd && fd->getTemplateSpecializationKind() == TSK_ExplicitSpecialization) {
+      reopenSpecialization(s, fd);
+      continue;
+    }
+    if (fd && chained) {
       undefine(fd);
       continue;
     }

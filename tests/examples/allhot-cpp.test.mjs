@@ -144,6 +144,8 @@ describe('a C++ host with no marks: every function hot', { timeout: 15 * 60_000 
     await applied(hot, '#include "shapes.h"\ntemplate <> int32_t twice<int32_t>(int32_t x) { return x * 10; }\n');
     assert.equal(call(hot, 'shapes_twice', 7), 70, 'twice<int32_t> is the patch\'s');
     assert.equal(call(hot, 'shapes_twice_more', 7), 71, 'in the other file too');
+    await applied(hot, '#include "shapes.h"\ntemplate <> int32_t twice<int32_t>(int32_t x) { return x * 20; }\n');
+    assert.equal(call(hot, 'shapes_twice', 7), 140, 'a second specialization is a new version');
   });
 
   test('an explicit specialization replaces a member function of a class template the host uses', async () => {

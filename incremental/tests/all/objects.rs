@@ -46,3 +46,21 @@ fn a_cpp_eval_after_an_in_process_link_keeps_wasm_exceptions() {
         .expect("the session survives a C++ eval after the linker reset LLVM's options");
     assert!(out.ok, "{:?}", out.errors());
 }
+
+#[test]
+fn a_function_in_an_anonymous_namespace_is_emitted_and_exported_under_its_mangled_name() {
+    // Nothing calls `bonus`: clang alone would not emit it (internal linkage), and a local
+    // symbol could not replace the host's function of that name (docs/ALL-HOT.md).
+    let mut s = util::session(Lang::Cpp);
+    let out = s
+        .eval("namespace { int bonus(int x) { return x * 100; } }\nnamespace geo { namespace { int inner() { return 1; } } }\n")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    let exports = util::linked_exports(&out.object);
+    for name in ["_ZN12_GLOBAL__N_15bonusEi", "_ZN3geo12_GLOBAL__N_15innerEv"] {
+        assert!(
+            exports.iter().any(|e| e == name),
+            "{name} not in {exports:?}"
+        );
+    }
+}

@@ -214,3 +214,34 @@ fn a_redefinition_that_first_includes_a_header_keeps_what_the_header_declares() 
         ok(&mut s, "int shout(int c) { return toupper(c) + up(c); }");
     }
 }
+
+/// An all-hot C++ host's template instantiation is replaced by an explicit specialization
+/// (docs/ALL-HOT.md): a later eval may specialize it again, a new version.
+#[test]
+fn an_explicit_specialization_can_be_defined_again() {
+    let mut s = util::session(Lang::Cpp);
+    ok(
+        &mut s,
+        "template <typename T> T twice(T x) { return x + x; }",
+    );
+    ok(
+        &mut s,
+        "template <> int twice<int>(int x) { return x * 10; }",
+    );
+    let again = ok(
+        &mut s,
+        "template <> int twice<int>(int x) { return x * 20; }",
+    );
+    assert_eq!(again.replaced.len(), 1, "{:?}", again.replaced);
+    let exports = util::linked_exports(&again.object);
+    assert!(
+        exports.iter().any(|e| e == "_Z5twiceIiET_S0_"),
+        "{exports:?}"
+    );
+    // And once more: the chain of declarations stays usable.
+    ok(
+        &mut s,
+        "template <> int twice<int>(int x) { return x * 30; }",
+    );
+    ok(&mut s, "int use_twice() { return twice(2); }");
+}

@@ -318,6 +318,9 @@ pub fn check_eval(
         (Lang::Rust, inspect::InspectError::UnknownImport { symbol, .. }) => {
             missing_rust_export(&symbol, config_file)
         }
+        (Lang::Rust, e) => {
+            crate::compile::rust_paths::demangle_vars(&e.to_string(), &compiled.defined)
+        }
         (_, e) => e.to_string(),
     })?;
     Ok((wasm, checked))

@@ -24,6 +24,7 @@ pub mod rewrite;
 pub mod rust;
 pub mod rust_eval;
 pub mod rust_items;
+pub mod rust_paths;
 pub mod rust_std;
 pub mod statements;
 pub mod trampolines;
@@ -86,6 +87,9 @@ pub enum CompileError {
     /// The host has threads, and a Rust patch cannot be built for shared memory.
     #[error("Rust patches cannot load into this app: its host is built with threads (-pthread), and stable Rust's std for wasm32-unknown-emscripten has no atomics, so a Rust patch cannot use its shared memory. Write the patch in C or C++, or build the host without -pthread")]
     RustIntoThreads,
+    /// A patch redefines a function of the host that is not hot, and says why.
+    #[error("{0}")]
+    NotHot(String),
     /// A Rust eval redefines an item of an earlier eval in a way code compiled since cannot
     /// survive ([`rust_eval`]).
     #[error("{0}")]
@@ -494,7 +498,13 @@ impl Compiler {
         }
         std::fs::write(&input, rust::with_prelude(source)).map_err(CompileError::Io)?;
         let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
-        let cmd = rust::compile_command(tc, &opt, &rlib, name, work);
+        let mut cmd = rust::compile_command(tc, &opt, &rlib, name, work);
+        let paths = rust_paths::HostPaths::of(host);
+        if !paths.is_empty() {
+            // Small functions are compiled only where they are used (rustc makes them
+            // cross-crate inlinable): a patch's redefinition must be compiled all the same.
+            cmd.args(["-C", "link-dead-code"]);
+        }
         let mut phases = Phases::default();
         let phase = Instant::now();
         let finished = self.run(cmd, self.limits(), "rustc")?;
@@ -542,13 +552,20 @@ impl Compiler {
             rust::is_user_symbol(n) && !std.defines(n)
         });
         rust::share_statics(&mut plan, &symbols);
+        // An all-hot host: the patch's functions bind to the host's of the same path.
+        paths.refuse_not_hot(source).map_err(CompileError::NotHot)?;
+        let bound = paths.bind(&symbols, &mut plan, host);
         let std_link = std.link_or_refuse(&symbols)?;
         phases.symbols = phase.elapsed();
         let spec = LinkSpec {
             learnt: self.learnt(false)?,
             threads: false,
             emcc_flags: vec!["-fwasm-exceptions".to_string()],
-            linker_args: rust::std_linker_args(&plan, &symbols, &std_link, work)?,
+            linker_args: [
+                rust::std_linker_args(&plan, &symbols, &std_link, work)?,
+                rust_paths::export_args(&bound),
+            ]
+            .concat(),
             in_process: None,
         };
         let (wasm, defined) = self
@@ -563,6 +580,7 @@ impl Compiler {
             .map_err(|e| rust_std::wrapped_link_failure(e, &std_link))?;
         let wasm = rust_std::unwrap_imports(&wasm, &std_link.wraps)
             .map_err(|stderr| CompileError::Link { stderr })?;
+        let (wasm, defined) = rust_paths::rename_bound(wasm, defined, &mut plan, bound)?;
         Ok(Compiled {
             wasm,
             defined,

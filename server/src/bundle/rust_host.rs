@@ -2,8 +2,11 @@
 //! (with `--features hot-reload` for HOT_RELOAD) and the link flags as `-C link-arg`s, in a
 //! target directory per mode, with thin LTO set explicitly (`CARGO_PROFILE_RELEASE_LTO=thin`:
 //! without it an outside app's HOT_RELOAD host was 3× larger with 6× the exports), then the
-//! binary's `.js` and `.wasm` copied to `<name>.js` / `<name>.wasm`.
+//! binary's `.js` and `.wasm` copied to `<name>.js` / `<name>.wasm`. In all-hot mode
+//! ([`crate_fns`]) the plan is read from that link, the host linked again when its directory
+//! changed, and the copy rewritten.
 
+use super::allhot::crate_fns;
 use super::{say, BuildError, Built, TARGET};
 use crate::config::Config;
 use crate::home::Home;
@@ -30,8 +33,14 @@ pub fn build(
         .package
         .as_deref()
         .ok_or_else(|| BuildError::Config("[build] package is missing".into()))?;
-    let target_dir = target_dir(config, hot)?;
+    let all_hot = hot && config.all_hot();
+    super::allhot::forget(&built.dir);
+    let target_dir = target_dir(config, hot, all_hot)?;
     let mut rustflags: String = flags.iter().map(|f| format!(" -C link-arg={f}")).collect();
+    if all_hot {
+        let directory = crate_fns::directory_object(home, &built.dir)?;
+        rustflags.push_str(&crate_fns::rustflags(&built.dir, &directory));
+    }
     if let Ok(extra) = std::env::var("RUSTFLAGS") {
         rustflags = format!("{extra}{rustflags}");
     }
@@ -64,9 +73,53 @@ pub fn build(
         if hot { " --features hot-reload" } else { "" },
         target_dir.display()
     ));
-    let (js, wasm) = cargo_artifact(&mut cmd, package, hot)?;
-    stamp.write(&emcc_cflags, &js, &wasm);
-    copy_renamed(&js, &wasm, built)
+    let mut link_now = || -> Result<(PathBuf, PathBuf), BuildError> {
+        let (js, wasm) = cargo_artifact(&mut cmd, package, hot)?;
+        stamp.write(&emcc_cflags, &js, &wasm);
+        Ok((js, wasm))
+    };
+    let (js, wasm) = link_now()?;
+    if !all_hot {
+        return copy_renamed(&js, &wasm, built);
+    }
+    let (js, wasm, plan) = all_hot_link(config, home, built, (js, wasm), link_now)?;
+    copy_renamed(&js, &wasm, built)?;
+    super::allhot::finish(plan, &[], &built.wasm, &built.dir)
+}
+
+/// An all-hot host after its first link (`linked`): its plan, and the binary linked with that
+/// plan's directory — `linked` itself when its directory already was the plan's, else the one
+/// `link_again` makes once the directory is updated.
+fn all_hot_link(
+    config: &Config,
+    home: &Home,
+    built: &Built,
+    linked: (PathBuf, PathBuf),
+    mut link_again: impl FnMut() -> Result<(PathBuf, PathBuf), BuildError>,
+) -> Result<(PathBuf, PathBuf, super::allhot::Plan), BuildError> {
+    let (mut js, mut wasm) = linked;
+    let plan = all_hot_plan(config, &wasm)?;
+    if crate_fns::update_directory(&plan, home, &built.dir)? {
+        say("all-hot: the app's functions changed: linking again with their directory");
+        remove_binary(&[js.clone(), wasm.clone()]);
+        (js, wasm) = link_again()?;
+        if all_hot_plan(config, &wasm)? != plan {
+            return Err(BuildError::Config("all-hot: the second link of the Rust host has other functions than the first: a bug in hotwasm's all-hot build (rebuild to retry)".into()));
+        }
+    }
+    say(&format!(
+        "all-hot: {} functions of the app's crate hot, {} cold",
+        plan.hot.len(),
+        plan.cold.len()
+    ));
+    Ok((js, wasm, plan))
+}
+
+/// The all-hot plan of the linked Rust host `wasm`.
+fn all_hot_plan(config: &Config, wasm: &Path) -> Result<super::allhot::Plan, BuildError> {
+    let bytes = std::fs::read(wasm)
+        .map_err(|e| BuildError::io(format!("reading {}", wasm.display()), e))?;
+    crate_fns::plan(config, &bytes).map_err(BuildError::Config)
 }
 
 /// What the last link in a cargo target directory was given outside cargo's fingerprint (the
@@ -104,18 +157,7 @@ impl LinkStamp {
         if files.iter().any(|f| f.exists()) {
             say("the last link here was of another flavour (EMCC_CFLAGS differ): relinking");
         }
-        for file in files {
-            // cargo checks its unit's own output in deps/ (named with `_`); the uplifted copy
-            // beside it goes too.
-            let name = file
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .replace('-', "_");
-            let deps = file.with_file_name("deps").join(name);
-            let _ = std::fs::remove_file(&deps);
-            let _ = std::fs::remove_file(&file);
-        }
+        remove_binary(&files);
     }
 
     /// Records the link that wrote `js` and `wasm`.
@@ -125,12 +167,29 @@ impl LinkStamp {
     }
 }
 
-/// `$CARGO_TARGET_DIR/emscripten-<mode>`, else `<workspace target dir>/emscripten-<mode>`.
-fn target_dir(config: &Config, hot: bool) -> Result<PathBuf, BuildError> {
-    let mode = if hot {
-        "emscripten-hot"
-    } else {
-        "emscripten-plain"
+/// Removes a linked binary's `files` so cargo links it again.
+fn remove_binary(files: &[PathBuf]) {
+    for file in files {
+        // cargo checks its unit's own output in deps/ (named with `_`); the uplifted copy
+        // beside it goes too.
+        let name = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .replace('-', "_");
+        let deps = file.with_file_name("deps").join(name);
+        let _ = std::fs::remove_file(&deps);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// `$CARGO_TARGET_DIR/emscripten-<mode>`, else `<workspace target dir>/emscripten-<mode>` (an
+/// all-hot host has its own: its flags differ, and sharing would rebuild every dependency).
+fn target_dir(config: &Config, hot: bool, all_hot: bool) -> Result<PathBuf, BuildError> {
+    let mode = match (hot, all_hot) {
+        (true, true) => "emscripten-allhot",
+        (true, false) => "emscripten-hot",
+        (false, _) => "emscripten-plain",
     };
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         return Ok(PathBuf::from(dir).join(mode));

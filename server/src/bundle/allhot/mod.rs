@@ -16,7 +16,12 @@
 //!    becomes a trampoline through the slot (so function pointers and exports see patches too);
 //! 5. **manifest** ([`extend_manifest`]): the hot functions become host vars, the others are
 //!    listed with the reason a patch cannot replace or call them.
+//!
+//! A Rust host ([`super::rust_host`]) takes the same steps in another order: its plan is the
+//! app crate's functions in the linked wasm's name section ([`crate_fns`]), so it links, plans,
+//! and links again with the directory when the functions changed; then the same rewrite.
 
+pub mod crate_fns;
 pub mod directory;
 pub mod linkmap;
 pub mod objects;

@@ -1,0 +1,4 @@
+//! spin's entry point: the page drives the frames (`spin_frame`).
+fn main() {
+    spin::start();
+}

@@ -1,0 +1,126 @@
+// All-hot mode for a Rust host end to end (docs/ALL-HOT.md): examples/allhot-rust, a Rust app with
+// no `hot_fn!` at all, built with `hotwasm build --hot`, served by the real server, its real bundle
+// under Node as the page. A patch (an eval, and the saved file patches/step.rs) replaces a plain
+// private fn and a fn in a module, by their paths, and the host's own callers run the new version;
+// a redefinition of a generic fn is refused naming why.
+//
+//   node --experimental-websocket --test tests/examples/allhot-rust.test.mjs
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TRAPPED } from '../../web/hotwasm-client.js';
+import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
+
+const HOTWASM = process.env.HOTWASM_BIN
+  ?? join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug', 'hotwasm');
+// Built in place: its Cargo.toml names the runtime by a path relative to the checkout.
+const DIR = join(ROOT, 'examples/allhot-rust');
+
+function call(hot, name, ...args) {
+  const r = hot.call(name, ...args);
+  assert.notEqual(r, TRAPPED, `${name} trapped`);
+  return r;
+}
+
+async function applied(hot, source) {
+  const patch = nextPatch(hot);
+  const result = await hot.eval(source, 'rust');
+  assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
+  const p = await patch;
+  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
+}
+
+describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks', { timeout: 15 * 60_000 }, () => {
+  let server;
+  let hot;
+
+  before(async () => {
+    const built = spawnSync(HOTWASM, ['build', '--hot', '--project', DIR], { stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(built.status, 0, 'hotwasm build --hot failed');
+    server = await serveApp(DIR, { hotwasm: HOTWASM, watch: true });
+    ({ hot } = await attachPage(join(DIR, 'build/hot/spin.js'), server.url));
+  });
+
+  after(() => {
+    hot?.close();
+    server?.stop();
+  });
+
+  test('the host manifest lists the crate\'s plain fns as vars and its generic fn as cold, with no hot_fn! in the sources', () => {
+    for (const f of ['lib.rs', 'physics.rs']) {
+      assert.doesNotMatch(readFileSync(join(DIR, 'src', f), 'utf8'), /hot_fn!/);
+    }
+    const manifest = JSON.parse(readFileSync(join(DIR, 'build/hot/hotwasm-host.json'), 'utf8'));
+    const vars = manifest.vars.map((v) => v.name);
+    assert.ok(vars.some((n) => /4spin4step$/.test(n)), `no var for spin::step in ${vars}`);
+    assert.ok(vars.some((n) => /7physics7advance$/.test(n)), `no var for spin::physics::advance in ${vars}`);
+    assert.ok(manifest.cold.some((c) => /`pick::<i32>` is not hot: it is generic/.test(c.why)), JSON.stringify(manifest.cold));
+  });
+
+  test('an eval redefining a plain private fn by its path changes what the host\'s next frame shows', async () => {
+    for (let i = 0; i < 7; i++) call(hot, 'spin_frame', 1 / 60);
+    assert.equal(call(hot, 'spin_value'), 70, 'the host\'s own step() and physics::advance()');
+    await applied(hot, 'fn step(n: i32) -> i32 { n % 100 + 1 }\n');
+    assert.equal(call(hot, 'spin_value'), 80, 'spin_value (host code) calls the patched step');
+    call(hot, 'spin_frame', 1 / 60);
+    assert.equal(call(hot, 'spin_value'), 90, 'the frame count carried on across the patch');
+  });
+
+  test('a saved patch file redefining the plain fn reaches the host\'s callers', async () => {
+    // A file of its own (removed after), so the example's patches/step.rs stays as it is.
+    const file = join(DIR, 'patches', 'saved-by-test.rs');
+    const patch = nextPatch(hot);
+    try {
+      writeFileSync(file, 'fn step(n: i32) -> i32 {\n    n % 100 + 2\n}\n');
+      const p = await patch;
+      assert.ok(p.ok, `the page did not apply the saved file: ${p.error}`);
+    } finally {
+      unlinkSync(file);
+    }
+    assert.equal(call(hot, 'spin_value'), 100, 'the saved step: (8 frames + 2) * 10');
+  });
+
+  test('a patch redefining a fn in a module by its path reaches the host\'s callers', async () => {
+    await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { s * 1000 }\n}\n');
+    assert.equal(call(hot, 'spin_value'), 10000, 'physics::advance replaced; step is still the saved one');
+  });
+
+  test('rolling a redefined fn back restores the host\'s own version for its callers', async () => {
+    const advance = JSON.parse(readFileSync(join(DIR, 'build/hot/hotwasm-host.json'), 'utf8'))
+      .vars.find((v) => /7physics7advance$/.test(v.name)).name;
+    await hot.rollback(advance);
+    assert.equal(call(hot, 'spin_value'), 100);
+  });
+
+  test('a redefined fn that calls itself runs its own new version', async () => {
+    await applied(hot, 'fn step(n: i32) -> i32 { if n > 3 { step(n - 3) } else { n + 40 } }\n');
+    assert.equal(call(hot, 'spin_value'), 420, 'step(8) = step(5) = step(2) = 42, times 10');
+  });
+
+  test('a #[no_mangle] fn the page calls is hot too: its redefinition reaches the page\'s calls', async () => {
+    assert.equal(call(hot, 'spin_pick', 1000), 1000, 'the host\'s own spin_pick: the larger of 8 frames and 1000');
+    await applied(hot, '#[no_mangle]\npub extern "C" fn spin_pick(floor: i32) -> i32 { -floor }\n');
+    assert.equal(call(hot, 'spin_pick', 1000), -1000, 'the page\'s call of the export runs the patch');
+  });
+
+  test('a redefinition of a generic fn is refused, naming why', async () => {
+    const r = await hot.eval('fn pick<T: Copy + PartialOrd>(a: T, _b: T) -> T { a }\n', 'rust');
+    assert.equal(r.ok, false, 'a generic fn was redefined');
+    assert.match(r.error, /redefines the host's `pick`, which a patch cannot replace: `pick::<i32>` is not hot: it is generic/);
+  });
+
+  test('a function kept cold by [hot] cold cannot be redefined, and the refusal names the key', async () => {
+    const r = await hot.eval('fn checksum(x: i32) -> i32 { x }\n', 'rust');
+    assert.equal(r.ok, false, 'a cold function was redefined');
+    assert.match(r.error, /`checksum` is not hot: it is kept cold by \[hot\] cold/);
+  });
+
+  test('a redefinition with another signature is refused before sending', async () => {
+    const r = await hot.eval('pub mod physics {\n    pub fn advance(s: f64) -> f64 { s }\n}\n', 'rust');
+    assert.equal(r.ok, false, 'a signature mismatch was sent');
+    assert.match(r.error, /`spin::physics::advance` is declared with signature `ii` but the patch defines it as `dd`/);
+  });
+});

@@ -128,7 +128,7 @@ for (const v of VARIANTS) {
 const p = result.plain;
 const x = (a, b) => `${(a / b).toFixed(2)}×`;
 const lines = [
-  '## All-hot mode: cost against the plain build and marked-only mode',
+  `## All-hot mode: cost against the plain build and marked-only mode (${LARGE ? 'the large host' : values.app})`,
   '',
   LARGE
     ? `The large host (examples/large-host, ${values.bulk} bulk functions + 1,000 hot ones), Node ${process.version}, median of ${RUNS} interleaved runs: \`node benches/allhot.mjs --bulk ${values.bulk} --runs ${RUNS}\`.`

@@ -38,7 +38,11 @@ if (values.help) {
   process.exit(0);
 }
 const RUNS = Number(values.runs);
-const HOTWASM = process.env.HOTWASM_BIN ?? path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', 'hotwasm');
+// The hotwasm command as a user runs it: scripts/hotwasm builds it from this checkout when stale.
+const HOTWASM = process.env.HOTWASM_BIN ?? (() => {
+  execFileSync('bash', [path.join(root, 'scripts/hotwasm'), '--version'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return path.join(process.env.HOTWASM_CLI_TARGET_DIR ?? path.join(root, 'target/hotwasm-cli'), 'cli', 'hotwasm');
+})();
 
 const LARGE = values.app === 'examples/large-host';
 const LOOP = values.loop ?? (LARGE ? 'large_call_loop' : '');

@@ -38,7 +38,11 @@ if (values.help) {
   process.exit(0);
 }
 const RUNS = Number(values.runs);
-const HOTWASM = process.env.HOTWASM_BIN ?? path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', 'hotwasm');
+// The hotwasm command as a user runs it: scripts/hotwasm builds it from this checkout when stale.
+const HOTWASM = process.env.HOTWASM_BIN ?? (() => {
+  execFileSync('bash', [path.join(root, 'scripts/hotwasm'), '--version'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return path.join(process.env.HOTWASM_CLI_TARGET_DIR ?? path.join(root, 'target/hotwasm-cli'), 'cli', 'hotwasm');
+})();
 
 const LARGE = values.app === 'examples/large-host';
 const LOOP = values.loop ?? (LARGE ? 'large_call_loop' : '');
@@ -128,7 +132,7 @@ for (const v of VARIANTS) {
 const p = result.plain;
 const x = (a, b) => `${(a / b).toFixed(2)}×`;
 const lines = [
-  '## All-hot mode: cost against the plain build and marked-only mode',
+  `## All-hot mode: cost against the plain build and marked-only mode (${LARGE ? 'the large host' : values.app})`,
   '',
   LARGE
     ? `The large host (examples/large-host, ${values.bulk} bulk functions + 1,000 hot ones), Node ${process.version}, median of ${RUNS} interleaved runs: \`node benches/allhot.mjs --bulk ${values.bulk} --runs ${RUNS}\`.`

@@ -111,6 +111,8 @@ step host-reload 1800 node benches/host-reload.mjs --runs 3 --json "$OUT/host-re
 # All-hot mode (issue 18): start-up, frame and call cost, all-hot vs marked-only vs plain.
 step md-allhot-large 3000 node benches/allhot.mjs --bulk 1000 --runs 5
 step md-allhot-bounce 1800 node benches/allhot.mjs --app examples/c-host --frame bounce_frame --runs 9
+step md-allhot-rust-demo 1800 node benches/allhot.mjs --app examples/rust-host --frame garden_frame --runs 15
+step md-allhot-rust-calls 1800 node benches/allhot.mjs --app examples/allhot-rust --frame spin_frame --loop spin_call_loop --runs 15
 # Rust evals that keep their items (issue 21): session evals against today's path, interleaved.
 step md-rust-session 1800 cargo bench -p hotwasm-pipeline --bench rust_session
 

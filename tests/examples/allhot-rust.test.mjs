@@ -95,6 +95,17 @@ describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks'
     assert.equal(call(hot, 'spin_value'), 100);
   });
 
+  test('a redefined fn that calls itself runs its own new version', async () => {
+    await applied(hot, 'fn step(n: i32) -> i32 { if n > 3 { step(n - 3) } else { n + 40 } }\n');
+    assert.equal(call(hot, 'spin_value'), 420, 'step(8) = step(5) = step(2) = 42, times 10');
+  });
+
+  test('a #[no_mangle] fn the page calls is hot too: its redefinition reaches the page\'s calls', async () => {
+    assert.equal(call(hot, 'spin_pick', 1000), 1000, 'the host\'s own spin_pick: the larger of 8 frames and 1000');
+    await applied(hot, '#[no_mangle]\npub extern "C" fn spin_pick(floor: i32) -> i32 { -floor }\n');
+    assert.equal(call(hot, 'spin_pick', 1000), -1000, 'the page\'s call of the export runs the patch');
+  });
+
   test('a redefinition of a generic fn is refused, naming why', async () => {
     const r = await hot.eval('fn pick<T: Copy + PartialOrd>(a: T, _b: T) -> T { a }\n', 'rust');
     assert.equal(r.ok, false, 'a generic fn was redefined');

@@ -2,7 +2,9 @@
 //! (with `--features hot-reload` for HOT_RELOAD) and the link flags as `-C link-arg`s, in a
 //! target directory per mode, with thin LTO set explicitly (`CARGO_PROFILE_RELEASE_LTO=thin`:
 //! without it an outside app's HOT_RELOAD host was 3× larger with 6× the exports), then the
-//! binary's `.js` and `.wasm` copied to `<name>.js` / `<name>.wasm`.
+//! binary's `.js` and `.wasm` copied to `<name>.js` / `<name>.wasm`. In all-hot mode
+//! ([`crate_fns`]) the plan is read from that link, the host linked again when its directory
+//! changed, and the copy rewritten.
 
 use super::allhot::crate_fns;
 use super::{say, BuildError, Built, TARGET};
@@ -71,17 +73,36 @@ pub fn build(
         if hot { " --features hot-reload" } else { "" },
         target_dir.display()
     ));
-    let (mut js, mut wasm) = cargo_artifact(&mut cmd, package, hot)?;
-    stamp.write(&emcc_cflags, &js, &wasm);
+    let mut link_now = || -> Result<(PathBuf, PathBuf), BuildError> {
+        let (js, wasm) = cargo_artifact(&mut cmd, package, hot)?;
+        stamp.write(&emcc_cflags, &js, &wasm);
+        Ok((js, wasm))
+    };
+    let (js, wasm) = link_now()?;
     if !all_hot {
         return copy_renamed(&js, &wasm, built);
     }
+    let (js, wasm, plan) = all_hot_link(config, home, built, (js, wasm), link_now)?;
+    copy_renamed(&js, &wasm, built)?;
+    super::allhot::finish(plan, &[], &built.wasm, &built.dir)
+}
+
+/// An all-hot host after its first link (`linked`): its plan, and the binary linked with that
+/// plan's directory — `linked` itself when its directory already was the plan's, else the one
+/// `link_again` makes once the directory is updated.
+fn all_hot_link(
+    config: &Config,
+    home: &Home,
+    built: &Built,
+    linked: (PathBuf, PathBuf),
+    mut link_again: impl FnMut() -> Result<(PathBuf, PathBuf), BuildError>,
+) -> Result<(PathBuf, PathBuf, super::allhot::Plan), BuildError> {
+    let (mut js, mut wasm) = linked;
     let plan = all_hot_plan(config, &wasm)?;
     if crate_fns::update_directory(&plan, home, &built.dir)? {
         say("all-hot: the app's functions changed: linking again with their directory");
         remove_binary(&[js.clone(), wasm.clone()]);
-        (js, wasm) = cargo_artifact(&mut cmd, package, hot)?;
-        stamp.write(&emcc_cflags, &js, &wasm);
+        (js, wasm) = link_again()?;
         if all_hot_plan(config, &wasm)? != plan {
             return Err(BuildError::Config("all-hot: the second link of the Rust host has other functions than the first: a bug in hotwasm's all-hot build (rebuild to retry)".into()));
         }
@@ -91,8 +112,7 @@ pub fn build(
         plan.hot.len(),
         plan.cold.len()
     ));
-    copy_renamed(&js, &wasm, built)?;
-    super::allhot::finish(plan, &[], &built.wasm, &built.dir)
+    Ok((js, wasm, plan))
 }
 
 /// The all-hot plan of the linked Rust host `wasm`.

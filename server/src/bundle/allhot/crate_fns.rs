@@ -97,8 +97,12 @@ pub fn plan(config: &Config, wasm: &[u8]) -> Result<Plan, String> {
     }
     let crates = app_crates(config);
     let mut by_path: BTreeMap<String, Vec<(String, RustFn, Option<String>)>> = BTreeMap::new();
+    let mut exported = Vec::new();
     for (name, signature) in named_functions(wasm)? {
         let Some(f) = rust_paths::parse(&name) else {
+            if config.build.exports.contains(&name) && name != "main" {
+                exported.push((name, signature));
+            }
             continue;
         };
         if !crates.contains(&f.krate) || f.path == "main" {
@@ -133,6 +137,19 @@ pub fn plan(config: &Config, wasm: &[u8]) -> Result<Plan, String> {
             } else {
                 plan.cold.push(cold("it takes or returns a type a hot function cannot have (several results, SIMD): wrap it in a function of integers, floats and pointers".into()));
             }
+        }
+    }
+    // The `#[no_mangle]` functions the page calls (`[build] exports`) are the app's too: hot by
+    // their plain names, so a patch redefining one reaches the page's calls and the host's.
+    for (name, signature) in exported {
+        match signature {
+            Some(signature) if !config.hot.cold.contains(&name) => {
+                plan.hot.push(HotFn { name, signature })
+            }
+            _ => plan.cold.push(ColdFn {
+                why: format!("`{name}` is kept cold by [hot] cold in {}, or takes or returns a type a hot function cannot have", config.file.display()),
+                name,
+            }),
         }
     }
     plan.hot.sort_by(|a, b| a.name.cmp(&b.name));
@@ -230,7 +247,7 @@ mod tests {
     #[test]
     fn the_app_crates_plain_fns_are_hot_and_generic_closure_and_cold_ones_say_why() {
         let config = Config::parse(
-            "[app]\nname = \"spin\"\nlang = \"rust\"\nexport_name = \"createSpin\"\n[build]\npackage = \"spin\"\n[hot]\nmode = \"all\"\ncold = [\"checksum\"]\n",
+            "[app]\nname = \"spin\"\nlang = \"rust\"\nexport_name = \"createSpin\"\n[build]\npackage = \"spin\"\nexports = [\"main\", \"spin_frame\"]\n[hot]\nmode = \"all\"\ncold = [\"checksum\"]\n",
             Path::new("/app/hotwasm.toml"),
         )
         .unwrap();
@@ -242,10 +259,15 @@ mod tests {
             "_RNvCsj1f0hmlNGnl_4spin4main",
             "_RNvNtCs9aZ_4core3fmt5write",
             "spin_frame",
+            "spin_helper",
         ]);
         let plan = plan(&config, &wasm).unwrap();
         let hot: Vec<&str> = plan.hot.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(hot, ["_RNvNtCsj1f0hmlNGnl_4spin7physics7advance"]);
+        assert_eq!(
+            hot,
+            ["_RNvNtCsj1f0hmlNGnl_4spin7physics7advance", "spin_frame"],
+            "the crate's plain fns, and the #[no_mangle] ones the page calls"
+        );
         assert_eq!(plan.hot[0].signature, "ii");
         let why = |name: &str| {
             plan.cold
@@ -260,7 +282,7 @@ mod tests {
         assert_eq!(
             plan.cold.len(),
             3,
-            "main, core's and #[no_mangle] functions are not listed"
+            "main, core's and unexported C-named functions are not listed"
         );
     }
 

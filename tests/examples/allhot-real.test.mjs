@@ -3,8 +3,8 @@
 // for patches by benches/real-apps.mjs, built with `hotwasm build --hot`, served by the real
 // server, their bundles under Node as the page. A patch replaces one of Lua's `static` functions
 // (`str_lower`, which Lua calls through a function pointer) and one of Box2D's member functions
-// (`b2World::Step`, calling the host's `b2Body::SetTransform`), and the hosts' own callers run
-// them. Skips, saying why, when cargo cannot fetch the sources (offline with no cargo cache).
+// (`b2World::Step`, calling the host's private `b2Body::SynchronizeFixtures`), and the hosts' own
+// callers run them. Skips, saying why, when cargo cannot fetch the sources (offline, no cache).
 //
 //   node --experimental-websocket --test tests/examples/allhot-real.test.mjs
 
@@ -33,9 +33,10 @@ function call(hot, name, ...args) {
   return r;
 }
 
-async function applied(hot, source, lang) {
+// Named as a saved patch file is (`hotwasm eval FILE`, a watched file): compiled in one piece.
+async function applied(hot, source, lang, name) {
   const patch = nextPatch(hot);
-  const result = await hot.eval(source, lang);
+  const result = await hot.eval(source, lang, { name });
   assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
   const p = await patch;
   assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
@@ -43,7 +44,7 @@ async function applied(hot, source, lang) {
 
 /** Builds the all-hot app, serves it and attaches its bundle: `{ hot, stop }`. */
 async function start(app) {
-  const dir = setUpApp(app, sources, 'all', { allHot: true });
+  const dir = setUpApp(app, sources, 'test', { allHot: true });
   const built = spawnSync(HOTWASM, ['build', '--hot', '--project', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
   assert.equal(built.status, 0, `hotwasm build --hot of ${dir} failed`);
   const server = await serveApp(dir, { hotwasm: HOTWASM });
@@ -70,10 +71,22 @@ describe('Lua 5.4 in all-hot mode: a patch replaces a static function of the int
   before(async () => { app = await start('lua'); });
   after(() => app?.stop());
 
+  // First, while the session's prelude does not include lua.h yet (a journaled patch that
+  // includes it puts it there). The compiler session (unnamed evals: the page's editor, `hotwasm
+  // repl`) parses the text against its prelude, which declares str_lower from its wasm type
+  // (`int32_t str_lower(int32_t)`); the conflict makes it forget that declaration and parse the
+  // text again, but lua.h's include guard stays defined from the first parse, so lua.h is not
+  // read again.
+  test('the patch as a first unnamed eval (the compiler session)', { todo: 'the session re-parses without re-reading a header whose guard the failed first parse defined: "unknown type name \'lua_State\'"' }, async () => {
+    await applied(app.hot, LOWER_IS_UPPER, 'c');
+    assert.equal(call(app.hot, 'luabench_lower_probe'), 'A'.charCodeAt(0));
+    await app.hot.rollback('str_lower');
+  });
+
   test('redefining lstrlib.c\'s static str_lower changes what string.lower does in Lua', async () => {
     assert.equal(call(app.hot, 'luabench_lower_probe'), 'a'.charCodeAt(0), 'Lua\'s own str_lower');
     const before = call(app.hot, 'luabench_frame', 1 / 60);
-    await applied(app.hot, LOWER_IS_UPPER, 'c');
+    await applied(app.hot, LOWER_IS_UPPER, 'c', 'str_lower.c');
     assert.equal(call(app.hot, 'luabench_lower_probe'), 'A'.charCodeAt(0), 'the Lua VM called the patch through its function pointer');
     assert.ok(call(app.hot, 'luabench_frame', 1 / 60) > 0 && before > 0, 'the interpreter keeps running frames');
     await app.hot.rollback('str_lower');
@@ -81,12 +94,18 @@ describe('Lua 5.4 in all-hot mode: a patch replaces a static function of the int
   });
 });
 
-// Lifts every dynamic body by 1 m instead of simulating: the frame's height of the top box grows
-// by 1,000 mm a frame.
+// Lifts every dynamic body by 1 m instead of simulating (b2World is a friend of b2Body): the
+// frame's height of the top box grows by 1,000 mm a frame. It calls the host's
+// b2Body::SynchronizeFixtures, a private member function only Box2D itself calls.
 const STEP_LIFTS = `#include "Box2D/Box2D.h"
 void b2World::Step(float32 dt, int32 velocityIterations, int32 positionIterations) {
-  for (b2Body *b = m_bodyList; b; b = b->GetNext())
-    if (b->GetType() == b2_dynamicBody) b->SetTransform(b->GetPosition() + b2Vec2(0.0f, 1.0f), b->GetAngle());
+  for (b2Body *b = m_bodyList; b; b = b->m_next) {
+    if (b->m_type != b2_dynamicBody) continue;
+    b->m_xf.p.y += 1.0f;
+    b->m_sweep.c.y += 1.0f;
+    b->m_sweep.c0.y += 1.0f;
+    b->SynchronizeFixtures();
+  }
 }
 `;
 
@@ -99,7 +118,7 @@ describe('Box2D 2.3 in all-hot mode: a patch replaces a member function of the e
     const y0 = call(app.hot, 'box2d_frame', 1 / 60);
     const y1 = call(app.hot, 'box2d_frame', 1 / 60);
     assert.ok(Math.abs(y1 - y0) < 100, `Box2D's own Step: the pyramid rests (${y0} → ${y1} mm)`);
-    await applied(app.hot, STEP_LIFTS, 'cpp');
+    await applied(app.hot, STEP_LIFTS, 'cpp', 'step.cpp');
     const y2 = call(app.hot, 'box2d_frame', 1 / 60);
     assert.ok(Math.abs(y2 - y1 - 1000) <= 2, `the patched Step lifted the top box by 1 m (${y1} → ${y2} mm)`);
     await app.hot.rollback('_ZN7b2World4StepEfii');

@@ -125,4 +125,12 @@ describe('Box2D 2.3 in all-hot mode: a patch replaces a member function of the e
     const y3 = call(app.hot, 'box2d_frame', 1 / 60);
     assert.ok(y3 < y2, `rolled back to Box2D's own Step: the box falls (${y2} → ${y3} mm)`);
   });
+
+  test('the same patch as an unnamed eval (the C++ compiler session) lifts the boxes too', async () => {
+    const y0 = call(app.hot, 'box2d_frame', 1 / 60);
+    await applied(app.hot, STEP_LIFTS, 'cpp');
+    const y1 = call(app.hot, 'box2d_frame', 1 / 60);
+    assert.ok(Math.abs(y1 - y0 - 1000) <= 2, `the session's Step lifted the top box by 1 m (${y0} → ${y1} mm)`);
+    await app.hot.rollback('_ZN7b2World4StepEfii');
+  });
 });

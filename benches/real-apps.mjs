@@ -24,10 +24,15 @@ export function fetchSources() {
   writeFileSync(path.join(dir, 'Cargo.toml'), `[package]\nname = "allhot-real-sources"\nversion = "0.0.0"\nedition = "2021"\n\n[workspace]\n\n[dependencies]\n${deps}\n`);
   writeFileSync(path.join(dir, 'src', 'lib.rs'), '');
   const manifest = ['--manifest-path', path.join(dir, 'Cargo.toml')];
+  const fetch = (...flags) => execFileSync('cargo', ['fetch', ...flags, ...manifest], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
-    execFileSync('cargo', ['fetch', ...manifest], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    throw new Error(`cargo fetch of ${Object.values(CRATES).map(([n, v]) => n + v).join(', ')} failed (offline with no cargo cache?):\n${e.stderr}`);
+    fetch('--offline'); // cargo's cache, when it has them: no network
+  } catch {
+    try {
+      fetch();
+    } catch (e) {
+      throw new Error(`cargo fetch of ${Object.values(CRATES).map(([n, v]) => n + v).join(', ')} failed (offline with no cargo cache?):\n${e.stderr}`);
+    }
   }
   const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--offline', ...manifest], { encoding: 'utf8', maxBuffer: 64 << 20 }));
   const crateDir = (name) => path.dirname(meta.packages.find((p) => p.name === name).manifest_path);

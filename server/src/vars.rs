@@ -309,8 +309,14 @@ pub fn header_text(
                 "{} ({origin}): from its signature letters `{}` (pointers are void *)",
                 v.name, v.signature
             );
+            // A name C cannot spell (a compiler's `_GLOBAL__sub_I_a.cpp`) is named, not declared.
             let proto = Signature::parse(&v.signature)
                 .ok()
+                .filter(|_| {
+                    v.name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
                 .map(|s| prototype_from_letters(&v.name, &s));
             out.push_str(&guarded(&v.name, &comment, proto.as_deref()));
         }
@@ -480,11 +486,14 @@ pub fn header_for(
     )
 }
 
-/// Whether `text` names `var` followed by `(` (a declaration or a macro that makes one).
+/// Whether `text` names `var` followed by `(` (a declaration or a macro that makes one), the name
+/// perhaps in parentheses as Lua's headers write it: `int (lua_gettop) (lua_State *L);`.
 fn prototype_declared(text: &str, var: &str) -> bool {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     text.match_indices(var).any(|(at, _)| {
-        !text[..at].ends_with(ident) && text[at + var.len()..].trim_start().starts_with('(')
+        let after = text[at + var.len()..].trim_start();
+        let after = after.strip_prefix(')').map_or(after, str::trim_start);
+        !text[..at].ends_with(ident) && after.starts_with('(')
     })
 }
 
@@ -566,6 +575,24 @@ mod tests {
                 declared_types: Vec::new(),
             },
         }
+    }
+
+    #[test]
+    fn a_host_function_an_app_header_declares_in_parentheses_is_left_to_that_header() {
+        let lua_h = "LUA_API int   (lua_gettop) (lua_State *L);\nint lua_gettopx(void);\n";
+        assert!(prototype_declared(lua_h, "lua_gettop"));
+        assert!(prototype_declared(
+            "int lua_settop (lua_State *L, int idx);",
+            "lua_settop"
+        ));
+        assert!(
+            !prototype_declared(lua_h, "gettop"),
+            "a longer name is not this one"
+        );
+        assert!(
+            !prototype_declared("int (lua_gettop);", "lua_gettop"),
+            "not a function"
+        );
     }
 
     #[test]
@@ -677,6 +704,36 @@ mod tests {
         );
         assert_eq!(prototype_from_letters("g", &sig("v")), "void g(void);");
     }
+    #[test]
+    fn a_host_function_whose_name_c_cannot_spell_is_named_not_declared() {
+        let var = |name: &str| HostVar {
+            name: name.into(),
+            signature: sig("v"),
+        };
+        let host = HostManifest {
+            vars: vec![
+                var("_GLOBAL__sub_I_b2World.cpp"),
+                var("test2.specialized.1"),
+                var("tick"),
+            ],
+            ..HostManifest::default()
+        };
+        let header = header_for(&host, &[], &[], &[]);
+        assert!(
+            !header.contains("void _GLOBAL__sub_I_b2World.cpp(void);"),
+            "{header}"
+        );
+        assert!(
+            !header.contains("void test2.specialized.1(void);"),
+            "{header}"
+        );
+        assert!(
+            header.contains("/* test2.specialized.1 (host var, version 1)"),
+            "{header}"
+        );
+        assert!(header.contains("void tick(void);"), "{header}");
+    }
+
     #[test]
     fn declarations_sit_under_own_guards_and_eval_local_types_are_named_not_used() {
         let src = "typedef struct { int x, y; } pt;\npt mk(int a) { pt p = {a, a}; return p; }\nint sq(int x) { return x * x; }\n";

@@ -64,9 +64,16 @@ pub struct ColdFn {
 }
 
 /// Flags every app source compiles with in all-hot mode: no inlining of one app function into
-/// another (a redefined function must change in every caller), and `HOTWASM_FN` as a plain
-/// function (the rewrite makes it hot like every other).
-pub const COMPILE_FLAGS: [&str; 2] = ["-fno-inline", "-DHOTWASM_ALL_HOT"];
+/// another (a redefined function must change in every caller), no function specialization (its
+/// clones, `test2.specialized.1` in Lua's liolib.c, are called instead of the function a patch
+/// redefines, and their names are no C names), and `HOTWASM_FN` as a plain function (the rewrite
+/// makes it hot like every other).
+pub const COMPILE_FLAGS: [&str; 4] = [
+    "-fno-inline",
+    "-mllvm",
+    "-funcspec-max-iters=0",
+    "-DHOTWASM_ALL_HOT",
+];
 
 /// Flags the all-hot link adds: the name section the rewrite reads, with symbol names as the
 /// objects spell them (C++ names mangled, as patches define them: wasm-ld demangles by

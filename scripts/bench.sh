@@ -113,6 +113,9 @@ step md-allhot-large 3000 node benches/allhot.mjs --bulk 1000 --runs 5
 step md-allhot-bounce 1800 node benches/allhot.mjs --app examples/c-host --frame bounce_frame --runs 9
 step md-allhot-rust-demo 1800 node benches/allhot.mjs --app examples/rust-host --frame garden_frame --runs 15
 step md-allhot-rust-calls 1800 node benches/allhot.mjs --app examples/allhot-rust --frame spin_frame --loop spin_call_loop --runs 15
+step md-allhot-threads 1800 node benches/allhot-threads.mjs --runs 5
+# Real third-party programs (Lua 5.4, Box2D 2.3; sources fetched with cargo): ~20 min cold.
+step md-allhot-real 3600 node benches/allhot-real.mjs --runs 11
 # Rust evals that keep their items (issue 21): session evals against today's path, interleaved.
 step md-rust-session 1800 cargo bench -p hotwasm-pipeline --bench rust_session
 

@@ -24,6 +24,7 @@
 #include "clang/Frontend/CompilerInstance.h"
 #include "clang/Frontend/CompilerInvocation.h"
 #include "clang/Frontend/FrontendAction.h"
+#include "clang/Frontend/MultiplexConsumer.h"
 #include "clang/Lex/PPCallbacks.h"
 #include "clang/Lex/Preprocessor.h"
 #include "clang/Lex/PreprocessorOptions.h"
@@ -193,6 +194,22 @@ public:
   }
 };
 
+// ---- what the code generator was given --------------------------------------------------
+
+/// Sees every declaration Sema hands the code generator (before it does; the code generator
+/// ignores them while the input has errors). After a failed input, these are given again in the
+/// next module: clang instantiates a template once per session, so a function instantiated (or
+/// first referenced) by a failed input would otherwise never be emitted by a later one — a
+/// later eval's patch would call it undefined (`std::__2::__tree_balance_after_insert…`).
+class HandedDecls : public ASTConsumer {
+public:
+  std::vector<Decl *> decls;
+  bool HandleTopLevelDecl(DeclGroupRef group) override {
+    decls.insert(decls.end(), group.begin(), group.end());
+    return true;
+  }
+};
+
 // ---- the action that keeps the translation unit open ----------------------------------
 
 /// An EmitLLVMOnlyAction whose translation unit is incremental and whose EndSourceFile keeps
@@ -201,6 +218,8 @@ class IncrementalAction : public WrapperFrontendAction {
   bool terminating = false;
 
 public:
+  HandedDecls *handed = nullptr; // owned by the compiler instance's consumer
+
   explicit IncrementalAction(llvm::LLVMContext &ctx)
       : WrapperFrontendAction(std::make_unique<EmitLLVMOnlyAction>(&ctx)) {}
   FrontendAction *wrapped() const { return WrappedAction.get(); }
@@ -210,6 +229,12 @@ public:
     Preprocessor &pp = ci.getPreprocessor();
     pp.enableIncrementalProcessing();
     pp.EnterMainSourceFile();
+    std::vector<std::unique_ptr<ASTConsumer>> consumers;
+    auto handedDecls = std::make_unique<HandedDecls>();
+    handed = handedDecls.get();
+    consumers.push_back(std::move(handedDecls));
+    consumers.push_back(ci.takeASTConsumer());
+    ci.setASTConsumer(std::make_unique<MultiplexConsumer>(std::move(consumers)));
     if (!ci.hasSema())
       ci.createSema(getTranslationUnitKind(), nullptr);
   }
@@ -242,6 +267,9 @@ struct Session {
   unsigned count = 0;
   /// The part of the last input that failed (forgotten, kept for finding what it redefined).
   TranslationUnitDecl *failedPart = nullptr;
+  /// The buffer of the last input, when it failed (its declarations are given to the code
+  /// generator again, but for its own: handAgain).
+  FileID failedFile;
   /// The final expressions whose value is recorded, with what they were before the call to
   /// the recording function replaced them: (expression type, recording function).
   std::map<const TopLevelStmtDecl *, std::pair<std::string, std::string>> captured;
@@ -592,8 +620,75 @@ NamedDecl *redefinedBy(Session &s, const Collector::Redefinition &r) {
 
 /// Parses one input into a new part of the translation unit; false on errors (the part is
 /// then forgotten and its code dropped).
+/// Emits the C tentative definitions this input left (`int t;` at file scope, no initializer):
+/// clang completes them only at the end of a whole translation unit
+/// (Sema::ActOnEndOfTranslationUnit), which a session never reaches, so without this `int t;`
+/// would define no storage and a later eval's `extern int t;` would find none. As C99 6.9.2p2
+/// says, each becomes a zero-initialised definition; an incomplete array gets one element.
+void completeTentativeDefinitions(Sema &sema, ASTConsumer &consumer) {
+  ASTContext &ctx = sema.getASTContext();
+  llvm::SmallPtrSet<VarDecl *, 8> seen;
+  auto &tentative = sema.TentativeDefinitions;
+  for (auto it = tentative.begin(nullptr), end = tentative.end(); it != end; ++it) {
+    VarDecl *vd = (*it)->getActingDefinition();
+    if (!vd || vd->isInvalidDecl() || !seen.insert(vd).second)
+      continue;
+    if (auto *array = ctx.getAsIncompleteArrayType(vd->getType()))
+      vd->setType(ctx.getConstantArrayType(array->getElementType(),
+                                           llvm::APInt(ctx.getTypeSize(ctx.getSizeType()), 1),
+                                           nullptr, ArraySizeModifier::Normal, 0));
+    if (vd->getType()->isIncompleteType())
+      continue; // clang's own error at the end of a translation unit; nothing to emit
+    consumer.CompleteTentativeDefinition(vd);
+  }
+  tentative.erase(tentative.begin(nullptr), tentative.end());
+}
+
+/// Makes the templates a failed input instantiated, or queued for instantiation, count as not
+/// yet used: the queue is dropped with the input, and a function whose point of instantiation is
+/// set is never queued again (Sema::MarkFunctionReferenced), so it would stay without a body.
+void unqueueInstantiations(Sema &sema) {
+  for (auto *queue : {&sema.PendingInstantiations, &sema.PendingLocalImplicitInstantiations}) {
+    for (auto &[decl, poi] : *queue)
+      if (auto *fd = dyn_cast<FunctionDecl>(decl); fd && !fd->isDefined()) {
+        if (auto *info = fd->getTemplateSpecializationInfo())
+          info->setPointOfInstantiation(SourceLocation());
+        else if (auto *member = fd->getMemberSpecializationInfo())
+          member->setPointOfInstantiation(SourceLocation());
+        fd->setInstantiationIsPending(false);
+      }
+    queue->clear();
+  }
+}
+
+/// Gives the code generator again, in the new module, the functions and variables it was given
+/// while the last input failed (HandedDecls), except the failed input's own: instantiations
+/// and header declarations then reach the module as clang would have passed them.
+void handAgain(Session &s, FileID failed) {
+  auto &handed = s.action->handed->decls;
+  std::vector<Decl *> again;
+  again.swap(handed);
+  if (failed.isInvalid())
+    return;
+  SourceManager &sm = s.ci->getSourceManager();
+  ASTConsumer &consumer = s.ci->getASTConsumer();
+  for (Decl *d : again) {
+    if (!isa<FunctionDecl, VarDecl>(d) || d->isInvalidDecl())
+      continue;
+    if (sm.getFileID(sm.getExpansionLoc(d->getLocation())) == failed)
+      continue; // forgotten with the input that wrote it
+    consumer.HandleTopLevelDecl(DeclGroupRef(d));
+  }
+  handed.clear(); // what the line above handed is not the next input's
+}
+
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Sema &sema = s.ci->getSema();
+  handAgain(s, s.failedFile);
+  s.failedFile = FileID();
+  // A failed input's tentative definitions were forgotten with it.
+  sema.TentativeDefinitions.erase(sema.TentativeDefinitions.begin(nullptr),
+                                  sema.TentativeDefinitions.end());
   Parser &p = *s.parser;
   Sema::GlobalEagerInstantiationScope global(sema, /*Enabled=*/true);
   Sema::LocalEagerInstantiationScope local(sema);
@@ -641,12 +736,15 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
       consumer.HandleTopLevelDecl(DeclGroupRef(d));
     local.perform();
     global.perform();
+    completeTentativeDefinitions(sema, consumer);
     consumer.HandleTranslationUnit(ctx);
     failed = s.ci->getDiagnostics().hasErrorOccurred();
   }
   Token end;
   pp.Lex(end); // the parser stopped at this input's end; the next one starts after it
   if (failed) {
+    unqueueInstantiations(sema);
+    s.failedFile = fid;
     s.failedPart = part;
     forget(sema, part, fid);
     s.ci->getDiagnostics().Reset(/*soft=*/true);

@@ -36,6 +36,22 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCAsmBackend.h"
+#include "llvm/MC/MCAsmInfo.h"
+#include "llvm/MC/MCCodeEmitter.h"
+#include "llvm/MC/MCContext.h"
+#include "llvm/MC/MCInstrInfo.h"
+#include "llvm/MC/MCObjectFileInfo.h"
+#include "llvm/MC/MCObjectWriter.h"
+#include "llvm/MC/MCParser/MCAsmParser.h"
+#include "llvm/MC/MCParser/MCTargetAsmParser.h"
+#include "llvm/MC/MCRegisterInfo.h"
+#include "llvm/MC/MCStreamer.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/MCTargetOptions.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/FileSystem.h"
@@ -57,6 +73,7 @@ void LLVMInitializeWebAssemblyTargetInfo();
 void LLVMInitializeWebAssemblyTarget();
 void LLVMInitializeWebAssemblyTargetMC();
 void LLVMInitializeWebAssemblyAsmPrinter();
+void LLVMInitializeWebAssemblyAsmParser();
 }
 
 LLD_HAS_DRIVER(wasm)
@@ -304,6 +321,7 @@ bool create(Session &s, int argc, const char **argv, std::string &err) {
     LLVMInitializeWebAssemblyTarget();
     LLVMInitializeWebAssemblyTargetMC();
     LLVMInitializeWebAssemblyAsmPrinter();
+    LLVMInitializeWebAssemblyAsmParser();
     return true;
   }();
   (void)initialized;
@@ -1022,6 +1040,88 @@ std::vector<std::string> replaceable(Session &s) {
   return names;
 }
 
+/// The part of llvm-mc's command line the trampolines use (`-triple=T -filetype=obj -mattr=F
+/// in.s -o out.o`), or `false` with `why`.
+struct McLine {
+  std::string triple, features, input, output;
+};
+
+bool readMcLine(int argc, const char **argv, McLine &line, std::string &why) {
+  bool obj = false;
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef a(argv[i]);
+    if (a.consume_front("-triple="))
+      line.triple = a.str();
+    else if (a.consume_front("-mattr="))
+      line.features = a.str();
+    else if (a == "-filetype=obj")
+      obj = true;
+    else if (a == "-o" && i + 1 < argc)
+      line.output = argv[++i];
+    else if (!a.starts_with("-") && line.input.empty())
+      line.input = a.str();
+    else {
+      why = "the in-process assembler does not take `" + a.str() + "`";
+      return false;
+    }
+  }
+  if (!obj || line.triple.empty() || line.input.empty() || line.output.empty()) {
+    why = "the in-process assembler needs -triple=, -filetype=obj, an input and -o";
+    return false;
+  }
+  return true;
+}
+
+/// Assembles `line.input` into the object `out` as llvm-mc does (the same objects, no PIC).
+bool assemble(const McLine &line, llvm::SmallVectorImpl<char> &out, std::string &messages) {
+  using namespace llvm;
+  Triple triple(line.triple);
+  std::string err;
+  const Target *target = TargetRegistry::lookupTarget(line.triple, err);
+  auto input = MemoryBuffer::getFile(line.input);
+  if (!target || !input) {
+    messages = target ? "cannot read " + line.input : err;
+    return false;
+  }
+  SourceMgr sources;
+  sources.AddNewSourceBuffer(std::move(*input), SMLoc());
+  raw_string_ostream diags(messages);
+  sources.setDiagHandler([](const SMDiagnostic &d, void *os) {
+    d.print("llvm-mc", *static_cast<raw_string_ostream *>(os));
+  }, &diags);
+  MCTargetOptions options;
+  std::unique_ptr<MCRegisterInfo> mri(target->createMCRegInfo(line.triple));
+  std::unique_ptr<MCAsmInfo> mai(target->createMCAsmInfo(*mri, line.triple, options));
+  std::unique_ptr<MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(line.triple, "", line.features));
+  std::unique_ptr<MCInstrInfo> mcii(target->createMCInstrInfo());
+  if (!mri || !mai || !sti || !mcii) {
+    messages = "the target has no assembler";
+    return false;
+  }
+  MCContext ctx(triple, mai.get(), mri.get(), sti.get(), &sources, &options);
+  std::unique_ptr<MCObjectFileInfo> mofi(target->createMCObjectFileInfo(ctx, /*PIC=*/false));
+  ctx.setObjectFileInfo(mofi.get());
+  raw_svector_ostream os(out);
+  std::unique_ptr<MCAsmBackend> backend(target->createMCAsmBackend(*sti, *mri, options));
+  std::unique_ptr<MCCodeEmitter> emitter(target->createMCCodeEmitter(*mcii, ctx));
+  auto writer = backend->createObjectWriter(os);
+  std::unique_ptr<MCStreamer> streamer(target->createMCObjectStreamer(
+      triple, ctx, std::move(backend), std::move(writer), std::move(emitter), *sti));
+  std::unique_ptr<MCAsmParser> parser(createMCAsmParser(sources, ctx, *streamer, *mai));
+  std::unique_ptr<MCTargetAsmParser> tap(
+      target->createMCAsmParser(*sti, *parser, *mcii, options));
+  if (!tap) {
+    messages = "the target has no assembly parser";
+    return false;
+  }
+  parser->setTargetParser(*tap);
+  bool failed = parser->Run(/*NoInitialTextSection=*/false);
+  streamer.reset(); // finishes the object
+  diags.flush();
+  return !failed;
+}
+
 } // namespace
 
 extern "C" {
@@ -1158,6 +1258,27 @@ unsigned hw_session_undo(void *p, unsigned n) {
     ++done;
   }
   return done;
+}
+
+/// Runs the trampolines' llvm-mc command line in this process (`argv[0]` is llvm-mc's path):
+/// the object is written to its `-o` file as llvm-mc writes it. Messages go to `messages`.
+/// Returns 1 on success.
+int hw_llvm_mc(int argc, const char **argv, hw_buf *messages) {
+  McLine line;
+  std::string why;
+  llvm::SmallString<0> obj;
+  bool ok = readMcLine(argc, argv, line, why) && assemble(line, obj, why);
+  if (ok) {
+    std::error_code ec;
+    llvm::raw_fd_ostream file(line.output, ec);
+    if (ec) {
+      why = "cannot write " + line.output + ": " + ec.message();
+      ok = false;
+    } else
+      file << obj.str();
+  }
+  give(messages, why);
+  return ok ? 1 : 0;
 }
 
 /// Runs wasm-ld in this process (lld's library); `argv[0]` must be "wasm-ld". Its messages go

@@ -700,6 +700,18 @@ void handAgain(Session &s, FileID failed) {
   handed.clear(); // what the line above handed is not the next input's
 }
 
+/// Gives the closure class of each lambda written in the top-level statement `t` the
+/// translation unit as its context. In clang 19 a TopLevelStmtDecl is a DeclContext, and the
+/// Itanium mangler, meeting it as the closure's context, casts it to NamedDecl (it is not one):
+/// without assertions that read a name from stray memory and crashed in some sessions
+/// (llvm/llvm-project PR #217041 fixes the mangler after 19). At namespace scope the closure
+/// mangles as clang mangles any lambda outside a function: `$_N`, internal linkage.
+void rehomeClosures(TopLevelStmtDecl *t, TranslationUnitDecl *part) {
+  for (Decl *d : t->decls())
+    if (auto *rd = dyn_cast<CXXRecordDecl>(d); rd && rd->isLambda())
+      rd->setDeclContext(part);
+}
+
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Sema &sema = s.ci->getSema();
   handAgain(s, s.failedFile);
@@ -743,8 +755,11 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
     if (!decl)
       continue;
     for (Decl *d : decl.get())
-      if (auto *t = dyn_cast<TopLevelStmtDecl>(d); t && t->isSemiMissing())
-        captureValue(s, t);
+      if (auto *t = dyn_cast<TopLevelStmtDecl>(d)) {
+        if (t->isSemiMissing())
+          captureValue(s, t);
+        rehomeClosures(t, part);
+      }
     if (!consumer.HandleTopLevelDecl(decl.get()))
       break;
   }

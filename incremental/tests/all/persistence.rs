@@ -274,3 +274,20 @@ fn a_c_tentative_definition_defines_its_storage() {
     );
     assert!(!util::mentions(&later.object, "tentative_list"));
 }
+
+#[test]
+fn a_lambda_in_a_top_level_statement_mangles_as_a_lambda_at_namespace_scope() {
+    let mut s = util::session(Lang::Cpp);
+    ok(&mut s, "int seed = 1;");
+    for i in 0..8 {
+        let out = ok(
+            &mut s,
+            &format!("[](int x) __attribute__((noinline)) {{ seed += 2 * x + {i}; }}(21);"),
+        );
+        // `$_N::operator()(int) const`, as clang names a lambda outside any function.
+        assert!(
+            util::mentions(&out.object, "$_") && util::mentions(&out.object, "clEi"),
+            "eval {i}"
+        );
+    }
+}

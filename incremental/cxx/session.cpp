@@ -24,6 +24,7 @@
 #include "clang/Frontend/CompilerInstance.h"
 #include "clang/Frontend/CompilerInvocation.h"
 #include "clang/Frontend/FrontendAction.h"
+#include "clang/Frontend/MultiplexConsumer.h"
 #include "clang/Lex/PPCallbacks.h"
 #include "clang/Lex/Preprocessor.h"
 #include "clang/Lex/PreprocessorOptions.h"
@@ -35,6 +36,22 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCAsmBackend.h"
+#include "llvm/MC/MCAsmInfo.h"
+#include "llvm/MC/MCCodeEmitter.h"
+#include "llvm/MC/MCContext.h"
+#include "llvm/MC/MCInstrInfo.h"
+#include "llvm/MC/MCObjectFileInfo.h"
+#include "llvm/MC/MCObjectWriter.h"
+#include "llvm/MC/MCParser/MCAsmParser.h"
+#include "llvm/MC/MCParser/MCTargetAsmParser.h"
+#include "llvm/MC/MCRegisterInfo.h"
+#include "llvm/MC/MCStreamer.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/MCTargetOptions.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/FileSystem.h"
@@ -56,6 +73,7 @@ void LLVMInitializeWebAssemblyTargetInfo();
 void LLVMInitializeWebAssemblyTarget();
 void LLVMInitializeWebAssemblyTargetMC();
 void LLVMInitializeWebAssemblyAsmPrinter();
+void LLVMInitializeWebAssemblyAsmParser();
 }
 
 LLD_HAS_DRIVER(wasm)
@@ -193,6 +211,22 @@ public:
   }
 };
 
+// ---- what the code generator was given --------------------------------------------------
+
+/// Sees every declaration Sema hands the code generator (before it does; the code generator
+/// ignores them while the input has errors). After a failed input, these are given again in the
+/// next module: clang instantiates a template once per session, so a function instantiated (or
+/// first referenced) by a failed input would otherwise never be emitted by a later one — a
+/// later eval's patch would call it undefined (`std::__2::__tree_balance_after_insert…`).
+class HandedDecls : public ASTConsumer {
+public:
+  std::vector<Decl *> decls;
+  bool HandleTopLevelDecl(DeclGroupRef group) override {
+    decls.insert(decls.end(), group.begin(), group.end());
+    return true;
+  }
+};
+
 // ---- the action that keeps the translation unit open ----------------------------------
 
 /// An EmitLLVMOnlyAction whose translation unit is incremental and whose EndSourceFile keeps
@@ -201,6 +235,8 @@ class IncrementalAction : public WrapperFrontendAction {
   bool terminating = false;
 
 public:
+  HandedDecls *handed = nullptr; // owned by the compiler instance's consumer
+
   explicit IncrementalAction(llvm::LLVMContext &ctx)
       : WrapperFrontendAction(std::make_unique<EmitLLVMOnlyAction>(&ctx)) {}
   FrontendAction *wrapped() const { return WrappedAction.get(); }
@@ -210,6 +246,12 @@ public:
     Preprocessor &pp = ci.getPreprocessor();
     pp.enableIncrementalProcessing();
     pp.EnterMainSourceFile();
+    std::vector<std::unique_ptr<ASTConsumer>> consumers;
+    auto handedDecls = std::make_unique<HandedDecls>();
+    handed = handedDecls.get();
+    consumers.push_back(std::move(handedDecls));
+    consumers.push_back(ci.takeASTConsumer());
+    ci.setASTConsumer(std::make_unique<MultiplexConsumer>(std::move(consumers)));
     if (!ci.hasSema())
       ci.createSema(getTranslationUnitKind(), nullptr);
   }
@@ -242,6 +284,9 @@ struct Session {
   unsigned count = 0;
   /// The part of the last input that failed (forgotten, kept for finding what it redefined).
   TranslationUnitDecl *failedPart = nullptr;
+  /// The buffer of the last input, when it failed (its declarations are given to the code
+  /// generator again, but for its own: handAgain).
+  FileID failedFile;
   /// The final expressions whose value is recorded, with what they were before the call to
   /// the recording function replaced them: (expression type, recording function).
   std::map<const TopLevelStmtDecl *, std::pair<std::string, std::string>> captured;
@@ -279,6 +324,7 @@ bool create(Session &s, int argc, const char **argv, std::string &err) {
     LLVMInitializeWebAssemblyTarget();
     LLVMInitializeWebAssemblyTargetMC();
     LLVMInitializeWebAssemblyAsmPrinter();
+    LLVMInitializeWebAssemblyAsmParser();
     return true;
   }();
   (void)initialized;
@@ -625,10 +671,89 @@ void exposeAnonymous(Session &s, llvm::Module &m) {
     }
 }
 
+/// Emits the C tentative definitions this input left (`int t;` at file scope, no initializer):
+/// clang completes them only at the end of a whole translation unit
+/// (Sema::ActOnEndOfTranslationUnit), which a session never reaches, so without this `int t;`
+/// would define no storage and a later eval's `extern int t;` would find none. As C99 6.9.2p2
+/// says, each becomes a zero-initialised definition; an incomplete array gets one element.
+void completeTentativeDefinitions(Sema &sema, ASTConsumer &consumer) {
+  ASTContext &ctx = sema.getASTContext();
+  llvm::SmallPtrSet<VarDecl *, 8> seen;
+  auto &tentative = sema.TentativeDefinitions;
+  for (auto it = tentative.begin(nullptr), end = tentative.end(); it != end; ++it) {
+    VarDecl *vd = (*it)->getActingDefinition();
+    if (!vd || vd->isInvalidDecl() || !seen.insert(vd).second)
+      continue;
+    if (auto *array = ctx.getAsIncompleteArrayType(vd->getType()))
+      vd->setType(ctx.getConstantArrayType(array->getElementType(),
+                                           llvm::APInt(ctx.getTypeSize(ctx.getSizeType()), 1),
+                                           nullptr, ArraySizeModifier::Normal, 0));
+    if (vd->getType()->isIncompleteType())
+      continue; // clang's own error at the end of a translation unit; nothing to emit
+    consumer.CompleteTentativeDefinition(vd);
+  }
+  tentative.erase(tentative.begin(nullptr), tentative.end());
+}
+
+/// Makes the templates a failed input instantiated, or queued for instantiation, count as not
+/// yet used: the queue is dropped with the input, and a function whose point of instantiation is
+/// set is never queued again (Sema::MarkFunctionReferenced), so it would stay without a body.
+void unqueueInstantiations(Sema &sema) {
+  for (auto *queue : {&sema.PendingInstantiations, &sema.PendingLocalImplicitInstantiations}) {
+    for (auto &[decl, poi] : *queue)
+      if (auto *fd = dyn_cast<FunctionDecl>(decl); fd && !fd->isDefined()) {
+        if (auto *info = fd->getTemplateSpecializationInfo())
+          info->setPointOfInstantiation(SourceLocation());
+        else if (auto *member = fd->getMemberSpecializationInfo())
+          member->setPointOfInstantiation(SourceLocation());
+        fd->setInstantiationIsPending(false);
+      }
+    queue->clear();
+  }
+}
+
+/// Gives the code generator again, in the new module, the functions and variables it was given
+/// while the last input failed (HandedDecls), except the failed input's own: instantiations
+/// and header declarations then reach the module as clang would have passed them.
+void handAgain(Session &s, FileID failed) {
+  auto &handed = s.action->handed->decls;
+  std::vector<Decl *> again;
+  again.swap(handed);
+  if (failed.isInvalid())
+    return;
+  SourceManager &sm = s.ci->getSourceManager();
+  ASTConsumer &consumer = s.ci->getASTConsumer();
+  for (Decl *d : again) {
+    if (!isa<FunctionDecl, VarDecl>(d) || d->isInvalidDecl())
+      continue;
+    if (sm.getFileID(sm.getExpansionLoc(d->getLocation())) == failed)
+      continue; // forgotten with the input that wrote it
+    consumer.HandleTopLevelDecl(DeclGroupRef(d));
+  }
+  handed.clear(); // what the line above handed is not the next input's
+}
+
+/// Gives the closure class of each lambda written in the top-level statement `t` the
+/// translation unit as its context. In clang 19 a TopLevelStmtDecl is a DeclContext, and the
+/// Itanium mangler, meeting it as the closure's context, casts it to NamedDecl (it is not one):
+/// without assertions that read a name from stray memory and crashed in some sessions
+/// (llvm/llvm-project PR #217041 fixes the mangler after 19). At namespace scope the closure
+/// mangles as clang mangles any lambda outside a function: `$_N`, internal linkage.
+void rehomeClosures(TopLevelStmtDecl *t, TranslationUnitDecl *part) {
+  for (Decl *d : t->decls())
+    if (auto *rd = dyn_cast<CXXRecordDecl>(d); rd && rd->isLambda())
+      rd->setDeclContext(part);
+}
+
 /// Parses one input into a new part of the translation unit; false on errors (the part is
 /// then forgotten and its code dropped).
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Sema &sema = s.ci->getSema();
+  handAgain(s, s.failedFile);
+  s.failedFile = FileID();
+  // A failed input's tentative definitions were forgotten with it.
+  sema.TentativeDefinitions.erase(sema.TentativeDefinitions.begin(nullptr),
+                                  sema.TentativeDefinitions.end());
   Parser &p = *s.parser;
   Sema::GlobalEagerInstantiationScope global(sema, /*Enabled=*/true);
   Sema::LocalEagerInstantiationScope local(sema);
@@ -665,8 +790,11 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
     if (!decl)
       continue;
     for (Decl *d : decl.get()) {
-      if (auto *t = dyn_cast<TopLevelStmtDecl>(d); t && t->isSemiMissing())
-        captureValue(s, t);
+      if (auto *t = dyn_cast<TopLevelStmtDecl>(d)) {
+        if (t->isSemiMissing())
+          captureValue(s, t);
+        rehomeClosures(t, part);
+      }
       noteAnonymous(s, d, fid);
     }
     if (!consumer.HandleTopLevelDecl(decl.get()))
@@ -678,12 +806,15 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
       consumer.HandleTopLevelDecl(DeclGroupRef(d));
     local.perform();
     global.perform();
+    completeTentativeDefinitions(sema, consumer);
     consumer.HandleTranslationUnit(ctx);
     failed = s.ci->getDiagnostics().hasErrorOccurred();
   }
   Token end;
   pp.Lex(end); // the parser stopped at this input's end; the next one starts after it
   if (failed) {
+    unqueueInstantiations(sema);
+    s.failedFile = fid;
     s.failedPart = part;
     forget(sema, part, fid);
     s.ci->getDiagnostics().Reset(/*soft=*/true);
@@ -980,6 +1111,88 @@ std::vector<std::string> replaceable(Session &s) {
   return names;
 }
 
+/// The part of llvm-mc's command line the trampolines use (`-triple=T -filetype=obj -mattr=F
+/// in.s -o out.o`), or `false` with `why`.
+struct McLine {
+  std::string triple, features, input, output;
+};
+
+bool readMcLine(int argc, const char **argv, McLine &line, std::string &why) {
+  bool obj = false;
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef a(argv[i]);
+    if (a.consume_front("-triple="))
+      line.triple = a.str();
+    else if (a.consume_front("-mattr="))
+      line.features = a.str();
+    else if (a == "-filetype=obj")
+      obj = true;
+    else if (a == "-o" && i + 1 < argc)
+      line.output = argv[++i];
+    else if (!a.starts_with("-") && line.input.empty())
+      line.input = a.str();
+    else {
+      why = "the in-process assembler does not take `" + a.str() + "`";
+      return false;
+    }
+  }
+  if (!obj || line.triple.empty() || line.input.empty() || line.output.empty()) {
+    why = "the in-process assembler needs -triple=, -filetype=obj, an input and -o";
+    return false;
+  }
+  return true;
+}
+
+/// Assembles `line.input` into the object `out` as llvm-mc does (the same objects, no PIC).
+bool assemble(const McLine &line, llvm::SmallVectorImpl<char> &out, std::string &messages) {
+  using namespace llvm;
+  Triple triple(line.triple);
+  std::string err;
+  const Target *target = TargetRegistry::lookupTarget(line.triple, err);
+  auto input = MemoryBuffer::getFile(line.input);
+  if (!target || !input) {
+    messages = target ? "cannot read " + line.input : err;
+    return false;
+  }
+  SourceMgr sources;
+  sources.AddNewSourceBuffer(std::move(*input), SMLoc());
+  raw_string_ostream diags(messages);
+  sources.setDiagHandler([](const SMDiagnostic &d, void *os) {
+    d.print("llvm-mc", *static_cast<raw_string_ostream *>(os));
+  }, &diags);
+  MCTargetOptions options;
+  std::unique_ptr<MCRegisterInfo> mri(target->createMCRegInfo(line.triple));
+  std::unique_ptr<MCAsmInfo> mai(target->createMCAsmInfo(*mri, line.triple, options));
+  std::unique_ptr<MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(line.triple, "", line.features));
+  std::unique_ptr<MCInstrInfo> mcii(target->createMCInstrInfo());
+  if (!mri || !mai || !sti || !mcii) {
+    messages = "the target has no assembler";
+    return false;
+  }
+  MCContext ctx(triple, mai.get(), mri.get(), sti.get(), &sources, &options);
+  std::unique_ptr<MCObjectFileInfo> mofi(target->createMCObjectFileInfo(ctx, /*PIC=*/false));
+  ctx.setObjectFileInfo(mofi.get());
+  raw_svector_ostream os(out);
+  std::unique_ptr<MCAsmBackend> backend(target->createMCAsmBackend(*sti, *mri, options));
+  std::unique_ptr<MCCodeEmitter> emitter(target->createMCCodeEmitter(*mcii, ctx));
+  auto writer = backend->createObjectWriter(os);
+  std::unique_ptr<MCStreamer> streamer(target->createMCObjectStreamer(
+      triple, ctx, std::move(backend), std::move(writer), std::move(emitter), *sti));
+  std::unique_ptr<MCAsmParser> parser(createMCAsmParser(sources, ctx, *streamer, *mai));
+  std::unique_ptr<MCTargetAsmParser> tap(
+      target->createMCAsmParser(*sti, *parser, *mcii, options));
+  if (!tap) {
+    messages = "the target has no assembly parser";
+    return false;
+  }
+  parser->setTargetParser(*tap);
+  bool failed = parser->Run(/*NoInitialTextSection=*/false);
+  streamer.reset(); // finishes the object
+  diags.flush();
+  return !failed;
+}
+
 } // namespace
 
 extern "C" {
@@ -1117,6 +1330,27 @@ unsigned hw_session_undo(void *p, unsigned n) {
     ++done;
   }
   return done;
+}
+
+/// Runs the trampolines' llvm-mc command line in this process (`argv[0]` is llvm-mc's path):
+/// the object is written to its `-o` file as llvm-mc writes it. Messages go to `messages`.
+/// Returns 1 on success.
+int hw_llvm_mc(int argc, const char **argv, hw_buf *messages) {
+  McLine line;
+  std::string why;
+  llvm::SmallString<0> obj;
+  bool ok = readMcLine(argc, argv, line, why) && assemble(line, obj, why);
+  if (ok) {
+    std::error_code ec;
+    llvm::raw_fd_ostream file(line.output, ec);
+    if (ec) {
+      why = "cannot write " + line.output + ": " + ec.message();
+      ok = false;
+    } else
+      file << obj.str();
+  }
+  give(messages, why);
+  return ok ? 1 : 0;
 }
 
 /// Runs wasm-ld in this process (lld's library); `argv[0]` must be "wasm-ld". Its messages go

@@ -7,7 +7,7 @@
 //! - parent → child: a [`Request`]: one frame whose first byte is the op, the rest its operand.
 //! - child → parent, per request: `Eval` → a report frame (JSON, [`crate::EvalOutput`] without
 //!   its object) then an object frame (the wasm32 object, empty when the eval failed);
-//!   `Undo` → a JSON frame [`Undone`]; `Link` → a JSON frame [`Linked`].
+//!   `Undo` → a JSON frame [`Undone`]; `Link` and `Assemble` → a JSON frame [`Linked`].
 //!
 //! Closing the child's stdin ends the session.
 
@@ -26,11 +26,15 @@ pub enum Request {
     Undo(u32),
     /// Run wasm-ld in the child's process with these arguments (`argv[0]` = `wasm-ld`).
     Link(Vec<String>),
+    /// Run llvm-mc's `-filetype=obj` assembly in the child's process with these arguments
+    /// (`argv[0]` = llvm-mc; `-triple=`, `-mattr=`, the input and `-o` output files).
+    Assemble(Vec<String>),
 }
 
 const OP_EVAL: u8 = 1;
 const OP_UNDO: u8 = 2;
 const OP_LINK: u8 = 3;
+const OP_ASSEMBLE: u8 = 4;
 
 impl Request {
     /// The request as one frame's payload.
@@ -41,6 +45,10 @@ impl Request {
             Request::Link(args) => {
                 let json = serde_json::to_vec(args).expect("strings serialise");
                 [&[OP_LINK][..], &json].concat()
+            }
+            Request::Assemble(args) => {
+                let json = serde_json::to_vec(args).expect("strings serialise");
+                [&[OP_ASSEMBLE][..], &json].concat()
             }
         }
     }
@@ -62,6 +70,9 @@ impl Request {
             OP_LINK => serde_json::from_slice(rest)
                 .map(Request::Link)
                 .map_err(|_| bad("a link request that is not a JSON list of strings")),
+            OP_ASSEMBLE => serde_json::from_slice(rest)
+                .map(Request::Assemble)
+                .map_err(|_| bad("an assemble request that is not a JSON list of strings")),
             _ => Err(bad("an unknown request op")),
         }
     }
@@ -87,12 +98,12 @@ pub struct Undone {
     pub undone: u32,
 }
 
-/// The answer to [`Request::Link`].
+/// The answer to [`Request::Link`] and [`Request::Assemble`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Linked {
     /// Whether the link succeeded.
     pub ok: bool,
-    /// What the linker printed.
+    /// What the linker (or assembler) printed.
     pub messages: String,
 }
 
@@ -137,6 +148,7 @@ mod tests {
             Request::Eval("int x = 1;\r\n#define A \\\r\n 2\nA".into()),
             Request::Undo(3),
             Request::Link(vec!["wasm-ld".into(), "-o".into(), "a b.so".into()]),
+            Request::Assemble(vec!["llvm-mc".into(), "-o".into(), "t.o".into()]),
         ];
         let mut wire = Vec::new();
         for r in &requests {

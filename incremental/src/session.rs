@@ -243,6 +243,13 @@ impl Session {
         self.json_frame()
     }
 
+    /// Runs llvm-mc's object assembly inside the session process (`args[0]` is llvm-mc; the
+    /// output goes to the `-o` file, as the process writes it).
+    pub fn assemble(&mut self, args: &[String]) -> Result<Linked, SessionError> {
+        self.send(&Request::Assemble(args.to_vec()))?;
+        self.json_frame()
+    }
+
     fn send(&mut self, request: &Request) -> Result<(), SessionError> {
         protocol::write_frame(&mut self.stdin, &request.encode()).map_err(|e| self.died(e))
     }

@@ -432,7 +432,8 @@ fn link(
     (linked, linker.died)
 }
 
-/// A session's lld as the pipeline's linker ([`Session::link`]); notes when the session died.
+/// A session's lld and LLVM assembler as the pipeline's linker ([`Session::link`],
+/// [`Session::assemble`]); notes when the session died.
 struct SessionLinker<'a> {
     session: &'a mut Session,
     died: bool,
@@ -442,6 +443,16 @@ impl InProcessLinker for SessionLinker<'_> {
     fn link(&mut self, argv: &[String]) -> Result<(bool, String), String> {
         match self.session.link(&in_process_argv(argv)) {
             Ok(linked) => Ok((linked.ok, linked.messages)),
+            Err(e) => {
+                self.died = true;
+                Err(e.to_string())
+            }
+        }
+    }
+
+    fn assemble(&mut self, argv: &[String]) -> Result<(bool, String), String> {
+        match self.session.assemble(argv) {
+            Ok(done) => Ok((done.ok, done.messages)),
             Err(e) => {
                 self.died = true;
                 Err(e.to_string())

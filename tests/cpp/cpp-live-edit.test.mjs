@@ -251,8 +251,7 @@ extern "C" uint32_t background_color(const World *world) {
 
   test('C++ globals with constructors and destructors work in the Rust host and keep their state', async () => {
     // A named eval (as a saved file or an editor sends): the one-process compile, which links the
-    // libc++ members the patch needs into it. (Through the console's persistent session, a
-    // std::map in a host without libc++ is not there yet: docs/INCREMENTAL.md.)
+    // libc++ members the patch needs into it. The next test does it through the console.
     await evalApplied(`#include <map>
 #include <string>
 #include <vector>
@@ -281,5 +280,22 @@ extern "C" uint32_t background_color(const World *world) {
     const k = size - 2;
     assert.ok(k >= 2, `background_color ran again on the next frame (${k} calls)`);
     assert.deepEqual([sum, keys], [6 + 4 * k, 1 + k], 'the globals kept their state between frames');
+  });
+
+  test("a std::map global of one console eval is used by a later console eval that redefines a hot function (the session's own link)", async () => {
+    // Console evals go through the persistent compiler session. The second one redefines
+    // background_color (an earlier console eval defined it), so the session parses it twice, and
+    // the libc++ helpers it is the first to use (std::map's hidden templates) must still reach
+    // its patch.
+    await evalApplied('#include <map>\n#include <string>\nstd::map<int, int> seen{{1, 2}};\nstd::string word = "ab";\n');
+    await evalApplied(`#include "particles.h"
+extern "C" uint32_t background_color(const World *world) {
+  seen[static_cast<int>(seen.size()) + 1] = 0;
+  word += 'c';
+  return 0xff000000u | static_cast<uint32_t>(static_cast<int>(word.size()) * 0x10 + static_cast<int>(seen.size()));
+}
+`);
+    call(['demo_frame', 1 / 60]);
+    assert.equal(background(), 0xff000032, 'the map and the string kept by the session grew once');
   });
 });

@@ -104,6 +104,35 @@ describe('C statements and expressions on two pages of examples/c-host', { timeo
     assert.deepEqual(valueOf(await evalOk(hot, 'extern int tripled;\ntripled + 1', 'c')), { type: 'int', text: '22' });
   });
 
+  test('a tentative definition `int t;` is one global: a later eval sets and reads the same storage', async () => {
+    const [hot, other] = pages;
+    await evalOk(hot, 'int tentative;', 'c');
+    await evalOk(hot, 'extern int tentative;\ntentative = 5;', 'c');
+    assert.deepEqual(valueOf(await evalOk(other, 'tentative + 1', 'c')), { type: 'int', text: '6' });
+    await evalOk(hot, 'int tentative_list[];\ntentative_list[0] = 7;', 'c');
+    assert.deepEqual(valueOf(await evalOk(hot, 'tentative_list[0]', 'c')), { type: 'int', text: '7' }, 'an incomplete array gets one element');
+  });
+
+  test('C++ values print with their type: bool as true/false, a pointer as its address', async () => {
+    const [hot] = pages;
+    assert.deepEqual(valueOf(await evalOk(hot, '3 > 2', 'cpp')), { type: 'bool', text: 'true' });
+    assert.deepEqual(valueOf(await evalOk(hot, 'bool flag = false;\nflag', 'cpp')), { type: 'bool', text: 'false' });
+    const ptr = valueOf(await evalOk(hot, 'int box = 5;\nint *at = &box;\nat', 'cpp'));
+    assert.equal(ptr.type, 'int *');
+    assert.match(ptr.text, /^0x[0-9a-f]+$/);
+    assert.deepEqual(valueOf(await evalOk(hot, '(_Bool)0', 'c')), { type: '_Bool', text: 'false' });
+  });
+
+  test('a std::map global of a console C++ eval in a host without libc++ is used by a later eval', async () => {
+    const [hot, other] = pages;
+    await evalOk(hot, '#include <map>\nstd::map<int, int> squares{{1, 1}, {2, 4}};\nint grow_squares() { return 0; }', 'cpp');
+    // A redefinition is parsed twice by the session; the map's helpers it is the first to use
+    // must still reach its patch.
+    const r = await evalOk(hot, 'int grow_squares() {\n  squares[3] = 9;\n  squares.emplace(4, 16);\n  return (int)squares.size() * 100 + squares.find(3)->second;\n}\ngrow_squares()', 'cpp');
+    assert.deepEqual(valueOf(r), { type: 'int', text: '409' });
+    assert.deepEqual(valueOf(await evalOk(other, 'squares.erase(1);\n(int)squares.size()', 'cpp')), { type: 'int', text: '3' });
+  });
+
   test('a compile error in a statement names the line the user wrote', async () => {
     const [hot] = pages;
     const r = await hot.eval('int fine = 1;\nint add(int a) { return a + fine; }\n\nfine += missing;\n', 'c');

@@ -63,4 +63,63 @@ fn a_function_in_an_anonymous_namespace_is_emitted_and_exported_under_its_mangle
             "{name} not in {exports:?}"
         );
     }
+
+fn the_session_assembles_a_trampoline_to_the_same_object_as_an_llvm_mc_process() {
+    let mut s = util::session(Lang::C);
+    let dir = tempfile::tempdir().unwrap();
+    let asm = dir.path().join("t.s");
+    std::fs::write(
+        &asm,
+        ".functype hw_target (i32) -> (i32)\n.globl hw_tramp\nhw_tramp:\n  .functype hw_tramp (i32) -> (i32)\n  local.get 0\n  call hw_target\n  end_function\n",
+    )
+    .unwrap();
+    let line = |out: &std::path::Path| -> Vec<String> {
+        let mc = ["llvm-mc-19", "llvm-mc"]
+            .iter()
+            .find_map(|n| which(n))
+            .expect("llvm-mc on PATH");
+        [
+            mc,
+            "-triple=wasm32-unknown-emscripten".into(),
+            "-filetype=obj".into(),
+            "-mattr=+mutable-globals,+sign-ext,+reference-types,+multivalue".into(),
+            asm.display().to_string(),
+            "-o".into(),
+            out.display().to_string(),
+        ]
+        .into()
+    };
+    let (by_process, in_session) = (dir.path().join("p.o"), dir.path().join("s.o"));
+    let argv = line(&by_process);
+    let status = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let done = s.assemble(&line(&in_session)).unwrap();
+    assert!(done.ok, "{}", done.messages);
+    assert_eq!(
+        std::fs::read(&by_process).unwrap(),
+        std::fs::read(&in_session).unwrap(),
+        "the same object bytes"
+    );
+    let bad = s
+        .assemble(&[line(&in_session), vec!["--bogus".into()]].concat())
+        .unwrap();
+    assert!(
+        !bad.ok && bad.messages.contains("--bogus"),
+        "{}",
+        bad.messages
+    );
+    std::fs::write(&asm, "  not_an_instruction\n").unwrap();
+    let broken = s.assemble(&line(&in_session)).unwrap();
+    assert!(!broken.ok && !broken.messages.is_empty());
+}
+
+fn which(name: &str) -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
 }

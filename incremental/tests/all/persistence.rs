@@ -244,4 +244,80 @@ fn an_explicit_specialization_can_be_defined_again() {
         "template <> int twice<int>(int x) { return x * 30; }",
     );
     ok(&mut s, "int use_twice() { return twice(2); }");
+
+/// Whether `object` defines `name` itself: it mentions it and does not import it.
+fn defines(object: &[u8], name: &str) -> bool {
+    util::mentions(object, name) && !util::imports(object).iter().any(|i| i == name)
+}
+
+#[test]
+fn a_template_first_used_by_a_failed_input_is_emitted_by_the_next() {
+    let mut s = util::session(Lang::Cpp);
+    ok(&mut s, "template <class T> __attribute__((noinline)) T tw(T v) { return v + v; }\ntemplate <class T> __attribute__((noinline)) constexpr T cx(T v) { return v * 3; }\nint f(int x) { return x; }");
+    // A redefinition is parsed twice: the first parse fails, after it instantiated `cx<int>`
+    // (constexpr: at once) and queued `tw<int>`.
+    let again = ok(&mut s, "int f(int x) { return tw(x) + cx(x); }");
+    assert_eq!(again.replaced, ["f"]);
+    assert!(
+        defines(&again.object, "_Z2twIiET_S0_"),
+        "{:?}",
+        util::imports(&again.object)
+    );
+    assert!(
+        defines(&again.object, "_Z2cxIiET_S0_"),
+        "{:?}",
+        util::imports(&again.object)
+    );
+    // A failed input that is the first to use them, then one that compiles.
+    let failed = s
+        .eval("long g(long x) { return tw(x) + cx(x) + not_declared; }")
+        .unwrap();
+    assert!(!failed.ok);
+    let next = ok(&mut s, "long h(long x) { return tw(x) + cx(x); }");
+    assert!(
+        defines(&next.object, "_Z2twIlET_S0_"),
+        "{:?}",
+        util::imports(&next.object)
+    );
+    assert!(
+        defines(&next.object, "_Z2cxIlET_S0_"),
+        "{:?}",
+        util::imports(&next.object)
+    );
+}
+
+#[test]
+fn a_c_tentative_definition_defines_its_storage() {
+    let mut s = util::session(Lang::C);
+    let out = ok(&mut s, "int tentative;\nint tentative_list[];");
+    let exports = util::linked_exports(&out.object);
+    assert!(
+        exports.iter().any(|e| e == "tentative") && exports.iter().any(|e| e == "tentative_list"),
+        "{exports:?}"
+    );
+    let later = ok(&mut s, "extern int tentative;\ntentative = 5;");
+    assert!(
+        util::imports(&later.object)
+            .iter()
+            .any(|i| i == "tentative"),
+        "a later eval uses the same storage"
+    );
+    assert!(!util::mentions(&later.object, "tentative_list"));
+}
+
+#[test]
+fn a_lambda_in_a_top_level_statement_mangles_as_a_lambda_at_namespace_scope() {
+    let mut s = util::session(Lang::Cpp);
+    ok(&mut s, "int seed = 1;");
+    for i in 0..8 {
+        let out = ok(
+            &mut s,
+            &format!("[](int x) __attribute__((noinline)) {{ seed += 2 * x + {i}; }}(21);"),
+        );
+        // `$_N::operator()(int) const`, as clang names a lambda outside any function.
+        assert!(
+            util::mentions(&out.object, "$_") && util::mentions(&out.object, "clEi"),
+            "eval {i}"
+        );
+    }
 }

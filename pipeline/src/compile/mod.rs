@@ -166,6 +166,15 @@ pub trait InProcessLinker {
     /// it succeeded and what the linker printed; `Err` says why it could not run it at all (the
     /// pipeline then runs the linker as a process).
     fn link(&mut self, argv: &[String]) -> Result<(bool, String), String>;
+
+    /// Runs the trampolines' assembler command line `argv` (`argv[0]` llvm-mc, every path
+    /// absolute; the object goes to its `-o` file) as [`InProcessLinker::link`] runs a link:
+    /// whether it succeeded and what it printed, or `Err` when it cannot (the pipeline then runs
+    /// the assembler as a process). By default it cannot.
+    fn assemble(&mut self, argv: &[String]) -> Result<(bool, String), String> {
+        let _ = argv;
+        Err("no in-process assembler".into())
+    }
 }
 
 /// How a patch links besides its objects.
@@ -403,9 +412,13 @@ impl Compiler {
     ) -> Result<(Vec<u8>, Vec<String>), CompileError> {
         let so = work.join("patch.so");
         let phase = Instant::now();
-        let helpers = self
-            .trampolines(spec.threads)?
-            .objects(plan, spec.threads, self.limits())?;
+        let mut in_process = spec.in_process;
+        let helpers = self.trampolines(spec.threads)?.objects(
+            plan,
+            spec.threads,
+            self.limits(),
+            in_process.as_deref_mut(),
+        )?;
         phases.symbols += phase.elapsed();
         let mut linker_args = latebind::wrap_flags(plan);
         let mut defined: Vec<String> = plan.defines.iter().map(|v| v.name.clone()).collect();
@@ -423,7 +436,7 @@ impl Compiler {
             (cmd, None)
         } else {
             let cmd = spec.learnt.link_command(work, &helpers, &linker_args);
-            (cmd, spec.in_process)
+            (cmd, in_process)
         };
         let wasm = match in_process {
             Some(linker) => self.link_in_process(linker, cmd, work, &so, phases)?,

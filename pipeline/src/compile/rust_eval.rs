@@ -239,7 +239,12 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
     let inserts = write_items(&mut out, text, &eval, &redeclared);
     let user_lines = text.lines().count().max(1) as u32;
     let run_first_line = write_run_once(&mut out, text, &eval, user_lines);
-    for own in eval.items.iter().filter_map(|i| i.own.as_deref()) {
+    let owned = eval
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| !redeclared.contains(n));
+    for own in owned.filter_map(|(_, i)| i.own.as_deref()) {
         out.push_str(own);
         out.push('\n');
     }
@@ -276,7 +281,8 @@ fn parse_failure(e: rust_items::ParseError) -> CompileError {
 /// The eval's statics that an earlier eval defined with the same type: they keep the storage
 /// they have, so the eval declares them as later evals do instead of defining them.
 fn redeclared_statics(eval: &Eval, context: &[Carried]) -> Vec<usize> {
-    eval.items
+    let redeclared = eval
+        .items
         .iter()
         .enumerate()
         .filter(|(_, i)| matches!(i.kind, Kind::Static { .. }))
@@ -286,7 +292,8 @@ fn redeclared_statics(eval: &Eval, context: &[Carried]) -> Vec<usize> {
                 .any(|c| matches!(c.item.kind, Kind::Static { .. }) && c.item.names == i.names)
         })
         .map(|(n, _)| n)
-        .collect()
+        .collect();
+    rust_items::whole_macros(&eval.items, redeclared)
 }
 
 /// Part 1 of the crate: the eval's text on its own lines, statements (and redeclared statics)
@@ -533,5 +540,65 @@ mod tests {
             again.text
         );
         assert!(again.text.contains("static mut N: i32;"), "{}", again.text);
+    }
+
+    #[test]
+    fn a_thread_local_is_kept_for_later_evals_as_one_storage() {
+        let first = "thread_local! {\n    static COUNT: std::cell::Cell<i32> = std::cell::Cell::new(0);\n    static NAME: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };\n}";
+        let a = assemble(first, &[]).unwrap();
+        assert!(
+            a.text.contains("thread_local! {"),
+            "the eval keeps its macro: {}",
+            a.text
+        );
+        assert!(
+            a.text.contains("pub static hotwasm__tls_COUNT: &'static ::std::thread::LocalKey<std :: cell :: Cell < i32 >> = &COUNT;"),
+            "and exports its key: {}",
+            a.text
+        );
+        let e = earlier(&[first]);
+        let later = assemble("COUNT.with(|c| c.set(c.get() + 1));\nCOUNT.get()", &e).unwrap();
+        assert!(
+            later.text.contains("#[link_name = \"hotwasm__tls_COUNT\"]")
+                && later
+                    .text
+                    .contains("static COUNT: &'static &'static ::std::thread::LocalKey<"),
+            "a later eval names the first eval's storage: {}",
+            later.text
+        );
+        assert!(!later.text.contains("thread_local!"), "{}", later.text);
+        assert!(
+            !later.text.contains("hotwasm__tls_NAME"),
+            "only what it names: {}",
+            later.text
+        );
+        let again = assemble(first, &e).unwrap();
+        assert!(
+            !again.text.contains("thread_local!") && !again.text.contains("= &COUNT;"),
+            "the same thread_local again keeps the storage: {}",
+            again.text
+        );
+        let err = assemble(
+            "thread_local! { static COUNT: std::cell::Cell<i64> = std::cell::Cell::new(0); }",
+            &e,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`COUNT`") && err.contains("Cell < i64 >"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_macro_rules_macro_is_kept_for_later_evals() {
+        let e = earlier(&["macro_rules! twice { ($x:expr) => { 2 * $x }; }"]);
+        let a = assemble("twice!(21)", &e).unwrap();
+        assert!(a.text.contains("macro_rules! twice"), "{}", a.text);
+        assert!(
+            a.text.contains("pub(crate) use twice;"),
+            "path-scoped, so the eval's text before it can invoke it: {}",
+            a.text
+        );
     }
 }

@@ -13,14 +13,17 @@
 //! - stateless items (struct, enum, union, trait, impl, type, const, use, mod, macro_rules, and
 //!   functions that cannot be vars) are carried as their source text; an inherent `impl` is
 //!   carried one associated item per block, so redefining one method replaces only that method;
-//! - item macros other than `macro_rules!` (`thread_local!`) are not carried: their state
-//!   would be a new copy in every eval.
+//! - `thread_local!` keeps one storage like a `static` ([`thread_local`]); other item macros
+//!   without a name are not carried.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use std::collections::HashSet;
 use std::ops::Range;
 use syn::{Item, Stmt};
+
+mod thread_local;
+pub use thread_local::whole_macros;
 
 /// One eval, read.
 #[derive(Debug, Default)]
@@ -120,18 +123,16 @@ fn read_spanned(text: &str) -> Result<Eval, ParseError> {
         };
         match stmt {
             Stmt::Item(item) => eval.items.extend(read_item(item, text, range)),
-            Stmt::Macro(m) if is_item_macro(m) => eval.items.push(ItemInfo {
-                line: line_of(&tokens),
-                range,
-                names: Vec::new(),
-                kind: Kind::Other,
-                anchors: Vec::new(),
-                insert: None,
-                append: None,
-                own: None,
-                carried: None,
-                idents: HashSet::new(),
-            }),
+            Stmt::Macro(m) if thread_local::is_thread_local(&m.mac) => {
+                let line = line_of(&tokens);
+                match thread_local::items(&m.mac, range.clone(), line) {
+                    Some(items) => eval.items.extend(items),
+                    None => eval.items.push(uncarried(range, line)),
+                }
+            }
+            Stmt::Macro(m) if is_item_macro(m) => {
+                eval.items.push(uncarried(range, line_of(&tokens)))
+            }
             _ => eval.statements.push(range),
         }
     }
@@ -141,11 +142,26 @@ fn read_spanned(text: &str) -> Result<Eval, ParseError> {
     Ok(eval)
 }
 
+/// An item that stays in its own eval and is not carried to later ones.
+fn uncarried(range: Range<usize>, line: usize) -> ItemInfo {
+    ItemInfo {
+        line,
+        range,
+        names: Vec::new(),
+        kind: Kind::Other,
+        anchors: Vec::new(),
+        insert: None,
+        append: None,
+        own: None,
+        carried: None,
+        idents: HashSet::new(),
+    }
+}
+
 /// A brace-delimited macro at statement level without `;` (`thread_local! { … }`) declares
 /// items, so it stays at the crate's top level.
 fn is_item_macro(m: &syn::StmtMacro) -> bool {
     m.semi_token.is_none() && matches!(m.mac.delimiter, syn::MacroDelimiter::Brace(_))
-        || m.mac.path.is_ident("thread_local")
 }
 
 /// The items later evals see for `item` (an inherent impl gives one per associated item).
@@ -217,10 +233,30 @@ fn read_item(item: &Item, text: &str, range: Range<usize>) -> Vec<ItemInfo> {
             vec![one(names, Kind::Other, None, Some(slice))]
         }
         Item::Macro(m) => match &m.ident {
-            Some(ident) => vec![one(named(ident), Kind::Other, None, Some(slice))],
+            Some(ident) => vec![one(
+                named(ident),
+                Kind::Other,
+                None,
+                Some(carried_macro(m, ident, slice)),
+            )],
+            None if thread_local::is_thread_local(&m.mac) => {
+                thread_local::items(&m.mac, range.clone(), line)
+                    .unwrap_or_else(|| vec![one(Vec::new(), Kind::Other, None, None)])
+            }
             None => vec![one(Vec::new(), Kind::Other, None, None)],
         },
         _ => vec![one(Vec::new(), Kind::Other, None, None)],
+    }
+}
+
+/// What a later eval compiles for `macro_rules! name`: the definition, and a `use` of it that
+/// makes it a path-scoped item, so the later eval's own text (which comes first in its crate)
+/// can invoke it; a `#[macro_export]` one is path-scoped at the crate's root already.
+fn carried_macro(m: &syn::ItemMacro, ident: &syn::Ident, slice: String) -> String {
+    if has_attr(&m.attrs, &["macro_export"]) {
+        slice
+    } else {
+        format!("{slice}\n#[allow(unused_imports)] pub(crate) use {ident};")
     }
 }
 

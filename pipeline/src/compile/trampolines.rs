@@ -6,7 +6,7 @@
 use super::latebind::{
     init_key, init_key_symbol, GlobalDef, Plan, VarUse, GLOBALS_SECTION, VARS_SECTION,
 };
-use super::{process, CompileError};
+use super::{process, CompileError, InProcessLinker};
 use hotwasm_abi::{HostManifest, Signature, ValType};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,11 +57,14 @@ impl Cache {
     /// one per object; later patches assemble their own single objects as needed).
     /// With `threads` (a host whose memory is shared) each trampoline keeps its slot's address in
     /// linear memory ([`trampoline`]).
+    /// With `in_process` (an incremental session's LLVM), what is missing is assembled there
+    /// rather than by an assembler process (the same object, one process start less).
     pub fn objects(
         &self,
         plan: &Plan,
         threads: bool,
         limits: process::Limits,
+        in_process: Option<&mut (dyn InProcessLinker + '_)>,
     ) -> Result<Vec<PathBuf>, CompileError> {
         let wanted = self.wanted(plan, threads);
         let (cached, missing): (Vec<_>, Vec<_>) = wanted.into_iter().partition(|w| w.0.is_file());
@@ -71,7 +74,7 @@ impl Cache {
             1 => {
                 let (path, piece) = &missing[0];
                 let asm = object_asm(std::slice::from_ref(piece));
-                self.assemble(path, &asm, threads, limits)?;
+                self.assemble(path, &asm, threads, limits, in_process)?;
                 objects.push(path.clone());
             }
             _ => {
@@ -82,7 +85,7 @@ impl Cache {
                     hotwasm_abi::fnv1a(asm.as_bytes())
                 ));
                 if !path.is_file() {
-                    self.assemble(&path, &asm, threads, limits)?;
+                    self.assemble(&path, &asm, threads, limits, in_process)?;
                 }
                 objects.push(path);
             }
@@ -149,7 +152,7 @@ impl Cache {
             std::thread::scope(|s| {
                 let handles: Vec<_> = chunk
                     .iter()
-                    .map(|(path, asm)| s.spawn(|| self.assemble(path, asm, threads, limits)))
+                    .map(|(path, asm)| s.spawn(|| self.assemble(path, asm, threads, limits, None)))
                     .collect();
                 handles.into_iter().try_for_each(|h| {
                     h.join().unwrap_or_else(|_| {
@@ -169,6 +172,7 @@ impl Cache {
         asm: &str,
         threads: bool,
         limits: process::Limits,
+        in_process: Option<&mut (dyn InProcessLinker + '_)>,
     ) -> Result<(), CompileError> {
         // Two compiles may assemble the same object at once: each writes its own files and the
         // rename makes one of them the cached object.
@@ -194,6 +198,28 @@ impl Cache {
         .arg("-o")
         .arg(tmp.path());
         let program = self.assembler.display().to_string();
+        if let Some(assembler) = in_process {
+            let argv: Vec<String> = std::iter::once(cmd.get_program())
+                .chain(cmd.get_args())
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            match assembler.assemble(&argv) {
+                Ok((true, _)) => {
+                    return tmp
+                        .persist(path)
+                        .map(|_| ())
+                        .map_err(|e| CompileError::Io(e.error))
+                }
+                Ok((false, printed)) => {
+                    return Err(CompileError::Link {
+                        stderr: format!(
+                            "assembling the trampolines failed (a hotwasm bug):\n{printed}"
+                        ),
+                    })
+                }
+                Err(_) => {} // the process below
+            }
+        }
         let finished = process::run(cmd, limits).map_err(|e| match e {
             process::RunError::TimedOut => CompileError::TimedOut(limits.timeout),
             process::RunError::Spawn(error) => CompileError::Spawn {

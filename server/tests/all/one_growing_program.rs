@@ -287,19 +287,6 @@ fn the_inputs_the_hand_written_scanners_misclassified_run_as_clang_reads_them() 
         }
         let before = page.patches().len();
         let r = eval_lang(&mut ws, &format!("{i}"), lang, case.input);
-        if case.name.contains("lambda") {
-            // clang 19 may crash mangling a lambda at top level of an input that is not the
-            // session's first (seen here, not on every machine): then the eval is refused saying
-            // so, nothing is lost, and the next eval gets a new session with the journal replayed.
-            // Either way the eval is answered and the next one works.
-            let e = r["error"].as_str().unwrap_or_default();
-            assert!(
-                r["ok"] == true || (e.contains("ended unexpectedly") && e.contains("replays")),
-                "{r}"
-            );
-            ok(&eval_lang(&mut ws, &format!("{i}-after"), lang, "6 * 7"));
-            continue;
-        }
         assert_eq!(r["ok"], true, "{}: {r}", case.name);
         let patches = page.patches();
         assert_eq!(patches.len(), before + 1, "{}", case.name);

@@ -246,3 +246,57 @@ fn a_compile_error_in_an_item_or_a_statement_is_at_the_users_line_and_column() {
     let syntax = eval_lang(&mut repl, "syntax", "rust", "let a = 1;\nlet b = ;\n");
     assert_eq!(error_at(&syntax).0, 2);
 }
+
+/// The names a patch imports and exports (any kind: functions, data through `GOT.mem`).
+fn imports_and_exports(wasm: &[u8]) -> (Vec<String>, Vec<String>) {
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    for p in wasmparser::Parser::new(0).parse_all(wasm) {
+        match p {
+            Ok(wasmparser::Payload::ImportSection(r)) => {
+                imports.extend(r.into_iter().flatten().map(|i| i.name.to_string()))
+            }
+            Ok(wasmparser::Payload::ExportSection(r)) => {
+                exports.extend(r.into_iter().flatten().map(|e| e.name.to_string()))
+            }
+            _ => {}
+        }
+    }
+    (imports, exports)
+}
+
+#[test]
+fn a_thread_local_and_a_macro_of_one_eval_are_used_by_later_evals_with_one_storage() {
+    let _dog = watchdog(240);
+    let server = Server::start_rust(&[], &["--no-watch"]);
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut repl = repl(&server);
+    let defs = eval_lang(
+        &mut repl,
+        "defs",
+        "rust",
+        "thread_local! {\n    static COUNT: std::cell::Cell<i32> = std::cell::Cell::new(0);\n}\nmacro_rules! bump { ($k:ident) => { $k.with(|c| c.set(c.get() + 1)) }; }\n",
+    );
+    ok(&defs);
+    let patch_of = |seq: &Value| {
+        page.patches()
+            .into_iter()
+            .find(|p| p.header["seq"] == *seq)
+            .expect("the page got the patch")
+    };
+    let (_, exported) = imports_and_exports(&patch_of(&defs["seq"]).wasm);
+    assert!(
+        exported.iter().any(|e| e == "hotwasm__tls_COUNT"),
+        "the eval exports its thread-local key: {exported:?}"
+    );
+    for id in ["use1", "use2"] {
+        let uses = eval_lang(&mut repl, id, "rust", "bump!(COUNT);\nCOUNT.get()");
+        ok(&uses);
+        let (imported, exported) = imports_and_exports(&patch_of(&uses["seq"]).wasm);
+        assert!(
+            imported.iter().any(|i| i == "hotwasm__tls_COUNT")
+                && !exported.iter().any(|e| e == "hotwasm__tls_COUNT"),
+            "a later eval uses the first eval's storage and defines none: {imported:?} {exported:?}"
+        );
+    }
+}

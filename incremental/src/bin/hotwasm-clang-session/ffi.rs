@@ -44,6 +44,7 @@ extern "C" {
     ) -> c_int;
     fn hw_session_undo(s: *mut c_void, n: c_uint) -> c_uint;
     fn hw_wasm_ld(argc: c_int, argv: *const *const c_char, messages: *mut Buf) -> c_int;
+    fn hw_llvm_mc(argc: c_int, argv: *const *const c_char, messages: *mut Buf) -> c_int;
 }
 
 /// C strings for `args` and the pointer array over them (kept alive together).
@@ -115,6 +116,22 @@ pub fn wasm_ld(args: &[String]) -> (bool, String) {
     let mut messages = Buf::empty();
     // SAFETY: as in `Session::new`: valid strings kept alive by `_owned`, a valid out-buffer.
     let ok = unsafe { hw_wasm_ld(ptrs.len() as c_int, ptrs.as_ptr(), &mut messages) };
+    (
+        ok == 1,
+        String::from_utf8_lossy(&messages.take()).into_owned(),
+    )
+}
+
+/// Runs llvm-mc's object assembly in this process (the trampolines' command line): (success,
+/// messages).
+pub fn llvm_mc(args: &[String]) -> (bool, String) {
+    let (_owned, ptrs) = match c_args(args) {
+        Ok(a) => a,
+        Err(e) => return (false, e),
+    };
+    let mut messages = Buf::empty();
+    // SAFETY: as in `wasm_ld`: valid strings kept alive by `_owned`, a valid out-buffer.
+    let ok = unsafe { hw_llvm_mc(ptrs.len() as c_int, ptrs.as_ptr(), &mut messages) };
     (
         ok == 1,
         String::from_utf8_lossy(&messages.take()).into_owned(),

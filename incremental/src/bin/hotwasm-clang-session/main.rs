@@ -55,6 +55,10 @@ fn answer(session: &mut ffi::Session, frame: &[u8], out: &mut impl Write) -> io:
             let (ok, messages) = ffi::wasm_ld(&args);
             send_json(out, &Linked { ok, messages })
         }
+        Request::Assemble(args) => {
+            let (ok, messages) = ffi::llvm_mc(&args);
+            send_json(out, &Linked { ok, messages })
+        }
     }
 }
 

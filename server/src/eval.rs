@@ -1,14 +1,16 @@
-//! One eval from source to every page; file-watch compiles take the same path. The steps:
-//! 1. `read_source`: the text and where it compiles (a client's text in a fresh temp dir,
-//!    a saved C file where it lies so its includes resolve);
+//! One eval from source to every page; file-watch compiles take the same path. C and C++ text
+//! goes to a compiler session instead ([`crate::session_eval`]), which shares steps 3's end and
+//! 4 (`deliver`, `collect`). The steps:
+//! 1. `read_source`: the text and where it compiles (Rust text in a fresh temp dir, a saved C
+//!    file where it lies so its includes resolve);
 //! 2. `compile`: in a compile slot, the patch pipeline's [`Compiler::compile_eval`] (C, C++ or
 //!    Rust to a linked SIDE_MODULE);
 //! 3. **under the journal lock** (so the sequence number is ours and a page that connects now
 //!    gets the entry exactly once): `check` ([`hotwasm_pipeline::eval::check`]) renames the
 //!    patch's functions to versioned symbols, reads it and checks it against the host manifest (its vars, exports and the
 //!    layouts of the types it shares, [`crate::layout`]) and earlier patches, then
-//!    [`Hub::deliver`] journals it and queues it for every page;
-//! 4. `report_acks`: waits for every page's ack and reports per-page outcomes and timings.
+//!    `deliver` journals it and queues it for every page;
+//! 4. `collect`: waits for every page's ack and reports per-page outcomes and timings.
 //!
 //! Each step returns the finished [`Outcome`] as its error, so a failure stops the story there.
 

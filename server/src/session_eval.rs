@@ -1,7 +1,11 @@
-//! A client's C or C++ text eval through the language's incremental session ([`crate::sessions`]),
-//! from text to every page. The steps, with the session's lock held from 1 to 5 (evals of one
-//! language are one sequence):
-//! 1. the session is brought in step with the journal (started and replayed when it is not);
+//! A client's C or C++ text eval through an incremental session ([`crate::sessions`]), from text
+//! to every page. Console and `hotwasm repl` text (`eval.c`, `repl.c`, …) goes to the language's
+//! growing session; text sent under a project file's name to a one-shot session of its own, so
+//! clang's parser splits every C/C++ text and no other splitter exists. The steps, with the
+//! growing session's lock held from 1 to 5 (evals of one language are one sequence):
+//! 1. the growing session is brought in step with the journal (started and replayed when it is
+//!    not); a one-shot session is started with every current var declared and `-iquote` the
+//!    file's directory;
 //! 2. in a compile slot, the session compiles the text: clang's parser tells declarations,
 //!    statements and the final value apart, a redefinition becomes a new version, statements and
 //!    dynamic initializers move into `hotwasm_main` (they run after the swap);
@@ -13,7 +17,8 @@
 //!    otherwise it forgets it (undoes it, or is restarted and replays the journal when an undo
 //!    cannot restore it: it replaced a name, defined a macro or included a file).
 //!
-//! Then the pages' acks are collected without the session's lock.
+//! Then the pages' acks are collected without the session's lock (`crate::eval::collect`, as for
+//! every eval).
 
 use crate::eval::{collect, deliver, Outcome, Patch};
 use crate::hub::{Hub, Ticket};

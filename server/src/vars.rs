@@ -360,7 +360,7 @@ fn extern_declaration(name: &str, ty: &str) -> Option<String> {
     let declarator = if let Some((at, len)) = pointer {
         format!("{}( * {name} ){}", &ty[..at], &ty[at + len..])
     } else if let Some(at) = ty.find('[') {
-        format!("{}{name} {}", &ty[..at], &ty[at..])
+        format!("{} {name} {}", ty[..at].trim_end(), &ty[at..])
     } else {
         format!("{ty} {name}")
     };
@@ -768,6 +768,27 @@ mod tests {
     }
 
     #[test]
+    fn the_types_clang_reported_an_entry_declared_are_named_not_used_and_old_entries_declare_none()
+    {
+        let src = "typedef struct { int x, y; } pt;\npt mk(int a) { pt p = {a, a}; return p; }\n";
+        let host = HostManifest::default();
+        let mut recorded = patch(1, src, &[("mk", "vpi")]);
+        if let EntryKind::Patch { declared_types, .. } = &mut recorded.kind {
+            *declared_types = vec!["pt".into()];
+        }
+        let header = header_for(&host, &[recorded], &[], &[]);
+        assert!(!header.contains("\npt mk(int a);\n"), "{header}");
+        assert!(
+            header.contains("names `pt`, which that eval declared itself"),
+            "{header}"
+        );
+        // A journal written before the record: its entry declares no types of its own.
+        let old = patch(1, src, &[("mk", "vpi")]);
+        let header = header_for(&host, &[old], &[], &[]);
+        assert!(header.contains("\npt mk(int a);\n"), "{header}");
+    }
+
+    #[test]
     fn extern_declarations_place_the_name_in_arrays_and_function_pointers() {
         assert_eq!(
             extern_declaration("n", "int").as_deref(),
@@ -780,6 +801,15 @@ mod tests {
         assert_eq!(
             extern_declaration("fp", "int ( * ) ( int )").as_deref(),
             Some("extern int ( * fp ) ( int );")
+        );
+        // As clang prints the types.
+        assert_eq!(
+            extern_declaration("xs", "unsigned int[4]").as_deref(),
+            Some("extern unsigned int xs [4];")
+        );
+        assert_eq!(
+            extern_declaration("fp", "int (*)(int)").as_deref(),
+            Some("extern int ( * fp )(int);")
         );
         assert_eq!(extern_declaration("x", ""), None);
     }

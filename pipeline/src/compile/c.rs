@@ -447,7 +447,16 @@ impl Compiler {
         threads: bool,
     ) -> Option<std::thread::ScopedJoinHandle<'s, Result<Reported, String>>> {
         let reporter = self.reporter.clone()?;
-        let mut args = self.session_args(lang, threads).ok()?;
+        // The report reads clang's AST; its object is thrown away, so it is not optimised.
+        let mut args: Vec<String> = self
+            .session_args(lang, threads)
+            .ok()?
+            .into_iter()
+            .map(|a| match a.as_str() {
+                "-O1" | "-O2" | "-O3" | "-Os" | "-Oz" => "-O0".to_string(),
+                _ => a,
+            })
+            .collect();
         let dir = self.quote_dir(src).or_else(|| {
             let file = canonical(&src.cwd.join(src.input));
             file.parent().map(Path::to_path_buf)

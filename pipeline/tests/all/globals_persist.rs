@@ -97,8 +97,9 @@ fn arrays_and_pointers_persist_and_follow_their_initializers() {
 }
 
 /// A figure, not a check: what clang's report of a saved file's globals adds to the file's
-/// compile (it runs on a thread beside the compile), p50 of 15 compiles of a C file with
-/// globals, with and without the report.
+/// compile (it runs on a thread beside the compile), p50 of 12 compiles each of a C file and of a
+/// C++ file using `<vector>`/`<string>`/`<algorithm>`, both with globals, with and without the
+/// report.
 /// `cargo test -p hotwasm-pipeline --test all saved_file_compile_with_and_without_the_globals_report -- --ignored --nocapture`
 #[test]
 #[ignore]
@@ -107,8 +108,10 @@ fn saved_file_compile_with_and_without_the_globals_report() {
     use hotwasm_pipeline::{Compiler, CompilerConfig, Lang};
     late_binding::toolchain();
     let project = tempfile::tempdir().unwrap();
-    let text = "#include <stdio.h>\nint speed = 5;\nfloat gravity = 9.8f;\nconst char *label = \"x\";\nint step(int x) { return x * speed; }\nvoid show(void) { printf(\"%s %d\\n\", label, speed); }\n";
-    std::fs::write(project.path().join("game.c"), text).unwrap();
+    let c = "#include <stdio.h>\nint speed = 5;\nfloat gravity = 9.8f;\nconst char *label = \"x\";\nint step(int x) { return x * speed; }\nvoid show(void) { printf(\"%s %d\\n\", label, speed); }\n";
+    let cpp = "#include <vector>\n#include <string>\n#include <algorithm>\nint speed = 5;\nextern \"C\" int digits(int k) {\n  std::vector<int> v{k, 3, 1, 2};\n  std::sort(v.begin(), v.end());\n  return (int)std::to_string(v[3] * speed).size();\n}\n";
+    std::fs::write(project.path().join("game.c"), c).unwrap();
+    std::fs::write(project.path().join("game.cpp"), cpp).unwrap();
     let mut compiler = Compiler::new(CompilerConfig {
         root: project.path().to_path_buf(),
         include_dirs: vec![late_binding::repo_root().join("abi/include")],
@@ -121,16 +124,15 @@ fn saved_file_compile_with_and_without_the_globals_report() {
     })
     .unwrap();
     let host = hotwasm_abi::HostManifest::default();
-    let p50 = |compiler: &Compiler| {
-        let mut ms: Vec<f64> = (0..18)
+    let p50 = |compiler: &Compiler, lang: Lang, file: &str| {
+        let mut ms: Vec<f64> = (0..15)
             .map(|_| {
                 let work = tempfile::tempdir().unwrap();
                 let source =
-                    Source::saved_file(Lang::C, project.path(), "game.c".into(), work.path())
-                        .unwrap();
+                    Source::saved_file(lang, project.path(), file.into(), work.path()).unwrap();
                 let started = std::time::Instant::now();
                 compiler
-                    .compile_eval(Lang::C, &source, work.path(), &host)
+                    .compile_eval(lang, &source, work.path(), &host)
                     .unwrap();
                 started.elapsed().as_secs_f64() * 1000.0
             })
@@ -139,17 +141,27 @@ fn saved_file_compile_with_and_without_the_globals_report() {
         ms.sort_by(f64::total_cmp);
         ms[ms.len() / 2]
     };
-    let without = p50(&compiler);
+    let without = [
+        p50(&compiler, Lang::C, "game.c"),
+        p50(&compiler, Lang::Cpp, "game.cpp"),
+    ];
     compiler.set_reporter(std::sync::Arc::new(
         hotwasm_incremental::oneshot::FileReporter {
             program: hotwasm_incremental::Session::default_program(),
             limits: Default::default(),
         },
     ));
-    let with = p50(&compiler);
+    let with = [
+        p50(&compiler, Lang::C, "game.c"),
+        p50(&compiler, Lang::Cpp, "game.cpp"),
+    ];
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "saved C file compile p50: {without:.1} ms without the report, {with:.1} ms with it (load {})",
+        "saved file compile p50 without / with the report: C {:.1} / {:.1} ms, C++ (std headers) {:.1} / {:.1} ms (load {})",
+        without[0],
+        with[0],
+        without[1],
+        with[1],
         load.split(' ').next().unwrap_or("?")
     );
 }

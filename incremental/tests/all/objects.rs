@@ -63,7 +63,9 @@ fn a_function_in_an_anonymous_namespace_is_emitted_and_exported_under_its_mangle
             "{name} not in {exports:?}"
         );
     }
+}
 
+#[test]
 fn the_session_assembles_a_trampoline_to_the_same_object_as_an_llvm_mc_process() {
     let mut s = util::session(Lang::C);
     let dir = tempfile::tempdir().unwrap();

@@ -244,6 +244,7 @@ fn an_explicit_specialization_can_be_defined_again() {
         "template <> int twice<int>(int x) { return x * 30; }",
     );
     ok(&mut s, "int use_twice() { return twice(2); }");
+}
 
 /// Whether `object` defines `name` itself: it mentions it and does not import it.
 fn defines(object: &[u8], name: &str) -> bool {

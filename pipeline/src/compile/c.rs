@@ -138,28 +138,22 @@ impl Compiler {
             dump: dump.is_some(),
             threads: host.threads,
         };
-        let (object, reported) = std::thread::scope(|scope| {
-            let report = self.start_report(scope, src, lang, host.threads);
-            let object = self.compile_object(src, work, how, &mut phases);
-            (object, report.map(|r| r.join()))
-        });
-        let mut object = object?;
-        let reported = match reported {
-            Some(Ok(reported)) => reported,
-            Some(Err(_)) => Err("the report panicked".to_string()),
-            None => Err("no compiler session program to read it".to_string()),
-        };
+        let mut object = self.compile_object(src, work, how, &mut phases)?;
         if let Some(dump) = dump {
             self.layouts.record(dump, &host.layouts, &object.layouts);
         }
 
         let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
-        let reported = reported.unwrap_or_else(|why| {
-            if uses_globals(&bytes) {
+        // Clang's report of the file's globals (their types and initializers) is read only when
+        // the object has globals: it parses the file once more (for C++ with the std headers,
+        // about a second), which a file of functions alone never waits for.
+        let reported = match uses_globals(&bytes) {
+            false => Reported::default(),
+            true => self.report(src, lang, host.threads).unwrap_or_else(|why| {
                 object.diagnostics.push(unreported(src.input, &why));
-            }
-            Reported::default()
-        });
+                Reported::default()
+            }),
+        };
         let bound = Bind {
             lang,
             learnt,
@@ -437,20 +431,22 @@ impl Compiler {
         Ok((plan, spec))
     }
 
-    /// Starts clang's report of `src`'s file-scope declarations ([`globals::Reporter`]) on a
-    /// thread of `scope`, beside its compile; `None` without a reporter or a session line.
-    fn start_report<'s>(
+    /// Clang's report of `src`'s file-scope declarations ([`globals::Reporter`]); an error
+    /// without a reporter or a session line.
+    fn report(
         &self,
-        scope: &'s std::thread::Scope<'s, '_>,
         src: CSource<'_>,
         lang: SourceLang,
         threads: bool,
-    ) -> Option<std::thread::ScopedJoinHandle<'s, Result<Reported, String>>> {
-        let reporter = self.reporter.clone()?;
+    ) -> Result<Reported, String> {
+        let reporter = self
+            .reporter
+            .clone()
+            .ok_or("no compiler session program to read it")?;
         // The report reads clang's AST; its object is thrown away, so it is not optimised.
         let mut args: Vec<String> = self
             .session_args(lang, threads)
-            .ok()?
+            .map_err(|e| e.to_string())?
             .into_iter()
             .map(|a| match a.as_str() {
                 "-O1" | "-O2" | "-O3" | "-Os" | "-Oz" => "-O0".to_string(),
@@ -470,7 +466,7 @@ impl Compiler {
             cwd: src.cwd.to_path_buf(),
             text: src.text.to_string(),
         };
-        Some(scope.spawn(move || reporter.report(&job)))
+        reporter.report(&job)
     }
 
     /// The project directory of the file a text eval stands for, if it exists.

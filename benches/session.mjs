@@ -1,5 +1,5 @@
 // One growing program (issue 21): eval→live latency of C and C++ text evals through the
-// persistent incremental compiler session, side by side with today's one-process-per-eval
+// persistent incremental compiler session, side by side with a named eval (a one-shot session of its own: the text stands for a file)
 // pipeline in the same run (the same text sent under a file name, which keeps that path), and
 // the session's memory after many evals. Real server (`hotwasm serve`), real pages: the apps'
 // HOT_RELOAD bundles under Node with the public client; the clock runs from sending the eval to
@@ -93,7 +93,7 @@ const figures = { evals: EVALS };
   const { hot } = await attachPage(join(app, 'build/hot/orbits.js'), server.url);
   try {
     figures.cpp_trivial = await rows(hot, 'cpp', null, (i) => `6*${7 + i}\n`);
-    // The session parsed the headers once (the prelude eval); today's path includes them each time.
+    // The session parsed the headers once (the prelude eval); a named eval includes them each time.
     // Locals, not globals: a global with a destructor needs `__cxa_atexit`, which cpp-host lacks.
     figures.cpp_std = await rows(hot, 'cpp', STD, (i, session) =>
       `${session ? '' : STD}int digits_${i}(int k) {\n  std::vector<int> v{k, 3, 1, 2};\n  std::sort(v.begin(), v.end());\n  return (int)std::to_string(v[3] * 10).size();\n}\ndigits_${i}(${i})\n`);
@@ -108,9 +108,9 @@ const line = (what, r, target) =>
   `| ${what} | ${f(r.session.p50)} / ${f(r.session.p95)} | ${f(r.today.p50)} / ${f(r.today.p95)} | ${f(r.session.compile_p50)} | ${f(r.today.compile_p50)} | ${target} |`;
 console.log(`## One growing program: C/C++ evals through the persistent compiler session (issue 21)
 
-eval→live through the real server and a Node page (the app's HOT_RELOAD bundle), ${EVALS} evals per row after ${WARMUP} warm-up ones, each session eval alternating with the same text through today's one-process-per-eval path (sent under a file name). 1-minute load average at the end: ${figures.load_average_1m}. Server: ${HOTWASM ?? 'scripts/hotwasm (release)'}.
+eval→live through the real server and a Node page (the app's HOT_RELOAD bundle), ${EVALS} evals per row after ${WARMUP} warm-up ones, each session eval alternating with the same text sent under a file name (a named eval: a one-shot session of its own, no earlier evals, headers parsed each time). 1-minute load average at the end: ${figures.load_average_1m}. Server: ${HOTWASM ?? 'scripts/hotwasm (profile cli)'}.
 
-| eval | session p50 / p95 ms | today p50 / p95 ms | session compile p50 ms | today compile p50 ms | target (session) |
+| eval | session p50 / p95 ms | named eval p50 / p95 ms | session compile p50 ms | named eval compile p50 ms | target (session) |
 |---|---|---|---|---|---|
 ${line('C trivial (`6*k`, c-host)', figures.c_trivial, 'p50 ≤ 30, p95 ≤ 50')}
 ${line('C++ trivial (`6*k`, cpp-host)', figures.cpp_trivial, 'p50 ≤ 30')}

@@ -1,6 +1,6 @@
 // One growing program (issue 21): eval→live latency of C and C++ text evals through the
-// persistent incremental compiler session, side by side with a named eval (a one-shot session of its own: the text stands for a file)
-// pipeline in the same run (the same text sent under a file name, which keeps that path), and
+// persistent incremental compiler session, side by side in the same run with the same text sent
+// under a file name (a named eval: a one-shot session of its own, as a file compiles), and
 // the session's memory after many evals. Real server (`hotwasm serve`), real pages: the apps'
 // HOT_RELOAD bundles under Node with the public client; the clock runs from sending the eval to
 // holding its eval_result (every page applied it, the value back). Prints a markdown section.

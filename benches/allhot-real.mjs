@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pct } from './lib.mjs';
+import { hotwasmCommand } from '../tests/lib/node-page.mjs';
 import { APPS, ROOT, fetchSources, linesOf, setUpApp } from './real-apps.mjs';
 
 const { values } = parseArgs({
@@ -32,7 +33,7 @@ if (values.help) {
   process.exit(0);
 }
 const RUNS = Number(values.runs);
-const HOTWASM = process.env.HOTWASM_BIN ?? path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'hotwasm');
+const HOTWASM = hotwasmCommand();
 
 const VARIANTS = [
   { key: 'plain', label: 'plain', hot: false },

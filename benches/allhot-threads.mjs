@@ -14,11 +14,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pct } from './lib.mjs';
+import { hotwasmCommand } from '../tests/lib/node-page.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
-const HOTWASM = process.env.HOTWASM_BIN ?? path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', 'hotwasm');
+const HOTWASM = hotwasmCommand();
 const APP = 'examples/threads-c';
 
 const VARIANTS = [

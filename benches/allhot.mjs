@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pct } from './lib.mjs';
+import { hotwasmCommand } from '../tests/lib/node-page.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -38,11 +39,7 @@ if (values.help) {
   process.exit(0);
 }
 const RUNS = Number(values.runs);
-// The hotwasm command as a user runs it: scripts/hotwasm builds it from this checkout when stale.
-const HOTWASM = process.env.HOTWASM_BIN ?? (() => {
-  execFileSync('bash', [path.join(root, 'scripts/hotwasm'), '--version'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return path.join(process.env.HOTWASM_CLI_TARGET_DIR ?? path.join(root, 'target/hotwasm-cli'), 'cli', 'hotwasm');
-})();
+const HOTWASM = hotwasmCommand();
 
 const LARGE = values.app === 'examples/large-host';
 const LOOP = values.loop ?? (LARGE ? 'large_call_loop' : '');

@@ -13,10 +13,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRAPPED } from '../../web/hotwasm-client.js';
-import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
+import { ROOT, attachPage, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
 
-const HOTWASM = process.env.HOTWASM_BIN
-  ?? join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug', 'hotwasm');
+const HOTWASM = hotwasmCommand();
 
 const FILES = {
   'hotwasm.toml': `[app]

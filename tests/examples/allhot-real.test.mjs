@@ -13,11 +13,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TRAPPED } from '../../web/hotwasm-client.js';
-import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
+import { ROOT, attachPage, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
 import { APPS, fetchSources, setUpApp } from '../../benches/real-apps.mjs';
 
-const HOTWASM = process.env.HOTWASM_BIN
-  ?? join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug', 'hotwasm');
+const HOTWASM = hotwasmCommand();
 
 let sources;
 let why = false;

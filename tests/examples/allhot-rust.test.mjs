@@ -12,10 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TRAPPED } from '../../web/hotwasm-client.js';
-import { ROOT, attachPage, nextPatch, serveApp } from '../lib/node-page.mjs';
+import { ROOT, attachPage, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
 
-const HOTWASM = process.env.HOTWASM_BIN
-  ?? join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug', 'hotwasm');
+const HOTWASM = hotwasmCommand();
 // Built in place: its Cargo.toml names the runtime by a path relative to the checkout.
 const DIR = join(ROOT, 'examples/allhot-rust');
 

@@ -2,7 +2,7 @@
 // `scripts/hotwasm serve --project <app>` and attaches the app's real bundle with the public client
 // (web/hotwasm-client.js) over a real WebSocket. Shared by tests/examples, tests/cpp and benches/.
 // Node 20 needs --experimental-websocket for globalThis.WebSocket.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,17 @@ import { attach } from '../../web/hotwasm-client.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
+
+/**
+ * The hotwasm command as a user runs it: `HOTWASM_BIN` if set, else the binary scripts/hotwasm
+ * builds from this checkout (rebuilt first when stale, so a test never runs an older build).
+ */
+export function hotwasmCommand() {
+  if (process.env.HOTWASM_BIN) return process.env.HOTWASM_BIN;
+  const built = spawnSync('bash', [join(ROOT, 'scripts/hotwasm'), '--version'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (built.status !== 0) throw new Error('scripts/hotwasm could not build the hotwasm command (see above)');
+  return join(process.env.HOTWASM_CLI_TARGET_DIR ?? join(ROOT, 'target/hotwasm-cli'), 'cli', 'hotwasm');
+}
 
 /**
  * Starts `hotwasm serve` for the app at `dir` (absolute) on a free port with a journal of its own;

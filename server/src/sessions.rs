@@ -315,6 +315,7 @@ fn type_layout(name: &str, d: &hotwasm_incremental::Decl) -> hotwasm_abi::TypeLa
         fields: d
             .fields
             .iter()
+            .filter(|f| !f.name.is_empty())
             .map(|f| hotwasm_abi::FieldLayout {
                 name: f.name.clone(),
                 offset: f.offset,
@@ -329,12 +330,20 @@ fn type_layout(name: &str, d: &hotwasm_incremental::Decl) -> hotwasm_abi::TypeLa
 /// left out), as a session reports a record.
 fn own_fields(h: &hotwasm_abi::TypeLayout) -> hotwasm_abi::TypeLayout {
     let mut own = h.clone();
-    own.fields
-        .retain(|f| !f.name.contains('.') && !f.name.starts_with('('));
+    own.fields.retain(|f| {
+        !f.name.contains('.') && !f.name.starts_with('(') && !is_anonymous_member(&f.ty)
+    });
     for f in &mut own.fields {
         f.bits = None;
     }
     own
+}
+
+/// Whether a host field of type `ty` is an anonymous struct or union member (clang names its type
+/// `union T::(anonymous at file:line:col)`). A session reports such a member without a name, so
+/// both sides leave it out of the comparison; the fields after it keep their offsets checked.
+fn is_anonymous_member(ty: &str) -> bool {
+    ty.contains("(anonymous") || ty.contains("(unnamed")
 }
 
 fn describe((size, align, fields): &(u64, u64, Vec<(String, u64)>)) -> String {
@@ -422,5 +431,52 @@ mod tests {
             0,
             "another journal (or a reset one)"
         );
+    }
+
+    #[test]
+    fn an_anonymous_union_member_is_left_out_of_the_layout_check_on_both_sides() {
+        use hotwasm_abi::{FieldLayout, TypeLayout};
+        use hotwasm_incremental::report::Field;
+        let field = |name: &str, offset: u64, ty: &str| FieldLayout {
+            name: name.into(),
+            offset,
+            bits: None,
+            ty: ty.into(),
+        };
+        // `struct Node { int a; union { int p; int q; }; int c; };` as the host's build measured
+        // it (clang names the member by where it is written) and as a session reports it.
+        let host = TypeLayout {
+            name: "Node".into(),
+            size: 12,
+            align: 4,
+            fields: vec![
+                field("a", 0, "int"),
+                field("/app/node h:3:2)", 4, "union Node::(anonymous at"),
+                field("/app/node h:3:2).p", 4, "int"),
+                field("c", 8, "int"),
+            ],
+        };
+        let reported = |name: &str, offset: u64, ty: &str| Field {
+            name: name.into(),
+            offset,
+            ty: ty.into(),
+        };
+        let mut decl = hotwasm_incremental::Decl {
+            size: Some(12),
+            align: Some(4),
+            fields: vec![
+                reported("a", 0, "int"),
+                reported("", 4, "union Node::(anonymous at /app/node.h:3:2)"),
+                reported("c", 8, "int"),
+            ],
+            ..Default::default()
+        };
+        let check = |d: &hotwasm_incremental::Decl| {
+            hotwasm_pipeline::layout::check(&[own_fields(&host)], &[type_layout("Node", d)])
+        };
+        assert_eq!(check(&decl), Ok(()));
+        decl.fields[2].offset = 12;
+        let moved = check(&decl).unwrap_err();
+        assert!(moved.contains("field `c`"), "{moved}");
     }
 }

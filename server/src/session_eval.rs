@@ -129,6 +129,28 @@ fn host_prelude(compiler: &Compiler, host: &HostManifest) -> String {
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
+/// Starts a session of `lang` for `host` with the cc1 `args` and `prelude`, under the compiler's
+/// limits (the host's vars alone are its fallback prelude).
+fn start(
+    compiler: &Compiler,
+    host: &HostManifest,
+    lang: Lang,
+    args: &[String],
+    prelude: &str,
+) -> Result<Live, String> {
+    let config = compiler.config();
+    sessions::start(&Start {
+        lang,
+        args,
+        root: &config.root,
+        prelude,
+        fallback_prelude: host_prelude(compiler, host),
+        threads: host.threads,
+        timeout: config.timeout,
+        memory_bytes: config.memory_bytes,
+    })
+}
+
 /// Step 1 of a text eval standing for the project file `name`: a session of its own, started
 /// in `slot` with the prelude of every current var (the journal's entries of any kind) and the
 /// file's own directory searched for `#include "..."`; it ends with the eval, adding nothing to
@@ -154,17 +176,7 @@ fn one_shot<'a>(
     if let Some(dir) = compiler.quote_dir_of(name) {
         args.extend(["-iquote".to_string(), dir.display().to_string()]);
     }
-    let config = compiler.config();
-    let live = sessions::start(&Start {
-        lang,
-        args: &args,
-        root: &config.root,
-        prelude: &prelude,
-        fallback_prelude: host_prelude(compiler, host),
-        threads: host.threads,
-        timeout: config.timeout,
-        memory_bytes: config.memory_bytes,
-    })?;
+    let live = start(compiler, host, lang, &args, &prelude)?;
     Ok(slot.live.insert(live))
 }
 
@@ -211,17 +223,7 @@ fn in_step<'a>(
         let args = compiler
             .session_args(source_lang(lang), host.threads)
             .map_err(|e| e.to_string())?;
-        let config = compiler.config();
-        let mut live = sessions::start(&Start {
-            lang,
-            args: &args,
-            root: &config.root,
-            prelude: &prelude,
-            fallback_prelude: host_prelude(compiler, host),
-            threads: host.threads,
-            timeout: config.timeout,
-            memory_bytes: config.memory_bytes,
-        })?;
+        let mut live = start(compiler, host, lang, &args, &prelude)?;
         sessions::replay(&mut live, &evals).map_err(|e| e.to_string())?;
         slot.live = Some(live);
     }

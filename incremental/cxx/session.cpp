@@ -87,6 +87,8 @@ namespace {
 struct Diag {
   std::string severity, file, message;
   unsigned line = 0, column = 0;
+  unsigned id = 0;
+  SourceLocation at;
 };
 
 /// Keeps every diagnostic as data (file, line, column, severity, message), never as text.
@@ -165,7 +167,26 @@ public:
         d.column = p.getColumn();
       }
     }
+    d.id = info.getID();
+    d.at = info.getLocation();
     diags.push_back(std::move(d));
+  }
+
+  /// Drops the warnings that a value is unused (`-Wunused-value`, `-Wunused-comparison`,
+  /// `-Wunused-result`) about the final expression of an input (at `range`): its value is printed, so
+  /// it is used. Clang warns while parsing it, before it knows the `;` is missing.
+  void forgiveUnusedValue(const SourceManager &sm, SourceRange range) {
+    auto aboutValue = [&](const Diag &d) {
+      if (d.severity != "warning" || d.at.isInvalid())
+        return false;
+      StringRef group = DiagnosticIDs::getWarningOptionForDiag(d.id);
+      SourceLocation at = sm.getExpansionLoc(d.at);
+      return (group == "unused-value" || group == "unused-comparison" ||
+              group == "unused-result") &&
+             sm.isPointWithin(at, sm.getExpansionLoc(range.getBegin()),
+                              sm.getExpansionLoc(range.getEnd()));
+    };
+    diags.erase(std::remove_if(diags.begin(), diags.end(), aboutValue), diags.end());
   }
 };
 
@@ -791,8 +812,10 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
       continue;
     for (Decl *d : decl.get()) {
       if (auto *t = dyn_cast<TopLevelStmtDecl>(d)) {
-        if (t->isSemiMissing())
+        if (t->isSemiMissing()) {
+          s.collector.forgiveUnusedValue(s.ci->getSourceManager(), t->getSourceRange());
           captureValue(s, t);
+        }
         rehomeClosures(t, part);
       }
       noteAnonymous(s, d, fid);

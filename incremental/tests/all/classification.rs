@@ -160,3 +160,32 @@ fn a_value_without_a_recorder_for_its_type_is_still_classified() {
     );
     assert_eq!(v.expr_type.as_deref(), Some("struct D"));
 }
+
+#[test]
+fn a_final_expression_is_printed_so_clang_does_not_warn_that_its_value_is_unused() {
+    for lang in [Lang::C, Lang::Cpp] {
+        let mut s = util::session(lang);
+        assert!(s.eval(&abi_header()).unwrap().ok);
+        assert!(s.eval("int total = 3;").unwrap().ok);
+        for text in ["total", "total * 2", "total == 3", "\"str\" \"cat\"", "(char)65"] {
+            let out = s.eval(text).unwrap();
+            assert!(out.ok, "{lang:?} {text}: {:?}", out.errors());
+            assert!(out.value().is_some(), "{lang:?} {text}: no value");
+            let warnings: Vec<_> = out
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == "warning")
+                .collect();
+            assert!(warnings.is_empty(), "{lang:?} {text}: {warnings:?}");
+        }
+        let discarded = s.eval("total * 2;").unwrap();
+        assert!(
+            discarded
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == "warning" && d.message.contains("unused")),
+            "{lang:?}: a statement with `;` still warns: {:?}",
+            discarded.diagnostics
+        );
+    }
+}

@@ -89,6 +89,8 @@ struct Diag {
   unsigned line = 0, column = 0;
   unsigned id = 0;
   SourceLocation at;
+  /// The name an "undeclared identifier/function" error is about.
+  std::string undeclared;
 };
 
 /// Keeps every diagnostic as data (file, line, column, severity, message), never as text.
@@ -126,6 +128,14 @@ public:
     return id == diag::err_redefinition || id == diag::err_redefinition_different_kind ||
            id == diag::err_redefinition_different_type ||
            id == diag::err_redefinition_different_typedef || id == diag::err_conflicting_types;
+  }
+
+  /// An error that a name used is declared nowhere (C's implicit declarations included).
+  static bool isUndeclared(unsigned id) {
+    return id == diag::err_undeclared_var_use || id == diag::err_undeclared_var_use_suggest ||
+           id == diag::ext_implicit_function_decl_c99 || id == diag::warn_implicit_function_decl ||
+           id == diag::ext_implicit_lib_function_decl_c99 ||
+           id == diag::err_undeclared_use;
   }
 
   void startInput() {
@@ -169,6 +179,9 @@ public:
     }
     d.id = info.getID();
     d.at = info.getLocation();
+    if (isUndeclared(d.id))
+      if (DeclarationName name = nameArg(info); name.isIdentifier())
+        d.undeclared = name.getAsString();
     diags.push_back(std::move(d));
   }
 
@@ -989,6 +1002,8 @@ void writeDiagnostics(llvm::json::OStream &j, Collector &c) {
         j.attribute("line", d.line);
         j.attribute("column", d.column);
         j.attribute("message", d.message);
+        if (!d.undeclared.empty())
+          j.attribute("undeclared", d.undeclared);
       });
   });
   c.diags.clear();

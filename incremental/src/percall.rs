@@ -169,6 +169,7 @@ fn parse_diagnostics(stderr: &str) -> Vec<Diagnostic> {
                 line,
                 column,
                 message,
+                undeclared: None,
             })
         })
         .collect()

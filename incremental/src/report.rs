@@ -17,6 +17,9 @@ pub struct Diagnostic {
     pub column: u32,
     /// The message, word for word.
     pub message: String,
+    /// The name an "undeclared identifier / function" error is about, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undeclared: Option<String>,
 }
 
 /// A macro the eval defined or undefined.

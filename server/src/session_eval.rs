@@ -369,10 +369,13 @@ fn compile(
     let raw_output = sessions::printed(&diagnostics);
     if !out.ok {
         let n = diagnostics.len();
+        let hint = sessions::undeclared_host_function(&out, host, compiler.include_dirs(), lang)
+            .map(|h| format!("\n{h}"))
+            .unwrap_or_default();
         return Err(Box::new(Outcome {
             stage: Some(Stage::Compile),
             error: Some(format!(
-                "the source does not compile ({n} diagnostics): fix the first error and eval again"
+                "the source does not compile ({n} diagnostics): fix the first error and eval again{hint}"
             )),
             diagnostics,
             raw_output,

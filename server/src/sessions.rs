@@ -11,6 +11,7 @@
 //! replayed into it. Its first input is the prelude: `hotwasm.h` and the host's vars.
 
 use crate::protocol::{Diagnostic, Lang};
+use hotwasm_abi::HostManifest;
 use hotwasm_incremental::{EvalOutput, Session, SessionError, SessionLimits};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -349,6 +350,40 @@ fn is_anonymous_member(ty: &str) -> bool {
 fn describe((size, align, fields): &(u64, u64, Vec<(String, u64)>)) -> String {
     let fields: Vec<String> = fields.iter().map(|(n, o)| format!("{n}@{o}")).collect();
     format!("{size} bytes, align {align}, fields {}", fields.join(" "))
+}
+
+/// What to do when an eval uses a function of the app that it has not declared (clang's
+/// "undeclared identifier / function" about a host var, or an export an app header declares):
+/// the app header to include once (the session keeps it), else the var's prototype to write.
+/// `None` for any other name (a C library function gets clang's own note on its header).
+pub fn undeclared_host_function(
+    out: &EvalOutput,
+    host: &HostManifest,
+    include_dirs: &[PathBuf],
+    lang: Lang,
+) -> Option<String> {
+    let name = out
+        .diagnostics
+        .iter()
+        .find_map(|d| d.undeclared.as_deref())?;
+    let var = host.vars.iter().find(|v| v.name == name);
+    let header = if var.is_some() || host.exports.iter().any(|e| e == name) {
+        crate::vars::app_header_declaring(include_dirs, name)
+    } else {
+        None
+    };
+    let what = format!("`{name}` is a function of the app, which this session has not declared");
+    if let Some(header) = header {
+        let c_linkage = match lang {
+            Lang::Cpp => " (in C++ inside `extern \"C\" { ... }` when that header has no `extern \"C\"` of its own)",
+            _ => "",
+        };
+        return Some(format!(
+            "note: {what}: the app's {header} declares it; eval `#include \"{header}\"` once{c_linkage} and every later eval sees it too"
+        ));
+    }
+    let prototype = crate::vars::prototype_from_letters(name, &var?.signature);
+    Some(format!("note: {what}: declare it once, e.g. `{prototype}` (from its signature; pointers are `void *`), and every later eval sees it too"))
 }
 
 /// The session's diagnostics as the user's: the eval's buffer (`eval_N`) named `file`, line

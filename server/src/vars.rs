@@ -442,6 +442,14 @@ pub fn app_headers(include_dirs: &[PathBuf]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The app header (in `include_dirs`) that declares the host function `var`, when one does.
+pub fn app_header_declaring(include_dirs: &[PathBuf], var: &str) -> Option<String> {
+    app_headers(include_dirs)
+        .into_iter()
+        .find(|(_, text)| prototype_declared(text, var))
+        .map(|(name, _)| name)
+}
+
 /// The header for the current state: `entries` of the journal, `host`'s vars, the app's
 /// `headers` ([`app_headers`]) and `include_dirs` (where a quoted include must resolve).
 pub fn header_for(

@@ -167,7 +167,13 @@ fn a_final_expression_is_printed_so_clang_does_not_warn_that_its_value_is_unused
         let mut s = util::session(lang);
         assert!(s.eval(&abi_header()).unwrap().ok);
         assert!(s.eval("int total = 3;").unwrap().ok);
-        for text in ["total", "total * 2", "total == 3", "\"str\" \"cat\"", "(char)65"] {
+        for text in [
+            "total",
+            "total * 2",
+            "total == 3",
+            "\"str\" \"cat\"",
+            "(char)65",
+        ] {
             let out = s.eval(text).unwrap();
             assert!(out.ok, "{lang:?} {text}: {:?}", out.errors());
             assert!(out.value().is_some(), "{lang:?} {text}: no value");

@@ -470,3 +470,30 @@ fn a_named_eval_finds_its_quoted_includes_beside_its_file_and_reports_errors_at_
         "{r}"
     );
 }
+
+#[test]
+fn a_call_of_an_undeclared_host_function_names_the_app_header_that_declares_it() {
+    let _dog = watchdog(180);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut repl = repl(&server);
+    let r = eval(&mut repl, "1", "background_color(0)");
+    let said = refused(&r);
+    assert!(
+        said.contains("the app's particles.h declares it")
+            && said.contains(r#"#include \"particles.h\"` once"#),
+        "{said}"
+    );
+    let r = eval(&mut repl, "2", "not_in_the_app(1)");
+    assert!(!refused(&r).contains("function of the app"), "{r}");
+    let r = cpp(&mut repl, "3", "int c = background_color(nullptr);");
+    assert!(refused(&r).contains(r#"inside `extern \"C\""#), "{r}");
+    // Included once, the header's declarations stay for every later eval.
+    ok(&eval(&mut repl, "4", "#include \"particles.h\""));
+    ok(&eval(
+        &mut repl,
+        "5",
+        "uint32_t (*pick)(const World *) = background_color;",
+    ));
+}

@@ -53,7 +53,7 @@ pub enum Command {
         crate::repl_commands::commands_help()
     ))]
     Repl {
-        /// Entries are Rust (`#[no_mangle] pub extern "C" fn ...`): the same as `--lang rust`.
+        /// Entries are Rust (items, statements, a final expression): the same as `--lang rust`.
         #[arg(long)]
         rust: bool,
         /// The language of the entries (default `c`).

@@ -82,15 +82,15 @@ fn language(lang: Lang) -> (&'static str, &'static str, &'static str) {
     match lang {
         Lang::Rust => (
             "repl.rs",
-            "Rust definitions (#[no_mangle] pub extern \"C\" fn ...)",
+            "Rust items (fn, struct, enum, impl, trait, use, static: later entries use them)",
             "#[no_mangle] pub extern \"C\" fn hotwasm_main()",
         ),
         Lang::Cpp => (
             "repl.cpp",
-            "C++ definitions (extern \"C\" functions are vars)",
+            "C++ declarations and definitions (types, templates, functions: later entries use them)",
             "extern \"C\" void hotwasm_main(void)",
         ),
-        Lang::C => ("repl.c", "C definitions", "void hotwasm_main(void)"),
+        Lang::C => ("repl.c", "C declarations and definitions (types, macros, functions: later entries use them)", "void hotwasm_main(void)"),
     }
 }
 

@@ -106,6 +106,14 @@ pub fn read(text: &str) -> Result<Eval, ParseError> {
 }
 
 fn read_spanned(text: &str) -> Result<Eval, ParseError> {
+    if let Err(e) = text.parse::<TokenStream>() {
+        let at = e.span().start();
+        return Err(ParseError {
+            line: at.line as u32,
+            column: at.column as u32 + 1,
+            message: "the text does not split into Rust tokens here: a bracket `(`, `[` or `{` is not closed (or one is closed that was not opened), or a string, character or comment is not terminated; complete it".into(),
+        });
+    }
     let stmts = syn::parse::Parser::parse_str(syn::Block::parse_within, text).map_err(|e| {
         let at = e.span().start();
         ParseError {
@@ -643,5 +651,14 @@ mod tests {
     fn a_syntax_error_is_reported_at_its_line() {
         let e = read("let x = 1;\nlet y = ;\n").unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn unbalanced_brackets_or_an_open_string_say_so_not_that_tokens_failed() {
+        for text in ["fn broken( -> i32 { 1 }", "let s = \"open;", "vec![1, 2"] {
+            let e = read(text).unwrap_err();
+            assert!(e.message.contains("is not closed"), "{text}: {e:?}");
+            assert_eq!(e.line, 1, "{text}");
+        }
     }
 }

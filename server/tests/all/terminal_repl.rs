@@ -75,7 +75,10 @@ fn a_cpp_line_switches_the_repl_to_cpp_entries() {
         &[],
         ":cpp\nnamespace { int twice(int x) { return 2 * x; } }\nextern \"C\" int repl_cpp(int x) { return twice(x); }\n;;\n",
     );
-    assert!(out.contains("now C++ definitions"), "{out}");
+    assert!(
+        out.contains("now C++ declarations and definitions"),
+        "{out}"
+    );
     assert!(out.contains("ok: patch"), "{out}");
     // The anonymous namespace's `twice` is a var too (by its mangled name), then `repl_cpp`.
     assert_eq!(page.patches()[0].header["manifest"][1]["var"], "repl_cpp");

@@ -26,6 +26,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod config_watch;
+pub mod cpp_names;
 pub mod editors;
 pub mod eval;
 pub mod host_reload;

@@ -366,7 +366,11 @@ pub fn undeclared_host_function(
         .diagnostics
         .iter()
         .find_map(|d| d.undeclared.as_deref())?;
-    let var = host.vars.iter().find(|v| v.name == name);
+    // A C++ function of the app is a var by its mangled name (`_Z9app_valuei`).
+    let var = host
+        .vars
+        .iter()
+        .find(|v| v.name == name || crate::cpp_names::path_of(&v.name).is_some_and(|p| p == name));
     let header = if var.is_some() || host.exports.iter().any(|e| e == name) {
         crate::vars::app_header_declaring(include_dirs, name)
     } else {
@@ -375,14 +379,15 @@ pub fn undeclared_host_function(
     let what = format!("`{name}` is a function of the app, which this session has not declared");
     if let Some(header) = header {
         let c_linkage = match lang {
-            Lang::Cpp => " (in C++ inside `extern \"C\" { ... }` when that header has no `extern \"C\"` of its own)",
+            Lang::Cpp if var.is_none_or(|v| v.name == name) => " (in C++ inside `extern \"C\" { ... }` when that header has no `extern \"C\"` of its own)",
             _ => "",
         };
         return Some(format!(
             "note: {what}: the app's {header} declares it; eval `#include \"{header}\"` once{c_linkage} and every later eval sees it too"
         ));
     }
-    let prototype = crate::vars::prototype_from_letters(name, &var?.signature);
+    let var = var.filter(|v| v.name == name)?;
+    let prototype = crate::vars::prototype_from_letters(name, &var.signature);
     Some(format!("note: {what}: declare it once, e.g. `{prototype}` (from its signature; pointers are `void *`), and every later eval sees it too"))
 }
 

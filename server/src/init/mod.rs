@@ -45,8 +45,8 @@ fn templates(lang: InitLang) -> Vec<(&'static str, &'static str)> {
         InitLang::Cpp => vec![
             ("hotwasm.toml", include_str!("cpp/hotwasm.toml")),
             ("src/app.cpp", include_str!("cpp/app.cpp")),
-            ("include/app.h", include_str!("c/app.h")),
-            ("patches/app_value.c", include_str!("c/app_value.c")),
+            ("include/app.h", include_str!("cpp/app.h")),
+            ("patches/app_value.cpp", include_str!("cpp/app_value.cpp")),
         ],
         InitLang::Rust => vec![
             ("hotwasm.toml", include_str!("rust/hotwasm.toml")),
@@ -134,7 +134,8 @@ pub fn next_steps(app: &App, home: &Home) -> String {
     let scripts = home.root().join("scripts");
     let patch = match app.lang {
         InitLang::Rust => "patches/app_value.rs",
-        InitLang::C | InitLang::Cpp => "patches/app_value.c",
+        InitLang::C => "patches/app_value.c",
+        InitLang::Cpp => "patches/app_value.cpp",
     };
     format!(
         "created the app `{name}` in {dir}\nnext:\n  HOT_RELOAD=1 bash {s}/emscripten-bundle.sh {dir}   # build the HOT_RELOAD host\n  {s}/hotwasm serve --project {dir}                 # open the URL it prints\nthen edit {patch} and save: the running app calls the new app_value.",
@@ -175,6 +176,7 @@ mod tests {
             assert_eq!(config.app.lang, expect);
             assert_eq!(config.app.export_name, "createMyApp");
             assert_eq!(config.serve.frame.as_deref(), Some("app_frame"));
+            assert!(config.all_hot(), "{lang:?}: every function hot, no marks");
             if lang == InitLang::Rust {
                 let cargo = std::fs::read_to_string(app_dir.join("Cargo.toml")).unwrap();
                 assert!(cargo.contains("path = \"/opt/hotwasm/runtime\""), "{cargo}");

@@ -78,7 +78,7 @@ fn a_new_cpp_app_live_edits_on_the_first_try() {
     let _dog = util::watchdog(900);
     first_try(
         "cpp",
-        "patches/app_value.c",
+        "patches/app_value.cpp",
         "#include \"app.h\"\n\nint32_t app_value(int32_t frame) {\n  return frame % 100 + 1000;\n}\n",
     );
 }
@@ -89,6 +89,6 @@ fn a_new_rust_app_live_edits_on_the_first_try() {
     first_try(
         "rust",
         "patches/app_value.rs",
-        "#[no_mangle]\npub extern \"C\" fn app_value(frame: i32) -> i32 {\n    frame % 100 + 1000\n}\n",
+        "fn app_value(frame: i32) -> i32 {\n    frame % 100 + 1000\n}\n",
     );
 }

@@ -122,6 +122,10 @@ pub fn plan(config: &Config, sources: &[PathBuf], objects: &[PathBuf]) -> Result
                 "`{name}` is defined in {}, so the name does not say which one a patch means: rename one of them (each keeps working, only the name is ambiguous)",
                 files.join(" and ")
             )));
+        } else if let Some(path) = standard_library_path(&name) {
+            plan.cold.push(cold(format!(
+                "`{path}` is the C++ standard library's: a patch cannot replace it (its header gives every file that uses it a copy of its own), so it is called directly"
+            )));
         } else if config.hot.cold.contains(&name) {
             plan.cold.push(cold(format!(
                 "`{name}` is kept cold by [hot] cold in {}: remove it there and rebuild the host to make it hot",
@@ -142,6 +146,13 @@ pub fn plan(config: &Config, sources: &[PathBuf], objects: &[PathBuf]) -> Result
         }
     }
     Ok(plan)
+}
+
+/// The path of a C++ function in namespace `std` (libc++'s `std::__2` included): the template
+/// instances and inline members the app's files compiled from the standard library's headers.
+/// `None` for any other name.
+fn standard_library_path(name: &str) -> Option<String> {
+    crate::cpp_names::path_of(name).filter(|path| path.starts_with("std::"))
 }
 
 /// hotwasm's own functions (the registry plumbing `HOTWASM_FN` generates) and compiler
@@ -275,4 +286,32 @@ pub fn extend_manifest(bundle_dir: &Path, manifest: &Path) -> Result<(), BuildEr
 /// Removes a stale plan (a build that is not all-hot must not extend its manifest).
 pub fn forget(bundle_dir: &Path) {
     let _ = std::fs::remove_file(bundle_dir.join(PLAN_FILE));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::standard_library_path;
+
+    #[test]
+    fn the_standard_librarys_instances_are_told_apart_from_the_apps_functions() {
+        // What a three-line C++ app using std::string compiled into its own object (libc++).
+        for std in [
+            "_ZNKSt3__212basic_stringIcNS_11char_traitsIcEENS_9allocatorIcEEE13__get_pointerB8ne180100Ev",
+            "_ZNSt3__2plB8ne180100IcNS_11char_traitsIcEENS_9allocatorIcEEEENS_12basic_stringIT_T0_T1_EEOS9_PKS6_",
+            "_ZZNSt3__212basic_stringIcNS_11char_traitsIcEENS_9allocatorIcEEEC1B8ne180100EOS5_ENKUlRS5_E_clES7_",
+        ] {
+            let path = standard_library_path(std);
+            assert!(path.as_deref().is_some_and(|p| p.starts_with("std::__2::")), "{std}: {path:?}");
+        }
+        for app in [
+            "app_value",
+            "_Z9app_valuei",
+            "_ZNK3geo3Box4areaEv",
+            "_ZN12_GLOBAL__N_15twiceEi",
+            "_Z5twiceIiET_S0_",
+            "_ZN4geo5stdlyEv",
+        ] {
+            assert_eq!(standard_library_path(app), None, "{app}");
+        }
+    }
 }

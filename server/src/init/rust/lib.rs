@@ -1,15 +1,16 @@
-//! {{name}}: a hotwasm app. `app_value` is hot: while `hotwasm serve` runs, saving
-//! patches/app_value.rs (or evaluating a new definition in the page) replaces it in the running
-//! app, and `FRAMES` keeps counting.
+//! {{name}}: a hotwasm app. Every function of this crate is hot ([hot] mode = "all" in
+//! hotwasm.toml, no marks needed): while `hotwasm serve` runs, saving patches/app_value.rs (or
+//! evaluating a new definition in the page) replaces `app_value` in the running app, and `FRAMES`
+//! keeps counting.
 
-use hotwasm_runtime::hot_fn;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-hot_fn! {
-    /// The value the app shows.
-    pub fn app_value(frame: i32) -> i32 {
-        frame % 100
-    }
+// Links hotwasm's runtime (the registry patches bind to) into the HOT_RELOAD host.
+use hotwasm_runtime as _;
+
+/// The value the app shows.
+fn app_value(frame: i32) -> i32 {
+    frame % 100
 }
 
 /// App state: survives every patch.

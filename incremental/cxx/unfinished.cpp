@@ -198,12 +198,11 @@ bool refuseUnfinished(CompilerInstance &ci, FileID fid) {
       tok::TokenKind opener = tok.is(tok::r_paren)    ? tok::l_paren
                               : tok.is(tok::r_square) ? tok::l_square
                                                       : tok::l_brace;
-      // A closer pops its opener and any unclosed ones inside it (the parser reports those).
-      for (size_t i = brackets.size(); i-- > 0;)
-        if (brackets[i].kind == opener) {
-          brackets.resize(i);
-          break;
-        }
+      // Only the innermost opener's own closer closes anything: the parser does not take
+      // `({)` as closing its `{` either (it skips the stray `)` inside the braces and loops at
+      // the end, as fuzzing found). A stray closer is left to the parser to report.
+      if (!brackets.empty() && brackets.back().kind == opener)
+        brackets.pop_back();
     }
     if (!tok.isOneOf(tok::unknown, tok::comment)) // whitespace and comments are kept too
       prev = tok;

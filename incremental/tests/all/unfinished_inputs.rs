@@ -73,6 +73,8 @@ fn unfinished_c_constructs_are_each_refused_with_their_fix() {
         ),
         ("int arr[3] = {1, 2", (1, 14), "unfinished '{'"),
         ("int v = arr2[0", (1, 13), "unfinished '['"),
+        // A stray `)` does not close the `{` of a statement expression (found by fuzzing).
+        ("int s = ({ 1; )", (1, 10), "unfinished '{'"),
         ("const char *s = \"abc", (1, 17), "add its closing quote"),
         ("char c = 'x;", (1, 10), "add its closing quote"),
         (
@@ -176,4 +178,42 @@ fn a_macro_defined_in_the_refused_eval_is_named_and_stays_undefined() {
     // A refused eval is not run at all: not even its directives.
     assert!(out.macros.is_empty(), "{:?}", out.macros);
     assert!(!s.eval("int m = SQUARE(3);").unwrap().ok);
+}
+
+#[test]
+fn every_saved_eval_fuzz_finding_is_answered_and_leaves_the_session_usable() {
+    // fuzz/regressions/eval-*.bin: the first byte's bit 0 picks C++, the rest is the eval.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("fuzz/regressions exists") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("eval-") {
+            continue;
+        }
+        seen += 1;
+        let bytes = std::fs::read(&path).unwrap();
+        let (lang, text) = bytes.split_first().expect("a language byte");
+        let lang = if lang & 1 == 1 { Lang::Cpp } else { Lang::C };
+        let text = String::from_utf8_lossy(text);
+        let mut s = session(lang);
+        let out = s
+            .eval(&text)
+            .unwrap_or_else(|e| panic!("{name}: the session did not answer: {e}"));
+        if !out.ok {
+            let errors = out.errors();
+            let first = errors
+                .first()
+                .unwrap_or_else(|| panic!("{name}: refused without an error"));
+            // clang ends a line at `\n`, `\r\n` and a lone `\r`.
+            let breaks = text.matches(['\n', '\r']).count() as u32;
+            assert!(
+                !first.file.starts_with("eval_") || first.line <= breaks + 2,
+                "{name}: {first:?}"
+            );
+        }
+        let after = s.eval("int usable_after = 1;").unwrap();
+        assert!(after.ok, "{name}: {:?}", after.errors());
+    }
+    assert!(seen >= 3, "no eval regressions found in {}", dir.display());
 }

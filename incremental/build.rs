@@ -1,9 +1,16 @@
-//! Builds the C++ half of the session binary (cxx/session.cpp) against Debian's clang-19 C++
+//! Builds the C++ half of the session binary (cxx/*.cpp) against Debian's clang-19 C++
 //! API and links it into the binaries only (`rustc-link-arg-bins`), so the library, and anything
 //! that depends on it, never links libclang-cpp.
 
 use std::path::PathBuf;
 use std::process::Command;
+
+#[path = "src/protocol_version.rs"]
+mod protocol_version;
+use protocol_version::PROTOCOL_VERSION;
+
+/// The C++ half's sources and headers.
+const CXX_SOURCES: &[&str] = &["cxx/session.cpp", "cxx/unfinished.cpp", "cxx/unfinished.h"];
 
 fn llvm_config(arg: &str) -> String {
     let tool = std::env::var("LLVM_CONFIG").unwrap_or_else(|_| "llvm-config-19".into());
@@ -21,13 +28,17 @@ fn llvm_config(arg: &str) -> String {
 fn compile_session(include: &str) {
     cc::Build::new()
         .cpp(true)
-        .file("cxx/session.cpp")
+        .files(CXX_SOURCES.iter().filter(|f| f.ends_with(".cpp")))
         .include(include)
         .std("c++17")
         .opt_level(1)
         .debug(false)
         .cargo_metadata(false)
         .define("NDEBUG", None)
+        .define(
+            "HOTWASM_SESSION_PROTOCOL",
+            PROTOCOL_VERSION.to_string().as_str(),
+        )
         .define("_GNU_SOURCE", None)
         .define("__STDC_CONSTANT_MACROS", None)
         .define("__STDC_FORMAT_MACROS", None)
@@ -40,12 +51,16 @@ fn compile_session(include: &str) {
 }
 
 /// Where the compiled archive of this exact source, build script and compiler is kept: the
-/// workspace's `target/cxx-cache` (or `HOTWASM_CXX_CACHE`), named by a hash of all three and of the LLVM version.
+/// workspace's `target/cxx-cache` (or `HOTWASM_CXX_CACHE`), named by a hash of all three, of the
+/// protocol version it is compiled with and of the LLVM version.
 fn cached_archive(include: &str) -> Option<PathBuf> {
     use std::hash::{Hash, Hasher};
     let mut hash = std::collections::hash_map::DefaultHasher::new();
-    std::fs::read("cxx/session.cpp").ok()?.hash(&mut hash);
+    for file in CXX_SOURCES {
+        std::fs::read(file).ok()?.hash(&mut hash);
+    }
     std::fs::read("build.rs").ok()?.hash(&mut hash);
+    PROTOCOL_VERSION.hash(&mut hash);
     include.hash(&mut hash);
     llvm_config("--version").hash(&mut hash);
     let cxx = cc::Build::new().cpp(true).get_compiler();
@@ -74,7 +89,10 @@ fn store(archive: &std::path::Path, cache: &std::path::Path) {
 }
 
 fn main() {
-    println!("cargo:rerun-if-changed=cxx/session.cpp");
+    for file in CXX_SOURCES {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    println!("cargo:rerun-if-changed=src/protocol_version.rs");
     println!("cargo:rerun-if-env-changed=LLVM_CONFIG");
     println!("cargo:rerun-if-env-changed=HOTWASM_CXX_CACHE");
     let include = llvm_config("--includedir");

@@ -32,6 +32,7 @@
 #include "clang/Sema/Lookup.h"
 #include "clang/Sema/Sema.h"
 #include "lld/Common/Driver.h"
+#include "unfinished.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
@@ -783,14 +784,6 @@ void rehomeClosures(TopLevelStmtDecl *t, TranslationUnitDecl *part) {
 /// then forgotten and its code dropped).
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Sema &sema = s.ci->getSema();
-  handAgain(s, s.failedFile);
-  s.failedFile = FileID();
-  // A failed input's tentative definitions were forgotten with it.
-  sema.TentativeDefinitions.erase(sema.TentativeDefinitions.begin(nullptr),
-                                  sema.TentativeDefinitions.end());
-  Parser &p = *s.parser;
-  Sema::GlobalEagerInstantiationScope global(sema, /*Enabled=*/true);
-  Sema::LocalEagerInstantiationScope local(sema);
   std::string name = "eval_" + std::to_string(++s.count);
   auto buf = llvm::WritableMemoryBuffer::getNewUninitMemBuffer(text.size() + 1, name);
   memcpy(buf->getBufferStart(), text.data(), text.size());
@@ -800,6 +793,16 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   // A bare buffer: clang 19 crashes on a quoted include from a virtual file here, and on
   // `#embed` from a bare buffer (the session then dies and is restarted; nothing leaks).
   fid = sm.createFileID(std::move(buf), SrcMgr::C_User, 0, 0, start);
+  if (hotwasm::refuseUnfinished(*s.ci, fid)) // before anything of the session changes
+    return false;
+  handAgain(s, s.failedFile);
+  s.failedFile = FileID();
+  // A failed input's tentative definitions were forgotten with it.
+  sema.TentativeDefinitions.erase(sema.TentativeDefinitions.begin(nullptr),
+                                  sema.TentativeDefinitions.end());
+  Parser &p = *s.parser;
+  Sema::GlobalEagerInstantiationScope global(sema, /*Enabled=*/true);
+  Sema::LocalEagerInstantiationScope local(sema);
   s.macros->current = fid;
   Preprocessor &pp = s.ci->getPreprocessor();
   if (pp.EnterSourceFile(fid, nullptr, start))
@@ -1390,6 +1393,13 @@ int hw_llvm_mc(int argc, const char **argv, hw_buf *messages) {
   give(messages, why);
   return ok ? 1 : 0;
 }
+
+#ifndef HOTWASM_SESSION_PROTOCOL
+#error "build.rs defines HOTWASM_SESSION_PROTOCOL (src/protocol_version.rs)"
+#endif
+
+/// The protocol version this program was built for (src/protocol_version.rs, through build.rs).
+unsigned hw_session_protocol(void) { return HOTWASM_SESSION_PROTOCOL; }
 
 /// Runs wasm-ld in this process (lld's library); `argv[0]` must be "wasm-ld". Its messages go
 /// to `messages`. Returns 1 on success.

@@ -3,7 +3,8 @@
 //! Every frame is a little-endian `u32` byte length followed by that many bytes; nothing is
 //! ever found by scanning text. The child's arguments are the `clang -cc1` arguments.
 //!
-//! - child → parent, once at start: a [`Ready`] frame (JSON).
+//! - child → parent, once at start: a [`Ready`] frame (JSON) carrying the child's
+//!   [`PROTOCOL_VERSION`]; the parent refuses a child of another version.
 //! - parent → child: a [`Request`]: one frame whose first byte is the op, the rest its operand.
 //! - child → parent, per request: `Eval` → a report frame (JSON, [`crate::EvalOutput`] without
 //!   its object) then an object frame (the wasm32 object, empty when the eval failed);
@@ -13,6 +14,10 @@
 
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
+
+#[path = "protocol_version.rs"]
+mod version;
+pub use version::PROTOCOL_VERSION;
 
 /// Largest frame either side accepts (an eval text, a report or an object).
 pub const MAX_FRAME: usize = 64 << 20;
@@ -81,6 +86,10 @@ impl Request {
 /// The child's first frame.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ready {
+    /// The protocol version the child speaks (its C++ half's, from the build); missing, i.e. 0,
+    /// in a program from before the handshake.
+    #[serde(default)]
+    pub protocol: u32,
     /// Whether the compiler started.
     pub ok: bool,
     /// Why it did not.

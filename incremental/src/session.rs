@@ -3,7 +3,7 @@
 //! ([`crate::protocol`]) and waits for each answer under a deadline, killing the child (and
 //! reporting it) if it overruns or dies.
 
-use crate::protocol::{self, Linked, Ready, Request, Undone};
+use crate::protocol::{self, Linked, Ready, Request, Undone, PROTOCOL_VERSION};
 use crate::EvalOutput;
 use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
@@ -36,6 +36,16 @@ pub enum SessionError {
     /// The session binary was not found.
     #[error("the compiler session program {0} is missing: build it with `cargo build -p hotwasm-incremental`, or set HOTWASM_CLANG_SESSION to its path")]
     NoProgram(PathBuf),
+    /// The program speaks another protocol version: it is from another build.
+    #[error("the compiler session program {program} speaks protocol version {found}, this build speaks {wanted}: it is left from another build; rebuild it with `scripts/hotwasm` (it builds the session beside the hotwasm binary) or `cargo build -p hotwasm-incremental --bin hotwasm-clang-session` for the target directory it is in, or set HOTWASM_CLANG_SESSION to a matching one")]
+    OtherVersion {
+        /// The program's path.
+        program: PathBuf,
+        /// The version it reported (0: from before the handshake).
+        found: u32,
+        /// [`PROTOCOL_VERSION`].
+        wanted: u32,
+    },
     /// The cc1 line is for another language.
     #[error("the compiler command line compiles `-x {found}` but the session is {wanted}: learn the line from a probe of that language")]
     WrongLanguage {
@@ -204,6 +214,13 @@ impl Session {
             setup_ms: 0.0,
         };
         let ready: Ready = session.json_frame()?;
+        if ready.protocol != PROTOCOL_VERSION {
+            return Err(SessionError::OtherVersion {
+                program: program.to_path_buf(),
+                found: ready.protocol,
+                wanted: PROTOCOL_VERSION,
+            });
+        }
         if !ready.ok {
             return Err(SessionError::Setup(ready.error));
         }

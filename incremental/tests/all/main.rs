@@ -1,7 +1,7 @@
 //! Integration tests of hotwasm-incremental with the real clang-19 and emcc (one binary).
 //! A new test goes in the module of the behaviour it shows: `classification` (what clang says an
 //! eval is), `persistence` (what later evals still see), `undo_and_errors` (inputs that leave
-//! or fail), `objects` (the wasm32 objects and their link), `percall` (candidate b).
+//! or fail), `unfinished_inputs` (inputs that end inside a construct), `objects` (the wasm32 objects and their link), `percall` (candidate b).
 //! Needs `eval "$(bash scripts/setup.sh --print-env)"`.
 
 mod classification;
@@ -9,4 +9,5 @@ mod objects;
 mod percall;
 mod persistence;
 mod undo_and_errors;
+mod unfinished_inputs;
 mod util;

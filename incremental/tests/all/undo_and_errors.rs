@@ -124,3 +124,53 @@ fn a_preprocessor_bomb_ends_a_capped_session_not_the_machine() {
         "{err}"
     );
 }
+
+/// A program that answers the handshake as one built before it had a protocol version did
+/// (its Ready frame has no `protocol`), then waits for its stdin to close.
+fn program_from_before_the_handshake(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut frame = Vec::new();
+    hotwasm_incremental::protocol::write_frame(
+        &mut frame,
+        br#"{"ok":true,"error":"","setup_ms":1.0}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("ready.bin"), frame).unwrap();
+    let program = dir.join("hotwasm-clang-session");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\ncat '{}'\ncat >/dev/null\n",
+            dir.join("ready.bin").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    program
+}
+
+#[test]
+fn a_session_program_of_another_protocol_version_is_refused_with_its_path_and_how_to_rebuild_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = program_from_before_the_handshake(dir.path());
+    let args = util::learnt(Lang::C).for_session();
+    let err = hotwasm_incremental::Session::start_with(&program, Lang::C, &args)
+        .err()
+        .expect("an older program is refused");
+    let message = err.to_string();
+    assert!(
+        message.contains(&program.display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "speaks protocol version 0, this build speaks {}",
+            hotwasm_incremental::protocol::PROTOCOL_VERSION
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("rebuild it with `scripts/hotwasm`"),
+        "{message}"
+    );
+}

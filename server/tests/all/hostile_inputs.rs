@@ -226,3 +226,54 @@ fn a_hundred_clients_churning_during_evals_then_kill_9_leave_the_server_and_jour
         .iter()
         .all(|p| wasmparser::Validator::new().validate_all(&p.wasm).is_ok()));
 }
+
+#[test]
+fn an_eval_ending_inside_an_unfinished_brace_is_answered_at_once_and_the_session_goes_on() {
+    let _dog = watchdog(120);
+    let server = Server::start();
+    let mut ws = repl(&server);
+    assert_eq!(eval(&mut ws, "t0", "int total = 0;")["ok"], true);
+    // A half-typed loop: clang's incremental parser looped on it until the 10-s compile deadline
+    // killed the session.
+    let started = Instant::now();
+    let r = eval(&mut ws, "t1", "for (int i = 0; i < 3; i++) { total +=");
+    let took = started.elapsed();
+    assert_eq!(r["ok"], false, "{r}");
+    let d = &r["diagnostics"][0];
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(1), Some(29)),
+        "{r}"
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("ends inside an unfinished '{' opened at line 1: finish it with '}'"),
+        "{r}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "answered after {took:?}: {r}"
+    );
+    assert_eq!(eval(&mut ws, "t2", "#define TWICE(x) ((x)*2)")["ok"], true);
+    let r = eval(
+        &mut ws,
+        "t3",
+        "for (int i = 0; i < 3; i++) total += TWICE(i",
+    );
+    assert!(
+        r["diagnostics"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the call of macro 'TWICE'"),
+        "{r}"
+    );
+    let r = eval(
+        &mut ws,
+        "t4",
+        "for (int i = 0; i < 3; i++) { total += TWICE(i); }",
+    );
+    assert_eq!(r["ok"], true, "{r}");
+    still_serves(&server);
+}

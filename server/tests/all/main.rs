@@ -16,6 +16,7 @@ mod late_binding;
 // Serving: who may connect and what bad input gets.
 mod hostile_inputs;
 mod security_token_origin_host;
+mod stale_session_program;
 
 // An eval through the server: compiled, checked, delivered, answered.
 mod eval_delivers_to_every_page;

@@ -33,6 +33,7 @@ impl Buf {
 
 extern "C" {
     fn hw_buf_free(b: *mut Buf);
+    fn hw_session_protocol() -> c_uint;
     fn hw_session_new(argc: c_int, argv: *const *const c_char, err: *mut Buf) -> *mut c_void;
     fn hw_session_free(s: *mut c_void);
     fn hw_session_eval(
@@ -45,6 +46,12 @@ extern "C" {
     fn hw_session_undo(s: *mut c_void, n: c_uint) -> c_uint;
     fn hw_wasm_ld(argc: c_int, argv: *const *const c_char, messages: *mut Buf) -> c_int;
     fn hw_llvm_mc(argc: c_int, argv: *const *const c_char, messages: *mut Buf) -> c_int;
+}
+
+/// The protocol version the C++ half was built for.
+pub fn protocol_version() -> u32 {
+    // SAFETY: a function of no arguments returning a constant.
+    unsafe { hw_session_protocol() }
 }
 
 /// C strings for `args` and the pointer array over them (kept alive together).

@@ -16,11 +16,13 @@ fn main() {
     let session = ffi::Session::new(&args);
     let ready = match &session {
         Ok(_) => Ready {
+            protocol: ffi::protocol_version(),
             ok: true,
             error: String::new(),
             setup_ms: started.elapsed().as_secs_f64() * 1e3,
         },
         Err(e) => Ready {
+            protocol: ffi::protocol_version(),
             ok: false,
             error: e.clone(),
             setup_ms: 0.0,

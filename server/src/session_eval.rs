@@ -108,7 +108,8 @@ fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> Strin
         .cloned()
         .collect();
     let dirs = compiler.include_dirs();
-    let header = crate::vars::header_for(host, &others, &crate::vars::app_headers(dirs), dirs);
+    let headers = crate::vars::app_headers(compiler, host.threads);
+    let header = crate::vars::header_for(host, &others, &headers, dirs);
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
@@ -125,7 +126,8 @@ fn declarations(prelude: &str) -> Vec<&str> {
 /// The prelude with the host's vars only.
 fn host_prelude(compiler: &Compiler, host: &HostManifest) -> String {
     let dirs = compiler.include_dirs();
-    let header = crate::vars::header_for(host, &[], &crate::vars::app_headers(dirs), dirs);
+    let headers = crate::vars::app_headers(compiler, host.threads);
+    let header = crate::vars::header_for(host, &[], &headers, dirs);
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
@@ -163,11 +165,12 @@ fn one_shot<'a>(
     name: &str,
     host: &HostManifest,
 ) -> Result<&'a mut Live, String> {
+    let headers = crate::vars::app_headers(compiler, host.threads);
     let prelude = {
         let state = hub.lock();
         let dirs = compiler.include_dirs();
         let all = state.journal.entries();
-        let header = crate::vars::header_for(host, all, &crate::vars::app_headers(dirs), dirs);
+        let header = crate::vars::header_for(host, all, &headers, dirs);
         format!("#include \"hotwasm.h\"\n{header}")
     };
     let mut args = compiler
@@ -315,6 +318,7 @@ fn compile_and_deliver(
         wasm,
         checked,
         declared_types: compiled.declared_types,
+        declarations: compiled.declarations,
         eval_id,
     };
     let delivered = deliver(hub, &mut state, base, patch);
@@ -393,6 +397,7 @@ fn compile(
     match linked {
         Ok(mut compiled) => {
             compiled.declared_types = hotwasm_incremental::oneshot::types(&out);
+            compiled.declarations = hotwasm_incremental::oneshot::declarations(&out);
             if session_died {
                 // Linked by a process; the next eval starts a session and replays the journal.
                 slot.live = None;

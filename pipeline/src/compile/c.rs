@@ -139,12 +139,15 @@ impl Compiler {
             threads: host.threads,
         };
         // Clang's report of the file (its globals' types and initializers, the declarations and
-        // includes the vars header repeats) parses it once more in a session process, beside
-        // the object's compile rather than after it.
-        let (object, report) = std::thread::scope(|scope| {
-            let report = scope.spawn(|| self.report(src, lang, host.threads));
+        // includes the vars header repeats) parses it once more in a session process. A C file's
+        // (~0.1 s) runs beside the object's compile, so a file of functions gets its prototypes
+        // at no wait; a C++ file's (seconds with the std headers, until the session has a PCH)
+        // is read after the compile, and only when the object has globals.
+        let (object, early) = std::thread::scope(|scope| {
+            let report = (lang == SourceLang::C)
+                .then(|| scope.spawn(|| self.report(src, lang, host.threads)));
             let object = self.compile_object(src, work, how, &mut phases);
-            let report = report.join().unwrap_or_else(|_| Err("it panicked".into()));
+            let report = report.map(|r| r.join().unwrap_or_else(|_| Err("it panicked".into())));
             (object, report)
         });
         let mut object = object?;
@@ -153,6 +156,11 @@ impl Compiler {
         }
 
         let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
+        let report = match early {
+            Some(report) => report,
+            None if uses_globals(&bytes) => self.report(src, lang, host.threads),
+            None => Ok(Reported::default()),
+        };
         // Without the report, a file of functions alone loses only its prototypes (the vars
         // header declares them from their signatures); one with globals is warned.
         let reported = report.unwrap_or_else(|why| {

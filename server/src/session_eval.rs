@@ -97,7 +97,12 @@ pub fn journal_evals(journal: &Journal, lang: Lang, after: u64) -> Vec<(u64, Str
 /// session's evals (saved files, named text evals, Rust). A new such entry changes the prelude,
 /// and so restarts the session. (Another language's session evals stay out: their prototypes
 /// may name types only that session knows.)
-fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> String {
+fn prelude(
+    compiler: &Compiler,
+    host: &HostManifest,
+    journal: &Journal,
+    headers: &[(String, Vec<String>)],
+) -> String {
     let others: Vec<crate::journal::Entry> = journal
         .entries()
         .iter()
@@ -108,8 +113,7 @@ fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> Strin
         .cloned()
         .collect();
     let dirs = compiler.include_dirs();
-    let headers = crate::vars::app_headers(compiler, host.threads);
-    let header = crate::vars::header_for(host, &others, &headers, dirs);
+    let header = crate::vars::header_for(host, &others, headers, dirs);
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
@@ -198,10 +202,12 @@ fn in_step<'a>(
             .reset_after
             .max(sessions::reset_after(&hub.root, &epoch));
     }
+    // Read by clang the first time (then cached): before the lock, as the other writers do.
+    let headers = crate::vars::app_headers(compiler, host.threads);
     let (evals, prelude) = {
         let state = hub.lock();
         let evals = journal_evals(&state.journal, lang, slot.reset_after);
-        (evals, prelude(compiler, host, &state.journal))
+        (evals, prelude(compiler, host, &state.journal, &headers))
     };
     let stale = slot.live.as_ref().map(|l| {
         if l.threads != host.threads || declarations(&l.prelude) != declarations(&prelude) {

@@ -299,33 +299,23 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
 /// The app's headers in `include_dirs` and the functions each declares, as clang read them
 /// ([`Compiler::report_file`]): a host var one of them declares is only named by the generated
 /// header. Each header is read once per modification time; one clang cannot read declares
-/// nothing (a note says why, once). Read before taking the journal lock.
+/// nothing (a note says why). Read before taking the journal lock.
 pub fn app_headers(compiler: &Compiler, threads: bool) -> Vec<(String, Vec<String>)> {
-    type Cache = Mutex<HashMap<PathBuf, (SystemTime, Vec<String>)>>;
+    type Cache = Mutex<HashMap<(PathBuf, bool), (SystemTime, Vec<String>)>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
+    let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
     for path in header_files(compiler.include_dirs()) {
         let Some(modified) = std::fs::metadata(&path).and_then(|m| m.modified()).ok() else {
             continue;
         };
-        let cached = cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&path)
-            .cloned();
-        let functions = match cached {
+        let key = (path.clone(), threads);
+        let functions = match lock().get(&key).cloned() {
             Some((at, functions)) if at == modified => functions,
             _ => {
-                let functions = compiler.report_file(&path, threads).map_or_else(
-                    |why| {
-                        eprintln!("hotwasm: the vars header could not read {} with clang ({why}): a host var it declares is declared again from its signature", path.display());
-                        Vec::new()
-                    },
-                    |r| r.functions,
-                );
-                let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-                cache.insert(path.clone(), (modified, functions.clone()));
+                let functions = functions_declared(compiler, &path, threads);
+                lock().insert(key, (modified, functions.clone()));
                 functions
             }
         };
@@ -333,6 +323,21 @@ pub fn app_headers(compiler: &Compiler, threads: bool) -> Vec<(String, Vec<Strin
         out.extend(name.map(|n| (n, functions)));
     }
     out
+}
+
+/// The functions app header `path` declares, as clang read it; none (and a note) when clang
+/// cannot read it on its own.
+fn functions_declared(compiler: &Compiler, path: &Path, threads: bool) -> Vec<String> {
+    match compiler.report_file(path, threads) {
+        Ok(reported) => reported.functions,
+        Err(why) => {
+            eprintln!(
+                "hotwasm: the vars header could not read {} with clang ({why}): a host var only it declares is declared again from its signature letters",
+                path.display()
+            );
+            Vec::new()
+        }
+    }
 }
 
 /// [`app_headers`] of a project without a running server (an editor's first vars header): read

@@ -222,11 +222,15 @@ public:
     if (auto entry = sm->getFileEntryRefForID(sm->getFileID(loc)))
       files.push_back(entry->getName().str());
   }
-  void InclusionDirective(SourceLocation, const Token &, StringRef, bool, CharSourceRange,
-                          OptionalFileEntryRef file, StringRef, StringRef, const Module *, bool,
-                          SrcMgr::CharacteristicKind) override {
+  /// The current input's own `#include` directives: (name as spelled, angled).
+  std::vector<std::pair<std::string, bool>> includes;
+  void InclusionDirective(SourceLocation hash, const Token &, StringRef spelled, bool angled,
+                          CharSourceRange, OptionalFileEntryRef file, StringRef, StringRef,
+                          const Module *, bool, SrcMgr::CharacteristicKind) override {
     if (file)
       files.push_back(file->getName().str());
+    if (inCurrent(hash))
+      includes.emplace_back(spelled.str(), angled);
   }
   void EmbedDirective(SourceLocation, StringRef, bool, OptionalFileEntryRef file,
                       const LexEmbedParametersResult &) override {
@@ -865,6 +869,81 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
 
 // ---- what the input declared -------------------------------------------------------------
 
+/// The policy declarations are printed with: as the code reads (`struct pt`, not `pt` alone in
+/// C), no bodies.
+PrintingPolicy declarationPolicy(ASTContext &ctx) {
+  PrintingPolicy policy = ctx.getPrintingPolicy();
+  policy.SuppressTagKeyword = false;
+  policy.TerseOutput = true;
+  policy.PolishForDeclaration = true;
+  return policy;
+}
+
+/// The declaration of function `fd` that another translation unit can repeat, built from the
+/// decl (never from its text): return type, name, parameters with their names and C++ default
+/// arguments, a method's qualifiers. A C function without a prototype (`int f()`, a K&R
+/// definition) gets one: `(void)`, or its parameters with their promoted types, the types its
+/// callers pass. Attributes and storage are left to the definition.
+std::string prototypeOf(Session &s, FunctionDecl *fd) {
+  ASTContext &ctx = s.ci->getASTContext();
+  PrintingPolicy policy = declarationPolicy(ctx);
+  bool cxx = ctx.getLangOpts().CPlusPlus;
+  bool noProto = !cxx && !fd->hasWrittenPrototype();
+  std::string params;
+  llvm::raw_string_ostream os(params);
+  for (ParmVarDecl *p : fd->parameters()) {
+    if (p->getFunctionScopeIndex() > 0)
+      os << ", ";
+    QualType t = p->getOriginalType();
+    if (noProto)
+      t = t->isRealFloatingType() && ctx.getFloatingTypeOrder(t, ctx.DoubleTy) < 0
+              ? ctx.DoubleTy
+              : (ctx.isPromotableIntegerType(t) ? ctx.getPromotedIntegerType(t) : t);
+    t.print(os, policy, p->getName());
+    if (p->hasDefaultArg() && !p->hasUnparsedDefaultArg() && !p->hasUninstantiatedDefaultArg()) {
+      os << " = ";
+      p->getDefaultArg()->printPretty(os, nullptr, policy);
+    }
+  }
+  if (fd->isVariadic())
+    os << (fd->param_empty() ? "..." : ", ...");
+  else if (fd->param_empty() && !cxx)
+    os << "void";
+  std::string declarator = fd->getNameAsString() + "(" + os.str() + ")";
+  if (auto *method = dyn_cast<CXXMethodDecl>(fd)) {
+    auto *proto = method->getType()->castAs<FunctionProtoType>();
+    if (!proto->getMethodQuals().empty())
+      declarator += " " + proto->getMethodQuals().getAsString();
+    if (proto->getRefQualifier() == RQ_LValue)
+      declarator += " &";
+    else if (proto->getRefQualifier() == RQ_RValue)
+      declarator += " &&";
+  }
+  std::string out;
+  llvm::raw_string_ostream ret(out);
+  fd->getReturnType().print(ret, policy, declarator);
+  return ret.str();
+}
+
+/// The `extern` declaration of global `vd` (`extern unsigned int xs[4]`, `extern int (*fp)(int)`).
+std::string externOf(Session &s, VarDecl *vd) {
+  std::string out = "extern ";
+  llvm::raw_string_ostream os(out);
+  vd->getType().print(os, declarationPolicy(s.ci->getASTContext()), vd->getName());
+  return os.str();
+}
+
+/// The input's own `#include` directives, in order: the name as spelled and whether angled.
+void writeIncludes(Session &s, llvm::json::OStream &j) {
+  j.attributeArray("includes", [&] {
+    for (auto &[name, angled] : s.macros->includes)
+      j.object([&] {
+        j.attribute("name", name);
+        j.attribute("angled", angled);
+      });
+  });
+}
+
 void writeFunction(Session &s, llvm::json::OStream &j, FunctionDecl *fd) {
   ASTContext &ctx = s.ci->getASTContext();
   j.attribute("type", typeName(ctx, fd->getType()));
@@ -878,6 +957,8 @@ void writeFunction(Session &s, llvm::json::OStream &j, FunctionDecl *fd) {
   j.attribute("inline", fd->isInlined());
   j.attribute("extern_c", fd->isExternC());
   j.attribute("variadic", fd->isVariadic());
+  if (!fd->isTemplated() && !isa<CXXConstructorDecl, CXXDestructorDecl, CXXConversionDecl>(fd))
+    j.attribute("declaration", prototypeOf(s, fd));
   bool templated = fd->isTemplated() || fd->isDependentContext();
   if (!templated && fd->doesThisDeclarationHaveABody()) {
     GlobalDecl gd = isa<CXXConstructorDecl>(fd) ? GlobalDecl(cast<CXXConstructorDecl>(fd), Ctor_Complete)
@@ -893,6 +974,8 @@ void writeVar(Session &s, llvm::json::OStream &j, VarDecl *vd) {
   j.attribute("definition", vd->isThisDeclarationADefinition() != VarDecl::DeclarationOnly);
   j.attribute("static", vd->getStorageClass() == SC_Static);
   j.attribute("extern_c", vd->isExternC());
+  if (!vd->getType()->isDependentType() && vd->hasGlobalStorage() && !vd->isStaticDataMember())
+    j.attribute("declaration", externOf(s, vd));
   j.attribute("has_init", vd->hasInit());
   bool dependent = vd->getType()->isDependentType();
   j.attribute("constant_init", !dependent && vd->hasInit() && vd->hasConstantInitialization());
@@ -1081,6 +1164,7 @@ bool attempt(Session &s, llvm::StringRef input, FileID &fid, std::unique_ptr<llv
   s.collector.startInput();
   s.macros->changes.clear();
   s.macros->files.clear();
+  s.macros->includes.clear();
   s.anonymous.clear();
   bool ok = parse(s, input, fid);
   module.reset(s.codegen()->ReleaseModule());
@@ -1339,6 +1423,7 @@ int hw_session_eval(void *p, const char *text, size_t len, hw_buf *report, hw_bu
           writeRecordLayout(s, j, rd);
         });
     });
+    writeIncludes(s, j);
     j.attributeArray("files", [&] {
       for (auto &f : s.macros->files)
         j.value(f);

@@ -5,7 +5,7 @@
 //! report into the same facts with [`globals`] and [`types`].
 
 use crate::{EvalOutput, Session, SessionLimits};
-use hotwasm_pipeline::compile::globals::{Declared, ReportJob, Reported, Reporter};
+use hotwasm_pipeline::compile::globals::{Declarations, Declared, ReportJob, Reported, Reporter};
 use hotwasm_pipeline::compile::SourceLang;
 use std::path::PathBuf;
 
@@ -52,6 +52,32 @@ pub fn types(out: &EvalOutput) -> Vec<String> {
     names
 }
 
+/// What the vars header repeats of an eval or file: each function and global it defines, by
+/// symbol, with the declaration clang printed, and its own `#include`s.
+pub fn declarations(out: &EvalOutput) -> Declarations {
+    let printed = out
+        .all_decls()
+        .into_iter()
+        .filter(|d| d.kind == "Function" || d.kind == "Var")
+        .filter(|d| d.definition && !d.is_static)
+        .filter_map(|d| Some((d.symbol.clone()?, d.declaration.clone()?)))
+        .collect();
+    Declarations {
+        printed,
+        includes: out.includes.clone(),
+    }
+}
+
+/// The names of every function an eval or file declares or defines (its own text's, not its
+/// headers').
+pub fn functions(out: &EvalOutput) -> Vec<String> {
+    out.all_decls()
+        .into_iter()
+        .filter(|d| d.kind == "Function")
+        .filter_map(|d| d.name.clone())
+        .collect()
+}
+
 /// Reads sources with a fresh `hotwasm-clang-session` each (started, given the text, ended).
 #[derive(Debug, Clone)]
 pub struct FileReporter {
@@ -81,6 +107,8 @@ impl Reporter for FileReporter {
         Ok(Reported {
             globals: globals(&out),
             types: types(&out),
+            declarations: declarations(&out),
+            functions: functions(&out),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! top-level declarations with their kinds (clang's own `Decl` kind names), so the server never
 //! has to split the text itself.
 
+pub use hotwasm_pipeline::compile::globals::Include;
 use serde::{Deserialize, Serialize};
 
 /// One compiler diagnostic, as data.
@@ -63,6 +64,10 @@ pub struct Decl {
     pub extern_c: bool,
     /// Variadic function.
     pub variadic: bool,
+    /// Functions (not templates, constructors or destructors) and globals: the declaration
+    /// another translation unit can repeat, as clang printed it from the decl (`int helper(int
+    /// v)`, `int f(void)` for a C `int f()` definition, `extern unsigned int xs[4]`), no `;`.
+    pub declaration: Option<String>,
     /// Variables: has an initializer.
     pub has_init: bool,
     /// Variables: the initializer is a constant (no code runs at load).
@@ -139,6 +144,8 @@ pub struct EvalOutput {
     pub decls: Vec<Decl>,
     /// How many declarations its `#include`s brought in.
     pub header_decls: u32,
+    /// Its own `#include` directives, in order (not those of the headers they include).
+    pub includes: Vec<Include>,
     /// Every file its preprocessing entered (as the include search found it).
     pub files: Vec<String>,
     /// The complete records its `#include`s of the app's own (non-system) headers brought in,

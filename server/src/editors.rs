@@ -295,7 +295,17 @@ fn seed_vars_header(
         return Ok(());
     };
     let include_dirs = crate::serve::patch_include_dirs(config, root, home);
-    let headers = crate::vars::app_headers(&include_dirs);
+    let patches = crate::compile::CompilerConfig {
+        root: root.to_path_buf(),
+        include_dirs: include_dirs.clone(),
+        defines: config.patches.defines.clone(),
+        rust_prelude: None,
+        plain_emcc: false,
+        opt: format!("-O{}", config.opt()),
+        timeout: crate::security::COMPILE_TIMEOUT,
+        memory_bytes: crate::security::COMPILER_MEMORY,
+    };
+    let headers = crate::vars::app_headers_of(patches, host.threads);
     let text = crate::vars::header_for(&host, &[], &headers, &include_dirs);
     write_file(&header, &text, written)
 }

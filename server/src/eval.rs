@@ -17,7 +17,7 @@
 use crate::compile::{CompileError, Compiled, Compiler};
 use crate::hub::{AckInfo, Hub, State, Ticket};
 use crate::inspect;
-use crate::journal::EntryKind;
+use crate::journal::{Declarations, EntryKind};
 use crate::protocol::{Diagnostic, Lang, PageOutcome, ServerMsg, Stage, Timings};
 use crate::security::ACK_TIMEOUT;
 use hotwasm_abi::{HostManifest, PatchManifest};
@@ -175,6 +175,7 @@ fn compile_and_deliver(
         wasm,
         checked,
         declared_types: compiled.declared_types,
+        declarations: compiled.declarations,
         eval_id,
     };
     let delivered = deliver(hub, &mut state, base, patch);
@@ -193,6 +194,8 @@ pub(crate) struct Patch {
     pub checked: inspect::Checked,
     /// The types its source declares itself (clang's report).
     pub declared_types: Vec<String>,
+    /// Its functions' and globals' declarations and its includes (clang's report).
+    pub declarations: Declarations,
     /// The eval it answers.
     pub eval_id: Option<String>,
 }
@@ -232,6 +235,7 @@ pub(crate) fn deliver(
         name: source.name,
         wasm: Arc::new(patch.wasm),
         declared_types: patch.declared_types,
+        declarations: patch.declarations,
     };
     let sent = Instant::now();
     match hub.deliver(state, kind, patch.eval_id, None) {

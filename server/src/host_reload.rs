@@ -392,6 +392,7 @@ mod tests {
                 name: format!("p{seq}.c"),
                 wasm: Arc::new(Vec::new()),
                 declared_types: Vec::new(),
+                declarations: Default::default(),
             },
         }
     }

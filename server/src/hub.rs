@@ -544,6 +544,7 @@ mod tests {
             name: "p.c".into(),
             wasm: sections(&[("hotwasm.vars", vars), ("hotwasm.globals", globals)]),
             declared_types: Vec::new(),
+            declarations: Default::default(),
         }
     }
 

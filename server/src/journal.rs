@@ -23,6 +23,7 @@
 
 use crate::protocol::Lang;
 use hotwasm_abi::PatchManifest;
+pub use hotwasm_pipeline::compile::globals::{Declarations, Include};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,6 +65,11 @@ pub enum EntryKind {
         /// them: the vars header names a var whose type is one of these rather than declaring
         /// it. Empty for entries journaled before it was recorded (read as declaring none).
         declared_types: Vec<String>,
+        /// Its functions' and globals' declarations as clang printed them, and its own
+        /// `#include`s, for the vars header. Empty for entries journaled before they were
+        /// recorded, and for saved files whose report was not read: their vars are then declared
+        /// from their signature letters.
+        declarations: Declarations,
     },
     /// A rollback of one var.
     Rollback {
@@ -141,6 +147,12 @@ struct Header {
     state: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     declared_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    declarations: Declarations,
+}
+
+fn is_empty(d: &Declarations) -> bool {
+    d.printed.is_empty() && d.includes.is_empty()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -283,6 +295,7 @@ impl Journal {
                 name,
                 wasm,
                 declared_types,
+                declarations,
             } => (
                 Header {
                     seq: entry.seq,
@@ -298,6 +311,7 @@ impl Journal {
                     before: None,
                     state: None,
                     declared_types: declared_types.clone(),
+                    declarations: declarations.clone(),
                 },
                 wasm,
             ),
@@ -316,6 +330,7 @@ impl Journal {
                     before: None,
                     state: None,
                     declared_types: Vec::new(),
+                    declarations: Default::default(),
                 },
                 &[],
             ),
@@ -334,6 +349,7 @@ impl Journal {
                     before: Some(*before),
                     state: Some(*state),
                     declared_types: Vec::new(),
+                    declarations: Default::default(),
                 },
                 &[],
             ),
@@ -457,6 +473,7 @@ fn read_entry(path: &Path) -> Option<(String, Entry)> {
             name: header.name.unwrap_or_default(),
             wasm: Arc::new(wasm.to_vec()),
             declared_types: header.declared_types,
+            declarations: header.declarations,
         },
         "rollback" => EntryKind::Rollback { var: header.var? },
         "undo" => EntryKind::Undo {
@@ -487,6 +504,7 @@ mod tests {
             name: "eval.c".into(),
             wasm: Arc::new(vec![n; 10]),
             declared_types: Vec::new(),
+            declarations: Default::default(),
         }
     }
 
@@ -516,6 +534,35 @@ mod tests {
             fs::read_dir(dir.path().join("quarantine")).unwrap().count(),
             2
         );
+    }
+
+    #[test]
+    fn clangs_declarations_survive_reopening_and_an_older_entry_reads_as_declaring_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        let mut recorded = patch(1);
+        if let EntryKind::Patch { declarations, .. } = &mut recorded {
+            declarations
+                .printed
+                .insert("f".into(), "int f(int x)".into());
+            declarations.includes.push(Include {
+                name: "math.h".into(),
+                angled: true,
+            });
+        }
+        j.append(recorded.clone()).unwrap();
+        let old = j.append(patch(2)).unwrap();
+        // An entry journaled before the field existed: its header has no `declarations`.
+        let file = dir.path().join(format!("{:016}.entry", old.seq));
+        let bytes = fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("declarations"),
+            "an empty record is not written"
+        );
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.entries()[0].kind, recorded);
+        assert_eq!(j.entries()[1].kind, patch(2));
     }
 
     #[test]

@@ -107,6 +107,7 @@ mod tests {
                 name: "eval.c".into(),
                 wasm: Arc::new(module(exports)),
                 declared_types: Vec::new(),
+                declarations: Default::default(),
             },
         }
     }

@@ -97,7 +97,12 @@ pub fn journal_evals(journal: &Journal, lang: Lang, after: u64) -> Vec<(u64, Str
 /// session's evals (saved files, named text evals, Rust). A new such entry changes the prelude,
 /// and so restarts the session. (Another language's session evals stay out: their prototypes
 /// may name types only that session knows.)
-fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> String {
+fn prelude(
+    compiler: &Compiler,
+    host: &HostManifest,
+    journal: &Journal,
+    headers: &[(String, Vec<String>)],
+) -> String {
     let others: Vec<crate::journal::Entry> = journal
         .entries()
         .iter()
@@ -108,7 +113,7 @@ fn prelude(compiler: &Compiler, host: &HostManifest, journal: &Journal) -> Strin
         .cloned()
         .collect();
     let dirs = compiler.include_dirs();
-    let header = crate::vars::header_for(host, &others, &crate::vars::app_headers(dirs), dirs);
+    let header = crate::vars::header_for(host, &others, headers, dirs);
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
@@ -125,7 +130,8 @@ fn declarations(prelude: &str) -> Vec<&str> {
 /// The prelude with the host's vars only.
 fn host_prelude(compiler: &Compiler, host: &HostManifest) -> String {
     let dirs = compiler.include_dirs();
-    let header = crate::vars::header_for(host, &[], &crate::vars::app_headers(dirs), dirs);
+    let headers = crate::vars::app_headers(compiler, host.threads);
+    let header = crate::vars::header_for(host, &[], &headers, dirs);
     format!("#include \"hotwasm.h\"\n{header}")
 }
 
@@ -163,11 +169,12 @@ fn one_shot<'a>(
     name: &str,
     host: &HostManifest,
 ) -> Result<&'a mut Live, String> {
+    let headers = crate::vars::app_headers(compiler, host.threads);
     let prelude = {
         let state = hub.lock();
         let dirs = compiler.include_dirs();
         let all = state.journal.entries();
-        let header = crate::vars::header_for(host, all, &crate::vars::app_headers(dirs), dirs);
+        let header = crate::vars::header_for(host, all, &headers, dirs);
         format!("#include \"hotwasm.h\"\n{header}")
     };
     let mut args = compiler
@@ -195,10 +202,12 @@ fn in_step<'a>(
             .reset_after
             .max(sessions::reset_after(&hub.root, &epoch));
     }
+    // Read by clang the first time (then cached): before the lock, as the other writers do.
+    let headers = crate::vars::app_headers(compiler, host.threads);
     let (evals, prelude) = {
         let state = hub.lock();
         let evals = journal_evals(&state.journal, lang, slot.reset_after);
-        (evals, prelude(compiler, host, &state.journal))
+        (evals, prelude(compiler, host, &state.journal, &headers))
     };
     let stale = slot.live.as_ref().map(|l| {
         if l.threads != host.threads || declarations(&l.prelude) != declarations(&prelude) {
@@ -315,6 +324,7 @@ fn compile_and_deliver(
         wasm,
         checked,
         declared_types: compiled.declared_types,
+        declarations: compiled.declarations,
         eval_id,
     };
     let delivered = deliver(hub, &mut state, base, patch);
@@ -396,6 +406,7 @@ fn compile(
     match linked {
         Ok(mut compiled) => {
             compiled.declared_types = hotwasm_incremental::oneshot::types(&out);
+            compiled.declarations = hotwasm_incremental::oneshot::declarations(&out);
             if session_died {
                 // Linked by a process; the next eval starts a session and replays the journal.
                 slot.live = None;

@@ -7,11 +7,14 @@
 //! (the host's own function), each journaled patch defining a var adds one, and each journaled
 //! rollback takes one away unless only one is left.
 
-use crate::journal::{Entry, EntryKind};
+use crate::journal::{Declarations, Entry, EntryKind, Include};
 use crate::protocol::{Lang, VarInfo};
 use hotwasm_abi::{HostManifest, Signature};
-use std::collections::BTreeMap;
+use hotwasm_pipeline::compile::{Compiler, CompilerConfig};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
 
 pub use hotwasm_pipeline::vars_header::{include_dir, own_guard, HEADER};
 
@@ -19,7 +22,7 @@ pub use hotwasm_pipeline::vars_header::{include_dir, own_guard, HEADER};
 #[derive(Debug, Clone)]
 struct Version<'a> {
     seq: Option<u64>,
-    source: Option<(&'a str, Lang)>,
+    source: Option<(&'a Declarations, Lang)>,
 }
 
 /// Every current var, sorted by name: the host's vars, then every var a journaled patch defined.
@@ -36,7 +39,7 @@ pub fn current(host: &HostManifest, entries: &[Entry]) -> Vec<VarInfo> {
         match &e.kind {
             EntryKind::Patch {
                 manifest,
-                source,
+                declarations,
                 lang,
                 ..
             } => {
@@ -46,7 +49,7 @@ pub fn current(host: &HostManifest, entries: &[Entry]) -> Vec<VarInfo> {
                         .or_insert_with(|| (p.signature.clone(), Vec::new()));
                     var.1.push(Version {
                         seq: Some(e.seq),
-                        source: Some((source.as_str(), *lang)),
+                        source: Some((declarations, *lang)),
                     });
                 }
             }
@@ -66,7 +69,9 @@ pub fn current(host: &HostManifest, entries: &[Entry]) -> Vec<VarInfo> {
         .map(|(name, (signature, history))| {
             let top = history.last().expect("not empty");
             let prototype = match top.source {
-                Some((text, Lang::C | Lang::Cpp)) => prototype_in(text, &name),
+                Some((declared, Lang::C | Lang::Cpp)) => {
+                    declared.printed.get(&name).map(|d| format!("{d};"))
+                }
                 _ => None,
             };
             VarInfo {
@@ -106,146 +111,15 @@ pub fn prototype_from_letters(name: &str, signature: &Signature) -> String {
     format!("{ret} {name}({params});")
 }
 
-/// `text` with comments and the insides of string and character literals blanked (same length,
-/// same line breaks), so a scan for braces and names sees only code.
-fn code_only(text: &str) -> Vec<u8> {
-    let b = text.as_bytes();
-    let mut out = b.to_vec();
-    let mut i = 0;
-    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
-        for c in &mut out[from..to] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    };
-    while i < b.len() {
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                let end = b[i..]
-                    .iter()
-                    .position(|c| *c == b'\n')
-                    .map_or(b.len(), |p| i + p);
-                blank(&mut out, i, end);
-                i = end;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = text[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
-                blank(&mut out, i, end);
-                i = end;
-            }
-            q @ (b'"' | b'\'') => {
-                let mut j = i + 1;
-                while j < b.len() && b[j] != q && b[j] != b'\n' {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
-                }
-                let end = (j + 1).min(b.len());
-                blank(&mut out, i + 1, end.saturating_sub(1).max(i + 1));
-                i = end;
-            }
-            _ => i += 1,
-        }
-    }
-    out
-}
-
-/// The declaration of function `name` taken from the C or C++ `source` that defines it:
-/// `int helper(int v) { ... }` → `int helper(int v);` (the definition's own text, whitespace
-/// collapsed; `extern "C"` dropped). `None` when no top-level definition is found.
-pub fn prototype_in(source: &str, name: &str) -> Option<String> {
-    let code = code_only(source);
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let mut depth = 0i32;
-    let mut start = 0usize;
-    let mut i = 0usize;
-    let mut line_start = true;
-    while i < code.len() {
-        let c = code[i];
-        if line_start && c == b'#' {
-            // A preprocessor line (with continuations) ends any declaration before it.
-            while i < code.len() && !(code[i] == b'\n' && code[i - 1] != b'\\') {
-                i += 1;
-            }
-            start = i;
-            continue;
-        }
-        line_start = c == b'\n' || (line_start && c.is_ascii_whitespace());
-        match c {
-            b'{' => {
-                depth += 1;
-                start = i + 1;
-            }
-            b'}' => {
-                depth -= 1;
-                start = i + 1;
-            }
-            b';' if depth == 0 => start = i + 1,
-            _ if depth == 0
-                && code[i..].starts_with(name.as_bytes())
-                && (i == 0 || !ident(code[i - 1]))
-                && !code.get(i + name.len()).is_some_and(|c| ident(*c)) =>
-            {
-                if let Some(proto) = definition_at(source, &code, start, i + name.len()) {
-                    return Some(proto);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// When `code[after_name..]` is `( params ) {`, the declaration text from `start`.
-fn definition_at(source: &str, code: &[u8], start: usize, after_name: usize) -> Option<String> {
-    let mut j = after_name;
-    while code.get(j).is_some_and(u8::is_ascii_whitespace) {
-        j += 1;
-    }
-    if code.get(j) != Some(&b'(') {
-        return None;
-    }
-    let mut parens = 0;
-    let close = (j..code.len()).find(|&k| {
-        match code[k] {
-            b'(' => parens += 1,
-            b')' => parens -= 1,
-            _ => {}
-        }
-        parens == 0
-    })?;
-    let after = String::from_utf8_lossy(&code[close + 1..]).into_owned();
-    if !after.trim_start().starts_with('{') {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&code[start..=close]).into_owned();
-    let mut words: Vec<&str> = text.split_whitespace().collect();
-    // `extern "C"` (the literal was blanked to `" "`).
-    if words.first() == Some(&"extern") && words.get(1).is_some_and(|w| w.starts_with('"')) {
-        words.drain(..if words.get(1) == Some(&"\"") { 3 } else { 2 });
-    }
-    let _ = source;
-    let decl = words.join(" ");
-    (!decl.is_empty()).then(|| format!("{decl};"))
-}
-
-/// The `#include` lines of `source`, in order.
-fn includes_of(source: &str) -> impl Iterator<Item = &str> {
-    source.lines().map(str::trim).filter(|l| {
-        l.strip_prefix('#')
-            .is_some_and(|r| r.trim_start().starts_with("include"))
-    })
-}
-
-/// The text of `hotwasm_vars.h` for `vars`. `sources` are the C/C++ texts of the journal entries
-/// that define a current version (their `#include` lines come first, so the prototypes' types
+/// The text of `hotwasm_vars.h` for `vars`. `includes` are the `#include`s of the journal entries
+/// that define a current version, as clang saw them (they come first, so the prototypes' types
 /// are known; a quoted one that `resolves` says is not found from the include path is left as
 /// a comment: it stood beside the eval's own file); `app_header_of(name)` names an app header
 /// declaring a host var (then the app's own declaration stands and this header only names it).
 pub fn header_text(
     vars: &[VarInfo],
     globals: &[GlobalDecl],
-    sources: &[(&str, Lang)],
+    includes: &[(&Include, Lang)],
     app_header_of: &dyn Fn(&str) -> Option<String>,
     resolves: &dyn Fn(&str) -> bool,
     local_type_of: &dyn Fn(&VarInfo) -> Option<String>,
@@ -253,27 +127,22 @@ pub fn header_text(
     let mut out = String::from(
         "/* hotwasm_vars.h: every current var with its prototype, written by `hotwasm serve` after\n   each applied eval (also at /hotwasm/vars.h). Do not edit: it is rewritten.\n   `#include <hotwasm_vars.h>` in an eval to call vars earlier evals defined. */\n#ifndef HOTWASM_VARS_H\n#define HOTWASM_VARS_H\n#include <stdint.h>\n",
     );
-    let mut seen = Vec::new();
-    for (text, lang) in sources {
-        for inc in includes_of(text) {
-            if inc.contains(HEADER) || seen.contains(&(inc, *lang)) {
-                continue;
-            }
+    let mut seen: Vec<(&Include, Lang)> = Vec::new();
+    for (inc, lang) in includes {
+        let own = Path::new(&inc.name)
+            .file_name()
+            .is_some_and(|f| f == HEADER);
+        if !own && !seen.contains(&(inc, *lang)) {
             seen.push((inc, *lang));
         }
     }
-    for (inc, lang) in &seen {
-        let quoted = inc
-            .split('"')
-            .nth(1)
-            .filter(|_| inc.matches('"').count() == 2);
-        if let Some(file) = quoted.filter(|f| !resolves(f)) {
-            out.push_str(&format!("/* not on the include path, so left out: {file} (an eval included it from beside its own file) */\n"));
-        } else if *lang == Lang::Cpp {
+    for (inc, lang) in seen {
+        if !inc.angled && !resolves(&inc.name) {
+            out.push_str(&format!("/* not on the include path, so left out: {} (an eval included it from beside its own file) */\n", inc.name));
+        } else if lang == Lang::Cpp {
             out.push_str(&format!("#ifdef __cplusplus\n{inc}\n#endif\n"));
         } else {
-            out.push_str(inc);
-            out.push('\n');
+            out.push_str(&format!("{inc}\n"));
         }
     }
     out.push_str("#ifdef __cplusplus\nextern \"C\" {\n#endif\n");
@@ -389,6 +258,7 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
             wasm,
             lang,
             declared_types: local_types,
+            declarations,
             ..
         } = &e.kind
         else {
@@ -410,7 +280,11 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
                     format!("{origin}: its type `{ty}` names `{t}`, which that eval declared itself: declare it again where you use it"),
                     None,
                 ),
-                None => (origin, extern_declaration(&name, &ty)),
+                // As clang printed it; a journal from before that was recorded: from the type.
+                None => match declarations.printed.get(&name) {
+                    Some(printed) => (origin, Some(format!("{printed};"))),
+                    None => (origin, extern_declaration(&name, &ty)),
+                },
             };
             out.push(GlobalDecl {
                 name,
@@ -422,10 +296,66 @@ fn journal_globals(entries: &[Entry]) -> Vec<GlobalDecl> {
     out
 }
 
-/// The app's headers in `include_dirs` (name, text): a host var one of them declares is only
-/// named by the generated header. Read before taking the journal lock.
-pub fn app_headers(include_dirs: &[PathBuf]) -> Vec<(String, String)> {
-    include_dirs
+/// The app's headers in `include_dirs` and the functions each declares, as clang read them
+/// ([`Compiler::report_file`]): a host var one of them declares is only named by the generated
+/// header. Each header is read once per modification time; one clang cannot read declares
+/// nothing (a note says why). Read before taking the journal lock.
+pub fn app_headers(compiler: &Compiler, threads: bool) -> Vec<(String, Vec<String>)> {
+    type Cache = Mutex<HashMap<(PathBuf, bool), (SystemTime, Vec<String>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let lock = || cache.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::new();
+    for path in header_files(compiler.include_dirs()) {
+        let Some(modified) = std::fs::metadata(&path).and_then(|m| m.modified()).ok() else {
+            continue;
+        };
+        let key = (path.clone(), threads);
+        let functions = match lock().get(&key).cloned() {
+            Some((at, functions)) if at == modified => functions,
+            _ => {
+                let functions = functions_declared(compiler, &path, threads);
+                lock().insert(key, (modified, functions.clone()));
+                functions
+            }
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        out.extend(name.map(|n| (n, functions)));
+    }
+    out
+}
+
+/// The functions app header `path` declares, as clang read it; none (and a note) when clang
+/// cannot read it on its own.
+fn functions_declared(compiler: &Compiler, path: &Path, threads: bool) -> Vec<String> {
+    match compiler.report_file(path, threads) {
+        Ok(reported) => reported.functions,
+        Err(why) => {
+            eprintln!(
+                "hotwasm: the vars header could not read {} with clang ({why}): a host var only it declares is declared again from its signature letters",
+                path.display()
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// [`app_headers`] of a project without a running server (an editor's first vars header): read
+/// by a compiler of its patch settings `config`; none when there is no compiler.
+pub fn app_headers_of(config: CompilerConfig, threads: bool) -> Vec<(String, Vec<String>)> {
+    let reporter = crate::sessions::file_reporter(&config);
+    match Compiler::new(config) {
+        Ok(mut compiler) => {
+            compiler.set_reporter(reporter);
+            app_headers(&compiler, threads)
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The C and C++ headers directly in `include_dirs`, but hotwasm's own.
+fn header_files(include_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = include_dirs
         .iter()
         .filter_map(|d| std::fs::read_dir(d).ok())
         .flatten()
@@ -435,11 +365,9 @@ pub fn app_headers(include_dirs: &[PathBuf]) -> Vec<(String, String)> {
             p.file_name()
                 .is_some_and(|n| n != HEADER && n != "hotwasm.h")
         })
-        .filter_map(|p| {
-            let name = p.file_name()?.to_string_lossy().into_owned();
-            Some((name, std::fs::read_to_string(&p).ok()?))
-        })
-        .collect()
+        .collect();
+    files.sort();
+    files
 }
 
 /// The app header (in `include_dirs`) that declares the host function `var`, when one does.
@@ -451,28 +379,29 @@ pub fn app_header_declaring(include_dirs: &[PathBuf], var: &str) -> Option<Strin
 }
 
 /// The header for the current state: `entries` of the journal, `host`'s vars, the app's
-/// `headers` ([`app_headers`]) and `include_dirs` (where a quoted include must resolve).
+/// `headers` and the functions each declares ([`app_headers`]) and `include_dirs` (where a
+/// quoted include must resolve).
 pub fn header_for(
     host: &HostManifest,
     entries: &[Entry],
-    headers: &[(String, String)],
+    headers: &[(String, Vec<String>)],
     include_dirs: &[PathBuf],
 ) -> String {
     let vars = current(host, entries);
-    let sources: Vec<(&str, Lang)> = entries
+    let includes: Vec<(&Include, Lang)> = entries
         .iter()
         .filter(|e| vars.iter().any(|v| v.defined_by_seq == Some(e.seq)))
-        .filter_map(|e| match &e.kind {
-            EntryKind::Patch { source, lang, .. } if *lang != Lang::Rust => {
-                Some((source.as_str(), *lang))
-            }
-            _ => None,
+        .flat_map(|e| match &e.kind {
+            EntryKind::Patch {
+                declarations, lang, ..
+            } if *lang != Lang::Rust => declarations.includes.iter().map(|i| (i, *lang)).collect(),
+            _ => Vec::new(),
         })
         .collect();
     let app_header_of = |var: &str| {
         headers
             .iter()
-            .find(|(_, text)| prototype_declared(text, var))
+            .find(|(_, functions)| functions.iter().any(|f| f == var))
             .map(|(name, _)| name.clone())
     };
     let resolves = |file: &str| include_dirs.iter().any(|d| d.join(file).is_file());
@@ -487,22 +416,11 @@ pub fn header_for(
     header_text(
         &vars,
         &journal_globals(entries),
-        &sources,
+        &includes,
         &app_header_of,
         &resolves,
         &local_type_of,
     )
-}
-
-/// Whether `text` names `var` followed by `(` (a declaration or a macro that makes one), the name
-/// perhaps in parentheses as Lua's headers write it: `int (lua_gettop) (lua_State *L);`.
-fn prototype_declared(text: &str, var: &str) -> bool {
-    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    text.match_indices(var).any(|(at, _)| {
-        let after = text[at + var.len()..].trim_start();
-        let after = after.strip_prefix(')').map_or(after, str::trim_start);
-        !text[..at].ends_with(ident) && after.starts_with('(')
-    })
 }
 
 /// The current vars of `hub` (its host manifest and journal).
@@ -515,12 +433,10 @@ pub fn of_hub(hub: &crate::hub::Hub) -> Vec<VarInfo> {
 /// The header text for `hub`'s current vars.
 pub fn header_of_hub(hub: &crate::hub::Hub) -> String {
     let host = hub.host().unwrap_or_default();
-    let include_dirs = hub
-        .compiler
-        .as_ref()
-        .map(|c| c.include_dirs().to_vec())
-        .unwrap_or_default();
-    let headers = app_headers(&include_dirs);
+    let (include_dirs, headers) = match hub.compiler.as_ref() {
+        Ok(c) => (c.include_dirs().to_vec(), app_headers(c, host.threads)),
+        Err(_) => Default::default(),
+    };
     let state = hub.lock();
     header_for(&host, state.journal.entries(), &headers, &include_dirs)
 }
@@ -561,14 +477,19 @@ mod tests {
         Signature::parse(s).unwrap()
     }
 
-    fn patch(seq: u64, source: &str, vars: &[(&str, &str)]) -> Entry {
+    /// A C patch defining `vars` (name, signature, the declaration clang printed, if recorded).
+    fn patch(seq: u64, vars: &[(&str, &str, Option<&str>)]) -> Entry {
+        let printed = vars
+            .iter()
+            .filter_map(|(v, _, d)| Some((v.to_string(), (*d)?.to_string())))
+            .collect();
         Entry {
             seq,
             kind: EntryKind::Patch {
                 manifest: PatchManifest {
                     entries: vars
                         .iter()
-                        .map(|(v, s)| PatchEntry {
+                        .map(|(v, s, _)| PatchEntry {
                             var: v.to_string(),
                             symbol: format!("{v}__hw{seq}"),
                             signature: sig(s),
@@ -576,51 +497,17 @@ mod tests {
                         .collect(),
                 },
                 run: None,
-                source: source.into(),
+                source: String::new(),
                 lang: Lang::C,
                 name: "eval.c".into(),
                 wasm: Arc::new(Vec::new()),
                 declared_types: Vec::new(),
+                declarations: Declarations {
+                    printed,
+                    includes: Vec::new(),
+                },
             },
         }
-    }
-
-    #[test]
-    fn a_host_function_an_app_header_declares_in_parentheses_is_left_to_that_header() {
-        let lua_h = "LUA_API int   (lua_gettop) (lua_State *L);\nint lua_gettopx(void);\n";
-        assert!(prototype_declared(lua_h, "lua_gettop"));
-        assert!(prototype_declared(
-            "int lua_settop (lua_State *L, int idx);",
-            "lua_settop"
-        ));
-        assert!(
-            !prototype_declared(lua_h, "gettop"),
-            "a longer name is not this one"
-        );
-        assert!(
-            !prototype_declared("int (lua_gettop);", "lua_gettop"),
-            "not a function"
-        );
-    }
-
-    #[test]
-    fn prototypes_are_the_definitions_own_text() {
-        let src = "#include <stdio.h>\n/* int helper(int) { */\nstatic int twice(int v) { return v * 2; }\nint helper(int v)\n{ return twice(v) * 3; }\nconst char *name_of(const int *p, double (*f)(double)) { (void)p; (void)f; return \"x{\"; }\nint user(int v) { return helper(v); }\n";
-        assert_eq!(
-            prototype_in(src, "helper").as_deref(),
-            Some("int helper(int v);")
-        );
-        assert_eq!(
-            prototype_in(src, "name_of").as_deref(),
-            Some("const char *name_of(const int *p, double (*f)(double));")
-        );
-        assert_eq!(
-            prototype_in(src, "user").as_deref(),
-            Some("int user(int v);")
-        );
-        assert_eq!(prototype_in(src, "absent"), None);
-        let cpp = "extern \"C\" int f(int x) { return x; }\n";
-        assert_eq!(prototype_in(cpp, "f").as_deref(), Some("int f(int x);"));
     }
 
     #[test]
@@ -634,11 +521,13 @@ mod tests {
             ..HostManifest::default()
         };
         let entries = vec![
-            patch(1, "int helper(int v) { return v; }\n", &[("helper", "ii")]),
+            patch(1, &[("helper", "ii", Some("int helper(int v)"))]),
             patch(
                 2,
-                "void step(float dt) { (void)dt; }\nint helper(int v) { return v + 1; }\n",
-                &[("step", "vf"), ("helper", "ii")],
+                &[
+                    ("step", "vf", Some("void step(float dt)")),
+                    ("helper", "ii", Some("int helper(int v)")),
+                ],
             ),
             Entry {
                 seq: 3,
@@ -681,7 +570,18 @@ mod tests {
 
     #[test]
     fn includes_come_first_and_a_quoted_one_off_the_include_path_is_left_out() {
-        let src = "#include <math.h>\n#include \"app.h\"\n#include \"beside.h\"\nint f(int v) { return v; }\n";
+        let inc = |name: &str, angled| Include {
+            name: name.into(),
+            angled,
+        };
+        let includes = [
+            inc("math.h", true),
+            inc("app.h", false),
+            inc("beside.h", false),
+            inc("hotwasm_vars.h", true),
+            inc("math.h", true),
+        ];
+        let includes: Vec<(&Include, Lang)> = includes.iter().map(|i| (i, Lang::C)).collect();
         let vars = [VarInfo {
             name: "f".into(),
             signature: "ii".into(),
@@ -689,19 +589,30 @@ mod tests {
             prototype: Some("int f(int v);".into()),
             defined_by_seq: Some(1),
         }];
-        let text = header_text(
-            &vars,
-            &[],
-            &[(src, Lang::C)],
-            &|_| None,
-            &|f| f == "app.h",
-            &|_| None,
-        );
+        let text = header_text(&vars, &[], &includes, &|_| None, &|f| f == "app.h", &|_| {
+            None
+        });
         let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} in {text}"));
         assert!(at("#include <math.h>") < at("int f(int v);"));
         assert!(at("#include \"app.h\"") < at("int f(int v);"));
         assert!(!text.contains("#include \"beside.h\""), "{text}");
         assert!(text.contains("left out: beside.h"), "{text}");
+        assert_eq!(text.matches("#include <math.h>").count(), 1, "{text}");
+        assert!(!text.contains("\n#include <hotwasm_vars.h>\n"), "{text}");
+    }
+
+    #[test]
+    fn a_var_whose_entry_recorded_no_declaration_is_declared_from_its_letters() {
+        // A journal from before clang's declarations were recorded, or a saved file whose
+        // report clang could not give.
+        let entries = vec![patch(1, &[("old_helper", "ii", None)])];
+        let vars = current(&HostManifest::default(), &entries);
+        assert_eq!(vars[0].prototype, None);
+        let header = header_for(&HostManifest::default(), &entries, &[], &[]);
+        assert!(
+            header.contains("#ifndef HOTWASM_OWN_old_helper\nint32_t old_helper(int32_t);\n#endif"),
+            "{header}"
+        );
     }
 
     #[test]
@@ -744,8 +655,13 @@ mod tests {
 
     #[test]
     fn declarations_sit_under_own_guards_and_eval_local_types_are_named_not_used() {
-        let src = "typedef struct { int x, y; } pt;\npt mk(int a) { pt p = {a, a}; return p; }\nint sq(int x) { return x * x; }\n";
-        let entries = vec![patch(1, src, &[("mk", "vpi"), ("sq", "ii")])];
+        let entries = vec![patch(
+            1,
+            &[
+                ("mk", "vpi", Some("pt mk(int a)")),
+                ("sq", "ii", Some("int sq(int x)")),
+            ],
+        )];
         let host = HostManifest::default();
         let globals = vec![GlobalDecl {
             name: "counter".into(),
@@ -755,7 +671,7 @@ mod tests {
         let header = header_text(
             &current(&host, &entries),
             &globals,
-            &[(src, Lang::C)],
+            &[],
             &|_| None,
             &|_| true,
             &|v| mentions_any(v.prototype.as_deref()?, &["pt".to_string()]),
@@ -778,9 +694,8 @@ mod tests {
     #[test]
     fn the_types_clang_reported_an_entry_declared_are_named_not_used_and_old_entries_declare_none()
     {
-        let src = "typedef struct { int x, y; } pt;\npt mk(int a) { pt p = {a, a}; return p; }\n";
         let host = HostManifest::default();
-        let mut recorded = patch(1, src, &[("mk", "vpi")]);
+        let mut recorded = patch(1, &[("mk", "vpi", Some("pt mk(int a)"))]);
         if let EntryKind::Patch { declared_types, .. } = &mut recorded.kind {
             *declared_types = vec!["pt".into()];
         }
@@ -791,7 +706,7 @@ mod tests {
             "{header}"
         );
         // A journal written before the record: its entry declares no types of its own.
-        let old = patch(1, src, &[("mk", "vpi")]);
+        let old = patch(1, &[("mk", "vpi", Some("pt mk(int a)"))]);
         let header = header_for(&host, &[old], &[], &[]);
         assert!(header.contains("\npt mk(int a);\n"), "{header}");
     }

@@ -162,6 +162,54 @@ fn a_value_without_a_recorder_for_its_type_is_still_classified() {
 }
 
 #[test]
+fn each_eval_reports_its_declarations_as_clang_prints_them_and_its_own_includes() {
+    let mut s = util::session(Lang::C);
+    let out = s
+        .eval("#include <stdio.h>\n#ifdef NOT_DEFINED\n#include <math.h>\n#endif\nint kr(a, c) int a; char c; { return a + c; }\nint (*pick(int w))(int) { (void)w; return 0; }\nstatic int hidden(void) { return 1; }\nconst char *names[2] = {\"a\", \"b\"};\n")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    let declaration = |out: &hotwasm_incremental::EvalOutput, name: &str| {
+        out.decl(name).and_then(|d| d.declaration.clone())
+    };
+    assert_eq!(
+        declaration(&out, "kr").as_deref(),
+        Some("int kr(int a, int c)")
+    );
+    assert_eq!(
+        declaration(&out, "pick").as_deref(),
+        Some("int (*pick(int w))(int)")
+    );
+    assert_eq!(
+        declaration(&out, "names").as_deref(),
+        Some("extern const char *names[2]")
+    );
+    let includes: Vec<_> = out
+        .includes
+        .iter()
+        .map(|i| (i.name.as_str(), i.angled))
+        .collect();
+    assert_eq!(includes, [("stdio.h", true)]);
+    // A later eval's own includes only: none here.
+    let out = s.eval("int later(void) { return kr(1, 2); }\n").unwrap();
+    assert!(out.ok && out.includes.is_empty(), "{:?}", out.includes);
+
+    let mut s = util::session(Lang::Cpp);
+    let out = s
+        .eval("struct P { int get() const &; };\nint P::get() const & { return 1; }\nint twice(int x, int by = 2) { return x * by; }\ntemplate <class T> T ident(T t) { return t; }\n")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    assert_eq!(
+        declaration(&out, "P::get").as_deref(),
+        Some("int get() const &")
+    );
+    assert_eq!(
+        declaration(&out, "twice").as_deref(),
+        Some("int twice(int x, int by = 2)")
+    );
+    assert_eq!(declaration(&out, "ident"), None, "a template is no var");
+}
+
+#[test]
 fn a_final_expression_is_printed_so_clang_does_not_warn_that_its_value_is_unused() {
     for lang in [Lang::C, Lang::Cpp] {
         let mut s = util::session(lang);

@@ -138,22 +138,37 @@ impl Compiler {
             dump: dump.is_some(),
             threads: host.threads,
         };
-        let mut object = self.compile_object(src, work, how, &mut phases)?;
+        // Clang's report of the file (its globals' types and initializers, the declarations and
+        // includes the vars header repeats) parses it once more in a session process. A C file's
+        // (~0.1 s) runs beside the object's compile, so a file of functions gets its prototypes
+        // at no wait; a C++ file's (seconds with the std headers, until the session has a PCH)
+        // is read after the compile, and only when the object has globals.
+        let (object, early) = std::thread::scope(|scope| {
+            let report = (lang == SourceLang::C)
+                .then(|| scope.spawn(|| self.report(src, lang, host.threads)));
+            let object = self.compile_object(src, work, how, &mut phases);
+            let report = report.map(|r| r.join().unwrap_or_else(|_| Err("it panicked".into())));
+            (object, report)
+        });
+        let mut object = object?;
         if let Some(dump) = dump {
             self.layouts.record(dump, &host.layouts, &object.layouts);
         }
 
         let bytes = std::fs::read(work.join("patch.o")).map_err(CompileError::Io)?;
-        // Clang's report of the file's globals (their types and initializers) is read only when
-        // the object has globals: it parses the file once more (for C++ with the std headers,
-        // about a second), which a file of functions alone never waits for.
-        let reported = match uses_globals(&bytes) {
-            false => Reported::default(),
-            true => self.report(src, lang, host.threads).unwrap_or_else(|why| {
-                object.diagnostics.push(unreported(src.input, &why));
-                Reported::default()
-            }),
+        let report = match early {
+            Some(report) => report,
+            None if uses_globals(&bytes) => self.report(src, lang, host.threads),
+            None => Ok(Reported::default()),
         };
+        // Without the report, a file of functions alone loses only its prototypes (the vars
+        // header declares them from their signatures); one with globals is warned.
+        let reported = report.unwrap_or_else(|why| {
+            if uses_globals(&bytes) {
+                object.diagnostics.push(unreported(src.input, &why));
+            }
+            Reported::default()
+        });
         let bound = Bind {
             lang,
             learnt,
@@ -173,6 +188,7 @@ impl Compiler {
             elapsed: started.elapsed(),
             phases,
             declared_types: reported.types,
+            declarations: reported.declarations,
         })
     }
 
@@ -222,6 +238,7 @@ impl Compiler {
             elapsed: started.elapsed(),
             phases,
             declared_types: Vec::new(),
+            declarations: Default::default(),
         })
     }
 
@@ -467,6 +484,34 @@ impl Compiler {
             text: src.text.to_string(),
         };
         reporter.report(&job)
+    }
+
+    /// Clang's report of a file read on its own (an app header, for the functions it declares):
+    /// as its extension says (`.c` C, `.cpp`/`.hpp`/… C++), a `.h` as C, or as C++ when it does
+    /// not compile as C. An error says why clang could not read it.
+    pub fn report_file(&self, header: &Path, threads: bool) -> Result<Reported, String> {
+        let text = std::fs::read_to_string(header).map_err(|e| e.to_string())?;
+        let (dir, file) = match (header.parent(), header.file_name()) {
+            (Some(dir), Some(file)) => (dir, file.to_string_lossy()),
+            _ => return Err(format!("{} is not a file", header.display())),
+        };
+        let src = CSource {
+            cwd: dir,
+            input: &file,
+            text: &text,
+            stands_for: None,
+        };
+        let ext = header.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext {
+            "c" => self.report(src, SourceLang::C, threads),
+            "cpp" | "cc" | "cxx" | "hpp" | "hh" | "hxx" => {
+                self.report(src, SourceLang::Cpp, threads)
+            }
+            _ => self.report(src, SourceLang::C, threads).or_else(|as_c| {
+                self.report(src, SourceLang::Cpp, threads)
+                    .map_err(|as_cpp| format!("as C: {as_c}; as C++: {as_cpp}"))
+            }),
+        }
     }
 
     /// The project directory of the file a text eval stands for, if it exists.

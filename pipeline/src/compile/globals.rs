@@ -30,6 +30,40 @@ pub struct Reported {
     pub globals: Vec<Declared>,
     /// The types it declares itself (records, typedefs, enums, aliases), by name.
     pub types: Vec<String>,
+    /// What the vars header repeats of it: declarations as clang printed them, its includes.
+    pub declarations: Declarations,
+    /// Every function it declares or defines, by name (the functions an app header declares).
+    pub functions: Vec<String>,
+}
+
+/// One `#include` directive of a source, as clang's preprocessor saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Include {
+    /// The header's name as spelled between the brackets or quotes.
+    pub name: String,
+    /// `<name>` rather than `"name"`.
+    pub angled: bool,
+}
+
+impl std::fmt::Display for Include {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.angled {
+            true => write!(f, "#include <{}>", self.name),
+            false => write!(f, "#include \"{}\"", self.name),
+        }
+    }
+}
+
+/// What the vars header repeats of a source so a later one can use what it defines, as clang
+/// read it (never cut from the text).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Declarations {
+    /// Each function and global it defines, by symbol: the declaration clang printed
+    /// (`int helper(int v)`, `extern unsigned int xs[4]`), without `;`.
+    pub printed: std::collections::BTreeMap<String, String>,
+    /// Its own `#include` directives, in order.
+    pub includes: Vec<Include>,
 }
 
 /// A source for a [`Reporter`] to read.

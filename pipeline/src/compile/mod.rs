@@ -146,6 +146,9 @@ pub struct Compiled {
     pub phases: Phases,
     /// The types (records, typedefs, enums) the source declares itself, as clang reported them.
     pub declared_types: Vec<String>,
+    /// Its functions' and globals' declarations and its includes, as clang reported them
+    /// (empty when clang was not asked).
+    pub declarations: globals::Declarations,
 }
 
 /// The parts of [`Compiled::elapsed`] (the rest is temp files and include checks).
@@ -616,6 +619,7 @@ impl Compiler {
             elapsed: started.elapsed(),
             phases,
             declared_types: Vec::new(),
+            declarations: Default::default(),
         })
     }
 

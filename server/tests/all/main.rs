@@ -26,6 +26,7 @@ mod layout_changes_are_refused;
 mod layouts_are_compared_by_structure;
 mod one_growing_program;
 mod statements_and_expressions;
+mod vars_from_clang;
 mod vars_query_and_header;
 
 // Languages beyond C.

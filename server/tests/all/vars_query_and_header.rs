@@ -140,3 +140,38 @@ fn a_later_eval_includes_the_generated_header_and_calls_an_earlier_var() {
     let rebound = get(server.port, "/hotwasm/vars.h", "evil.example:80");
     assert!(rebound.starts_with("HTTP/1.1 403"), "{rebound}");
 }
+
+#[test]
+fn a_saved_files_functions_are_declared_in_the_header_as_clang_printed_them() {
+    let _dog = watchdog(240);
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("patches/lib.c");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "int unused(void) { return 0; }\n").unwrap();
+    let server = Server::start_with(root, &[]);
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+
+    // A file of functions alone: its report is read beside its compile. `file_pick` returns a
+    // function pointer (the text reader found no definition there), `file_count` is defined
+    // without a prototype, and the include under `#if 0` is not the file's.
+    let text = "#include <math.h>\n#if 0\n#include <nothing_here.h>\n#endif\nstatic double twice(double x) { return 2 * x; }\ndouble file_apply(double (*f)(double), double x) { return f(x); }\nint file_count() { return 3; }\nint (*file_pick(int which))(void) { return which ? file_count : 0; }\ndouble file_sq(double x) { return file_apply(twice, x) + sqrt(x); }\n";
+    std::fs::write(&file, text).unwrap();
+    wait_until("the save's patch", 60, || !page.patches().is_empty());
+    let header = server.root.path().join(".hotwasm/include/hotwasm_vars.h");
+    let mut written = String::new();
+    wait_until("the header declaring the file's functions", 60, || {
+        written = std::fs::read_to_string(&header).unwrap_or_default();
+        written.contains("file_apply")
+    });
+    for declared in [
+        "\n#include <math.h>\n",
+        "\ndouble file_apply(double (*f)(double), double x);\n",
+        "\nint file_count(void);\n",
+        "\nint (*file_pick(int which))(void);\n",
+    ] {
+        assert!(written.contains(declared), "{declared} in {written}");
+    }
+    assert!(!written.contains("nothing_here.h"), "{written}");
+    assert!(!written.contains("twice"), "{written}");
+}

@@ -379,7 +379,7 @@ fn compile(
     let raw_output = sessions::printed(&diagnostics);
     if !out.ok {
         let n = diagnostics.len();
-        let hint = sessions::undeclared_host_function(&out, host, compiler.include_dirs(), lang)
+        let hint = sessions::undeclared_host_function(&out, host, compiler, lang)
             .map(|h| format!("\n{h}"))
             .unwrap_or_default();
         return Err(Box::new(Outcome {

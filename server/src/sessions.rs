@@ -359,7 +359,7 @@ fn describe((size, align, fields): &(u64, u64, Vec<(String, u64)>)) -> String {
 pub fn undeclared_host_function(
     out: &EvalOutput,
     host: &HostManifest,
-    include_dirs: &[PathBuf],
+    compiler: &hotwasm_pipeline::compile::Compiler,
     lang: Lang,
 ) -> Option<String> {
     let name = out
@@ -372,7 +372,7 @@ pub fn undeclared_host_function(
         .iter()
         .find(|v| v.name == name || crate::cpp_names::path_of(&v.name).is_some_and(|p| p == name));
     let header = if var.is_some() || host.exports.iter().any(|e| e == name) {
-        crate::vars::app_header_declaring(include_dirs, name)
+        crate::vars::app_header_declaring(compiler, host.threads, name)
     } else {
         None
     };

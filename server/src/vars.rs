@@ -370,11 +370,12 @@ fn header_files(include_dirs: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
-/// The app header (in `include_dirs`) that declares the host function `var`, when one does.
-pub fn app_header_declaring(include_dirs: &[PathBuf], var: &str) -> Option<String> {
-    app_headers(include_dirs)
+/// The app header that declares the host function `var` as clang read it ([`app_headers`]),
+/// when one does.
+pub fn app_header_declaring(compiler: &Compiler, threads: bool, var: &str) -> Option<String> {
+    app_headers(compiler, threads)
         .into_iter()
-        .find(|(_, text)| prototype_declared(text, var))
+        .find(|(_, functions)| functions.iter().any(|f| f == var))
         .map(|(name, _)| name)
 }
 

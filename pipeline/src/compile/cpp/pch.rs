@@ -406,4 +406,33 @@ mod tests {
         let with = with_pch(&cc1, Path::new("/c/std.pch"));
         assert_eq!(&with[..4], ["/clang", "-cc1", "-include-pch", "/c/std.pch"]);
     }
+
+    #[test]
+    fn a_session_pch_is_named_by_the_clang_file_and_the_flags_not_by_the_quote_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let clang = dir.path().join("clang");
+        std::fs::write(&clang, "one build").unwrap();
+        let args: Vec<String> = ["-O2", "-x", "c++", "probe.cpp", "-fincremental-extensions"]
+            .map(String::from)
+            .to_vec();
+        let key = session_pch_key(&clang, &args);
+        let mut quoted = args.clone();
+        quoted.extend(["-iquote".into(), "/app/src".into()]);
+        assert_eq!(key, session_pch_key(&clang, &quoted));
+        let mut other = args.clone();
+        other[0] = "-O0".into();
+        assert_ne!(key, session_pch_key(&clang, &other), "other flags");
+        std::fs::write(&clang, "another build of clang").unwrap();
+        assert_ne!(key, session_pch_key(&clang, &args), "another toolchain");
+        let with = session_args_with_pch(&quoted, Path::new("/c/std.pch"));
+        assert_eq!(&with[..2], ["-include-pch", "/c/std.pch"]);
+        assert_eq!(&with[2..], &quoted[..]);
+    }
+
+    #[test]
+    fn only_libcxx_headers_of_the_pch_count_as_its_includes() {
+        assert!(includes_a_pch_header(["/sysroot/include/c++/v1/vector"]));
+        assert!(!includes_a_pch_header(["/app/src/vector"]));
+        assert!(!includes_a_pch_header(["/sysroot/include/c++/v1/deque"]));
+    }
 }

@@ -191,6 +191,9 @@ struct LinkSpec<'a> {
     in_process: Option<&'a mut dyn InProcessLinker>,
 }
 
+/// The least time a session PCH build is given ([`Compiler::session_pch`]).
+const SESSION_PCH_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Compiles patches; cheap to share between threads.
 #[derive(Debug)]
 pub struct Compiler {
@@ -276,7 +279,12 @@ impl Compiler {
             .map_err(|e| e.to_string())?
             .clang()
             .to_path_buf();
-        let limits = self.limits();
+        // The build reads only the standard headers, never a user's text: the compile deadline
+        // (a guard against what users write) would stop it on a busy machine (8 s at load 16).
+        let limits = process::Limits {
+            timeout: self.config.timeout.max(SESSION_PCH_TIMEOUT),
+            ..self.limits()
+        };
         self.session_pchs
             .get(&clang, args, |cmd| match process::run(cmd, limits) {
                 Ok(f) if f.status.success() => Ok(()),

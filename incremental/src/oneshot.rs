@@ -56,7 +56,8 @@ pub fn types(out: &EvalOutput) -> Vec<String> {
 }
 
 /// Reads sources with a session each (started, given the text, ended), taken from spares
-/// started ahead with the same arguments ([`crate::spare`]).
+/// started ahead with the same arguments ([`crate::spare`]); the next spare starts after the
+/// report, not beside it.
 #[derive(Debug, Clone)]
 pub struct FileReporter {
     /// The session program.
@@ -83,11 +84,13 @@ impl FileReporter {
             SourceLang::C => crate::Lang::C,
             SourceLang::Cpp => crate::Lang::Cpp,
         };
-        let (mut session, _) = self
+        let (mut session, _, refill) = self
             .spares
-            .take(&self.program, lang, args, self.limits, Some(&job.cwd))
+            .take_deferred(&self.program, lang, args, self.limits, Some(&job.cwd))
             .map_err(|e| e.to_string())?;
-        session.eval(&job.text).map_err(|e| e.to_string())
+        let out = session.eval(&job.text).map_err(|e| e.to_string());
+        drop(refill);
+        out
     }
 }
 

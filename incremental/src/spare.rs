@@ -70,6 +70,21 @@ impl Key {
 
 type Starting = JoinHandle<Result<Session, SessionError>>;
 
+/// Starts the next spare of a taken session's key when dropped ([`Spares::take_deferred`]).
+#[must_use = "the next spare starts when this is dropped: keep it until the request is done"]
+pub struct Refill<'a> {
+    spares: &'a Spares,
+    key: Option<Key>,
+}
+
+impl Drop for Refill<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.spares.prepare(key);
+        }
+    }
+}
+
 /// The spare sessions of one server (or one reporter), by what they were started with.
 #[derive(Default)]
 pub struct Spares {
@@ -96,7 +111,7 @@ impl Spares {
     /// A session of `program` for `lang` with the cc1 `args` in `cwd` under `limits`, after an
     /// empty first input: the spare started with exactly these (waiting for it if it is still
     /// starting), else one started now. The next spare for the same is started in the
-    /// background either way.
+    /// background at once.
     pub fn take(
         &self,
         program: &Path,
@@ -105,6 +120,20 @@ impl Spares {
         limits: SessionLimits,
         cwd: Option<&Path>,
     ) -> Result<(Session, Origin), SessionError> {
+        let (session, origin, _refill) = self.take_deferred(program, lang, args, limits, cwd)?;
+        Ok((session, origin))
+    }
+
+    /// [`Spares::take`], but the next spare starts when the returned [`Refill`] is dropped:
+    /// after the request, so its start does not compete with the request for the CPU.
+    pub fn take_deferred(
+        &self,
+        program: &Path,
+        lang: Lang,
+        args: &[String],
+        limits: SessionLimits,
+        cwd: Option<&Path>,
+    ) -> Result<(Session, Origin, Refill<'_>), SessionError> {
         let key = Key::new(program, lang, args, limits, cwd);
         let spare = {
             let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
@@ -112,11 +141,15 @@ impl Spares {
             at.map(|i| ready.remove(i).1)
         };
         let taken = spare.and_then(|h| h.join().ok()).and_then(Result::ok);
-        self.prepare(key.clone());
-        match taken {
-            Some(session) => Ok((session, Origin::Spare)),
-            None => Ok((key.start()?, Origin::Started)),
-        }
+        let (session, origin) = match taken {
+            Some(session) => (session, Origin::Spare),
+            None => (key.start()?, Origin::Started),
+        };
+        let refill = Refill {
+            spares: self,
+            key: Some(key),
+        };
+        Ok((session, origin, refill))
     }
 
     /// Starts a spare for `key` in the background (dropping the oldest beyond [`KEPT`]).

@@ -21,6 +21,7 @@ pub mod percall;
 pub mod protocol;
 pub mod report;
 mod session;
+pub mod spare;
 
 pub use report::{Decl, Diagnostic, EvalOutput, Field, MacroChange};
 pub use session::{Lang, Session, SessionError, SessionLimits};

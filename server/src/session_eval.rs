@@ -4,8 +4,9 @@
 //! clang's parser splits every C/C++ text and no other splitter exists. The steps, with the
 //! growing session's lock held from 1 to 5 (evals of one language are one sequence):
 //! 1. the growing session is brought in step with the journal (started and replayed when it is
-//!    not); a one-shot session is started with every current var declared and `-iquote` the
-//!    file's directory;
+//!    not); a one-shot session is taken from the spares started ahead ([`one_shot`]: with the
+//!    standard headers precompiled when the text includes one) with every current var declared
+//!    and `-iquote` the file's directory;
 //! 2. in a compile slot, the session compiles the text: clang's parser tells declarations,
 //!    statements and the final value apart, a redefinition becomes a new version, statements and
 //!    dynamic initializers move into `hotwasm_main` (they run after the swap);
@@ -27,9 +28,10 @@ use crate::protocol::{Lang, Stage, Timings};
 use crate::sessions::{self, Live, Slot, Start};
 use hotwasm_abi::HostManifest;
 use hotwasm_incremental::link::in_process_argv;
+use hotwasm_incremental::spare::Spares;
 use hotwasm_incremental::{EvalOutput, Session};
 use hotwasm_pipeline::compile::{
-    CompileError, Compiled, Compiler, InProcessLinker, SessionObject, SourceLang,
+    cpp, CompileError, Compiled, Compiler, InProcessLinker, SessionObject, SourceLang,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -144,6 +146,17 @@ fn start(
     args: &[String],
     prelude: &str,
 ) -> Result<Live, String> {
+    start_from(compiler, host, (lang, args), prelude, None)
+}
+
+/// [`start`], from a spare started ahead with the same arguments when `spares` has one.
+fn start_from(
+    compiler: &Compiler,
+    host: &HostManifest,
+    (lang, args): (Lang, &[String]),
+    prelude: &str,
+    spares: Option<&Spares>,
+) -> Result<Live, String> {
     let config = compiler.config();
     sessions::start(&Start {
         lang,
@@ -154,21 +167,30 @@ fn start(
         threads: host.threads,
         timeout: config.timeout,
         memory_bytes: config.memory_bytes,
+        spares,
     })
 }
 
-/// Step 1 of a text eval standing for the project file `name`: a session of its own, started
-/// in `slot` with the prelude of every current var (the journal's entries of any kind) and the
-/// file's own directory searched for `#include "..."`; it ends with the eval, adding nothing to
-/// the console's growing session.
-fn one_shot<'a>(
+/// Step 1 and the first half of 2 for a text eval standing for the project file `name`: a
+/// session of its own, started in `slot` (from a spare: [`hotwasm_incremental::spare`]) with
+/// the prelude of every current var (the journal's entries of any kind) and the file's own
+/// directory searched for `#include "..."`, compiles `text`; it ends with the eval, adding
+/// nothing to the console's growing session.
+///
+/// C++ text that includes one of the standard headers the old one-process path precompiled
+/// ([`cpp::PCH_HEADERS`], the same [`cpp::wants_pch`] rule), or whose prelude does (the vars
+/// header repeats the `#include`s of the entries that define them), gets a session started with
+/// them precompiled ([`Compiler::session_pch`]): it sees all of them, as that path's patches
+/// did. clang has the last word: when its lists of what the prelude and the text included name
+/// none of them (say the `#include` is under `#if 0`), the text is compiled again in a session
+/// without them.
+fn one_shot(
     hub: &Hub,
     compiler: &Compiler,
-    slot: &'a mut Slot,
-    lang: Lang,
-    name: &str,
+    slot: &mut Slot,
+    (lang, name, text): (Lang, &str, &str),
     host: &HostManifest,
-) -> Result<&'a mut Live, String> {
+) -> Result<EvalOutput, Stopped> {
     let headers = crate::vars::app_headers(compiler, host.threads);
     let prelude = {
         let state = hub.lock();
@@ -179,12 +201,52 @@ fn one_shot<'a>(
     };
     let mut args = compiler
         .session_args(source_lang(lang), host.threads)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(Stage::Compile, e.to_string()))?;
     if let Some(dir) = compiler.quote_dir_of(name) {
         args.extend(["-iquote".to_string(), dir.display().to_string()]);
     }
-    let live = start(compiler, host, lang, &args, &prelude)?;
-    Ok(slot.live.insert(live))
+    let spares = Some(&hub.sessions.spares);
+    let pch = (lang == Lang::Cpp && (cpp::wants_pch(text) || cpp::wants_pch(&prelude)))
+        .then(|| compiler.session_pch(host.threads, &args))
+        .and_then(|built| {
+            built
+                .inspect_err(|e| eprintln!("hotwasm: the precompiled standard headers of sessions could not be built; the eval reads the headers: {e}"))
+                .ok()
+        });
+    if let Some(pch) = pch {
+        let with = cpp::session_args_with_pch(&args, &pch);
+        match start_from(compiler, host, (lang, &with), &prelude, spares) {
+            Ok(live) => {
+                let in_prelude = cpp::includes_a_pch_header(&live.headers);
+                slot.live = Some(live);
+                let out = evaluate(slot, text)?;
+                if in_prelude || cpp::includes_a_pch_header(&out.files) {
+                    return Ok(out);
+                }
+            }
+            Err(e) => {
+                eprintln!("hotwasm: a compiler session refused the precompiled standard headers ({e}); they are built again");
+                compiler.session_pch_refused(&pch);
+            }
+        }
+    }
+    let live = start_from(compiler, host, (lang, &args), &prelude, spares)
+        .map_err(|e| failed(Stage::Compile, e))?;
+    slot.live = Some(live);
+    evaluate(slot, text)
+}
+
+/// The session of `slot` compiles `text`; a session that fails is dropped (the next eval
+/// starts one and replays the journal).
+fn evaluate(slot: &mut Slot, text: &str) -> Result<EvalOutput, Stopped> {
+    let live = slot.live.as_mut().expect("a started session");
+    live.session.eval(text).map_err(|e| {
+        slot.live = None;
+        failed(
+            Stage::Compile,
+            format!("{e}\nNothing was applied or journaled; the next eval starts a new compiler session and replays the journal's evals into it"),
+        )
+    })
 }
 
 /// Step 1: the session of `slot`, in step with the journal and the host: started (with the
@@ -349,22 +411,13 @@ fn compile(
     name: &str,
     host: &HostManifest,
 ) -> Result<(Compiled, Outcome, bool, bool), Stopped> {
-    let live = if sessions::is_session_eval(lang, name) {
-        in_step(hub, compiler, slot, lang, host)
+    let out = if sessions::is_session_eval(lang, name) {
+        in_step(hub, compiler, slot, lang, host).map_err(|e| failed(Stage::Compile, e))?;
+        evaluate(slot, text)?
     } else {
-        one_shot(hub, compiler, slot, lang, name, host)
-    }
-    .map_err(|e| failed(Stage::Compile, e))?;
-    let out = match live.session.eval(text) {
-        Ok(out) => out,
-        Err(e) => {
-            slot.live = None;
-            return Err(failed(
-                Stage::Compile,
-                format!("{e}\nNothing was applied or journaled; the next eval starts a new compiler session and replays the journal's evals into it"),
-            ));
-        }
+        one_shot(hub, compiler, slot, (lang, name, text), host)?
     };
+    let live = slot.live.as_mut().expect("the session just compiled");
     let outside = compiler.read_outside(source_lang(lang), host.threads, &out.files);
     let refusal = match outside {
         Ok(file) => file.map(|f| CompileError::IncludeOutside(f).to_string()),

@@ -52,6 +52,9 @@ pub struct Live {
 #[derive(Default)]
 pub struct Sessions {
     slots: [Mutex<Slot>; 2],
+    /// Sessions started ahead for one-shot evals (named text evals): see
+    /// [`hotwasm_incremental::spare`].
+    pub spares: hotwasm_incremental::spare::Spares,
 }
 
 /// One language's session, if started, and where its history starts.
@@ -160,6 +163,8 @@ pub struct Start<'a> {
     pub timeout: Duration,
     /// Address-space cap of the child.
     pub memory_bytes: u64,
+    /// Where a session started ahead with the same arguments may be taken from.
+    pub spares: Option<&'a hotwasm_incremental::spare::Spares>,
 }
 
 /// Starts a session and gives it the prelude. A prelude that does not compile is reported: the
@@ -174,8 +179,13 @@ pub fn start(how: &Start<'_>) -> Result<Live, String> {
         address_space: Some(how.memory_bytes),
     };
     let begin = |prelude: &str| {
-        let mut session = Session::start_in(&program(), lang, how.args, limits, Some(how.root))
-            .map_err(|e| e.to_string())?;
+        let mut session = match how.spares {
+            Some(spares) => spares
+                .take(&program(), lang, how.args, limits, Some(how.root))
+                .map(|(session, _)| session),
+            None => Session::start_in(&program(), lang, how.args, limits, Some(how.root)),
+        }
+        .map_err(|e| e.to_string())?;
         let out = session.eval(prelude).map_err(|e| e.to_string())?;
         Ok::<_, String>((session, out))
     };
@@ -434,13 +444,13 @@ pub fn globals_of(out: &EvalOutput) -> Vec<hotwasm_pipeline::compile::globals::D
 pub fn file_reporter(
     config: &hotwasm_pipeline::compile::CompilerConfig,
 ) -> std::sync::Arc<dyn hotwasm_pipeline::compile::globals::Reporter> {
-    std::sync::Arc::new(hotwasm_incremental::oneshot::FileReporter {
-        program: program(),
-        limits: SessionLimits {
+    std::sync::Arc::new(hotwasm_incremental::oneshot::FileReporter::new(
+        program(),
+        SessionLimits {
             timeout: config.timeout,
             address_space: Some(config.memory_bytes),
         },
-    })
+    ))
 }
 
 #[cfg(test)]

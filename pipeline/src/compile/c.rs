@@ -477,6 +477,13 @@ impl Compiler {
         if let Some(dir) = dir {
             args.extend(["-iquote".to_string(), dir.display().to_string()]);
         }
+        // The precompiled standard headers, as the file's own compile has them (a session PCH).
+        if lang == SourceLang::Cpp && cpp::wants_pch(src.text) {
+            match self.session_pch(threads, &args) {
+                Ok(pch) => args = cpp::session_args_with_pch(&args, &pch),
+                Err(e) => eprintln!("hotwasm: the session's precompiled headers could not be built; the report reads the standard headers: {e}"),
+            }
+        }
         let job = ReportJob {
             lang,
             args,

@@ -26,7 +26,10 @@ pub use libraries::{
     archive_index, archive_symbols, host_abi_exports, host_type_symbols, link_args, Libraries,
     HOST_ABI_MEMBERS, HOST_TYPE_PREFIXES,
 };
-pub use pch::{argv_of, pch_build_command, pch_source, wants_pch, with_pch, Pch, PCH_HEADERS};
+pub use pch::{
+    argv_of, includes_a_pch_header, pch_build_command, pch_source, session_args_with_pch,
+    session_pch_command, wants_pch, with_pch, Pch, SessionPchs, PCH_HEADERS,
+};
 
 use super::latebind::RUN_ONCE;
 use std::path::Path;

@@ -194,6 +194,9 @@ struct LinkSpec<'a> {
     in_process: Option<&'a mut dyn InProcessLinker>,
 }
 
+/// The least time a session PCH build is given ([`Compiler::session_pch`]).
+const SESSION_PCH_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Compiles patches; cheap to share between threads.
 #[derive(Debug)]
 pub struct Compiler {
@@ -207,6 +210,8 @@ pub struct Compiler {
     cpp_libraries: [probe::Probe<cpp::Libraries>; 2],
     /// The precompiled headers, by threads as `learnt` (built from the learnt compile line).
     pch: [cpp::Pch; 2],
+    /// The precompiled headers of C++ sessions, by toolchain and flags.
+    session_pchs: cpp::SessionPchs,
     rust: probe::Probe<rust::Toolchain>,
     prelude: rust::PreludeCache,
     trampolines: probe::Probe<trampolines::Cache>,
@@ -229,6 +234,7 @@ impl Compiler {
             learnt_cpp: Default::default(),
             cpp_libraries: Default::default(),
             pch: Default::default(),
+            session_pchs: Default::default(),
             rust: probe::Probe::default(),
             prelude: rust::PreludeCache::default(),
             trampolines: probe::Probe::default(),
@@ -266,6 +272,33 @@ impl Compiler {
             SourceLang::Cpp => self.learnt_cpp(threads)?,
         };
         Ok(learnt.session_args())
+    }
+
+    /// The precompiled standard headers ([`cpp::PCH_HEADERS`]) for a C++ session started with
+    /// the cc1 `args` (from [`Compiler::session_args`]), built by the learnt clang on first use.
+    pub fn session_pch(&self, threads: bool, args: &[String]) -> Result<PathBuf, String> {
+        let clang = self
+            .learnt_cpp(threads)
+            .map_err(|e| e.to_string())?
+            .clang()
+            .to_path_buf();
+        // The build reads only the standard headers, never a user's text: the compile deadline
+        // (a guard against what users write) would stop it on a busy machine (8 s at load 16).
+        let limits = process::Limits {
+            timeout: self.config.timeout.max(SESSION_PCH_TIMEOUT),
+            ..self.limits()
+        };
+        self.session_pchs
+            .get(&clang, args, |cmd| match process::run(cmd, limits) {
+                Ok(f) if f.status.success() => Ok(()),
+                Ok(f) => Err(f.stderr),
+                Err(_) => Err("the precompiled header build did not finish".into()),
+            })
+    }
+
+    /// A session refused the PCH `pch` ([`cpp::SessionPchs::refused`]): the next one is built again.
+    pub fn session_pch_refused(&self, pch: &Path) {
+        self.session_pchs.refused(pch);
     }
 
     fn learnt(&self, threads: bool) -> Result<&fast::Learnt, CompileError> {

@@ -146,10 +146,10 @@ fn saved_file_compile_with_and_without_the_globals_report() {
         p50(&compiler, Lang::Cpp, "game.cpp"),
     ];
     compiler.set_reporter(std::sync::Arc::new(
-        hotwasm_incremental::oneshot::FileReporter {
-            program: hotwasm_incremental::Session::default_program(),
-            limits: Default::default(),
-        },
+        hotwasm_incremental::oneshot::FileReporter::new(
+            hotwasm_incremental::Session::default_program(),
+            Default::default(),
+        ),
     ));
     let with = [
         p50(&compiler, Lang::C, "game.c"),

@@ -183,10 +183,10 @@ impl Session {
         .unwrap();
         // A file's globals are read by clang, as the server reads them.
         compiler.set_reporter(std::sync::Arc::new(
-            hotwasm_incremental::oneshot::FileReporter {
-                program: hotwasm_incremental::Session::default_program(),
-                limits: Default::default(),
-            },
+            hotwasm_incremental::oneshot::FileReporter::new(
+                hotwasm_incremental::Session::default_program(),
+                Default::default(),
+            ),
         ));
         Session {
             compiler,

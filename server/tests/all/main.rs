@@ -24,6 +24,7 @@ mod eval_refuses_bad_patches;
 mod fast_path_matches_emcc;
 mod layout_changes_are_refused;
 mod layouts_are_compared_by_structure;
+mod named_evals_read_precompiled_headers;
 mod one_growing_program;
 mod statements_and_expressions;
 mod vars_from_clang;

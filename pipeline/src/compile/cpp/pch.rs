@@ -1,10 +1,12 @@
 //! The precompiled standard headers of C++ patches: which patches want them, the `clang -cc1`
 //! command that builds them from a patch's own command (clang refuses a PCH built with other
-//! options), and the cache that builds them once per server.
+//! options), and the cache that builds them once per server; and the same headers precompiled
+//! for incremental compiler sessions ([`SessionPchs`]), kept on disk per toolchain and flags.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Standard headers precompiled once for C++ patches that include any of them. Parsing them is
 /// most of a small C++ patch's compile (0.7 s of 0.8 s measured); loading the precompiled form
@@ -177,6 +179,167 @@ impl Pch {
     }
 }
 
+/// The session's cc1 `args` without its `-iquote` directories (a file's own directory: one PCH
+/// serves every file, clang does not check them) and `-include-pch` (the PCH itself).
+fn pch_relevant(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "-iquote" || a == "-include-pch" {
+            it.next();
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+/// The command that precompiles `header` into `pch` for sessions started with the cc1 `args`
+/// (`hotwasm-incremental`'s: the probe input last after `-x`, `-fincremental-extensions`), run by
+/// `clang` (the learnt compile's, the LLVM the session links: clang refuses a PCH of another
+/// version, or of other language options, `-fincremental-extensions` among them).
+pub fn session_pch_command(clang: &Path, args: &[String], header: &Path, pch: &Path) -> Command {
+    let mut argv: Vec<String> = vec![
+        clang.display().to_string(),
+        "-cc1".into(),
+        "-emit-obj".into(),
+        "-o".into(),
+        String::new(),
+    ];
+    argv.extend(pch_relevant(args));
+    pch_build_command(&argv, header, pch)
+}
+
+/// What names a session PCH: the clang that builds it (path, size, modification time: a new
+/// toolchain is a new PCH), the flags it is built with and the headers.
+fn session_pch_key(clang: &Path, args: &[String]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    clang.hash(&mut hash);
+    if let Ok(meta) = std::fs::metadata(clang) {
+        meta.len().hash(&mut hash);
+        meta.modified().ok().hash(&mut hash);
+    }
+    pch_relevant(args).hash(&mut hash);
+    pch_source().hash(&mut hash);
+    hash.finish()
+}
+
+/// `args` with `-include-pch pch` in front (a session then starts with [`PCH_HEADERS`] read).
+pub fn session_args_with_pch(args: &[String], pch: &Path) -> Vec<String> {
+    let mut out = vec!["-include-pch".to_string(), pch.display().to_string()];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "-include-pch" {
+            it.next();
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+/// Whether the files a session eval's preprocessing named (clang's report: every `#include`,
+/// skipped ones too) include one of [`PCH_HEADERS`]: an eval compiled with the PCH must, as a
+/// patch compiled with it did, or it would see declarations it never included.
+pub fn includes_a_pch_header<P: AsRef<Path>>(files: impl IntoIterator<Item = P>) -> bool {
+    files.into_iter().any(|f| {
+        let path = f.as_ref();
+        let in_libcxx = path.parent().is_some_and(|d| d.ends_with("c++/v1"));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        in_libcxx && PCH_HEADERS.contains(&name)
+    })
+}
+
+/// The standard headers precompiled for incremental sessions, one file per toolchain and flags
+/// in a directory shared by every server on the machine ([`SessionPchs::in_temp_dir`]): built
+/// once (atomically: written beside, then renamed), used by every session started with the same
+/// flags, and built again when the toolchain or the flags change (another key) or when a
+/// session refuses the file ([`SessionPchs::refused`]).
+#[derive(Debug)]
+pub struct SessionPchs {
+    dir: PathBuf,
+    /// The builds of this process by key: a failed build is not retried.
+    built: Mutex<HashMap<u64, Result<PathBuf, String>>>,
+}
+
+impl Default for SessionPchs {
+    fn default() -> Self {
+        SessionPchs::in_temp_dir()
+    }
+}
+
+impl SessionPchs {
+    /// Kept in `hotwasm-session-pch` of the system's temporary directory.
+    pub fn in_temp_dir() -> SessionPchs {
+        SessionPchs::in_dir(std::env::temp_dir().join("hotwasm-session-pch"))
+    }
+
+    /// Kept in `dir`.
+    pub fn in_dir(dir: PathBuf) -> SessionPchs {
+        SessionPchs {
+            dir,
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The PCH for sessions started with `args`, built by `clang` (with `build`, under the
+    /// caller's limits) unless the file for this toolchain and these flags exists.
+    pub fn get(
+        &self,
+        clang: &Path,
+        args: &[String],
+        build: impl FnOnce(Command) -> Result<(), String>,
+    ) -> Result<PathBuf, String> {
+        let key = session_pch_key(clang, args);
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = built.get(&key) {
+            if done.as_ref().map_or(true, |p| p.exists()) {
+                return done.clone();
+            }
+        }
+        let pch = self.dir.join(format!("std-{key:016x}.pch"));
+        let done = if pch.exists() {
+            Ok(pch)
+        } else {
+            self.build(clang, args, &pch, build)
+        };
+        built.insert(key, done.clone());
+        done
+    }
+
+    fn build(
+        &self,
+        clang: &Path,
+        args: &[String],
+        pch: &Path,
+        build: impl FnOnce(Command) -> Result<(), String>,
+    ) -> Result<PathBuf, String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+        // The header stays beside its PCH: clang checks that the file a PCH was built from exists.
+        let header = pch.with_extension("hpp");
+        if std::fs::read_to_string(&header).ok() != Some(pch_source()) {
+            crate::files::write_atomically(&header, pch_source().as_bytes())
+                .map_err(|e| e.to_string())?;
+        }
+        let partial = pch.with_extension(format!("partial-{}", std::process::id()));
+        let mut cmd = session_pch_command(clang, args, &header, &partial);
+        cmd.current_dir(&self.dir);
+        let result =
+            build(cmd).and_then(|()| std::fs::rename(&partial, pch).map_err(|e| e.to_string()));
+        let _ = std::fs::remove_file(&partial);
+        result.map(|()| pch.to_path_buf())
+    }
+
+    /// A session refused `pch` (clang found it stale: a header it was built from changed): the
+    /// file is removed, so the next [`SessionPchs::get`] builds it again.
+    pub fn refused(&self, pch: &Path) {
+        let _ = std::fs::remove_file(pch);
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        built.retain(|_, done| done.as_deref().ok() != Some(pch));
+    }
+}
+
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
@@ -242,5 +405,34 @@ mod tests {
         );
         let with = with_pch(&cc1, Path::new("/c/std.pch"));
         assert_eq!(&with[..4], ["/clang", "-cc1", "-include-pch", "/c/std.pch"]);
+    }
+
+    #[test]
+    fn a_session_pch_is_named_by_the_clang_file_and_the_flags_not_by_the_quote_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let clang = dir.path().join("clang");
+        std::fs::write(&clang, "one build").unwrap();
+        let args: Vec<String> = ["-O2", "-x", "c++", "probe.cpp", "-fincremental-extensions"]
+            .map(String::from)
+            .to_vec();
+        let key = session_pch_key(&clang, &args);
+        let mut quoted = args.clone();
+        quoted.extend(["-iquote".into(), "/app/src".into()]);
+        assert_eq!(key, session_pch_key(&clang, &quoted));
+        let mut other = args.clone();
+        other[0] = "-O0".into();
+        assert_ne!(key, session_pch_key(&clang, &other), "other flags");
+        std::fs::write(&clang, "another build of clang").unwrap();
+        assert_ne!(key, session_pch_key(&clang, &args), "another toolchain");
+        let with = session_args_with_pch(&quoted, Path::new("/c/std.pch"));
+        assert_eq!(&with[..2], ["-include-pch", "/c/std.pch"]);
+        assert_eq!(&with[2..], &quoted[..]);
+    }
+
+    #[test]
+    fn only_libcxx_headers_of_the_pch_count_as_its_includes() {
+        assert!(includes_a_pch_header(["/sysroot/include/c++/v1/vector"]));
+        assert!(!includes_a_pch_header(["/app/src/vector"]));
+        assert!(!includes_a_pch_header(["/sysroot/include/c++/v1/deque"]));
     }
 }

@@ -44,6 +44,8 @@ pub struct Live {
     /// `#include`s): checked against the host's layouts at every eval, as each one-shot compile
     /// including them was.
     pub app_records: Vec<hotwasm_incremental::Decl>,
+    /// What the in-step check saw when it last found the session in step (none: check in full).
+    pub in_step: Option<crate::session_eval::Stamp>,
 }
 
 /// The sessions of one server: one slot per language, each behind its own lock (an eval holds
@@ -201,6 +203,7 @@ pub fn start(how: &Start<'_>) -> Result<Live, String> {
         root: how.root.to_path_buf(),
         records: Records::new(),
         app_records: Vec::new(),
+        in_step: None,
     };
     live.remember(&out);
     Ok(live)

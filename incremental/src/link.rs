@@ -111,10 +111,8 @@ impl MemberCache {
             .wrapped
             .iter()
             .flat_map(|n| [n.clone(), format!("__wrap_{n}"), format!("__real_{n}")]);
-        if let Some(name) = wraps
-            .filter(|n| archives.iter().any(|a| a.provider.contains_key(n)))
-            .next()
-        {
+        let mut wraps = wraps;
+        if let Some(name) = wraps.find(|n| archives.iter().any(|a| a.provider.contains_key(n))) {
             return Err(Unchanged::Unsure(format!(
                 "the archives define the wrapped {name}"
             )));

@@ -484,7 +484,7 @@ fn compile(
     split.link_ms = ms(step);
     match linked {
         Ok(mut compiled) => {
-            split.print(lang, &compiled);
+            split.print(lang, name, &compiled);
             compiled.declared_types = hotwasm_incremental::oneshot::types(&out);
             if session_died {
                 // Linked by a process; the next eval starts a session and replays the journal.
@@ -520,14 +520,19 @@ struct Split {
 }
 
 impl Split {
-    fn print(&self, lang: Lang, compiled: &Compiled) {
+    fn print(&self, lang: Lang, name: &str, compiled: &Compiled) {
         if std::env::var_os("HOTWASM_EVAL_SPLIT").is_none() {
             return;
         }
         let phases = &compiled.phases;
         eprintln!(
-            "hotwasm: eval split {}: in_step {:.1} eval {:.1} (parse {:.1} emit {:.1}) link {:.1} (symbols {:.1} ld {:.1}) ms",
+            "hotwasm: eval split {} {}: in_step {:.1} eval {:.1} (parse {:.1} emit {:.1}) link {:.1} (symbols {:.1} ld {:.1}) ms",
             lang.as_str(),
+            if sessions::is_session_eval(lang, name) {
+                "session"
+            } else {
+                "named"
+            },
             self.in_step_ms,
             self.eval_ms,
             self.parse_ms,

@@ -225,13 +225,19 @@ pub fn replay(live: &mut Live, evals: &[(u64, String)]) -> Result<(), SessionErr
 
 impl Live {
     /// Keeps what an accepted eval taught: the headers it read and its records' layouts.
+    /// Each file is kept once (a C++ std eval enters several thousand files, most of them
+    /// many times): every eval's link and in-step check go through the list.
     pub fn remember(&mut self, out: &EvalOutput) {
+        let mut known: std::collections::HashSet<PathBuf> = self.headers.iter().cloned().collect();
         for file in &out.files {
+            if !known.insert(PathBuf::from(file)) {
+                continue;
+            }
             let path = self.root.join(file);
             let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
             self.read.push((path, modified));
+            self.headers.push(PathBuf::from(file));
         }
-        self.headers.extend(out.files.iter().map(PathBuf::from));
         self.app_records.extend(out.header_records.iter().cloned());
         for (name, layout) in records_of(out) {
             self.records.insert(name, layout);

@@ -236,7 +236,7 @@ fn a_rebuilt_archive_is_read_again_and_its_new_members_are_linked() {
         "-lpick".into(),
     ];
     let cache = link::MemberCache::new(d.join("cache"));
-    archive(d, &[old.clone()]);
+    archive(d, std::slice::from_ref(&old));
     let first = cache.members_for(&line).unwrap();
     assert!(first.last().unwrap().ends_with("-old.o"), "{first:?}");
     // A toolchain change: the archive is rebuilt (other members, so another size).

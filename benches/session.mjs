@@ -1,7 +1,10 @@
 // One growing program (issue 21): eval→live latency of C and C++ text evals through the
-// persistent incremental compiler session, side by side in the same run with the same text sent
-// under a file name (a named eval: a one-shot session of its own, as a file compiles), and
-// the session's memory after many evals. Real server (`hotwasm serve`), real pages: the apps'
+// persistent incremental compiler session, beside the same text sent under a file name in the
+// same run (a named eval: a one-shot session of its own, as a file compiles), the server's split
+// of the session evals' compile (HOTWASM_EVAL_SPLIT), and the session's memory after many evals.
+// The session evals of a row run one after another, as typed at the console; the named ones
+// after them (a named eval is a journal entry of another kind, so interleaving them would make
+// every session eval check the session against the journal in full). Real server (`hotwasm serve`), real pages: the apps'
 // HOT_RELOAD bundles under Node with the public client; the clock runs from sending the eval to
 // holding its eval_result (every page applied it, the value back). Prints a markdown section.
 //
@@ -22,6 +25,24 @@ const MEMORY_EVALS = Number(arg('memory-evals', 1000));
 // The hotwasm command (default scripts/hotwasm, the release build).
 const HOTWASM = arg('hotwasm');
 const WARMUP = 3;
+// The server prints each eval's split of its compile (server/src/session_eval.rs `Split`); the
+// lines of the current row's session evals are kept, the rest of its stderr passes through.
+process.env.HOTWASM_EVAL_SPLIT = '1';
+const SPLIT = /hotwasm: eval split (\w+) (\w+): in_step ([\d.]+) eval ([\d.]+) \(parse ([\d.]+) emit ([\d.]+)\) link ([\d.]+) \(symbols ([\d.]+) ld ([\d.]+)\) ms/;
+const SPLIT_KEYS = ['in_step', 'eval', 'parse', 'emit', 'link', 'symbols', 'ld'];
+let splitLines = null;
+let partial = '';
+const stderrWrite = process.stderr.write.bind(process.stderr);
+process.stderr.write = (chunk) => {
+  const lines = (partial + String(chunk)).split('\n');
+  partial = lines.pop();
+  const kept = lines.filter((line) => {
+    const m = SPLIT.exec(line);
+    if (m && m[2] === 'session' && splitLines) splitLines.push(m.slice(3).map(Number));
+    return !m;
+  });
+  return kept.length === 0 || stderrWrite(kept.map((l) => `${l}\n`).join(''));
+};
 const q = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -53,20 +74,27 @@ async function rows(hot, lang, prelude, make) {
     return { ms, compile: r.timings.compile_ms };
   };
   if (prelude) await timed(prelude);
+  for (let i = 0; i < WARMUP; i++) await timed(make(i, true));
+  splitLines = [];
+  for (let i = WARMUP; i < EVALS + WARMUP; i++) out.session.push(await timed(make(i, true)));
+  // The split lines are written before each eval_result: all of them are in by now but the last.
+  await timed(make(EVALS + WARMUP, true));
+  const lines = splitLines.slice(0, EVALS);
+  splitLines = null;
   for (let i = 0; i < EVALS + WARMUP; i++) {
-    const s = await timed(make(i, true));
     const t = await timed(make(i, false), `bench_${i}.${ext}`);
-    if (i >= WARMUP) {
-      out.session.push(s);
-      out.today.push(t);
-    }
+    if (i >= WARMUP) out.today.push(t);
   }
   const fig = (xs) => ({
     p50: q(xs.map((x) => x.ms), 0.5),
     p95: q(xs.map((x) => x.ms), 0.95),
     compile_p50: q(xs.map((x) => x.compile), 0.5),
   });
-  return { session: fig(out.session), today: fig(out.today) };
+  // A server that prints no split (an older build) leaves it out.
+  const split = lines.length
+    ? Object.fromEntries(SPLIT_KEYS.map((k, j) => [k, q(lines.map((l) => l[j]), 0.5)]))
+    : null;
+  return { session: { ...fig(out.session), split }, today: fig(out.today) };
 }
 
 const STD = '#include <vector>\n#include <string>\n#include <algorithm>\n';
@@ -106,15 +134,28 @@ figures.load_average_1m = Number(readFileSync('/proc/loadavg', 'utf8').split(' '
 const f = (x) => x.toFixed(1);
 const line = (what, r, target) =>
   `| ${what} | ${f(r.session.p50)} / ${f(r.session.p95)} | ${f(r.today.p50)} / ${f(r.today.p95)} | ${f(r.session.compile_p50)} | ${f(r.today.compile_p50)} | ${target} |`;
+const splitLine = (what, r) => {
+  const s = r.session.split;
+  if (!s) return `| ${what} | (not printed by this server) | | |`;
+  return `| ${what} | ${f(s.in_step)} | ${f(s.eval)} (${f(s.parse)} + ${f(s.emit)}) | ${f(s.link)} (${f(s.symbols)}, ${f(s.ld)}) |`;
+};
 console.log(`## One growing program: C/C++ evals through the persistent compiler session (issue 21)
 
-eval→live through the real server and a Node page (the app's HOT_RELOAD bundle), ${EVALS} evals per row after ${WARMUP} warm-up ones, each session eval alternating with the same text sent under a file name (a named eval: a one-shot session of its own, no earlier evals, headers parsed each time). 1-minute load average at the end: ${figures.load_average_1m}. Server: ${HOTWASM ?? 'scripts/hotwasm (profile cli)'}.
+eval→live through the real server and a Node page (the app's HOT_RELOAD bundle), ${EVALS} evals per row after ${WARMUP} warm-up ones through the session, one after another as typed at the console, then the same texts sent under a file name (a named eval: a one-shot session of its own, no earlier evals, headers parsed each time). 1-minute load average at the end: ${figures.load_average_1m}. Server: ${HOTWASM ?? 'scripts/hotwasm (profile cli)'}.
 
 | eval | session p50 / p95 ms | named eval p50 / p95 ms | session compile p50 ms | named eval compile p50 ms | target (session) |
 |---|---|---|---|---|---|
 ${line('C trivial (`6*k`, c-host)', figures.c_trivial, 'p50 ≤ 30, p95 ≤ 50')}
 ${line('C++ trivial (`6*k`, cpp-host)', figures.cpp_trivial, 'p50 ≤ 30')}
 ${line('C++ with `<vector>`/`<string>`/`<algorithm>` (sort + to_string)', figures.cpp_std, 'p50 ≤ 100')}
+
+Server-side split of the session evals' compile, medians per step (ms): bringing the session in step with the journal; the session's eval (clang's parse and IR, then -O2 and object emission); the link (late-binding plan and trampolines, then lld in the session process).
+
+| eval | in step | eval (parse + emit) | link (of it: plan and trampolines, lld) |
+|---|---|---|---|
+${splitLine('C trivial', figures.c_trivial)}
+${splitLine('C++ trivial', figures.cpp_trivial)}
+${splitLine('C++ std', figures.cpp_std)}
 
 Compiler session memory (RSS, the C session) after ${MEMORY_EVALS} more C evals (a function and a call each): ${f(figures.session_rss_mb_after)} MB.
 

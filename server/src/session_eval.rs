@@ -27,7 +27,7 @@ use crate::journal::{EntryKind, Journal};
 use crate::protocol::{Lang, Stage, Timings};
 use crate::sessions::{self, Live, Slot, Start};
 use hotwasm_abi::HostManifest;
-use hotwasm_incremental::link::in_process_argv;
+use hotwasm_incremental::link::{in_process_argv, MemberCache};
 use hotwasm_incremental::spare::Spares;
 use hotwasm_incremental::{EvalOutput, Session};
 use hotwasm_pipeline::compile::{
@@ -249,8 +249,59 @@ fn evaluate(slot: &mut Slot, text: &str) -> Result<EvalOutput, Stopped> {
     })
 }
 
+/// What the in-step check depends on besides the session itself: the journal (its epoch, length
+/// and next sequence number change with every append, forget and reset), the host, and the app
+/// headers in the include dirs (the prelude names the host vars they declare). When none of it
+/// changed since the session was last found in step, it still is ([`in_step`]) and the prelude
+/// is not built again.
+#[derive(Clone, PartialEq)]
+pub struct Stamp {
+    journal: JournalStamp,
+    reset_after: u64,
+    host: HostManifest,
+    headers: Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>,
+}
+
+/// The journal's part of a [`Stamp`].
+#[derive(Clone, PartialEq)]
+struct JournalStamp {
+    epoch: String,
+    len: usize,
+    next_seq: u64,
+}
+
+impl JournalStamp {
+    fn of(journal: &Journal) -> JournalStamp {
+        JournalStamp {
+            epoch: journal.epoch().to_string(),
+            len: journal.len(),
+            next_seq: journal.next_seq(),
+        }
+    }
+}
+
+/// The size and modification time of each app header in `dirs` ([`crate::vars::app_headers`]
+/// reads the same files).
+fn header_stamps(
+    dirs: &[std::path::PathBuf],
+) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out: Vec<_> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let meta = e.metadata().ok()?;
+            Some((e.path(), meta.len(), meta.modified().ok()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Step 1: the session of `slot`, in step with the journal and the host: started (with the
 /// prelude) and replayed when it is missing, holds other evals, or was made for another host.
+/// Free when nothing it depends on changed since the last eval ([`Stamp`]).
 fn in_step<'a>(
     hub: &Hub,
     compiler: &Compiler,
@@ -264,12 +315,28 @@ fn in_step<'a>(
             .reset_after
             .max(sessions::reset_after(&hub.root, &epoch));
     }
+    let header_files = header_stamps(compiler.include_dirs());
+    let stamp = |journal: &Journal| Stamp {
+        journal: JournalStamp::of(journal),
+        reset_after: slot.reset_after,
+        host: host.clone(),
+        headers: header_files.clone(),
+    };
+    let now = stamp(&hub.lock().journal);
+    let unchanged = slot
+        .live
+        .as_ref()
+        .is_some_and(|l| l.in_step.as_ref() == Some(&now) && !l.read_changed());
+    if unchanged {
+        return Ok(slot.live.as_mut().expect("checked"));
+    }
     // Read by clang the first time (then cached): before the lock, as the other writers do.
     let headers = crate::vars::app_headers(compiler, host.threads);
-    let (evals, prelude) = {
+    let (evals, prelude, now) = {
         let state = hub.lock();
         let evals = journal_evals(&state.journal, lang, slot.reset_after);
-        (evals, prelude(compiler, host, &state.journal, &headers))
+        let prelude = prelude(compiler, host, &state.journal, &headers);
+        (evals, prelude, stamp(&state.journal))
     };
     let stale = slot.live.as_ref().map(|l| {
         if l.threads != host.threads || declarations(&l.prelude) != declarations(&prelude) {
@@ -298,7 +365,19 @@ fn in_step<'a>(
         sessions::replay(&mut live, &evals).map_err(|e| e.to_string())?;
         slot.live = Some(live);
     }
-    Ok(slot.live.as_mut().expect("just started"))
+    let live = slot.live.as_mut().expect("just started");
+    live.in_step = Some(now);
+    Ok(live)
+}
+
+/// After an eval the session keeps was journaled: its stamp moves past the entry when the
+/// journal was `before` as the session last saw it (nothing else changed it meanwhile), else it
+/// is dropped and the next eval checks in full.
+fn journaled(live: &mut Live, before: &JournalStamp, after: JournalStamp) {
+    match live.in_step.as_mut() {
+        Some(stamp) if stamp.journal == *before => stamp.journal = after,
+        _ => live.in_step = None,
+    }
 }
 
 /// Makes the session forget the eval `out` it just compiled (it was not journaled): undone when
@@ -358,6 +437,7 @@ fn compile_and_deliver(
     })?;
     base.timings.compile_ms = ms(started);
     let mut state = hub.lock();
+    let before = JournalStamp::of(&state.journal);
     let check_started = Instant::now();
     let known = state.known();
     let seq = state.journal.next_seq();
@@ -390,10 +470,12 @@ fn compile_and_deliver(
         eval_id,
     };
     let delivered = deliver(hub, &mut state, base, patch);
+    let after = JournalStamp::of(&state.journal);
     drop(state);
     let delivered = delivered.inspect_err(|_| forget_if(slot, undoable))?;
     if let Some(live) = slot.live.as_mut().filter(|_| shared) {
         live.seqs.push(delivered.seq);
+        journaled(live, &before, after);
     }
     drop(guard);
     Ok(collect(hub, delivered))
@@ -411,12 +493,16 @@ fn compile(
     name: &str,
     host: &HostManifest,
 ) -> Result<(Compiled, Outcome, bool, bool), Stopped> {
+    let step = Instant::now();
+    let mut split = Split::default();
     let out = if sessions::is_session_eval(lang, name) {
         in_step(hub, compiler, slot, lang, host).map_err(|e| failed(Stage::Compile, e))?;
+        split.in_step_ms = ms(step);
         evaluate(slot, text)?
     } else {
         one_shot(hub, compiler, slot, (lang, name, text), host)?
     };
+    split.eval_ms = ms(step) - split.in_step_ms;
     let live = slot.live.as_mut().expect("the session just compiled");
     let outside = compiler.read_outside(source_lang(lang), host.threads, &out.files);
     let refusal = match outside {
@@ -455,9 +541,13 @@ fn compile(
         forget(slot, &out);
         return Err(base.into_failure(Stage::Check, why));
     }
+    (split.parse_ms, split.emit_ms) = (out.parse_ms, out.emit_ms);
+    let step = Instant::now();
     let (linked, session_died) = link(compiler, live, &out, lang, host);
+    split.link_ms = ms(step);
     match linked {
         Ok(mut compiled) => {
+            split.print(lang, name, &compiled);
             compiled.declared_types = hotwasm_incremental::oneshot::types(&out);
             compiled.declarations = hotwasm_incremental::oneshot::declarations(&out);
             if session_died {
@@ -475,6 +565,46 @@ fn compile(
             forget(slot, &out);
             Err(base.into_failure(Stage::Compile, e.to_string()))
         }
+    }
+}
+
+/// Where a session eval's compile time went, printed to stderr when `HOTWASM_EVAL_SPLIT` is set
+/// (benches/session.mjs sets it and reads the lines).
+#[derive(Default)]
+struct Split {
+    /// Bringing the session in step with the journal (step 1).
+    in_step_ms: f64,
+    /// The session's eval request, start to answer (step 2).
+    eval_ms: f64,
+    /// Of which clang's parse and IR generation, and its optimisation and object emission.
+    parse_ms: f64,
+    emit_ms: f64,
+    /// The pipeline's link (step 4).
+    link_ms: f64,
+}
+
+impl Split {
+    fn print(&self, lang: Lang, name: &str, compiled: &Compiled) {
+        if std::env::var_os("HOTWASM_EVAL_SPLIT").is_none() {
+            return;
+        }
+        let phases = &compiled.phases;
+        eprintln!(
+            "hotwasm: eval split {} {}: in_step {:.1} eval {:.1} (parse {:.1} emit {:.1}) link {:.1} (symbols {:.1} ld {:.1}) ms",
+            lang.as_str(),
+            if sessions::is_session_eval(lang, name) {
+                "session"
+            } else {
+                "named"
+            },
+            self.in_step_ms,
+            self.eval_ms,
+            self.parse_ms,
+            self.emit_ms,
+            self.link_ms,
+            phases.symbols.as_secs_f64() * 1000.0,
+            phases.link.as_secs_f64() * 1000.0,
+        );
     }
 }
 
@@ -513,8 +643,8 @@ struct SessionLinker<'a> {
     died: bool,
 }
 
-impl InProcessLinker for SessionLinker<'_> {
-    fn link(&mut self, argv: &[String]) -> Result<(bool, String), String> {
+impl SessionLinker<'_> {
+    fn link_line(&mut self, argv: &[String]) -> Result<(bool, String), String> {
         match self.session.link(&in_process_argv(argv)) {
             Ok(linked) => Ok((linked.ok, linked.messages)),
             Err(e) => {
@@ -522,6 +652,21 @@ impl InProcessLinker for SessionLinker<'_> {
                 Err(e.to_string())
             }
         }
+    }
+}
+
+impl InProcessLinker for SessionLinker<'_> {
+    /// Links with the archives' members the patch needs ([`MemberCache`]) when the cache can
+    /// pick them, else (or when that link fails) with the line as it is.
+    fn link(&mut self, argv: &[String]) -> Result<(bool, String), String> {
+        if let Ok(members) = MemberCache::global().members_for(argv) {
+            let (ok, messages) = self.link_line(&members)?;
+            if ok {
+                return Ok((ok, messages));
+            }
+            eprintln!("hotwasm: a patch linked with the cached archive members failed; linking it with the archives themselves. The link said:\n{messages}");
+        }
+        self.link_line(argv)
     }
 
     fn assemble(&mut self, argv: &[String]) -> Result<(bool, String), String> {

@@ -45,6 +45,8 @@ pub struct Live {
     /// `#include`s): checked against the host's layouts at every eval, as each one-shot compile
     /// including them was.
     pub app_records: Vec<hotwasm_incremental::Decl>,
+    /// What the in-step check saw when it last found the session in step (none: check in full).
+    pub in_step: Option<crate::session_eval::Stamp>,
 }
 
 /// The sessions of one server: one slot per language, each behind its own lock (an eval holds
@@ -212,6 +214,7 @@ pub fn start(how: &Start<'_>) -> Result<Live, String> {
         root: how.root.to_path_buf(),
         records: Records::new(),
         app_records: Vec::new(),
+        in_step: None,
     };
     live.remember(&out);
     Ok(live)
@@ -233,13 +236,19 @@ pub fn replay(live: &mut Live, evals: &[(u64, String)]) -> Result<(), SessionErr
 
 impl Live {
     /// Keeps what an accepted eval taught: the headers it read and its records' layouts.
+    /// Each file is kept once (a C++ std eval enters several thousand files, most of them
+    /// many times): every eval's link and in-step check go through the list.
     pub fn remember(&mut self, out: &EvalOutput) {
+        let mut known: std::collections::HashSet<PathBuf> = self.headers.iter().cloned().collect();
         for file in &out.files {
+            if !known.insert(PathBuf::from(file)) {
+                continue;
+            }
             let path = self.root.join(file);
             let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
             self.read.push((path, modified));
+            self.headers.push(PathBuf::from(file));
         }
-        self.headers.extend(out.files.iter().map(PathBuf::from));
         self.app_records.extend(out.header_records.iter().cloned());
         for (name, layout) in records_of(out) {
             self.records.insert(name, layout);

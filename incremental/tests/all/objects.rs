@@ -125,3 +125,173 @@ fn which(name: &str) -> Option<String> {
         .find(|p| p.is_file())
         .map(|p| p.display().to_string())
 }
+
+/// A C++ eval using `<vector>`, `<string>` and `<algorithm>`, linked in the session process.
+fn std_eval_line(s: &mut hotwasm_incremental::Session, dir: &std::path::Path) -> Vec<String> {
+    let out = s
+        .eval("#include <vector>\n#include <string>\n#include <algorithm>\nint digits(int k) { std::vector<int> v{k, 3, 1}; std::sort(v.begin(), v.end()); return (int)std::to_string(v[2]).size(); }")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+    let obj = dir.join("eval.o");
+    std::fs::write(&obj, &out.object).unwrap();
+    let mut line = util::learnt(Lang::Cpp).link_line(&[obj], &dir.join("p.so"));
+    line.extend(["-lc++-except", "-lc++abi-except", "-lunwind-except"].map(String::from));
+    line
+}
+
+#[test]
+fn a_cpp_patch_linked_with_cached_archive_members_matches_the_archive_link() {
+    let mut s = util::session(Lang::Cpp);
+    let dir = tempfile::tempdir().unwrap();
+    let line = std_eval_line(&mut s, dir.path());
+    let cache = link::MemberCache::new(dir.path().join("cache"));
+    let members = cache.members_for(&line).expect("the archives are cached");
+    assert!(!members.iter().any(|a| a.starts_with("-l")), "{members:?}");
+    assert!(
+        members.iter().any(|a| a.ends_with("-string.o")),
+        "{members:?}"
+    );
+    let with_archives = s.link(&link::in_process_argv(&line)).unwrap();
+    assert!(with_archives.ok, "{}", with_archives.messages);
+    let a = std::fs::read(dir.path().join("p.so")).unwrap();
+    let with_members = s.link(&link::in_process_argv(&members)).unwrap();
+    assert!(with_members.ok, "{}", with_members.messages);
+    let b = std::fs::read(dir.path().join("p.so")).unwrap();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(util::imports(&a)),
+        sorted(util::imports(&b)),
+        "the same symbols are left to the host"
+    );
+    assert_eq!(
+        sorted(util::linked_exports(&a)),
+        sorted(util::linked_exports(&b))
+    );
+    let bodies = |wasm: &[u8]| {
+        wasmparser::Parser::new(0)
+            .parse_all(wasm)
+            .filter(|p| matches!(p, Ok(wasmparser::Payload::CodeSectionEntry(_))))
+            .count()
+    };
+    assert_eq!(bodies(&a), bodies(&b), "the same functions are linked");
+}
+
+/// Compiles the C `source` to a wasm32 PIC object in `dir` named `name`.
+fn object(dir: &std::path::Path, name: &str, source: &str) -> std::path::PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let obj = dir.join(format!("{name}.o"));
+    let status = std::process::Command::new("clang-19")
+        .args([
+            "--target=wasm32-unknown-emscripten",
+            "-fPIC",
+            "-O2",
+            "-c",
+            "-o",
+        ])
+        .arg(&obj)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    obj
+}
+
+/// Makes `dir/libpick.a` of `members` with llvm-ar (replacing any earlier one).
+fn archive(dir: &std::path::Path, members: &[std::path::PathBuf]) {
+    let ar = dir.join("libpick.a");
+    let _ = std::fs::remove_file(&ar);
+    let status = std::process::Command::new("llvm-ar-19")
+        .arg("rcs")
+        .arg(&ar)
+        .args(members)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_rebuilt_archive_is_read_again_and_its_new_members_are_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let main = object(
+        d,
+        "main",
+        "int pick(void); int run(void) { return pick(); }",
+    );
+    let old = object(d, "old", "int pick(void) { return 1; }");
+    let new = object(
+        d,
+        "new",
+        "int helper(void); int pick(void) { return helper(); }",
+    );
+    let helper = object(d, "helper", "int helper(void) { return 2; }");
+    let line: Vec<String> = vec![
+        "wasm-ld".into(),
+        format!("-L{}", d.display()),
+        main.display().to_string(),
+        "-lpick".into(),
+    ];
+    let cache = link::MemberCache::new(d.join("cache"));
+    archive(d, std::slice::from_ref(&old));
+    let first = cache.members_for(&line).unwrap();
+    assert!(first.last().unwrap().ends_with("-old.o"), "{first:?}");
+    // A toolchain change: the archive is rebuilt (other members, so another size).
+    archive(d, &[old.clone(), new.clone(), helper.clone()]);
+    let second = cache.members_for(&line).unwrap();
+    let picked = &second[3..];
+    assert_eq!(picked.len(), 1, "first definition of pick wins: {second:?}");
+    assert!(picked[0].ends_with("-old.o"));
+    assert_ne!(
+        first.last(),
+        second.last(),
+        "the member comes from a new cache directory"
+    );
+    archive(d, &[new, helper]);
+    let third = cache.members_for(&line).unwrap();
+    let picked = &third[3..];
+    assert_eq!(picked.len(), 2, "pick and what it needs: {third:?}");
+    let new_member = picked
+        .iter()
+        .find(|m| m.ends_with("-new.o"))
+        .expect("new.o");
+    assert!(picked.iter().any(|m| m.ends_with("-helper.o")));
+    assert_eq!(
+        std::fs::read(new_member).unwrap(),
+        std::fs::read(d.join("new.o")).unwrap()
+    );
+}
+
+#[test]
+fn a_symbol_no_archive_defines_is_left_to_the_host_and_odd_lines_keep_their_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let main = object(
+        d,
+        "main",
+        "int elsewhere(void); int run(void) { return elsewhere(); }",
+    );
+    let old = object(d, "old", "int pick(void) { return 1; }");
+    archive(d, &[old]);
+    let cache = link::MemberCache::new(d.join("cache"));
+    let line = |extra: &[&str]| -> Vec<String> {
+        let mut l = vec!["wasm-ld".to_string(), format!("-L{}", d.display())];
+        l.extend(extra.iter().map(|s| s.to_string()));
+        l.push(main.display().to_string());
+        l.push("-lpick".into());
+        l
+    };
+    let plain = cache.members_for(&line(&[])).unwrap();
+    assert_eq!(plain.len(), 3, "no member is needed: {plain:?}");
+    assert!(matches!(
+        cache.members_for(&line(&["--whole-archive"])),
+        Err(link::Unchanged::Unsure(_))
+    ));
+    assert_eq!(
+        cache.members_for(&line(&[])[..3]),
+        Err(link::Unchanged::NoArchives)
+    );
+}

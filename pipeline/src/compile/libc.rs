@@ -200,14 +200,16 @@ pub fn select(
 }
 
 /// One archive member's name and where its data lies in the archive.
-pub(super) struct ArMember {
-    pub(super) name: String,
-    pub(super) data: std::ops::Range<usize>,
+pub struct ArMember {
+    /// Its file name.
+    pub name: String,
+    /// Where its bytes lie in the archive.
+    pub data: std::ops::Range<usize>,
 }
 
 /// Walks a GNU archive's members (not the symbol index nor the long-names member), resolving
 /// long names.
-pub(super) fn ar_members(ar: &[u8]) -> Option<Vec<ArMember>> {
+pub fn ar_members(ar: &[u8]) -> Option<Vec<ArMember>> {
     if !ar.starts_with(b"!<arch>\n") {
         return None;
     }

@@ -497,3 +497,26 @@ fn a_call_of_an_undeclared_host_function_names_the_app_header_that_declares_it()
         "uint32_t (*pick)(const World *) = background_color;",
     ));
 }
+
+#[test]
+fn a_console_eval_after_a_named_eval_sees_what_the_named_eval_defined() {
+    // The console's session is found in step without rebuilding its prelude while the journal is
+    // unchanged; a named eval is a journal entry of another kind, whose function the next console
+    // eval must see.
+    let _dog = watchdog(180);
+    let server = Server::start();
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let mut ws = repl(&server);
+    ok(&eval(&mut ws, "1", "6 * 7"));
+    ok(&eval(&mut ws, "2", "6 * 8"));
+    ok(&eval_named(
+        &mut ws,
+        "3",
+        "c",
+        "src/extra.c",
+        "int triple(int x) { return 3 * x; }",
+    ));
+    ok(&eval(&mut ws, "4", "triple(14)"));
+    ok(&eval(&mut ws, "5", "triple(15) + 1"));
+}

@@ -1,7 +1,7 @@
 // One headless Chromium for a whole run of the browser suite (scripts/test.sh): launches it with
 // the suite's flags and prints its WebSocket endpoint, which the test files reach through
 // HOTWASM_BROWSER_WS (helpers.mjs launchBrowser: a fresh context per file). Runs until it gets
-// SIGTERM or SIGINT, or its stdin closes; then closes the browser.
+// SIGTERM or SIGINT; then closes the browser.
 //
 //   node tests/browser/chromium-server.mjs   → prints ws://127.0.0.1:PORT/…
 
@@ -19,5 +19,3 @@ const close = async () => {
 };
 process.on('SIGTERM', close);
 process.on('SIGINT', close);
-process.stdin.on('end', close);
-process.stdin.resume();

@@ -55,17 +55,20 @@ export function bounceApp(serveToml = '') {
   return dir;
 }
 
-/** The environment `scripts/setup.sh --print-env` prints (EM_CONFIG, PATH with emcc…). */
+let printedEnv;
+
+/** The environment `scripts/setup.sh --print-env` prints (EM_CONFIG, PATH with emcc…), read once. */
 export function toolchainEnv() {
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'setup.sh'), '--print-env'], { encoding: 'utf8' });
-  const env = { ...process.env };
-  if (r.status !== 0) return env;
-  for (const line of r.stdout.split('\n')) {
-    const m = line.match(/^export ([A-Z_]+)="(.*)"$/);
-    if (!m) continue;
-    env[m[1]] = m[2].replace(/\$PATH/g, env.PATH ?? '');
+  if (!printedEnv) {
+    const r = spawnSync('bash', [join(ROOT, 'scripts', 'setup.sh'), '--print-env'], { encoding: 'utf8' });
+    printedEnv = {};
+    const path = process.env.PATH ?? '';
+    for (const line of r.status === 0 ? r.stdout.split('\n') : []) {
+      const m = line.match(/^export ([A-Z_]+)="(.*)"$/);
+      if (m) printedEnv[m[1]] = m[2].replace(/\$PATH/g, path);
+    }
   }
-  return env;
+  return { ...process.env, ...printedEnv };
 }
 
 function run(cmd, args, opts = {}) {

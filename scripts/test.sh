@@ -34,6 +34,10 @@ step "the demo's bundles: HOT_RELOAD=1 (MAIN_MODULE) and plain (examples/particl
 HOT_RELOAD=1 bash scripts/emscripten-bundle.sh examples/particles
 bash scripts/emscripten-bundle.sh examples/particles
 
+# The suites below run the command the bundles step just built (tests/lib/node-page.mjs), instead
+# of asking cargo whether it is fresh once per file and per server.
+export HOTWASM_BIN="${HOTWASM_CLI_TARGET_DIR:-$ROOT/target/hotwasm-cli}/cli/hotwasm"
+
 step "cargo test (native runtime; server with real emcc and WebSockets; hotwasm init apps end to end)"
 # --no-fail-fast: every test target runs and reports; the step fails at the end if any failed.
 cargo test --workspace -q --no-fail-fast
@@ -54,10 +58,21 @@ node --experimental-websocket --test --test-concurrency=1 tests/cpp/
 step "docs: every command and config snippet of README.md and docs/ as written; what clangd and rust-analyzer get"
 node --experimental-websocket --test --test-concurrency=1 tests/docs/
 
+# One headless Chromium for the browser suites (threads and Chromium steps): each test file gets a
+# fresh context in it instead of launching its own browser (tests/browser/chromium-server.mjs).
+exec {chromium_fd}< <(exec node tests/browser/chromium-server.mjs)
+CHROMIUM_PID=$!
+trap 'kill "$CHROMIUM_PID" 2>/dev/null || true' EXIT
+read -r -u "$chromium_fd" HOTWASM_BROWSER_WS || { echo "tests/browser/chromium-server.mjs printed no endpoint: is Chromium installed (scripts/setup.sh)?" >&2; exit 1; }
+export HOTWASM_BROWSER_WS
+
 step "threads: the pthreads example (examples/threads-c) under Node and in headless Chromium, real -pthread patches"
 node --experimental-websocket --test --test-concurrency=1 tests/threads/
 
 step "headless Chromium tests (real pages, real server)"
+# Their server: the debug build cargo test made (tests/browser/helpers.mjs ensureServer would ask
+# cargo once per file and per server). The threads step above picks its own (the CLI build).
+export HOTWASM_SERVER_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/hotwasm"
 node --test --test-concurrency=1 tests/browser/
 
 step "fuzz: a bounded round (10 s) of the manifest, signature, protocol and wasm readers"

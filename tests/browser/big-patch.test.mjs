@@ -3,14 +3,14 @@
 // A 9 MB patch (a function plus 9 MB of data) is compiled here and applied in the page through
 // the client's registry, once the synchronous way (expected to fail) and once preloaded.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBundle, launchBrowser, openDemo, screenshot, startServer, toolchainEnv } from './helpers.mjs';
+import { ensureBundle, openDemo, screenshot, servedApp, toolchainEnv } from './helpers.mjs';
 
 const SIZE = 9 * 1024 * 1024;
 
@@ -40,24 +40,17 @@ uint32_t background_color__hw9000(const void *w) {
 }
 
 describe('a 9 MB patch', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
   let bytes;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    bytes = bigPatch();
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+  const app = servedApp({
+    prepare: () => {
+      ensureBundle({ hot: true });
+      bytes = bigPatch();
+    },
   });
 
   test('fails synchronously, applies preloaded, and the animation never stops', async () => {
     assert.ok(bytes.length > 8 * 1024 * 1024, `patch is ${bytes.length} bytes`);
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await page.route('**/test-patches/big.so', (route) => route.fulfill({ body: bytes, contentType: 'application/octet-stream' }));
     const out = await page.evaluate(async () => {
       const { HostRegistry } = await import('/hotwasm/registry.js');

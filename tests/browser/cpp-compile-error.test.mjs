@@ -2,27 +2,15 @@
 // names the user's file and line, the editor's gutter marks that line, and the old code keeps
 // running.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBundle, launchBrowser, openDemo, screenshot, startServer, stats, typeAndEval } from './helpers.mjs';
+import { openDemo, screenshot, servedApp, stats, typeAndEval } from './helpers.mjs';
 
 describe('a C++ compile error in the demo page', { timeout: 600_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = servedApp();
 
   test('shows in the overlay at the user\'s line, and the app keeps running', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await page.click('#tabs button[data-var="background_color"]');
     await page.click('.lang button[data-lang="cpp"]');
     const bad = `#include <vector>

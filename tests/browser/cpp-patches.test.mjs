@@ -3,27 +3,15 @@
 // inside a patch (std::string, a caught exception), and an exception escaping a patched function,
 // which hot.call treats like a trap: rolled back, the animation goes on.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP_INCLUDE, ensureBundle, evalIn, framesPass, launchBrowser, openDemo, screenshot, startServer, stats, typeAndEval, waitBackground } from './helpers.mjs';
+import { APP_INCLUDE, evalIn, framesPass, openDemo, screenshot, servedApp, stats, typeAndEval, waitBackground } from './helpers.mjs';
 
 describe('C++ patches in the demo page', { timeout: 600_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = servedApp();
 
   test('the editor switches a var to C++; a C++ edit changes the picture and keeps state', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await page.click('#tabs button[data-var="background_color"]');
     await page.click('.lang button[data-lang="cpp"]');
     const text = await page.inputValue('#code');
@@ -39,7 +27,7 @@ describe('C++ patches in the demo page', { timeout: 600_000 }, () => {
   });
 
   test('a patch uses the C++ library: std::string and an exception caught inside it', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const r = await evalIn(
       page,
       `#include <stdexcept>
@@ -66,7 +54,7 @@ extern "C" uint32_t background_color(const World *world) {
   });
 
   test('an exception escaping a patched function is rolled back like a trap', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const r = await evalIn(
       page,
       `${APP_INCLUDE}

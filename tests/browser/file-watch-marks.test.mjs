@@ -1,32 +1,20 @@
 // A saved file that fails to compile shows in the overlay of every page, and marks lines only in
 // an editor that shows that file — never in whatever editor tab happens to be open.
 
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PARTICLES, ensureBundle, launchBrowser, openDemo, screenshot, startServer } from './helpers.mjs';
+import { PARTICLES, openDemo, screenshot, servedApp } from './helpers.mjs';
 
 describe('file-watch errors in the demo page', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
   const name = `zz-browser-test-${process.pid}.c`;
   const file = join(PARTICLES, 'patches', name);
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer({ watch: true });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    rmSync(file, { force: true });
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = servedApp({ serve: { watch: true } });
+  after(() => rmSync(file, { force: true }));
 
   test('a saved file’s error shows in the overlay and marks no line of the open editor tab', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await page.click('#tabs button[data-var="background_color"]');
     await page.evaluate(() => {
       globalThis.nextDiagnostics = new Promise((resolve) => globalThis.hotwasm.hot.on('diagnostics', resolve));

@@ -3,12 +3,12 @@
 // `hot.call`, and so gets trap safety without a line of app-side JS. Two apps: the particles demo
 // (shown on the generic page instead of its own) and a small C app fresh from `hotwasm init`.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { APP_INCLUDE, GENERIC_PAGE_ARGS, ensureBundle, hotwasm, launchBrowser, openGeneric, pressEval, screenshot, startServer } from './helpers.mjs';
+import { APP_INCLUDE, GENERIC_PAGE_ARGS, hotwasm, openGeneric, pressEval, screenshot, servedApp } from './helpers.mjs';
 
 /** The generic page's counters: frames run, traps seen, paused, and the app it loaded. */
 const generic = (page) =>
@@ -19,22 +19,10 @@ const generic = (page) =>
 const varOf = (page, name) => page.evaluate((n) => globalThis.hotwasm.hot.vars().find((v) => v.name === n), name);
 
 describe('the generic page running the particles app', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer({ args: GENERIC_PAGE_ARGS });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const served = servedApp({ serve: { args: GENERIC_PAGE_ARGS } });
 
   test('it loads the app that /hotwasm/app.json names and calls its frame export every frame', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(served.browser, served.server.url);
     const app = await page.evaluate(async () => (await fetch('/hotwasm/app.json')).json());
     const s = await generic(page);
     assert.equal(s.app.name, app.name);
@@ -45,7 +33,7 @@ describe('the generic page running the particles app', { timeout: 300_000 }, () 
   });
 
   test('a patch that traps inside the frame is rolled back by hot.call and the frames go on', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(served.browser, served.server.url);
     await page.fill(
       '#code',
       `${APP_INCLUDE}
@@ -72,7 +60,7 @@ void step_particle(World *world, Particle *p, float dt) {
   });
 
   test('a line typed into the console is evaluated on the page, and ↑ brings it back', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(served.browser, served.server.url);
     await page.fill('#console-input', 'unsigned background_color(const void *w) { (void)w; return 0xff0000ffu; }');
     await page.press('#console-input', 'Enter');
     await page.waitForFunction(() => /console\.c live as patch #\d+/.test(document.getElementById('log').textContent), null, { timeout: 60_000 });
@@ -85,24 +73,18 @@ void step_particle(World *world, Particle *p, float dt) {
 });
 
 describe('the generic page running a small C app made by hotwasm init', { timeout: 900_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    const app = join(mkdtempSync(join(tmpdir(), 'hotwasm-tiny-')), 'tiny');
-    hotwasm(['init', '--lang', 'c', '--name', 'tiny', app]);
-    hotwasm(['build', '--hot', '--project', app]);
-    server = await startServer({ project: app });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+  const served = servedApp({
+    prepare: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hotwasm-tiny-'));
+      hotwasm(['init', '--lang', 'c', '--name', 'tiny', join(dir, 'tiny')]);
+      hotwasm(['build', '--hot', '--project', join(dir, 'tiny')]);
+      return dir;
+    },
+    serve: (dir) => ({ project: join(dir, 'tiny') }),
   });
 
   test('an eval changes what the app computes while its frame count carries on', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(served.browser, served.server.url);
     const before = await page.evaluate(() => globalThis.hotwasm.hot.call('app_frames'));
     await page.fill('#code', '#include "app.h"\n\nint32_t app_value(int32_t frame) {\n    return 1000 + frame % 7;\n}\n');
     const r = await pressEval(page);
@@ -114,7 +96,7 @@ describe('the generic page running a small C app made by hotwasm init', { timeou
   });
 
   test('a trapping app_value is rolled back by hot.call; the app keeps running', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(served.browser, served.server.url);
     await page.fill('#code', '#include "app.h"\n\nint32_t app_value(int32_t frame) {\n    if (frame >= 0) __builtin_trap();\n    return 0;\n}\n');
     const r = await pressEval(page);
     assert.equal(r.ok, true, `the trapping patch applied: ${r.error} ${r.raw_output ?? ''}`);
@@ -132,7 +114,7 @@ describe('the generic page running a small C app made by hotwasm init', { timeou
   });
 
   test('clicking a var in the history puts a definition with its signature in the editor, and it evaluates', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(served.browser, served.server.url);
     await page.click('.hist-var[data-var="app_value"] .var-name');
     assert.match(await page.inputValue('#code'), /int32_t app_value\(int32_t a0\) \{/);
     const r = await pressEval(page);
@@ -142,7 +124,7 @@ describe('the generic page running a small C app made by hotwasm init', { timeou
   });
 
   test('console commands: :vars lists the vars, :rollback rolls one back, :cpp switches the language', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(served.browser, served.server.url);
     const logText = () => page.textContent('#log');
     const enter = async (line) => {
       await page.fill('#console-input', line);

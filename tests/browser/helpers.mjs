@@ -3,6 +3,7 @@
 // for the page's own events (never for time), screenshots.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -54,17 +55,20 @@ export function bounceApp(serveToml = '') {
   return dir;
 }
 
-/** The environment `scripts/setup.sh --print-env` prints (EM_CONFIG, PATH with emcc…). */
+let printedEnv;
+
+/** The environment `scripts/setup.sh --print-env` prints (EM_CONFIG, PATH with emcc…), read once. */
 export function toolchainEnv() {
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'setup.sh'), '--print-env'], { encoding: 'utf8' });
-  const env = { ...process.env };
-  if (r.status !== 0) return env;
-  for (const line of r.stdout.split('\n')) {
-    const m = line.match(/^export ([A-Z_]+)="(.*)"$/);
-    if (!m) continue;
-    env[m[1]] = m[2].replace(/\$PATH/g, env.PATH ?? '');
+  if (!printedEnv) {
+    const r = spawnSync('bash', [join(ROOT, 'scripts', 'setup.sh'), '--print-env'], { encoding: 'utf8' });
+    printedEnv = {};
+    const path = process.env.PATH ?? '';
+    for (const line of r.status === 0 ? r.stdout.split('\n') : []) {
+      const m = line.match(/^export ([A-Z_]+)="(.*)"$/);
+      if (m) printedEnv[m[1]] = m[2].replace(/\$PATH/g, path);
+    }
   }
-  return env;
+  return { ...process.env, ...printedEnv };
 }
 
 function run(cmd, args, opts = {}) {
@@ -161,6 +165,8 @@ export async function startServer({ project = PARTICLES, port = 0, args = [], wa
   return server;
 }
 
+const VIEWPORT = { width: 1440, height: 900 };
+
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -176,15 +182,30 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-/** Launches Chromium with a fresh profile. Returns the browser context (close it when done). */
+/**
+ * A Chromium for one test file: a fresh context (its own cookies and storage) in the browser
+ * `HOTWASM_BROWSER_WS` names (scripts/test.sh starts one for the whole suite with
+ * chromium-server.mjs: one launch instead of one per file), else a browser launched with a fresh
+ * profile. Returns the browser context; closing it closes what it opened.
+ */
 export async function launchBrowser() {
   const { chromium } = await import('playwright-core');
+  if (process.env.HOTWASM_BROWSER_WS) {
+    const browser = await chromium.connect(process.env.HOTWASM_BROWSER_WS);
+    const ctx = await browser.newContext({ viewport: VIEWPORT });
+    const close = ctx.close.bind(ctx);
+    ctx.close = async () => {
+      await close();
+      await browser.close(); // a connected browser only disconnects: the shared one runs on
+    };
+    return ctx;
+  }
   const profile = mkdtempSync(join(tmpdir(), 'hotwasm-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
-    viewport: { width: 1440, height: 900 },
+    viewport: VIEWPORT,
   });
   const close = ctx.close.bind(ctx);
   ctx.close = async () => {
@@ -192,6 +213,29 @@ export async function launchBrowser() {
     rmSync(profile, { recursive: true, force: true });
   };
   return ctx;
+}
+
+/**
+ * Registers the before/after of a suite that drives one served app in Chromium. `before`: builds
+ * what the app needs (`prepare`, which may return a temp dir of the app; default: the particle
+ * demo's HOT_RELOAD bundle), starts `hotwasm serve` (`serve`: startServer's options, or a function
+ * of the prepared dir giving them; false: the tests start their own) and a browser context.
+ * `after`: closes the context, stops the server, removes the prepared dir. Returns the suite's
+ * fixture, whose `dir`, `server` and `browser` are set once `before` ran.
+ */
+export function servedApp({ prepare = () => void ensureBundle({ hot: true }), serve = {} } = {}) {
+  const fx = { dir: null, server: null, browser: null };
+  before(async () => {
+    fx.dir = (await prepare()) ?? null;
+    if (serve !== false) fx.server = await startServer(typeof serve === 'function' ? serve(fx.dir) : serve);
+    fx.browser = await launchBrowser();
+  });
+  after(async () => {
+    await fx.browser?.close();
+    await fx.server?.stop();
+    if (fx.dir) rmSync(fx.dir, { recursive: true, force: true });
+  });
+  return fx;
 }
 
 /** Opens `url` and records page errors (and the console with HOTWASM_TEST_VERBOSE). */

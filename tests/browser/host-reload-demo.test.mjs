@@ -6,34 +6,28 @@
 // The demo is a copy in a temp dir (the repo is not modified), built with the target dir the
 // host-reload benchmark uses (target/bench-host-reload), so either warms the other.
 
-import { after, before, describe, test } from 'node:test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { before, describe, test } from 'node:test';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { ROOT, copyDemo, evalIn, hotwasm, launchBrowser, openDemo, startServer, stats, toolchainEnv } from './helpers.mjs';
+import { ROOT, copyDemo, evalIn, hotwasm, openDemo, servedApp, stats, toolchainEnv } from './helpers.mjs';
 
 const env = { CARGO_TARGET_DIR: join(ROOT, 'target', 'bench-host-reload') };
 
 describe('the demo through a host rebuild', { timeout: 900_000 }, () => {
-  let dir;
-  let server;
-  let browser;
   let page;
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hotwasm-demo-reload-'));
-    copyDemo(dir);
-    hotwasm(['build', '--hot', '--project', dir], { env: { ...toolchainEnv(), ...env, HOTWASM_HOME: ROOT } });
-    server = await startServer({ project: dir, watch: true, env });
-    browser = await launchBrowser();
-    page = await openDemo(browser, server.url);
+  const app = servedApp({
+    prepare: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hotwasm-demo-reload-'));
+      copyDemo(dir);
+      hotwasm(['build', '--hot', '--project', dir], { env: { ...toolchainEnv(), ...env, HOTWASM_HOME: ROOT } });
+      return dir;
+    },
+    serve: (dir) => ({ project: dir, watch: true, env }),
   });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+  before(async () => {
+    page = await openDemo(app.browser, app.server.url);
   });
 
   test("a saved host source moves the page onto the new host with the demo's world and its patch", async () => {
@@ -44,7 +38,7 @@ describe('the demo through a host rebuild', { timeout: 900_000 }, () => {
     await page.evaluate(() => (globalThis.hotwasm.state.paused = true));
     const worldBefore = await stats(page);
 
-    const hotRs = join(dir, 'src', 'hot.rs');
+    const hotRs = join(app.dir, 'src', 'hot.rs');
     const source = readFileSync(hotRs, 'utf8');
     const edited = source.replace('pub(crate) const LIFETIME: f32 = 8.0;', 'pub(crate) const LIFETIME: f32 = 8.5;');
     assert.notEqual(edited, source, 'the edit applies to src/hot.rs');

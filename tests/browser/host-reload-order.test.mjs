@@ -10,11 +10,11 @@
 //
 //   node --test tests/browser/host-reload-order.test.mjs
 
-import { after, before, describe, test } from 'node:test';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { bounceApp, evalIn, launchBrowser, openGeneric, startServer } from './helpers.mjs';
+import { bounceApp, evalIn, openGeneric, servedApp } from './helpers.mjs';
 
 const PROBE = `#include "bounce.h"
 uint32_t bounce_frames(void);
@@ -35,24 +35,10 @@ const value = async (page, expr) => {
 };
 
 describe('a host reload, step by step', { timeout: 300_000 }, () => {
-  let dir;
-  let server;
-  let browser;
-
-  before(async () => {
-    dir = bounceApp();
-    server = await startServer({ project: dir, watch: true });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const app = servedApp({ prepare: () => bounceApp(), serve: (dir) => ({ project: dir, watch: true }) });
 
   test('no frame runs between the journal replay and the state restore (replay first, then restore)', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(app.browser, app.server.url);
     const probe = await evalIn(page, PROBE, 'c', 'probe.c');
     assert.equal(probe.ok, true, `${probe.error} ${probe.raw_output}`);
     await page.waitForFunction(() => globalThis.hotwasm.Module._bounce_frames() > 60, null, { timeout: 30_000 });
@@ -61,7 +47,7 @@ describe('a host reload, step by step', { timeout: 300_000 }, () => {
     const saved = await page.evaluate(() => globalThis.hotwasm.Module._bounce_frames());
 
     const reloaded = page.waitForNavigation({ timeout: 180_000 });
-    const c = join(dir, 'src', 'bounce.c');
+    const c = join(app.dir, 'src', 'bounce.c');
     writeFileSync(c, `${readFileSync(c, 'utf8')}\n/* edited: the server rebuilds the host */\n`);
     await reloaded;
     await page.waitForFunction(() => globalThis.hotwasm?.hot?.hostReloaded?.replayedAt, null, { timeout: 60_000 });

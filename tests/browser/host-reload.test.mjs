@@ -7,12 +7,11 @@
 // in a temp dir, so the repo is not modified; its incremental rebuild takes ~10 s on this machine
 // (the particles demo's ~13 s is measured by benches/host-reload.mjs, which carries its world).
 
-import { after, before, describe, test } from 'node:test';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { before, describe, test } from 'node:test';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { ROOT, evalIn, hotwasm, launchBrowser, openGeneric, startServer } from './helpers.mjs';
+import { ROOT, bounceApp, evalIn, openGeneric, servedApp } from './helpers.mjs';
 
 /** The bounce app's state as its exports report it. */
 const bounce = (page) =>
@@ -36,32 +35,18 @@ function editHost(dir) {
 }
 
 describe('a host rebuild under hotwasm serve', { timeout: 300_000 }, () => {
-  let dir;
-  let server;
-  let browser;
   let page;
-
+  const app = servedApp({ prepare: () => bounceApp(), serve: (dir) => ({ project: dir, watch: true }) });
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hotwasm-host-reload-'));
-    for (const f of ['hotwasm.toml', 'src', 'patches']) cpSync(join(ROOT, 'examples', 'c-host', f), join(dir, f), { recursive: true });
-    hotwasm(['build', '--hot', '--project', dir]);
-    server = await startServer({ project: dir, watch: true });
-    browser = await launchBrowser();
-    page = await openGeneric(browser, server.url);
+    page = await openGeneric(app.browser, app.server.url);
     await page.evaluate(() => {
       globalThis.hostBuilds = [];
       globalThis.hotwasm.hot.on('host_build', (b) => globalThis.hostBuilds.push(b));
     });
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
   test('a host build that fails is reported with the compiler error and the old host keeps running', async () => {
-    const c = join(dir, 'src', 'bounce.c');
+    const c = join(app.dir, 'src', 'bounce.c');
     const good = readFileSync(c, 'utf8');
     await page.evaluate(() => (globalThis.oldDocument = true));
     writeFileSync(c, good.replace('static void draw(void) {', 'static void draw(void) { this is not C;'));
@@ -91,11 +76,11 @@ describe('a host rebuild under hotwasm serve', { timeout: 300_000 }, () => {
     assert.ok(before.balls > 0 && before.score > 0, JSON.stringify(before));
 
     // A second page is offline during the rebuild: it misses host_reload.
-    const offline = await openGeneric(browser, server.url);
+    const offline = await openGeneric(app.browser, app.server.url);
     await offline.evaluate(() => globalThis.hotwasm.hot.connection.stop());
 
     const reloaded = page.waitForNavigation({ timeout: 180_000 });
-    editHost(dir);
+    editHost(app.dir);
     await reloaded;
     await page.waitForFunction(() => globalThis.hotwasm?.hot?.hostReloaded?.replayedAt, null, { timeout: 60_000 });
     const after = await bounce(page);

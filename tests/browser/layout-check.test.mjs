@@ -4,12 +4,11 @@
 // keeps the layout is applied. The app is a copy of examples/c-host, built with `hotwasm build
 // --hot`, served by `hotwasm serve` (no watch: the header edit must not rebuild the host here),
 // run by hotwasm's generic page in headless Chromium.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, evalIn, hotwasm, launchBrowser, openGeneric, startServer } from './helpers.mjs';
+import { bounceApp, evalIn, openGeneric, servedApp } from './helpers.mjs';
 
 const patch = (color) =>
   `#include "bounce.h"\nuint32_t ball_color(const Ball *ball) {\n  return ball->vx > 0 ? ${color}u : 0xff40ff40u;\n}\n`;
@@ -17,11 +16,9 @@ const versionOf = (page, name) =>
   page.evaluate((n) => globalThis.hotwasm.hot.vars().find((v) => v.name === n)?.version, name);
 
 describe('the layout check', { timeout: 300_000 }, () => {
-  let dir;
-  let server;
-  let browser;
   let page;
-  const header = () => join(dir, 'src', 'bounce.h');
+  const app = servedApp({ prepare: () => bounceApp(), serve: (dir) => ({ project: dir }) });
+  const header = () => join(app.dir, 'src', 'bounce.h');
   const editHeader = (from, to) => {
     const text = readFileSync(header(), 'utf8');
     assert.ok(text.includes(from), `bounce.h has ${from}`);
@@ -29,18 +26,7 @@ describe('the layout check', { timeout: 300_000 }, () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hotwasm-layout-'));
-    for (const f of ['hotwasm.toml', 'src', 'patches']) cpSync(join(ROOT, 'examples', 'c-host', f), join(dir, f), { recursive: true });
-    hotwasm(['build', '--hot', '--project', dir]);
-    server = await startServer({ project: dir });
-    browser = await launchBrowser();
-    page = await openGeneric(browser, server.url);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    page = await openGeneric(app.browser, app.server.url);
   });
 
   test('a header edit that keeps every layout is applied', async () => {

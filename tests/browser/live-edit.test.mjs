@@ -3,17 +3,15 @@
 // never stop the animation, traps roll back, reloads replay, every page gets a patch, a restarted
 // server is found again. Every wait is on the page's state or events, never on time.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   APP_INCLUDE,
-  ensureBundle,
   evalIn,
   framesPass,
-  launchBrowser,
   openDemo,
   screenshot,
-  startServer,
+  servedApp,
   stats,
   typeAndEval,
   waitBackground,
@@ -31,22 +29,10 @@ uint32_t background_color(const World *world) {
 const varOf = (page, name) => page.evaluate((n) => globalThis.hotwasm.hot.vars().find((v) => v.name === n), name);
 
 describe('the particle demo page in headless Chromium', { timeout: 600_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = servedApp();
 
   test('a live edit changes behaviour while frames and particles carry on', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await framesPass(page, 60); // let state build up
     const s0 = await stats(page);
     const p0 = await page.evaluate(() => globalThis.hotwasm.view.particles(4));
@@ -107,7 +93,7 @@ void step_particle(World *world, Particle *p, float dt) {
   });
 
   test('a compile error shows the overlay and marks the line in its editor; the animation continues', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const bad = `${APP_INCLUDE}
 
 uint32_t background_color(const World *world) {
@@ -141,7 +127,7 @@ uint32_t background_color(const World *world) {
   });
 
   test('a trap in a patched function rolls it back and the animation continues', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const before = await varOf(page, 'particle_color');
     const r = await typeAndEval(
       page,
@@ -169,7 +155,7 @@ uint32_t particle_color(const World *world, const Particle *p) {
   });
 
   test('hotwasm_main runs once on the page and its output comes back', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const r = await evalIn(
       page,
       `#include <stdio.h>
@@ -192,7 +178,7 @@ void hotwasm_main(void) {
   });
 
   test('a reload replays the journal: the patched behaviour is back', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const color = 0xff204080;
     const r = await evalIn(page, BG('0xff204080u'), 'c', 'background_color.c');
     assert.equal(r.ok, true, r.error);
@@ -207,8 +193,8 @@ void hotwasm_main(void) {
   });
 
   test('two pages both get a patch', async () => {
-    const a = await openDemo(browser, server.url);
-    const b = await openDemo(browser, server.url);
+    const a = await openDemo(app.browser, app.server.url);
+    const b = await openDemo(app.browser, app.server.url);
     const color = 0xff606020;
     const r = await evalIn(a, BG('0xff606020u'), 'c', 'background_color.c');
     assert.equal(r.ok, true, r.error);
@@ -221,13 +207,13 @@ void hotwasm_main(void) {
   });
 
   test('a restarted server is reconnected to by itself', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const frame0 = (await stats(page)).frame;
-    await server.stop();
+    await app.server.stop();
     await page.waitForFunction(() => globalThis.hotwasm.hot.state !== 'open', null, { timeout: 10_000 });
     await framesPass(page, 10); // animates while offline
     await screenshot(page, '08-offline');
-    await server.restart();
+    await app.server.restart();
     await waitConnected(page, 15_000);
     assert.ok((await stats(page)).frame > frame0, 'same page, state kept');
     const r = await evalIn(page, BG('0xff301818u'), 'c', 'background_color.c');

@@ -5,9 +5,9 @@
 // every declaration) and `:reset` in the console starts a fresh one. The particles app on the
 // generic page in headless Chromium, real server.
 
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GENERIC_PAGE_ARGS, ensureBundle, evalIn, launchBrowser, openGeneric, startServer, waitConnected } from './helpers.mjs';
+import { GENERIC_PAGE_ARGS, evalIn, openGeneric, servedApp, waitConnected } from './helpers.mjs';
 
 /** The value `source` (in `lang`) prints on the one page, after checking it applied. */
 async function value(page, source, lang = 'c') {
@@ -18,20 +18,11 @@ async function value(page, source, lang = 'c') {
 }
 
 describe('one growing program in the page', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
   let page;
 
+  const app = servedApp({ serve: { args: GENERIC_PAGE_ARGS } });
   before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer({ args: GENERIC_PAGE_ARGS });
-    browser = await launchBrowser();
-    page = await openGeneric(browser, server.url);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+    page = await openGeneric(app.browser, app.server.url);
   });
 
   test('a C session keeps a type, a macro and a function for later lines', async () => {

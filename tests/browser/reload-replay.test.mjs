@@ -9,10 +9,9 @@
 //
 //   node --test tests/browser/reload-replay.test.mjs
 
-import { after, before, describe, test } from 'node:test';
-import { rmSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bounceApp, evalIn, launchBrowser, openGeneric, startServer, waitConnected } from './helpers.mjs';
+import { bounceApp, evalIn, openGeneric, servedApp, waitConnected } from './helpers.mjs';
 
 const ok = (r) => assert.equal(r.ok, true, `${r.stage}: ${r.error} ${r.raw_output ?? ''}`);
 /** The value every page gave for `expr` (one text per page). */
@@ -23,24 +22,10 @@ const values = async (page, expr) => {
 };
 
 describe('what a reload replays', { timeout: 300_000 }, () => {
-  let dir;
-  let server;
-  let browser;
-
-  before(async () => {
-    dir = bounceApp();
-    server = await startServer({ project: dir });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const app = servedApp({ prepare: () => bounceApp(), serve: (dir) => ({ project: dir }) });
 
   test('a reloaded page gets the definitions and their statements, not the commands, and logs one line for the replay', async () => {
-    const page = await openGeneric(browser, server.url);
+    const page = await openGeneric(app.browser, app.server.url);
     ok(await evalIn(page, '#include <stdint.h>\nint32_t bumps = 0;\nint32_t sq(int32_t x) { return x * x; }\n', 'c', 'defs.c'));
     ok(await evalIn(page, '#include <stdio.h>\nbumps += 1;\nprintf("bumped\\n");\n', 'c', 'command.c'));
     assert.deepEqual(await values(page, 'sq(9)'), ['81']);
@@ -63,8 +48,8 @@ describe('what a reload replays', { timeout: 300_000 }, () => {
   });
 
   test('a page that missed a command while disconnected runs it when it catches up', async () => {
-    const page = await openGeneric(browser, server.url);
-    const offline = await openGeneric(browser, server.url);
+    const page = await openGeneric(app.browser, app.server.url);
+    const offline = await openGeneric(app.browser, app.server.url);
     assert.deepEqual(await values(page, 'bumps'), ['10', '10']);
     await offline.evaluate(() => globalThis.hotwasm.hot.connection.stop());
     ok(await evalIn(page, 'bumps += 100;\n', 'c', 'command.c'));

@@ -3,9 +3,9 @@
 // std-heavy patch (format!, HashMap, catch_unwind) with the right result and hotwasm_main output,
 // a rustc error in the overlay at the right line, and a panic that traps and is rolled back.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBundle, evalIn, framesPass, launchBrowser, openDemo, screenshot, startServer, stats, typeAndEval, waitBackground } from './helpers.mjs';
+import { evalIn, framesPass, openDemo, screenshot, servedApp, stats, typeAndEval, waitBackground } from './helpers.mjs';
 
 const STD_HEAVY = `use std::collections::HashMap;
 
@@ -36,22 +36,10 @@ pub extern "C" fn hotwasm_main() {
 `;
 
 describe('Rust patches in headless Chromium', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = servedApp();
 
   test('the editor switches a var to Rust; a Rust edit changes the picture and keeps state', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await page.click('#tabs button[data-var="background_color"]');
     await page.click('.lang button[data-lang="rust"]');
     const text = await page.inputValue('#code');
@@ -80,7 +68,7 @@ describe('Rust patches in headless Chromium', { timeout: 300_000 }, () => {
   });
 
   test('the other built-in Rust sources compile and apply', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const sources = await page.evaluate(async () => {
       const m = await import('./sources.js');
       return m.VARS.map((v) => [v.name, m.defaultSource(v.name, 'rust')]);
@@ -95,7 +83,7 @@ describe('Rust patches in headless Chromium', { timeout: 300_000 }, () => {
   });
 
   test('a std-heavy Rust patch gives the right result and hotwasm_main output comes back', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const r = await evalIn(page, STD_HEAVY, 'rust', 'background_color.rs');
     assert.equal(r.ok, true, `${r.error} ${r.raw_output}`);
     await waitBackground(page, 0xff000090);
@@ -104,7 +92,7 @@ describe('Rust patches in headless Chromium', { timeout: 300_000 }, () => {
   });
 
   test('a rustc error shows in the overlay at the right line', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await page.click('#tabs button[data-var="background_color"]');
     await page.click('.lang button[data-lang="rust"]');
     const bad = `// a typo on line 4
@@ -129,7 +117,7 @@ pub extern "C" fn background_color(_world: *const World) -> u32 {
   });
 
   test('a panic in a patched Rust function is rolled back and the app keeps running', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const before = await page.evaluate(() => globalThis.hotwasm.hot.vars().find((v) => v.name === 'particle_color'));
     const r = await evalIn(
       page,

@@ -7,9 +7,9 @@
 //
 //   node --test tests/browser/rust-session.test.mjs
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureBundle, evalIn, launchBrowser, openDemo, startServer, waitConnected } from './helpers.mjs';
+import { evalIn, openDemo, servedApp, waitConnected } from './helpers.mjs';
 
 const ok = (r) => assert.equal(r.ok, true, `${r.stage}: ${r.error} ${r.raw_output ?? ''}`);
 /** Evaluates Rust `source` in `page`; returns the one page's value text. */
@@ -28,22 +28,10 @@ impl Pt { fn area(&self) -> f64 { self.x * self.y } }
 `;
 
 describe('a Rust session in headless Chromium keeps its items', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = servedApp();
 
   test('a struct and fns of one eval (items only) are used by later evals, String and struct values included', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const defs = await evalIn(page, ITEMS, 'rust', 'eval.rs');
     ok(defs);
     assert.equal(await value(page, 'scaled(Pt { x: 1.5, y: 2.0 }, 2.0)'), 'Pt { x: 3.0, y: 4.0 }');
@@ -53,7 +41,7 @@ describe('a Rust session in headless Chromium keeps its items', { timeout: 300_0
   });
 
   test('a static keeps its value across evals', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     ok(await evalIn(page, 'static mut TOTAL: i64 = 100;\n', 'rust', 'eval.rs'));
     assert.equal(await value(page, 'unsafe { TOTAL += 5; TOTAL }'), '105');
     assert.equal(await value(page, 'unsafe { TOTAL += 5; TOTAL }'), '110');
@@ -64,7 +52,7 @@ describe('a Rust session in headless Chromium keeps its items', { timeout: 300_0
   });
 
   test('a redefined fn reaches the callers compiled before it, in its own eval and in later ones', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     ok(await evalIn(page, 'fn base() -> i32 { 1 }\nfn tens() -> i32 { base() * 10 }\n', 'rust', 'eval.rs'));
     ok(await evalIn(page, 'fn hundreds() -> i32 { base() * 100 }\n', 'rust', 'eval.rs'));
     assert.equal(await value(page, '(tens(), hundreds())'), '(10, 100)');
@@ -74,7 +62,7 @@ describe('a Rust session in headless Chromium keeps its items', { timeout: 300_0
   });
 
   test('undo removes the items of the evals it undoes', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     const defs = await evalIn(page, 'fn soon_gone() -> u8 { 7 }\n', 'rust', 'eval.rs');
     ok(defs);
     assert.equal(await value(page, 'soon_gone()'), '7');
@@ -87,7 +75,7 @@ describe('a Rust session in headless Chromium keeps its items', { timeout: 300_0
   });
 
   test('a reloaded page gets the session replayed from the journal and later evals use its items', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     ok(await evalIn(page, 'fn greet(n: &str) -> String { format!("hi {n}") }\nstatic mut SEEN: u32 = 3;\n', 'rust', 'eval.rs'));
     assert.equal(await value(page, 'unsafe { SEEN += 1; SEEN }'), '4');
     await page.reload();

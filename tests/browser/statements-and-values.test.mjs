@@ -6,9 +6,9 @@
 // and globals without redeclaring them, redefinitions reaching earlier callers, mutual recursion,
 // a stored function pointer, the C library).
 
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GENERIC_PAGE_ARGS, ensureBundle, evalIn, launchBrowser, openGeneric, startServer } from './helpers.mjs';
+import { GENERIC_PAGE_ARGS, evalIn, openGeneric, servedApp } from './helpers.mjs';
 
 /** Types `line` into the page console and presses Enter, like a user. */
 async function typeLine(page, line) {
@@ -26,20 +26,11 @@ const waitValueLine = (page, text) =>
   );
 
 describe('statements and expressions in the page', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
   let page;
 
+  const app = servedApp({ serve: { args: GENERIC_PAGE_ARGS } });
   before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer({ args: GENERIC_PAGE_ARGS });
-    browser = await launchBrowser();
-    page = await openGeneric(browser, server.url);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+    page = await openGeneric(app.browser, app.server.url);
   });
 
   test('an expression typed into the console shows its value and type there', async () => {

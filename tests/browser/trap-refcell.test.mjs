@@ -11,12 +11,12 @@
 //
 //   node --test tests/browser/trap-refcell.test.mjs
 
-import { after, before, describe, test } from 'node:test';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { ROOT, evalIn, hotwasm, launchBrowser, openGeneric, startServer, toolchainEnv } from './helpers.mjs';
+import { ROOT, evalIn, hotwasm, openGeneric, servedApp, startServer, toolchainEnv } from './helpers.mjs';
 
 const LIB = `//! cells: a hotwasm app whose state lives in a RefCell borrowed across a hot call.
 use hotwasm_runtime::hot_fn;
@@ -82,29 +82,24 @@ async function openPaused(browser, url) {
 }
 
 describe('a trap inside a RefCell borrow of a Rust host', { timeout: 900_000 }, () => {
-  let root;
   let app;
-  let browser;
-
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'hotwasm-cells-'));
-    app = join(root, 'cells');
-    hotwasm(['init', '--lang', 'rust', '--name', 'cells', app]);
-    writeFileSync(join(app, 'src', 'lib.rs'), LIB);
-    // A target dir of its own, kept between runs (the runtime crate and std's PIC objects warm).
-    hotwasm(['build', '--hot', '--project', app], { env: { ...toolchainEnv(), HOTWASM_HOME: ROOT, CARGO_TARGET_DIR: join(ROOT, 'target', 'test-rust-apps') } });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    if (root) rmSync(root, { recursive: true, force: true });
+  const served = servedApp({
+    prepare: () => {
+      const root = mkdtempSync(join(tmpdir(), 'hotwasm-cells-'));
+      app = join(root, 'cells');
+      hotwasm(['init', '--lang', 'rust', '--name', 'cells', app]);
+      writeFileSync(join(app, 'src', 'lib.rs'), LIB);
+      // A target dir of its own, kept between runs (the runtime crate and std's PIC objects warm).
+      hotwasm(['build', '--hot', '--project', app], { env: { ...toolchainEnv(), HOTWASM_HOME: ROOT, CARGO_TARGET_DIR: join(ROOT, 'target', 'test-rust-apps') } });
+      return root;
+    },
+    serve: false,
   });
 
   test('on_trap = "state": the trapping call is undone, the RefCell is free again and the frames go on', async () => {
     const server = await startServer({ project: app });
     try {
-      const page = await openPaused(browser, server.url);
+      const page = await openPaused(served.browser, server.url);
       const r = await evalIn(page, TRAPPING, 'c', 'app_value.c');
       assert.equal(r.ok, true, `${r.error} ${r.raw_output}`);
       const before = await count(page);
@@ -123,7 +118,7 @@ describe('a trap inside a RefCell borrow of a Rust host', { timeout: 900_000 }, 
     appendFileSync(join(app, 'hotwasm.toml'), 'on_trap = "code"\n');
     const server = await startServer({ project: app });
     try {
-      const page = await openPaused(browser, server.url);
+      const page = await openPaused(served.browser, server.url);
       const r = await evalIn(page, TRAPPING, 'c', 'app_value2.c');
       assert.equal(r.ok, true, `${r.error} ${r.raw_output}`);
       assert.equal(await frames(page, 1), 1);

@@ -9,10 +9,9 @@
 //
 //   node --test tests/browser/trap-scope.test.mjs
 
-import { after, before, describe, test } from 'node:test';
-import { rmSync } from 'node:fs';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bounceApp, evalIn, launchBrowser, openGeneric, startServer } from './helpers.mjs';
+import { bounceApp, evalIn, openGeneric, servedApp } from './helpers.mjs';
 
 /** `ball_color` redefined: traps once armed, after scribbling over the ball it was given. */
 const ARMED_COLOR = `#include "bounce.h"
@@ -61,24 +60,10 @@ async function openPaused(browser, url) {
 const varOf = (page, name) => page.evaluate((n) => globalThis.hotwasm.hot.vars().find((v) => v.name === n), name);
 
 describe('what a trap undoes', { timeout: 300_000 }, () => {
-  let dir;
-  let server;
-  let browser;
-
-  before(async () => {
-    dir = bounceApp();
-    server = await startServer({ project: dir });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const app = servedApp({ prepare: () => bounceApp(), serve: (dir) => ({ project: dir }) });
 
   test('on_trap = "state": the frames run after a patch survive its later trap; only the trapping call is undone', async () => {
-    const page = await openPaused(browser, server.url);
+    const page = await openPaused(app.browser, app.server.url);
     const patch = await evalIn(page, ARMED_COLOR, 'c', 'ball_color.c');
     assert.equal(patch.ok, true, `${patch.error} ${patch.raw_output}`);
     const atPatch = await bounce(page);
@@ -138,7 +123,7 @@ describe('what a trap undoes', { timeout: 300_000 }, () => {
   });
 
   test('the copies stop once the patch is no longer new: a later trap keeps the call\'s writes and the event says why', async () => {
-    const page = await openPaused(browser, server.url);
+    const page = await openPaused(app.browser, app.server.url);
     // As attach's option callGuard: {calls: 3} would: only the first 3 calls after a patch are copied.
     await page.evaluate(() => (globalThis.hotwasm.hot.applier.callGuard.calls = 3));
     const patch = await evalIn(page, ARMED_COLOR, 'c', 'ball_color.c');
@@ -162,24 +147,10 @@ describe('what a trap undoes', { timeout: 300_000 }, () => {
 });
 
 describe('what a trap undoes with on_trap = "code"', { timeout: 300_000 }, () => {
-  let dir;
-  let server;
-  let browser;
-
-  before(async () => {
-    dir = bounceApp('on_trap = "code"');
-    server = await startServer({ project: dir });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const app = servedApp({ prepare: () => bounceApp('on_trap = "code"'), serve: (dir) => ({ project: dir }) });
 
   test('the var is rolled back, the trapping call\'s writes stay, and the event says what that leaves behind', async () => {
-    const page = await openPaused(browser, server.url);
+    const page = await openPaused(app.browser, app.server.url);
     const patch = await evalIn(page, ARMED_COLOR, 'c', 'ball_color.c');
     assert.equal(patch.ok, true, `${patch.error} ${patch.raw_output}`);
     await untilSpawnFrame(page);

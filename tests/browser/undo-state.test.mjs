@@ -5,9 +5,9 @@
 // the frame counter back to its value before the patch; the snapshot bound keeps the newest.
 // The demo is paused (its own Pause button) so that only the test's frames change the world.
 
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP_INCLUDE, ensureBundle, evalIn, launchBrowser, openDemo, screenshot, startServer, waitConnected } from './helpers.mjs';
+import { APP_INCLUDE, evalIn, openDemo, screenshot, servedApp, waitConnected } from './helpers.mjs';
 
 const BG = (abgr) => `${APP_INCLUDE}\n\nuint32_t background_color(const World *world) {\n    (void)world;\n    return ${abgr};\n}\n`;
 
@@ -63,23 +63,11 @@ const varOf = (page, name) => page.evaluate((n) => globalThis.hotwasm.hot.vars()
 const undosSeen = (page, n) => page.waitForFunction((k) => globalThis.__undos.length >= k, n, { timeout: 15_000 });
 
 describe('undo with state in headless Chromium', { timeout: 600_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    ensureBundle({ hot: true });
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const app = servedApp();
 
   test('a patch that writes garbage then traps leaves the world exactly as before the trapping call; the other page rolls the var back and keeps its world', async () => {
-    const page = await openDemo(browser, server.url);
-    const other = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
+    const other = await openDemo(app.browser, app.server.url);
     await pause(page);
     await pause(other);
     assert.deepEqual(
@@ -118,7 +106,7 @@ describe('undo with state in headless Chromium', { timeout: 600_000 }, () => {
   });
 
   test('"undo code + state" in the history puts the frame counter back to its value before the patch; "undo code" keeps the data', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await pause(page);
     const world = await digest(page);
     const r = await evalIn(page, BG('0xff402060u'), 'c', 'background_color.c');
@@ -144,7 +132,7 @@ describe('undo with state in headless Chromium', { timeout: 600_000 }, () => {
   });
 
   test('the snapshot bound keeps the newest; undo with state past it rolls the code back and the page says why not the state', async () => {
-    const page = await openDemo(browser, server.url);
+    const page = await openDemo(app.browser, app.server.url);
     await pause(page);
     await page.evaluate(() => {
       globalThis.hotwasm.hot.applier.snapshots.count = 2;

@@ -12,10 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TRAPPED } from '../../web/hotwasm-client.js';
-import { ROOT, attachPage, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
+import { applyPatch, attachPage, callExport, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
 
 const HOTWASM = hotwasmCommand();
+const applied = (hot, source) => applyPatch(hot, source, 'cpp');
 
 const FILES = {
   'hotwasm.toml': `[app]
@@ -79,20 +79,6 @@ int main() { return 0; }
 `,
 };
 
-async function applied(hot, source) {
-  const patch = nextPatch(hot);
-  const r = await hot.eval(source, 'cpp');
-  assert.ok(r.ok, `eval failed: ${r.error}\n${r.raw_output ?? ''}`);
-  const p = await patch;
-  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
-}
-
-function call(hot, name, ...args) {
-  const r = hot.call(name, ...args);
-  assert.notEqual(r, TRAPPED, `${name} trapped`);
-  return r;
-}
-
 describe('a C++ host with no marks: every function hot', { timeout: 15 * 60_000 }, () => {
   let server;
   let hot;
@@ -115,41 +101,41 @@ describe('a C++ host with no marks: every function hot', { timeout: 15 * 60_000 
   });
 
   test('a patch redefines a member function in a namespace and the host\'s caller runs it', async () => {
-    assert.equal(call(hot, 'shapes_area'), 12);
+    assert.equal(callExport(hot, 'shapes_area'), 12);
     const patch = nextPatch(hot);
     const r = await hot.eval('#include "shapes.h"\nint32_t geo::Box::area() const { return w + h + geo::scale(1); }\n', 'cpp');
     assert.ok(r.ok, `eval failed: ${r.error}\n${r.raw_output ?? ''}`);
     assert.ok((await patch).ok, 'the page applied the patch');
-    assert.equal(call(hot, 'shapes_area'), 9, 'Box::area is the patch\'s, calling the host\'s geo::scale');
-    assert.equal(call(hot, 'shapes_scaled'), 6, 'the rest of the host is unchanged');
+    assert.equal(callExport(hot, 'shapes_area'), 9, 'Box::area is the patch\'s, calling the host\'s geo::scale');
+    assert.equal(callExport(hot, 'shapes_scaled'), 6, 'the rest of the host is unchanged');
   });
 
   test('a patch redefines a function in an anonymous namespace and the host\'s caller runs it', async () => {
-    assert.equal(call(hot, 'shapes_bonus', 1), 5);
+    assert.equal(callExport(hot, 'shapes_bonus', 1), 5);
     await applied(hot, '#include "shapes.h"\nnamespace {\nint32_t bonus(int32_t x) { return x * 100; }\n}\n');
-    assert.equal(call(hot, 'shapes_bonus', 2), 200, 'bonus is the patch\'s');
+    assert.equal(callExport(hot, 'shapes_bonus', 2), 200, 'bonus is the patch\'s');
   });
 
   test('a second redefinition in an anonymous namespace calls a helper of its own there; rollback returns to the first', async () => {
     await applied(hot, '#include "shapes.h"\nnamespace {\nint32_t triple(int32_t x) { return 3 * x; }\nint32_t bonus(int32_t x) { return triple(x) + 1; }\n}\n');
-    assert.equal(call(hot, 'shapes_bonus', 2), 7, 'the new bonus calls the patch\'s own triple');
+    assert.equal(callExport(hot, 'shapes_bonus', 2), 7, 'the new bonus calls the patch\'s own triple');
     await hot.rollback('_ZN12_GLOBAL__N_15bonusEi');
-    assert.equal(call(hot, 'shapes_bonus', 2), 200, 'the first patch\'s bonus again');
+    assert.equal(callExport(hot, 'shapes_bonus', 2), 200, 'the first patch\'s bonus again');
   });
 
   test('an explicit specialization replaces the function template instantiation the host uses, in every file', async () => {
-    assert.equal(call(hot, 'shapes_twice', 7), 14);
-    assert.equal(call(hot, 'shapes_twice_more', 7), 15);
+    assert.equal(callExport(hot, 'shapes_twice', 7), 14);
+    assert.equal(callExport(hot, 'shapes_twice_more', 7), 15);
     await applied(hot, '#include "shapes.h"\ntemplate <> int32_t twice<int32_t>(int32_t x) { return x * 10; }\n');
-    assert.equal(call(hot, 'shapes_twice', 7), 70, 'twice<int32_t> is the patch\'s');
-    assert.equal(call(hot, 'shapes_twice_more', 7), 71, 'in the other file too');
+    assert.equal(callExport(hot, 'shapes_twice', 7), 70, 'twice<int32_t> is the patch\'s');
+    assert.equal(callExport(hot, 'shapes_twice_more', 7), 71, 'in the other file too');
     await applied(hot, '#include "shapes.h"\ntemplate <> int32_t twice<int32_t>(int32_t x) { return x * 20; }\n');
-    assert.equal(call(hot, 'shapes_twice', 7), 140, 'a second specialization is a new version');
+    assert.equal(callExport(hot, 'shapes_twice', 7), 140, 'a second specialization is a new version');
   });
 
   test('an explicit specialization replaces a member function of a class template the host uses', async () => {
-    assert.equal(call(hot, 'shapes_pair', 3), 8);
+    assert.equal(callExport(hot, 'shapes_pair', 3), 8);
     await applied(hot, '#include "shapes.h"\ntemplate <> int32_t Pair<int32_t>::sum() const { return a * b; }\n');
-    assert.equal(call(hot, 'shapes_pair', 3), 15, 'Pair<int32_t>::sum is the patch\'s');
+    assert.equal(callExport(hot, 'shapes_pair', 3), 15, 'Pair<int32_t>::sum is the patch\'s');
   });
 });

@@ -12,8 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { TRAPPED } from '../../web/hotwasm-client.js';
-import { ROOT, attachPage, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
+import { applyPatch, attachPage, callExport, hotwasmCommand, serveApp } from '../lib/node-page.mjs';
 import { APPS, fetchSources, setUpApp } from '../../benches/real-apps.mjs';
 
 const HOTWASM = hotwasmCommand();
@@ -24,21 +23,6 @@ try {
   sources = fetchSources();
 } catch (e) {
   why = `the sources of Lua and Box2D could not be fetched through cargo: ${e.message.split('\n')[0]}`;
-}
-
-function call(hot, name, ...args) {
-  const r = hot.call(name, ...args);
-  assert.notEqual(r, TRAPPED, `${name} trapped`);
-  return r;
-}
-
-// Named as a saved patch file is (`hotwasm eval FILE`, a watched file): compiled in one piece.
-async function applied(hot, source, lang, name) {
-  const patch = nextPatch(hot);
-  const result = await hot.eval(source, lang, { name });
-  assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
-  const p = await patch;
-  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
 }
 
 /** Builds the all-hot app, serves it and attaches its bundle: `{ hot, stop }`. */
@@ -75,20 +59,20 @@ describe('Lua 5.4 in all-hot mode: a patch replaces a static function of the int
   // repl`) parses it against a prelude declaring `int32_t str_lower(int32_t)` from the host's
   // wasm type, and must read lua.h again when it parses the redefinition a second time.
   test('the patch as a first unnamed eval (the compiler session) replaces str_lower', async () => {
-    await applied(app.hot, LOWER_IS_UPPER, 'c');
-    assert.equal(call(app.hot, 'luabench_lower_probe'), 'A'.charCodeAt(0));
+    await applyPatch(app.hot, LOWER_IS_UPPER, 'c');
+    assert.equal(callExport(app.hot, 'luabench_lower_probe'), 'A'.charCodeAt(0));
     await app.hot.rollback('str_lower');
-    assert.equal(call(app.hot, 'luabench_lower_probe'), 'a'.charCodeAt(0), 'rolled back to Lua\'s own');
+    assert.equal(callExport(app.hot, 'luabench_lower_probe'), 'a'.charCodeAt(0), 'rolled back to Lua\'s own');
   });
 
   test('redefining lstrlib.c\'s static str_lower changes what string.lower does in Lua', async () => {
-    assert.equal(call(app.hot, 'luabench_lower_probe'), 'a'.charCodeAt(0), 'Lua\'s own str_lower');
-    const before = call(app.hot, 'luabench_frame', 1 / 60);
-    await applied(app.hot, LOWER_IS_UPPER, 'c', 'str_lower.c');
-    assert.equal(call(app.hot, 'luabench_lower_probe'), 'A'.charCodeAt(0), 'the Lua VM called the patch through its function pointer');
-    assert.ok(call(app.hot, 'luabench_frame', 1 / 60) > 0 && before > 0, 'the interpreter keeps running frames');
+    assert.equal(callExport(app.hot, 'luabench_lower_probe'), 'a'.charCodeAt(0), 'Lua\'s own str_lower');
+    const before = callExport(app.hot, 'luabench_frame', 1 / 60);
+    await applyPatch(app.hot, LOWER_IS_UPPER, 'c', 'str_lower.c');
+    assert.equal(callExport(app.hot, 'luabench_lower_probe'), 'A'.charCodeAt(0), 'the Lua VM called the patch through its function pointer');
+    assert.ok(callExport(app.hot, 'luabench_frame', 1 / 60) > 0 && before > 0, 'the interpreter keeps running frames');
     await app.hot.rollback('str_lower');
-    assert.equal(call(app.hot, 'luabench_lower_probe'), 'a'.charCodeAt(0), 'rolled back to Lua\'s own');
+    assert.equal(callExport(app.hot, 'luabench_lower_probe'), 'a'.charCodeAt(0), 'rolled back to Lua\'s own');
   });
 });
 
@@ -113,23 +97,23 @@ describe('Box2D 2.3 in all-hot mode: a patch replaces a member function of the e
   after(() => app?.stop());
 
   test('redefining b2World::Step changes what the host\'s frame does', async () => {
-    const y0 = call(app.hot, 'box2d_frame', 1 / 60);
-    const y1 = call(app.hot, 'box2d_frame', 1 / 60);
+    const y0 = callExport(app.hot, 'box2d_frame', 1 / 60);
+    const y1 = callExport(app.hot, 'box2d_frame', 1 / 60);
     assert.ok(Math.abs(y1 - y0) < 100, `Box2D's own Step: the pyramid rests (${y0} → ${y1} mm)`);
-    await applied(app.hot, STEP_LIFTS, 'cpp', 'step.cpp');
-    const y2 = call(app.hot, 'box2d_frame', 1 / 60);
+    await applyPatch(app.hot, STEP_LIFTS, 'cpp', 'step.cpp');
+    const y2 = callExport(app.hot, 'box2d_frame', 1 / 60);
     assert.ok(Math.abs(y2 - y1 - 1000) <= 2, `the patched Step lifted the top box by 1 m (${y1} → ${y2} mm)`);
     await app.hot.rollback('_ZN7b2World4StepEfii');
-    const y3 = call(app.hot, 'box2d_frame', 1 / 60);
+    const y3 = callExport(app.hot, 'box2d_frame', 1 / 60);
     assert.ok(y3 < y2, `rolled back to Box2D's own Step: the box falls (${y2} → ${y3} mm)`);
   });
 
   // b2TreeNode (b2DynamicTree.h) has an anonymous union member, which a session reports as a field
   // without a name: the layout check leaves it out on both sides (it refused this patch before).
   test('the same patch as an unnamed eval (the C++ compiler session) lifts the boxes too', async () => {
-    const y0 = call(app.hot, 'box2d_frame', 1 / 60);
-    await applied(app.hot, STEP_LIFTS, 'cpp');
-    const y1 = call(app.hot, 'box2d_frame', 1 / 60);
+    const y0 = callExport(app.hot, 'box2d_frame', 1 / 60);
+    await applyPatch(app.hot, STEP_LIFTS, 'cpp');
+    const y1 = callExport(app.hot, 'box2d_frame', 1 / 60);
     assert.ok(Math.abs(y1 - y0 - 1000) <= 2, `the session's Step lifted the top box by 1 m (${y0} → ${y1} mm)`);
     await app.hot.rollback('_ZN7b2World4StepEfii');
   });

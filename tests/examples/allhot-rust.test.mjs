@@ -11,26 +11,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TRAPPED } from '../../web/hotwasm-client.js';
-import { ROOT, attachPage, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
+import { ROOT, applyPatch, attachPage, callExport, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
 
 const HOTWASM = hotwasmCommand();
+const applied = (hot, source) => applyPatch(hot, source, 'rust');
 // Built in place: its Cargo.toml names the runtime by a path relative to the checkout.
 const DIR = join(ROOT, 'examples/allhot-rust');
-
-function call(hot, name, ...args) {
-  const r = hot.call(name, ...args);
-  assert.notEqual(r, TRAPPED, `${name} trapped`);
-  return r;
-}
-
-async function applied(hot, source) {
-  const patch = nextPatch(hot);
-  const result = await hot.eval(source, 'rust');
-  assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
-  const p = await patch;
-  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
-}
 
 describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks', { timeout: 15 * 60_000 }, () => {
   let server;
@@ -60,12 +46,12 @@ describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks'
   });
 
   test('an eval redefining a plain private fn by its path changes what the host\'s next frame shows', async () => {
-    for (let i = 0; i < 7; i++) call(hot, 'spin_frame', 1 / 60);
-    assert.equal(call(hot, 'spin_value'), 70, 'the host\'s own step() and physics::advance()');
+    for (let i = 0; i < 7; i++) callExport(hot, 'spin_frame', 1 / 60);
+    assert.equal(callExport(hot, 'spin_value'), 70, 'the host\'s own step() and physics::advance()');
     await applied(hot, 'fn step(n: i32) -> i32 { n % 100 + 1 }\n');
-    assert.equal(call(hot, 'spin_value'), 80, 'spin_value (host code) calls the patched step');
-    call(hot, 'spin_frame', 1 / 60);
-    assert.equal(call(hot, 'spin_value'), 90, 'the frame count carried on across the patch');
+    assert.equal(callExport(hot, 'spin_value'), 80, 'spin_value (host code) calls the patched step');
+    callExport(hot, 'spin_frame', 1 / 60);
+    assert.equal(callExport(hot, 'spin_value'), 90, 'the frame count carried on across the patch');
   });
 
   test('a saved patch file redefining the plain fn reaches the host\'s callers', async () => {
@@ -79,30 +65,30 @@ describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks'
     } finally {
       unlinkSync(file);
     }
-    assert.equal(call(hot, 'spin_value'), 100, 'the saved step: (8 frames + 2) * 10');
+    assert.equal(callExport(hot, 'spin_value'), 100, 'the saved step: (8 frames + 2) * 10');
   });
 
   test('a patch redefining a fn in a module by its path reaches the host\'s callers', async () => {
     await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { s * 1000 }\n}\n');
-    assert.equal(call(hot, 'spin_value'), 10000, 'physics::advance replaced; step is still the saved one');
+    assert.equal(callExport(hot, 'spin_value'), 10000, 'physics::advance replaced; step is still the saved one');
   });
 
   test('rolling a redefined fn back restores the host\'s own version for its callers', async () => {
     const advance = JSON.parse(readFileSync(join(DIR, 'build/hot/hotwasm-host.json'), 'utf8'))
       .vars.find((v) => /7physics7advance$/.test(v.name)).name;
     await hot.rollback(advance);
-    assert.equal(call(hot, 'spin_value'), 100);
+    assert.equal(callExport(hot, 'spin_value'), 100);
   });
 
   test('a redefined fn that calls itself runs its own new version', async () => {
     await applied(hot, 'fn step(n: i32) -> i32 { if n > 3 { step(n - 3) } else { n + 40 } }\n');
-    assert.equal(call(hot, 'spin_value'), 420, 'step(8) = step(5) = step(2) = 42, times 10');
+    assert.equal(callExport(hot, 'spin_value'), 420, 'step(8) = step(5) = step(2) = 42, times 10');
   });
 
   test('a #[no_mangle] fn the page calls is hot too: its redefinition reaches the page\'s calls', async () => {
-    assert.equal(call(hot, 'spin_pick', 1000), 1000, 'the host\'s own spin_pick: the larger of 8 frames and 1000');
+    assert.equal(callExport(hot, 'spin_pick', 1000), 1000, 'the host\'s own spin_pick: the larger of 8 frames and 1000');
     await applied(hot, '#[no_mangle]\npub extern "C" fn spin_pick(floor: i32) -> i32 { -floor }\n');
-    assert.equal(call(hot, 'spin_pick', 1000), -1000, 'the page\'s call of the export runs the patch');
+    assert.equal(callExport(hot, 'spin_pick', 1000), -1000, 'the page\'s call of the export runs the patch');
   });
 
   test('a redefinition of a generic fn is refused, naming why', async () => {

@@ -12,24 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TRAPPED } from '../../web/hotwasm-client.js';
-import { ROOT, attachPage, hotwasmCommand, nextPatch, serveApp } from '../lib/node-page.mjs';
+import { ROOT, applyPatch, attachPage, callExport, hotwasmCommand, serveApp } from '../lib/node-page.mjs';
 
 const HOTWASM = hotwasmCommand();
-
-function call(hot, name, ...args) {
-  const r = hot.call(name, ...args);
-  assert.notEqual(r, TRAPPED, `${name} trapped`);
-  return r;
-}
-
-async function applied(hot, source) {
-  const patch = nextPatch(hot);
-  const result = await hot.eval(source, 'c');
-  assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
-  const p = await patch;
-  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
-}
+const applied = (hot, source) => applyPatch(hot, source, 'c');
 
 describe('examples/allhot-c: every function hot, no marks', { timeout: 15 * 60_000 }, () => {
   let server;
@@ -51,24 +37,24 @@ describe('examples/allhot-c: every function hot, no marks', { timeout: 15 * 60_0
   });
 
   test('a patch replaces a static function and the host\'s own caller runs it; it calls a hidden host function', async () => {
-    for (let i = 0; i < 7; i++) call(hot, 'tally_frame', 1 / 60);
-    assert.equal(call(hot, 'tally_value'), 7, 'the host\'s own step()');
+    for (let i = 0; i < 7; i++) callExport(hot, 'tally_frame', 1 / 60);
+    assert.equal(callExport(hot, 'tally_value'), 7, 'the host\'s own step()');
     await applied(hot, '#include "tally.h"\nint32_t step(int32_t n) { return tally_scale(n) + 1; }\n');
-    assert.equal(call(hot, 'tally_value'), 71, 'tally_value (host code) calls the patched static step, which calls the hidden tally_scale');
-    call(hot, 'tally_frame', 1 / 60);
-    assert.equal(call(hot, 'tally_value'), 81, 'the frame count carried on across the patch');
+    assert.equal(callExport(hot, 'tally_value'), 71, 'tally_value (host code) calls the patched static step, which calls the hidden tally_scale');
+    callExport(hot, 'tally_frame', 1 / 60);
+    assert.equal(callExport(hot, 'tally_value'), 81, 'the frame count carried on across the patch');
   });
 
   test('rolling the static function back restores the host\'s own version for its callers', async () => {
     await hot.rollback('step');
-    assert.equal(call(hot, 'tally_value'), 8);
+    assert.equal(callExport(hot, 'tally_value'), 8);
   });
 
   test('a patch uses a static global of the host, which nothing exports', async () => {
     await applied(hot, '#include "tally.h"\nextern int32_t frames;\nint32_t step(int32_t n) { return n + frames * 1000; }\n');
-    assert.equal(call(hot, 'tally_value'), 8008, 'step read the host\'s static `frames` (8)');
-    call(hot, 'tally_frame', 1 / 60);
-    assert.equal(call(hot, 'tally_value'), 9009, 'and sees it change as the host runs');
+    assert.equal(callExport(hot, 'tally_value'), 8008, 'step read the host\'s static `frames` (8)');
+    callExport(hot, 'tally_frame', 1 / 60);
+    assert.equal(callExport(hot, 'tally_value'), 9009, 'and sees it change as the host runs');
     await hot.rollback('step');
   });
 

@@ -2,13 +2,14 @@
 // `scripts/hotwasm serve --project <app>` and attaches the app's real bundle with the public client
 // (web/hotwasm-client.js) over a real WebSocket. Shared by tests/examples, tests/cpp and benches/.
 // Node 20 needs --experimental-websocket for globalThis.WebSocket.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attach } from '../../web/hotwasm-client.js';
+import { TRAPPED, attach } from '../../web/hotwasm-client.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -62,3 +63,22 @@ export async function attachPage(js, url) {
 export const nextPatch = (hot) => new Promise((resolve) => {
   const off = hot.on('patch', (p) => (off(), resolve(p)));
 });
+
+/** Calls the host's export `name` through the page; fails the test when the call trapped. */
+export function callExport(hot, name, ...args) {
+  const r = hot.call(name, ...args);
+  assert.notEqual(r, TRAPPED, `${name} trapped`);
+  return r;
+}
+
+/**
+ * Evaluates `source` in `lang` (named `name` when given, as a saved patch file is: compiled in one
+ * piece) and waits until the page applied the patch; fails the test naming the error otherwise.
+ */
+export async function applyPatch(hot, source, lang, name) {
+  const patch = nextPatch(hot);
+  const result = await hot.eval(source, lang, { name });
+  assert.ok(result.ok, `eval failed: ${result.error}\n${result.raw_output ?? ''}`);
+  const p = await patch;
+  assert.ok(p.ok, `the page did not apply the patch: ${p.error}`);
+}

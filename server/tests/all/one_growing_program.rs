@@ -16,13 +16,18 @@ fn refused(r: &Value) -> String {
     r.to_string()
 }
 
+/// `server` with a page that got its replay and a REPL connection (dropped in reverse order).
+fn connected(server: Server) -> (Server, Page, Socket) {
+    let page = Page::connect(&server, None, 0);
+    page.wait_replay();
+    let repl = repl(&server);
+    (server, page, repl)
+}
+
 #[test]
 fn a_c_session_keeps_types_macros_and_functions_for_later_evals() {
     let _dog = watchdog(180);
-    let server = Server::start();
-    let page = Page::connect(&server, None, 0);
-    page.wait_replay();
-    let mut repl = repl(&server);
+    let (_server, _page, mut repl) = connected(Server::start());
     ok(&eval(
         &mut repl,
         "1",
@@ -50,10 +55,7 @@ fn cpp(repl: &mut Socket, id: &str, source: &str) -> Value {
 #[test]
 fn a_cpp_session_keeps_classes_templates_overloads_and_namespaces_for_later_evals() {
     let _dog = watchdog(300);
-    let server = server_with_atexit();
-    let page = Page::connect(&server, None, 0);
-    page.wait_replay();
-    let mut repl = repl(&server);
+    let (_server, _page, mut repl) = connected(server_with_atexit());
     ok(&cpp(
         &mut repl,
         "1",
@@ -106,10 +108,7 @@ fn server_with_atexit() -> Server {
 #[test]
 fn a_std_vector_global_is_constructed_after_the_swap_and_used_by_later_evals() {
     let _dog = watchdog(300);
-    let server = server_with_atexit();
-    let page = Page::connect(&server, None, 0);
-    page.wait_replay();
-    let mut repl = repl(&server);
+    let (_server, page, mut repl) = connected(server_with_atexit());
     let r = cpp(
         &mut repl,
         "1",
@@ -130,10 +129,7 @@ fn a_std_vector_global_is_constructed_after_the_swap_and_used_by_later_evals() {
 #[test]
 fn a_record_redefined_with_another_layout_is_refused_naming_it_and_the_same_layout_is_accepted() {
     let _dog = watchdog(180);
-    let server = Server::start();
-    let page = Page::connect(&server, None, 0);
-    page.wait_replay();
-    let mut repl = repl(&server);
+    let (_server, _page, mut repl) = connected(Server::start());
     ok(&eval(
         &mut repl,
         "1",
@@ -152,10 +148,7 @@ fn a_record_redefined_with_another_layout_is_refused_naming_it_and_the_same_layo
 #[test]
 fn a_function_redefined_is_a_new_version_and_a_global_keeps_its_storage() {
     let _dog = watchdog(180);
-    let server = Server::start();
-    let page = Page::connect(&server, None, 0);
-    page.wait_replay();
-    let mut repl = repl(&server);
+    let (_server, page, mut repl) = connected(Server::start());
     ok(&eval(
         &mut repl,
         "1",
@@ -274,10 +267,7 @@ fn the_inputs_the_hand_written_scanners_misclassified_run_as_clang_reads_them() 
     let _dog = watchdog(900);
     for (i, case) in hotwasm_incremental::corpus::cases().iter().enumerate() {
         // A server each: the cases reuse names, and a journaled global keeps its type.
-        let server = server_with_atexit();
-        let page = Page::connect(&server, None, 0);
-        page.wait_replay();
-        let mut ws = repl(&server);
+        let (_server, page, mut ws) = connected(server_with_atexit());
         let lang = match case.lang {
             hotwasm_incremental::Lang::C => "c",
             hotwasm_incremental::Lang::Cpp => "cpp",
@@ -292,39 +282,49 @@ fn the_inputs_the_hand_written_scanners_misclassified_run_as_clang_reads_them() 
         assert_eq!(patches.len(), before + 1, "{}", case.name);
         let patch = patches.last().unwrap();
         // What clang said the input is: the same compile, in a session of its own.
-        let mut session = hotwasm_incremental::Session::start_with(
-            &hotwasm_incremental::Session::default_program(),
-            case.lang,
-            &learnt(case.lang).for_session(),
-        )
-        .expect("a session starts");
-        session.eval("#include \"hotwasm.h\"").unwrap();
-        for setup in case.setup {
-            assert!(session.eval(setup).unwrap().ok);
-        }
-        let out = session.eval(case.input).unwrap();
-        (case.check)(&out).unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        // Statements, the value and dynamic initializers run once after the swap, nothing else.
-        let runs = !out.statements().is_empty() || out.value().is_some();
-        assert!(!runs || out.run_once.is_some(), "{}", case.name);
-        assert_eq!(
-            patch.header["run"].is_string(),
-            out.run_once.is_some(),
-            "{}: {}",
-            case.name,
-            patch.header
-        );
-        let records = out.value().and_then(|v| v.recorded_by.clone());
-        let imports = imported(&patch.wasm);
-        if let Some(f) = records {
-            assert!(imports.contains(&f), "{}: {imports:?}", case.name);
-        } else {
-            assert!(
-                !imports.iter().any(|i| i.starts_with("hotwasm_value")),
-                "{}: {imports:?}",
-                case.name
-            );
-        }
+        agrees_with_its_own_session(case, case.setup, case.input, patch);
+    }
+}
+
+/// Compiles `input` (after `setup`) in a clang session of its own and checks the server's `patch`
+/// against it: the case's own check; statements, the value and dynamic initializers run once
+/// after the swap (a `run` function in the header) and nothing else does; the value's recorder is
+/// imported exactly when there is a value.
+fn agrees_with_its_own_session(
+    case: &hotwasm_incremental::corpus::Case,
+    setup: &[&str],
+    input: &str,
+    patch: &Received,
+) {
+    let mut session = hotwasm_incremental::Session::start_with(
+        &hotwasm_incremental::Session::default_program(),
+        case.lang,
+        &learnt(case.lang).for_session(),
+    )
+    .expect("a session starts");
+    session.eval("#include \"hotwasm.h\"").unwrap();
+    for setup in setup {
+        assert!(session.eval(setup).unwrap().ok);
+    }
+    let out = session.eval(input).unwrap();
+    (case.check)(&out).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let runs = !out.statements().is_empty() || out.value().is_some();
+    assert!(!runs || out.run_once.is_some(), "{}", case.name);
+    assert_eq!(
+        patch.header["run"].is_string(),
+        out.run_once.is_some(),
+        "{}: {}",
+        case.name,
+        patch.header
+    );
+    let imports = imported(&patch.wasm);
+    match out.value().and_then(|v| v.recorded_by.clone()) {
+        Some(f) => assert!(imports.contains(&f), "{}: {imports:?}", case.name),
+        None => assert!(
+            !imports.iter().any(|i| i.starts_with("hotwasm_value")),
+            "{}: {imports:?}",
+            case.name
+        ),
     }
 }
 
@@ -366,10 +366,7 @@ fn eval_named(ws: &mut Socket, id: &str, lang: &str, name: &str, source: &str) -
 fn named_text_evals_are_split_by_clang_too_each_as_a_file_of_its_own() {
     let _dog = watchdog(900);
     for (i, case) in hotwasm_incremental::corpus::cases().iter().enumerate() {
-        let server = server_with_atexit();
-        let page = Page::connect(&server, None, 0);
-        page.wait_replay();
-        let mut ws = repl(&server);
+        let (_server, page, mut ws) = connected(server_with_atexit());
         let (lang, name) = match case.lang {
             hotwasm_incremental::Lang::C => ("c", "src/case.c"),
             hotwasm_incremental::Lang::Cpp => ("cpp", "src/case.cpp"),
@@ -394,41 +391,14 @@ fn named_text_evals_are_split_by_clang_too_each_as_a_file_of_its_own() {
         }
         assert_eq!(r["ok"], true, "{}: {r}", case.name);
         let patch = page.patches().pop().expect("a patch arrived");
-        let mut session = hotwasm_incremental::Session::start_with(
-            &hotwasm_incremental::Session::default_program(),
-            case.lang,
-            &learnt(case.lang).for_session(),
-        )
-        .expect("a session starts");
-        session.eval("#include \"hotwasm.h\"").unwrap();
-        let out = session.eval(&text).unwrap();
-        (case.check)(&out).unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        assert_eq!(
-            patch.header["run"].is_string(),
-            out.run_once.is_some(),
-            "{}: {}",
-            case.name,
-            patch.header
-        );
-        let imports = imported(&patch.wasm);
-        match out.value().and_then(|v| v.recorded_by.clone()) {
-            Some(f) => assert!(imports.contains(&f), "{}: {imports:?}", case.name),
-            None => assert!(
-                !imports.iter().any(|i| i.starts_with("hotwasm_value")),
-                "{}: {imports:?}",
-                case.name
-            ),
-        }
+        agrees_with_its_own_session(case, &[], &text, &patch);
     }
 }
 
 #[test]
 fn a_named_eval_finds_its_quoted_includes_beside_its_file_and_reports_errors_at_the_users_lines() {
     let _dog = watchdog(300);
-    let server = server_with_atexit();
-    let page = Page::connect(&server, None, 0);
-    page.wait_replay();
-    let mut ws = repl(&server);
+    let (server, page, mut ws) = connected(server_with_atexit());
     let dir = server.root.path().join("src/game");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("tuning.h"), "#define SPEED 12\n").unwrap();

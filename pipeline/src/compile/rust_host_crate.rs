@@ -1,0 +1,632 @@
+//! What a Rust patch of an all-hot Rust host may call and use of the app's crate by path
+//! (docs/ALL-HOT.md, "Rust hosts"): `hotwasm_host`, a crate generated from the app's own
+//! sources (read with syn, [`super::rust_app_src`]) that mirrors the app's module tree with
+//! `unsafe extern "Rust"` declarations, one per hot function and per static the host exports,
+//! each bound by `#[link_name]` to the host's symbol (its v0 mangled name, as the host manifest
+//! lists it). The patch glob-imports the crate at its root, so:
+//! - `physics::advance(3)` or `step(2)` in a patch is a call of the host's symbol, which the late
+//!   binding turns into a call through the host function's slot (always its newest version), as
+//!   for a C patch calling a hot host function;
+//! - `FRAMES.load(…)` reads the host's static at the address the host exports it at;
+//! - a patch's own definition of the same path shadows the import (a glob import always yields
+//!   to an item of the module), so redefining `step` still replaces it.
+//!
+//! A function whose signature names a type the patch cannot name (a type of the app's crate, of
+//! a dependency, or imported by a glob) is left out, as is a function the host does not have hot
+//! (generic, kept cold); a patch naming one is refused before rustc runs, naming the function,
+//! why and what to do ([`HostCrate::refuse_unreachable`]).
+
+use super::rust_app_src::Module;
+use super::rust_paths::HostPaths;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+/// The crate name a patch sees the host's items under.
+pub const CRATE: &str = "hotwasm_host";
+
+/// The generated crate and what it leaves out.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct HostCrate {
+    /// The crate's source text.
+    pub text: String,
+    /// Path in the app's crate → why a patch cannot name it.
+    pub left_out: BTreeMap<String, String>,
+    /// How many functions and statics it declares.
+    pub declared: usize,
+    /// The app's modules it mirrors (`physics::`), the root (`""`) first.
+    pub modules: Vec<String>,
+}
+
+/// The host's symbols by the app path they name: functions (hot vars) and statics (exports).
+#[derive(Debug, Default)]
+pub struct HostSymbols {
+    /// Path → the hot function's symbol.
+    pub functions: HashMap<String, String>,
+    /// Path → why that function is not hot.
+    pub cold: HashMap<String, String>,
+    /// Path → the exported static's symbol.
+    pub statics: HashMap<String, String>,
+    /// `#[no_mangle]` names the host has as vars.
+    pub plain: Vec<String>,
+}
+
+impl HostSymbols {
+    /// What `host` has of the app crate `krate`.
+    pub fn of(paths: &HostPaths, host: &hotwasm_abi::HostManifest, krate: &str) -> HostSymbols {
+        let mut out = HostSymbols {
+            functions: paths.hot_symbols(),
+            cold: paths.cold_reasons(),
+            ..HostSymbols::default()
+        };
+        for name in host.exports.iter().filter(|n| n.starts_with("_R")) {
+            if let Some(f) = super::rust_paths::parse(name) {
+                if f.krate == krate && f.not_hot.is_none() && !out.functions.contains_key(&f.path) {
+                    out.statics.insert(f.path, name.clone());
+                }
+            }
+        }
+        out.plain = host
+            .vars
+            .iter()
+            .filter(|v| super::rust::is_user_symbol(&v.name))
+            .map(|v| v.name.clone())
+            .collect();
+        out
+    }
+}
+
+/// The crate for the app whose modules are `modules`, bound to `symbols`.
+pub fn generate(modules: &[Module], symbols: &HostSymbols) -> HostCrate {
+    let mut out = HostCrate::default();
+    let mut bodies: BTreeMap<String, String> = BTreeMap::new();
+    for m in modules {
+        let scope = Scope::of(m);
+        let mut body = String::new();
+        for item in &m.items {
+            match item {
+                syn::Item::Fn(f) => declare_fn(
+                    &m.prefix, &f.sig, &f.attrs, &scope, symbols, &mut body, &mut out,
+                ),
+                syn::Item::Static(s) => {
+                    declare_static(&m.prefix, s, &scope, symbols, &mut body, &mut out)
+                }
+                _ => {}
+            }
+        }
+        bodies.entry(m.prefix.clone()).or_default().push_str(&body);
+    }
+    out.text = nest(&bodies);
+    out.modules = bodies.into_keys().collect();
+    out
+}
+
+/// The modules' bodies nested as `pub mod a { … pub mod b { … } }`, from their prefixes.
+fn nest(bodies: &BTreeMap<String, String>) -> String {
+    fn write(prefix: &str, bodies: &BTreeMap<String, String>, out: &mut String) {
+        out.push_str(bodies.get(prefix).map(String::as_str).unwrap_or_default());
+        for child in bodies.keys().filter(|k| {
+            k.strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty() && rest.matches("::").count() == 1)
+        }) {
+            let name = child[prefix.len()..].trim_end_matches("::");
+            let _ = writeln!(out, "pub mod {name} {{");
+            write(child, bodies, out);
+            out.push_str("}\n");
+        }
+    }
+    let mut out = String::from(
+        "//! The app's functions and statics, as a patch calls them (generated by hotwasm).\n#![allow(warnings)]\n",
+    );
+    write("", bodies, &mut out);
+    out
+}
+
+fn declare_fn(
+    prefix: &str,
+    sig: &syn::Signature,
+    attrs: &[syn::Attribute],
+    scope: &Scope,
+    symbols: &HostSymbols,
+    body: &mut String,
+    out: &mut HostCrate,
+) {
+    let path = format!("{prefix}{}", sig.ident);
+    let no_mangle = attrs.iter().any(|a| a.path().is_ident("no_mangle"));
+    let symbol = if no_mangle {
+        let name = sig.ident.to_string();
+        symbols.plain.contains(&name).then_some(name)
+    } else {
+        symbols.functions.get(&path).cloned()
+    };
+    let Some(symbol) = symbol else {
+        if let Some(why) = symbols.cold.get(&path) {
+            out.left_out.insert(path, why.clone());
+        }
+        return;
+    };
+    match fn_declaration(sig, scope, &symbol) {
+        Ok(decl) => {
+            body.push_str(&decl);
+            out.declared += 1;
+        }
+        Err(why) => {
+            let item = format!("the host's `{path}`");
+            out.left_out.insert(path, why(&item));
+        }
+    }
+}
+
+/// Why a signature cannot be declared: given the item as written, the message.
+type Refusal = Box<dyn Fn(&str) -> String>;
+
+/// `unsafe extern "Rust" { #[link_name = "symbol"] pub safe fn name(a0: T, …) -> R; }` for the
+/// app function `sig`, its types named as the patch names them; its ABI kept.
+fn fn_declaration(sig: &syn::Signature, scope: &Scope, symbol: &str) -> Result<String, Refusal> {
+    let has_types = sig
+        .generics
+        .params
+        .iter()
+        .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+    if has_types || sig.asyncness.is_some() || sig.variadic.is_some() {
+        return Err(Box::new(|item| {
+            format!("{item} is generic, async or variadic: a patch can call only plain functions of the host")
+        }));
+    }
+    let mut params = Vec::new();
+    for (i, input) in sig.inputs.iter().enumerate() {
+        let syn::FnArg::Typed(t) = input else {
+            return Err(Box::new(|item| format!("{item} is a method")));
+        };
+        params.push(format!("a{i}: {}", scope.name(&t.ty).map_err(unnameable)?));
+    }
+    let output = match &sig.output {
+        syn::ReturnType::Default => String::new(),
+        syn::ReturnType::Type(_, ty) => format!(" -> {}", scope.name(ty).map_err(unnameable)?),
+    };
+    let abi = match &sig.abi {
+        Some(syn::Abi { name: Some(n), .. }) => n.value(),
+        Some(_) => "C".to_string(),
+        None => "Rust".to_string(),
+    };
+    let safety = if sig.unsafety.is_some() { "" } else { "safe " };
+    let lifetimes = &sig.generics;
+    let name = &sig.ident;
+    Ok(format!(
+        "unsafe extern \"{abi}\" {{ #[link_name = \"{symbol}\"] pub {safety}fn {name}{}({}){output}; }}\n",
+        quote::quote!(#lifetimes),
+        params.join(", ")
+    ))
+}
+
+fn unnameable(ty: String) -> Refusal {
+    Box::new(move |item| {
+        format!("{item} uses `{ty}`, a type the patch cannot name (it is the app's own, a dependency's, or imported by a glob): a patch can call host functions whose parameters and result are primitives and standard library types; wrap the call in a host function of such types, rebuild the host, and call that")
+    })
+}
+
+fn declare_static(
+    prefix: &str,
+    s: &syn::ItemStatic,
+    scope: &Scope,
+    symbols: &HostSymbols,
+    body: &mut String,
+    out: &mut HostCrate,
+) {
+    let path = format!("{prefix}{}", s.ident);
+    let Some(symbol) = symbols.statics.get(&path) else {
+        return;
+    };
+    let name = &s.ident;
+    match scope.name(&s.ty) {
+        Ok(ty) => {
+            let decl = match s.mutability {
+                syn::StaticMutability::Mut(_) => format!("pub static mut {name}: {ty};"),
+                _ => format!("pub safe static {name}: {ty};"),
+            };
+            let _ = writeln!(
+                body,
+                "unsafe extern \"Rust\" {{ #[link_name = \"{symbol}\"] {decl} }}"
+            );
+            out.declared += 1;
+        }
+        Err(ty) => {
+            let why = unnameable(ty)(&format!("the host's static `{path}`"));
+            out.left_out.insert(path, why);
+        }
+    }
+}
+
+/// The names a module of the app gives types: its own items and its `use` imports.
+struct Scope {
+    /// Names the module's items define (a type of the app's).
+    local: Vec<String>,
+    /// Imported name → the full path it names (`AtomicI32` → `std::sync::atomic::AtomicI32`).
+    imports: HashMap<String, Vec<String>>,
+}
+
+const PRIMITIVES: [&str; 17] = [
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize", "f32",
+    "f64", "bool", "char", "str",
+];
+const PRELUDE: [&str; 5] = ["String", "Vec", "Option", "Result", "Box"];
+const STD_CRATES: [&str; 3] = ["std", "core", "alloc"];
+
+impl Scope {
+    fn of(m: &Module) -> Scope {
+        let mut scope = Scope {
+            local: Vec::new(),
+            imports: HashMap::new(),
+        };
+        for item in &m.items {
+            let ident = match item {
+                syn::Item::Struct(s) => Some(&s.ident),
+                syn::Item::Enum(e) => Some(&e.ident),
+                syn::Item::Union(u) => Some(&u.ident),
+                syn::Item::Type(t) => Some(&t.ident),
+                syn::Item::Trait(t) => Some(&t.ident),
+                syn::Item::Mod(m) => Some(&m.ident),
+                syn::Item::Use(u) => {
+                    use_tree(&u.tree, Vec::new(), &mut scope.imports);
+                    None
+                }
+                _ => None,
+            };
+            scope.local.extend(ident.map(|i| i.to_string()));
+        }
+        scope
+    }
+
+    /// `ty` as the patch names it (every path from `::std`, `::core` or `::alloc`), or the text
+    /// of the part it cannot name.
+    fn name(&self, ty: &syn::Type) -> Result<String, String> {
+        let text = |t: &dyn quote::ToTokens| quote::quote!(#t).to_string();
+        match ty {
+            syn::Type::Path(p) if p.qself.is_none() => self.name_path(&p.path),
+            syn::Type::Reference(r) => {
+                let lifetime = r
+                    .lifetime
+                    .as_ref()
+                    .map(|l| format!("{l} "))
+                    .unwrap_or_default();
+                let m = if r.mutability.is_some() { "mut " } else { "" };
+                Ok(format!("&{lifetime}{m}{}", self.name(&r.elem)?))
+            }
+            syn::Type::Ptr(p) => {
+                let m = if p.mutability.is_some() {
+                    "mut"
+                } else {
+                    "const"
+                };
+                Ok(format!("*{m} {}", self.name(&p.elem)?))
+            }
+            syn::Type::Slice(s) => Ok(format!("[{}]", self.name(&s.elem)?)),
+            syn::Type::Array(a) => match &a.len {
+                syn::Expr::Lit(_) => Ok(format!("[{}; {}]", self.name(&a.elem)?, text(&a.len))),
+                _ => Err(text(ty)),
+            },
+            syn::Type::Tuple(t) => {
+                let elems: Result<Vec<String>, String> =
+                    t.elems.iter().map(|e| self.name(e)).collect();
+                let elems = elems?;
+                Ok(match elems.len() {
+                    1 => format!("({},)", elems[0]),
+                    _ => format!("({})", elems.join(", ")),
+                })
+            }
+            syn::Type::Paren(p) => self.name(&p.elem),
+            syn::Type::Group(g) => self.name(&g.elem),
+            syn::Type::Never(_) => Ok("!".into()),
+            _ => Err(text(ty)),
+        }
+    }
+
+    fn name_path(&self, path: &syn::Path) -> Result<String, String> {
+        let written = quote::quote!(#path).to_string();
+        let first = path
+            .segments
+            .first()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let single = path.segments.len() == 1 && path.leading_colon.is_none();
+        let mut full: Vec<String> =
+            if path.leading_colon.is_some() && STD_CRATES.contains(&first.as_str()) {
+                Vec::new()
+            } else if let Some(imported) = self
+                .imports
+                .get(&first)
+                .filter(|_| path.leading_colon.is_none())
+            {
+                imported[..imported.len() - 1].to_vec()
+            } else if STD_CRATES.contains(&first.as_str()) && !self.local.contains(&first) {
+                Vec::new()
+            } else if single
+                && (PRIMITIVES.contains(&first.as_str()) || PRELUDE.contains(&first.as_str()))
+                && !self.local.contains(&first)
+            {
+                return self
+                    .with_args(&path.segments[0], first)
+                    .map_err(|_| written);
+            } else {
+                return Err(written);
+            };
+        let mut segments = Vec::new();
+        for (i, seg) in path.segments.iter().enumerate() {
+            let ident = if i == 0 {
+                self.imports
+                    .get(&first)
+                    .filter(|_| path.leading_colon.is_none())
+                    .and_then(|p| p.last().cloned())
+                    .unwrap_or(first.clone())
+            } else {
+                seg.ident.to_string()
+            };
+            segments.push(self.with_args(seg, ident).map_err(|_| written.clone())?);
+        }
+        full.extend(segments);
+        if !full
+            .first()
+            .is_some_and(|c| STD_CRATES.contains(&c.as_str()))
+        {
+            return Err(written);
+        }
+        Ok(format!("::{}", full.join("::")))
+    }
+
+    /// A path segment `ident` with its generic arguments named.
+    fn with_args(&self, seg: &syn::PathSegment, ident: String) -> Result<String, String> {
+        match &seg.arguments {
+            syn::PathArguments::None => Ok(ident),
+            syn::PathArguments::AngleBracketed(a) => {
+                let mut args = Vec::new();
+                for arg in &a.args {
+                    match arg {
+                        syn::GenericArgument::Type(t) => args.push(self.name(t)?),
+                        syn::GenericArgument::Lifetime(l) => args.push(l.to_string()),
+                        _ => return Err(String::new()),
+                    }
+                }
+                Ok(format!("{ident}<{}>", args.join(", ")))
+            }
+            syn::PathArguments::Parenthesized(_) => Err(String::new()),
+        }
+    }
+}
+
+/// The names `tree` imports, each with the full path it names (a glob imports no name we know).
+fn use_tree(tree: &syn::UseTree, mut at: Vec<String>, out: &mut HashMap<String, Vec<String>>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            at.push(p.ident.to_string());
+            use_tree(&p.tree, at, out);
+        }
+        syn::UseTree::Name(n) => {
+            let name = n.ident.to_string();
+            if name != "self" {
+                at.push(name.clone());
+                out.insert(name, at);
+            } else if let Some(last) = at.last().cloned() {
+                out.insert(last, at);
+            }
+        }
+        syn::UseTree::Rename(r) => {
+            at.push(r.ident.to_string());
+            out.insert(r.rename.to_string(), at);
+        }
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                use_tree(t, at.clone(), out);
+            }
+        }
+        syn::UseTree::Glob(_) => {}
+    }
+}
+
+impl HostCrate {
+    /// Refuses a patch (`source`) that names a function or static of the host the crate leaves
+    /// out, when the patch does not define that path itself: the message names it, why and what
+    /// to do (rustc would only say it cannot find it).
+    pub fn refuse_unreachable(&self, source: &str) -> Result<(), String> {
+        if self.left_out.is_empty() {
+            return Ok(());
+        }
+        let Ok(file) = syn::parse_file(source) else {
+            return Ok(()); // rustc reports the syntax error with its position.
+        };
+        let mut defined = Vec::new();
+        super::rust_paths::fn_paths(&file.items, "", &mut defined);
+        let mut named = Named::default();
+        syn::visit::Visit::visit_file(&mut named, &file);
+        drop(file);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        for path in named.paths {
+            if defined.contains(&path) {
+                continue;
+            }
+            if let Some(why) = self.left_out.get(&path) {
+                return Err(format!(
+                    "the patch names the host's `{path}`, which a patch cannot reach: {why}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl HostCrate {
+    /// `source` with a glob import of the host's module of the same path inside each inline
+    /// module the patch writes (`pub mod physics { … }`), which would otherwise hide the host's
+    /// whole module: the patch's `physics::height` and, inside it, `height` still name the host's
+    /// functions the patch does not redefine. Each import goes just before the module's closing
+    /// brace, on its line, so the user's lines keep their numbers.
+    pub fn open_modules(&self, source: &str) -> String {
+        let Ok(file) = syn::parse_file(source) else {
+            return source.to_string();
+        };
+        let mut at = Vec::new();
+        self.module_ends(&file.items, "", &mut at);
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut inserts: Vec<(usize, String)> = at
+            .into_iter()
+            .filter_map(|(pos, prefix)| {
+                let line = starts.get(pos.line.checked_sub(1)?)?;
+                let byte = source[*line..].char_indices().nth(pos.column)?.0 + line;
+                let path = prefix.trim_end_matches("::");
+                Some((
+                    byte,
+                    format!("#[allow(unused_imports)] use ::{CRATE}::{path}::*; "),
+                ))
+            })
+            .collect();
+        // The spans live in a per-thread source map; nothing of them is kept.
+        proc_macro2::extra::invalidate_current_thread_spans();
+        inserts.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut out = source.to_string();
+        for (byte, text) in inserts {
+            out.insert_str(byte, &text);
+        }
+        out
+    }
+
+    /// Where the inline modules of `items` below `prefix` close, for those the host has.
+    fn module_ends(
+        &self,
+        items: &[syn::Item],
+        prefix: &str,
+        out: &mut Vec<(proc_macro2::LineColumn, String)>,
+    ) {
+        for item in items {
+            let syn::Item::Mod(m) = item else { continue };
+            let Some((brace, inner)) = &m.content else {
+                continue;
+            };
+            let path = format!("{prefix}{}::", m.ident);
+            if self.modules.contains(&path) {
+                out.push((brace.span.close().start(), path.clone()));
+            }
+            self.module_ends(inner, &path, out);
+        }
+    }
+}
+
+/// The paths a patch names in expressions (`physics::collide`, `crate::step`: without a leading
+/// `crate::` or `self::`), also inside macro calls whose arguments are expressions
+/// (`println!("{}", f(x))`).
+#[derive(Default)]
+struct Named {
+    paths: Vec<String>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Named {
+    fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
+        let segments: Vec<String> = e
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .skip_while(|s| s == "crate" || s == "self")
+            .collect();
+        self.paths.push(segments.join("::"));
+        syn::visit::visit_expr_path(self, e);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        use syn::parse::Parser;
+        let args = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(exprs) = args.parse2(m.tokens.clone()) {
+            for e in &exprs {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn module(prefix: &str, text: &str) -> Module {
+        Module {
+            prefix: prefix.into(),
+            items: syn::parse_file(text).unwrap().items,
+        }
+    }
+
+    fn symbols() -> HostSymbols {
+        let mut s = HostSymbols::default();
+        for (path, sym) in [
+            ("step", "_R1"),
+            ("physics::advance", "_R2"),
+            ("physics::collide", "_R3"),
+            ("lens", "_R4"),
+        ] {
+            s.functions.insert(path.into(), sym.into());
+        }
+        s.statics.insert("FRAMES".into(), "_R5".into());
+        s.cold.insert("pick".into(), "it is generic".into());
+        s
+    }
+
+    #[test]
+    fn functions_and_statics_are_declared_by_path_with_std_types_named_from_the_root() {
+        let modules = [
+            module("", "use std::sync::atomic::{AtomicI32, Ordering};\nstatic FRAMES: AtomicI32 = AtomicI32::new(0);\nfn step(n: i32) -> i32 { n }\nfn lens(v: &[String], m: &std::collections::HashMap<u8, Vec<f64>>) -> Option<usize> { None }\nfn pick<T>(a: T) -> T { a }\nmod physics;\n"),
+            module("physics::", "pub struct Ball;\npub fn advance(s: i32) -> i32 { s }\npub fn collide(b: &Ball) -> i32 { 0 }\n"),
+        ];
+        let krate = generate(&modules, &symbols());
+        assert_eq!(krate.declared, 4, "{}", krate.text);
+        for want in [
+            "#[link_name = \"_R5\"] pub safe static FRAMES: ::std::sync::atomic::AtomicI32;",
+            "#[link_name = \"_R1\"] pub safe fn step(a0: i32) -> i32;",
+            "pub safe fn lens(a0: &[String], a1: &::std::collections::HashMap<u8, Vec<f64>>) -> Option<usize>;",
+            "pub mod physics {\nunsafe extern \"Rust\" { #[link_name = \"_R2\"] pub safe fn advance(a0: i32) -> i32; }\n}",
+        ] {
+            assert!(krate.text.contains(want), "missing {want} in\n{}", krate.text);
+        }
+        let why = &krate.left_out["physics::collide"];
+        assert!(
+            why.starts_with(
+                "the host's `physics::collide` uses `Ball`, a type the patch cannot name"
+            ),
+            "{why}"
+        );
+        assert!(krate.left_out["pick"].contains("generic"));
+    }
+
+    #[test]
+    fn a_patch_naming_a_left_out_function_is_refused_unless_it_defines_that_path() {
+        let modules = [module(
+            "physics::",
+            "pub struct Ball;\npub fn collide(b: &Ball) -> i32 { 0 }\n",
+        )];
+        let krate = generate(&modules, &symbols());
+        let e = krate
+            .refuse_unreachable("fn f() { println!(\"{}\", physics::collide(&x)); }")
+            .unwrap_err();
+        assert!(
+            e.contains("`physics::collide`") && e.contains("Ball"),
+            "{e}"
+        );
+        krate
+            .refuse_unreachable("pub mod physics { pub fn collide(b: &u8) -> i32 { 1 } }\nfn f() { physics::collide(&1); }")
+            .expect("the patch's own physics::collide");
+        krate
+            .refuse_unreachable("fn f() { step(1); }")
+            .expect("reachable");
+    }
+
+    #[test]
+    fn a_patchs_module_of_a_host_modules_path_still_sees_the_host_functions_it_does_not_define() {
+        let modules = [
+            module("", "mod physics;\nfn step(n: i32) -> i32 { n }\n"),
+            module("physics::", "pub fn advance(s: i32) -> i32 { s }\n"),
+        ];
+        let krate = generate(&modules, &symbols());
+        let source = "pub mod physics {\n    pub fn other() -> i32 { 1 }\n}\nmod mine { }\n";
+        assert_eq!(
+            krate.open_modules(source),
+            "pub mod physics {\n    pub fn other() -> i32 { 1 }\n#[allow(unused_imports)] use ::hotwasm_host::physics::*; }\nmod mine { }\n"
+        );
+    }
+}

@@ -152,9 +152,16 @@ pub extern "C" fn spin_checksum() -> i32 {
     assert.equal(call(hot, 'spin_checksum'), n * 2 * 1000 + n, 'the patched spin_checksum calls the newer physics::advance');
   });
 
+  test('a patch\'s own module of a host module\'s path still calls the host\'s fns of that module it does not define', async () => {
+    const n = call(hot, 'spin_value') / 2; // the newest advance doubles
+    await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { scale(s) + 1 }\n}\nfn unused() -> i32 { physics::scale(1) }\n');
+    assert.equal(call(hot, 'spin_value'), n * 10 + 1, 'the host\'s physics::scale, called from the patch\'s physics');
+    await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { s * 2 }\n}\n');
+  });
+
   test('an eval\'s statements call the app\'s fns by path', async () => {
     const patch = nextPatch(hot);
-    const r = await hot.eval(documented('physics::advance(step(7))\n'), 'rust');
+    const r = await hot.eval(`${documented('physics::advance(step(7))')}\n`, 'rust');
     assert.ok(r.ok, `eval failed: ${r.error}`);
     const p = await patch;
     assert.deepEqual(p.value, { type: 'i32', text: '14' }, 'step(7) = 7, the newest advance doubles it');

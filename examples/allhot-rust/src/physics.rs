@@ -3,6 +3,11 @@
 
 /// The value shown for step `s`.
 pub fn advance(s: i32) -> i32 {
+    scale(s)
+}
+
+/// How many units a step is worth (a patch's own `physics` module still calls it as `scale`).
+pub fn scale(s: i32) -> i32 {
     s * 10
 }
 

@@ -468,6 +468,22 @@ impl Compiler {
         if o.is_empty() { "2" } else { o }.to_string()
     }
 
+    /// The `hotwasm_host` crate Rust patches of `host` are compiled with (an all-hot Rust host's
+    /// functions and statics by path), if `host` is one.
+    pub fn host_crate_for(
+        &self,
+        host: &HostManifest,
+    ) -> Result<Option<rust_host_rlib::Built>, CompileError> {
+        let tc = self.rust_toolchain()?;
+        self.host_crate.get(
+            tc,
+            &self.config.root,
+            &self.rust_opt_level(),
+            host,
+            self.limits(),
+        )
+    }
+
     /// Finds rustc and builds the prelude rlib now rather than on the first Rust eval.
     pub fn warm_up_rust(&self) -> Result<(), CompileError> {
         let tc = self.rust_toolchain()?;
@@ -528,9 +544,7 @@ impl Compiler {
             std::fs::create_dir_all(dir).map_err(CompileError::Io)?;
         }
         // An all-hot host: the patch calls the app's functions by path through `hotwasm_host`.
-        let host_crate = self
-            .host_crate
-            .get(tc, &self.config.root, &opt, host, self.limits())?;
+        let host_crate = self.host_crate_for(host)?;
         if let Some(built) = &host_crate {
             built
                 .krate

@@ -35,6 +35,8 @@ pub struct HostCrate {
     pub declared: usize,
     /// The app's modules it mirrors (`physics::`), the root (`""`) first.
     pub modules: Vec<String>,
+    /// The names it declares at its root: functions, statics and modules.
+    pub roots: Vec<String>,
 }
 
 /// The host's symbols by the app path they name: functions (hot vars) and statics (exports).
@@ -97,6 +99,11 @@ pub fn generate(modules: &[Module], symbols: &HostSymbols) -> HostCrate {
     }
     out.text = nest(&bodies);
     out.modules = bodies.into_keys().collect();
+    let top = out.modules.iter().filter_map(|m| m.split("::").next());
+    out.roots
+        .extend(top.filter(|t| !t.is_empty()).map(String::from));
+    out.roots.sort();
+    out.roots.dedup();
     out
 }
 
@@ -139,15 +146,21 @@ fn declare_fn(
         symbols.functions.get(&path).cloned()
     };
     let Some(symbol) = symbol else {
-        if let Some(why) = symbols.cold.get(&path) {
-            out.left_out.insert(path, why.clone());
-        }
+        let why = match symbols.cold.get(&path) {
+            Some(why) => why.clone(),
+            None if no_mangle => format!("`{path}` is a `#[no_mangle]` function that is not in [build] exports, so it is not hot: add it there and rebuild the host with `hotwasm build --hot`"),
+            None => format!("the linked host has no `{path}`: nothing in the host calls it (the linker dropped it), or it is newer than the host (rebuild it with `hotwasm build --hot`)"),
+        };
+        out.left_out.insert(path, why);
         return;
     };
     match fn_declaration(sig, scope, &symbol) {
         Ok(decl) => {
             body.push_str(&decl);
             out.declared += 1;
+            if prefix.is_empty() {
+                out.roots.push(path);
+            }
         }
         Err(why) => {
             let item = format!("the host's `{path}`");
@@ -228,6 +241,9 @@ fn declare_static(
                 "unsafe extern \"Rust\" {{ #[link_name = \"{symbol}\"] {decl} }}"
             );
             out.declared += 1;
+            if prefix.is_empty() {
+                out.roots.push(path);
+            }
         }
         Err(ty) => {
             let why = unnameable(ty)(&format!("the host's static `{path}`"));
@@ -475,7 +491,7 @@ impl HostCrate {
                 let path = prefix.trim_end_matches("::");
                 Some((
                     byte,
-                    format!("#[allow(unused_imports)] use ::{CRATE}::{path}::*; "),
+                    format!("#[allow(unused_imports)] pub use ::{CRATE}::{path}::*; "),
                 ))
             })
             .collect();
@@ -513,9 +529,12 @@ impl HostCrate {
 /// The paths a patch names in expressions (`physics::collide`, `crate::step`: without a leading
 /// `crate::` or `self::`), also inside macro calls whose arguments are expressions
 /// (`println!("{}", f(x))`).
+/// Inside a module of the patch, a path is also read from that module (`height` in the patch's
+/// `mod physics` is `physics::height`).
 #[derive(Default)]
 struct Named {
     paths: Vec<String>,
+    module: String,
 }
 
 impl<'ast> syn::visit::Visit<'ast> for Named {
@@ -527,8 +546,19 @@ impl<'ast> syn::visit::Visit<'ast> for Named {
             .map(|s| s.ident.to_string())
             .skip_while(|s| s == "crate" || s == "self")
             .collect();
-        self.paths.push(segments.join("::"));
+        let path = segments.join("::");
+        if !self.module.is_empty() {
+            self.paths.push(format!("{}{path}", self.module));
+        }
+        self.paths.push(path);
         syn::visit::visit_expr_path(self, e);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let outer = self.module.clone();
+        self.module = format!("{outer}{}::", m.ident);
+        syn::visit::visit_item_mod(self, m);
+        self.module = outer;
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
@@ -576,6 +606,7 @@ mod tests {
         ];
         let krate = generate(&modules, &symbols());
         assert_eq!(krate.declared, 4, "{}", krate.text);
+        assert_eq!(krate.roots, ["FRAMES", "lens", "physics", "step"]);
         for want in [
             "#[link_name = \"_R5\"] pub safe static FRAMES: ::std::sync::atomic::AtomicI32;",
             "#[link_name = \"_R1\"] pub safe fn step(a0: i32) -> i32;",
@@ -626,7 +657,7 @@ mod tests {
         let source = "pub mod physics {\n    pub fn other() -> i32 { 1 }\n}\nmod mine { }\n";
         assert_eq!(
             krate.open_modules(source),
-            "pub mod physics {\n    pub fn other() -> i32 { 1 }\n#[allow(unused_imports)] use ::hotwasm_host::physics::*; }\nmod mine { }\n"
+            "pub mod physics {\n    pub fn other() -> i32 { 1 }\n#[allow(unused_imports)] pub use ::hotwasm_host::physics::*; }\nmod mine { }\n"
         );
     }
 }

@@ -9,6 +9,7 @@ use hotwasm_abi::HostManifest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 /// The compiled crate a patch is given.
 #[derive(Debug, Clone)]
@@ -23,7 +24,13 @@ pub struct Built {
 #[derive(Debug, Default)]
 pub struct HostCrateCache {
     built: Mutex<Option<(Built, tempfile::TempDir)>>,
+    /// The app crate's root files (`cargo metadata` takes ~0.15 s), kept while the app's
+    /// Cargo.toml stays the same.
+    roots: Mutex<Option<(RootsKey, Vec<PathBuf>)>>,
 }
+
+/// What the crate roots were read for: the crate, and the app's Cargo.toml's modification time.
+type RootsKey = (String, Option<SystemTime>);
 
 impl HostCrateCache {
     /// The crate for `host` (an all-hot Rust host, else `None`), from the app's sources under
@@ -42,7 +49,7 @@ impl HostCrateCache {
         let Some(krate) = paths.krate() else {
             return Ok(None);
         };
-        let generated = match generate(root, krate, &paths, host) {
+        let generated = match self.generate(root, krate, &paths, host) {
             Ok(g) => g,
             Err(why) => {
                 eprintln!(
@@ -99,17 +106,34 @@ impl HostCrateCache {
     }
 }
 
-/// The crate's text for the app crate `krate` under `root`.
-fn generate(
-    root: &Path,
-    krate: &str,
-    paths: &HostPaths,
-    host: &HostManifest,
-) -> Result<HostCrate, String> {
-    let mut modules = Vec::new();
-    for file in super::rust_app_src::crate_roots(root, krate)? {
-        modules.extend(super::rust_app_src::modules(&file)?);
+impl HostCrateCache {
+    /// The crate's text for the app crate `krate` under `root`.
+    fn generate(
+        &self,
+        root: &Path,
+        krate: &str,
+        paths: &HostPaths,
+        host: &HostManifest,
+    ) -> Result<HostCrate, String> {
+        let mut modules = Vec::new();
+        for file in self.crate_roots(root, krate)? {
+            modules.extend(super::rust_app_src::modules(&file)?);
+        }
+        let symbols = HostSymbols::of(paths, host, krate);
+        Ok(rust_host_crate::generate(&modules, &symbols))
     }
-    let symbols = HostSymbols::of(paths, host, krate);
-    Ok(rust_host_crate::generate(&modules, &symbols))
+
+    fn crate_roots(&self, root: &Path, krate: &str) -> Result<Vec<PathBuf>, String> {
+        let stamp = std::fs::metadata(root.join("Cargo.toml"))
+            .and_then(|m| m.modified())
+            .ok();
+        let key = (krate.to_string(), stamp);
+        let mut cached = self.roots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, roots)) = cached.as_ref().filter(|(k, _)| *k == key) {
+            return Ok(roots.clone());
+        }
+        let roots = super::rust_app_src::crate_roots(root, krate)?;
+        *cached = Some((key, roots.clone()));
+        Ok(roots)
+    }
 }

@@ -295,7 +295,7 @@ impl Scope {
     /// `ty` as the patch names it (every path from `::std`, `::core` or `::alloc`), or the text
     /// of the part it cannot name.
     fn name(&self, ty: &syn::Type) -> Result<String, String> {
-        let text = |t: &dyn quote::ToTokens| quote::quote!(#t).to_string();
+        let text = |t: &dyn quote::ToTokens| spelled(&quote::quote!(#t).to_string());
         match ty {
             syn::Type::Path(p) if p.qself.is_none() => self.name_path(&p.path),
             syn::Type::Reference(r) => {
@@ -337,7 +337,8 @@ impl Scope {
     }
 
     fn name_path(&self, path: &syn::Path) -> Result<String, String> {
-        let written = quote::quote!(#path).to_string();
+        let written = spelled(&quote::quote!(#path).to_string());
+        let inner_or_written = |e: String| if e.is_empty() { written.clone() } else { e };
         let first = path
             .segments
             .first()
@@ -361,7 +362,7 @@ impl Scope {
             {
                 return self
                     .with_args(&path.segments[0], first)
-                    .map_err(|_| written);
+                    .map_err(inner_or_written);
             } else {
                 return Err(written);
             };
@@ -376,7 +377,7 @@ impl Scope {
             } else {
                 seg.ident.to_string()
             };
-            segments.push(self.with_args(seg, ident).map_err(|_| written.clone())?);
+            segments.push(self.with_args(seg, ident).map_err(inner_or_written)?);
         }
         full.extend(segments);
         if !full
@@ -406,6 +407,22 @@ impl Scope {
             syn::PathArguments::Parenthesized(_) => Err(String::new()),
         }
     }
+}
+
+/// A type's tokens as a user writes them (`Option<Ball>`, not `Option < Ball >`), for messages.
+fn spelled(tokens: &str) -> String {
+    [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" < ", "<"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        ("& ", "&"),
+        (" ,", ","),
+    ]
+    .iter()
+    .fold(tokens.to_string(), |t, (from, to)| t.replace(from, to))
 }
 
 /// The names `tree` imports, each with the full path it names (a glob imports no name we know).
@@ -497,7 +514,7 @@ impl HostCrate {
             .collect();
         // The spans live in a per-thread source map; nothing of them is kept.
         proc_macro2::extra::invalidate_current_thread_spans();
-        inserts.sort_by(|a, b| b.0.cmp(&a.0));
+        inserts.sort_by_key(|i| std::cmp::Reverse(i.0));
         let mut out = source.to_string();
         for (byte, text) in inserts {
             out.insert_str(byte, &text);
@@ -537,10 +554,9 @@ struct Named {
     module: String,
 }
 
-impl<'ast> syn::visit::Visit<'ast> for Named {
-    fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
-        let segments: Vec<String> = e
-            .path
+impl Named {
+    fn record(&mut self, path: &syn::Path) {
+        let segments: Vec<String> = path
             .segments
             .iter()
             .map(|s| s.ident.to_string())
@@ -551,7 +567,26 @@ impl<'ast> syn::visit::Visit<'ast> for Named {
             self.paths.push(format!("{}{path}", self.module));
         }
         self.paths.push(path);
+    }
+}
+
+impl<'ast> syn::visit::Visit<'ast> for Named {
+    /// A path of several segments (`physics::height`, `crate::step`); a single name only when
+    /// it is called (below), so a local variable of a left-out function's name is no call of it.
+    fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
+        if e.path.segments.len() > 1 {
+            self.record(&e.path);
+        }
         syn::visit::visit_expr_path(self, e);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*c.func {
+            if p.path.segments.len() == 1 {
+                self.record(&p.path);
+            }
+        }
+        syn::visit::visit_expr_call(self, c);
     }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
@@ -602,7 +637,7 @@ mod tests {
     fn functions_and_statics_are_declared_by_path_with_std_types_named_from_the_root() {
         let modules = [
             module("", "use std::sync::atomic::{AtomicI32, Ordering};\nstatic FRAMES: AtomicI32 = AtomicI32::new(0);\nfn step(n: i32) -> i32 { n }\nfn lens(v: &[String], m: &std::collections::HashMap<u8, Vec<f64>>) -> Option<usize> { None }\nfn pick<T>(a: T) -> T { a }\nmod physics;\n"),
-            module("physics::", "pub struct Ball;\npub fn advance(s: i32) -> i32 { s }\npub fn collide(b: &Ball) -> i32 { 0 }\n"),
+            module("physics::", "pub struct Ball;\npub fn advance(s: i32) -> i32 { s }\npub fn collide(b: &Option<Ball>) -> i32 { 0 }\n"),
         ];
         let krate = generate(&modules, &symbols());
         assert_eq!(krate.declared, 4, "{}", krate.text);

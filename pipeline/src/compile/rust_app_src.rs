@@ -13,6 +13,8 @@ pub struct Module {
     pub prefix: String,
     /// The items written in it.
     pub items: Vec<syn::Item>,
+    /// The file it is written in.
+    pub file: PathBuf,
 }
 
 impl std::fmt::Debug for Module {
@@ -98,7 +100,7 @@ fn read_file(
         let at = e.span().start();
         format!("{}:{}:{}: {e}", file.display(), at.line, at.column + 1)
     })?;
-    read_items(parsed.items, prefix, dir, out)
+    read_items(parsed.items, prefix, dir, file, out)
 }
 
 /// The module `prefix` made of `items`, whose child modules' files are in `dir`.
@@ -106,6 +108,7 @@ fn read_items(
     items: Vec<syn::Item>,
     prefix: String,
     dir: PathBuf,
+    file: &Path,
     out: &mut Vec<Module>,
 ) -> Result<(), String> {
     let mut children = Vec::new();
@@ -117,6 +120,7 @@ fn read_items(
     out.push(Module {
         prefix: prefix.clone(),
         items,
+        file: file.to_path_buf(),
     });
     for m in children {
         let name = m.ident.to_string();
@@ -125,7 +129,7 @@ fn read_items(
         match m.content {
             Some((_, inner)) => {
                 let sub = explicit.unwrap_or_else(|| dir.join(&name));
-                read_items(inner, child, sub, out)?;
+                read_items(inner, child, sub, file, out)?;
             }
             None => {
                 let candidates = match explicit {

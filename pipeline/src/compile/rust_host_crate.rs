@@ -615,6 +615,7 @@ mod tests {
         Module {
             prefix: prefix.into(),
             items: syn::parse_file(text).unwrap().items,
+            file: "src/lib.rs".into(),
         }
     }
 

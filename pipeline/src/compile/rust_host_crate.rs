@@ -31,6 +31,9 @@ pub struct HostCrate {
     pub text: String,
     /// Path in the app's crate → why a patch cannot name it.
     pub left_out: BTreeMap<String, String>,
+    /// The statics among `left_out`: named by a single name too (`WORLD.x`), where a function
+    /// counts as named only where it is called.
+    pub statics_left_out: Vec<String>,
     /// How many functions and statics it declares.
     pub declared: usize,
     /// The app's modules it mirrors (`physics::`), the root (`""`) first.
@@ -247,6 +250,7 @@ fn declare_static(
         }
         Err(ty) => {
             let why = unnameable(ty)(&format!("the host's static `{path}`"));
+            out.statics_left_out.push(path.clone());
             out.left_out.insert(path, why);
         }
     }
@@ -471,7 +475,11 @@ impl HostCrate {
         syn::visit::Visit::visit_file(&mut named, &file);
         drop(file);
         proc_macro2::extra::invalidate_current_thread_spans();
-        for path in named.paths {
+        let statics = named
+            .names
+            .into_iter()
+            .filter(|n| self.statics_left_out.contains(n));
+        for path in named.paths.into_iter().chain(statics) {
             if defined.contains(&path) {
                 continue;
             }
@@ -551,6 +559,8 @@ impl HostCrate {
 #[derive(Default)]
 struct Named {
     paths: Vec<String>,
+    /// Single names (a static's, or a local variable's).
+    names: Vec<String>,
     module: String,
 }
 
@@ -576,6 +586,8 @@ impl<'ast> syn::visit::Visit<'ast> for Named {
     fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
         if e.path.segments.len() > 1 {
             self.record(&e.path);
+        } else if let Some(name) = e.path.get_ident() {
+            self.names.push(name.to_string());
         }
         syn::visit::visit_expr_path(self, e);
     }
@@ -681,6 +693,37 @@ mod tests {
         krate
             .refuse_unreachable("fn f() { step(1); }")
             .expect("reachable");
+        let inside = krate
+            .refuse_unreachable("pub mod physics { pub fn advance(s: i32) -> i32 { collide(&s) } }")
+            .unwrap_err();
+        assert!(inside.contains("`physics::collide`"), "{inside}");
+        let mut local = HostCrate::default();
+        local.left_out.insert("count".into(), "not hot".into());
+        local
+            .refuse_unreachable("fn f() -> i32 { let count = 1; count }")
+            .expect("a local variable of a left-out function's name");
+        assert!(local.refuse_unreachable("fn f() { count(); }").is_err());
+    }
+
+    #[test]
+    fn a_static_of_an_unnameable_type_and_a_function_the_host_lacks_are_refused_by_name() {
+        let modules = [module(
+            "",
+            "struct World { x: i32 }\nstatic WORLD: World = World { x: 1 };\nfn gone() {}\n#[no_mangle] pub extern \"C\" fn unlisted() {}\n",
+        )];
+        let mut symbols = symbols();
+        symbols.statics.insert("WORLD".into(), "_R6".into());
+        let krate = generate(&modules, &symbols);
+        let e = krate
+            .refuse_unreachable("fn f() -> i32 { WORLD.x }")
+            .unwrap_err();
+        assert!(e.contains("the host's static `WORLD` uses `World`"), "{e}");
+        let e = krate.refuse_unreachable("fn f() { gone() }").unwrap_err();
+        assert!(e.contains("the linked host has no `gone`"), "{e}");
+        let e = krate
+            .refuse_unreachable("fn f() { unlisted() }")
+            .unwrap_err();
+        assert!(e.contains("not in [build] exports"), "{e}");
     }
 
     #[test]

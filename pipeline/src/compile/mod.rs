@@ -23,6 +23,7 @@ pub mod rename;
 pub mod rewrite;
 pub mod rust;
 pub mod rust_app_src;
+pub mod rust_app_types;
 pub mod rust_eval;
 pub mod rust_host_crate;
 pub mod rust_host_rlib;

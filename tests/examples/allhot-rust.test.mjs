@@ -2,7 +2,10 @@
 // no `hot_fn!` at all, built with `hotwasm build --hot`, served by the real server, its real bundle
 // under Node as the page. A patch (an eval, and the saved file patches/step.rs) replaces a plain
 // private fn and a fn in a module, by their paths, and the host's own callers run the new version;
-// a redefinition of a generic fn is refused naming why.
+// a redefinition of a generic fn is refused naming why. A patch calls the app's private fns and
+// reads its statics by their paths (through the host's slots: always the newest version), and one
+// calling a fn whose signature names a type of the app's is refused, naming the fn and the type;
+// the snippets docs/ALL-HOT.md shows for these are the ones run here.
 //
 //   node --experimental-websocket --test tests/examples/allhot-rust.test.mjs
 
@@ -15,6 +18,13 @@ import { ROOT, applyPatch, attachPage, callExport, hotwasmCommand, nextPatch, se
 
 const HOTWASM = hotwasmCommand();
 const applied = (hot, source) => applyPatch(hot, source, 'rust');
+const DOC = readFileSync(join(ROOT, 'docs/ALL-HOT.md'), 'utf8');
+
+/** `text`, after checking docs/ALL-HOT.md shows it word for word (so the doc's snippet is run here). */
+function documented(text) {
+  assert.ok(DOC.includes(text), `docs/ALL-HOT.md no longer shows:\n${text}`);
+  return text;
+}
 // Built in place: its Cargo.toml names the runtime by a path relative to the checkout.
 const DIR = join(ROOT, 'examples/allhot-rust');
 
@@ -107,5 +117,46 @@ describe('examples/allhot-rust: every non-generic fn of the crate hot, no marks'
     const r = await hot.eval('pub mod physics {\n    pub fn advance(s: f64) -> f64 { s }\n}\n', 'rust');
     assert.equal(r.ok, false, 'a signature mismatch was sent');
     assert.match(r.error, /`spin::physics::advance` is declared with signature `ii` but the patch defines it as `dd`/);
+  });
+
+  test('a patch calls the host\'s private fn and a fn in a module by path and reads the host\'s private static', async () => {
+    await applied(hot, 'fn step(n: i32) -> i32 { n % 100 }\n'); // the host's own step again
+    await applied(hot, documented(`#[no_mangle]
+pub extern "C" fn spin_checksum() -> i32 {
+    let frames = FRAMES.load(std::sync::atomic::Ordering::Relaxed);
+    physics::advance(step(frames + 100)) * 1000 + frames
+}
+`));
+    callExport(hot, 'spin_frame', 1 / 60);
+    const n = callExport(hot, 'spin_value') / 10; // the host's physics::advance(step(frames)), step = n % 100
+    assert.equal(callExport(hot, 'spin_checksum'), n * 10 * 1000 + n, 'step(frames + 100) = frames, advance ×10, plus FRAMES');
+  });
+
+  test('a patch\'s call by path is late-bound: it runs the newest version of the host fn', async () => {
+    const n = callExport(hot, 'spin_value') / 10;
+    await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { s * 2 }\n}\n');
+    assert.equal(callExport(hot, 'spin_checksum'), n * 2 * 1000 + n, 'the patched spin_checksum calls the newer physics::advance');
+  });
+
+  test('a patch\'s own module of a host module\'s path still calls the host\'s fns of that module it does not define', async () => {
+    const n = callExport(hot, 'spin_value') / 2; // the newest advance doubles
+    await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { scale(s) + 1 }\n}\nfn unused() -> i32 { physics::scale(1) }\n');
+    assert.equal(callExport(hot, 'spin_value'), n * 10 + 1, 'the host\'s physics::scale, called from the patch\'s physics');
+    await applied(hot, 'pub mod physics {\n    pub fn advance(s: i32) -> i32 { s * 2 }\n}\n');
+  });
+
+  test('an eval\'s statements call the app\'s fns by path', async () => {
+    const patch = nextPatch(hot);
+    const r = await hot.eval(`${documented('physics::advance(step(7))')}\n`, 'rust');
+    assert.ok(r.ok, `eval failed: ${r.error}`);
+    const p = await patch;
+    assert.deepEqual(p.value, { type: 'i32', text: '14' }, 'step(7) = 7, the newest advance doubles it');
+  });
+
+  test('a call of a fn whose signature names a type of the app\'s is refused, naming the fn, the type and what to do', async () => {
+    const r = await hot.eval(documented('physics::height(&physics::Ball { y: 1 }, 2)\n'), 'rust');
+    assert.equal(r.ok, false, 'the call of physics::height was compiled');
+    assert.match(r.error, /the patch names the host's `physics::height`, which a patch cannot reach: the host's `physics::height` uses `Ball`, a type the patch cannot name/);
+    assert.match(r.error, /wrap the call in a host function of such types/);
   });
 });

@@ -1,5 +1,6 @@
 //! spin: counts frames; what it shows is `physics::advance(step(frames))`. No function is
-//! marked: in all-hot mode every non-generic function of this crate is hot.
+//! marked: in all-hot mode every non-generic function of this crate is hot, and a patch calls
+//! them (and reads `FRAMES`) by their paths.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -58,6 +59,13 @@ pub extern "C" fn spin_checksum() -> i32 {
 #[no_mangle]
 pub extern "C" fn spin_call_loop(n: i32) -> i32 {
     (0..n).fold(0i32, |acc, i| acc.wrapping_add(step(std::hint::black_box(i))))
+}
+
+/// How high a ball of the app is after the frames so far (calls `physics::height`, whose
+/// signature names the app's `Ball`).
+#[no_mangle]
+pub extern "C" fn spin_height() -> i32 {
+    physics::height(&physics::Ball { y: 5 }, FRAMES.load(Ordering::Relaxed))
 }
 
 /// The larger of the frame count and `floor` (calls the generic `pick`).

@@ -22,7 +22,11 @@ pub mod process;
 pub mod rename;
 pub mod rewrite;
 pub mod rust;
+pub mod rust_app_src;
+pub mod rust_app_types;
 pub mod rust_eval;
+pub mod rust_host_crate;
+pub mod rust_host_rlib;
 pub mod rust_items;
 pub mod rust_paths;
 pub mod rust_std;
@@ -214,6 +218,8 @@ pub struct Compiler {
     session_pchs: cpp::SessionPchs,
     rust: probe::Probe<rust::Toolchain>,
     prelude: rust::PreludeCache,
+    /// The `hotwasm_host` crate patches of an all-hot Rust host call the app's items through.
+    host_crate: rust_host_rlib::HostCrateCache,
     trampolines: probe::Probe<trampolines::Cache>,
     /// The C library patches link, made for the current host's exports ([`libc`]).
     patch_libc: Mutex<Option<Arc<libc::PatchLibc>>>,
@@ -237,6 +243,7 @@ impl Compiler {
             session_pchs: Default::default(),
             rust: probe::Probe::default(),
             prelude: rust::PreludeCache::default(),
+            host_crate: rust_host_rlib::HostCrateCache::default(),
             trampolines: probe::Probe::default(),
             patch_libc: Mutex::new(None),
             patch_std: Mutex::new(None),
@@ -498,6 +505,22 @@ impl Compiler {
         if o.is_empty() { "2" } else { o }.to_string()
     }
 
+    /// The `hotwasm_host` crate Rust patches of `host` are compiled with (an all-hot Rust host's
+    /// functions and statics by path), if `host` is one.
+    pub fn host_crate_for(
+        &self,
+        host: &HostManifest,
+    ) -> Result<Option<rust_host_rlib::Built>, CompileError> {
+        let tc = self.rust_toolchain()?;
+        self.host_crate.get(
+            tc,
+            &self.config.root,
+            &self.rust_opt_level(),
+            host,
+            self.limits(),
+        )
+    }
+
     /// Finds rustc and builds the prelude rlib now rather than on the first Rust eval.
     pub fn warm_up_rust(&self) -> Result<(), CompileError> {
         let tc = self.rust_toolchain()?;
@@ -557,9 +580,28 @@ impl Compiler {
         if let Some(dir) = input.parent() {
             std::fs::create_dir_all(dir).map_err(CompileError::Io)?;
         }
-        std::fs::write(&input, rust::with_prelude(source)).map_err(CompileError::Io)?;
+        // An all-hot host: the patch calls the app's functions by path through `hotwasm_host`.
+        let host_crate = self.host_crate_for(host)?;
+        if let Some(built) = &host_crate {
+            built
+                .krate
+                .refuse_unreachable(source)
+                .map_err(CompileError::NotHot)?;
+        }
+        let text = match &host_crate {
+            Some(built) => rust::with_host_crate(&built.krate.open_modules(source)),
+            None => rust::with_prelude(source),
+        };
+        std::fs::write(&input, text).map_err(CompileError::Io)?;
         let (obj, dep) = (work.join("patch.o"), work.join("patch.d"));
         let mut cmd = rust::compile_command(tc, &opt, &rlib, name, work);
+        if let Some(built) = &host_crate {
+            cmd.arg("--extern").arg(format!(
+                "{}={}",
+                rust_host_crate::CRATE,
+                built.rlib.display()
+            ));
+        }
         let paths = rust_paths::HostPaths::of(host);
         if !paths.is_empty() {
             // Small functions are compiled only where they are used (rustc makes them
@@ -609,8 +651,9 @@ impl Compiler {
         })?;
         let std = self.patch_std(tc, host)?;
         // C-named std functions a patch links (`__multi3`) are never vars.
+        // A call of the app's function by path (`hotwasm_host`) names the host's var.
         let mut plan = latebind::plan(&symbols, host, &|n| {
-            rust::is_user_symbol(n) && !std.defines(n)
+            (rust::is_user_symbol(n) && !std.defines(n)) || host.var(n).is_some()
         });
         rust::share_statics(&mut plan, &symbols);
         // An all-hot host: the patch's functions bind to the host's of the same path.

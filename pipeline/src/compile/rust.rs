@@ -329,6 +329,17 @@ pub fn with_prelude(source: &str) -> String {
     s
 }
 
+/// What the server appends to a patch of an all-hot Rust host, after [`INJECTED`]: the app's
+/// functions and statics by path ([`super::rust_host_crate`]), which the patch's own items shadow.
+pub const INJECTED_HOST: &str = "#[allow(unused_imports)] use hotwasm_host::*;\n";
+
+/// [`with_prelude`], then [`INJECTED_HOST`].
+pub fn with_host_crate(source: &str) -> String {
+    let mut s = with_prelude(source);
+    s.push_str(INJECTED_HOST);
+    s
+}
+
 /// rustc's `--error-format=json` stderr: the diagnostics (at their primary span) and the text
 /// rustc would have printed (every `rendered` field, plus any non-JSON line).
 pub fn parse_json_diagnostics(stderr: &str) -> (Vec<Diagnostic>, String) {

@@ -220,6 +220,19 @@ fn needed<'a>(eval: &'a Eval, kept: &[&'a Carried]) -> Vec<&'a Carried> {
 
 /// Assembles the crate for the eval `text` after the evals `earlier` (see the module doc).
 pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileError> {
+    assemble_for(text, earlier, &|_| false)
+}
+
+/// [`assemble`] for a host that has the root items `host_has` names (an all-hot Rust host's
+/// functions, statics and modules, which a patch reaches by path through `hotwasm_host`): an
+/// earlier eval's item of such a name is not carried, so the eval calls the host's symbol,
+/// whose slot holds the newest version (the earlier eval's, unless something newer replaced or
+/// rolled it back), instead of the earlier eval's own definition or symbol.
+pub fn assemble_for(
+    text: &str,
+    earlier: &[String],
+    host_has: &dyn Fn(&str) -> bool,
+) -> Result<Assembled, CompileError> {
     let eval = rust_items::read(text).map_err(parse_failure)?;
     let context = context(earlier);
     check_redefinitions(&eval, &context).map_err(CompileError::RustSession)?;
@@ -233,7 +246,7 @@ pub fn assemble(text: &str, earlier: &[String]) -> Result<Assembled, CompileErro
         .collect();
     let kept: Vec<&Carried> = context
         .iter()
-        .filter(|c| !c.item.names.iter().any(|n| own.contains(n)))
+        .filter(|c| !c.item.names.iter().any(|n| own.contains(n) || host_has(n)))
         .collect();
     let mut out = String::with_capacity(text.len() * 2 + 4096);
     let inserts = write_items(&mut out, text, &eval, &redeclared);
@@ -373,7 +386,13 @@ impl Compiler {
         work: &Path,
         host: &HostManifest,
     ) -> Result<Compiled, CompileError> {
-        let assembled = match assemble(text, earlier) {
+        let host_crate = self.host_crate_for(host)?;
+        let host_has = |name: &str| {
+            host_crate
+                .as_ref()
+                .is_some_and(|b| b.krate.roots.iter().any(|r| r == name))
+        };
+        let assembled = match assemble_for(text, earlier, &host_has) {
             Ok(a) => a,
             Err(CompileError::Failed {
                 mut diagnostics,

@@ -100,6 +100,8 @@ pub struct HostPaths {
     hot: HashMap<String, (String, Signature)>,
     /// Path (without generic arguments) → why it is not hot.
     cold: HashMap<String, String>,
+    /// The app's crate (`spin`), as its hot functions' symbols name it.
+    krate: Option<String>,
 }
 
 impl HostPaths {
@@ -111,6 +113,7 @@ impl HostPaths {
         let mut paths = HostPaths::default();
         for v in &host.vars {
             if let Some(f) = v0(&v.name).filter(|f| f.not_hot.is_none()) {
+                paths.krate.get_or_insert(f.krate);
                 paths
                     .hot
                     .insert(f.path, (v.name.clone(), v.signature.clone()));
@@ -122,6 +125,24 @@ impl HostPaths {
             }
         }
         paths
+    }
+
+    /// The app's crate, when the host has hot Rust functions.
+    pub fn krate(&self) -> Option<&str> {
+        self.krate.as_deref()
+    }
+
+    /// Path → the symbol of the host's hot function of that path.
+    pub fn hot_symbols(&self) -> HashMap<String, String> {
+        self.hot
+            .iter()
+            .map(|(path, (var, _))| (path.clone(), var.clone()))
+            .collect()
+    }
+
+    /// Path → why the host's function of that path is not hot.
+    pub fn cold_reasons(&self) -> HashMap<String, String> {
+        self.cold.clone()
     }
 
     /// Whether the host has no all-hot Rust functions.
@@ -255,7 +276,7 @@ pub struct Bound {
 
 /// The paths of the functions `items` define, free ones and those of inline modules, below
 /// `prefix`.
-fn fn_paths(items: &[syn::Item], prefix: &str, out: &mut Vec<String>) {
+pub(super) fn fn_paths(items: &[syn::Item], prefix: &str, out: &mut Vec<String>) {
     for item in items {
         match item {
             syn::Item::Fn(f) => out.push(format!("{prefix}{}", f.sig.ident)),

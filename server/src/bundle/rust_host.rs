@@ -84,7 +84,12 @@ pub fn build(
     }
     let (js, wasm, plan) = all_hot_link(config, home, built, (js, wasm), link_now)?;
     copy_renamed(&js, &wasm, built)?;
-    super::allhot::finish(plan, &[], &built.wasm, &built.dir)
+    super::allhot::finish_rust(
+        plan,
+        &crate_fns::app_crates(config),
+        &built.wasm,
+        &built.dir,
+    )
 }
 
 /// An all-hot host after its first link (`linked`): its plan, and the binary linked with that

@@ -9,9 +9,30 @@ use std::path::Path;
 /// Offsets (from the memory base) of the symbols defined by input sections of `objects`, by
 /// name; a name defined twice is left out (a patch's name could not say which one).
 pub fn data_symbols(map: &str, objects: &[&Path]) -> BTreeMap<String, u32> {
-    let mut found: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    once_each(
+        entries(map)
+            .into_iter()
+            .filter(|e| objects.iter().any(|o| Path::new(&e.file) == *o)),
+    )
+}
+
+/// [`data_symbols`] chosen by name instead of by object: a Rust host's app code reaches the
+/// link only as the LTO object rustc writes, so its statics are known by their mangled names.
+pub fn data_symbols_named(map: &str, keep: &dyn Fn(&str) -> bool) -> BTreeMap<String, u32> {
+    once_each(entries(map).into_iter().filter(|e| keep(&e.name)))
+}
+
+/// A symbol the map lists under DATA, with the input file whose section defines it.
+struct Entry {
+    file: String,
+    name: String,
+    offset: u32,
+}
+
+fn entries(map: &str) -> Vec<Entry> {
+    let mut out = Vec::new();
     let mut in_data = false;
-    let mut from_app = false;
+    let mut file = String::new();
     for line in map.lines() {
         let cols: Vec<&str> = line.split_whitespace().collect();
         let [va, _lma, _size, name] = cols.as_slice() else {
@@ -24,16 +45,29 @@ pub fn data_symbols(map: &str, objects: &[&Path]) -> BTreeMap<String, u32> {
         if !in_data {
             continue;
         }
-        if let Some((file, _section)) = name.split_once(":(") {
-            from_app = objects.iter().any(|o| Path::new(file) == *o);
+        if let Some((f, _section)) = name.split_once(":(") {
+            file = f.to_string();
             continue;
         }
-        if !from_app || name.starts_with('.') {
+        if name.starts_with('.') {
             continue;
         }
         if let Ok(offset) = u32::from_str_radix(va, 16) {
-            found.entry(name.to_string()).or_default().push(offset);
+            out.push(Entry {
+                file: file.clone(),
+                name: name.to_string(),
+                offset,
+            });
         }
+    }
+    out
+}
+
+/// The entries by name, without the names listed twice.
+fn once_each(entries: impl Iterator<Item = Entry>) -> BTreeMap<String, u32> {
+    let mut found: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for e in entries {
+        found.entry(e.name).or_default().push(e.offset);
     }
     found
         .into_iter()

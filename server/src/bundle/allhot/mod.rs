@@ -204,19 +204,48 @@ pub fn prepare(
 /// The app's globals (`objects`' data symbols, addresses from the link map) are exported for
 /// patches. Writes the final plan to the bundle directory.
 pub fn finish(
-    mut plan: Plan,
+    plan: Plan,
     objects: &[PathBuf],
+    wasm: &Path,
+    bundle_dir: &Path,
+) -> Result<(), BuildError> {
+    let objects: Vec<&Path> = objects.iter().map(PathBuf::as_path).collect();
+    let globals = linkmap::data_symbols(&read_map(bundle_dir)?, &objects);
+    finish_with(plan, globals.into_iter().collect(), wasm, bundle_dir)
+}
+
+/// Step 4 for a Rust host ([`super::rust_host`]): as [`finish`], exporting the statics of the
+/// app's crates (`crates`), known by their mangled names, so a patch can use them by path.
+pub fn finish_rust(
+    plan: Plan,
+    crates: &[String],
+    wasm: &Path,
+    bundle_dir: &Path,
+) -> Result<(), BuildError> {
+    let of_app = |name: &str| {
+        name.starts_with("_R")
+            && crate::compile::rust_paths::parse(name).is_some_and(|f| crates.contains(&f.krate))
+    };
+    let globals = linkmap::data_symbols_named(&read_map(bundle_dir)?, &of_app);
+    finish_with(plan, globals.into_iter().collect(), wasm, bundle_dir)
+}
+
+fn read_map(bundle_dir: &Path) -> Result<String, BuildError> {
+    let map_path = bundle_dir.join(MAP_FILE);
+    std::fs::read_to_string(&map_path)
+        .map_err(|e| BuildError::io(format!("reading {}", map_path.display()), e))
+}
+
+/// The rewrite of [`finish`] with the app's `globals` (name, offset) to export.
+fn finish_with(
+    mut plan: Plan,
+    globals: Vec<(String, u32)>,
     wasm: &Path,
     bundle_dir: &Path,
 ) -> Result<(), BuildError> {
     let bytes = std::fs::read(wasm)
         .map_err(|e| BuildError::io(format!("reading {}", wasm.display()), e))?;
     let names: Vec<&str> = plan.hot.iter().map(|f| f.name.as_str()).collect();
-    let map_path = bundle_dir.join(MAP_FILE);
-    let map = std::fs::read_to_string(&map_path)
-        .map_err(|e| BuildError::io(format!("reading {}", map_path.display()), e))?;
-    let objects: Vec<&Path> = objects.iter().map(PathBuf::as_path).collect();
-    let globals: Vec<(String, u32)> = linkmap::data_symbols(&map, &objects).into_iter().collect();
     let rewritten = rewrite::rewrite(&bytes, &names, &globals, slots_kind())
         .map_err(|e| BuildError::Config(format!("all-hot rewrite of {}: {e}", wasm.display())))?;
     super::write_atomically(wasm, &rewritten.wasm)?;

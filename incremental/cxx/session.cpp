@@ -746,6 +746,18 @@ void rehomeClosures(TopLevelStmtDecl *t, TranslationUnitDecl *part) {
       rd->setDeclContext(part);
 }
 
+/// Closes a top-level statement clang 19 left open: when the statement fails to parse,
+/// Parser::ParseTopLevelStmtDecl returns before Sema::ActOnFinishTopLevelStmtDecl, so Sema's
+/// current context stays that statement's TopLevelStmtDecl and the input's next declarations are
+/// made inside it (`break;` then `int std::v3;` crashed the session in a diagnostic that takes
+/// the context for a named one: found by fuzzing; upstream clang-repl fixed its crash of this
+/// kind in llvm/llvm-project PR 127087). It is finished with an empty statement; the input has
+/// failed anyway.
+void closeFailedStatement(Sema &sema, SourceLocation at) {
+  if (auto *t = dyn_cast_or_null<TopLevelStmtDecl>(sema.CurContext))
+    sema.ActOnFinishTopLevelStmtDecl(t, sema.ActOnNullStmt(at).get());
+}
+
 /// Parses one input into a new part of the translation unit; false on errors (the part is
 /// then forgotten and its code dropped).
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
@@ -790,6 +802,7 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Sema::ModuleImportState importState;
   for (bool eof = p.ParseFirstTopLevelDecl(decl, importState); !eof;
        eof = p.ParseTopLevelDecl(decl, importState)) {
+    closeFailedStatement(sema, p.getCurToken().getLocation());
     if (!decl)
       continue;
     for (Decl *d : decl.get()) {
@@ -803,6 +816,7 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
     if (!consumer.HandleTopLevelDecl(decl.get()))
       break;
   }
+  closeFailedStatement(sema, p.getCurToken().getLocation());
   bool failed = s.ci->getDiagnostics().hasErrorOccurred();
   if (!failed) {
     for (Decl *d : sema.WeakTopLevelDecls())

@@ -70,6 +70,27 @@ fn a_failed_eval_leaves_no_declarations_behind() {
 }
 
 #[test]
+fn a_failed_top_level_statement_leaves_the_declarations_after_it_at_namespace_scope() {
+    // clang 19 left the failed statement's context open: the qualified declaration after it was
+    // made inside the statement and the session crashed (found by fuzzing).
+    let mut s = util::session(Lang::Cpp);
+    assert!(s.eval("namespace std {}").unwrap().ok);
+    let out = s.eval("break;\nint std::v3;").unwrap();
+    assert!(!out.ok);
+    assert!(
+        out.errors()[0]
+            .message
+            .contains("'break' statement not in loop"),
+        "{:?}",
+        out.errors()
+    );
+    let out = s
+        .eval("namespace std { int v4; }\nint after = std::v4;")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+}
+
+#[test]
 fn a_session_refuses_a_command_line_of_the_other_language() {
     let args = util::learnt(Lang::C).for_session();
     let program = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hotwasm-clang-session"));

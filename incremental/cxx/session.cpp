@@ -26,6 +26,7 @@
 #include "clang/Frontend/FrontendAction.h"
 #include "clang/Frontend/MultiplexConsumer.h"
 #include "clang/Lex/PPCallbacks.h"
+#include "clang/Lex/Pragma.h"
 #include "clang/Lex/Preprocessor.h"
 #include "clang/Lex/PreprocessorOptions.h"
 #include "clang/Parse/Parser.h"
@@ -212,6 +213,49 @@ public:
   }
 };
 
+// ---- pragmas about the current file --------------------------------------------------------
+
+/// `#pragma once` and `#pragma GCC|clang system_header` as clang handles them, except in an
+/// eval's own text: an eval is a bare buffer without a file, and clang 19's handlers take the
+/// current file's entry as given (`#pragma once` in an eval crashed the session: SIGSEGV in
+/// HeaderSearch::getFileInfo, found by the eval fuzz target). There it is ignored with a warning.
+class FilePragma : public PragmaHandler {
+  bool once;
+
+public:
+  FilePragma(llvm::StringRef name, bool once) : PragmaHandler(name), once(once) {}
+  void HandlePragma(Preprocessor &pp, PragmaIntroducer, Token &tok) override {
+    if (once)
+      pp.CheckEndOfDirective("pragma once");
+    PreprocessorLexer *file = pp.getCurrentFileLexer();
+    if (file && file->getFileEntry()) {
+      if (once)
+        pp.HandlePragmaOnce(tok);
+      else
+        pp.HandlePragmaSystemHeader(tok);
+    } else {
+      DiagnosticsEngine &diags = pp.getDiagnostics();
+      diags.Report(tok.getLocation(),
+                   diags.getCustomDiagID(DiagnosticsEngine::Warning,
+                                         "'#pragma %0' is ignored in an eval: an eval is not a "
+                                         "file (it applies in a header the eval includes)"))
+          << getName();
+    }
+    if (!once)
+      pp.CheckEndOfDirective("pragma");
+  }
+};
+
+/// Puts [`FilePragma`] in place of clang's own handlers of those pragmas (removed by name).
+void replaceFilePragmas(Preprocessor &pp) {
+  for (const char *ns : {"", "GCC", "clang"}) {
+    const char *name = *ns ? "system_header" : "once";
+    FilePragma builtin(name, !*ns); // names the handler to remove
+    pp.RemovePragmaHandler(ns, &builtin);
+    pp.AddPragmaHandler(ns, new FilePragma(name, !*ns)); // owned by the preprocessor
+  }
+}
+
 // ---- what the code generator was given --------------------------------------------------
 
 /// Sees every declaration Sema hands the code generator (before it does; the code generator
@@ -368,6 +412,7 @@ bool create(Session &s, int argc, const char **argv, std::string &err) {
   recorder->sm = &s.ci->getSourceManager();
   s.macros = recorder.get();
   s.ci->getPreprocessor().addPPCallbacks(std::move(recorder));
+  replaceFilePragmas(s.ci->getPreprocessor());
   s.parser = std::make_unique<Parser>(s.ci->getPreprocessor(), s.ci->getSema(), false);
   s.parser->Initialize();
   return true;

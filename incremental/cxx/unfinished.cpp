@@ -125,7 +125,6 @@ void rawDirective(Preprocessor &pp, RawReader &lexer, const Token &hash, Token &
     lexer.LexFromRawLexer(tok);
 }
 
-
 /// Reports an unfinished bracket or conditional of `open` (the innermost first), with a note
 /// for each other one still open.
 void reportOpened(CompilerInstance &ci, std::vector<Opened> &open) {

@@ -40,7 +40,10 @@ fn save_history(lang: usize, last: &[u8]) -> String {
     let n = std::fs::read_dir(&dir).map_or(0, |d| d.count());
     let path = dir.join(format!("eval-history-{lang}-{n}.bin"));
     match std::fs::write(&path, bytes) {
-        Ok(()) => format!("; the live session's inputs since it started: {}", path.display()),
+        Ok(()) => format!(
+            "; the live session's inputs since it started: {}",
+            path.display()
+        ),
         Err(_) => String::new(),
     }
 }
@@ -52,16 +55,13 @@ pub fn replay_history(bytes: &[u8]) -> Outcome {
         return Err(why);
     }
     let mut rest = bytes;
-    let mut last = Ok(String::new());
+    let mut last = String::new();
     while let Some((len, tail)) = rest.split_first_chunk::<4>() {
         let len = (u32::from_le_bytes(*len) as usize).min(tail.len());
-        last = check_eval(&tail[..len]);
-        if last.is_err() {
-            return last;
-        }
+        last = check_eval(&tail[..len])?;
         rest = &tail[len..];
     }
-    last
+    Ok(last)
 }
 
 /// The session program.

@@ -21,6 +21,49 @@ use std::time::Duration;
 /// The live sessions (C, C++), started on first use; `None` after one failed to start.
 static SESSIONS: Mutex<Option<[Session; 2]>> = Mutex::new(None);
 
+/// Every input each live session was given since it started (a finding there may need them
+/// all: the session's state is their sum).
+static HISTORY: Mutex<[Vec<Vec<u8>>; 2]> = Mutex::new([Vec::new(), Vec::new()]);
+
+/// A live-session history file: each input (language byte first) as a little-endian `u32`
+/// length and its bytes. `--replay` of a file named `*-history-*` replays them in order.
+fn save_history(lang: usize, last: &[u8]) -> String {
+    let mut history = HISTORY.lock().unwrap_or_else(|e| e.into_inner());
+    let mut bytes = Vec::new();
+    for input in history[lang].iter().map(Vec::as_slice).chain([last]) {
+        bytes.extend((input.len() as u32).to_le_bytes());
+        bytes.extend(input);
+    }
+    history[lang].clear();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crashes");
+    let _ = std::fs::create_dir_all(&dir);
+    let n = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+    let path = dir.join(format!("eval-history-{lang}-{n}.bin"));
+    match std::fs::write(&path, bytes) {
+        Ok(()) => format!(
+            "; the live session's inputs since it started: {}",
+            path.display()
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+/// Replays a history file ([`save_history`]) through fresh live sessions, in order.
+pub fn replay_history(bytes: &[u8]) -> Outcome {
+    *SESSIONS.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    if let Some(why) = unavailable() {
+        return Err(why);
+    }
+    let mut rest = bytes;
+    let mut last = String::new();
+    while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+        let len = (u32::from_le_bytes(*len) as usize).min(tail.len());
+        last = check_eval(&tail[..len])?;
+        rest = &tail[len..];
+    }
+    Ok(last)
+}
+
 /// The session program.
 pub fn program() -> PathBuf {
     std::env::var_os("HOTWASM_CLANG_SESSION").map_or_else(
@@ -40,6 +83,7 @@ pub fn unavailable() -> Option<String> {
     }
     let mut sessions = SESSIONS.lock().unwrap_or_else(|e| e.into_inner());
     if sessions.is_none() {
+        *HISTORY.lock().unwrap_or_else(|e| e.into_inner()) = [Vec::new(), Vec::new()];
         match (start(Lang::C), start(Lang::Cpp)) {
             (Ok(c), Ok(cpp)) => *sessions = Some([c, cpp]),
             (Err(e), _) | (_, Err(e)) => return Some(e),
@@ -107,10 +151,12 @@ pub fn check_eval(bytes: &[u8]) -> Outcome {
         Err(e) => {
             *guard = None; // started again for the next input
             drop(guard);
+            let history = save_history(lang, bytes);
             let _ = unavailable();
-            return Err(format!("the session did not answer: {e}"));
+            return Err(format!("the session did not answer: {e}{history}"));
         }
     };
+    HISTORY.lock().unwrap_or_else(|e| e.into_inner())[lang].push(bytes.to_vec());
     if out.ok {
         session
             .undo(1)

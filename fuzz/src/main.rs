@@ -20,6 +20,9 @@
 //!
 //!   cargo run --profile fuzz -p hotwasm-fuzz -- [--seconds 60] [--seed 1]
 //!       [--targets manifest,signature,protocol,wasm,eval] [--corpus build/fixtures] [--replay FILE --target T]
+//!
+//! A finding in a live eval session also saves every input that session was given since it
+//! started (`fuzz/crashes/eval-history-*.bin`; `--replay` of it replays them in order).
 
 mod eval_target;
 
@@ -518,7 +521,12 @@ fn main() {
             .find(|t| t.name == name)
             .expect("unknown target");
         let input = std::fs::read(&file).expect("read replay file");
-        match run_one(t.check, &input) {
+        let check = if name == "eval" && file.contains("-history-") {
+            eval_target::replay_history
+        } else {
+            t.check
+        };
+        match run_one(check, &input) {
             Ok((dt, signal)) => println!("{name}: {file} handled in {dt:?} ({signal})"),
             Err(e) => {
                 println!("{name}: {file}: {e}");

@@ -26,6 +26,7 @@
 #include "clang/Frontend/FrontendAction.h"
 #include "clang/Frontend/MultiplexConsumer.h"
 #include "clang/Lex/PPCallbacks.h"
+#include "clang/Lex/Pragma.h"
 #include "clang/Lex/Preprocessor.h"
 #include "clang/Lex/PreprocessorOptions.h"
 #include "clang/Parse/Parser.h"
@@ -250,6 +251,49 @@ public:
   }
 };
 
+// ---- pragmas about the current file --------------------------------------------------------
+
+/// `#pragma once` and `#pragma GCC|clang system_header` as clang handles them, except in an
+/// eval's own text: an eval is a bare buffer without a file, and clang 19's handlers take the
+/// current file's entry as given (`#pragma once` in an eval crashed the session: SIGSEGV in
+/// HeaderSearch::getFileInfo, found by the eval fuzz target). There it is ignored with a warning.
+class FilePragma : public PragmaHandler {
+  bool once;
+
+public:
+  FilePragma(llvm::StringRef name, bool once) : PragmaHandler(name), once(once) {}
+  void HandlePragma(Preprocessor &pp, PragmaIntroducer, Token &tok) override {
+    if (once)
+      pp.CheckEndOfDirective("pragma once");
+    PreprocessorLexer *file = pp.getCurrentFileLexer();
+    if (file && file->getFileEntry()) {
+      if (once)
+        pp.HandlePragmaOnce(tok);
+      else
+        pp.HandlePragmaSystemHeader(tok);
+    } else {
+      DiagnosticsEngine &diags = pp.getDiagnostics();
+      diags.Report(tok.getLocation(),
+                   diags.getCustomDiagID(DiagnosticsEngine::Warning,
+                                         "'#pragma %0' is ignored in an eval: an eval is not a "
+                                         "file (it applies in a header the eval includes)"))
+          << getName();
+    }
+    if (!once)
+      pp.CheckEndOfDirective("pragma");
+  }
+};
+
+/// Puts [`FilePragma`] in place of clang's own handlers of those pragmas (removed by name).
+void replaceFilePragmas(Preprocessor &pp) {
+  for (const char *ns : {"", "GCC", "clang"}) {
+    const char *name = *ns ? "system_header" : "once";
+    FilePragma builtin(name, !*ns); // names the handler to remove
+    pp.RemovePragmaHandler(ns, &builtin);
+    pp.AddPragmaHandler(ns, new FilePragma(name, !*ns)); // owned by the preprocessor
+  }
+}
+
 // ---- what the code generator was given --------------------------------------------------
 
 /// Sees every declaration Sema hands the code generator (before it does; the code generator
@@ -406,6 +450,7 @@ bool create(Session &s, int argc, const char **argv, std::string &err) {
   recorder->sm = &s.ci->getSourceManager();
   s.macros = recorder.get();
   s.ci->getPreprocessor().addPPCallbacks(std::move(recorder));
+  replaceFilePragmas(s.ci->getPreprocessor());
   s.parser = std::make_unique<Parser>(s.ci->getPreprocessor(), s.ci->getSema(), false);
   s.parser->Initialize();
   return true;
@@ -784,6 +829,18 @@ void rehomeClosures(TopLevelStmtDecl *t, TranslationUnitDecl *part) {
       rd->setDeclContext(part);
 }
 
+/// Closes a top-level statement clang 19 left open: when the statement fails to parse,
+/// Parser::ParseTopLevelStmtDecl returns before Sema::ActOnFinishTopLevelStmtDecl, so Sema's
+/// current context stays that statement's TopLevelStmtDecl and the input's next declarations are
+/// made inside it (`break;` then `int std::v3;` crashed the session in a diagnostic that takes
+/// the context for a named one: found by fuzzing; upstream clang-repl fixed its crash of this
+/// kind in llvm/llvm-project PR 127087). It is finished with an empty statement; the input has
+/// failed anyway.
+void closeFailedStatement(Sema &sema, SourceLocation at) {
+  if (auto *t = dyn_cast_or_null<TopLevelStmtDecl>(sema.CurContext))
+    sema.ActOnFinishTopLevelStmtDecl(t, sema.ActOnNullStmt(at).get());
+}
+
 /// Parses one input into a new part of the translation unit; false on errors (the part is
 /// then forgotten and its code dropped).
 bool parse(Session &s, llvm::StringRef text, FileID &fid) {
@@ -828,6 +885,7 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
   Sema::ModuleImportState importState;
   for (bool eof = p.ParseFirstTopLevelDecl(decl, importState); !eof;
        eof = p.ParseTopLevelDecl(decl, importState)) {
+    closeFailedStatement(sema, p.getCurToken().getLocation());
     if (!decl)
       continue;
     for (Decl *d : decl.get()) {
@@ -843,6 +901,7 @@ bool parse(Session &s, llvm::StringRef text, FileID &fid) {
     if (!consumer.HandleTopLevelDecl(decl.get()))
       break;
   }
+  closeFailedStatement(sema, p.getCurToken().getLocation());
   bool failed = s.ci->getDiagnostics().hasErrorOccurred();
   if (!failed) {
     for (Decl *d : sema.WeakTopLevelDecls())

@@ -24,7 +24,32 @@ struct Opened {
   SourceLocation at;
   std::string name;      // the macro a `(` calls, or the conditional's directive (`ifdef`)
   bool inElse = false;   // (conditionals) past their `#else`/`#elif`
+  std::string openedBy;  // the macro whose expansion opens it (`#define OPEN TWICE(`)
 };
+
+/// The opener a closing token closes.
+tok::TokenKind openerOf(tok::TokenKind close) {
+  return close == tok::r_paren ? tok::l_paren : close == tok::r_square ? tok::l_square : tok::l_brace;
+}
+
+/// Applies the brackets of macro `mi`'s replacement (and of the macros it names, `depth` levels
+/// down, within a token `budget`) to `brackets`, as if written at `at`: `#define OPEN TWICE(`
+/// opens a `(` the raw text does not show, and `#define END }` closes a `{`.
+void macroBrackets(Preprocessor &pp, const MacroInfo *mi, SourceLocation at, llvm::StringRef name,
+                   std::vector<Opened> &brackets, int depth, int &budget) {
+  for (const Token &t : mi->tokens()) {
+    if (--budget < 0)
+      return;
+    if (t.isOneOf(tok::l_paren, tok::l_square, tok::l_brace))
+      brackets.push_back({t.getKind(), at, "", false, name.str()});
+    else if (t.isOneOf(tok::r_paren, tok::r_square, tok::r_brace)) {
+      if (!brackets.empty() && brackets.back().kind == openerOf(t.getKind()))
+        brackets.pop_back();
+    } else if (IdentifierInfo *ii = t.getIdentifierInfo(); ii && depth > 0)
+      if (const MacroInfo *inner = pp.getMacroInfo(ii); inner && inner != mi)
+        macroBrackets(pp, inner, at, name, brackets, depth - 1, budget);
+  }
+}
 
 /// Registers one of the session's own errors (or notes) with clang's diagnostics engine.
 unsigned hotwasmDiag(CompilerInstance &ci, DiagnosticsEngine::Level level, llvm::StringRef format) {
@@ -125,7 +150,6 @@ void rawDirective(Preprocessor &pp, RawReader &lexer, const Token &hash, Token &
     lexer.LexFromRawLexer(tok);
 }
 
-
 /// Reports an unfinished bracket or conditional of `open` (the innermost first), with a note
 /// for each other one still open.
 void reportOpened(CompilerInstance &ci, std::vector<Opened> &open) {
@@ -138,6 +162,11 @@ void reportOpened(CompilerInstance &ci, std::vector<Opened> &open) {
                                       "the eval ends inside '#%0' opened at line %1 without its "
                                       "'#endif': add '#endif' in the same eval"))
         << last.name << line;
+  } else if (!last.openedBy.empty()) {
+    diags.Report(last.at, hotwasmDiag(ci, DiagnosticsEngine::Error,
+                                      "the eval ends inside an unfinished '%0' that macro '%1' "
+                                      "opens at line %2: finish it with '%3'"))
+        << tok::getPunctuatorSpelling(last.kind) << last.openedBy << line << closerOf(last.kind);
   } else if (!last.name.empty()) {
     diags.Report(last.at, hotwasmDiag(ci, DiagnosticsEngine::Error,
                                       "the eval ends inside the call of macro '%0' opened at "
@@ -195,14 +224,18 @@ bool refuseUnfinished(CompilerInstance &ci, FileID fid) {
       }
       brackets.push_back({tok.getKind(), tok.getLocation(), macro});
     } else if (counted && tok.isOneOf(tok::r_paren, tok::r_square, tok::r_brace)) {
-      tok::TokenKind opener = tok.is(tok::r_paren)    ? tok::l_paren
-                              : tok.is(tok::r_square) ? tok::l_square
-                                                      : tok::l_brace;
+      tok::TokenKind opener = openerOf(tok.getKind());
       // Only the innermost opener's own closer closes anything: the parser does not take
       // `({)` as closing its `{` either (it skips the stray `)` inside the braces and loops at
       // the end, as fuzzing found). A stray closer is left to the parser to report.
       if (!brackets.empty() && brackets.back().kind == opener)
         brackets.pop_back();
+    } else if (counted && tok.is(tok::raw_identifier)) {
+      // A macro defined by an earlier eval (or a header) may open or close brackets itself.
+      if (const MacroInfo *mi = pp.getMacroInfo(pp.getIdentifierInfo(tok.getRawIdentifier()))) {
+        int budget = 4096;
+        macroBrackets(pp, mi, tok.getLocation(), tok.getRawIdentifier(), brackets, 4, budget);
+      }
     }
     if (!tok.isOneOf(tok::unknown, tok::comment)) // whitespace and comments are kept too
       prev = tok;

@@ -70,6 +70,68 @@ fn a_failed_eval_leaves_no_declarations_behind() {
 }
 
 #[test]
+fn a_failed_top_level_statement_leaves_the_declarations_after_it_at_namespace_scope() {
+    // clang 19 left the failed statement's context open: the qualified declaration after it was
+    // made inside the statement and the session crashed (found by fuzzing).
+    let mut s = util::session(Lang::Cpp);
+    assert!(s.eval("namespace std {}").unwrap().ok);
+    let out = s.eval("break;\nint std::v3;").unwrap();
+    assert!(!out.ok);
+    assert!(
+        out.errors()[0]
+            .message
+            .contains("'break' statement not in loop"),
+        "{:?}",
+        out.errors()
+    );
+    let out = s
+        .eval("namespace std { int v4; }\nint after = std::v4;")
+        .unwrap();
+    assert!(out.ok, "{:?}", out.errors());
+}
+
+#[test]
+fn pragmas_about_the_current_file_are_ignored_in_an_eval_and_still_work_in_its_headers() {
+    // An eval is a buffer without a file: `#pragma once` in one crashed the session (fuzzing).
+    let dir = tempfile::tempdir().unwrap();
+    let header = dir.path().join("once.h");
+    std::fs::write(&header, "#pragma once\nstruct Once { int v; };\n").unwrap();
+    for lang in [Lang::C, Lang::Cpp] {
+        let mut s = util::session(lang);
+        for pragma in [
+            "#pragma once",
+            "_Pragma(\"once\")",
+            "#pragma GCC system_header",
+        ] {
+            let out = s
+                .eval(&format!(
+                    "{pragma}\nint after_{}(void) {{ return 1; }}",
+                    pragma.len()
+                ))
+                .unwrap();
+            assert!(out.ok, "{lang:?} {pragma}: {:?}", out.errors());
+            assert!(
+                out.diagnostics.iter().any(|d| d.severity == "warning"
+                    && d.message
+                        .contains("is ignored in an eval: an eval is not a file")),
+                "{lang:?} {pragma}: {:?}",
+                out.diagnostics
+            );
+        }
+        let include = format!("#include \"{}\"\n", header.display());
+        assert!(s.eval(&include).unwrap().ok);
+        let out = s
+            .eval(&format!("{include}struct Once twice = {{2}};"))
+            .unwrap();
+        assert!(
+            out.ok,
+            "{lang:?}: the header's #pragma once: {:?}",
+            out.errors()
+        );
+    }
+}
+
+#[test]
 fn a_session_refuses_a_command_line_of_the_other_language() {
     let args = util::learnt(Lang::C).for_session();
     let program = std::path::PathBuf::from(env!("CARGO_BIN_EXE_hotwasm-clang-session"));

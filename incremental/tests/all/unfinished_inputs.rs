@@ -193,10 +193,36 @@ fn every_saved_eval_fuzz_finding_is_answered_and_leaves_the_session_usable() {
         }
         seen += 1;
         let bytes = std::fs::read(&path).unwrap();
-        let (lang, text) = bytes.split_first().expect("a language byte");
+        // A live-session history (`eval-history-*`): its inputs in order, each framed by a
+        // little-endian u32 length, accepted ones undone as the harness does; the last is judged.
+        let mut inputs = Vec::new();
+        if name.contains("-history-") {
+            let mut rest = &bytes[..];
+            while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                let len = (u32::from_le_bytes(*len) as usize).min(tail.len());
+                inputs.push(&tail[..len]);
+                rest = &tail[len..];
+            }
+        } else {
+            inputs.push(&bytes[..]);
+        }
+        let (last, earlier) = inputs.split_last().expect("an input");
+        let (lang, text) = last.split_first().expect("a language byte");
         let lang = if lang & 1 == 1 { Lang::Cpp } else { Lang::C };
-        let text = String::from_utf8_lossy(text);
         let mut s = session(lang);
+        for input in earlier
+            .iter()
+            .filter(|i| i.first().map(|b| b & 1) == Some(u8::from(lang == Lang::Cpp)))
+        {
+            let text = String::from_utf8_lossy(&input[1..]);
+            let out = s
+                .eval(&text)
+                .unwrap_or_else(|e| panic!("{name}: the session did not answer: {e}"));
+            if out.ok {
+                s.undo(1).unwrap();
+            }
+        }
+        let text = String::from_utf8_lossy(text);
         let out = s
             .eval(&text)
             .unwrap_or_else(|e| panic!("{name}: the session did not answer: {e}"));
@@ -216,4 +242,22 @@ fn every_saved_eval_fuzz_finding_is_answered_and_leaves_the_session_usable() {
         assert!(after.ok, "{name}: {:?}", after.errors());
     }
     assert!(seen >= 3, "no eval regressions found in {}", dir.display());
+}
+
+#[test]
+fn brackets_a_macro_of_an_earlier_eval_opens_or_closes_are_counted() {
+    // Found by fuzzing: `OPEN` expands to an unfinished call of TWICE, whose arguments the
+    // preprocessor then read for ever.
+    let mut s = session(Lang::C);
+    let setup = "#define TWICE(x) (2*(x))\n#define OPEN TWICE(\n#define BEGIN {\n#define END }";
+    assert!(s.eval(setup).unwrap().ok);
+    refused_then_usable(
+        &mut s,
+        "int four = OPEN 2;",
+        (1, 12),
+        "unfinished '(' that macro 'OPEN' opens at line 1: finish it with ')'",
+        "int four = OPEN 2);",
+    );
+    let out = s.eval("int g(void) BEGIN return 4; END").unwrap();
+    assert!(out.ok, "a macro's closing brace closes: {:?}", out.errors());
 }

@@ -311,7 +311,9 @@ pub fn app_headers(compiler: &Compiler, threads: bool) -> Vec<(String, Vec<Strin
             continue;
         };
         let key = (path.clone(), threads);
-        let functions = match lock().get(&key).cloned() {
+        // Bound first: the guard of a `match` scrutinee would live through the arms.
+        let cached = lock().get(&key).cloned();
+        let functions = match cached {
             Some((at, functions)) if at == modified => functions,
             _ => {
                 let functions = functions_declared(compiler, &path, threads);

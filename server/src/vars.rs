@@ -311,7 +311,7 @@ pub fn app_headers(compiler: &Compiler, threads: bool) -> Vec<(String, Vec<Strin
             continue;
         };
         let key = (path.clone(), threads);
-        // Taken apart from the match: a guard in its scrutinee would live through the arms.
+        // Bound first: the guard of a `match` scrutinee would live through the arms.
         let cached = lock().get(&key).cloned();
         let functions = match cached {
             Some((at, functions)) if at == modified => functions,

@@ -206,14 +206,13 @@ fn one_shot(
         args.extend(["-iquote".to_string(), dir.display().to_string()]);
     }
     let spares = Some(&hub.sessions.spares);
-    let pch = (lang == Lang::Cpp && (cpp::wants_pch(text) || cpp::wants_pch(&prelude)))
-        .then(|| compiler.session_pch(host.threads, &args))
-        .and_then(|built| {
-            built
-                .inspect_err(|e| eprintln!("hotwasm: the precompiled standard headers of sessions could not be built; the eval reads the headers: {e}"))
-                .ok()
-        });
-    if let Some(pch) = pch {
+    let wants = lang == Lang::Cpp && (cpp::wants_pch(text) || cpp::wants_pch(&prelude));
+    // A PCH a session refuses (stale) is built again at once and tried once more: parsing the
+    // headers instead could overrun the compile deadline on a busy machine.
+    for _ in 0..2 {
+        let Some(pch) = wants.then(|| session_pch(compiler, host, &args)).flatten() else {
+            break;
+        };
         let with = cpp::session_args_with_pch(&args, &pch);
         match start_from(compiler, host, (lang, &with), &prelude, spares) {
             Ok(live) => {
@@ -223,6 +222,7 @@ fn one_shot(
                 if in_prelude || cpp::includes_a_pch_header(&out.files) {
                     return Ok(out);
                 }
+                break;
             }
             Err(e) => {
                 eprintln!("hotwasm: a compiler session refused the precompiled standard headers ({e}); they are built again");
@@ -234,6 +234,19 @@ fn one_shot(
         .map_err(|e| failed(Stage::Compile, e))?;
     slot.live = Some(live);
     evaluate(slot, text)
+}
+
+/// The session PCH for `args` ([`Compiler::session_pch`]), or none (said why) when it cannot be
+/// built: the eval then reads the headers.
+fn session_pch(
+    compiler: &Compiler,
+    host: &HostManifest,
+    args: &[String],
+) -> Option<std::path::PathBuf> {
+    compiler
+        .session_pch(host.threads, args)
+        .inspect_err(|e| eprintln!("hotwasm: the precompiled standard headers of sessions could not be built; the eval reads the headers: {e}"))
+        .ok()
 }
 
 /// The session of `slot` compiles `text`; a session that fails is dropped (the next eval

@@ -137,13 +137,11 @@ fn a_refused_pch_is_built_again_and_a_session_started_for_another_directory_is_n
     let built = pchs(tmp.path());
     assert_eq!(built.len(), 1, "{built:?}");
     // A PCH clang refuses (here: not a PCH at all, put in place as a build would: renamed over
-    // it) is not used, and is built again for the next eval.
+    // it) is not used: it is built again for the eval that found it refused.
     let stale = built[0].with_extension("stale");
     std::fs::write(&stale, "stale").unwrap();
     std::fs::rename(&stale, &built[0]).unwrap();
     let r = eval_named(&mut ws, "c1", "src/c/step.cpp", &text(3));
-    assert_eq!(r["ok"], true, "{r}");
-    let r = eval_named(&mut ws, "c2", "src/c/step.cpp", &text(3));
     assert_eq!(r["ok"], true, "{r}");
     let rebuilt = pchs(tmp.path());
     assert_eq!(rebuilt.len(), 1, "{rebuilt:?}");

@@ -251,6 +251,9 @@ pub fn includes_a_pch_header<P: AsRef<Path>>(files: impl IntoIterator<Item = P>)
     })
 }
 
+/// Most session PCHs kept in their directory (16 MB each).
+const SESSION_PCHS_KEPT: usize = 6;
+
 /// The standard headers precompiled for incremental sessions, one file per toolchain and flags
 /// in a directory shared by every server on the machine ([`SessionPchs::in_temp_dir`]): built
 /// once (atomically: written beside, then renamed), used by every session started with the same
@@ -328,7 +331,28 @@ impl SessionPchs {
         let result =
             build(cmd).and_then(|()| std::fs::rename(&partial, pch).map_err(|e| e.to_string()));
         let _ = std::fs::remove_file(&partial);
+        self.prune(pch);
         result.map(|()| pch.to_path_buf())
+    }
+
+    /// Removes the oldest PCHs (and their headers) beyond [`SESSION_PCHS_KEPT`], never `keep`:
+    /// every project (its include directories are flags) and toolchain makes its own.
+    fn prune(&self, keep: &Path) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut pchs: Vec<(std::time::SystemTime, PathBuf)> = dir
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pch") && p != keep)
+            .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+            .collect();
+        pchs.sort();
+        let over = pchs.len().saturating_sub(SESSION_PCHS_KEPT - 1);
+        for (_, old) in pchs.into_iter().take(over) {
+            let _ = std::fs::remove_file(&old);
+            let _ = std::fs::remove_file(old.with_extension("hpp"));
+        }
     }
 
     /// A session refused `pch` (clang found it stale: a header it was built from changed): the
@@ -434,5 +458,27 @@ mod tests {
         assert!(includes_a_pch_header(["/sysroot/include/c++/v1/vector"]));
         assert!(!includes_a_pch_header(["/app/src/vector"]));
         assert!(!includes_a_pch_header(["/sysroot/include/c++/v1/deque"]));
+    }
+
+    #[test]
+    fn the_oldest_session_pchs_beyond_the_kept_number_are_removed_never_the_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let pchs = SessionPchs::in_dir(dir.path().to_path_buf());
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let files: Vec<PathBuf> = (0..8u64)
+            .map(|i| {
+                let p = dir.path().join(format!("std-{i}.pch"));
+                std::fs::write(&p, "pch").unwrap();
+                std::fs::write(p.with_extension("hpp"), "hpp").unwrap();
+                let at = old + std::time::Duration::from_secs(i * 60);
+                std::fs::File::open(&p).unwrap().set_modified(at).unwrap();
+                p
+            })
+            .collect();
+        // The new one is the oldest by time here: it stays all the same.
+        pchs.prune(&files[0]);
+        let left: Vec<bool> = files.iter().map(|p| p.exists()).collect();
+        assert_eq!(left, [true, false, false, true, true, true, true, true]);
+        assert!(!files[1].with_extension("hpp").exists());
     }
 }

@@ -42,6 +42,7 @@ pub mod saves;
 pub mod security;
 pub mod serve;
 pub mod session_eval;
+pub mod session_stamp;
 pub mod sessions;
 pub mod undo;
 pub mod vars;

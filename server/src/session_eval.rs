@@ -25,6 +25,7 @@ use crate::eval::{collect, deliver, Outcome, Patch};
 use crate::hub::{Hub, Ticket};
 use crate::journal::{EntryKind, Journal};
 use crate::protocol::{Lang, Stage, Timings};
+use crate::session_stamp::{header_stamps, journaled, JournalStamp, Split, Stamp};
 use crate::sessions::{self, Live, Slot, Start};
 use hotwasm_abi::HostManifest;
 use hotwasm_incremental::link::{in_process_argv, MemberCache};
@@ -262,56 +263,6 @@ fn evaluate(slot: &mut Slot, text: &str) -> Result<EvalOutput, Stopped> {
     })
 }
 
-/// What the in-step check depends on besides the session itself: the journal (its epoch, length
-/// and next sequence number change with every append, forget and reset), the host, and the app
-/// headers in the include dirs (the prelude names the host vars they declare). When none of it
-/// changed since the session was last found in step, it still is ([`in_step`]) and the prelude
-/// is not built again.
-#[derive(Clone, PartialEq)]
-pub struct Stamp {
-    journal: JournalStamp,
-    reset_after: u64,
-    host: HostManifest,
-    headers: Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)>,
-}
-
-/// The journal's part of a [`Stamp`].
-#[derive(Clone, PartialEq)]
-struct JournalStamp {
-    epoch: String,
-    len: usize,
-    next_seq: u64,
-}
-
-impl JournalStamp {
-    fn of(journal: &Journal) -> JournalStamp {
-        JournalStamp {
-            epoch: journal.epoch().to_string(),
-            len: journal.len(),
-            next_seq: journal.next_seq(),
-        }
-    }
-}
-
-/// The size and modification time of each app header in `dirs` ([`crate::vars::app_headers`]
-/// reads the same files).
-fn header_stamps(
-    dirs: &[std::path::PathBuf],
-) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
-    let mut out: Vec<_> = dirs
-        .iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flatten()
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let meta = e.metadata().ok()?;
-            Some((e.path(), meta.len(), meta.modified().ok()))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 /// Step 1: the session of `slot`, in step with the journal and the host: started (with the
 /// prelude) and replayed when it is missing, holds other evals, or was made for another host.
 /// Free when nothing it depends on changed since the last eval ([`Stamp`]).
@@ -381,16 +332,6 @@ fn in_step<'a>(
     let live = slot.live.as_mut().expect("just started");
     live.in_step = Some(now);
     Ok(live)
-}
-
-/// After an eval the session keeps was journaled: its stamp moves past the entry when the
-/// journal was `before` as the session last saw it (nothing else changed it meanwhile), else it
-/// is dropped and the next eval checks in full.
-fn journaled(live: &mut Live, before: &JournalStamp, after: JournalStamp) {
-    match live.in_step.as_mut() {
-        Some(stamp) if stamp.journal == *before => stamp.journal = after,
-        _ => live.in_step = None,
-    }
 }
 
 /// Makes the session forget the eval `out` it just compiled (it was not journaled): undone when
@@ -578,46 +519,6 @@ fn compile(
             forget(slot, &out);
             Err(base.into_failure(Stage::Compile, e.to_string()))
         }
-    }
-}
-
-/// Where a session eval's compile time went, printed to stderr when `HOTWASM_EVAL_SPLIT` is set
-/// (benches/session.mjs sets it and reads the lines).
-#[derive(Default)]
-struct Split {
-    /// Bringing the session in step with the journal (step 1).
-    in_step_ms: f64,
-    /// The session's eval request, start to answer (step 2).
-    eval_ms: f64,
-    /// Of which clang's parse and IR generation, and its optimisation and object emission.
-    parse_ms: f64,
-    emit_ms: f64,
-    /// The pipeline's link (step 4).
-    link_ms: f64,
-}
-
-impl Split {
-    fn print(&self, lang: Lang, name: &str, compiled: &Compiled) {
-        if std::env::var_os("HOTWASM_EVAL_SPLIT").is_none() {
-            return;
-        }
-        let phases = &compiled.phases;
-        eprintln!(
-            "hotwasm: eval split {} {}: in_step {:.1} eval {:.1} (parse {:.1} emit {:.1}) link {:.1} (symbols {:.1} ld {:.1}) ms",
-            lang.as_str(),
-            if sessions::is_session_eval(lang, name) {
-                "session"
-            } else {
-                "named"
-            },
-            self.in_step_ms,
-            self.eval_ms,
-            self.parse_ms,
-            self.emit_ms,
-            self.link_ms,
-            phases.symbols.as_secs_f64() * 1000.0,
-            phases.link.as_secs_f64() * 1000.0,
-        );
     }
 }
 

@@ -46,7 +46,7 @@ pub struct Live {
     /// including them was.
     pub app_records: Vec<hotwasm_incremental::Decl>,
     /// What the in-step check saw when it last found the session in step (none: check in full).
-    pub in_step: Option<crate::session_eval::Stamp>,
+    pub in_step: Option<crate::session_stamp::Stamp>,
 }
 
 /// The sessions of one server: one slot per language, each behind its own lock (an eval holds

@@ -309,6 +309,11 @@ fn a_release_build_after_a_server_rebuild_relinks_instead_of_keeping_the_fast_li
         "fr-rust",
         app.to_str().unwrap(),
     ]);
+    // A marked-mode host: the server's fast link (-O1) is a flavour of its own there (an
+    // all-hot host, what init writes, always links at -O1).
+    let config = app.join("hotwasm.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("mode = \"all\"", "mode = \"marked\"")).unwrap();
     // The app's cargo target directory is kept between runs (its dependencies take minutes).
     let target = repo_root().join("target/field-reports-rust-host");
     std::fs::create_dir_all(&target).unwrap();

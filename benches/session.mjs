@@ -48,18 +48,20 @@ const q = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
-/** The resident memory (MB) of the compiler sessions the server `pid` runs. */
-function sessionRssMb(pid) {
+/** The resident memory (MB) of the compiler sessions the server `pid` runs, and how many run. */
+function sessionRss(pid) {
   let kb = 0;
+  let count = 0;
   for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid !== pid || !stat.includes('(hotwasm-clang-')) continue;
       kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]);
+      count += 1;
     } catch { /* the process ended */ }
   }
-  return kb / 1024;
+  return { mb: kb / 1024, count };
 }
 
 /** Times `make(i)` evals of `lang` on `hot`, through the session (no name) and today's path. */
@@ -105,11 +107,12 @@ const figures = { evals: EVALS };
   const { hot } = await attachPage(join(app, 'build/hot/bounce.js'), server.url);
   try {
     figures.c_trivial = await rows(hot, 'c', null, (i) => `6*${7 + i}\n`);
+    figures.session_rss_before = sessionRss(server.pid);
     for (let i = 0; i < MEMORY_EVALS; i++) {
       const r = await hot.eval(`int mem_${i}(int x) { return x + ${i}; }\nmem_${i}(1)\n`, 'c');
       if (!r.ok) throw new Error(`memory eval ${i} failed: ${r.error}`);
     }
-    figures.session_rss_mb_after = sessionRssMb(server.pid);
+    figures.session_rss_after = sessionRss(server.pid);
   } finally {
     hot.close();
     server.stop();
@@ -157,7 +160,7 @@ ${splitLine('C trivial', figures.c_trivial)}
 ${splitLine('C++ trivial', figures.cpp_trivial)}
 ${splitLine('C++ std', figures.cpp_std)}
 
-Compiler session memory (RSS, the C session) after ${MEMORY_EVALS} more C evals (a function and a call each): ${f(figures.session_rss_mb_after)} MB.
+Compiler sessions' memory (RSS of every session process of the C app's server: the console's C session and the spares started ahead for named evals), before and after ${MEMORY_EVALS} more C evals (a function and a call each): ${f(figures.session_rss_before?.mb)} MB in ${figures.session_rss_before?.count} processes → ${f(figures.session_rss_after?.mb)} MB in ${figures.session_rss_after?.count}.
 
 Run: \`node --experimental-websocket benches/session.mjs --evals ${EVALS} --memory-evals ${MEMORY_EVALS}\` (needs both apps' HOT_RELOAD bundles).`);
 const json = arg('json');

@@ -207,7 +207,12 @@ fn one_shot(
         args.extend(["-iquote".to_string(), dir.display().to_string()]);
     }
     let spares = Some(&hub.sessions.spares);
-    let wants = lang == Lang::Cpp && (cpp::wants_pch(text) || cpp::wants_pch(&prelude));
+    // Off unless HOTWASM_SESSION_PCH=1: a patch compiled in a session with the PCH imported
+    // libc++'s C++17 inline variable `std::piecewise_construct` (GOT.mem) instead of defining it,
+    // so a std::map global was refused in a host without libc++ (tests/cpp, found by CI).
+    let wants = std::env::var_os("HOTWASM_SESSION_PCH").is_some_and(|v| v == "1")
+        && lang == Lang::Cpp
+        && (cpp::wants_pch(text) || cpp::wants_pch(&prelude));
     // A PCH a session refuses (stale) is built again at once and tried once more: parsing the
     // headers instead could overrun the compile deadline on a busy machine.
     for _ in 0..2 {

@@ -10,7 +10,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use util::*;
 
-/// A server whose host exports what C++ evals link (`__cxa_atexit`, the libc), with its own
+/// A server with the session PCH of named evals switched on (`HOTWASM_SESSION_PCH=1`; off by
+/// default, see `one_shot`) whose host exports what C++ evals link (`__cxa_atexit`, the libc), with its own
 /// temporary directory (where the session PCHs are kept: `hotwasm-session-pch`).
 fn cpp_server(tmp: &Path) -> Server {
     use hotwasm_server::bundle::exports::{list_names, LIBC_EXPORTS};
@@ -18,7 +19,7 @@ fn cpp_server(tmp: &Path) -> Server {
     let server = Server::start_with_env(
         tempfile::tempdir().unwrap(),
         &["--no-watch"],
-        &[("TMPDIR", &tmp)],
+        &[("TMPDIR", &tmp), ("HOTWASM_SESSION_PCH", "1")],
     );
     let path = server.root.path().join("build/hot/hotwasm-host.json");
     let mut host: hotwasm_abi::HostManifest =
